@@ -1,0 +1,177 @@
+//! The cell around one actor: its handler table, its pending asks and timers,
+//! and the object-safe face the kernel drives it through.
+
+use std::collections::BTreeMap;
+
+use crate::actor::{Actor, DispatchError, Handlers};
+use crate::codec::{AskFailure, Corr};
+use crate::ctx::{AskError, Ctx, Current};
+use crate::envelope::{Body, Envelope};
+use crate::kernel::{Kernel, LocalId, TimerKey};
+use crate::metrics::Metrics;
+use crate::pid::Pid;
+
+pub(crate) type AskFn<A> = Box<dyn FnOnce(&mut A, Result<Body, AskError>, &mut Ctx<'_, A>)>;
+pub(crate) type TimerFn<A> = Box<dyn FnOnce(&mut A, &mut Ctx<'_, A>)>;
+
+pub(crate) struct PendingAsk<A: Actor> {
+    pub(crate) then: AskFn<A>,
+    pub(crate) timeout: TimerKey,
+    pub(crate) reply_name: &'static str,
+}
+
+/// Per-actor runtime state that `Ctx` reads and writes.
+pub(crate) struct CellState<A: Actor> {
+    pub(crate) pid: Pid,
+    pub(crate) id: LocalId,
+    pub(crate) asks: BTreeMap<u64, PendingAsk<A>>,
+    pub(crate) timers: BTreeMap<TimerKey, TimerFn<A>>,
+    pub(crate) next_ask_id: u64,
+    pub(crate) stopping: bool,
+}
+
+pub(crate) struct Cell<A: Actor> {
+    actor: A,
+    state: CellState<A>,
+    handlers: Handlers<A>,
+}
+
+impl<A: Actor> Cell<A> {
+    pub(crate) fn new(pid: Pid, id: LocalId, actor: A) -> Cell<A> {
+        Cell {
+            actor,
+            state: CellState {
+                pid,
+                id,
+                asks: BTreeMap::new(),
+                timers: BTreeMap::new(),
+                next_ask_id: 0,
+                stopping: false,
+            },
+            handlers: Handlers::build(),
+        }
+    }
+
+    fn with_ctx<R>(
+        &mut self,
+        k: &mut Kernel,
+        current: Option<Current>,
+        f: impl FnOnce(&mut A, &mut Ctx<'_, A>) -> R,
+    ) -> R {
+        let mut ctx = Ctx::new(k, &mut self.state, current);
+        f(&mut self.actor, &mut ctx)
+    }
+
+    fn deliver_message(&mut self, env: Envelope, k: &mut Kernel) {
+        let Some(handler) = self.handlers.get(&env.name) else {
+            Metrics::inc(&k.metrics().dropped_no_handler);
+            tracing::warn!(to = %self.state.pid, from = %env.from, name = %env.name, "no handler for message; dropped");
+            if let Corr::Ask(id) = env.corr {
+                k.fail_ask(&env.from, id, AskFailure::NoHandler);
+            }
+            return;
+        };
+        let max_bytes = k.max_message_bytes();
+        let current = Current {
+            from: env.from,
+            corr: env.corr,
+        };
+        let reply_to = current.clone();
+        Metrics::inc(&k.metrics().delivered);
+        let result = self.with_ctx(k, Some(current), |a, ctx| handler(a, env.body, ctx, max_bytes));
+        if let Err(e) = result {
+            Metrics::inc(&k.metrics().decode_errors);
+            tracing::warn!(to = %self.state.pid, from = %reply_to.from, error = %e, "message dropped");
+            if let (Corr::Ask(id), DispatchError::Undecodable { .. }) = (reply_to.corr, &e) {
+                k.fail_ask(&reply_to.from, id, AskFailure::Undecodable);
+            }
+        }
+    }
+
+    fn deliver_reply(&mut self, id: u64, env: Envelope, k: &mut Kernel) {
+        let Some(pending) = self.state.asks.remove(&id) else {
+            Metrics::inc(&k.metrics().late_replies);
+            tracing::debug!(to = %self.state.pid, id, "reply for no pending ask (late or duplicate)");
+            return;
+        };
+        k.cancel_timer(pending.timeout);
+        let result = if env.name == pending.reply_name {
+            Ok(env.body)
+        } else {
+            Err(AskError::WrongReply {
+                expected: pending.reply_name,
+                got: env.name.into_owned(),
+            })
+        };
+        self.with_ctx(k, None, |a, ctx| (pending.then)(a, result, ctx));
+    }
+
+    fn finish_ask(&mut self, id: u64, error: AskError, k: &mut Kernel) {
+        if let Some(pending) = self.state.asks.remove(&id) {
+            k.cancel_timer(pending.timeout);
+            self.with_ctx(k, None, |a, ctx| (pending.then)(a, Err(error), ctx));
+        }
+    }
+}
+
+/// What the kernel can do with any actor, whatever its type.
+pub(crate) trait AnyActor {
+    fn on_start(&mut self, k: &mut Kernel);
+    fn on_envelope(&mut self, env: Envelope, k: &mut Kernel);
+    fn on_timer(&mut self, key: TimerKey, k: &mut Kernel);
+    fn on_ask_timeout(&mut self, id: u64, k: &mut Kernel);
+    fn on_ask_failed(&mut self, id: u64, failure: AskFailure, k: &mut Kernel);
+    fn on_exited(&mut self, pid: &Pid, k: &mut Kernel);
+    fn on_stop(&mut self, k: &mut Kernel);
+    fn wants_stop(&self) -> bool;
+}
+
+impl<A: Actor> AnyActor for Cell<A> {
+    fn on_start(&mut self, k: &mut Kernel) {
+        self.with_ctx(k, None, |a, ctx| a.started(ctx));
+    }
+
+    fn on_envelope(&mut self, env: Envelope, k: &mut Kernel) {
+        match env.corr {
+            Corr::Tell | Corr::Ask(_) => self.deliver_message(env, k),
+            Corr::Reply(id) => self.deliver_reply(id, env, k),
+        }
+    }
+
+    fn on_timer(&mut self, key: TimerKey, k: &mut Kernel) {
+        if let Some(f) = self.state.timers.remove(&key) {
+            self.with_ctx(k, None, |a, ctx| f(a, ctx));
+        }
+    }
+
+    fn on_ask_timeout(&mut self, id: u64, k: &mut Kernel) {
+        self.finish_ask(id, AskError::Timeout, k);
+    }
+
+    fn on_ask_failed(&mut self, id: u64, failure: AskFailure, k: &mut Kernel) {
+        let error = match failure {
+            AskFailure::NoSuchActor => AskError::NoSuchActor,
+            AskFailure::NoHandler => AskError::NoHandler,
+            AskFailure::Undecodable => AskError::Undecodable,
+        };
+        self.finish_ask(id, error, k);
+    }
+
+    fn on_exited(&mut self, pid: &Pid, k: &mut Kernel) {
+        self.with_ctx(k, None, |a, ctx| a.exited(pid, ctx));
+    }
+
+    fn on_stop(&mut self, k: &mut Kernel) {
+        self.with_ctx(k, None, |a, ctx| a.stopped(ctx));
+        for (_, pending) in std::mem::take(&mut self.state.asks) {
+            k.cancel_timer(pending.timeout);
+        }
+        for key in std::mem::take(&mut self.state.timers).into_keys() {
+            k.cancel_timer(key);
+        }
+    }
+
+    fn wants_stop(&self) -> bool {
+        self.state.stopping
+    }
+}

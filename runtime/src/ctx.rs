@@ -1,0 +1,247 @@
+//! `Ctx`: an actor's only door to the world.
+
+use std::time::Duration;
+
+use rand::RngCore;
+
+use crate::actor::Actor;
+use crate::cell::{Cell, CellState, PendingAsk};
+use crate::codec::Corr;
+use crate::envelope::Body;
+use crate::kernel::{Kernel, SpawnError, TimerEntry, TimerKey};
+use crate::message::{Message, Request};
+use crate::pid::Pid;
+use crate::time::Time;
+
+/// Why an [`ask`](Ctx::ask) produced no reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AskError {
+    /// No reply within the timeout (the peer may be slow, dead or unreachable).
+    #[error("no reply within the timeout")]
+    Timeout,
+    /// The target node has no actor of that name.
+    #[error("no such actor")]
+    NoSuchActor,
+    /// The target actor does not handle this message.
+    #[error("the actor does not handle this message")]
+    NoHandler,
+    /// The target could not decode the request.
+    #[error("the actor could not decode the request")]
+    Undecodable,
+    /// The reply did not decode as the request's reply type.
+    #[error("the reply did not decode: {0}")]
+    BadReply(String),
+    /// The target answered with another message type than the request's reply.
+    #[error("expected reply {expected:?}, got {got:?}")]
+    WrongReply {
+        /// The request's declared reply name.
+        expected: &'static str,
+        /// The name that came back.
+        got: String,
+    },
+}
+
+/// Where to send the answer to an ask, kept to answer later
+/// ([`Ctx::reply_to`], [`Ctx::respond`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyTo {
+    to: Pid,
+    id: u64,
+}
+
+impl ReplyTo {
+    /// The asking actor.
+    pub fn asker(&self) -> &Pid {
+        &self.to
+    }
+}
+
+/// A timer set with [`Ctx::delay`], for [`Ctx::cancel`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimerId(TimerKey);
+
+#[derive(Clone)]
+pub(crate) struct Current {
+    pub(crate) from: Pid,
+    pub(crate) corr: Corr,
+}
+
+/// The context of one actor while it handles one event.
+///
+/// Everything an actor does to the world goes through here: sending, asking,
+/// replying, timers, links, spawning, stopping, time and randomness. The host
+/// behind it (a real node or the simulator) decides what those mean, so an
+/// actor written against `Ctx` runs unchanged on both.
+pub struct Ctx<'a, A: Actor> {
+    kernel: &'a mut Kernel,
+    cell: &'a mut CellState<A>,
+    current: Option<Current>,
+}
+
+impl<'a, A: Actor> Ctx<'a, A> {
+    pub(crate) fn new(
+        kernel: &'a mut Kernel,
+        cell: &'a mut CellState<A>,
+        current: Option<Current>,
+    ) -> Ctx<'a, A> {
+        Ctx {
+            kernel,
+            cell,
+            current,
+        }
+    }
+
+    /// This actor's address.
+    pub fn me(&self) -> &Pid {
+        &self.cell.pid
+    }
+
+    /// The sender of the message being handled (None in timers, `started`,
+    /// `exited` and ask continuations).
+    pub fn sender(&self) -> Option<&Pid> {
+        self.current.as_ref().map(|c| &c.from)
+    }
+
+    /// Sends a one-way message. Delivery is best effort: a message for an
+    /// unknown actor, an unreachable node or over the size limit is dropped,
+    /// logged and counted; protocols that need delivery acknowledge.
+    /// Messages from one actor to another arrive in the order sent.
+    pub fn send<M: Message>(&mut self, to: &Pid, msg: M) {
+        let from = self.cell.pid.clone();
+        self.kernel.post(from, to, Corr::Tell, msg);
+    }
+
+    /// Sends a request and calls `then` with the reply, or with an error if
+    /// none comes within `timeout`. `then` runs on this actor like a handler.
+    pub fn ask<M, F>(&mut self, to: &Pid, msg: M, timeout: Duration, then: F)
+    where
+        M: Request,
+        F: FnOnce(&mut A, Result<M::Reply, AskError>, &mut Ctx<'_, A>) + 'static,
+    {
+        let id = self.cell.next_ask_id;
+        self.cell.next_ask_id += 1;
+        let max_bytes = self.kernel.max_message_bytes();
+        let timeout = self.kernel.add_timer(
+            self.kernel.now() + timeout,
+            TimerEntry::AskTimeout {
+                actor: self.cell.id,
+                id,
+            },
+        );
+        let then = Box::new(move |a: &mut A, r: Result<Body, AskError>, ctx: &mut Ctx<'_, A>| {
+            let reply = r.and_then(|body| {
+                body.open::<M::Reply>(max_bytes)
+                    .map_err(|e| AskError::BadReply(e.to_string()))
+            });
+            then(a, reply, ctx);
+        });
+        self.cell.asks.insert(
+            id,
+            PendingAsk {
+                then,
+                timeout,
+                reply_name: <M::Reply as Message>::NAME,
+            },
+        );
+        let from = self.cell.pid.clone();
+        self.kernel.post(from, to, Corr::Ask(id), msg);
+    }
+
+    /// Answers the ask being handled. Returns false (and sends nothing) when
+    /// the current message was not an ask.
+    pub fn reply<R: Message>(&mut self, msg: R) -> bool {
+        match self.reply_to() {
+            Some(rt) => {
+                self.respond(rt, msg);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Where the answer to the current ask goes, to answer it later with
+    /// [`respond`](Ctx::respond) (e.g. after a write is durable).
+    pub fn reply_to(&self) -> Option<ReplyTo> {
+        match self.current.as_ref()? {
+            Current {
+                from,
+                corr: Corr::Ask(id),
+            } => Some(ReplyTo {
+                to: from.clone(),
+                id: *id,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Answers an ask kept from an earlier message.
+    pub fn respond<R: Message>(&mut self, to: ReplyTo, msg: R) {
+        let from = self.cell.pid.clone();
+        self.kernel.post(from, &to.to, Corr::Reply(to.id), msg);
+    }
+
+    /// Calls `f` on this actor after `after` (on the host's clock).
+    pub fn delay<F>(&mut self, after: Duration, f: F) -> TimerId
+    where
+        F: FnOnce(&mut A, &mut Ctx<'_, A>) + 'static,
+    {
+        let at = self.kernel.now() + after;
+        let key = self.kernel.add_timer(at, TimerEntry::Delay(self.cell.id));
+        self.cell.timers.insert(key, Box::new(f));
+        TimerId(key)
+    }
+
+    /// Cancels a timer; false if it already fired or was cancelled.
+    pub fn cancel(&mut self, timer: TimerId) -> bool {
+        self.kernel.cancel_timer(timer.0);
+        self.cell.timers.remove(&timer.0).is_some()
+    }
+
+    /// Asks to be told ([`Actor::exited`]) when `pid` stops, or when its node
+    /// dies or becomes unreachable (within the host's link timeout). Linking to
+    /// an actor that does not exist fires `exited` at once.
+    pub fn link(&mut self, pid: &Pid) {
+        let me = self.cell.pid.clone();
+        self.kernel.link(self.cell.id, &me, pid);
+    }
+
+    /// Undoes [`link`](Ctx::link).
+    pub fn unlink(&mut self, pid: &Pid) {
+        let me = self.cell.pid.clone();
+        self.kernel.unlink(self.cell.id, &me, pid);
+    }
+
+    /// Starts a new actor on this node under `name`.
+    pub fn spawn<B: Actor>(&mut self, name: &str, actor: B) -> Result<Pid, SpawnError> {
+        self.kernel
+            .spawn(name, move |pid, id| Box::new(Cell::new(pid, id, actor)))
+    }
+
+    /// Stops this actor once the current event is handled: [`Actor::stopped`]
+    /// runs, linked actors get `exited`, pending asks and timers are dropped.
+    pub fn stop(&mut self) {
+        self.cell.stopping = true;
+    }
+
+    /// The host's monotonic time.
+    pub fn now(&self) -> Time {
+        self.kernel.now()
+    }
+
+    /// Wall-clock milliseconds since the Unix epoch, for timestamps shown to
+    /// people; never for measuring intervals (use [`now`](Ctx::now)).
+    pub fn unix_time_ms(&self) -> u64 {
+        self.kernel.unix_time_ms()
+    }
+
+    /// The host's random source (seeded: the simulator replays it).
+    pub fn rng(&mut self) -> &mut dyn RngCore {
+        self.kernel.rng()
+    }
+
+    /// Bytes queued for `pid`'s node and not yet written, so a sender can
+    /// slow down before the backlog limit drops messages. Zero for local pids.
+    pub fn backlog_bytes(&self, pid: &Pid) -> usize {
+        self.kernel.backlog_bytes(pid.addr())
+    }
+}

@@ -1,1 +1,4 @@
-//! placeholder
+//! corral-examples: example frameworks written as actors (batch, long-running
+//! service, chaos demo) and the end-to-end benchmarks that drive them.
+//!
+//! Placeholder: the scheduling milestone fills it.

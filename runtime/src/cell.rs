@@ -78,7 +78,9 @@ impl<A: Actor> Cell<A> {
         };
         let reply_to = current.clone();
         Metrics::inc(&k.metrics().delivered);
-        let result = self.with_ctx(k, Some(current), |a, ctx| handler(a, env.body, ctx, max_bytes));
+        let result = self.with_ctx(k, Some(current), |a, ctx| {
+            handler(a, env.body, ctx, max_bytes)
+        });
         if let Err(e) = result {
             Metrics::inc(&k.metrics().decode_errors);
             tracing::warn!(to = %self.state.pid, from = %reply_to.from, error = %e, "message dropped");

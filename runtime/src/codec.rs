@@ -55,10 +55,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], max_bytes: usize) -> Result<T, 
     }
     match postcard::take_from_bytes(bytes) {
         Ok((value, [])) => Ok(value),
-        Ok((_, rest)) => Err(CodecError::Decode(format!(
-            "{} trailing bytes",
-            rest.len()
-        ))),
+        Ok((_, rest)) => Err(CodecError::Decode(format!("{} trailing bytes", rest.len()))),
         Err(e) => Err(CodecError::Decode(e.to_string())),
     }
 }
@@ -298,7 +295,10 @@ mod tests {
         prop_oneof![
             Just(Sample::Unit),
             (any::<String>(), any::<i64>()).prop_map(|(s, n)| Sample::Text { s, n }),
-            (prop::collection::vec(any::<u8>(), 0..2048), any::<Option<u32>>())
+            (
+                prop::collection::vec(any::<u8>(), 0..2048),
+                any::<Option<u32>>()
+            )
                 .prop_map(|(b, o)| Sample::Blob(b, o)),
             (
                 prop::collection::vec((any::<String>(), -1e9f64..1e9), 0..8),
@@ -335,7 +335,7 @@ mod tests {
                 r.push(chunk);
                 while let Some(f) = r.next_frame() {
                     let Frame::Whole(payload) = f else { panic!("oversized") };
-                    let (h, body) = split_frame(&payload).unwrap();
+                    let (h, body) = split_frame(payload).unwrap();
                     let is_ask = matches!(h, Header::Msg { corr: Corr::Ask(7), .. });
                     prop_assert!(is_ask);
                     got.push(decode::<Sample>(body, usize::MAX).unwrap());
@@ -358,7 +358,10 @@ mod tests {
     #[test]
     fn oversized_frame_is_skipped_and_the_next_one_survives() {
         let mut buf = Vec::new();
-        let h = Header::Exited { target: "t", watcher: "w" };
+        let h = Header::Exited {
+            target: "t",
+            watcher: "w",
+        };
         append_frame::<()>(&mut buf, &h, None, 1024).unwrap();
         let mut stream = Vec::new();
         stream.extend_from_slice(&5000u32.to_le_bytes());
@@ -377,14 +380,25 @@ mod tests {
         }
         assert_eq!(frames[0], Frame::Oversized { size_bytes: 5000 });
         assert_eq!(frames.len(), 2);
-        let Frame::Whole(p) = &frames[1] else { panic!("expected a frame") };
+        let Frame::Whole(p) = &frames[1] else {
+            panic!("expected a frame")
+        };
         assert_eq!(split_frame(p).unwrap().0, h);
     }
 
     #[test]
     fn truncated_frame_is_reported_as_leftover() {
         let mut buf = Vec::new();
-        append_frame(&mut buf, &Header::Exited { target: "t", watcher: "w" }, Some(&[1u8; 10][..]), 1024).unwrap();
+        append_frame(
+            &mut buf,
+            &Header::Exited {
+                target: "t",
+                watcher: "w",
+            },
+            Some(&[1u8; 10][..]),
+            1024,
+        )
+        .unwrap();
         let mut r = FrameReader::new(1024);
         r.push(&buf[..buf.len() - 3]);
         assert_eq!(r.next_frame(), None);
@@ -394,8 +408,16 @@ mod tests {
     #[test]
     fn too_large_encode_leaves_buffer_untouched() {
         let mut buf = vec![1, 2, 3];
-        let err = append_frame(&mut buf, &Header::Exited { target: "t", watcher: "w" }, Some(&vec![0u8; 100]), 50)
-            .unwrap_err();
+        let err = append_frame(
+            &mut buf,
+            &Header::Exited {
+                target: "t",
+                watcher: "w",
+            },
+            Some(&vec![0u8; 100]),
+            50,
+        )
+        .unwrap_err();
         assert!(matches!(err, CodecError::TooLarge { max_bytes: 50, .. }));
         assert_eq!(buf, vec![1, 2, 3]);
     }
@@ -404,7 +426,13 @@ mod tests {
     fn decode_refuses_trailing_bytes_and_oversize() {
         let mut bytes = encode(&7u32).unwrap();
         bytes.push(0);
-        assert!(matches!(decode::<u32>(&bytes, 100), Err(CodecError::Decode(_))));
-        assert!(matches!(decode::<u32>(&bytes, 1), Err(CodecError::TooLarge { .. })));
+        assert!(matches!(
+            decode::<u32>(&bytes, 100),
+            Err(CodecError::Decode(_))
+        ));
+        assert!(matches!(
+            decode::<u32>(&bytes, 1),
+            Err(CodecError::TooLarge { .. })
+        ));
     }
 }

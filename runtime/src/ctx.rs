@@ -128,13 +128,15 @@ impl<'a, A: Actor> Ctx<'a, A> {
                 id,
             },
         );
-        let then = Box::new(move |a: &mut A, r: Result<Body, AskError>, ctx: &mut Ctx<'_, A>| {
-            let reply = r.and_then(|body| {
-                body.open::<M::Reply>(max_bytes)
-                    .map_err(|e| AskError::BadReply(e.to_string()))
-            });
-            then(a, reply, ctx);
-        });
+        let then = Box::new(
+            move |a: &mut A, r: Result<Body, AskError>, ctx: &mut Ctx<'_, A>| {
+                let reply = r.and_then(|body| {
+                    body.open::<M::Reply>(max_bytes)
+                        .map_err(|e| AskError::BadReply(e.to_string()))
+                });
+                then(a, reply, ctx);
+            },
+        );
         self.cell.asks.insert(
             id,
             PendingAsk {

@@ -79,9 +79,19 @@ enum Event {
     Start(LocalId),
     Deliver(Envelope),
     Timer(TimerKey, LocalId),
-    AskTimeout { actor: LocalId, id: u64 },
-    AskFailed { actor: Arc<str>, id: u64, failure: AskFailure },
-    Exited { watcher: LocalId, pid: Pid },
+    AskTimeout {
+        actor: LocalId,
+        id: u64,
+    },
+    AskFailed {
+        actor: Arc<str>,
+        id: u64,
+        failure: AskFailure,
+    },
+    Exited {
+        watcher: LocalId,
+        pid: Pid,
+    },
 }
 
 struct Slot {
@@ -224,8 +234,14 @@ impl Kernel {
 
     /// Starts `actor` under `name` on this node; it gets `started` before
     /// any message.
-    pub fn spawn_actor<A: crate::Actor>(&mut self, name: &str, actor: A) -> Result<Pid, SpawnError> {
-        self.spawn(name, move |pid, id| Box::new(crate::cell::Cell::new(pid, id, actor)))
+    pub fn spawn_actor<A: crate::Actor>(
+        &mut self,
+        name: &str,
+        actor: A,
+    ) -> Result<Pid, SpawnError> {
+        self.spawn(name, move |pid, id| {
+            Box::new(crate::cell::Cell::new(pid, id, actor))
+        })
     }
 
     /// Sends `msg` to `to` on behalf of `from`, which need not be an actor
@@ -587,7 +603,9 @@ impl Kernel {
                 None => self.undeliverable(env),
             },
             Event::Timer(key, id) => self.with_actor(id, |a, k| a.on_timer(key, k)),
-            Event::AskTimeout { actor, id } => self.with_actor(actor, |a, k| a.on_ask_timeout(id, k)),
+            Event::AskTimeout { actor, id } => {
+                self.with_actor(actor, |a, k| a.on_ask_timeout(id, k))
+            }
             Event::AskFailed { actor, id, failure } => {
                 if let Some(a) = self.names.get(&actor).copied() {
                     self.with_actor(a, |a, k| a.on_ask_failed(id, failure, k));

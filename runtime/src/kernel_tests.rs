@@ -28,6 +28,7 @@ message!(Unhandled = "test.Unhandled" => Pong);
 message!(Quit = "test.Quit");
 
 type Log = Rc<RefCell<Vec<String>>>;
+type Script = Box<dyn FnOnce(&mut Probe, &mut Ctx<'_, Probe>)>;
 
 /// Answers pings; stops on Quit.
 struct Ponger;
@@ -55,7 +56,7 @@ impl Handler<Quit> for Ponger {
 /// Runs a script of steps on start and logs everything that happens to it.
 struct Probe {
     log: Log,
-    on_start: Option<Box<dyn FnOnce(&mut Probe, &mut Ctx<'_, Probe>)>>,
+    on_start: Option<Script>,
 }
 impl Actor for Probe {
     fn handlers(h: &mut Handlers<Self>) {
@@ -229,7 +230,9 @@ fn unknown_message_name_from_the_wire_is_counted_and_dropped() {
     codec::append_frame(&mut buf, &header, Some(&1u8), 1 << 20).unwrap();
     let mut r = codec::FrameReader::new(1 << 20);
     r.push(&buf);
-    let Some(codec::Frame::Whole(p)) = r.next_frame() else { panic!("no frame") };
+    let Some(codec::Frame::Whole(p)) = r.next_frame() else {
+        panic!("no frame")
+    };
     k.handle_frame("10.0.0.2:1".parse().unwrap(), p).unwrap();
     k.run(usize::MAX);
     assert_eq!(k.metrics().snapshot().dropped_no_handler, 1);
@@ -239,10 +242,16 @@ fn unknown_message_name_from_the_wire_is_counted_and_dropped() {
     assert_eq!(out.len(), 1);
     let mut r = codec::FrameReader::new(1 << 20);
     r.push(&out[0].bytes);
-    let Some(codec::Frame::Whole(p)) = r.next_frame() else { panic!("no frame") };
+    let Some(codec::Frame::Whole(p)) = r.next_frame() else {
+        panic!("no frame")
+    };
     assert!(matches!(
         codec::split_frame(p).unwrap().0,
-        Header::AskFailed { to: "x", id: 3, failure: codec::AskFailure::NoHandler }
+        Header::AskFailed {
+            to: "x",
+            id: 3,
+            failure: codec::AskFailure::NoHandler
+        }
     ));
 }
 
@@ -254,11 +263,18 @@ fn garbage_frames_and_bad_bodies_leave_the_actor_working() {
     assert!(k.handle_frame(src, &[0xff, 0xff, 0xff, 0x01]).is_err());
     let mut buf = Vec::new();
     let from: Pid = "x@10.0.0.2:1".parse().unwrap();
-    let header = Header::Msg { to: "pong", from, name: "test.Ping", corr: Corr::Tell };
+    let header = Header::Msg {
+        to: "pong",
+        from,
+        name: "test.Ping",
+        corr: Corr::Tell,
+    };
     codec::append_frame(&mut buf, &header, Some(&"not a number"), 1 << 20).unwrap();
     let mut r = codec::FrameReader::new(1 << 20);
     r.push(&buf);
-    let Some(codec::Frame::Whole(p)) = r.next_frame() else { panic!("no frame") };
+    let Some(codec::Frame::Whole(p)) = r.next_frame() else {
+        panic!("no frame")
+    };
     k.handle_frame(src, p).unwrap();
     k.run(usize::MAX);
     assert_eq!(k.metrics().snapshot().decode_errors, 1);
@@ -289,7 +305,10 @@ fn links_fire_on_stop_on_missing_actor_and_on_peer_down() {
     a.send(local.clone(), &local, Quit);
     b.send(remote.clone(), &remote, Quit);
     settle(&mut a, &mut b);
-    assert_eq!(*log.borrow(), vec!["exited missing", "exited local", "exited remote"]);
+    assert_eq!(
+        *log.borrow(),
+        vec!["exited missing", "exited local", "exited remote"]
+    );
     a.handle_peer_down(b.addr());
     settle(&mut a, &mut b);
     assert_eq!(log.borrow().last().unwrap(), "exited remote2");
@@ -305,15 +324,21 @@ fn stopped_actor_frees_its_name_and_drops_its_timers() {
         "t",
         probe(&log, move |_, ctx| {
             let l1 = l.clone();
-            ctx.delay(Duration::from_millis(10), move |_, _| l1.borrow_mut().push("fired".into()));
-            let id = ctx.delay(Duration::from_millis(5), |_, _| panic!("cancelled timer ran"));
+            ctx.delay(Duration::from_millis(10), move |_, _| {
+                l1.borrow_mut().push("fired".into())
+            });
+            let id = ctx.delay(Duration::from_millis(5), |_, _| {
+                panic!("cancelled timer ran")
+            });
             assert!(ctx.cancel(id));
             let l2 = l.clone();
             ctx.delay(Duration::from_millis(20), move |_, ctx| {
                 l2.borrow_mut().push("stopping".into());
                 ctx.stop();
             });
-            ctx.delay(Duration::from_millis(30), |_, _| panic!("timer of a stopped actor ran"));
+            ctx.delay(Duration::from_millis(30), |_, _| {
+                panic!("timer of a stopped actor ran")
+            });
         }),
     )
     .unwrap();
@@ -376,7 +401,10 @@ fn backlog_limit_drops_and_counts() {
         k.send(me.clone(), &far, Pong(i));
     }
     let taken: usize = k.take_outgoing().iter().map(|o| o.bytes.len()).sum();
-    assert!(taken <= 4096 + 64, "backlog stays near the limit, got {taken}");
+    assert!(
+        taken <= 4096 + 64,
+        "backlog stays near the limit, got {taken}"
+    );
     assert!(k.metrics().snapshot().dropped_backlog > 0);
     // Written bytes free the backlog again.
     k.note_written(far.addr(), taken);

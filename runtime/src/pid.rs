@@ -139,7 +139,11 @@ mod tests {
 
     #[test]
     fn parses_and_prints_ipv4_and_ipv6() {
-        for s in ["master@127.0.0.1:5050", "agent-1.x_y@[::1]:5051", "$ask-3@10.0.0.1:1"] {
+        for s in [
+            "master@127.0.0.1:5050",
+            "agent-1.x_y@[::1]:5051",
+            "$ask-3@10.0.0.1:1",
+        ] {
             let pid: Pid = s.parse().unwrap();
             assert_eq!(pid.to_string(), s);
         }
@@ -156,7 +160,10 @@ mod tests {
             ("a b@127.0.0.1:1", PidError::BadName("a b".into())),
             ("a@localhost", PidError::BadAddr("localhost".into())),
             ("a@127.0.0.1", PidError::BadAddr("127.0.0.1".into())),
-            ("a@127.0.0.1:70000", PidError::BadAddr("127.0.0.1:70000".into())),
+            (
+                "a@127.0.0.1:70000",
+                PidError::BadAddr("127.0.0.1:70000".into()),
+            ),
             ("a@b@127.0.0.1:1", PidError::BadAddr("b@127.0.0.1:1".into())),
         ];
         for (s, want) in cases {

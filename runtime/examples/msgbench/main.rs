@@ -94,7 +94,9 @@ impl Peer {
         let stdout = child.stdout.take().context("peer stdout")?;
         let mut lines = BufReader::new(stdout);
         let mut line = String::new();
-        lines.read_line(&mut line).context("reading the peer's address")?;
+        lines
+            .read_line(&mut line)
+            .context("reading the peer's address")?;
         let addr = line
             .trim()
             .strip_prefix("ready ")

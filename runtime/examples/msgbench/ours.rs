@@ -117,17 +117,22 @@ impl Pinger {
         self.left -= 1;
         self.sent_at = ctx.now();
         let to = self.to.clone();
-        ctx.ask(&to, Echo(ByteBuf::from(vec![7u8; 64])), Duration::from_secs(5), |p: &mut Self, r, ctx| {
-            let rtt = ctx.now() - p.sent_at;
-            if r.is_ok() {
-                if p.warmup > 0 {
-                    p.warmup -= 1;
-                } else {
-                    p.samples.push(rtt);
+        ctx.ask(
+            &to,
+            Echo(ByteBuf::from(vec![7u8; 64])),
+            Duration::from_secs(5),
+            |p: &mut Self, r, ctx| {
+                let rtt = ctx.now() - p.sent_at;
+                if r.is_ok() {
+                    if p.warmup > 0 {
+                        p.warmup -= 1;
+                    } else {
+                        p.samples.push(rtt);
+                    }
                 }
-            }
-            p.next(ctx);
-        });
+                p.next(ctx);
+            },
+        );
     }
 }
 impl Actor for Pinger {
@@ -151,7 +156,9 @@ fn blast(node: &Node, to: Pid, n: u64, payload_bytes: usize) -> anyhow::Result<f
             done: tx,
         },
     )?;
-    let took = rx.recv_timeout(Duration::from_secs(120)).context("blast did not finish")?;
+    let took = rx
+        .recv_timeout(Duration::from_secs(120))
+        .context("blast did not finish")?;
     Ok(n as f64 / took.as_secs_f64())
 }
 
@@ -184,8 +191,14 @@ pub fn remote_rtt_us(peer: SocketAddr, samples: usize) -> anyhow::Result<(f64, f
             done: tx,
         },
     )?;
-    let mut rtts = rx.recv_timeout(Duration::from_secs(120)).context("pings did not finish")?;
-    anyhow::ensure!(rtts.len() == samples, "{} of {samples} asks answered", rtts.len());
+    let mut rtts = rx
+        .recv_timeout(Duration::from_secs(120))
+        .context("pings did not finish")?;
+    anyhow::ensure!(
+        rtts.len() == samples,
+        "{} of {samples} asks answered",
+        rtts.len()
+    );
     rtts.sort();
     let pct = |p: f64| rtts[((rtts.len() as f64 * p) as usize).min(rtts.len() - 1)];
     Ok((pct(0.50).as_secs_f64() * 1e6, pct(0.99).as_secs_f64() * 1e6))

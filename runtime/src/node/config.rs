@@ -102,7 +102,9 @@ impl NodeConfig {
             return Err(ConfigError::LinkTimeout(self.link_timeout));
         }
         match self.advertise {
-            Some(a) if a.ip().is_unspecified() || a.port() == 0 => Err(ConfigError::BadAdvertise(a)),
+            Some(a) if a.ip().is_unspecified() || a.port() == 0 => {
+                Err(ConfigError::BadAdvertise(a))
+            }
             None if self.listen.ip().is_unspecified() => {
                 Err(ConfigError::WildcardWithoutAdvertise(self.listen))
             }
@@ -123,10 +125,19 @@ mod tests {
             f(&mut c);
             c.validate().unwrap_err()
         };
-        assert_eq!(bad(|c| c.max_message_bytes = 10), ConfigError::MaxMessageBytes(10));
-        assert!(matches!(bad(|c| c.max_backlog_bytes = 2048), ConfigError::MaxBacklogBytes { .. }));
+        assert_eq!(
+            bad(|c| c.max_message_bytes = 10),
+            ConfigError::MaxMessageBytes(10)
+        );
+        assert!(matches!(
+            bad(|c| c.max_backlog_bytes = 2048),
+            ConfigError::MaxBacklogBytes { .. }
+        ));
         assert_eq!(bad(|c| c.max_run_queue = 0), ConfigError::MaxRunQueue);
-        assert!(matches!(bad(|c| c.link_timeout = Duration::ZERO), ConfigError::LinkTimeout(_)));
+        assert!(matches!(
+            bad(|c| c.link_timeout = Duration::ZERO),
+            ConfigError::LinkTimeout(_)
+        ));
         assert!(matches!(
             bad(|c| c.listen = "0.0.0.0:5050".parse().unwrap()),
             ConfigError::WildcardWithoutAdvertise(_)

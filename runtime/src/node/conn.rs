@@ -253,7 +253,12 @@ async fn read_hello(
         .flatten()
 }
 
-async fn serve_accepted(host: Rc<Host>, conn: Connection, mut send: SendStream, mut recv: RecvStream) {
+async fn serve_accepted(
+    host: Rc<Host>,
+    conn: Connection,
+    mut send: SendStream,
+    mut recv: RecvStream,
+) {
     let mut reader = FrameReader::new(host.cfg.max_message_bytes);
     let Some((peer, incarnation)) = read_hello(&host, &mut recv, &mut reader).await else {
         Metrics::inc(&host.metrics.bad_streams);
@@ -310,7 +315,12 @@ async fn read_dialed(host: Rc<Host>, addr: SocketAddr, mut recv: RecvStream) {
     read_frames(host, addr, recv, reader).await;
 }
 
-async fn read_frames(host: Rc<Host>, peer: SocketAddr, mut recv: RecvStream, mut reader: FrameReader) {
+async fn read_frames(
+    host: Rc<Host>,
+    peer: SocketAddr,
+    mut recv: RecvStream,
+    mut reader: FrameReader,
+) {
     process_frames(&host, peer, &mut reader);
     loop {
         match recv.read_chunk(READ_CHUNK_BYTES, true).await {

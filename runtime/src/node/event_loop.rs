@@ -76,12 +76,16 @@ fn bind(cfg: NodeConfig, metrics: Arc<Metrics>) -> Result<Host, NodeError> {
     })?;
     let runtime = quinn::default_runtime()
         .ok_or_else(|| NodeError::Thread("no async runtime for quinn".into()))?;
-    let mut endpoint =
-        quinn::Endpoint::new(quinn::EndpointConfig::default(), Some(server), socket, runtime)
-            .map_err(|source| NodeError::Bind {
-                addr: cfg.listen,
-                source,
-            })?;
+    let mut endpoint = quinn::Endpoint::new(
+        quinn::EndpointConfig::default(),
+        Some(server),
+        socket,
+        runtime,
+    )
+    .map_err(|source| NodeError::Bind {
+        addr: cfg.listen,
+        source,
+    })?;
     endpoint.set_default_client_config(client);
     let addr = cfg.advertise.unwrap_or(bound);
     let unix_epoch_ms = std::time::SystemTime::now()
@@ -178,5 +182,9 @@ async fn serve(host: Rc<Host>, mut control: UnboundedReceiver<Control>) {
     }
     host.endpoint.close(0u32.into(), b"node shut down");
     // Give the close frames a moment to leave so peers learn at once.
-    let _ = tokio::time::timeout(std::time::Duration::from_millis(100), host.endpoint.wait_idle()).await;
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_millis(100),
+        host.endpoint.wait_idle(),
+    )
+    .await;
 }

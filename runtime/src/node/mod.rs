@@ -171,7 +171,12 @@ impl Node {
     ///
     /// # Panics
     /// When called on the node's own event-loop thread (it would deadlock).
-    pub fn ask<M: Request>(&self, to: &Pid, msg: M, timeout: Duration) -> Result<M::Reply, AskError> {
+    pub fn ask<M: Request>(
+        &self,
+        to: &Pid,
+        msg: M,
+        timeout: Duration,
+    ) -> Result<M::Reply, AskError> {
         let n = self.next_proxy.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel();
         let proxy = proxy::AskProxy::new(to.clone(), msg, timeout, tx);

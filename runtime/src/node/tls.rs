@@ -28,8 +28,8 @@ use std::time::Duration;
 
 use quinn::crypto::rustls::{NoInitialCipherSuite, QuicClientConfig, QuicServerConfig};
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose,
 };
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::verify_server_cert_signed_by_trust_anchor;
@@ -150,10 +150,11 @@ pub enum TlsError {
     /// The CA key handed to [`generate_node_cert`] cannot be used for signing.
     #[error("CA private key cannot be used for signing (PKCS#8 PEM required): {0}")]
     CaKey(rcgen::Error),
-    /// The CA certificate's subject uses an encoding that cannot be copied into
-    /// issued certificates, which would then not chain to the CA.
-    #[error("CA certificate subject cannot be reproduced: {0}")]
-    CaSubject(String),
+    /// rcgen cannot read the CA certificate handed to [`generate_node_cert`]
+    /// as an issuer, e.g. because its subject uses an encoding that could not
+    /// be copied into issued certificates, which would then not chain to the CA.
+    #[error("CA certificate cannot be used as issuer: {0}")]
+    CaCert(rcgen::Error),
     /// A freshly issued certificate did not verify against its CA, typically
     /// because the CA key does not belong to the CA certificate.
     #[error("issued certificate does not verify against the CA (does the CA key match the CA certificate?): {0}")]
@@ -278,19 +279,10 @@ pub fn generate_node_cert(ca: &PemPair, extra_sans: &[String]) -> Result<PemPair
     })?;
     let ca_key = KeyPair::from_pem(&ca.key_pem).map_err(TlsError::CaKey)?;
     let mut roots = RootCertStore::empty();
-    roots.add(ca_der)?;
-    let subject = match roots.roots.first() {
-        Some(anchor) => anchor.subject.as_ref(),
-        None => return Err(TlsError::CaSubject("CA certificate not accepted".into())),
-    };
-
-    // rcgen can only load an issuer from DER with its x509-parser feature, which
-    // the workspace does not enable; rebuilding the subject by hand keeps the
-    // issuer field of the new certificate identical to the CA's subject.
-    let mut issuer_params = CertificateParams::default();
-    issuer_params.distinguished_name = parse_name(subject).map_err(TlsError::CaSubject)?;
-    issuer_params.key_usages = ca_key_usages();
-    let issuer = Issuer::new(issuer_params, ca_key);
+    roots.add(ca_der.clone())?;
+    // Read from the same DER as the trust anchor, so the check below judges
+    // exactly the certificate whose subject becomes the issuer name.
+    let issuer = Issuer::from_ca_cert_der(&ca_der, ca_key).map_err(TlsError::CaCert)?;
 
     let mut seen = HashSet::new();
     let sans: Vec<String> = [SERVER_NAME, "localhost", "127.0.0.1"]
@@ -582,141 +574,10 @@ fn transport_config(tuning: &TransportTuning) -> Result<Arc<quinn::TransportConf
     Ok(Arc::new(transport))
 }
 
-// --- Minimal DER reading, just enough to copy an X.501 Name into rcgen. ---
-
-const TAG_SEQUENCE: u8 = 0x30;
-const TAG_SET: u8 = 0x31;
-const TAG_OID: u8 = 0x06;
-const TAG_UTF8_STRING: u8 = 0x0c;
-const TAG_PRINTABLE_STRING: u8 = 0x13;
-const TAG_TELETEX_STRING: u8 = 0x14;
-const TAG_IA5_STRING: u8 = 0x16;
-const TAG_UNIVERSAL_STRING: u8 = 0x1c;
-const TAG_BMP_STRING: u8 = 0x1e;
-
-/// Splits one DER element off `input`: (tag, contents, rest).
-fn der_element(input: &[u8]) -> Result<(u8, &[u8], &[u8]), String> {
-    let truncated = || "truncated DER".to_owned();
-    let (&tag, rest) = input.split_first().ok_or_else(truncated)?;
-    if tag & 0x1f == 0x1f {
-        return Err(format!("unexpected multi-byte DER tag {tag:#04x}"));
-    }
-    let (&first, rest) = rest.split_first().ok_or_else(truncated)?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let count = usize::from(first & 0x7f);
-        if count == 0 || count > 4 || rest.len() < count {
-            return Err("unsupported DER length".into());
-        }
-        let (bytes, rest) = rest.split_at(count);
-        let len = bytes
-            .iter()
-            .fold(0usize, |acc, &byte| (acc << 8) | usize::from(byte));
-        (len, rest)
-    };
-    if rest.len() < len {
-        return Err(truncated());
-    }
-    let (contents, rest) = rest.split_at(len);
-    Ok((tag, contents, rest))
-}
-
-fn der_expect(input: &[u8], expected: u8) -> Result<(&[u8], &[u8]), String> {
-    let (tag, contents, rest) = der_element(input)?;
-    if tag != expected {
-        return Err(format!(
-            "expected DER tag {expected:#04x}, found {tag:#04x}"
-        ));
-    }
-    Ok((contents, rest))
-}
-
-fn decode_oid(bytes: &[u8]) -> Result<Vec<u64>, String> {
-    let mut arcs = Vec::new();
-    let mut acc: u64 = 0;
-    for &byte in bytes {
-        if acc > u64::MAX >> 7 {
-            return Err("object identifier arc too large".into());
-        }
-        acc = (acc << 7) | u64::from(byte & 0x7f);
-        if byte & 0x80 == 0 {
-            if arcs.is_empty() {
-                let first = (acc / 40).min(2);
-                arcs.push(first);
-                arcs.push(acc - first * 40);
-            } else {
-                arcs.push(acc);
-            }
-            acc = 0;
-        }
-    }
-    if arcs.is_empty() || bytes.last().is_some_and(|byte| byte & 0x80 != 0) {
-        return Err("malformed object identifier".into());
-    }
-    Ok(arcs)
-}
-
-fn dn_value(tag: u8, bytes: &[u8]) -> Result<DnValue, String> {
-    let utf8 = || String::from_utf8(bytes.to_vec()).map_err(|e| e.to_string());
-    let value = match tag {
-        TAG_UTF8_STRING => DnValue::Utf8String(utf8()?),
-        TAG_PRINTABLE_STRING => DnValue::PrintableString(
-            utf8()?
-                .try_into()
-                .map_err(|e: rcgen::Error| e.to_string())?,
-        ),
-        TAG_IA5_STRING => DnValue::Ia5String(
-            utf8()?
-                .try_into()
-                .map_err(|e: rcgen::Error| e.to_string())?,
-        ),
-        TAG_TELETEX_STRING => DnValue::TeletexString(
-            utf8()?
-                .try_into()
-                .map_err(|e: rcgen::Error| e.to_string())?,
-        ),
-        TAG_BMP_STRING => DnValue::BmpString(
-            rcgen::string::BmpString::from_utf16be(bytes.to_vec()).map_err(|e| e.to_string())?,
-        ),
-        TAG_UNIVERSAL_STRING => DnValue::UniversalString(
-            rcgen::string::UniversalString::from_utf32be(bytes.to_vec())
-                .map_err(|e| e.to_string())?,
-        ),
-        other => return Err(format!("unsupported string type (DER tag {other:#04x})")),
-    };
-    Ok(value)
-}
-
-/// Turns the contents of a DER `Name` SEQUENCE into an rcgen name that encodes
-/// back to the same bytes. Names rcgen cannot express (multi-valued RDNs, a
-/// repeated attribute type) are refused rather than approximated.
-fn parse_name(mut rdns: &[u8]) -> Result<DistinguishedName, String> {
-    let mut name = DistinguishedName::new();
-    while !rdns.is_empty() {
-        let (rdn, rest) = der_expect(rdns, TAG_SET)?;
-        rdns = rest;
-        let (attribute, rest) = der_expect(rdn, TAG_SEQUENCE)?;
-        if !rest.is_empty() {
-            return Err("multi-valued relative distinguished name".into());
-        }
-        let (oid, rest) = der_expect(attribute, TAG_OID)?;
-        let (tag, value, rest) = der_element(rest)?;
-        if !rest.is_empty() {
-            return Err("trailing data in name attribute".into());
-        }
-        let ty = DnType::from_oid(&decode_oid(oid)?);
-        if name.get(&ty).is_some() {
-            return Err(format!("attribute {ty:?} appears more than once"));
-        }
-        name.push(ty, dn_value(tag, value)?);
-    }
-    Ok(name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rcgen::DnValue;
     use std::net::SocketAddr;
     use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -32,12 +32,18 @@ impl Child {
     pub fn start(opts: ChildOpts) -> Child {
         let exe = std::env::current_exe().expect("test executable path");
         let mut cmd = Command::new(exe);
-        cmd.args(["--exact", "child_node", "--nocapture", "--test-threads", "1"])
-            .env(CHILD_ENV, "1")
-            .env("CORRAL_TEST_PORT", opts.port.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+        cmd.args([
+            "--exact",
+            "child_node",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env(CHILD_ENV, "1")
+        .env("CORRAL_TEST_PORT", opts.port.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
         if let Some(tls) = &opts.tls {
             for (k, v) in [
                 ("CORRAL_TEST_CERT", &tls.cert_pem),
@@ -105,7 +111,10 @@ pub fn main_if_child() {
     if std::env::var_os(CHILD_ENV).is_none() {
         return;
     }
-    let port: u16 = std::env::var("CORRAL_TEST_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let port: u16 = std::env::var("CORRAL_TEST_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     let path = |k: &str| std::env::var_os(k).map(PathBuf::from);
     let cfg = NodeConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], port)),
@@ -122,7 +131,8 @@ pub fn main_if_child() {
     node.spawn("pong", Ponger).unwrap();
     node.spawn("silent", Silent).unwrap();
     node.spawn("sink", Sink::default()).unwrap();
-    node.spawn("stats", StatsActor(node.metrics_handle())).unwrap();
+    node.spawn("stats", StatsActor(node.metrics_handle()))
+        .unwrap();
     println!("{READY}{}", node.addr());
     let _ = std::io::stdout().flush();
     // Live until the parent goes away (it holds our stdin).

@@ -37,21 +37,32 @@ async fn raw_session(node: SocketAddr) {
     // 1. A stream that does not start with a hello is refused.
     let conn = ep.connect(node, SERVER_NAME).unwrap().await.unwrap();
     let (mut send, mut recv) = conn.open_bi().await.unwrap();
-    send.write_all(b"\x05\x00\x00\x00hello world, not a frame").await.unwrap();
+    send.write_all(b"\x05\x00\x00\x00hello world, not a frame")
+        .await
+        .unwrap();
     let _ = send.finish();
     let mut sink = Vec::new();
     let refused = tokio::time::timeout(Duration::from_secs(5), async {
         recv.read_to_end(1024).await.map(|b| sink = b)
     })
     .await;
-    assert!(!matches!(refused, Ok(Ok(()))), "bad stream must be reset, got {sink:?}");
+    assert!(
+        !matches!(refused, Ok(Ok(()))),
+        "bad stream must be reset, got {sink:?}"
+    );
 
     // 2. A stream with a valid hello, then bad frames around a good one.
     let (mut send, _recv) = conn.open_bi().await.unwrap();
     let me: SocketAddr = ep.local_addr().unwrap();
-    send.write_all(&frame::<()>(&Header::Hello { addr: me, incarnation: 1 }, None))
-        .await
-        .unwrap();
+    send.write_all(&frame::<()>(
+        &Header::Hello {
+            addr: me,
+            incarnation: 1,
+        },
+        None,
+    ))
+    .await
+    .unwrap();
     // Oversized: announced 64 MiB (limit 16 MiB), followed by 100 KiB of it.
     let mut oversized = (64u32 << 20).to_le_bytes().to_vec();
     oversized.extend(std::iter::repeat_n(0xEE, 100 * 1024));
@@ -104,17 +115,30 @@ fn garbage_from_raw_udp_and_raw_quic_does_not_crash_the_node() {
         let bytes: Vec<u8> = (0..len).map(|j| (i as usize * 31 + j * 7) as u8).collect();
         junk.send_to(&bytes, child.addr).unwrap();
     }
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(raw_session(child.addr));
 
     let node = parent(Duration::from_secs(5));
     // The good message between the bad ones arrived.
     let report: Report = node.ask(&child.pid("sink"), WaitFor(1), ASK).unwrap();
-    assert_eq!(report, Report { count: 1, out_of_order: 0, last: Some(0) });
+    assert_eq!(
+        report,
+        Report {
+            count: 1,
+            out_of_order: 0,
+            last: Some(0)
+        }
+    );
     let stats: Stats = node.ask(&child.pid("stats"), GetStats, ASK).unwrap();
     assert_eq!(stats.bad_streams, 1, "{stats:?}");
     assert_eq!(stats.oversized_frames, 1, "{stats:?}");
-    assert_eq!(stats.decode_errors, 2, "garbage frame + bad body: {stats:?}");
+    assert_eq!(
+        stats.decode_errors, 2,
+        "garbage frame + bad body: {stats:?}"
+    );
     assert_eq!(stats.truncated_frames, 1, "{stats:?}");
     // And the node still serves everyone.
     assert_eq!(node.ask(&child.pid("pong"), Ping(9), ASK), Ok(Pong(10)));

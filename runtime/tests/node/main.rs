@@ -55,7 +55,13 @@ fn ping_pong_across_processes() {
     // One-way both ways: the child answers a tell by telling the sender back.
     let (tx, rx) = mpsc::channel();
     let pinger = node
-        .spawn("pinger", actors::Pinger { target: pong, got: tx })
+        .spawn(
+            "pinger",
+            actors::Pinger {
+                target: pong,
+                got: tx,
+            },
+        )
         .unwrap();
     assert_eq!(pinger.name(), "pinger");
     assert_eq!(rx.recv_timeout(ASK), Ok(Pong(8)));
@@ -70,7 +76,10 @@ fn ask_with_reply_and_ask_that_times_out() {
     let r = node.ask(&child.pid("silent"), Ping(1), Duration::from_millis(300));
     let waited = started.elapsed();
     assert_eq!(r, Err(AskError::Timeout));
-    assert!(waited >= Duration::from_millis(300), "timed out early: {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(300),
+        "timed out early: {waited:?}"
+    );
     assert!(waited < Duration::from_secs(3), "timeout took {waited:?}");
     // An actor that does not exist is reported as such, not as a timeout.
     assert_eq!(
@@ -86,13 +95,16 @@ fn link_fires_exited_when_the_peer_process_is_killed() {
     let pong = child.pid("pong");
     assert_eq!(node.ask(&pong, Ping(1), ASK), Ok(Pong(2)));
     let (tx, rx) = mpsc::channel();
-    node.spawn("watcher", Watcher::new(vec![pong.clone()], tx)).unwrap();
+    node.spawn("watcher", Watcher::new(vec![pong.clone()], tx))
+        .unwrap();
     // The link is established once the watcher's Link frame has been sent
     // ahead of this ask on the same ordered stream.
     assert_eq!(node.ask(&pong, Ping(2), ASK), Ok(Pong(3)));
     let killed = Instant::now();
     child.kill();
-    let exited = rx.recv_timeout(Duration::from_secs(10)).expect("exited fires");
+    let exited = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("exited fires");
     assert_eq!(exited, pong);
     let after = killed.elapsed();
     // Link timeout 1 s, plus a keep-alive period of slack.
@@ -128,7 +140,8 @@ fn node_reconnects_after_the_peer_restarts() {
     let pong = child.pid("pong");
     assert_eq!(node.ask(&pong, Ping(1), ASK), Ok(Pong(2)));
     let (tx, rx) = mpsc::channel();
-    node.spawn("watcher", Watcher::new(vec![pong.clone()], tx)).unwrap();
+    node.spawn("watcher", Watcher::new(vec![pong.clone()], tx))
+        .unwrap();
     assert_eq!(node.ask(&pong, Ping(2), ASK), Ok(Pong(3)));
     child.kill();
     assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(pong.clone()));
@@ -175,7 +188,9 @@ fn mutual_tls_refuses_a_peer_whose_certificate_the_ca_did_not_sign() {
     let stranger = parent(Duration::from_secs(1));
     let r = stranger.ask(&child.pid("pong"), Ping(1), Duration::from_secs(3));
     assert_eq!(r, Err(AskError::Timeout));
-    let stats: Stats = member.ask(&child.pid("stats"), actors::GetStats, ASK).unwrap();
+    let stats: Stats = member
+        .ask(&child.pid("stats"), actors::GetStats, ASK)
+        .unwrap();
     assert!(stats.handshakes_refused >= 1, "{stats:?}");
     assert!(stranger.metrics().connections_lost >= 1);
     // The member is unaffected.

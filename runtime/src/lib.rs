@@ -62,6 +62,7 @@ mod message;
 mod metrics;
 pub mod node;
 mod pid;
+pub mod sim;
 mod time;
 
 #[cfg(test)]

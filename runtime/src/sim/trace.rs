@@ -1,0 +1,60 @@
+//! The trace hash: every simulated event folded into one number, so two runs
+//! of a seed can be compared in O(1) memory; optionally a readable log.
+
+use std::net::SocketAddr;
+
+use crate::time::Time;
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+#[derive(Debug)]
+pub(crate) struct Trace {
+    hash: u64,
+    lines: Option<Vec<String>>,
+}
+
+impl Default for Trace {
+    fn default() -> Trace {
+        Trace {
+            hash: FNV_OFFSET,
+            lines: None,
+        }
+    }
+}
+
+impl Trace {
+    pub(crate) fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    pub(crate) fn record(&mut self, on: bool) {
+        self.lines = on.then(Vec::new);
+    }
+
+    pub(crate) fn lines(&self) -> &[String] {
+        self.lines.as_deref().unwrap_or(&[])
+    }
+
+    pub(crate) fn note(&mut self, at: Time, kind: &str, node: SocketAddr, data: &[u8]) {
+        self.fold(&at.as_nanos().to_le_bytes());
+        self.fold(kind.as_bytes());
+        self.fold(node.to_string().as_bytes());
+        self.fold(data);
+        if let Some(lines) = &mut self.lines {
+            lines.push(format!(
+                "{:>14}ns {kind:<9} {node} {} bytes {:016x}",
+                at.as_nanos(),
+                data.len(),
+                self.hash
+            ));
+        }
+    }
+
+    fn fold(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.hash ^= u64::from(*b);
+            self.hash = self.hash.wrapping_mul(FNV_PRIME);
+        }
+    }
+}

@@ -8,6 +8,7 @@ use crate::ctx::Ctx;
 use crate::envelope::Body;
 use crate::message::Message;
 use crate::pid::Pid;
+use crate::process::{ExitStatus, ProcessId};
 
 /// A unit of state and behaviour with an address, driven by messages.
 ///
@@ -23,6 +24,9 @@ pub trait Actor: Sized + 'static {
 
     /// A linked actor stopped, or its node died or became unreachable.
     fn exited(&mut self, _pid: &Pid, _ctx: &mut Ctx<'_, Self>) {}
+
+    /// A process this actor launched ([`Ctx::launch`]) ended.
+    fn process_exited(&mut self, _id: ProcessId, _status: ExitStatus, _ctx: &mut Ctx<'_, Self>) {}
 
     /// Called once after [`Ctx::stop`], before the actor is dropped.
     fn stopped(&mut self, _ctx: &mut Ctx<'_, Self>) {}

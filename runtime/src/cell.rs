@@ -10,6 +10,7 @@ use crate::envelope::{Body, Envelope};
 use crate::kernel::{Kernel, LocalId, TimerKey};
 use crate::metrics::Metrics;
 use crate::pid::Pid;
+use crate::process::{ExitStatus, ProcessId};
 
 pub(crate) type AskFn<A> = Box<dyn FnOnce(&mut A, Result<Body, AskError>, &mut Ctx<'_, A>)>;
 pub(crate) type TimerFn<A> = Box<dyn FnOnce(&mut A, &mut Ctx<'_, A>)>;
@@ -124,6 +125,7 @@ pub(crate) trait AnyActor {
     fn on_ask_timeout(&mut self, id: u64, k: &mut Kernel);
     fn on_ask_failed(&mut self, id: u64, failure: AskFailure, k: &mut Kernel);
     fn on_exited(&mut self, pid: &Pid, k: &mut Kernel);
+    fn on_process_exited(&mut self, id: ProcessId, status: ExitStatus, k: &mut Kernel);
     fn on_stop(&mut self, k: &mut Kernel);
     fn wants_stop(&self) -> bool;
 }
@@ -161,6 +163,10 @@ impl<A: Actor> AnyActor for Cell<A> {
 
     fn on_exited(&mut self, pid: &Pid, k: &mut Kernel) {
         self.with_ctx(k, None, |a, ctx| a.exited(pid, ctx));
+    }
+
+    fn on_process_exited(&mut self, id: ProcessId, status: ExitStatus, k: &mut Kernel) {
+        self.with_ctx(k, None, |a, ctx| a.process_exited(id, status, ctx));
     }
 
     fn on_stop(&mut self, k: &mut Kernel) {

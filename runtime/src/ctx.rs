@@ -11,6 +11,8 @@ use crate::envelope::Body;
 use crate::kernel::{Kernel, SpawnError, TimerEntry, TimerKey};
 use crate::message::{Message, Request};
 use crate::pid::Pid;
+use crate::process::{ProcessId, ProcessSpec, Signal};
+use crate::storage::Store;
 use crate::time::Time;
 
 /// Why an [`ask`](Ctx::ask) produced no reply.
@@ -239,6 +241,25 @@ impl<'a, A: Actor> Ctx<'a, A> {
     /// The host's random source (seeded: the simulator replays it).
     pub fn rng(&mut self) -> &mut dyn RngCore {
         self.kernel.rng()
+    }
+
+    /// Starts an OS process (a simulated one in the simulator); its end comes
+    /// back as [`Actor::process_exited`]. Processes outlive the actor that
+    /// launched them (an agent's tasks survive the agent).
+    pub fn launch(&mut self, spec: ProcessSpec) -> ProcessId {
+        self.kernel.launch(self.cell.id, spec)
+    }
+
+    /// Signals a process this node launched; false if it already ended.
+    pub fn signal(&mut self, id: ProcessId, signal: Signal) -> bool {
+        self.kernel.signal(id, signal)
+    }
+
+    /// This actor's view of the node's durable store (keys are namespaced by
+    /// actor name). Errors with `NotConfigured` on nodes without storage.
+    pub fn store(&mut self) -> Store<'_> {
+        let name = self.cell.pid.name().to_owned();
+        Store::new(self.kernel.storage(), &name)
     }
 
     /// Bytes queued for `pid`'s node and not yet written, so a sender can

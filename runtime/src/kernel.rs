@@ -24,6 +24,8 @@ use crate::envelope::{Body, Envelope};
 use crate::message::Message;
 use crate::metrics::Metrics;
 use crate::pid::{validate_name, Pid, PidError};
+use crate::process::{ExitStatus, ProcessId, ProcessRequest, ProcessSpec, Signal};
+use crate::storage::Storage;
 use crate::time::Time;
 
 /// A local actor's slot and the generation of that slot, so an event for a
@@ -92,6 +94,11 @@ enum Event {
         watcher: LocalId,
         pid: Pid,
     },
+    ProcessExited {
+        actor: LocalId,
+        id: ProcessId,
+        status: ExitStatus,
+    },
 }
 
 struct Slot {
@@ -156,6 +163,11 @@ pub struct Kernel {
     remote_watchers: BTreeMap<LocalId, BTreeSet<Pid>>,
     out: BTreeMap<SocketAddr, PeerOut>,
     dirty_peers: Vec<SocketAddr>,
+    storage: Option<Box<dyn Storage>>,
+    /// Which actor launched each running process.
+    processes: BTreeMap<ProcessId, LocalId>,
+    next_process: u64,
+    process_requests: Vec<ProcessRequest>,
 }
 
 impl Kernel {
@@ -177,6 +189,22 @@ impl Kernel {
             remote_watchers: BTreeMap::new(),
             out: BTreeMap::new(),
             dirty_peers: Vec::new(),
+            storage: None,
+            processes: BTreeMap::new(),
+            next_process: 0,
+            process_requests: Vec::new(),
+        }
+    }
+
+    /// Gives the node's actors durable storage (see [`Storage`]).
+    pub fn set_storage(&mut self, storage: Box<dyn Storage>) {
+        self.storage = Some(storage);
+    }
+
+    pub(crate) fn storage(&mut self) -> Option<&mut dyn Storage> {
+        match &mut self.storage {
+            Some(s) => Some(s.as_mut()),
+            None => None,
         }
     }
 
@@ -479,6 +507,42 @@ impl Kernel {
         }
     }
 
+    pub(crate) fn launch(&mut self, actor: LocalId, spec: ProcessSpec) -> ProcessId {
+        let id = ProcessId(self.next_process);
+        self.next_process += 1;
+        self.processes.insert(id, actor);
+        self.process_requests
+            .push(ProcessRequest::Launch { id, spec });
+        id
+    }
+
+    pub(crate) fn signal(&mut self, id: ProcessId, signal: Signal) -> bool {
+        if !self.processes.contains_key(&id) {
+            return false;
+        }
+        self.process_requests
+            .push(ProcessRequest::Signal { id, signal });
+        true
+    }
+
+    /// Takes the process launches and signals actors asked for, in order.
+    pub fn take_process_requests(&mut self) -> Vec<ProcessRequest> {
+        std::mem::take(&mut self.process_requests)
+    }
+
+    /// A process ended: its actor gets `process_exited` (if it still runs).
+    pub fn handle_process_exit(&mut self, id: ProcessId, status: ExitStatus) {
+        if let Some(actor) = self.processes.remove(&id) {
+            self.queue
+                .push_back(Event::ProcessExited { actor, id, status });
+        }
+    }
+
+    /// Processes launched and not yet reported ended.
+    pub fn running_processes(&self) -> usize {
+        self.processes.len()
+    }
+
     /// Takes one frame payload received from the node at `from`.
     pub fn handle_frame(&mut self, from: SocketAddr, payload: &[u8]) -> Result<(), FrameError> {
         Metrics::inc(&self.metrics.frames_received);
@@ -612,6 +676,9 @@ impl Kernel {
                 }
             }
             Event::Exited { watcher, pid } => self.with_actor(watcher, |a, k| a.on_exited(&pid, k)),
+            Event::ProcessExited { actor, id, status } => {
+                self.with_actor(actor, |a, k| a.on_process_exited(id, status, k))
+            }
         }
     }
 

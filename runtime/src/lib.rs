@@ -62,7 +62,9 @@ mod message;
 mod metrics;
 pub mod node;
 mod pid;
+pub mod process;
 pub mod sim;
+pub mod storage;
 mod time;
 
 #[cfg(test)]
@@ -75,4 +77,6 @@ pub use message::{Message, Request};
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use node::{Node, NodeConfig, NodeError};
 pub use pid::{validate_name, Pid, PidError, MAX_NAME_BYTES};
+pub use process::{ExitStatus, ProcessId, ProcessRequest, ProcessSpec, Signal};
+pub use storage::{MemStorage, Storage, StorageError, Store};
 pub use time::Time;

@@ -1,4 +1,15 @@
 //! corral-simtests: deterministic simulation scenarios of whole clusters,
-//! their invariant checkers and the seed runner.
+//! their invariant checkers, and the seed runner behind `corral sim`.
 //!
-//! Placeholder: the simulator milestone fills it.
+//! A scenario builds a [`Sim`](corral_runtime::sim::Sim) from a seed, drives
+//! faults from that seed, registers invariants that the simulator checks
+//! after every event, and ends with a liveness check once faults stop. The
+//! checkers read the cluster from outside the actors (shared recorders), in
+//! the manner of TigerBeetle's cluster checkers. [`runner`] runs many seeds
+//! (over cores if asked) and reports each failure with the command that
+//! replays it.
+
+pub mod ring;
+pub mod runner;
+
+pub use runner::{find, run_batch, scenarios, Batch, Outcome, Params, Scenario, Summary};

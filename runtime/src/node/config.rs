@@ -1,6 +1,7 @@
 //! Node configuration: addresses, TLS identity, limits, timeouts.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::tls::TlsConfig;
@@ -36,6 +37,11 @@ pub struct NodeConfig {
     pub link_timeout: Duration,
     /// Seed of the random source actors get. Default: drawn from the OS.
     pub seed: Option<u64>,
+    /// Directory for the node's durable store, `node.redb` inside (created
+    /// if missing). None: actors' [`Ctx::store`](crate::Ctx::store) calls
+    /// fail with [`StorageError::NotConfigured`](crate::StorageError::NotConfigured).
+    /// Default None. Costs one fsync per `sync` an actor asks for.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for NodeConfig {
@@ -49,6 +55,7 @@ impl Default for NodeConfig {
             max_run_queue: 65_536,
             link_timeout: Duration::from_secs(10),
             seed: None,
+            data_dir: None,
         }
     }
 }

@@ -34,6 +34,9 @@ pub(crate) struct Host {
     pub(crate) incarnation: u64,
     pub(crate) cfg: NodeConfig,
     pub(crate) metrics: Arc<Metrics>,
+    /// OS pid (= process group id) of each running process, until it is
+    /// reaped; see `process.rs`.
+    pub(crate) processes: RefCell<BTreeMap<crate::process::ProcessId, u32>>,
     clock_start: std::time::Instant,
 }
 
@@ -91,7 +94,7 @@ fn bind(cfg: NodeConfig, metrics: Arc<Metrics>) -> Result<Host, NodeError> {
     let unix_epoch_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    let kernel = Kernel::new(
+    let mut kernel = Kernel::new(
         KernelConfig {
             addr,
             seed: cfg.seed.unwrap_or_else(rand::random),
@@ -102,6 +105,12 @@ fn bind(cfg: NodeConfig, metrics: Arc<Metrics>) -> Result<Host, NodeError> {
         },
         metrics.clone(),
     );
+    if let Some(dir) = &cfg.data_dir {
+        let path = dir.join("node.redb");
+        let store =
+            super::RedbStorage::open(&path).map_err(|error| NodeError::Storage { path, error })?;
+        kernel.set_storage(Box::new(store));
+    }
     Ok(Host {
         kernel: RefCell::new(kernel),
         peers: RefCell::new(BTreeMap::new()),
@@ -112,6 +121,7 @@ fn bind(cfg: NodeConfig, metrics: Arc<Metrics>) -> Result<Host, NodeError> {
         incarnation: rand::random(),
         cfg,
         metrics,
+        processes: RefCell::new(BTreeMap::new()),
         clock_start: std::time::Instant::now(),
     })
 }
@@ -127,9 +137,10 @@ impl Host {
         tokio::time::Instant::from_std(self.clock_start + offset)
     }
 
-    /// One turn: advance time, run actors, hand their frames to connections.
+    /// One turn: advance time, run actors, hand their frames to connections
+    /// and their process requests to the OS.
     fn turn(self: &Rc<Self>) -> bool {
-        let (outgoing, more) = {
+        let (outgoing, processes, more) = {
             let mut k = self.kernel.borrow_mut();
             k.set_now(self.now());
             k.fire_timers();
@@ -138,10 +149,13 @@ impl Host {
             if k.queue_len() <= self.cfg.max_run_queue / 2 {
                 self.drained.notify_waiters();
             }
-            (k.take_outgoing(), more)
+            (k.take_outgoing(), k.take_process_requests(), more)
         };
         for out in outgoing {
             conn::route(self, out);
+        }
+        for req in processes {
+            super::process::handle(self, req);
         }
         more
     }

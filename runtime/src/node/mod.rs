@@ -15,7 +15,9 @@
 mod config;
 mod conn;
 mod event_loop;
+mod process;
 mod proxy;
+mod redb_store;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -25,6 +27,7 @@ use std::thread::{JoinHandle, ThreadId};
 use std::time::Duration;
 
 pub use config::{ConfigError, NodeConfig};
+pub use redb_store::RedbStorage;
 
 use crate::actor::Actor;
 use crate::ctx::AskError;
@@ -53,6 +56,14 @@ pub enum NodeError {
     /// The node's thread could not be started or died while starting.
     #[error("node thread failed: {0}")]
     Thread(String),
+    /// The durable store under `data_dir` could not be opened.
+    #[error("cannot open the node's store at {}: {error}", path.display())]
+    Storage {
+        /// The database file.
+        path: std::path::PathBuf,
+        /// Why it failed.
+        error: crate::storage::StorageError,
+    },
 }
 
 pub(crate) type Command = Box<dyn FnOnce(&mut Kernel) + Send>;

@@ -15,11 +15,16 @@
 //! crashed node loses its kernel (memory); peers notice after the link timeout,
 //! or at once when the restarted node, with a new incarnation, reaches them.
 
+mod check;
+mod disk;
 mod net;
+mod procs;
 mod trace;
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,10 +36,14 @@ use crate::kernel::{Kernel, KernelConfig};
 use crate::message::Message;
 use crate::metrics::Metrics;
 use crate::pid::Pid;
+use crate::process::{ExitStatus, ProcessId, ProcessRequest};
 use crate::time::Time;
 
+pub use check::{Invariant, Violation};
+use disk::{DiskState, SimDisk};
 pub use net::PipeState;
 use net::{Pipe, Ship};
+pub use procs::{default_model, ProcessModel, SimProcess};
 use trace::Trace;
 
 /// Events run per node per step before other nodes get a turn, so an actor
@@ -91,6 +100,10 @@ struct SimNode {
     wake_at: Option<Time>,
     /// The incarnation of each peer this node last heard from.
     seen: BTreeMap<SocketAddr, u64>,
+    /// The node's disk: survives crashes, minus unsynced writes.
+    disk: Rc<RefCell<DiskState>>,
+    /// Simulated processes still running.
+    processes: BTreeSet<ProcessId>,
 }
 
 #[derive(Debug)]
@@ -113,6 +126,14 @@ enum Event {
     DialFailed {
         node: SocketAddr,
         peer: SocketAddr,
+    },
+    /// A simulated process ends: by itself, or `forced` by a signal.
+    ProcessEnd {
+        node: SocketAddr,
+        incarnation: u64,
+        id: ProcessId,
+        status: ExitStatus,
+        forced: bool,
     },
     /// `node` stops hearing from `peer`'s incarnation `incarnation`.
     Silence {
@@ -147,6 +168,8 @@ pub struct Sim {
     next_seq: u64,
     trace: Trace,
     steps: u64,
+    process_model: ProcessModel,
+    invariants: Vec<(&'static str, Invariant)>,
 }
 
 impl Sim {
@@ -162,6 +185,8 @@ impl Sim {
             next_seq: 0,
             trace: Trace::default(),
             steps: 0,
+            process_model: Box::new(default_model),
+            invariants: Vec::new(),
         }
     }
 
@@ -211,6 +236,7 @@ impl Sim {
             self.rng.random_range(-max..=max)
         };
         let metrics = Arc::new(Metrics::default());
+        let disk = Rc::new(RefCell::new(DiskState::new(self.rng.next_u64())));
         self.nodes.insert(
             addr,
             SimNode {
@@ -221,6 +247,8 @@ impl Sim {
                 drift_ppm,
                 wake_at: None,
                 seen: BTreeMap::new(),
+                disk,
+                processes: BTreeSet::new(),
             },
         );
         self.boot(addr);
@@ -246,6 +274,7 @@ impl Sim {
             node.metrics.clone(),
         );
         kernel.set_now(local_time(self.now, node.drift_ppm));
+        kernel.set_storage(Box::new(SimDisk(node.disk.clone())));
         (node.boot)(&mut kernel);
         node.kernel = Some(kernel);
         node.wake_at = None;
@@ -294,8 +323,11 @@ impl Sim {
         }
         let incarnation = node.incarnation;
         node.seen.clear();
-        self.trace
-            .note(self.now, "crash", addr, &incarnation.to_le_bytes());
+        // The machine goes down with its processes and unsynced writes.
+        node.processes.clear();
+        let lost = node.disk.borrow_mut().crash() as u64;
+        let data = [incarnation, lost].map(u64::to_le_bytes).concat();
+        self.trace.note(self.now, "crash", addr, &data);
         for ((a, b), pipe) in self.pipes.iter_mut() {
             if *a == addr || *b == addr {
                 pipe.reset();
@@ -368,6 +400,33 @@ impl Sim {
         self.heal(b, a);
     }
 
+    /// From now on, each put, delete and sync on the node's disk fails with
+    /// this probability (0 to 1).
+    pub fn set_write_failure(
+        &mut self,
+        addr: SocketAddr,
+        probability: f64,
+    ) -> Result<(), SimError> {
+        let node = self.nodes.get(&addr).ok_or(SimError::NoSuchNode(addr))?;
+        node.disk.borrow_mut().set_fail_probability(probability);
+        Ok(())
+    }
+
+    /// Entries on the node's disk that would survive a crash now.
+    pub fn durable_entries(&self, addr: SocketAddr) -> Option<usize> {
+        self.nodes.get(&addr).map(|n| n.disk.borrow().durable_len())
+    }
+
+    /// Replaces the model deciding how simulated processes behave.
+    pub fn set_process_model(&mut self, model: ProcessModel) {
+        self.process_model = model;
+    }
+
+    /// Simulated processes running on a node.
+    pub fn running_processes(&self, addr: SocketAddr) -> usize {
+        self.nodes.get(&addr).map_or(0, |n| n.processes.len())
+    }
+
     /// Frames from `from` to `to` arrive no earlier than `until` (a slow link).
     pub fn clog(&mut self, from: SocketAddr, to: SocketAddr, until: Time) {
         self.pipes.entry((from, to)).or_default().clog(until);
@@ -422,6 +481,13 @@ impl Sim {
                     self.connection_lost(from, to);
                 }
             }
+            Event::ProcessEnd {
+                node,
+                incarnation,
+                id,
+                status,
+                forced,
+            } => self.end_process(node, incarnation, id, status, forced),
             Event::DialFailed { node, peer } => {
                 if !self.is_up(peer) {
                     self.peer_down(node, peer);
@@ -536,6 +602,7 @@ impl Sim {
         let ran = kernel.run(RUN_BUDGET);
         let more = kernel.queue_len() > 0;
         let outgoing = kernel.take_outgoing();
+        let requests = kernel.take_process_requests();
         let deadline = kernel.next_deadline().map(|t| global_time(t, drift));
         let delivered = node
             .metrics
@@ -553,6 +620,9 @@ impl Sim {
             }
             self.send_batch(addr, out.addr, incarnation, out.bytes);
         }
+        for req in requests {
+            self.process_request(addr, incarnation, req);
+        }
         if more {
             self.schedule(self.now, Event::Wake(addr));
         }
@@ -565,6 +635,68 @@ impl Sim {
                 }
             }
         }
+    }
+
+    fn process_request(&mut self, addr: SocketAddr, incarnation: u64, req: ProcessRequest) {
+        let now = self.now;
+        match req {
+            ProcessRequest::Launch { id, spec } => {
+                let p = (self.process_model)(&spec, &mut self.rng);
+                if let Some(n) = self.nodes.get_mut(&addr) {
+                    n.processes.insert(id);
+                }
+                self.trace.note(now, "launch", addr, &id.0.to_le_bytes());
+                let end = Event::ProcessEnd {
+                    node: addr,
+                    incarnation,
+                    id,
+                    status: ExitStatus::Exited(p.exit_code),
+                    forced: false,
+                };
+                self.schedule(now + p.runs_for, end);
+            }
+            ProcessRequest::Signal { id, signal } => {
+                let running = self
+                    .nodes
+                    .get_mut(&addr)
+                    .is_some_and(|n| n.processes.remove(&id));
+                if running {
+                    self.trace.note(now, "signal", addr, &id.0.to_le_bytes());
+                    let end = Event::ProcessEnd {
+                        node: addr,
+                        incarnation,
+                        id,
+                        status: ExitStatus::Signaled(signal.number()),
+                        forced: true,
+                    };
+                    self.schedule(now, end);
+                }
+            }
+        }
+    }
+
+    fn end_process(
+        &mut self,
+        addr: SocketAddr,
+        incarnation: u64,
+        id: ProcessId,
+        status: ExitStatus,
+        forced: bool,
+    ) {
+        let Some(node) = self.nodes.get_mut(&addr) else {
+            return;
+        };
+        // A process of an earlier run of the node died with it; one already
+        // killed by a signal does not end a second time.
+        if node.incarnation != incarnation || !(forced || node.processes.remove(&id)) {
+            return;
+        }
+        let Some(kernel) = node.kernel.as_mut() else {
+            return;
+        };
+        kernel.handle_process_exit(id, status);
+        self.trace.note(self.now, "exit", addr, &id.0.to_le_bytes());
+        self.run_node(addr);
     }
 
     fn send_batch(&mut self, from: SocketAddr, to: SocketAddr, incarnation: u64, bytes: Vec<u8>) {

@@ -1,12 +1,10 @@
 //! Simulator tests: the network model, node faults, and determinism.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::{Sim, SimConfig};
@@ -14,13 +12,7 @@ use crate::{message, Actor, Ctx, Handler, Handlers, Pid, Time};
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Seq(u64);
-#[derive(Debug, Serialize, Deserialize)]
-struct Token {
-    id: u64,
-    hops: u64,
-}
 message!(Seq = "simtest.Seq");
-message!(Token = "simtest.Token");
 
 fn addr(i: u8) -> SocketAddr {
     SocketAddr::from(([10, 0, 0, i], 5050))
@@ -247,114 +239,181 @@ fn drifting_clocks_fire_timers_at_their_own_pace() {
     }
 }
 
-/// Passes tokens around a ring of nodes; each hop is recorded globally so a
-/// checker can see duplicates (a token created out of nothing).
-struct RingNode {
-    next: Pid,
-    hops: Shared<BTreeMap<(u64, u64), u32>>,
-    planted_bug: bool,
+#[derive(Debug, Serialize, Deserialize)]
+struct Write(u64);
+message!(Write = "simtest.Write");
+
+/// Writes `Write(n)` under key n; syncs every `sync_every` writes. On start,
+/// records how many keys survived on disk.
+struct Writer {
+    sync_every: u64,
+    recovered: Shared<Vec<usize>>,
+    errors: Shared<u64>,
 }
-impl Actor for RingNode {
+impl Actor for Writer {
     fn handlers(h: &mut Handlers<Self>) {
-        h.on::<Token>();
+        h.on::<Write>();
+    }
+    fn started(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let n = ctx.store().scan(b"").map(|rows| rows.len()).unwrap_or(0);
+        self.recovered.borrow_mut().push(n);
     }
 }
-impl Handler<Token> for RingNode {
-    fn handle(&mut self, t: Token, ctx: &mut Ctx<'_, Self>) {
-        *self.hops.borrow_mut().entry((t.id, t.hops)).or_default() += 1;
-        let next = self.next.clone();
-        ctx.send(
-            &next,
-            Token {
-                id: t.id,
-                hops: t.hops + 1,
-            },
-        );
-        if self.planted_bug && ctx.rng().random_ratio(1, 500) {
-            // The planted bug: occasionally forward the token twice.
-            ctx.send(
-                &next,
-                Token {
-                    id: t.id,
-                    hops: t.hops + 1,
-                },
-            );
+impl Handler<Write> for Writer {
+    fn handle(&mut self, Write(n): Write, ctx: &mut Ctx<'_, Self>) {
+        let mut store = ctx.store();
+        let mut ok = store.put(&n.to_be_bytes(), b"v").is_ok();
+        if ok && (n + 1) % self.sync_every == 0 {
+            ok = store.sync().is_ok();
+        }
+        if !ok {
+            *self.errors.borrow_mut() += 1;
         }
     }
 }
 
-/// A ring of `n` nodes with `tokens` tokens and random crashes, restarts,
-/// partitions and heals for `virtual_secs`; returns (trace hash, duplicates).
-fn ring(seed: u64, n: u8, tokens: u64, virtual_secs: u64, planted_bug: bool) -> (u64, usize) {
-    let cfg = SimConfig {
+fn writer_sim(seed: u64, sync_every: u64) -> (Sim, Shared<Vec<usize>>, Shared<u64>) {
+    let mut sim = Sim::new(SimConfig {
         seed,
-        link_timeout: Duration::from_millis(500),
-        max_drift_ppm: 1000,
         ..SimConfig::default()
-    };
-    let mut sim = Sim::new(cfg);
-    let hops: Shared<BTreeMap<(u64, u64), u32>> = Shared::default();
-    for i in 1..=n {
-        let h = hops.clone();
-        let next = pid("ring", i % n + 1);
-        sim.add_node(addr(i), move |k| {
-            let node = RingNode {
-                next: next.clone(),
-                hops: h.clone(),
-                planted_bug,
-            };
-            k.spawn_actor("ring", node).unwrap();
-        })
-        .unwrap();
-    }
-    let outside = pid("test", 250);
-    for id in 0..tokens {
-        let at = (id % u64::from(n)) as u8 + 1;
-        sim.send(outside.clone(), &pid("ring", at), Token { id, hops: 0 })
-            .unwrap();
-    }
-    let end = secs(virtual_secs);
-    while sim.now() < end {
-        let until = sim.now() + Duration::from_millis(sim.rng().random_range(10..200));
-        sim.run_until(until);
-        let victim = addr(sim.rng().random_range(1..=n));
-        let other = addr(sim.rng().random_range(1..=n));
-        match sim.rng().random_range(0..10) {
-            0 if sim.is_up(victim) => sim.crash(victim).unwrap(),
-            1 | 2 if !sim.is_up(victim) => sim.restart(victim).unwrap(),
-            3 if victim != other => sim.partition(victim, other),
-            4 | 5 => sim.heal_both(victim, other),
-            _ => {}
-        }
-    }
-    let dups = hops.borrow().values().filter(|c| **c > 1).count();
-    (sim.trace_hash(), dups)
+    });
+    let recovered = Shared::default();
+    let errors = Shared::default();
+    let (r, e) = (recovered.clone(), errors.clone());
+    sim.add_node(addr(1), move |k| {
+        let w = Writer {
+            sync_every,
+            recovered: r.clone(),
+            errors: e.clone(),
+        };
+        k.spawn_actor("writer", w).unwrap();
+    })
+    .unwrap();
+    (sim, recovered, errors)
 }
 
 #[test]
-fn same_seed_same_trace_for_100_seeds_and_different_seeds_differ() {
-    let mut hashes = std::collections::BTreeSet::new();
-    for seed in 0..100 {
-        let (a, dups_a) = ring(seed, 5, 4, 3, false);
-        let (b, dups_b) = ring(seed, 5, 4, 3, false);
-        assert_eq!(a, b, "seed {seed} is not deterministic");
-        assert_eq!(
-            (dups_a, dups_b),
-            (0, 0),
-            "seed {seed}: a token was duplicated"
-        );
-        hashes.insert(a);
+fn a_crash_loses_exactly_the_unsynced_writes() {
+    let (mut sim, recovered, errors) = writer_sim(1, 10);
+    for n in 0..25 {
+        sim.send(pid("test", 9), &pid("writer", 1), Write(n))
+            .unwrap();
     }
+    sim.run_until(secs(1));
+    assert_eq!(sim.durable_entries(addr(1)), Some(20));
+    sim.crash(addr(1)).unwrap();
+    sim.restart(addr(1)).unwrap();
+    sim.run_until(secs(2));
+    // First boot saw an empty disk; after the crash, the 20 synced writes.
+    assert_eq!(*recovered.borrow(), vec![0, 20]);
+    assert_eq!(*errors.borrow(), 0);
+}
+
+#[test]
+fn injected_write_failures_reach_the_actor_and_lose_nothing_synced() {
+    let (mut sim, recovered, errors) = writer_sim(2, 1);
+    sim.set_write_failure(addr(1), 0.3).unwrap();
+    for n in 0..200 {
+        sim.send(pid("test", 9), &pid("writer", 1), Write(n))
+            .unwrap();
+    }
+    sim.run_until(secs(1));
+    let failures = *errors.borrow();
+    assert!(failures > 20 && failures < 180, "failures: {failures}");
+    let durable = sim.durable_entries(addr(1)).unwrap();
+    sim.crash(addr(1)).unwrap();
+    sim.set_write_failure(addr(1), 0.0).unwrap();
+    sim.restart(addr(1)).unwrap();
+    sim.run_until(secs(2));
     assert_eq!(
-        hashes.len(),
-        100,
-        "different seeds must give different runs"
+        recovered.borrow()[1],
+        durable,
+        "what was durable survives the crash"
+    );
+}
+
+/// Launches one process per command on start; records exits with their time.
+struct Launcher {
+    commands: Vec<&'static str>,
+    kill_after: Option<Duration>,
+    exits: Shared<Vec<(Time, crate::ExitStatus)>>,
+}
+impl Actor for Launcher {
+    fn handlers(_: &mut Handlers<Self>) {}
+    fn started(&mut self, ctx: &mut Ctx<'_, Self>) {
+        for c in &self.commands {
+            let id = ctx.launch(crate::ProcessSpec {
+                command: (*c).into(),
+                ..Default::default()
+            });
+            if let Some(after) = self.kill_after {
+                ctx.delay(after, move |_, ctx| {
+                    ctx.signal(id, crate::Signal::Term);
+                });
+            }
+        }
+    }
+    fn process_exited(
+        &mut self,
+        _: crate::ProcessId,
+        status: crate::ExitStatus,
+        ctx: &mut Ctx<'_, Self>,
+    ) {
+        self.exits.borrow_mut().push((ctx.now(), status));
+    }
+}
+
+fn launcher_sim(
+    commands: Vec<&'static str>,
+    kill_after: Option<Duration>,
+) -> (Sim, Shared<Vec<(Time, crate::ExitStatus)>>) {
+    let mut sim = Sim::new(SimConfig::default());
+    let exits = Shared::default();
+    let e = exits.clone();
+    sim.add_node(addr(1), move |k| {
+        let l = Launcher {
+            commands: commands.clone(),
+            kill_after,
+            exits: e.clone(),
+        };
+        k.spawn_actor("launcher", l).unwrap();
+    })
+    .unwrap();
+    (sim, exits)
+}
+
+#[test]
+fn simulated_processes_run_for_their_time_and_exit_with_their_code() {
+    let (mut sim, exits) = launcher_sim(vec!["sleep 2; exit 3", "sleep 1"], None);
+    sim.run_until(secs(5));
+    assert_eq!(
+        *exits.borrow(),
+        vec![
+            (secs(1), crate::ExitStatus::Exited(0)),
+            (secs(2), crate::ExitStatus::Exited(3))
+        ]
     );
 }
 
 #[test]
-fn the_planted_bug_is_found_and_its_seed_replays() {
-    let found = (0..1000).find(|&seed| ring(seed, 5, 4, 3, true).1 > 0);
-    let seed = found.expect("some seed within 1,000 finds the planted duplicate");
-    assert_eq!(ring(seed, 5, 4, 3, true), ring(seed, 5, 4, 3, true));
+fn a_signal_ends_a_simulated_process_once_and_a_crash_takes_them_all() {
+    let (mut sim, exits) = launcher_sim(vec!["sleep 10"], Some(Duration::from_secs(1)));
+    sim.run_until(secs(20));
+    assert_eq!(
+        *exits.borrow(),
+        vec![(secs(1), crate::ExitStatus::Signaled(15))]
+    );
+
+    let (mut sim, exits) = launcher_sim(vec!["sleep 10", "sleep 20"], None);
+    sim.run_until(secs(1));
+    assert_eq!(sim.running_processes(addr(1)), 2);
+    sim.crash(addr(1)).unwrap();
+    assert_eq!(sim.running_processes(addr(1)), 0);
+    sim.restart(addr(1)).unwrap();
+    sim.run_until(secs(15));
+    // Only the new run's first process has ended; the old ones never report.
+    assert_eq!(
+        *exits.borrow(),
+        vec![(secs(11), crate::ExitStatus::Exited(0))]
+    );
 }

@@ -9,6 +9,8 @@
 mod actors;
 mod child;
 mod garbage;
+mod process;
+mod storage;
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};

@@ -41,7 +41,7 @@ use crate::time::Time;
 
 pub use check::{Invariant, Violation};
 use disk::{DiskState, SimDisk};
-pub use net::PipeState;
+pub use net::{Latency, PipeState};
 use net::{Pipe, Ship};
 pub use procs::{default_model, ProcessModel, SimProcess};
 use trace::Trace;
@@ -55,10 +55,9 @@ const RUN_BUDGET: usize = 10_000;
 pub struct SimConfig {
     /// The one seed every random choice comes from.
     pub seed: u64,
-    /// Shortest one-way latency of a pipe. Default 100 µs.
-    pub latency_min: Duration,
-    /// Longest one-way latency (uniform between min and max). Default 2 ms.
-    pub latency_max: Duration,
+    /// One-way latency of every pipe, unless [`Sim::set_latency`] overrides
+    /// a link. Default uniform between 100 µs and 2 ms.
+    pub latency: Latency,
     /// How long a silent peer takes to be declared dead. Default 10 s.
     pub link_timeout: Duration,
     /// Probability that sending a batch breaks its connection. Default 0.
@@ -76,8 +75,10 @@ impl Default for SimConfig {
     fn default() -> SimConfig {
         SimConfig {
             seed: 0,
-            latency_min: Duration::from_micros(100),
-            latency_max: Duration::from_millis(2),
+            latency: Latency::Uniform {
+                min: Duration::from_micros(100),
+                max: Duration::from_millis(2),
+            },
             link_timeout: Duration::from_secs(10),
             break_probability: 0.0,
             max_drift_ppm: 0,
@@ -278,8 +279,11 @@ impl Sim {
         (node.boot)(&mut kernel);
         node.kernel = Some(kernel);
         node.wake_at = None;
+        let incarnation = node.incarnation;
         self.trace
-            .note(self.now, "boot", addr, &node.incarnation.to_le_bytes());
+            .note(self.now, "boot", addr, &incarnation.to_le_bytes(), || {
+                format!("incarnation {incarnation}")
+            });
         self.schedule(self.now, Event::Wake(addr));
     }
 
@@ -327,7 +331,9 @@ impl Sim {
         node.processes.clear();
         let lost = node.disk.borrow_mut().crash() as u64;
         let data = [incarnation, lost].map(u64::to_le_bytes).concat();
-        self.trace.note(self.now, "crash", addr, &data);
+        self.trace.note(self.now, "crash", addr, &data, || {
+            format!("incarnation {incarnation}, {lost} unsynced writes lost")
+        });
         for ((a, b), pipe) in self.pipes.iter_mut() {
             if *a == addr || *b == addr {
                 pipe.reset();
@@ -363,7 +369,9 @@ impl Sim {
     pub fn cut(&mut self, from: SocketAddr, to: SocketAddr) {
         let pipe = self.pipes.entry((from, to)).or_default();
         if let Some(cut_epoch) = pipe.cut() {
-            self.trace.note(self.now, "cut", from, &port_bytes(to));
+            self.trace.note(self.now, "cut", from, &port_bytes(to), || {
+                format!("peer {}", to)
+            });
             let at = self.now + self.cfg.link_timeout;
             self.schedule(
                 at,
@@ -388,7 +396,10 @@ impl Sim {
             return;
         };
         let held = pipe.heal();
-        self.trace.note(self.now, "heal", from, &port_bytes(to));
+        self.trace
+            .note(self.now, "heal", from, &port_bytes(to), || {
+                format!("peer {}", to)
+            });
         for (incarnation, bytes) in held {
             self.ship(from, to, incarnation, bytes);
         }
@@ -425,6 +436,14 @@ impl Sim {
     /// Simulated processes running on a node.
     pub fn running_processes(&self, addr: SocketAddr) -> usize {
         self.nodes.get(&addr).map_or(0, |n| n.processes.len())
+    }
+
+    /// Sets the latency of the link from `from` to `to` (one direction).
+    pub fn set_latency(&mut self, from: SocketAddr, to: SocketAddr, latency: Latency) {
+        self.pipes
+            .entry((from, to))
+            .or_default()
+            .set_latency(latency);
     }
 
     /// Frames from `from` to `to` arrive no earlier than `until` (a slow link).
@@ -477,7 +496,9 @@ impl Sim {
                     .is_some_and(|p| p.time_out(cut_epoch));
                 if timed_out {
                     self.trace
-                        .note(self.now, "conn-lost", from, &port_bytes(to));
+                        .note(self.now, "conn-lost", from, &port_bytes(to), || {
+                            format!("peer {}", to)
+                        });
                     self.connection_lost(from, to);
                 }
             }
@@ -537,7 +558,9 @@ impl Sim {
         if let Some(k) = n.kernel.as_mut() {
             k.handle_peer_down(peer);
             self.trace
-                .note(self.now, "peer-down", node, &port_bytes(peer));
+                .note(self.now, "peer-down", node, &port_bytes(peer), || {
+                    format!("peer {}", peer)
+                });
             self.schedule(self.now, Event::Wake(node));
         }
     }
@@ -559,7 +582,10 @@ impl Sim {
             return;
         };
         if !current || node.kernel.is_none() {
-            self.trace.note(self.now, "lost", to, &port_bytes(from));
+            self.trace
+                .note(self.now, "lost", to, &port_bytes(from), || {
+                    format!("peer {}", from)
+                });
             return;
         }
         // A new incarnation of the sender: the node host sees a new hello
@@ -573,7 +599,9 @@ impl Sim {
                 k.handle_peer_down(from);
             }
         }
-        self.trace.note(self.now, "arrive", to, bytes);
+        self.trace.note(self.now, "arrive", to, bytes, || {
+            describe_frames(from, bytes, max_bytes)
+        });
         if let Some(kernel) = node.kernel.as_mut() {
             let mut reader = FrameReader::new(max_bytes);
             reader.push(bytes);
@@ -608,12 +636,10 @@ impl Sim {
             .metrics
             .delivered
             .load(std::sync::atomic::Ordering::Relaxed);
-        self.trace.note(
-            self.now,
-            "run",
-            addr,
-            &[ran.to_le_bytes(), delivered.to_le_bytes()].concat(),
-        );
+        let data = [ran.to_le_bytes(), delivered.to_le_bytes()].concat();
+        self.trace.note(self.now, "run", addr, &data, || {
+            format!("{ran} events ({delivered} messages delivered so far)")
+        });
         for out in outgoing {
             if let Some(k) = self.nodes.get_mut(&addr).and_then(|n| n.kernel.as_mut()) {
                 k.note_written(out.addr, out.bytes.len());
@@ -645,7 +671,10 @@ impl Sim {
                 if let Some(n) = self.nodes.get_mut(&addr) {
                     n.processes.insert(id);
                 }
-                self.trace.note(now, "launch", addr, &id.0.to_le_bytes());
+                self.trace
+                    .note(now, "launch", addr, &id.0.to_le_bytes(), || {
+                        format!("process {}", id.0)
+                    });
                 let end = Event::ProcessEnd {
                     node: addr,
                     incarnation,
@@ -661,7 +690,10 @@ impl Sim {
                     .get_mut(&addr)
                     .is_some_and(|n| n.processes.remove(&id));
                 if running {
-                    self.trace.note(now, "signal", addr, &id.0.to_le_bytes());
+                    self.trace
+                        .note(now, "signal", addr, &id.0.to_le_bytes(), || {
+                            format!("process {}", id.0)
+                        });
                     let end = Event::ProcessEnd {
                         node: addr,
                         incarnation,
@@ -695,7 +727,10 @@ impl Sim {
             return;
         };
         kernel.handle_process_exit(id, status);
-        self.trace.note(self.now, "exit", addr, &id.0.to_le_bytes());
+        self.trace
+            .note(self.now, "exit", addr, &id.0.to_le_bytes(), || {
+                format!("process {}", id.0)
+            });
         self.run_node(addr);
     }
 
@@ -703,7 +738,10 @@ impl Sim {
         if !self.is_up(to) {
             // Nobody there: the frames are lost and the dial (or the dead
             // connection) times out.
-            self.trace.note(self.now, "lost", from, &port_bytes(to));
+            self.trace
+                .note(self.now, "lost", from, &port_bytes(to), || {
+                    format!("peer {}", to)
+                });
             let at = self.now + self.cfg.link_timeout;
             self.schedule(
                 at,
@@ -717,7 +755,10 @@ impl Sim {
         if self.cfg.break_probability > 0.0
             && self.rng.random_bool(self.cfg.break_probability.min(1.0))
         {
-            self.trace.note(self.now, "break", from, &port_bytes(to));
+            self.trace
+                .note(self.now, "break", from, &port_bytes(to), || {
+                    format!("peer {}", to)
+                });
             self.connection_lost(from, to);
             return;
         }
@@ -725,15 +766,15 @@ impl Sim {
     }
 
     fn ship(&mut self, from: SocketAddr, to: SocketAddr, incarnation: u64, bytes: Vec<u8>) {
-        let span = self.cfg.latency_max.saturating_sub(self.cfg.latency_min);
-        let jitter = if span.is_zero() {
-            Duration::ZERO
-        } else {
-            Duration::from_nanos(self.rng.random_range(0..=span.as_nanos() as u64))
-        };
         let now = self.now;
+        let model = self
+            .pipes
+            .get(&(from, to))
+            .and_then(Pipe::latency)
+            .unwrap_or(self.cfg.latency);
+        let delay = model.sample(&mut self.rng);
         let pipe = self.pipes.entry((from, to)).or_default();
-        match pipe.ship(now + self.cfg.latency_min + jitter, incarnation, bytes) {
+        match pipe.ship(now + delay, incarnation, bytes) {
             Ship::At(at, epoch, bytes) => self.schedule(
                 at,
                 Event::Arrive {
@@ -745,7 +786,9 @@ impl Sim {
                 },
             ),
             Ship::Held(timeout) => {
-                self.trace.note(now, "held", from, &port_bytes(to));
+                self.trace.note(now, "held", from, &port_bytes(to), || {
+                    format!("peer {}", to)
+                });
                 if let Some(cut_epoch) = timeout {
                     let at = now + self.cfg.link_timeout;
                     self.schedule(
@@ -760,6 +803,35 @@ impl Sim {
             }
         }
     }
+}
+
+/// What a batch of frames holds, for the readable trace.
+fn describe_frames(from: SocketAddr, bytes: &[u8], max_bytes: usize) -> String {
+    let mut reader = FrameReader::new(max_bytes);
+    reader.push(bytes);
+    let mut parts = Vec::new();
+    while let Some(frame) = reader.next_frame() {
+        let Frame::Whole(payload) = frame else {
+            parts.push("oversized".to_owned());
+            continue;
+        };
+        parts.push(match crate::codec::split_frame(payload) {
+            Ok((
+                crate::codec::Header::Msg {
+                    to,
+                    from: sender,
+                    name,
+                    corr,
+                },
+                _,
+            )) => {
+                format!("{name} {sender}->{to} {corr:?}")
+            }
+            Ok((header, _)) => format!("{header:?}"),
+            Err(e) => format!("undecodable: {e}"),
+        });
+    }
+    format!("from {from}: {}", parts.join("; "))
 }
 
 fn port_bytes(addr: SocketAddr) -> [u8; 2] {

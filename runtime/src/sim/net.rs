@@ -1,6 +1,51 @@
 //! One direction of a simulated connection: ordered, delayed, cuttable.
 
+use std::time::Duration;
+
+use rand::{Rng, RngCore};
+
 use crate::time::Time;
+
+/// A distribution of one-way delays.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Latency {
+    /// Every value between `min` and `max` equally likely.
+    Uniform {
+        /// Shortest delay.
+        min: Duration,
+        /// Longest delay.
+        max: Duration,
+    },
+    /// `min` plus an exponential tail of mean `mean`: mostly fast, now and
+    /// then slow (capped at 50 means so one draw cannot stall a run).
+    Exponential {
+        /// Shortest delay.
+        min: Duration,
+        /// Mean of the tail above `min`.
+        mean: Duration,
+    },
+}
+
+impl Latency {
+    /// Draws one delay.
+    pub fn sample(&self, rng: &mut dyn RngCore) -> Duration {
+        match *self {
+            Latency::Uniform { min, max } => {
+                let span = max.saturating_sub(min).as_nanos() as u64;
+                min + Duration::from_nanos(if span == 0 {
+                    0
+                } else {
+                    rng.random_range(0..=span)
+                })
+            }
+            Latency::Exponential { min, mean } => {
+                let u: f64 = rng.random_range(0.0..1.0);
+                let tail = (-(1.0 - u).ln()).min(50.0) * mean.as_secs_f64();
+                min + Duration::from_secs_f64(tail)
+            }
+        }
+    }
+}
 
 /// Whether a pipe carries frames.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -31,11 +76,21 @@ pub(crate) struct Pipe {
     held: Vec<(u64, Vec<u8>)>,
     cut_epoch: u64,
     timeout_pending: bool,
+    latency: Option<Latency>,
 }
 
 impl Pipe {
     pub(crate) fn epoch(&self) -> u64 {
         self.epoch
+    }
+
+    /// This link's own latency, if set.
+    pub(crate) fn latency(&self) -> Option<Latency> {
+        self.latency
+    }
+
+    pub(crate) fn set_latency(&mut self, latency: Latency) {
+        self.latency = Some(latency);
     }
 
     /// The connection died: in-flight and held frames are lost.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Sim, SimConfig};
+use super::{Latency, Sim, SimConfig};
 use crate::{message, Actor, Ctx, Handler, Handlers, Pid, Time};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -116,8 +116,10 @@ fn secs(s: u64) -> Time {
 fn frames_keep_order_inside_a_pipe_despite_random_latency() {
     let cfg = SimConfig {
         seed: 3,
-        latency_min: Duration::from_micros(10),
-        latency_max: Duration::from_millis(50),
+        latency: Latency::Uniform {
+            min: Duration::from_micros(10),
+            max: Duration::from_millis(50),
+        },
         ..SimConfig::default()
     };
     let mut p = pair(cfg, 1000);
@@ -416,4 +418,44 @@ fn a_signal_ends_a_simulated_process_once_and_a_crash_takes_them_all() {
         *exits.borrow(),
         vec![(secs(11), crate::ExitStatus::Exited(0))]
     );
+}
+
+#[test]
+fn latency_models_draw_within_their_bounds_and_links_can_differ() {
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(1);
+    let (ms, us) = (Duration::from_millis(1), Duration::from_micros(1));
+    let uniform = Latency::Uniform {
+        min: ms,
+        max: 3 * ms,
+    };
+    let exp = Latency::Exponential {
+        min: ms,
+        mean: 2 * ms,
+    };
+    let mut exp_sum = Duration::ZERO;
+    for _ in 0..10_000 {
+        let u = uniform.sample(&mut rng);
+        assert!(u >= ms && u <= 3 * ms);
+        let e = exp.sample(&mut rng);
+        assert!(e >= ms && e <= ms + 100 * ms);
+        exp_sum += e;
+    }
+    let mean = exp_sum / 10_000;
+    assert!(mean > 2900 * us && mean < 3100 * us, "mean {mean:?}");
+
+    // A slow link from 1 to 2: every frame takes at least 500 ms.
+    let mut p = pair(SimConfig::default(), 10);
+    p.sim.set_latency(
+        addr(1),
+        addr(2),
+        Latency::Uniform {
+            min: 500 * ms,
+            max: 500 * ms,
+        },
+    );
+    p.sim.run_until(Time::ZERO + 499 * ms);
+    assert!(p.seen.borrow().is_empty());
+    p.sim.run_until(secs(1));
+    assert_eq!(p.seen.borrow().len(), 10);
 }

@@ -36,7 +36,16 @@ impl Trace {
         self.lines.as_deref().unwrap_or(&[])
     }
 
-    pub(crate) fn note(&mut self, at: Time, kind: &str, node: SocketAddr, data: &[u8]) {
+    /// Folds an event into the hash; `detail` (computed only when recording)
+    /// makes its trace line readable.
+    pub(crate) fn note(
+        &mut self,
+        at: Time,
+        kind: &str,
+        node: SocketAddr,
+        data: &[u8],
+        detail: impl FnOnce() -> String,
+    ) {
         self.fold(&at.as_nanos().to_le_bytes());
         self.fold(kind.as_bytes());
         match node.ip() {
@@ -47,10 +56,10 @@ impl Trace {
         self.fold(data);
         if let Some(lines) = &mut self.lines {
             lines.push(format!(
-                "{:>14}ns {kind:<9} {node} {} bytes {:016x}",
-                at.as_nanos(),
-                data.len(),
-                self.hash
+                "{:>10.6}s {kind:<9} {node:<16} {:016x} {}",
+                at.as_nanos() as f64 / 1e9,
+                self.hash,
+                detail()
             ));
         }
     }

@@ -278,6 +278,18 @@ impl FrameReader {
     }
 }
 
+/// The frames of a buffer known to hold whole frames (a batch the kernel
+/// produced), without copying; stops at the first incomplete one.
+pub(crate) fn whole_frames(mut bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    std::iter::from_fn(move || {
+        let len_bytes: [u8; LEN_BYTES] = bytes.get(..LEN_BYTES)?.try_into().ok()?;
+        let size_bytes = u32::from_le_bytes(len_bytes) as usize;
+        let frame = bytes.get(LEN_BYTES..LEN_BYTES + size_bytes)?;
+        bytes = &bytes[LEN_BYTES + size_bytes..];
+        Some(frame)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

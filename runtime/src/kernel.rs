@@ -387,10 +387,13 @@ impl Kernel {
         let mut batches = Vec::with_capacity(self.dirty_peers.len());
         for addr in self.dirty_peers.drain(..) {
             if let Some(peer) = self.out.get_mut(&addr) {
-                let bytes = std::mem::take(&mut peer.buf);
-                if bytes.is_empty() {
+                if peer.buf.is_empty() {
                     continue;
                 }
+                // The next batch is likely about as big: start it at that
+                // capacity instead of growing from empty again.
+                let next = Vec::with_capacity(peer.buf.len().min(64 * 1024));
+                let bytes = std::mem::replace(&mut peer.buf, next);
                 peer.in_flight_bytes += bytes.len();
                 batches.push(Outgoing {
                     addr,

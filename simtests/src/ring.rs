@@ -34,10 +34,12 @@ pub struct Token {
 }
 message!(Token = "ring.Token");
 
-/// What the checkers see: every (token, hop) handled, and duplicates.
+/// What the checkers see: the furthest hop each token reached, and
+/// duplicates. One copy of a token only ever moves forward, so a hop at or
+/// below the furthest one means a second copy exists.
 #[derive(Default)]
 struct Ledger {
-    handled: BTreeMap<(u64, u64), u32>,
+    furthest: BTreeMap<u64, u64>,
     duplicates: Vec<(u64, u64)>,
     probe_hops: u64,
 }
@@ -58,10 +60,12 @@ impl Handler<Token> for RingNode {
     fn handle(&mut self, t: Token, ctx: &mut Ctx<'_, Self>) {
         {
             let mut ledger = self.ledger.borrow_mut();
-            let n = ledger.handled.entry((t.id, t.hops)).or_default();
-            *n += 1;
-            if *n == 2 {
-                ledger.duplicates.push((t.id, t.hops));
+            match ledger.furthest.insert(t.id, t.hops) {
+                Some(seen) if seen >= t.hops => {
+                    ledger.furthest.insert(t.id, seen);
+                    ledger.duplicates.push((t.id, t.hops));
+                }
+                _ => {}
             }
             if t.id == PROBE {
                 ledger.probe_hops = ledger.probe_hops.max(t.hops + 1);

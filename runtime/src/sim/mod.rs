@@ -603,13 +603,11 @@ impl Sim {
             describe_frames(from, bytes, max_bytes)
         });
         if let Some(kernel) = node.kernel.as_mut() {
-            let mut reader = FrameReader::new(max_bytes);
-            reader.push(bytes);
-            while let Some(frame) = reader.next_frame() {
-                if let Frame::Whole(payload) = frame {
-                    if let Err(e) = kernel.handle_frame(from, payload) {
-                        tracing::warn!(node = %to, error = %e, "frame dropped");
-                    }
+            // Batches come from a kernel's own encoder: whole frames, each
+            // already checked against the size limit when it was written.
+            for payload in crate::codec::whole_frames(bytes) {
+                if let Err(e) = kernel.handle_frame(from, payload) {
+                    tracing::warn!(node = %to, error = %e, "frame dropped");
                 }
             }
         }
@@ -636,7 +634,9 @@ impl Sim {
             .metrics
             .delivered
             .load(std::sync::atomic::Ordering::Relaxed);
-        let data = [ran.to_le_bytes(), delivered.to_le_bytes()].concat();
+        let mut data = [0u8; 16];
+        data[..8].copy_from_slice(&(ran as u64).to_le_bytes());
+        data[8..].copy_from_slice(&delivered.to_le_bytes());
         self.trace.note(self.now, "run", addr, &data, || {
             format!("{ran} events ({delivered} messages delivered so far)")
         });

@@ -664,25 +664,15 @@ impl Sim {
     }
 
     fn process_request(&mut self, addr: SocketAddr, incarnation: u64, req: ProcessRequest) {
-        let now = self.now;
         match req {
             ProcessRequest::Launch { id, spec } => {
                 let p = (self.process_model)(&spec, &mut self.rng);
                 if let Some(n) = self.nodes.get_mut(&addr) {
                     n.processes.insert(id);
                 }
-                self.trace
-                    .note(now, "launch", addr, &id.0.to_le_bytes(), || {
-                        format!("process {}", id.0)
-                    });
-                let end = Event::ProcessEnd {
-                    node: addr,
-                    incarnation,
-                    id,
-                    status: ExitStatus::Exited(p.exit_code),
-                    forced: false,
-                };
-                self.schedule(now + p.runs_for, end);
+                let status = ExitStatus::Exited(p.exit_code);
+                let at = self.now + p.runs_for;
+                self.schedule_end("launch", at, addr, incarnation, id, status, false);
             }
             ProcessRequest::Signal { id, signal } => {
                 let running = self
@@ -690,21 +680,41 @@ impl Sim {
                     .get_mut(&addr)
                     .is_some_and(|n| n.processes.remove(&id));
                 if running {
-                    self.trace
-                        .note(now, "signal", addr, &id.0.to_le_bytes(), || {
-                            format!("process {}", id.0)
-                        });
-                    let end = Event::ProcessEnd {
-                        node: addr,
-                        incarnation,
-                        id,
-                        status: ExitStatus::Signaled(signal.number()),
-                        forced: true,
-                    };
-                    self.schedule(now, end);
+                    let status = ExitStatus::Signaled(signal.number());
+                    self.schedule_end("signal", self.now, addr, incarnation, id, status, true);
                 }
             }
         }
+    }
+
+    /// Traces a launch or signal and schedules the process's end.
+    #[allow(clippy::too_many_arguments)] // one call site per request kind
+    fn schedule_end(
+        &mut self,
+        kind: &str,
+        at: Time,
+        node: SocketAddr,
+        incarnation: u64,
+        id: ProcessId,
+        status: ExitStatus,
+        forced: bool,
+    ) {
+        self.trace
+            .note(self.now, kind, node, &id.0.to_le_bytes(), || {
+                format!(
+                    "process {} ends {status:?} at {:.6}s",
+                    id.0,
+                    at.as_nanos() as f64 / 1e9
+                )
+            });
+        let end = Event::ProcessEnd {
+            node,
+            incarnation,
+            id,
+            status,
+            forced,
+        };
+        self.schedule(at, end);
     }
 
     fn end_process(

@@ -19,6 +19,8 @@ pub(crate) struct PendingAsk<A: Actor> {
     pub(crate) then: AskFn<A>,
     pub(crate) timeout: TimerKey,
     pub(crate) reply_name: &'static str,
+    /// The asked actor's node, so its loss can fail the ask at once.
+    pub(crate) target: std::net::SocketAddr,
 }
 
 /// Per-actor runtime state that `Ctx` reads and writes.
@@ -98,6 +100,7 @@ impl<A: Actor> Cell<A> {
             return;
         };
         k.cancel_timer(pending.timeout);
+        k.forget_ask(pending.target, self.state.id, id);
         let result = if env.name == pending.reply_name {
             Ok(env.body)
         } else {
@@ -112,6 +115,7 @@ impl<A: Actor> Cell<A> {
     fn finish_ask(&mut self, id: u64, error: AskError, k: &mut Kernel) {
         if let Some(pending) = self.state.asks.remove(&id) {
             k.cancel_timer(pending.timeout);
+            k.forget_ask(pending.target, self.state.id, id);
             self.with_ctx(k, None, |a, ctx| (pending.then)(a, Err(error), ctx));
         }
     }
@@ -157,6 +161,7 @@ impl<A: Actor> AnyActor for Cell<A> {
             AskFailure::NoSuchActor => AskError::NoSuchActor,
             AskFailure::NoHandler => AskError::NoHandler,
             AskFailure::Undecodable => AskError::Undecodable,
+            AskFailure::Unreachable => AskError::Unreachable,
         };
         self.finish_ask(id, error, k);
     }
@@ -171,8 +176,9 @@ impl<A: Actor> AnyActor for Cell<A> {
 
     fn on_stop(&mut self, k: &mut Kernel) {
         self.with_ctx(k, None, |a, ctx| a.stopped(ctx));
-        for (_, pending) in std::mem::take(&mut self.state.asks) {
+        for (id, pending) in std::mem::take(&mut self.state.asks) {
             k.cancel_timer(pending.timeout);
+            k.forget_ask(pending.target, self.state.id, id);
         }
         for key in std::mem::take(&mut self.state.timers).into_keys() {
             k.cancel_timer(key);

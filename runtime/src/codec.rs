@@ -80,6 +80,9 @@ pub enum AskFailure {
     NoHandler,
     /// The body did not decode as the handler's message type.
     Undecodable,
+    /// The target's node was lost before it answered (raised by the asking
+    /// node itself, never sent).
+    Unreachable,
 }
 
 /// The first part of every frame: the wire contract between nodes.

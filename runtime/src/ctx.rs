@@ -30,6 +30,10 @@ pub enum AskError {
     /// The target could not decode the request.
     #[error("the actor could not decode the request")]
     Undecodable,
+    /// The target's node died, restarted or became unreachable before it
+    /// answered (reported as soon as the link layer knows, not at the timeout).
+    #[error("the target's node was lost before it answered")]
+    Unreachable,
     /// The reply did not decode as the request's reply type.
     #[error("the reply did not decode: {0}")]
     BadReply(String),
@@ -145,8 +149,10 @@ impl<'a, A: Actor> Ctx<'a, A> {
                 then,
                 timeout,
                 reply_name: <M::Reply as Message>::NAME,
+                target: to.addr(),
             },
         );
+        self.kernel.track_ask(to.addr(), self.cell.id, id);
         let from = self.cell.pid.clone();
         self.kernel.post(from, to, Corr::Ask(id), msg);
     }

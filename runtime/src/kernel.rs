@@ -99,6 +99,10 @@ enum Event {
         id: ProcessId,
         status: ExitStatus,
     },
+    AskUnreachable {
+        actor: LocalId,
+        id: u64,
+    },
 }
 
 struct Slot {
@@ -164,6 +168,8 @@ pub struct Kernel {
     out: BTreeMap<SocketAddr, PeerOut>,
     dirty_peers: Vec<SocketAddr>,
     storage: Option<Box<dyn Storage>>,
+    /// Asks waiting on actors of other nodes: node -> (asker, ask id).
+    remote_asks: BTreeMap<SocketAddr, BTreeSet<(LocalId, u64)>>,
     /// Which actor launched each running process.
     processes: BTreeMap<ProcessId, LocalId>,
     next_process: u64,
@@ -190,6 +196,7 @@ impl Kernel {
             out: BTreeMap::new(),
             dirty_peers: Vec::new(),
             storage: None,
+            remote_asks: BTreeMap::new(),
             processes: BTreeMap::new(),
             next_process: 0,
             process_requests: Vec::new(),
@@ -510,6 +517,26 @@ impl Kernel {
         }
     }
 
+    /// Remembers an ask to another node, to fail it at once if that node is lost.
+    pub(crate) fn track_ask(&mut self, target: SocketAddr, actor: LocalId, id: u64) {
+        if target != self.cfg.addr {
+            self.remote_asks
+                .entry(target)
+                .or_default()
+                .insert((actor, id));
+        }
+    }
+
+    /// The ask ended (answered, timed out, failed): stop tracking it.
+    pub(crate) fn forget_ask(&mut self, target: SocketAddr, actor: LocalId, id: u64) {
+        if let Some(asks) = self.remote_asks.get_mut(&target) {
+            asks.remove(&(actor, id));
+            if asks.is_empty() {
+                self.remote_asks.remove(&target);
+            }
+        }
+    }
+
     pub(crate) fn launch(&mut self, actor: LocalId, spec: ProcessSpec) -> ProcessId {
         let id = ProcessId(self.next_process);
         self.next_process += 1;
@@ -641,6 +668,9 @@ impl Kernel {
         for watchers in self.remote_watchers.values_mut() {
             watchers.retain(|w| w.addr() != addr);
         }
+        for (actor, id) in self.remote_asks.remove(&addr).unwrap_or_default() {
+            self.queue.push_back(Event::AskUnreachable { actor, id });
+        }
         if let Some(peer) = self.out.get_mut(&addr) {
             if peer.msgs > 0 {
                 Metrics::add(&self.metrics.dropped_unreachable, peer.msgs);
@@ -679,6 +709,9 @@ impl Kernel {
                 }
             }
             Event::Exited { watcher, pid } => self.with_actor(watcher, |a, k| a.on_exited(&pid, k)),
+            Event::AskUnreachable { actor, id } => self.with_actor(actor, |a, k| {
+                a.on_ask_failed(id, AskFailure::Unreachable, k)
+            }),
             Event::ProcessExited { actor, id, status } => {
                 self.with_actor(actor, |a, k| a.on_process_exited(id, status, k))
             }

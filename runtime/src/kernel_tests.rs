@@ -215,6 +215,33 @@ fn ask_errors_are_values_not_hangs() {
 }
 
 #[test]
+fn losing_the_peer_fails_its_pending_asks_at_once() {
+    // The peer never answers: its frames are never carried.
+    let mut a = kernel(1);
+    let log = Log::default();
+    let l = log.clone();
+    a.spawn_actor(
+        "probe",
+        probe(&log, move |_, ctx| {
+            let far: Pid = "pong@10.0.0.1:2".parse().unwrap();
+            ctx.ask(&far, Ping(1), Duration::from_secs(60), move |_, r, _| {
+                l.borrow_mut().push(format!("{r:?}"));
+            });
+        }),
+    )
+    .unwrap();
+    a.run(usize::MAX);
+    assert!(log.borrow().is_empty());
+    a.handle_peer_down("10.0.0.1:2".parse().unwrap());
+    a.run(usize::MAX);
+    assert_eq!(*log.borrow(), vec!["Err(Unreachable)"]);
+    // The timeout that would have fired later finds nothing to do.
+    advance(&mut a, Duration::from_secs(61));
+    a.run(usize::MAX);
+    assert_eq!(log.borrow().len(), 1);
+}
+
+#[test]
 fn unknown_message_name_from_the_wire_is_counted_and_dropped() {
     let mut k = kernel(1);
     k.spawn_actor("pong", Ponger).unwrap();

@@ -114,6 +114,19 @@ fn link_fires_exited_when_the_peer_process_is_killed() {
 }
 
 #[test]
+fn an_ask_to_a_killed_peer_fails_when_the_peer_is_declared_dead_not_at_its_timeout() {
+    let mut child = Child::start(ChildOpts::default());
+    let node = parent(Duration::from_secs(1));
+    assert_eq!(node.ask(&child.pid("pong"), Ping(1), ASK), Ok(Pong(2)));
+    child.kill();
+    let started = Instant::now();
+    let r = node.ask(&child.pid("silent"), Ping(1), Duration::from_secs(30));
+    assert_eq!(r, Err(AskError::Unreachable));
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(5), "took {waited:?}");
+}
+
+#[test]
 fn ten_thousand_messages_arrive_in_order() {
     let child = Child::start(ChildOpts::default());
     let node = parent(Duration::from_secs(5));
@@ -188,8 +201,10 @@ fn mutual_tls_refuses_a_peer_whose_certificate_the_ca_did_not_sign() {
 
     // A stranger with a self-signed certificate (no CA) is refused.
     let stranger = parent(Duration::from_secs(1));
-    let r = stranger.ask(&child.pid("pong"), Ping(1), Duration::from_secs(3));
-    assert_eq!(r, Err(AskError::Timeout));
+    let r = stranger.ask(&child.pid("pong"), Ping(1), Duration::from_secs(30));
+    // The refused handshake closes the connection: the ask fails then, not
+    // at its 30 s timeout.
+    assert_eq!(r, Err(AskError::Unreachable));
     let stats: Stats = member
         .ask(&child.pid("stats"), actors::GetStats, ASK)
         .unwrap();

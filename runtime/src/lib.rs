@@ -12,10 +12,15 @@
 //!   timers and links, and that every host drives the same way;
 //! - the wire [`codec`] (serde + postcard, length-prefixed frames, size limits);
 //! - the production host, [`node`]: one single-threaded actix-rt event loop per
-//!   process, QUIC between nodes through quinn and rustls.
+//!   process, QUIC between nodes through quinn and rustls, redb storage, real
+//!   OS processes;
+//! - the deterministic simulator, [`sim`]: many kernels in one thread on a
+//!   virtual clock, a seeded network with partitions and crashes, simulated
+//!   disks and processes, invariant checks and a trace hash;
+//! - the seams both hosts implement: [`storage`] (a per-node key-value store,
+//!   durable after `sync`) and [`process`] (launch, signal, exit).
 //!
-//! The deterministic simulator (another host of the same kernel) lives beside
-//! these; because actors only ever see [`Ctx`], the same actor code runs there.
+//! Because actors only ever see [`Ctx`], the same actor code runs on both hosts.
 //!
 //! # Delivery contract
 //! Messages from one actor to another arrive at most once and in the order

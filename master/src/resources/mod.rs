@@ -132,7 +132,7 @@ impl Resources {
 }
 
 fn to_millis(amount: f64) -> Option<u64> {
-    if !amount.is_finite() || amount < 0.0 || amount > 1e15 {
+    if !amount.is_finite() || !(0.0..=1e15).contains(&amount) {
         return None;
     }
     Some((amount * MILLIS_PER_UNIT).round() as u64)

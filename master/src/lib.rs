@@ -3,8 +3,12 @@
 //! cluster vocabulary they share with agents and frameworks: ids and
 //! resources.
 //!
-//! Built so far: [`ids`] and [`resources`]. The allocator's pure core and the
-//! master actor arrive with the scheduling milestone.
+//! Built so far: [`ids`], [`resources`] (Mesos's syntax and arithmetic),
+//! [`task`] states, the wire [`protocol`], and the [`allocator`]'s pure core
+//! (hierarchical DRF); the master actor arrives with the scheduling milestone.
 
+pub mod allocator;
 pub mod ids;
+pub mod protocol;
 pub mod resources;
+pub mod task;

@@ -1,36 +1,59 @@
 //! Resources: what agents have, frameworks are offered and tasks use.
 //!
-//! Scalars (cpus, mem, disk, gpus, or any name) are fixed-point with three
-//! decimals, as in Mesos, so sums and differences are exact and a value can
-//! never drift below zero through rounding. Arithmetic is checked: taking
-//! more than is there is an error value, never a negative amount.
+//! A [`Resources`] bundle holds three kinds of named values, as in Mesos:
+//!
+//! - scalars (cpus, mem, disk, gpus, or any name), fixed-point with three
+//!   decimals ([`Scalar`]), so sums and differences are exact and a value can
+//!   never drift below zero through rounding;
+//! - ranges ([`RangeSet`]), e.g. `ports:[31000-32000]`;
+//! - sets ([`StringSet`]), e.g. `disks:{sda,sdb}`.
+//!
+//! Arithmetic is checked: taking more than is there (more cpus, a port or a
+//! disk that is not free) is an error value, never a negative amount.
+//!
+//! Bundles read and print the Mesos text syntax
+//! (`cpus:4;mem:8192;ports:[31000-32000];zones:{a,b}`), see
+//! [`Resources::parse`]; agent [`Attributes`] share it. Parsing never
+//! panics, and a bundle prints to a text that parses back to the same
+//! bundle whenever its names are valid in the syntax and each names one kind
+//! of value, which parsing and the range and set builders ensure
+//! ([`Resources::with_scalar`] predates the syntax and does not check names).
+
+mod attributes;
+mod error;
+mod parse;
+mod ranges;
+mod scalar;
+mod sets;
+#[cfg(test)]
+pub(crate) mod strategies;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
-/// Thousandths of a unit: 1 cpu = 1000, 0.1 cpu = 100.
-const MILLIS_PER_UNIT: f64 = 1000.0;
+pub use attributes::{AttrValue, Attributes};
+pub use error::ResourceError;
+pub use ranges::RangeSet;
+pub use scalar::Scalar;
+pub use sets::StringSet;
 
 /// A bundle of named resources.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Zero scalars and empty ranges or sets are never stored, so equality is
+/// equality of what the bundle holds. A name holds one kind of value:
+/// the builders refuse a name already used by another kind (the sum of two
+/// bundles that disagree on a name's kind keeps both, and prints a text that
+/// [`Resources::parse`] refuses, as Mesos does).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct Resources {
     /// Scalar amounts in thousandths; zero amounts are not stored.
     scalars: BTreeMap<String, u64>,
-}
-
-/// Why resources could not be built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ResourceError {
-    /// A scalar was negative, not a number, or too large.
-    #[error("resource {name:?} has an invalid amount {value}")]
-    BadAmount {
-        /// The resource name.
-        name: String,
-        /// The amount given.
-        value: String,
-    },
+    /// Range resources; empty sets are not stored.
+    ranges: BTreeMap<String, RangeSet>,
+    /// Set resources; empty sets are not stored.
+    sets: BTreeMap<String, StringSet>,
 }
 
 impl Resources {
@@ -44,23 +67,70 @@ impl Resources {
         Resources::empty().with_scalar(name, amount)
     }
 
-    /// This bundle plus `amount` of scalar `name`.
+    /// This bundle plus `amount` of scalar `name`, rounded to thousandths.
+    ///
+    /// Fails if `amount` is negative, not finite or above 10^15, or if `name`
+    /// already holds ranges or a set. The name is not checked against the
+    /// text syntax, for compatibility with callers that predate it; names
+    /// from [`Resources::parse`] always are.
     pub fn with_scalar(mut self, name: &str, amount: f64) -> Result<Resources, ResourceError> {
-        let millis = to_millis(amount).ok_or_else(|| ResourceError::BadAmount {
-            name: name.to_owned(),
-            value: amount.to_string(),
-        })?;
+        let millis = Scalar::from_f64(amount)
+            .ok_or_else(|| ResourceError::BadAmount {
+                name: name.to_owned(),
+                value: amount.to_string(),
+            })?
+            .millis();
+        if self.ranges.contains_key(name) || self.sets.contains_key(name) {
+            return Err(kind_mismatch(name));
+        }
         if millis > 0 {
-            *self.scalars.entry(name.to_owned()).or_default() += millis;
+            let have = self.scalars.entry(name.to_owned()).or_default();
+            *have = have.saturating_add(millis);
+        }
+        Ok(self)
+    }
+
+    /// This bundle plus the values of `ranges` under `name` (a union with
+    /// what is there). Fails if `name` cannot be written in the text syntax
+    /// or already holds a scalar or a set.
+    pub fn with_ranges(mut self, name: &str, ranges: RangeSet) -> Result<Resources, ResourceError> {
+        parse::check_name(name)?;
+        if self.scalars.contains_key(name) || self.sets.contains_key(name) {
+            return Err(kind_mismatch(name));
+        }
+        if !ranges.is_empty() {
+            let have = self.ranges.entry(name.to_owned()).or_default();
+            *have = have.union(&ranges);
+        }
+        Ok(self)
+    }
+
+    /// This bundle plus the items of `set` under `name` (a union with what is
+    /// there). Fails if `name` or an item cannot be written in the text
+    /// syntax, or if `name` already holds a scalar or ranges.
+    pub fn with_set(mut self, name: &str, set: StringSet) -> Result<Resources, ResourceError> {
+        parse::check_name(name)?;
+        set.iter()
+            .try_for_each(|item| parse::check_item(name, item))?;
+        if self.scalars.contains_key(name) || self.ranges.contains_key(name) {
+            return Err(kind_mismatch(name));
+        }
+        if !set.is_empty() {
+            let have = self.sets.entry(name.to_owned()).or_default();
+            *have = have.union(&set);
         }
         Ok(self)
     }
 
     /// The amount of scalar `name` (0 if absent).
     pub fn get(&self, name: &str) -> f64 {
-        self.scalars
-            .get(name)
-            .map_or(0.0, |m| *m as f64 / MILLIS_PER_UNIT)
+        self.amount(name).to_f64()
+    }
+
+    /// The exact amount of scalar `name` (zero if absent), for arithmetic
+    /// that must not round.
+    pub fn amount(&self, name: &str) -> Scalar {
+        Scalar::from_millis(self.scalars.get(name).copied().unwrap_or(0))
     }
 
     /// CPUs.
@@ -73,32 +143,98 @@ impl Resources {
         self.get("mem")
     }
 
+    /// The ranges of `name` (empty if absent), e.g. `ranges("ports")`.
+    pub fn ranges(&self, name: &str) -> RangeSet {
+        self.ranges.get(name).cloned().unwrap_or_default()
+    }
+
+    /// The set of `name` (empty if absent), e.g. `set("disks")`.
+    pub fn set(&self, name: &str) -> StringSet {
+        self.sets.get(name).cloned().unwrap_or_default()
+    }
+
     /// Scalar names with a non-zero amount, in order.
     pub fn scalar_names(&self) -> impl Iterator<Item = &str> {
         self.scalars.keys().map(String::as_str)
     }
 
+    /// Range names with a non-empty set, in order.
+    pub fn range_names(&self) -> impl Iterator<Item = &str> {
+        self.ranges.keys().map(String::as_str)
+    }
+
+    /// Set names with a non-empty set, in order.
+    pub fn set_names(&self) -> impl Iterator<Item = &str> {
+        self.sets.keys().map(String::as_str)
+    }
+
     /// Whether there is nothing in the bundle.
     pub fn is_empty(&self) -> bool {
-        self.scalars.is_empty()
+        self.scalars.is_empty() && self.ranges.is_empty() && self.sets.is_empty()
     }
 
-    /// Whether every amount in `other` is available here.
+    /// Whether everything in `other` is available here: every scalar amount,
+    /// every range value and every set item.
     pub fn contains(&self, other: &Resources) -> bool {
-        other
+        let scalars = other
             .scalars
             .iter()
-            .all(|(k, v)| self.scalars.get(k).is_some_and(|have| have >= v))
+            .all(|(k, v)| self.scalars.get(k).is_some_and(|have| have >= v));
+        let ranges = other
+            .ranges
+            .iter()
+            .all(|(k, v)| self.ranges.get(k).is_some_and(|have| have.contains(v)));
+        let sets = other
+            .sets
+            .iter()
+            .all(|(k, v)| self.sets.get(k).is_some_and(|have| have.contains(v)));
+        scalars && ranges && sets
     }
 
-    /// This bundle plus `other`.
+    /// This bundle plus `other`: scalars add (saturating, far beyond any
+    /// cluster), ranges and sets unite, as in Mesos.
+    ///
+    /// A port or set item is one thing, not an amount, so adding one that is
+    /// already here does not count it twice, and `a.plus(b).checked_minus(b)`
+    /// gives back `a` only when `a` and `b` share no range value or set item.
+    /// That holds wherever resources are split and put back (an agent's free
+    /// and used resources never overlap); [`Resources::checked_plus`] checks
+    /// it.
     pub fn plus(&self, other: &Resources) -> Resources {
         let mut out = self.clone();
         for (k, v) in &other.scalars {
             let e = out.scalars.entry(k.clone()).or_default();
             *e = e.saturating_add(*v);
         }
+        for (k, v) in &other.ranges {
+            let e = out.ranges.entry(k.clone()).or_default();
+            *e = e.union(v);
+        }
+        for (k, v) in &other.sets {
+            let e = out.sets.entry(k.clone()).or_default();
+            *e = e.union(v);
+        }
         out
+    }
+
+    /// This bundle plus `other`, or None if they share a range value or a
+    /// set item, or a scalar sum would not fit: the sum that can be undone
+    /// exactly. Putting a task's resources back into an agent's free pool
+    /// should never overlap, so None there is a bookkeeping bug.
+    pub fn checked_plus(&self, other: &Resources) -> Option<Resources> {
+        let scalars_fit = other.scalars.iter().all(|(k, v)| {
+            let have = self.scalars.get(k).copied().unwrap_or(0);
+            have.checked_add(*v).is_some()
+        });
+        let ranges_apart = other
+            .ranges
+            .iter()
+            .all(|(k, v)| self.ranges.get(k).is_none_or(|have| have.is_disjoint(v)));
+        let sets_apart = other
+            .sets
+            .iter()
+            .all(|(k, v)| self.sets.get(k).is_none_or(|have| have.is_disjoint(v)));
+        (scalars_fit && ranges_apart && sets_apart).then(|| self.plus(other))
     }
 
     /// This bundle minus `other`, or None if `other` is not contained.
@@ -115,11 +251,26 @@ impl Resources {
                 }
             }
         }
+        for (k, v) in &other.ranges {
+            let left = out.ranges.get(k)?.checked_difference(v)?;
+            store_unless_empty(&mut out.ranges, k, left, RangeSet::is_empty);
+        }
+        for (k, v) in &other.sets {
+            let left = out.sets.get(k)?.checked_difference(v)?;
+            store_unless_empty(&mut out.sets, k, left, StringSet::is_empty);
+        }
         Some(out)
     }
 
     /// The largest fraction of `total` that this bundle holds of any scalar
     /// kind present in `total` (Dominant Resource Fairness's share).
+    ///
+    /// Ranges and sets do not count. DRF compares divisible quantities: half
+    /// the cpus is half a machine, but holding port 31000 says nothing about
+    /// a share of the port range (ports are labels, and a task needing one
+    /// port is not "using 0.1%" of anything that others compete for in
+    /// proportion). Mesos's DRF sorter likewise tracks only scalar
+    /// quantities.
     pub fn dominant_share(&self, total: &Resources) -> f64 {
         self.scalars
             .iter()
@@ -129,37 +280,125 @@ impl Resources {
             })
             .fold(0.0, f64::max)
     }
+
+    /// A bundle of the given maps with zero and empty entries dropped, so
+    /// equality stays equality of contents whatever the source.
+    fn from_parts(
+        mut scalars: BTreeMap<String, u64>,
+        mut ranges: BTreeMap<String, RangeSet>,
+        mut sets: BTreeMap<String, StringSet>,
+    ) -> Resources {
+        scalars.retain(|_, v| *v > 0);
+        ranges.retain(|_, v| !v.is_empty());
+        sets.retain(|_, v| !v.is_empty());
+        Resources {
+            scalars,
+            ranges,
+            sets,
+        }
+    }
 }
 
-fn to_millis(amount: f64) -> Option<u64> {
-    if !amount.is_finite() || !(0.0..=1e15).contains(&amount) {
-        return None;
+fn kind_mismatch(name: &str) -> ResourceError {
+    ResourceError::KindMismatch {
+        name: name.to_owned(),
     }
-    Some((amount * MILLIS_PER_UNIT).round() as u64)
+}
+
+/// Puts `value` under `name`, or removes `name` if `value` is empty, keeping
+/// the "no empty entries" invariant.
+fn store_unless_empty<V>(
+    map: &mut BTreeMap<String, V>,
+    name: &str,
+    value: V,
+    is_empty: impl Fn(&V) -> bool,
+) {
+    if is_empty(&value) {
+        map.remove(name);
+    } else if let Some(slot) = map.get_mut(name) {
+        *slot = value;
+    }
+}
+
+/// One entry of a bundle, for printing in name order across kinds.
+enum Entry<'a> {
+    Scalar(u64),
+    Ranges(&'a RangeSet),
+    Set(&'a StringSet),
 }
 
 impl fmt::Display for Resources {
+    /// The Mesos text form, names in order, e.g.
+    /// `cpus:0.5;mem:32;ports:[31000-31009]`; scalars have at most three
+    /// decimals and no trailing zeros. The empty bundle prints as nothing.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut first = true;
-        for (k, v) in &self.scalars {
-            if !first {
+        let mut entries: Vec<(&str, Entry<'_>)> = Vec::new();
+        entries.extend(
+            self.scalars
+                .iter()
+                .map(|(k, v)| (k.as_str(), Entry::Scalar(*v))),
+        );
+        entries.extend(
+            self.ranges
+                .iter()
+                .map(|(k, v)| (k.as_str(), Entry::Ranges(v))),
+        );
+        entries.extend(self.sets.iter().map(|(k, v)| (k.as_str(), Entry::Set(v))));
+        // Stable, so a name held by two kinds prints scalar, ranges, set.
+        entries.sort_by_key(|(name, _)| *name);
+        for (i, (name, entry)) in entries.iter().enumerate() {
+            if i > 0 {
                 f.write_str(";")?;
             }
-            first = false;
-            write!(f, "{k}:{}", *v as f64 / MILLIS_PER_UNIT)?;
+            match entry {
+                Entry::Scalar(millis) => write!(f, "{name}:{}", Scalar::from_millis(*millis))?,
+                Entry::Ranges(ranges) => write!(f, "{name}:{ranges}")?,
+                Entry::Set(set) => write!(f, "{name}:{set}")?,
+            }
         }
         Ok(())
     }
 }
 
+impl<'de> Deserialize<'de> for Resources {
+    /// Reads the derived form and drops zero and empty entries, so a bundle
+    /// from a peer compares and subtracts like one built here. Bundles
+    /// written before ranges and sets existed read as scalar-only in
+    /// self-describing formats.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Resources, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename = "Resources")]
+        struct Wire {
+            scalars: BTreeMap<String, u64>,
+            #[serde(default)]
+            ranges: BTreeMap<String, RangeSet>,
+            #[serde(default)]
+            sets: BTreeMap<String, StringSet>,
+        }
+        let wire = Wire::deserialize(deserializer)?;
+        Ok(Resources::from_parts(wire.scalars, wire.ranges, wire.sets))
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    use super::strategies::{arb_disjoint_pair, arb_resources};
     use super::*;
 
     fn r(cpus: f64, mem: f64) -> Resources {
         Resources::scalar("cpus", cpus)
             .and_then(|r| r.with_scalar("mem", mem))
             .unwrap()
+    }
+
+    fn ports(ranges: &[(u64, u64)]) -> RangeSet {
+        RangeSet::from_pairs(ranges.iter().copied()).unwrap()
+    }
+
+    fn items(items: &[&str]) -> StringSet {
+        items.iter().copied().collect()
     }
 
     #[test]
@@ -181,5 +420,221 @@ mod tests {
         assert_eq!(r(1.0, 4.0).dominant_share(&total), 4.0 / 18.0);
         assert_eq!(r(3.0, 1.0).dominant_share(&total), 3.0 / 9.0);
         assert_eq!(Resources::empty().dominant_share(&total), 0.0);
+    }
+
+    #[test]
+    fn dominant_share_ignores_ranges_and_sets() {
+        let total = r(10.0, 100.0)
+            .with_ranges("ports", ports(&[(1, 10)]))
+            .and_then(|t| t.with_set("disks", items(&["a", "b"])))
+            .unwrap();
+        let task = r(1.0, 1.0)
+            .with_ranges("ports", ports(&[(1, 9)]))
+            .and_then(|t| t.with_set("disks", items(&["a", "b"])))
+            .unwrap();
+        assert_eq!(task.dominant_share(&total), 0.1);
+    }
+
+    #[test]
+    fn ranges_and_sets_take_part_in_arithmetic() {
+        let agent = r(4.0, 4096.0)
+            .with_ranges("ports", ports(&[(31000, 32000)]))
+            .and_then(|a| a.with_set("disks", items(&["sda", "sdb"])))
+            .unwrap();
+        let task = r(1.0, 128.0)
+            .with_ranges("ports", ports(&[(31000, 31001)]))
+            .and_then(|t| t.with_set("disks", items(&["sdb"])))
+            .unwrap();
+        let left = agent.checked_minus(&task).unwrap();
+        assert_eq!(left.ranges("ports"), ports(&[(31002, 32000)]));
+        assert_eq!(left.set("disks"), items(&["sda"]));
+        assert_eq!(left.plus(&task), agent);
+        assert!(agent.contains(&task) && !left.contains(&task));
+        assert_eq!(left.checked_minus(&task), None);
+        assert_eq!(
+            left.to_string(),
+            "cpus:3;disks:{sda};mem:3968;ports:[31002-32000]"
+        );
+
+        // Taking everything leaves nothing behind, not empty entries.
+        assert_eq!(agent.checked_minus(&agent), Some(Resources::empty()));
+        assert!(agent.checked_minus(&agent).unwrap().is_empty());
+        assert_eq!(left.range_names().collect::<Vec<_>>(), ["ports"]);
+        assert_eq!(left.set_names().collect::<Vec<_>>(), ["disks"]);
+        assert_eq!(agent.ranges("nope"), RangeSet::new());
+        assert_eq!(agent.set("nope"), StringSet::new());
+    }
+
+    #[test]
+    fn a_port_added_twice_counts_once() {
+        let p = Resources::empty()
+            .with_ranges("ports", ports(&[(1, 10)]))
+            .unwrap();
+        let q = Resources::empty()
+            .with_ranges("ports", ports(&[(10, 12)]))
+            .unwrap();
+        assert_eq!(p.plus(&q).ranges("ports"), ports(&[(1, 12)]));
+        assert_eq!(p.checked_plus(&q), None);
+        let big = Resources::scalar("cpus", 1e15).unwrap();
+        let huge = (0..20).fold(big.clone(), |acc, _| acc.plus(&big));
+        assert_eq!(huge.amount("cpus"), Scalar::from_millis(u64::MAX));
+        assert_eq!(huge.checked_plus(&big), None);
+    }
+
+    #[test]
+    fn a_port_that_is_not_free_cannot_be_taken() {
+        let agent = Resources::empty()
+            .with_ranges("ports", ports(&[(31000, 31010)]))
+            .unwrap();
+        let elsewhere = Resources::empty()
+            .with_ranges("ports", ports(&[(31010, 31011)]))
+            .unwrap();
+        assert!(!agent.contains(&elsewhere));
+        assert_eq!(agent.checked_minus(&elsewhere), None);
+        let other_name = Resources::empty()
+            .with_ranges("other", ports(&[(31000, 31000)]))
+            .unwrap();
+        assert_eq!(agent.checked_minus(&other_name), None);
+    }
+
+    #[test]
+    fn empty_values_are_not_stored() {
+        let r = Resources::empty()
+            .with_ranges("ports", RangeSet::new())
+            .and_then(|r| r.with_set("disks", StringSet::new()))
+            .and_then(|r| r.with_scalar("cpus", 0.0))
+            .unwrap();
+        assert!(r.is_empty());
+        assert_eq!(r, Resources::empty());
+        assert_eq!(r.to_string(), "");
+    }
+
+    #[test]
+    fn a_name_holds_one_kind() {
+        let cpus = Resources::scalar("cpus", 1.0).unwrap();
+        let kind = |name: &str| ResourceError::KindMismatch {
+            name: name.to_owned(),
+        };
+        assert_eq!(
+            cpus.clone().with_ranges("cpus", ports(&[(1, 2)])),
+            Err(kind("cpus"))
+        );
+        assert_eq!(
+            cpus.clone().with_set("cpus", items(&["a"])),
+            Err(kind("cpus"))
+        );
+        let p = Resources::empty()
+            .with_ranges("p", ports(&[(1, 2)]))
+            .unwrap();
+        assert_eq!(p.clone().with_scalar("p", 1.0), Err(kind("p")));
+        assert_eq!(p.with_set("p", items(&["a"])), Err(kind("p")));
+    }
+
+    #[test]
+    fn builders_refuse_what_could_not_be_printed() {
+        assert_eq!(
+            Resources::empty().with_ranges("po rts", ports(&[(1, 2)])),
+            Err(ResourceError::BadName {
+                name: "po rts".to_owned()
+            })
+        );
+        assert_eq!(
+            Resources::empty().with_set("disks", items(&["a,b"])),
+            Err(ResourceError::BadItem {
+                name: "disks".to_owned(),
+                item: "a,b".to_owned()
+            })
+        );
+    }
+
+    #[test]
+    fn with_scalar_adds_and_amount_is_exact() {
+        let r = Resources::scalar("cpus", 0.1)
+            .and_then(|r| r.with_scalar("cpus", 0.2))
+            .unwrap();
+        assert_eq!(r.amount("cpus"), Scalar::from_millis(300));
+        assert_eq!(r.cpus(), 0.3);
+        assert_eq!(r.amount("gpus"), Scalar::ZERO);
+    }
+
+    #[test]
+    fn display_keeps_its_scalar_form() {
+        // The form callers saw before ranges existed.
+        assert_eq!(r(0.5, 32.0).to_string(), "cpus:0.5;mem:32");
+        assert_eq!(Resources::empty().to_string(), "");
+    }
+
+    /// Pairs of bundles where the second is often, but not always, inside
+    /// the first.
+    fn total_and_used() -> impl Strategy<Value = (Resources, Resources)> {
+        prop_oneof![
+            arb_disjoint_pair().prop_map(|(rest, used)| (rest.plus(&used), used)),
+            (arb_resources(), arb_resources()),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn adding_then_taking_gives_back_the_original((a, b) in arb_disjoint_pair()) {
+            prop_assert_eq!(a.plus(&b).checked_minus(&b), Some(a.clone()));
+            prop_assert_eq!(a.checked_plus(&b), Some(a.plus(&b)));
+        }
+
+        /// Without the disjointness precondition: `plus` is a union, and
+        /// `checked_plus` refuses exactly the sums that cannot be undone.
+        #[test]
+        fn checked_plus_refuses_only_sums_that_cannot_be_undone(
+            a in arb_resources(),
+            b in arb_resources(),
+        ) {
+            let sum = a.plus(&b);
+            prop_assert_eq!(&sum, &b.plus(&a));
+            prop_assert!(sum.contains(&a) && sum.contains(&b));
+            match a.checked_plus(&b) {
+                Some(exact) => {
+                    prop_assert_eq!(&exact, &sum);
+                    prop_assert_eq!(exact.checked_minus(&b), Some(a.clone()));
+                }
+                None => prop_assert!(
+                    a.range_names().any(|n| !a.ranges(n).is_disjoint(&b.ranges(n)))
+                        || a.set_names().any(|n| !a.set(n).is_disjoint(&b.set(n)))
+                ),
+            }
+        }
+
+        #[test]
+        fn contains_is_exactly_when_minus_succeeds(a in arb_resources(), b in arb_resources()) {
+            prop_assert_eq!(a.contains(&b), a.checked_minus(&b).is_some());
+        }
+
+        #[test]
+        fn what_is_left_is_within_the_total_and_adds_back((total, used) in total_and_used()) {
+            if let Some(left) = total.checked_minus(&used) {
+                prop_assert!(total.contains(&left));
+                prop_assert!(total.contains(&used));
+                prop_assert_eq!(left.plus(&used), total.clone());
+                for name in left.scalar_names() {
+                    prop_assert!(left.amount(name) <= total.amount(name));
+                    prop_assert!(!left.amount(name).is_zero());
+                }
+                for name in left.range_names() {
+                    prop_assert!(!left.ranges(name).is_empty());
+                }
+                for name in left.set_names() {
+                    prop_assert!(!left.set(name).is_empty());
+                }
+            } else {
+                prop_assert!(!total.contains(&used));
+            }
+        }
+
+        #[test]
+        fn everything_contains_nothing_and_itself(a in arb_resources()) {
+            prop_assert!(a.contains(&Resources::empty()));
+            prop_assert!(a.contains(&a));
+            prop_assert_eq!(a.checked_minus(&a), Some(Resources::empty()));
+            prop_assert_eq!(a.plus(&Resources::empty()), a.clone());
+            prop_assert_eq!(a.is_empty(), a == Resources::empty());
+        }
     }
 }

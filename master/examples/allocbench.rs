@@ -1,0 +1,105 @@
+//! Allocation pass time, after Mesos's `DeclineOffers` benchmark
+//! (`src/tests/hierarchical_allocator_benchmarks.cpp`).
+//!
+//! For each cluster size: agents of `cpus:16;mem:65536`, frameworks spread
+//! over 10 roles. Each pass at virtual time t (one second per pass)
+//! allocates, then every allocation is declined with a 5 s filter (Mesos's
+//! default `refuse_seconds`). After warm-up passes (until the filters are in
+//! their steady state) the wall time of `allocate()` is averaged over the
+//! measured passes.
+//!
+//! `cargo run --release -p corral-master --example allocbench`; prints one
+//! `figure alloc_cycle_ms_<agents>x<frameworks> <value> ms` line per size.
+//! Optional arguments: `<agents> <frameworks>` to run one size only.
+
+use std::time::{Duration, Instant};
+
+use corral_master::allocator::{Allocator, AllocatorConfig};
+use corral_master::ids::{AgentId, FrameworkId};
+use corral_master::resources::Resources;
+use corral_runtime::Time;
+
+const ROLES: usize = 10;
+const REFUSE: Duration = Duration::from_secs(5);
+const WARMUP_PASSES: u64 = 8;
+const MEASURED_PASSES: u64 = 10;
+
+struct Figure {
+    avg_ms: f64,
+    max_ms: f64,
+    offers_per_pass: usize,
+}
+
+fn cluster(agents: usize, frameworks: usize) -> Allocator {
+    let mut a = Allocator::new(AllocatorConfig::default());
+    let shape = Resources::scalar("cpus", 16.0)
+        .and_then(|r| r.with_scalar("mem", 65536.0))
+        .expect("valid amounts");
+    for i in 0..agents {
+        a.add_agent(AgentId(format!("agent-{i:05}")), shape.clone())
+            .expect("fresh agent");
+    }
+    for i in 0..frameworks {
+        let role = format!("role-{}", i % ROLES);
+        a.add_framework(FrameworkId(format!("framework-{i:04}")), &role)
+            .expect("fresh framework");
+    }
+    a
+}
+
+// Benchmarks read the wall clock; clippy.toml bans it elsewhere.
+#[allow(clippy::disallowed_methods)]
+fn run(agents: usize, frameworks: usize) -> Figure {
+    let mut a = cluster(agents, frameworks);
+    let mut total = Duration::ZERO;
+    let mut max = Duration::ZERO;
+    let mut offers = 0;
+    for pass in 0..WARMUP_PASSES + MEASURED_PASSES {
+        let now = Time::ZERO + Duration::from_secs(pass);
+        let started = Instant::now();
+        let allocs = a.allocate(now);
+        let took = started.elapsed();
+        if pass >= WARMUP_PASSES {
+            total += took;
+            max = max.max(took);
+            offers += allocs.len();
+        }
+        for x in allocs {
+            a.recover(&x.framework, &x.agent, &x.resources, Some(REFUSE), now)
+                .expect("declining what was offered");
+        }
+    }
+    Figure {
+        avg_ms: total.as_secs_f64() * 1e3 / MEASURED_PASSES as f64,
+        max_ms: max.as_secs_f64() * 1e3,
+        offers_per_pass: offers / MEASURED_PASSES as usize,
+    }
+}
+
+fn main() {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|s| {
+            s.parse()
+                .expect("usage: allocbench [<agents> <frameworks>]")
+        })
+        .collect();
+    let sizes: Vec<(usize, usize)> = match args[..] {
+        [agents, frameworks] => vec![(agents, frameworks)],
+        _ => [1000, 10000]
+            .into_iter()
+            .flat_map(|a| [10, 100, 1000].into_iter().map(move |f| (a, f)))
+            .collect(),
+    };
+    for (agents, frameworks) in sizes {
+        let f = run(agents, frameworks);
+        eprintln!(
+            "{agents} agents x {frameworks} frameworks: {:.2} ms avg, {:.2} ms max, {} offers per pass",
+            f.avg_ms, f.max_ms, f.offers_per_pass
+        );
+        println!(
+            "figure alloc_cycle_ms_{agents}x{frameworks} {:.2} ms",
+            f.avg_ms
+        );
+    }
+}

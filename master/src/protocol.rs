@@ -1,0 +1,294 @@
+//! The master's protocols, in one place so the wire contract reads like a
+//! spec: framework (scheduler) ↔ master, and agent ↔ master. Each message has
+//! a stable wire name `master.*`; requests name their reply.
+//!
+//! Delivery is the runtime's: at most once, in order per sender. Reliability
+//! comes from the protocols themselves — agents re-register and resend status
+//! updates until acknowledged, frameworks re-subscribe — as in Mesos.
+
+use std::time::Duration;
+
+use corral_runtime::{message, Pid};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{AgentId, FrameworkId, OfferId, TaskId};
+use crate::resources::Resources;
+use crate::task::TaskStatus;
+
+// ---- framework -> master ----
+
+/// What a framework says about itself when it subscribes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FrameworkInfo {
+    /// Display name.
+    pub name: String,
+    /// The OS user tasks run as (empty: the agent's user).
+    pub user: String,
+    /// Roles it receives offers for (one for now).
+    pub roles: Vec<String>,
+    /// How long the master keeps its tasks after it disconnects. Mesos's
+    /// default is 0; production frameworks use weeks.
+    pub failover_timeout: Duration,
+    /// Whether its tasks survive agent restarts (agents checkpoint them).
+    pub checkpoint: bool,
+    /// Who it authenticates as.
+    pub principal: Option<String>,
+    /// Set when re-subscribing after a failover, to get its tasks back.
+    pub id: Option<FrameworkId>,
+}
+
+/// Subscribe (or re-subscribe with `info.id`); answered with [`Subscribed`]
+/// or [`FrameworkError`] sent to the framework's pid.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Subscribe {
+    /// The framework's description.
+    pub info: FrameworkInfo,
+}
+
+/// One thing to do with offered resources.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Operation {
+    /// Launch tasks on the offers' agent.
+    Launch(Vec<TaskInfo>),
+}
+
+/// A task to launch: a shell command and the resources it may use.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskInfo {
+    /// Unique within the framework.
+    pub task_id: TaskId,
+    /// Display name.
+    pub name: String,
+    /// Run with `/bin/sh -c`.
+    pub command: String,
+    /// Environment for the command.
+    pub env: Vec<(String, String)>,
+    /// What the task may use; must be inside the accepted offers.
+    pub resources: Resources,
+}
+
+/// Use offers (all from one agent) for operations; whatever is not used is
+/// declined with `refuse`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Accept {
+    /// The offers to use.
+    pub offer_ids: Vec<OfferId>,
+    /// What to do with them.
+    pub operations: Vec<Operation>,
+    /// Filter for the unused part (Mesos default 5 s).
+    pub refuse: Option<Duration>,
+}
+
+/// Give offers back; don't offer that agent again for `refuse` (default 5 s).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Decline {
+    /// The offers.
+    pub offer_ids: Vec<OfferId>,
+    /// How long to keep those agents' resources away.
+    pub refuse: Option<Duration>,
+}
+
+/// Clear filters and resume offers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Revive;
+
+/// Stop offers until revived.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Suppress;
+
+/// Kill a task.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Kill {
+    /// The task.
+    pub task_id: TaskId,
+}
+
+/// The framework received this status update.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Acknowledge {
+    /// The task.
+    pub task_id: TaskId,
+    /// The agent that sent it.
+    pub agent_id: AgentId,
+    /// The update's uuid.
+    pub uuid: [u8; 16],
+}
+
+/// Ask for the latest state of tasks (empty: all the framework's tasks).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reconcile {
+    /// Tasks to report; empty for implicit reconciliation.
+    pub task_ids: Vec<TaskId>,
+}
+
+/// The framework is done: kill its tasks and forget it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Teardown;
+
+// ---- master -> framework ----
+
+/// Subscription accepted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Subscribed {
+    /// The framework's id (keep it to fail over).
+    pub framework_id: FrameworkId,
+    /// How often the master sends [`Heartbeat`] (Mesos: 15 s).
+    pub heartbeat_interval: Duration,
+}
+
+/// Resources offered to the framework.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Offer {
+    /// The offer's id, for accept or decline.
+    pub id: OfferId,
+    /// The agent the resources are on.
+    pub agent_id: AgentId,
+    /// The agent's host name, for display and constraints.
+    pub hostname: String,
+    /// What is offered.
+    pub resources: Resources,
+}
+
+/// A batch of offers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Offers {
+    /// The offers.
+    pub offers: Vec<Offer>,
+}
+
+/// An offer is withdrawn (its agent left, or it timed out).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rescind {
+    /// The offer.
+    pub offer_id: OfferId,
+}
+
+/// A task's status changed; acknowledge it if it has a uuid.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Update {
+    /// The status.
+    pub status: TaskStatus,
+}
+
+/// The master is alive.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Heartbeat;
+
+/// A request was refused (bad subscribe, unknown framework, ...).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FrameworkError {
+    /// What was wrong, in words.
+    pub message: String,
+}
+
+// ---- agent <-> master ----
+
+/// An agent announces itself (first time: no id).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegisterAgent {
+    /// Host name for display.
+    pub hostname: String,
+    /// What the agent offers.
+    pub resources: Resources,
+    /// `name:value;...` attributes, as given to the agent.
+    pub attributes: String,
+    /// Its id when re-registering after a master failover or a reconnect.
+    pub id: Option<AgentId>,
+    /// The agent's actor, for the master's replies and tasks.
+    pub pid: Pid,
+}
+
+/// The master admitted the agent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentRegistered {
+    /// The id the agent keeps until removed.
+    pub agent_id: AgentId,
+    /// How often the master pings it.
+    pub ping_interval: Duration,
+}
+
+/// Liveness probe from the master; the agent answers [`Pong`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Ping;
+
+/// Answer to [`Ping`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Pong;
+
+/// Run tasks for a framework on this agent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunTasks {
+    /// Whose tasks.
+    pub framework_id: FrameworkId,
+    /// The framework's description (user, checkpoint).
+    pub framework: FrameworkInfo,
+    /// The tasks.
+    pub tasks: Vec<TaskInfo>,
+}
+
+/// Kill a task on this agent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KillTask {
+    /// Whose task.
+    pub framework_id: FrameworkId,
+    /// The task.
+    pub task_id: TaskId,
+}
+
+/// A status update from the agent, retried until acknowledged.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusUpdate {
+    /// The status (with a uuid).
+    pub status: TaskStatus,
+}
+
+/// The framework acknowledged an update (forwarded by the master).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusAck {
+    /// Whose task.
+    pub framework_id: FrameworkId,
+    /// The task.
+    pub task_id: TaskId,
+    /// The update's uuid.
+    pub uuid: [u8; 16],
+}
+
+/// Kill every task of a framework and forget it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShutdownFramework {
+    /// The framework.
+    pub framework_id: FrameworkId,
+}
+
+/// The agent was removed: stop its tasks and exit (or re-register anew).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShutdownAgent {
+    /// Why, in words.
+    pub message: String,
+}
+
+message!(Subscribe = "master.Subscribe");
+message!(Accept = "master.Accept");
+message!(Decline = "master.Decline");
+message!(Revive = "master.Revive");
+message!(Suppress = "master.Suppress");
+message!(Kill = "master.Kill");
+message!(Acknowledge = "master.Acknowledge");
+message!(Reconcile = "master.Reconcile");
+message!(Teardown = "master.Teardown");
+message!(Subscribed = "master.Subscribed");
+message!(Offers = "master.Offers");
+message!(Rescind = "master.Rescind");
+message!(Update = "master.Update");
+message!(Heartbeat = "master.Heartbeat");
+message!(FrameworkError = "master.FrameworkError");
+message!(RegisterAgent = "master.RegisterAgent");
+message!(AgentRegistered = "master.AgentRegistered");
+message!(Ping = "master.Ping" => Pong);
+message!(Pong = "master.Pong");
+message!(RunTasks = "master.RunTasks");
+message!(KillTask = "master.KillTask");
+message!(StatusUpdate = "master.StatusUpdate");
+message!(StatusAck = "master.StatusAck");
+message!(ShutdownFramework = "master.ShutdownFramework");
+message!(ShutdownAgent = "master.ShutdownAgent");

@@ -372,16 +372,21 @@ impl Sim {
             self.trace.note(self.now, "cut", from, &port_bytes(to), || {
                 format!("peer {}", to)
             });
-            let at = self.now + self.cfg.link_timeout;
-            self.schedule(
-                at,
-                Event::CutTimeout {
-                    from,
-                    to,
-                    cut_epoch,
-                },
-            );
+            self.schedule_cut_timeout(from, to, cut_epoch);
         }
+    }
+
+    /// A cut connection dies if the cut still holds a link timeout from now.
+    fn schedule_cut_timeout(&mut self, from: SocketAddr, to: SocketAddr, cut_epoch: u64) {
+        let at = self.now + self.cfg.link_timeout;
+        self.schedule(
+            at,
+            Event::CutTimeout {
+                from,
+                to,
+                cut_epoch,
+            },
+        );
     }
 
     /// Cuts both directions between `a` and `b`.
@@ -800,15 +805,7 @@ impl Sim {
                     format!("peer {}", to)
                 });
                 if let Some(cut_epoch) = timeout {
-                    let at = now + self.cfg.link_timeout;
-                    self.schedule(
-                        at,
-                        Event::CutTimeout {
-                            from,
-                            to,
-                            cut_epoch,
-                        },
-                    );
+                    self.schedule_cut_timeout(from, to, cut_epoch);
                 }
             }
         }

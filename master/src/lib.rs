@@ -4,11 +4,13 @@
 //! resources.
 //!
 //! Built so far: [`ids`], [`resources`] (Mesos's syntax and arithmetic),
-//! [`task`] states, the wire [`protocol`], and the [`allocator`]'s pure core
-//! (hierarchical DRF); the master actor arrives with the scheduling milestone.
+//! [`task`] states, the wire [`protocol`], the [`allocator`]'s pure core
+//! (hierarchical DRF) and the [`offers`] book with Mesos's accept validation;
+//! the master actor arrives with the scheduling milestone.
 
 pub mod allocator;
 pub mod ids;
+pub mod offers;
 pub mod protocol;
 pub mod resources;
 pub mod task;

@@ -15,6 +15,15 @@ use crate::process::{ExitStatus, ProcessId};
 pub(crate) type AskFn<A> = Box<dyn FnOnce(&mut A, Result<Body, AskError>, &mut Ctx<'_, A>)>;
 pub(crate) type TimerFn<A> = Box<dyn FnOnce(&mut A, &mut Ctx<'_, A>)>;
 
+impl<A: Actor> PendingAsk<A> {
+    /// The ask `id` of `actor` ended (answered, failed, timed out or its
+    /// actor stopped): the kernel drops its timeout and its peer tracking.
+    fn retire(&self, k: &mut Kernel, actor: LocalId, id: u64) {
+        k.cancel_timer(self.timeout);
+        k.forget_ask(self.target, actor, id);
+    }
+}
+
 pub(crate) struct PendingAsk<A: Actor> {
     pub(crate) then: AskFn<A>,
     pub(crate) timeout: TimerKey,
@@ -99,8 +108,7 @@ impl<A: Actor> Cell<A> {
             tracing::debug!(to = %self.state.pid, id, "reply for no pending ask (late or duplicate)");
             return;
         };
-        k.cancel_timer(pending.timeout);
-        k.forget_ask(pending.target, self.state.id, id);
+        pending.retire(k, self.state.id, id);
         let result = if env.name == pending.reply_name {
             Ok(env.body)
         } else {
@@ -114,8 +122,7 @@ impl<A: Actor> Cell<A> {
 
     fn finish_ask(&mut self, id: u64, error: AskError, k: &mut Kernel) {
         if let Some(pending) = self.state.asks.remove(&id) {
-            k.cancel_timer(pending.timeout);
-            k.forget_ask(pending.target, self.state.id, id);
+            pending.retire(k, self.state.id, id);
             self.with_ctx(k, None, |a, ctx| (pending.then)(a, Err(error), ctx));
         }
     }
@@ -177,8 +184,7 @@ impl<A: Actor> AnyActor for Cell<A> {
     fn on_stop(&mut self, k: &mut Kernel) {
         self.with_ctx(k, None, |a, ctx| a.stopped(ctx));
         for (id, pending) in std::mem::take(&mut self.state.asks) {
-            k.cancel_timer(pending.timeout);
-            k.forget_ask(pending.target, self.state.id, id);
+            pending.retire(k, self.state.id, id);
         }
         for key in std::mem::take(&mut self.state.timers).into_keys() {
             k.cancel_timer(key);

@@ -264,8 +264,8 @@ impl<'a, A: Actor> Ctx<'a, A> {
     /// This actor's view of the node's durable store (keys are namespaced by
     /// actor name). Errors with `NotConfigured` on nodes without storage.
     pub fn store(&mut self) -> Store<'_> {
-        let name = self.cell.pid.name().to_owned();
-        Store::new(self.kernel.storage(), &name)
+        let prefix = Store::prefix(self.cell.pid.name());
+        Store::new(self.kernel.storage(), prefix)
     }
 
     /// Bytes queued for `pid`'s node and not yet written, so a sender can

@@ -45,9 +45,14 @@ pub struct Store<'a> {
 }
 
 impl<'a> Store<'a> {
-    pub(crate) fn new(inner: Option<&'a mut dyn Storage>, actor: &str) -> Store<'a> {
+    /// The namespace of `actor`'s keys: its name and a zero byte.
+    pub(crate) fn prefix(actor: &str) -> Vec<u8> {
         let mut prefix = actor.as_bytes().to_vec();
         prefix.push(0);
+        prefix
+    }
+
+    pub(crate) fn new(inner: Option<&'a mut dyn Storage>, prefix: Vec<u8>) -> Store<'a> {
         Store { inner, prefix }
     }
 

@@ -199,11 +199,7 @@ impl Sorter for DrfSorter {
 mod tests {
     use super::*;
 
-    fn r(cpus: f64, mem: f64) -> Resources {
-        Resources::scalar("cpus", cpus)
-            .and_then(|r| r.with_scalar("mem", mem))
-            .unwrap()
-    }
+    use crate::resources::strategies::cpus_mem as r;
 
     fn key(name: &str, slot: u32) -> ClientKey {
         ClientKey {

@@ -6,11 +6,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::resources::RangeSet;
 
-fn res(cpus: f64, mem_mb: f64) -> Resources {
-    Resources::scalar("cpus", cpus)
-        .and_then(|r| r.with_scalar("mem", mem_mb))
-        .unwrap()
-}
+use crate::resources::strategies::cpus_mem as res;
 
 fn fw(s: &str) -> FrameworkId {
     FrameworkId::from(s)

@@ -387,11 +387,7 @@ mod tests {
     use super::strategies::{arb_disjoint_pair, arb_resources};
     use super::*;
 
-    fn r(cpus: f64, mem: f64) -> Resources {
-        Resources::scalar("cpus", cpus)
-            .and_then(|r| r.with_scalar("mem", mem))
-            .unwrap()
-    }
+    use super::strategies::cpus_mem as r;
 
     fn ports(ranges: &[(u64, u64)]) -> RangeSet {
         RangeSet::from_pairs(ranges.iter().copied()).unwrap()

@@ -1,5 +1,5 @@
-//! Proptest strategies for resource bundles, shared by the tests of this
-//! module and of its users (the allocator's tests may draw bundles too).
+//! Proptest strategies for resource bundles, and the `cpus_mem` shorthand,
+//! shared by the tests of this module and of its users (allocator, offers).
 //!
 //! Names come from three disjoint pools, one per kind, because a valid
 //! bundle never uses a name for two kinds. Amounts stay at or below 10^18
@@ -12,6 +12,13 @@ use proptest::prelude::*;
 use super::{RangeSet, Resources, StringSet};
 
 /// Scalar names drawn by [`arb_resources`].
+/// A bundle of `cpus` and `mem` (MB): what most tests need.
+pub(crate) fn cpus_mem(cpus: f64, mem_mb: f64) -> Resources {
+    Resources::scalar("cpus", cpus)
+        .and_then(|r| r.with_scalar("mem", mem_mb))
+        .unwrap_or_else(|e| panic!("test amounts are valid: {e}"))
+}
+
 pub(crate) const SCALAR_NAMES: &[&str] = &["cpus", "mem", "disk", "gpus"];
 /// Range names drawn by [`arb_resources`].
 pub(crate) const RANGE_NAMES: &[&str] = &["ports", "ephemeral_ports"];

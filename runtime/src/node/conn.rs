@@ -86,7 +86,7 @@ async fn dial(host: Rc<Host>, addr: SocketAddr) {
         let conn = host.endpoint.connect(addr, SERVER_NAME)?.await?;
         let (mut send, recv) = conn.open_bi().await?;
         send.write_all(&hello(&host)).await?;
-        Ok::<_, anyhow_free::Error>((conn, send, recv))
+        Ok::<_, DialError>((conn, send, recv))
     }
     .await;
     match result {
@@ -119,17 +119,15 @@ async fn dial(host: Rc<Host>, addr: SocketAddr) {
     }
 }
 
-/// Errors of the dial sequence, without pulling anyhow into a library.
-mod anyhow_free {
-    #[derive(Debug, thiserror::Error)]
-    pub(crate) enum Error {
-        #[error(transparent)]
-        Connect(#[from] quinn::ConnectError),
-        #[error(transparent)]
-        Connection(#[from] quinn::ConnectionError),
-        #[error(transparent)]
-        Write(#[from] quinn::WriteError),
-    }
+/// What can fail while dialing a peer and sending the hello.
+#[derive(Debug, thiserror::Error)]
+enum DialError {
+    #[error(transparent)]
+    Connect(#[from] quinn::ConnectError),
+    #[error(transparent)]
+    Connection(#[from] quinn::ConnectionError),
+    #[error(transparent)]
+    Write(#[from] quinn::WriteError),
 }
 
 /// The peer at `addr` is gone (or the connection `conn_id` to it is): forget

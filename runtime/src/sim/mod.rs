@@ -31,7 +31,7 @@ use std::time::Duration;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha12Rng;
 
-use crate::codec::{Frame, FrameReader, DEFAULT_MAX_MESSAGE_BYTES};
+use crate::codec::DEFAULT_MAX_MESSAGE_BYTES;
 use crate::kernel::{Kernel, KernelConfig};
 use crate::message::Message;
 use crate::metrics::Metrics;
@@ -582,7 +582,6 @@ impl Sim {
             .pipes
             .get(&(from, to))
             .is_some_and(|p| p.epoch() == epoch);
-        let max_bytes = self.cfg.max_message_bytes;
         let Some(node) = self.nodes.get_mut(&to) else {
             return;
         };
@@ -605,7 +604,7 @@ impl Sim {
             }
         }
         self.trace.note(self.now, "arrive", to, bytes, || {
-            describe_frames(from, bytes, max_bytes)
+            describe_frames(from, bytes)
         });
         if let Some(kernel) = node.kernel.as_mut() {
             // Batches come from a kernel's own encoder: whole frames, each
@@ -633,6 +632,10 @@ impl Sim {
         let ran = kernel.run(RUN_BUDGET);
         let more = kernel.queue_len() > 0;
         let outgoing = kernel.take_outgoing();
+        // The simulated network takes every batch at once: written now.
+        for out in &outgoing {
+            kernel.note_written(out.addr, out.bytes.len());
+        }
         let requests = kernel.take_process_requests();
         let deadline = kernel.next_deadline().map(|t| global_time(t, drift));
         let delivered = node
@@ -646,9 +649,6 @@ impl Sim {
             format!("{ran} events ({delivered} messages delivered so far)")
         });
         for out in outgoing {
-            if let Some(k) = self.nodes.get_mut(&addr).and_then(|n| n.kernel.as_mut()) {
-                k.note_written(out.addr, out.bytes.len());
-            }
             self.send_batch(addr, out.addr, incarnation, out.bytes);
         }
         for req in requests {
@@ -813,15 +813,9 @@ impl Sim {
 }
 
 /// What a batch of frames holds, for the readable trace.
-fn describe_frames(from: SocketAddr, bytes: &[u8], max_bytes: usize) -> String {
-    let mut reader = FrameReader::new(max_bytes);
-    reader.push(bytes);
+fn describe_frames(from: SocketAddr, bytes: &[u8]) -> String {
     let mut parts = Vec::new();
-    while let Some(frame) = reader.next_frame() {
-        let Frame::Whole(payload) = frame else {
-            parts.push("oversized".to_owned());
-            continue;
-        };
+    for payload in crate::codec::whole_frames(bytes) {
         parts.push(match crate::codec::split_frame(payload) {
             Ok((
                 crate::codec::Header::Msg {

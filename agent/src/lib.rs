@@ -1,4 +1,76 @@
-//! corral-agent: the agent actor that offers a machine's resources to the
-//! master and runs tasks through containerizers, with checkpointed recovery.
+//! corral-agent: the agent, the actor on each machine that offers the
+//! machine's resources to the master and runs the tasks the master places on
+//! it.
 //!
-//! Placeholder: the scheduling milestone builds it on `corral-runtime`.
+//! # Its place
+//! The master decides; agents carry out. An [`Agent`] registers with the
+//! master (retrying with backoff until admitted, and again under the same id
+//! whenever the link breaks), answers its pings, and for each task in a
+//! `RunTasks` starts an executor process (`corral-executor`, the command
+//! executor) in a sandbox directory. The executor registers back, receives
+//! its task, runs it and reports each state change. The agent acknowledges
+//! those reports at once and then owns them: its status update manager
+//! ([`updates`]) forwards them to the master strictly in order per task, one
+//! in flight, retrying with backoff until the framework's acknowledgement
+//! comes back through the master — Mesos's at-least-once, ordered delivery.
+//! When an executor misbehaves (never registers, ignores a kill, dies) the
+//! agent ends the task itself with a terminal update of its own.
+//!
+//! # Its loop
+//! The actor is driven only by messages (master, executors), its timers
+//! (registration retries, update retries, registration and kill deadlines)
+//! and process exits, all through `corral_runtime::Ctx`; it reads no
+//! clock, file or OS state itself, so the simulator runs it unchanged. What
+//! touches the machine sits at the binary edge: [`detect_resources`] and
+//! [`hostname`] fill an [`AgentConfig`] before the actor starts.
+//!
+//! # Operators
+//! [`state::GetAgentState`] asks the actor for a snapshot of itself; the
+//! agent's HTTP API ([`http::serve`]: `/state`, `/metrics`, sandbox files)
+//! stands on it, on a thread beside the node.
+//!
+//! # Containers
+//! A task with a Docker container description runs when the agent offers
+//! the docker containerizer ([`AgentConfig::containerizers`]) and Docker
+//! answered at start ([`prepare_docker`], at the binary edge); otherwise
+//! it gets TASK_ERROR naming why. The executor runs the container (see
+//! `corral_executor::docker`); the agent treats it like any other task.
+//!
+//! # Restarts
+//! The agent checkpoints its id and, per task, the framework, the task, its
+//! executor's pid, its latest state and its unacknowledged updates in the
+//! node's store ([`checkpoint`]), synced before an executor's update is
+//! acknowledged. Restarted on the same store (and address), it re-registers
+//! under its old id, resends the pending updates, and waits
+//! `recovery_timeout` for the executors to re-register
+//! (`ReregisterExecutor`); tasks whose executor does not come back fail.
+//! With [`RecoverMode::Cleanup`] it shuts the old executors down instead.
+//!
+//! # Not yet
+//! Recovery of Docker container tasks (the agent still removes the
+//! containers left under its work directory at start), cgroup limits for
+//! process tasks and sandbox garbage collection are still to come
+//! (DESIGN.md, Agent).
+
+#![warn(missing_docs)]
+
+mod agent;
+pub mod checkpoint;
+mod config;
+pub mod containerizers;
+mod detect;
+mod error;
+mod events;
+pub mod http;
+pub mod sandbox;
+pub mod state;
+mod tasks;
+pub mod updates;
+
+pub use agent::Agent;
+pub use config::{AgentConfig, RecoverMode};
+pub use containerizers::{prepare_docker, Containerizer, DockerCheck};
+pub use detect::{detect_resources, hostname};
+pub use error::{AgentError, ConfigError};
+pub use events::{AgentEvent, Observer};
+pub use tasks::TaskSummary;

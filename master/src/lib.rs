@@ -3,14 +3,28 @@
 //! cluster vocabulary they share with agents and frameworks: ids and
 //! resources.
 //!
-//! Built so far: [`ids`], [`resources`] (Mesos's syntax and arithmetic),
-//! [`task`] states, the wire [`protocol`], the [`allocator`]'s pure core
-//! (hierarchical DRF) and the [`offers`] book with Mesos's accept validation;
-//! the master actor arrives with the scheduling milestone.
+//! - [`ids`], [`resources`] (Mesos's syntax and arithmetic) and [`task`]
+//!   states: the vocabulary every component shares;
+//! - [`protocol`]: the framework ↔ master and agent ↔ master wire contract;
+//!   [`state`]: the operator protocol (state snapshot, metrics, operator
+//!   kills);
+//! - [`allocator`]: hierarchical DRF as a pure core plus the actor that runs
+//!   it once per interval;
+//! - [`offers`]: the offer book with Mesos's accept validation (pure);
+//! - [`master`]: the master actor that ties them together;
+//! - [`http`]: the master's HTTP API (`/state`, `/metrics`, `/health`,
+//!   operator kills) and web UI, on a thread beside the node;
+//! - [`registrar`]: the registry replicated over Raft (raft-rs), tested in
+//!   the simulator; not yet consulted by the master.
 
 pub mod allocator;
+pub mod container;
+pub mod http;
 pub mod ids;
+pub mod master;
 pub mod offers;
 pub mod protocol;
+pub mod registrar;
 pub mod resources;
+pub mod state;
 pub mod task;

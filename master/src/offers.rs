@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use corral_runtime::Time;
 
-use crate::ids::{AgentId, FrameworkId, OfferId, TaskId};
+use crate::ids::{id_problem, AgentId, FrameworkId, OfferId, TaskId};
 use crate::protocol::{Accept, Offer, Operation, TaskInfo};
 use crate::resources::Resources;
 use crate::task::{StatusReason, StatusSource, TaskState, TaskStatus};
@@ -253,6 +253,11 @@ impl OfferBook {
         self.remove_where(|o| now.saturating_since(o.created_at) >= timeout)
     }
 
+    /// Every outstanding offer, by id.
+    pub fn offered(&self) -> Vec<&OutstandingOffer> {
+        self.offers.values().collect()
+    }
+
     /// How many offers are outstanding.
     pub fn len(&self) -> usize {
         self.offers.len()
@@ -452,21 +457,29 @@ fn plan_launch<'a>(
 }
 
 /// A task's own problems: its id (empty, or `fresh` false: already used in
-/// this accept, or an existing task's) and empty resources.
+/// this accept, or an existing task's), no command, empty resources, and a
+/// container that cannot work (see `ContainerInfo::validate`: port mappings
+/// outside the task's ports, parameters outside the allow-list, ...).
 fn check_task(
     task: &TaskInfo,
     fresh: bool,
     task_exists: &impl Fn(&TaskId) -> bool,
 ) -> Result<(), (StatusReason, String)> {
     let invalid = |m: String| Err((StatusReason::InvalidTask, m));
-    if task.task_id.0.is_empty() {
-        return invalid("task id is empty".to_owned());
+    if let Some(problem) = id_problem(&task.task_id.0) {
+        return invalid(format!("invalid task id: {problem}"));
+    }
+    if task.command.trim().is_empty() && task.container.is_none() {
+        return invalid(format!("task '{}' has no command", task.task_id));
     }
     if !fresh || task_exists(&task.task_id) {
         return invalid(format!("task id '{}' is already in use", task.task_id));
     }
     if task.resources.is_empty() {
         return invalid(format!("task '{}' has no resources", task.task_id));
+    }
+    if let Some(Err(e)) = task.container.as_ref().map(|c| c.validate(&task.resources)) {
+        return invalid(format!("task '{}': {e}", task.task_id));
     }
     Ok(())
 }

@@ -11,11 +11,29 @@ use std::time::Duration;
 use corral_runtime::{message, Pid};
 use serde::{Deserialize, Serialize};
 
+use crate::container::ContainerInfo;
 use crate::ids::{AgentId, FrameworkId, OfferId, TaskId};
 use crate::resources::Resources;
 use crate::task::TaskStatus;
 
 // ---- framework -> master ----
+
+impl FrameworkInfo {
+    /// A framework called `name` in `role`, with Mesos's defaults: no
+    /// failover timeout, no checkpointing, not partition-aware.
+    pub fn new(name: &str, role: &str) -> FrameworkInfo {
+        FrameworkInfo {
+            name: name.to_owned(),
+            user: String::new(),
+            roles: vec![role.to_owned()],
+            failover_timeout: Duration::ZERO,
+            checkpoint: false,
+            principal: None,
+            partition_aware: false,
+            id: None,
+        }
+    }
+}
 
 /// What a framework says about itself when it subscribes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -33,6 +51,10 @@ pub struct FrameworkInfo {
     pub checkpoint: bool,
     /// Who it authenticates as.
     pub principal: Option<String>,
+    /// Whether it understands TASK_UNREACHABLE, TASK_DROPPED, TASK_GONE and
+    /// TASK_UNKNOWN (Mesos's PARTITION_AWARE capability); if not, it is told
+    /// TASK_LOST instead.
+    pub partition_aware: bool,
     /// Set when re-subscribing after a failover, to get its tasks back.
     pub id: Option<FrameworkId>,
 }
@@ -59,12 +81,16 @@ pub struct TaskInfo {
     pub task_id: TaskId,
     /// Display name.
     pub name: String,
-    /// Run with `/bin/sh -c`.
+    /// Run with `/bin/sh -c`. May be empty only for a container task, which
+    /// then runs its image's default command.
     pub command: String,
     /// Environment for the command.
     pub env: Vec<(String, String)>,
     /// What the task may use; must be inside the accepted offers.
     pub resources: Resources,
+    /// Run the command in this (Docker) container instead of as a plain
+    /// process; None for a process task.
+    pub container: Option<ContainerInfo>,
 }
 
 /// Use offers (all from one agent) for operations; whatever is not used is
@@ -196,6 +222,43 @@ pub struct RegisterAgent {
     pub id: Option<AgentId>,
     /// The agent's actor, for the master's replies and tasks.
     pub pid: Pid,
+    /// Base URL of the agent's HTTP API (`http://ip:port`), if it serves
+    /// one; the master shows it to operators (see [`http_url_problem`]).
+    pub http: Option<String>,
+}
+
+/// The longest HTTP base URL an agent may announce, in bytes.
+pub const MAX_HTTP_URL_BYTES: usize = 2048;
+
+/// Why `url` cannot be an agent's HTTP base URL, if it cannot: it must start
+/// with `http://` or `https://`, name a host, hold no spaces or control
+/// characters, and have at most [`MAX_HTTP_URL_BYTES`] bytes. Operators'
+/// browsers open it, so nothing else is accepted.
+pub fn http_url_problem(url: &str) -> Option<String> {
+    if url.len() > MAX_HTTP_URL_BYTES {
+        return Some(format!(
+            "the HTTP URL is longer than {MAX_HTTP_URL_BYTES} bytes"
+        ));
+    }
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    let Some(rest) = rest else {
+        return Some(format!(
+            "the HTTP URL '{}' does not start with http:// or https://",
+            url.escape_default()
+        ));
+    };
+    if rest.is_empty() || rest.starts_with('/') {
+        return Some("the HTTP URL names no host".to_owned());
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some(format!(
+            "the HTTP URL '{}' holds spaces or control characters",
+            url.escape_default()
+        ));
+    }
+    None
 }
 
 /// The master admitted the agent.
@@ -292,3 +355,28 @@ message!(StatusUpdate = "master.StatusUpdate");
 message!(StatusAck = "master.StatusAck");
 message!(ShutdownFramework = "master.ShutdownFramework");
 message!(ShutdownAgent = "master.ShutdownAgent");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agent_http_urls_are_plain_http_urls() {
+        for ok in ["http://127.0.0.1:5051", "https://agent-1.example:5051/"] {
+            assert_eq!(http_url_problem(ok), None, "{ok}");
+        }
+        let long = format!("http://{}", "a".repeat(MAX_HTTP_URL_BYTES));
+        for bad in [
+            "",
+            "127.0.0.1:5051",
+            "javascript:alert(1)",
+            "http://",
+            "http:///x",
+            "http://a b",
+            "http://a\n",
+            &long,
+        ] {
+            assert!(http_url_problem(bad).is_some(), "{bad:?}");
+        }
+    }
+}

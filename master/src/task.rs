@@ -86,6 +86,11 @@ pub enum StatusReason {
     ExecutorTerminated,
     /// An answer to reconciliation.
     Reconciliation,
+    /// The task's container could not be created or started (missing
+    /// image, Docker unreachable, ...; the message says which).
+    ContainerLaunchFailed,
+    /// The task's container was killed for exceeding its memory limit.
+    ContainerMemoryLimit,
 }
 
 /// A task status, as it travels from agent to master to framework.

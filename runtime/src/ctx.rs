@@ -238,6 +238,18 @@ impl<'a, A: Actor> Ctx<'a, A> {
         self.kernel.now()
     }
 
+    /// The host's clock read at this call, for measuring how long work
+    /// inside one handler takes (e.g. an allocation pass): subtract two
+    /// readings. Unlike [`now`](Ctx::now), which is fixed for the whole
+    /// event, the node host reads its real monotonic clock here, so time
+    /// moves while the handler runs. In the simulator it is virtual time,
+    /// constant within an event, so durations measured this way are zero
+    /// there. Use it for metrics only, never to decide anything: a decision
+    /// on it would make simulated and real runs differ.
+    pub fn elapsed_clock(&self) -> Time {
+        self.kernel.elapsed_clock()
+    }
+
     /// Wall-clock milliseconds since the Unix epoch, for timestamps shown to
     /// people; never for measuring intervals (use [`now`](Ctx::now)).
     pub fn unix_time_ms(&self) -> u64 {

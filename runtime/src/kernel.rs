@@ -147,6 +147,9 @@ pub struct KernelConfig {
     pub encode_local: bool,
 }
 
+/// A host's monotonic clock for measuring work ([`Kernel::set_clock`]).
+pub type Clock = Box<dyn Fn() -> Time + Send>;
+
 /// One node's actors and everything they are waiting for. See the module doc.
 pub struct Kernel {
     cfg: KernelConfig,
@@ -168,6 +171,8 @@ pub struct Kernel {
     out: BTreeMap<SocketAddr, PeerOut>,
     dirty_peers: Vec<SocketAddr>,
     storage: Option<Box<dyn Storage>>,
+    /// The host's real clock, if it has one ([`Kernel::set_clock`]).
+    clock: Option<Clock>,
     /// Asks waiting on actors of other nodes: node -> (asker, ask id).
     remote_asks: BTreeMap<SocketAddr, BTreeSet<(LocalId, u64)>>,
     /// Which actor launched each running process.
@@ -196,6 +201,7 @@ impl Kernel {
             out: BTreeMap::new(),
             dirty_peers: Vec::new(),
             storage: None,
+            clock: None,
             remote_asks: BTreeMap::new(),
             processes: BTreeMap::new(),
             next_process: 0,
@@ -237,6 +243,23 @@ impl Kernel {
     /// The kernel's current time.
     pub fn now(&self) -> Time {
         self.now
+    }
+
+    /// Gives the kernel a clock that reads the host's monotonic time at the
+    /// call, on the same epoch as [`Kernel::set_now`]. Only the node host
+    /// sets one; without it [`Ctx::elapsed_clock`](crate::Ctx::elapsed_clock)
+    /// reads [`Kernel::now`], which is what the simulator wants.
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = Some(clock);
+    }
+
+    /// The clock's reading now (never before [`Kernel::now`]), or `now`
+    /// without a clock.
+    pub(crate) fn elapsed_clock(&self) -> Time {
+        match &self.clock {
+            Some(read) => read().max(self.now),
+            None => self.now,
+        }
     }
 
     pub(crate) fn unix_time_ms(&self) -> u64 {

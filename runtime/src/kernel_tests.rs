@@ -446,3 +446,50 @@ fn time_never_goes_backwards() {
     k.set_now(Time::from_nanos(50));
     assert_eq!(k.now(), Time::from_nanos(100));
 }
+
+#[test]
+fn elapsed_clock_is_now_without_a_host_clock_and_the_clock_with_one() {
+    let log: Log = Rc::new(RefCell::new(Vec::new()));
+    let mut k = kernel(1);
+    k.set_now(Time::from_nanos(500));
+    let l = log.clone();
+    k.spawn_actor(
+        "a",
+        probe(&log, move |_, ctx| {
+            let reading = ctx.elapsed_clock().as_nanos();
+            l.borrow_mut().push(format!("first {reading}"));
+        }),
+    )
+    .unwrap();
+    k.run(usize::MAX);
+    // A clock behind `now` (another epoch by mistake) never reads earlier.
+    k.set_clock(Box::new(|| Time::from_nanos(100)));
+    let l = log.clone();
+    k.spawn_actor(
+        "b",
+        probe(&log, move |_, ctx| {
+            let reading = ctx.elapsed_clock().as_nanos();
+            l.borrow_mut().push(format!("behind {reading}"));
+        }),
+    )
+    .unwrap();
+    k.run(usize::MAX);
+    let ticks = Arc::new(std::sync::atomic::AtomicU64::new(1_000));
+    let t = ticks.clone();
+    k.set_clock(Box::new(move || {
+        Time::from_nanos(t.fetch_add(250, std::sync::atomic::Ordering::Relaxed))
+    }));
+    let l = log.clone();
+    k.spawn_actor(
+        "c",
+        probe(&log, move |_, ctx| {
+            let start = ctx.elapsed_clock();
+            let end = ctx.elapsed_clock();
+            l.borrow_mut()
+                .push(format!("took {}", (end - start).as_nanos()));
+        }),
+    )
+    .unwrap();
+    k.run(usize::MAX);
+    assert_eq!(*log.borrow(), ["first 500", "behind 500", "took 250"]);
+}

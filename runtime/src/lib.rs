@@ -83,5 +83,8 @@ pub use metrics::{Metrics, MetricsSnapshot};
 pub use node::{Node, NodeConfig, NodeError};
 pub use pid::{validate_name, Pid, PidError, MAX_NAME_BYTES};
 pub use process::{ExitStatus, ProcessId, ProcessRequest, ProcessSpec, Signal};
+/// The trait of [`Ctx::rng`]'s random source, re-exported so actor crates
+/// need no `rand` dependency of their own.
+pub use rand::RngCore;
 pub use storage::{MemStorage, Storage, StorageError, Store};
 pub use time::Time;

@@ -18,7 +18,8 @@ pub struct ProcessSpec {
     pub command: String,
     /// Extra environment variables (the host's environment is not inherited).
     pub env: Vec<(String, String)>,
-    /// Working directory; the host's current one when unset.
+    /// Working directory, created (with its parents) if missing; the host's
+    /// current one when unset.
     pub cwd: Option<PathBuf>,
     /// File to append the standard output to; discarded when unset.
     pub stdout: Option<PathBuf>,

@@ -9,6 +9,7 @@
 //! (over cores if asked) and reports each failure with the command that
 //! replays it.
 
+pub mod registrar;
 pub mod ring;
 pub mod runner;
 

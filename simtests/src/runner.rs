@@ -66,6 +66,10 @@ static SCENARIOS: &[Scenario] = &[Scenario {
     name: "ring",
     about: "tokens round a ring under crashes, partitions, clogs and broken connections; no token is duplicated, a probe completes a round after healing",
     run: crate::ring::run,
+}, Scenario {
+    name: "registrar",
+    about: "replicated registrars (raft-rs) under crashes, partitions, clogs and disk faults; one leader per term, no committed entry lost or replaced; after healing a proposal commits everywhere",
+    run: crate::registrar::run,
 }];
 
 /// Every scenario.

@@ -12,7 +12,10 @@
 //! framework; no quotas, reservations or revocable resources; a decline
 //! filter covers the whole agent rather than the declined resources.
 
+mod actor;
+pub mod cycles;
 mod error;
+pub mod messages;
 mod slab;
 pub mod sorter;
 
@@ -27,6 +30,7 @@ use std::time::Duration;
 use corral_runtime::Time;
 use serde::{Deserialize, Serialize};
 
+pub use self::actor::{AllocatorActor, AllocatorActorConfig};
 pub use self::error::AllocatorError;
 use self::slab::Slab;
 pub use self::sorter::{ClientKey, DrfSorter, Sorter};
@@ -84,7 +88,7 @@ impl AllocatorConfig {
 
 /// One decision of an allocation pass: `framework` now holds `resources` of
 /// `agent` (everything that agent had available); the master offers them.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Allocation {
     /// Who gets the resources.
     pub framework: FrameworkId,

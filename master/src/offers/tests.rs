@@ -27,6 +27,7 @@ fn task(id: &str, resources: Resources) -> TaskInfo {
         command: "true".to_owned(),
         env: Vec::new(),
         resources,
+        container: None,
     }
 }
 

@@ -5,6 +5,8 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, UdpSocket};
+
+use super::socket;
 use std::rc::Rc;
 use std::sync::{mpsc, Arc};
 
@@ -73,6 +75,7 @@ fn bind(cfg: NodeConfig, metrics: Arc<Metrics>) -> Result<Host, NodeError> {
         addr: cfg.listen,
         source,
     })?;
+    socket::grow_receive_buffer(&socket, socket::RECEIVE_BUFFER_BYTES);
     let bound = socket.local_addr().map_err(|source| NodeError::Bind {
         addr: cfg.listen,
         source,
@@ -91,6 +94,7 @@ fn bind(cfg: NodeConfig, metrics: Arc<Metrics>) -> Result<Host, NodeError> {
     })?;
     endpoint.set_default_client_config(client);
     let addr = cfg.advertise.unwrap_or(bound);
+    let clock_start = std::time::Instant::now();
     let unix_epoch_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
@@ -105,6 +109,8 @@ fn bind(cfg: NodeConfig, metrics: Arc<Metrics>) -> Result<Host, NodeError> {
         },
         metrics.clone(),
     );
+    // Ctx::elapsed_clock: the real clock, on the epoch of `Host::now`.
+    kernel.set_clock(Box::new(move || since(clock_start)));
     if let Some(dir) = &cfg.data_dir {
         let path = dir.join("node.redb");
         let store =
@@ -122,14 +128,19 @@ fn bind(cfg: NodeConfig, metrics: Arc<Metrics>) -> Result<Host, NodeError> {
         cfg,
         metrics,
         processes: RefCell::new(BTreeMap::new()),
-        clock_start: std::time::Instant::now(),
+        clock_start,
     })
+}
+
+/// Time since `start` on the kernel's clock.
+fn since(start: std::time::Instant) -> Time {
+    let nanos = start.elapsed().as_nanos();
+    Time::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
 }
 
 impl Host {
     fn now(&self) -> Time {
-        let nanos = self.clock_start.elapsed().as_nanos();
-        Time::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+        since(self.clock_start)
     }
 
     fn deadline(&self, at: Time) -> tokio::time::Instant {

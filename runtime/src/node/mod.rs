@@ -18,6 +18,7 @@ mod event_loop;
 mod process;
 mod proxy;
 mod redb_store;
+mod socket;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -197,6 +198,12 @@ impl Node {
             // Only a node that stopped refuses a fresh `$ask-N` name.
             _ => Err(AskError::Timeout),
         }
+    }
+
+    /// Whether the node's event loop has ended (shut down, or its thread
+    /// died), for a binary that shares the node and must not outlive it.
+    pub fn is_stopped(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
     }
 
     /// Stops the event loop and waits for its thread.

@@ -104,6 +104,12 @@ fn kill_group(pgid: u32, signal: i32) -> std::io::Result<()> {
 /// The command for `spec`: a shell in a process group of its own, with only
 /// the spec's environment (plus the node's `PATH` unless the spec sets one).
 fn command(spec: &ProcessSpec) -> Result<tokio::process::Command, String> {
+    // Created first: an agent's sandbox is the working directory that also
+    // holds the stdout and stderr files opened below.
+    if let Some(cwd) = &spec.cwd {
+        std::fs::create_dir_all(cwd)
+            .map_err(|e| format!("cannot create {}: {e}", cwd.display()))?;
+    }
     let mut cmd = std::process::Command::new("/bin/sh");
     cmd.arg("-c")
         .arg(&spec.command)

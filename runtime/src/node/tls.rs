@@ -58,7 +58,7 @@ const SEND_WINDOW: u64 = 16 * 1024 * 1024;
 const MAX_CONCURRENT_STREAMS: u32 = 16;
 
 /// Where a node's TLS identity comes from. All paths are PEM files.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TlsConfig {
     /// Certificate chain of this node (leaf first). None: generate a self-signed one at start.
     pub cert_pem: Option<PathBuf>,

@@ -9,6 +9,7 @@
 mod actors;
 mod child;
 mod garbage;
+mod lifecycle;
 mod process;
 mod storage;
 

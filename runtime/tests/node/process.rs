@@ -138,18 +138,39 @@ fn the_spec_environment_and_no_other_is_visible() {
 }
 
 #[test]
-fn a_missing_working_directory_fails_to_start() {
+fn a_missing_working_directory_is_created() {
     let dir = TempDir::new("cwd");
+    let cwd = dir.join("made").join("here");
+    let p = launch(
+        ProcessSpec {
+            command: "pwd".into(),
+            cwd: Some(cwd.clone()),
+            stdout: Some(cwd.join("out")),
+            ..ProcessSpec::default()
+        },
+        None,
+    );
+    assert_eq!(p.exit(), ExitStatus::Exited(0));
+    assert_eq!(read(&cwd.join("out")).trim_end(), cwd.display().to_string());
+}
+
+#[test]
+fn a_working_directory_that_cannot_be_made_fails_to_start() {
+    let dir = TempDir::new("cwd");
+    let file = dir.join("file");
+    std::fs::write(&file, "not a directory").expect("write a file");
     let p = launch(
         ProcessSpec {
             command: "true".into(),
-            cwd: Some(dir.join("missing")),
+            cwd: Some(file.join("sub")),
             ..ProcessSpec::default()
         },
         None,
     );
     match p.exit() {
-        ExitStatus::FailedToStart(message) => assert!(!message.is_empty()),
+        ExitStatus::FailedToStart(message) => {
+            assert!(message.contains("cannot create"), "{message}")
+        }
         other => panic!("expected FailedToStart, got {other:?}"),
     }
 }

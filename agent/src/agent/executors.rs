@@ -1,0 +1,130 @@
+//! What executors tell the agent: that they are up (answered with their
+//! task) and how their task is doing (acknowledged at once, then owned by
+//! the agent's update manager until the framework acknowledges it).
+
+use corral_executor::protocol as exec;
+use corral_master::ids::TaskId;
+use corral_runtime::{Ctx, Handler};
+
+use super::Agent;
+use crate::events::AgentEvent;
+use crate::updates::PushResult;
+
+impl Handler<exec::RegisterExecutor> for Agent {
+    fn handle(&mut self, msg: exec::RegisterExecutor, ctx: &mut Ctx<'_, Self>) {
+        let Some(sender) = ctx.sender().cloned() else {
+            return;
+        };
+        let key = (msg.framework_id, TaskId(msg.executor_id));
+        let grace = self.cfg.kill_grace;
+        let Some(task) = self.tasks.get_mut(&key) else {
+            tracing::info!(framework = %key.0, executor = %key.1, %sender, "ignoring registration of an unknown executor");
+            return;
+        };
+        if task.terminal {
+            // Too late (it timed out or was killed): tell it to go away.
+            tracing::info!(framework = %key.0, executor = %key.1, "executor registered after its task ended; shutting it down");
+            ctx.send(&sender, exec::ShutdownExecutor { grace });
+            return;
+        }
+        if let Some(known) = task.executor.as_ref().filter(|known| **known != sender) {
+            tracing::warn!(framework = %key.0, executor = %key.1, %known, %sender, "ignoring a second executor for one task");
+            return;
+        }
+        let first = task.executor.is_none();
+        task.executor = Some(sender.clone());
+        task.awaiting_executor = false;
+        if task.process.is_none() {
+            // Started by an earlier run: only the link tells us it ends.
+            ctx.link(&sender);
+        }
+        if let Some(timer) = task.registration_timer.take() {
+            ctx.cancel(timer);
+        }
+        // Where its updates come from must be durable before it gets its
+        // task: a restarted agent takes it back only from this pid.
+        self.dirty.insert(key.clone());
+        self.write_checkpoints(ctx);
+        let Some(task) = self.tasks.get(&key) else {
+            return;
+        };
+        // A repeated registration means our RunTask may have been lost.
+        ctx.send(
+            &sender,
+            exec::RunTask {
+                framework_id: key.0.clone(),
+                task: task.info.clone(),
+            },
+        );
+        if task.kill_requested {
+            let task_id = key.1.clone();
+            ctx.send(&sender, exec::KillTask { task_id, grace });
+        }
+        if first {
+            self.notify(AgentEvent::ExecutorRegistered {
+                framework_id: key.0,
+                task_id: key.1,
+                executor: sender,
+            });
+        }
+    }
+}
+
+impl Handler<exec::ExecutorUpdate> for Agent {
+    fn handle(&mut self, msg: exec::ExecutorUpdate, ctx: &mut Ctx<'_, Self>) {
+        let Some(sender) = ctx.sender().cloned() else {
+            return;
+        };
+        let mut status = msg.status;
+        let Some(uuid) = status.uuid else {
+            tracing::warn!(task = %status.task_id, %sender, "ignoring an executor update without uuid");
+            return;
+        };
+        let key = (status.framework_id.clone(), status.task_id.clone());
+        let ack = exec::UpdateAck {
+            task_id: status.task_id.clone(),
+            uuid,
+        };
+        let Some(task) = self.tasks.get(&key) else {
+            // Likely a resend whose ack was lost after the task was
+            // forgotten: acknowledge so the executor can stop.
+            tracing::debug!(framework = %key.0, task = %key.1, "acknowledging an update of an unknown task");
+            ctx.send(&sender, ack);
+            return;
+        };
+        if task.executor.as_ref() != Some(&sender) {
+            tracing::warn!(framework = %key.0, task = %key.1, %sender, "ignoring an update from a sender that is not the task's executor");
+            return;
+        }
+        if task.terminal {
+            tracing::debug!(framework = %key.0, task = %key.1, state = ?status.state, "dropping an update after the task's terminal state");
+            ctx.send(&sender, ack);
+            return;
+        }
+        status.agent_id = self.agent_id.clone();
+        let terminal = status.state.is_terminal();
+        match self.push_status(status, ctx.now()) {
+            PushResult::Queued => {
+                if terminal {
+                    self.mark_terminal(&key, ctx);
+                    self.maybe_forget(&key, ctx);
+                }
+                // The ack tells the executor the agent owns the update: it
+                // must survive a crash of the agent first.
+                if self.write_checkpoints(ctx) {
+                    ctx.send(&sender, ack);
+                }
+                self.flush(ctx);
+            }
+            PushResult::Duplicate | PushResult::AfterTerminal => {
+                if self.write_checkpoints(ctx) {
+                    ctx.send(&sender, ack);
+                }
+            }
+            PushResult::Full | PushResult::NoUuid => {
+                // Not acknowledged: the executor resends later.
+                tracing::warn!(framework = %key.0, task = %key.1, "too many pending updates; not accepting more yet");
+            }
+        }
+    }
+}

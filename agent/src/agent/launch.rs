@@ -1,0 +1,239 @@
+//! Running tasks: checking what the master sent, starting one executor
+//! process per task in its sandbox, and failing tasks whose executor never
+//! registers.
+
+use std::time::Duration;
+
+use corral_executor::env;
+use corral_master::ids::{AgentId, FrameworkId};
+use corral_master::protocol::{self as master, FrameworkInfo, TaskInfo};
+use corral_master::task::{StatusReason, TaskState};
+use corral_runtime::{Ctx, Handler, Pid, ProcessSpec, Signal};
+
+use super::Agent;
+use crate::containerizers::refusal;
+use crate::events::AgentEvent;
+use crate::sandbox::Sandbox;
+use crate::tasks::{AgentStatus, Task};
+use crate::updates::TaskKey;
+
+impl Handler<master::RunTasks> for Agent {
+    fn handle(&mut self, msg: master::RunTasks, ctx: &mut Ctx<'_, Self>) {
+        if !self.sent_by_master("RunTasks", ctx) {
+            return;
+        }
+        let Some(agent_id) = self.agent_id.clone() else {
+            tracing::warn!(framework = %msg.framework_id, "ignoring RunTasks before the first registration");
+            return;
+        };
+        // The master knows the framework: if it was shut down here before,
+        // it is back (the master is the authority on frameworks).
+        if self.removed_frameworks.remove(&msg.framework_id) {
+            self.removed_order.retain(|f| *f != msg.framework_id);
+        }
+        for task in msg.tasks {
+            self.run_task(&msg.framework_id, &msg.framework, task, &agent_id, ctx);
+        }
+        self.flush(ctx);
+    }
+}
+
+impl Agent {
+    /// Launches one task's executor, or refuses the task with TASK_ERROR.
+    fn run_task(
+        &mut self,
+        framework_id: &FrameworkId,
+        framework: &FrameworkInfo,
+        info: TaskInfo,
+        agent_id: &AgentId,
+        ctx: &mut Ctx<'_, Self>,
+    ) {
+        let key = (framework_id.clone(), info.task_id.clone());
+        let Some(sandbox) = Sandbox::new(&self.cfg.work_dir, &framework_id.0, &info.task_id.0)
+        else {
+            let why =
+                "framework or task id is not a safe name (1-255 of A-Z a-z 0-9 . _ -, not . or ..)";
+            self.refuse(&key, why, ctx);
+            return;
+        };
+        // A task id whose terminal update is still on its way counts as in
+        // use too: a new task under it could never report.
+        if self.tasks.contains_key(&key) || self.updates.is_terminated(&key) {
+            self.refuse_duplicate(&key, ctx);
+            return;
+        }
+        let Some(used) = self.used.checked_plus(&info.resources) else {
+            self.refuse(&key, "its resources overlap those of a running task", ctx);
+            return;
+        };
+        if let Some(why) = refusal(&info, &self.cfg) {
+            self.refuse(&key, &why, ctx);
+            return;
+        }
+        let spec = ProcessSpec {
+            command: self.cfg.executor_command.clone(),
+            env: self.executor_env(ctx.me(), agent_id, framework_id, framework, &key, &sandbox),
+            cwd: Some(sandbox.dir.clone()),
+            stdout: Some(sandbox.stdout.clone()),
+            stderr: Some(sandbox.stderr.clone()),
+        };
+        let process = ctx.launch(spec);
+        let launch_seq = self.next_launch_seq;
+        self.next_launch_seq += 1;
+        let timer_key = key.clone();
+        let registration_timer = ctx.delay(
+            self.cfg.executor_registration_timeout,
+            move |a: &mut Agent, ctx| {
+                a.registration_timed_out(&timer_key, launch_seq, ctx);
+            },
+        );
+        tracing::info!(framework = %key.0, task = %key.1, process = process.0, "launching executor");
+        self.used = used;
+        self.processes.insert(process, key.clone());
+        self.dirty.insert(key.clone());
+        self.tasks.insert(
+            key.clone(),
+            Task {
+                framework_id: framework_id.clone(),
+                framework: framework.clone(),
+                info,
+                sandbox,
+                process: Some(process),
+                awaiting_executor: false,
+                executor: None,
+                kill_requested: false,
+                state: TaskState::Staging,
+                terminal: false,
+                launch_seq,
+                registration_timer: Some(registration_timer),
+                kill_timer: None,
+            },
+        );
+        self.notify(AgentEvent::TaskLaunched {
+            framework_id: key.0,
+            task_id: key.1,
+            process,
+        });
+    }
+
+    /// TASK_ERROR for a task that was never launched.
+    fn refuse(&mut self, key: &TaskKey, why: &str, ctx: &mut Ctx<'_, Self>) {
+        tracing::warn!(framework = %key.0, task = %key.1, "refusing task: {why}");
+        let status = AgentStatus::new(TaskState::Error, StatusReason::InvalidTask, why);
+        self.push_agent_status(key, status, ctx);
+    }
+
+    /// A task id already in use here. The master now takes the id as ended
+    /// (it reused it), so a live task holding it is stopped and the id gets
+    /// TASK_ERROR; if that task already ended, its own terminal update, still
+    /// pending, is what the master sees for the id, and nothing is added.
+    fn refuse_duplicate(&mut self, key: &TaskKey, ctx: &mut Ctx<'_, Self>) {
+        let why = "the task id is already in use on this agent";
+        tracing::warn!(framework = %key.0, task = %key.1, "refusing task: {why}");
+        if let Some(process) = self
+            .tasks
+            .get(key)
+            .filter(|t| !t.terminal)
+            .and_then(|t| t.process)
+        {
+            ctx.signal(process, Signal::Kill);
+        }
+        let status = AgentStatus::new(TaskState::Error, StatusReason::InvalidTask, why);
+        self.end_task(key, status, ctx);
+    }
+
+    /// The executor's environment: ours and Mesos's names.
+    fn executor_env(
+        &self,
+        me: &Pid,
+        agent_id: &AgentId,
+        framework_id: &FrameworkId,
+        framework: &FrameworkInfo,
+        key: &TaskKey,
+        sandbox: &Sandbox,
+    ) -> Vec<(String, String)> {
+        let dir = sandbox.dir.to_string_lossy().into_owned();
+        let checkpoint = if framework.checkpoint { "1" } else { "0" };
+        let mut vars = vec![
+            (env::AGENT_PID, me.to_string()),
+            (env::FRAMEWORK_ID, framework_id.0.clone()),
+            (env::EXECUTOR_ID, key.1 .0.clone()),
+            (env::SANDBOX, dir.clone()),
+            (env::AGENT_ID, agent_id.0.clone()),
+            (env::LISTEN_IP, me.addr().ip().to_string()),
+            (
+                env::WORK_DIR,
+                self.cfg.work_dir.to_string_lossy().into_owned(),
+            ),
+            ("MESOS_FRAMEWORK_ID", framework_id.0.clone()),
+            ("MESOS_EXECUTOR_ID", key.1 .0.clone()),
+            ("MESOS_SANDBOX", dir.clone()),
+            ("MESOS_DIRECTORY", dir),
+            ("MESOS_SLAVE_ID", agent_id.0.clone()),
+            ("MESOS_AGENT_ID", agent_id.0.clone()),
+            ("MESOS_CHECKPOINT", checkpoint.to_owned()),
+            (
+                "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
+                mesos_duration(self.cfg.kill_grace),
+            ),
+        ];
+        if framework.checkpoint {
+            vars.push((
+                "MESOS_RECOVERY_TIMEOUT",
+                mesos_duration(self.cfg.recovery_timeout),
+            ));
+        }
+        if let Some(log) = &self.cfg.executor_log {
+            vars.push((env::LOG, log.clone()));
+        }
+        if let Some(host) = &self.cfg.docker_host {
+            vars.push((env::DOCKER_HOST, host.clone()));
+        }
+        let tls = &self.cfg.executor_tls;
+        for (name, path) in [
+            (env::TLS_CERT, &tls.cert_pem),
+            (env::TLS_KEY, &tls.key_pem),
+            (env::TLS_CA, &tls.ca_pem),
+        ] {
+            if let Some(path) = path {
+                vars.push((name, path.display().to_string()));
+            }
+        }
+        vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    }
+
+    /// The executor of `key` (launch `launch_seq`) had its time to register.
+    fn registration_timed_out(&mut self, key: &TaskKey, launch_seq: u64, ctx: &mut Ctx<'_, Self>) {
+        let Some(task) = self.tasks.get_mut(key) else {
+            return;
+        };
+        if task.launch_seq != launch_seq || task.terminal || task.executor.is_some() {
+            return;
+        }
+        task.registration_timer = None;
+        if let Some(process) = task.process {
+            ctx.signal(process, Signal::Kill);
+        }
+        let secs = self.cfg.executor_registration_timeout.as_secs_f64();
+        let why = format!("executor did not register within {secs} s");
+        let status = AgentStatus::new(TaskState::Failed, StatusReason::ExecutorTerminated, why);
+        self.end_task(key, status, ctx);
+        self.flush(ctx);
+    }
+}
+
+/// A duration as Mesos prints it for executors (`5secs`, `0.5secs`).
+fn mesos_duration(d: Duration) -> String {
+    format!("{}secs", d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grace_reads_like_mesos() {
+        assert_eq!(mesos_duration(Duration::from_secs(5)), "5secs");
+        assert_eq!(mesos_duration(Duration::from_millis(500)), "0.5secs");
+    }
+}

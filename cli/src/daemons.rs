@@ -1,0 +1,294 @@
+//! `corral master` and `corral agent`: one node each, running until killed.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use corral_agent::containerizers::parse_containerizers;
+use corral_agent::{
+    detect_resources, hostname, prepare_docker, Agent, AgentConfig, DockerCheck, RecoverMode,
+};
+use corral_master::allocator::AllocatorActorConfig;
+use corral_master::http::HttpConfig;
+use corral_master::master::{Master, MasterConfig};
+use corral_master::resources::Resources;
+use corral_runtime::{Node, NodeConfig, Pid};
+
+use crate::flags::{duration, executor_command, init_logs_as, resolve, show_duration, LogFormat};
+use crate::tls::TlsArgs;
+
+/// Flags every node command takes: logging and the config file.
+#[derive(Args, Debug)]
+pub struct NodeCommon {
+    /// Log level (error, warn, info, debug, trace).
+    #[arg(long, env = "CORRAL_LOG_LEVEL", default_value = "info")]
+    log_level: String,
+    /// Log line format.
+    #[arg(long, env = "CORRAL_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
+    /// A TOML file of settings (keys are these flags' names); flags and
+    /// CORRAL_* variables win over it.
+    #[arg(long, env = "CORRAL_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    tls: TlsArgs,
+}
+
+/// Flags of `corral master`.
+#[derive(Args, Debug)]
+pub struct MasterArgs {
+    /// IP address to listen on (QUIC, UDP).
+    #[arg(long, env = "CORRAL_IP", default_value = "127.0.0.1")]
+    ip: IpAddr,
+    /// Port to listen on (Mesos's master port).
+    #[arg(long, env = "CORRAL_PORT", default_value_t = 5050)]
+    port: u16,
+    /// TCP port of the HTTP API and web UI (default: the same number as
+    /// --port, as Mesos serves both on 5050).
+    #[arg(long, env = "CORRAL_HTTP_PORT")]
+    http_port: Option<u16>,
+    /// Time between batched allocation passes (a duration: 500ms, 1s, 2m).
+    #[arg(long, env = "CORRAL_ALLOCATION_INTERVAL", default_value = "1s", value_parser = duration)]
+    allocation_interval: Duration,
+    /// Role weights, e.g. `analytics=3,web=1` (unlisted roles weigh 1).
+    #[arg(long, env = "CORRAL_WEIGHTS", default_value = "")]
+    weights: String,
+    /// Rescind offers not answered within this time (a duration: 500ms, 1s, 2m; default: never).
+    #[arg(long, env = "CORRAL_OFFER_TIMEOUT", value_parser = duration)]
+    offer_timeout: Option<Duration>,
+    /// How often agents are pinged (a duration: 500ms, 1s, 2m).
+    #[arg(long, env = "CORRAL_AGENT_PING_TIMEOUT", default_value = "15s", value_parser = duration)]
+    agent_ping_timeout: Duration,
+    /// Pings an agent may miss in a row before it is removed.
+    #[arg(long, env = "CORRAL_MAX_AGENT_PING_TIMEOUTS", default_value_t = 5)]
+    max_agent_ping_timeouts: u32,
+    #[command(flatten)]
+    common: NodeCommon,
+}
+
+/// Parses `role=weight,...`.
+pub fn weights(text: &str) -> Result<Vec<(String, f64)>> {
+    let mut out = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((role, w)) = part.split_once('=') else {
+            bail!("weight '{part}' is not ROLE=WEIGHT");
+        };
+        let w: f64 = w
+            .trim()
+            .parse()
+            .with_context(|| format!("weight of role '{role}' is not a number"))?;
+        out.push((role.trim().to_owned(), w));
+    }
+    Ok(out)
+}
+
+impl MasterArgs {
+    /// The log level asked for.
+    pub fn log_level(&self) -> &str {
+        &self.common.log_level
+    }
+
+    /// The log format asked for.
+    pub fn log_format(&self) -> LogFormat {
+        self.common.log_format
+    }
+
+    /// The IP to listen on.
+    pub fn ip(&self) -> IpAddr {
+        self.ip
+    }
+
+    /// The port to listen on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The HTTP port: `--http-port`, else the same number as `--port`.
+    pub fn http_port(&self) -> u16 {
+        self.http_port.unwrap_or(self.port)
+    }
+
+    /// The master's settings from these flags, validated.
+    pub fn config(&self) -> Result<MasterConfig> {
+        let cfg = MasterConfig {
+            allocator: AllocatorActorConfig {
+                interval: self.allocation_interval,
+                weights: weights(&self.weights)?,
+                ..AllocatorActorConfig::default()
+            },
+            offer_timeout: self.offer_timeout,
+            ping_interval: self.agent_ping_timeout,
+            max_missed_pings: self.max_agent_ping_timeouts,
+            ..MasterConfig::default()
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+/// Runs `corral master` until the process is killed.
+pub fn master(args: MasterArgs) -> Result<ExitCode> {
+    init_logs_as(&args.common.log_level, args.common.log_format);
+    let cfg = args.config()?;
+    let addr = SocketAddr::new(args.ip, args.port);
+    let node = Node::start(NodeConfig {
+        listen: addr,
+        tls: args.common.tls.config()?,
+        ..NodeConfig::default()
+    })
+    .with_context(|| format!("cannot start the master on {addr}"))?;
+    let node = Arc::new(node);
+    let pid = node.spawn(Master::NAME, Master::new(cfg))?;
+    let http = HttpConfig::new(SocketAddr::new(args.ip, args.http_port()));
+    let http = corral_master::http::serve(http, node.clone(), pid.clone())?;
+    println!(
+        "master running at {pid}; web UI and API at {}; allocation interval {}",
+        http.url(),
+        show_duration(args.allocation_interval)
+    );
+    run_until_stopped(&node)
+}
+
+/// Serves until the process is killed, or fails once the node's event loop
+/// has ended, so that a supervisor (systemd) restarts a node that died
+/// rather than keep a process that only serves HTTP. (`Node::wait` would
+/// need the node's only handle; the HTTP server holds another.)
+fn run_until_stopped(node: &Node) -> Result<ExitCode> {
+    while !node.is_stopped() {
+        // Checked once a second: a dead node is noticed quickly enough for
+        // a supervisor, and the main thread has nothing else to do.
+        std::thread::park_timeout(std::time::Duration::from_secs(1));
+    }
+    bail!("the node's event loop stopped (see the log above)")
+}
+
+/// Flags of `corral agent`.
+#[derive(Args, Debug)]
+pub struct AgentArgs {
+    /// The master, as HOST:PORT.
+    #[arg(long, env = "CORRAL_MASTER")]
+    master: String,
+    /// IP address to listen on (and to advertise to the master).
+    #[arg(long, env = "CORRAL_IP", default_value = "127.0.0.1")]
+    ip: IpAddr,
+    /// Port to listen on (Mesos's agent port).
+    #[arg(long, env = "CORRAL_PORT", default_value_t = 5051)]
+    port: u16,
+    /// TCP port of the agent's HTTP API (state, sandbox files; default: the
+    /// same number as --port, as Mesos serves both on 5051).
+    #[arg(long, env = "CORRAL_HTTP_PORT")]
+    http_port: Option<u16>,
+    /// What to offer, e.g. `cpus:4;mem:8192;ports:[31000-32000]` (default:
+    /// detected from the machine).
+    #[arg(long, env = "CORRAL_RESOURCES")]
+    resources: Option<String>,
+    /// Attributes, e.g. `rack:r1;zone:a`.
+    #[arg(long, env = "CORRAL_ATTRIBUTES", default_value = "")]
+    attributes: String,
+    /// Where sandboxes live.
+    #[arg(long, env = "CORRAL_WORK_DIR", default_value = "/tmp/corral/agent")]
+    work_dir: PathBuf,
+    /// The command executor binary (default: corral-executor next to this
+    /// binary, else this binary's `executor` subcommand).
+    #[arg(long, env = "CORRAL_EXECUTOR")]
+    executor: Option<PathBuf>,
+    /// Time between SIGTERM and SIGKILL when a task is killed (a duration: 500ms, 1s, 2m).
+    #[arg(long, env = "CORRAL_EXECUTOR_SHUTDOWN_GRACE_PERIOD", default_value = "5s", value_parser = duration)]
+    executor_shutdown_grace_period: Duration,
+    /// How tasks may run, in order of preference: `process` (plain
+    /// commands) and `docker` (tasks with a Docker container), e.g.
+    /// `docker,process`.
+    #[arg(long, env = "CORRAL_CONTAINERIZERS", default_value = "process")]
+    containerizers: String,
+    /// What to do with the executors of an earlier run on this work
+    /// directory: `reconnect` (take them back; their tasks keep running) or
+    /// `cleanup` (kill them). The checkpoint lives in `{work-dir}/meta`.
+    #[arg(long, env = "CORRAL_RECOVER", default_value = "reconnect", value_parser = recover_mode)]
+    recover: RecoverMode,
+    /// How long a restarted agent waits for its executors to re-register
+    /// (a duration: 30s, 15m).
+    #[arg(long, env = "CORRAL_RECOVERY_TIMEOUT", default_value = "15m", value_parser = duration)]
+    recovery_timeout: Duration,
+    #[command(flatten)]
+    common: NodeCommon,
+}
+
+/// Parses `--recover`.
+fn recover_mode(text: &str) -> std::result::Result<RecoverMode, String> {
+    match text {
+        "reconnect" => Ok(RecoverMode::Reconnect),
+        "cleanup" => Ok(RecoverMode::Cleanup),
+        other => Err(format!("expected reconnect or cleanup, not '{other}'")),
+    }
+}
+
+/// Runs `corral agent` until the process is killed.
+pub fn agent(args: AgentArgs) -> Result<ExitCode> {
+    init_logs_as(&args.common.log_level, args.common.log_format);
+    let master_addr = resolve(&args.master)?;
+    let master = Pid::new(Master::NAME, master_addr)?;
+    let resources = match &args.resources {
+        Some(text) => text
+            .parse::<Resources>()
+            .with_context(|| format!("bad --resources '{text}'"))?,
+        None => detect_resources(&args.work_dir)?,
+    };
+    let work_dir = if args.work_dir.is_absolute() {
+        args.work_dir.clone()
+    } else {
+        std::env::current_dir()
+            .context("cannot read the current directory")?
+            .join(&args.work_dir)
+    };
+    let mut cfg = AgentConfig::new(
+        master,
+        hostname(),
+        resources,
+        work_dir,
+        executor_command(args.executor.clone())?,
+    );
+    cfg.attributes = args.attributes.clone();
+    cfg.kill_grace = args.executor_shutdown_grace_period;
+    cfg.recover = args.recover;
+    cfg.recovery_timeout = args.recovery_timeout;
+    cfg.containerizers = parse_containerizers(&args.containerizers)
+        .with_context(|| format!("bad --containerizers '{}'", args.containerizers))?;
+    match prepare_docker(&mut cfg) {
+        DockerCheck::NotEnabled => {}
+        DockerCheck::Ready { version, removed } => println!(
+            "docker containerizer: {version}; removed {} container(s) left by an earlier run",
+            removed.len()
+        ),
+        // prepare_docker has said so (once); the agent starts anyway.
+        DockerCheck::Unavailable(_) => {}
+    }
+    let http_addr = SocketAddr::new(args.ip, args.http_port.unwrap_or(args.port));
+    cfg.http_url = Some(format!("http://{http_addr}"));
+    // Executors join the agent with its own identity.
+    cfg.executor_tls = args.common.tls.config()?;
+    cfg.validate()?;
+    let addr = SocketAddr::new(args.ip, args.port);
+    let node = Node::start(NodeConfig {
+        listen: addr,
+        tls: cfg.executor_tls.clone(),
+        data_dir: Some(cfg.work_dir.join(corral_agent::checkpoint::META_DIR)),
+        ..NodeConfig::default()
+    })
+    .with_context(|| format!("cannot start the agent on {addr}"))?;
+    let node = Arc::new(node);
+    // HTTP first: the agent tells the master its URL when it registers.
+    let agent_pid = node.pid(Agent::NAME)?;
+    let work_dir = cfg.work_dir.clone();
+    let http = HttpConfig::new(http_addr);
+    let http = corral_agent::http::serve(http, node.clone(), agent_pid, work_dir)?;
+    let pid = node.spawn(Agent::NAME, Agent::new(cfg))?;
+    println!(
+        "agent running at {pid} (HTTP at {}), registering with {master_addr}",
+        http.url()
+    );
+    run_until_stopped(&node)
+}

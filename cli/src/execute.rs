@@ -1,0 +1,158 @@
+//! `corral execute`: run a command on the cluster (like mesos-execute),
+//! wait for it, and exit with its result; with `--docker-image`, in a Docker
+//! container on an agent that offers the docker containerizer.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use corral_examples::batch::BatchConfig;
+use corral_examples::framework::ContainerTemplate;
+use corral_master::container::{ContainerInfo, NetworkMode};
+use corral_master::master::Master;
+use corral_master::protocol::FrameworkInfo;
+use corral_master::resources::Resources;
+use corral_runtime::Pid;
+
+use crate::flags::{duration, init_logs, resolve};
+use crate::run_batch::{print_summary, run_batch};
+
+/// Flags of `corral execute`.
+#[derive(Args, Debug)]
+pub struct ExecuteArgs {
+    /// The master, as HOST:PORT.
+    #[arg(long)]
+    master: String,
+    /// The shell command to run (with --docker-image it may be empty: the
+    /// image's default command runs).
+    #[arg(long)]
+    command: String,
+    /// Run the command in a Docker container of this image (it must be on
+    /// the agent unless --force-pull-image).
+    #[arg(long)]
+    docker_image: Option<String>,
+    /// Pull the image before launching (needs a reachable registry).
+    #[arg(long, requires = "docker_image")]
+    force_pull_image: bool,
+    /// The container's network: host, bridge or none.
+    #[arg(long, default_value = "host", value_parser = network, requires = "docker_image")]
+    docker_network: NetworkMode,
+    /// Container ports to publish (bridge network), each on a port taken
+    /// from the offer, e.g. `--docker-port 8080`.
+    #[arg(long = "docker-port", requires = "docker_image")]
+    docker_ports: Vec<u16>,
+    /// An extra `docker run` option from the allow-list, as NAME=VALUE
+    /// (e.g. `hostname=web`); repeatable.
+    #[arg(long = "docker-parameter", requires = "docker_image")]
+    docker_parameters: Vec<String>,
+    /// CPUs per instance.
+    #[arg(long, default_value_t = 0.1)]
+    cpus: f64,
+    /// Memory per instance, in MB.
+    #[arg(long, default_value_t = 32.0)]
+    mem: f64,
+    /// How many instances.
+    #[arg(long, default_value_t = 1)]
+    instances: usize,
+    /// Task and framework name.
+    #[arg(long, default_value = "corral-execute")]
+    name: String,
+    /// The framework's role.
+    #[arg(long, default_value = "*")]
+    role: String,
+    /// How long to wait for the master to answer (a duration: 500ms, 1s, 2m).
+    #[arg(long, default_value = "10s", value_parser = duration)]
+    connect_timeout: Duration,
+    /// Log level (error, warn, info, debug, trace).
+    #[arg(long, default_value = "warn")]
+    log_level: String,
+    #[command(flatten)]
+    tls: crate::tls::TlsArgs,
+}
+
+/// Runs `corral execute`; exit code 0 only if every instance finished.
+pub fn execute(args: ExecuteArgs) -> Result<ExitCode> {
+    init_logs(&args.log_level);
+    if args.instances == 0 {
+        bail!("--instances must be at least 1");
+    }
+    if args.command.trim().is_empty() && args.docker_image.is_none() {
+        bail!("--command is empty");
+    }
+    let container = container(&args)?;
+    let resources = Resources::empty()
+        .with_scalar("cpus", args.cpus)
+        .and_then(|r| r.with_scalar("mem", args.mem))
+        .map_err(|e| anyhow::anyhow!("bad --cpus/--mem: {e}"))?;
+    let master = Pid::new(Master::NAME, resolve(&args.master)?)?;
+    let info = FrameworkInfo::new(&args.name, &args.role);
+    let mut batch = BatchConfig::uniform(
+        master,
+        info,
+        &args.name,
+        args.instances,
+        &args.command,
+        resources,
+    );
+    batch.container = container;
+    let node_cfg = corral_runtime::NodeConfig {
+        tls: args.tls.config()?,
+        ..corral_runtime::NodeConfig::default()
+    };
+    let summary = run_batch(
+        batch,
+        node_cfg,
+        Duration::from_millis(500),
+        args.connect_timeout,
+    )?;
+    print_summary(&summary);
+    Ok(if summary.failures().is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The container asked for with `--docker-*`, if any.
+fn container(args: &ExecuteArgs) -> Result<Option<ContainerTemplate>> {
+    let Some(image) = &args.docker_image else {
+        return Ok(None);
+    };
+    if image.trim().is_empty() {
+        bail!("--docker-image is empty");
+    }
+    if !args.docker_ports.is_empty() && args.docker_network != NetworkMode::Bridge {
+        bail!("--docker-port needs --docker-network bridge");
+    }
+    let parameters = args
+        .docker_parameters
+        .iter()
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => Ok((k.to_owned(), v.to_owned())),
+            None => Err(anyhow::anyhow!(
+                "--docker-parameter '{p}' is not NAME=VALUE"
+            )),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let info = ContainerInfo {
+        network: args.docker_network,
+        parameters,
+        force_pull_image: args.force_pull_image,
+        ..ContainerInfo::docker(image)
+    };
+    Ok(Some(ContainerTemplate {
+        info,
+        ports: args.docker_ports.clone(),
+    }))
+}
+
+/// Parses `host`, `bridge` or `none`.
+fn network(text: &str) -> Result<NetworkMode, String> {
+    match text {
+        "host" => Ok(NetworkMode::Host),
+        "bridge" => Ok(NetworkMode::Bridge),
+        "none" => Ok(NetworkMode::None),
+        other => Err(format!("'{other}' is not host, bridge or none")),
+    }
+}

@@ -1,0 +1,123 @@
+//! Flag values shared by the cluster subcommands: durations like `1s` or
+//! `500ms`, host:port addresses, and where the command executor lives.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+
+/// Parses `250ms`, `1s`, `1.5s`, `2m`, `1h` (a bare number is seconds).
+pub fn duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration (try 500ms, 1s, 2m)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "" | "s" | "secs" => n,
+        "m" | "mins" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => {
+            return Err(format!(
+                "'{text}': unknown unit '{unit}' (use ms, s, m or h)"
+            ))
+        }
+    };
+    if !(0.0..1e9).contains(&secs) {
+        return Err(format!("'{text}' is out of range"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// A duration the way [`duration`] reads them: `500ms`, `3s`, `1.5s`.
+pub fn show_duration(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        return format!("{}ms", d.as_millis());
+    }
+    let s = format!("{:.3}", d.as_secs_f64());
+    format!("{}s", s.trim_end_matches('0').trim_end_matches('.'))
+}
+
+/// Resolves `host:port` to one address, preferring IPv4.
+pub fn resolve(text: &str) -> Result<SocketAddr> {
+    let addrs: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .with_context(|| format!("cannot resolve '{text}' (expected HOST:PORT)"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| anyhow!("'{text}' resolves to no address"))
+}
+
+/// The shell words an agent runs to start the command executor: the given
+/// path, else `corral-executor` next to this binary, else this binary's own
+/// `executor` subcommand (the same code, so one binary is enough).
+pub fn executor_command(flag: Option<PathBuf>) -> Result<String> {
+    if let Some(path) = flag {
+        if !path.is_file() {
+            bail!("no executor at {}", path.display());
+        }
+        return Ok(corral_examples::local::executor_command(&path));
+    }
+    if let Some(path) = corral_examples::local::find_executor() {
+        return Ok(corral_examples::local::executor_command(&path));
+    }
+    let me = std::env::current_exe().context("cannot find this binary's path")?;
+    Ok(format!(
+        "{} executor",
+        corral_examples::local::executor_command(&me)
+    ))
+}
+
+/// Logs to stderr through tracing, as text, at `level` unless `CORRAL_LOG`
+/// says otherwise.
+pub fn init_logs(level: &str) {
+    init_logs_as(level, LogFormat::Text);
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// For people.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Logs to stderr through tracing in `format`, at `level` unless
+/// `CORRAL_LOG` says otherwise.
+pub fn init_logs_as(level: &str, format: LogFormat) {
+    let filter = std::env::var("CORRAL_LOG").unwrap_or_else(|_| level.to_owned());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(show_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(show_duration(Duration::from_secs(3)), "3s");
+        assert_eq!(show_duration(Duration::from_millis(250)), "250ms");
+        for bad in ["", "x", "1x", "-1s", "1e30s", "NaN"] {
+            assert!(duration(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! `corral local`: a master and N agents in this process (mesos-local),
+//! optionally running a demo batch workload and exiting with its result.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use corral_examples::batch::BatchConfig;
+use corral_examples::local::{LocalCluster, LocalConfig};
+use corral_master::protocol::FrameworkInfo;
+use corral_master::resources::Resources;
+
+use crate::daemons::MasterArgs;
+use crate::flags::{executor_command, init_logs_as};
+use crate::run_batch::{print_summary, run_batch};
+
+/// Flags of `corral local`.
+#[derive(Args, Debug)]
+pub struct LocalArgs {
+    /// How many agents.
+    #[arg(long, default_value_t = 3)]
+    agents: usize,
+    /// What each agent offers (ports are added per agent).
+    #[arg(long, default_value = "cpus:2;mem:2048;disk:4096")]
+    resources: String,
+    /// Where the agents' sandboxes live (default: a fresh directory under
+    /// the system's temporary directory).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    /// The command executor binary (default: corral-executor next to this
+    /// binary, else this binary's `executor` subcommand).
+    #[arg(long)]
+    executor: Option<PathBuf>,
+    /// Run a demo batch of this many tasks, show progress, print a summary
+    /// and exit (0 if every task finished).
+    #[arg(long)]
+    demo: Option<usize>,
+    /// The demo tasks' command.
+    #[arg(long, default_value = "sleep 0.3")]
+    demo_command: String,
+    #[command(flatten)]
+    master: MasterArgs,
+}
+
+/// Runs `corral local`.
+pub fn local(args: LocalArgs) -> Result<ExitCode> {
+    // The demo's progress line reads better without info logs around it.
+    let level = match (args.demo, args.master.log_level()) {
+        (Some(_), "info") => "warn",
+        (_, level) => level,
+    };
+    init_logs_as(level, args.master.log_format());
+    let resources: Resources = args
+        .resources
+        .parse()
+        .with_context(|| format!("bad --resources '{}'", args.resources))?;
+    let work_dir = match &args.work_dir {
+        Some(dir) => dir.clone(),
+        None => std::env::temp_dir().join(format!("corral-local-{}", std::process::id())),
+    };
+    let mut cfg = LocalConfig::new(args.agents, resources, &work_dir, std::path::Path::new("/"));
+    cfg.executor_command = executor_command(args.executor.clone())?;
+    cfg.master = args.master.config()?;
+    cfg.master_addr = SocketAddr::new(args.master.ip(), args.master.port());
+    cfg.http = true;
+    cfg.http_port = Some(args.master.http_port());
+    let cluster = LocalCluster::start(cfg)?;
+    println!(
+        "local cluster: master {} with {} agents; sandboxes under {}",
+        cluster.master(),
+        cluster.agents(),
+        work_dir.display()
+    );
+    if let Some(url) = cluster.http_url() {
+        println!("web UI: {url}/");
+    }
+    let Some(n) = args.demo else {
+        println!("running until interrupted (Ctrl-C)");
+        loop {
+            std::thread::park();
+        }
+    };
+    let info = FrameworkInfo::new("corral-local-demo", "*");
+    let task = "cpus:0.1;mem:32"
+        .parse::<Resources>()
+        .context("demo task resources")?;
+    let batch = BatchConfig::uniform(
+        cluster.master().clone(),
+        info,
+        "demo",
+        n,
+        &args.demo_command,
+        task,
+    );
+    let node_cfg = corral_runtime::NodeConfig::default();
+    let summary = run_batch(
+        batch,
+        node_cfg,
+        Duration::from_millis(250),
+        Duration::from_secs(10),
+    )?;
+    print_summary(&summary);
+    cluster.shutdown();
+    if args.work_dir.is_none() {
+        // The demo's sandboxes were ours alone; leave no litter in /tmp.
+        let _ = std::fs::remove_dir_all(&work_dir);
+    }
+    let ok = summary.failures().is_empty();
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

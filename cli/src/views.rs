@@ -1,0 +1,369 @@
+//! `corral state | agents | frameworks | tasks | task log | kill`: the
+//! cluster as an operator reads it, from the master's HTTP API. Tables for
+//! people by default, `--json` for scripts.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use clap::{Args, Subcommand};
+
+use crate::api::{find_task, read_file, Master, State};
+use crate::table::Table;
+
+/// Where the master is, and how to print.
+#[derive(Args, Debug)]
+pub struct Common {
+    /// The master's HTTP address, as HOST:PORT.
+    #[arg(long, env = "CORRAL_MASTER", default_value = "127.0.0.1:5050")]
+    master: String,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Flags of `corral tasks`.
+#[derive(Args, Debug)]
+pub struct TasksArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Only this framework's tasks.
+    #[arg(long)]
+    framework: Option<String>,
+    /// Only tasks in this state (e.g. running or TASK_RUNNING).
+    #[arg(long)]
+    state: Option<String>,
+}
+
+/// `corral task ...`
+#[derive(Subcommand, Debug)]
+pub enum TaskCommand {
+    /// Print a task's stdout (or stderr) from its sandbox.
+    Log(LogArgs),
+}
+
+/// Flags of `corral task log`.
+#[derive(Args, Debug)]
+pub struct LogArgs {
+    /// The task's id.
+    task_id: String,
+    /// Print stderr instead of stdout.
+    #[arg(long)]
+    stderr: bool,
+    /// Keep printing as the task writes, until it ends.
+    #[arg(long)]
+    follow: bool,
+    /// The task's framework, when several use the id.
+    #[arg(long)]
+    framework: Option<String>,
+    /// The master's HTTP address, as HOST:PORT.
+    #[arg(long, env = "CORRAL_MASTER", default_value = "127.0.0.1:5050")]
+    master: String,
+}
+
+/// Flags of `corral kill`.
+#[derive(Args, Debug)]
+pub struct KillArgs {
+    /// The task's id.
+    task_id: String,
+    /// The task's framework, when several use the id.
+    #[arg(long)]
+    framework: Option<String>,
+    /// The master's HTTP address, as HOST:PORT.
+    #[arg(long, env = "CORRAL_MASTER", default_value = "127.0.0.1:5050")]
+    master: String,
+}
+
+fn fmt_res(used: f64, total: f64) -> String {
+    format!("{}/{}", trim(used), trim(total))
+}
+
+fn trim(x: f64) -> String {
+    let s = format!("{x:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// How long ago `ms` (Unix milliseconds) was, in words ("42s", "3m").
+fn age(ms: u64) -> String {
+    #[allow(clippy::disallowed_methods)] // the binary edge: a real clock
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let secs = now.saturating_sub(ms) / 1000;
+    match secs {
+        0..=119 => format!("{secs}s"),
+        120..=7199 => format!("{}m", secs / 60),
+        _ => format!("{}h", secs / 3600),
+    }
+}
+
+fn short_state(s: &str) -> &str {
+    s.strip_prefix("TASK_").unwrap_or(s)
+}
+
+/// `corral state`.
+pub fn state(c: Common) -> Result<ExitCode> {
+    let master = Master::new(&c.master);
+    if c.json {
+        println!("{}", serde_json::to_string_pretty(&master.state_json()?)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let s = master.state()?;
+    let running = s.tasks.iter().filter(|t| t.state == "TASK_RUNNING").count();
+    let (t, u) = (&s.totals.total, &s.totals.used);
+    println!("leader      {}", s.leader);
+    println!("version     {}", s.version);
+    println!("uptime      {}", age(s.start_time_ms));
+    println!(
+        "agents      {} ({} unreachable)",
+        s.agents.len(),
+        s.agents.iter().filter(|a| !a.reachable).count()
+    );
+    println!("frameworks  {}", s.frameworks.len());
+    println!("tasks       {} ({running} running)", s.tasks.len());
+    println!("offers      {}", s.outstanding_offers);
+    println!(
+        "cpus        {} (offered {})",
+        fmt_res(u.cpus, t.cpus),
+        trim(s.totals.offered.cpus)
+    );
+    println!("mem (MB)    {}", fmt_res(u.mem, t.mem));
+    println!("disk (MB)   {}", fmt_res(u.disk, t.disk));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `corral agents`.
+pub fn agents(c: Common) -> Result<ExitCode> {
+    let s = Master::new(&c.master).state()?;
+    if c.json {
+        print_json(&s, |v| v.get("agents").cloned(), &c.master)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut t = Table::new(&[
+        "ID",
+        "HOSTNAME",
+        "REACHABLE",
+        "CPUS",
+        "MEM (MB)",
+        "HTTP",
+        "ATTRIBUTES",
+    ]);
+    for a in &s.agents {
+        t.row(vec![
+            a.id.clone(),
+            a.hostname.clone(),
+            a.reachable.to_string(),
+            fmt_res(a.used.cpus, a.total.cpus),
+            fmt_res(a.used.mem, a.total.mem),
+            a.http.clone().unwrap_or_default(),
+            a.attributes.clone(),
+        ]);
+    }
+    t.print();
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `corral frameworks`.
+pub fn frameworks(c: Common) -> Result<ExitCode> {
+    let s = Master::new(&c.master).state()?;
+    if c.json {
+        print_json(&s, |v| v.get("frameworks").cloned(), &c.master)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut t = Table::new(&[
+        "ID",
+        "NAME",
+        "ROLE",
+        "CONNECTED",
+        "CPUS",
+        "MEM (MB)",
+        "TASKS",
+    ]);
+    for f in &s.frameworks {
+        let tasks = s.tasks.iter().filter(|x| x.framework_id == f.id).count();
+        t.row(vec![
+            f.id.clone(),
+            f.name.clone(),
+            f.role.clone(),
+            f.connected.to_string(),
+            trim(f.used.cpus),
+            trim(f.used.mem),
+            tasks.to_string(),
+        ]);
+    }
+    t.print();
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `corral tasks`.
+pub fn tasks(a: TasksArgs) -> Result<ExitCode> {
+    let s = Master::new(&a.common.master).state()?;
+    let want_state = a.state.as_deref().map(|x| {
+        let x = x.to_ascii_uppercase();
+        if x.starts_with("TASK_") {
+            x
+        } else {
+            format!("TASK_{x}")
+        }
+    });
+    let keep = |t: &&crate::api::Task| {
+        a.framework.as_deref().is_none_or(|f| t.framework_id == f)
+            && want_state.as_deref().is_none_or(|st| t.state == st)
+    };
+    if a.common.json {
+        let ids: Vec<(String, String)> = s
+            .tasks
+            .iter()
+            .filter(keep)
+            .map(|t| (t.framework_id.clone(), t.id.clone()))
+            .collect();
+        let all = Master::new(&a.common.master).state_json()?;
+        let picked: Vec<serde_json::Value> = all
+            .get("tasks")
+            .and_then(|v| v.as_array())
+            .map(|v| {
+                v.iter()
+                    .filter(|t| {
+                        let fw = t
+                            .get("framework_id")
+                            .and_then(|x| x.as_str())
+                            .unwrap_or_default();
+                        let id = t.get("id").and_then(|x| x.as_str()).unwrap_or_default();
+                        ids.iter().any(|(f, i)| f == fw && i == id)
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        println!("{}", serde_json::to_string_pretty(&picked)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let host = |id: &str| {
+        s.agents
+            .iter()
+            .find(|x| x.id == id)
+            .map_or_else(|| id.to_owned(), |x| x.hostname.clone())
+    };
+    let mut t = Table::new(&[
+        "ID",
+        "STATE",
+        "SINCE",
+        "FRAMEWORK",
+        "AGENT",
+        "CPUS",
+        "MEM (MB)",
+        "NAME",
+    ]);
+    for task in s.tasks.iter().filter(keep) {
+        let since = task
+            .history
+            .iter()
+            .rev()
+            .find(|h| h.state == task.state)
+            .map_or_else(String::new, |h| age(h.time_ms));
+        t.row(vec![
+            task.id.clone(),
+            short_state(&task.state).to_owned(),
+            since,
+            task.framework_id.clone(),
+            host(&task.agent_id),
+            trim(task.resources.cpus),
+            trim(task.resources.mem),
+            task.name.clone(),
+        ]);
+    }
+    t.print();
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_json(
+    _parsed: &State,
+    pick: impl Fn(&serde_json::Value) -> Option<serde_json::Value>,
+    master: &str,
+) -> Result<()> {
+    let raw = Master::new(master).state_json()?;
+    let part = pick(&raw).unwrap_or(serde_json::Value::Null);
+    println!("{}", serde_json::to_string_pretty(&part)?);
+    Ok(())
+}
+
+fn ended(state: &str) -> bool {
+    matches!(
+        state,
+        "TASK_FINISHED"
+            | "TASK_FAILED"
+            | "TASK_KILLED"
+            | "TASK_ERROR"
+            | "TASK_DROPPED"
+            | "TASK_GONE"
+            | "TASK_GONE_BY_OPERATOR"
+            | "TASK_LOST"
+    )
+}
+
+/// `corral task log`.
+pub fn task_log(a: LogArgs) -> Result<ExitCode> {
+    const CHUNK: u64 = 64 * 1024;
+    let master = Master::new(&a.master);
+    let s = master.state()?;
+    let task = find_task(&s, &a.task_id, a.framework.as_deref())?.clone();
+    let Some(http) = s
+        .agents
+        .iter()
+        .find(|x| x.id == task.agent_id)
+        .and_then(|x| x.http.clone())
+    else {
+        bail!(
+            "the agent of task '{}' has no HTTP address to read its sandbox from",
+            task.id
+        );
+    };
+    let file = if a.stderr { "stderr" } else { "stdout" };
+    let path = format!("frameworks/{}/tasks/{}/{file}", task.framework_id, task.id);
+    let mut offset = 0;
+    let mut out = std::io::stdout();
+    loop {
+        let chunk = read_file(&http, &path, offset, CHUNK)?;
+        let n = chunk.data.len() as u64;
+        out.write_all(chunk.data.as_bytes())?;
+        out.flush()?;
+        offset = chunk.offset + n;
+        if n == CHUNK {
+            continue;
+        }
+        if !a.follow {
+            break;
+        }
+        let now = master.state()?;
+        let done =
+            find_task(&now, &task.id, Some(&task.framework_id)).map_or(true, |t| ended(&t.state));
+        if done {
+            // One last read: what it wrote just before it ended.
+            let last = read_file(&http, &path, offset, CHUNK)?;
+            out.write_all(last.data.as_bytes())?;
+            break;
+        }
+        // Following a file means polling it; a second between reads is
+        // what `tail -f` does too.
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `corral kill`.
+pub fn kill(a: KillArgs) -> Result<ExitCode> {
+    let master = Master::new(&a.master);
+    let s = master.state()?;
+    let task = find_task(&s, &a.task_id, a.framework.as_deref())?;
+    if ended(&task.state) {
+        bail!(
+            "task '{}' has already ended ({})",
+            task.id,
+            short_state(&task.state)
+        );
+    }
+    master.kill(&task.framework_id, &task.id)?;
+    println!("kill of task {} sent", task.id);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,124 @@
+//! The `corral` binary as users run it: `corral execute` against a real
+//! local cluster, and bad flags or an unreachable master answered in one
+//! plain sentence.
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use corral_examples::local::{find_executor, LocalCluster, LocalConfig};
+
+fn corral(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(args)
+        .env("CORRAL_LOG", "error")
+        .output()
+        .expect("corral runs")
+}
+
+fn cluster(test: &str) -> LocalCluster {
+    let executor = find_executor().expect("corral-executor is built (cargo test --workspace)");
+    let dir = std::env::temp_dir().join(format!("corral-cli-{}-{test}", std::process::id()));
+    let resources = "cpus:1;mem:512".parse().expect("resources");
+    let mut cfg = LocalConfig::new(2, resources, &dir, &executor);
+    cfg.master_addr = "127.0.0.1:0".parse().expect("address");
+    cfg.master.allocator.interval = Duration::from_millis(100);
+    LocalCluster::start(cfg).expect("cluster starts")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn execute_runs_instances_and_exits_zero_when_all_finish() {
+    let c = cluster("ok");
+    let master = c.master().addr().to_string();
+    let out = corral(&[
+        "execute",
+        "--master",
+        &master,
+        "--command",
+        "true",
+        "--instances",
+        "3",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("3 of 3 tasks finished"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn execute_exits_nonzero_and_says_why_when_the_command_fails() {
+    let c = cluster("fail");
+    let master = c.master().addr().to_string();
+    let out = corral(&["execute", "--master", &master, "--command", "exit 3"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("0 of 1 tasks finished"), "{stdout}");
+    assert!(stdout.contains("status 3"), "{stdout}");
+}
+
+#[test]
+fn an_unreachable_master_gets_one_plain_sentence() {
+    let out = corral(&[
+        "execute",
+        "--master",
+        "127.0.0.1:9",
+        "--command",
+        "true",
+        "--connect-timeout",
+        "1s",
+    ]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cannot reach the master at 127.0.0.1:9"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn bad_flags_get_one_plain_sentence() {
+    for args in [
+        vec![
+            "execute",
+            "--master",
+            "127.0.0.1:5050",
+            "--command",
+            "true",
+            "--instances",
+            "0",
+        ],
+        vec!["execute", "--master", "not an address", "--command", "true"],
+        vec!["master", "--allocation-interval", "fast"],
+        vec!["master", "--weights", "web=-1"],
+        vec![
+            "agent",
+            "--master",
+            "127.0.0.1:5050",
+            "--resources",
+            "cpus:many",
+        ],
+    ] {
+        let out = corral(&args);
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.contains("error") || l.starts_with("corral:")),
+            "{args:?}: {stderr}"
+        );
+    }
+}

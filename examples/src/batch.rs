@@ -1,0 +1,315 @@
+//! A batch framework: runs a fixed list of tasks once each, as offers come,
+//! and reports every status to an observer until all have ended. `corral
+//! execute` and the `corral local` demo are built on it. With
+//! [`BatchConfig::container`] every task runs in a Docker container.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use corral_master::ids::{AgentId, FrameworkId, TaskId};
+use corral_master::protocol::{
+    Accept, Decline, FrameworkError, FrameworkInfo, Heartbeat, Offers, Rescind, Subscribed,
+    Suppress, TaskInfo, Teardown, Update,
+};
+use corral_master::resources::Resources;
+use corral_master::task::{TaskState, TaskStatus};
+use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid};
+
+use crate::framework::{acknowledge, fill, subscribe, ContainerTemplate};
+
+/// One task of the batch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchTask {
+    /// Its id (unique in the batch).
+    pub id: TaskId,
+    /// Shell command.
+    pub command: String,
+    /// What it needs.
+    pub resources: Resources,
+}
+
+/// What the batch framework runs and how.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchConfig {
+    /// The master.
+    pub master: Pid,
+    /// How the framework introduces itself.
+    pub info: FrameworkInfo,
+    /// The tasks, launched in this order.
+    pub tasks: Vec<BatchTask>,
+    /// Decline filter for offers it cannot use (5 s).
+    pub refuse: Duration,
+    /// Tear the framework down once every task has ended (true).
+    pub teardown_when_done: bool,
+    /// Run every task in this container instead of as a plain process
+    /// (None).
+    pub container: Option<ContainerTemplate>,
+}
+
+impl BatchConfig {
+    /// `count` copies of `command`, each needing `resources`, with ids
+    /// `{prefix}-{n}`.
+    pub fn uniform(
+        master: Pid,
+        info: FrameworkInfo,
+        prefix: &str,
+        count: usize,
+        command: &str,
+        resources: Resources,
+    ) -> BatchConfig {
+        let tasks = (0..count)
+            .map(|n| BatchTask {
+                id: TaskId(format!("{prefix}-{n}")),
+                command: command.to_owned(),
+                resources: resources.clone(),
+            })
+            .collect();
+        BatchConfig {
+            master,
+            info,
+            tasks,
+            refuse: Duration::from_secs(5),
+            teardown_when_done: true,
+            container: None,
+        }
+    }
+
+    /// This batch, each task run in `container`.
+    pub fn with_container(mut self, container: ContainerTemplate) -> BatchConfig {
+        self.container = Some(container);
+        self
+    }
+}
+
+/// What the batch framework tells its observer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BatchEvent {
+    /// The master accepted the subscription.
+    Subscribed(FrameworkId),
+    /// A task was sent to an agent.
+    Launched(TaskId, AgentId),
+    /// A task's status changed.
+    Status(TaskStatus),
+    /// Every task has ended; the final state of each, by id.
+    Done(BTreeMap<TaskId, TaskStatus>),
+    /// The master refused a request.
+    Error(String),
+}
+
+/// The observer: called on the framework's event loop, so keep it quick.
+pub type Observer<E> = Box<dyn FnMut(E) + Send>;
+
+/// Runs each task once. See the module doc.
+pub struct BatchFramework {
+    cfg: BatchConfig,
+    observe: Observer<BatchEvent>,
+    pending: VecDeque<BatchTask>,
+    latest: BTreeMap<TaskId, TaskStatus>,
+    framework_id: Option<FrameworkId>,
+    done: bool,
+}
+
+impl BatchFramework {
+    /// A batch framework that reports to `observe`.
+    pub fn new(cfg: BatchConfig, observe: Observer<BatchEvent>) -> BatchFramework {
+        BatchFramework {
+            pending: cfg.tasks.iter().cloned().collect(),
+            cfg,
+            observe,
+            latest: BTreeMap::new(),
+            framework_id: None,
+            done: false,
+        }
+    }
+
+    fn finished(&self) -> usize {
+        self.latest.values().filter(|s| ended(s.state)).count()
+    }
+}
+
+impl Actor for BatchFramework {
+    fn handlers(h: &mut Handlers<Self>) {
+        h.on::<Subscribed>()
+            .on::<Offers>()
+            .on::<Rescind>()
+            .on::<Update>()
+            .on::<Heartbeat>()
+            .on::<FrameworkError>();
+    }
+
+    fn started(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let master = self.cfg.master.clone();
+        subscribe(ctx, &master, self.cfg.info.clone(), |a| {
+            a.framework_id.is_some()
+        });
+    }
+}
+
+impl Handler<Subscribed> for BatchFramework {
+    fn handle(&mut self, m: Subscribed, _ctx: &mut Ctx<'_, Self>) {
+        if self.framework_id.is_none() {
+            self.framework_id = Some(m.framework_id.clone());
+            (self.observe)(BatchEvent::Subscribed(m.framework_id));
+        }
+    }
+}
+
+impl Handler<Offers> for BatchFramework {
+    fn handle(&mut self, m: Offers, ctx: &mut Ctx<'_, Self>) {
+        let master = self.cfg.master.clone();
+        for offer in m.offers {
+            let pending = &mut self.pending;
+            let container = self.cfg.container.as_ref();
+            let op = fill(&offer, |left| {
+                let (resources, container) = place(pending.front()?, container, left)?;
+                let t = pending.pop_front()?;
+                Some(TaskInfo {
+                    task_id: t.id.clone(),
+                    name: t.id.0.clone(),
+                    command: t.command,
+                    env: Vec::new(),
+                    resources,
+                    container,
+                })
+            });
+            match op {
+                Some(op) => {
+                    let corral_master::protocol::Operation::Launch(tasks) = &op;
+                    for t in tasks {
+                        (self.observe)(BatchEvent::Launched(
+                            t.task_id.clone(),
+                            offer.agent_id.clone(),
+                        ));
+                    }
+                    // While tasks wait, what is left of the offer should
+                    // come back at the next pass, not after a filter.
+                    let refuse = if self.pending.is_empty() {
+                        self.cfg.refuse
+                    } else {
+                        Duration::ZERO
+                    };
+                    let accept = Accept {
+                        offer_ids: vec![offer.id],
+                        operations: vec![op],
+                        refuse: Some(refuse),
+                    };
+                    ctx.send(&master, accept);
+                }
+                None => {
+                    let refuse = Some(self.cfg.refuse);
+                    ctx.send(
+                        &master,
+                        Decline {
+                            offer_ids: vec![offer.id],
+                            refuse,
+                        },
+                    );
+                }
+            }
+        }
+        if self.pending.is_empty() {
+            ctx.send(&master, Suppress);
+        }
+    }
+}
+
+impl Handler<Rescind> for BatchFramework {
+    fn handle(&mut self, _: Rescind, _ctx: &mut Ctx<'_, Self>) {}
+}
+
+impl Handler<Heartbeat> for BatchFramework {
+    fn handle(&mut self, _: Heartbeat, _ctx: &mut Ctx<'_, Self>) {}
+}
+
+impl Handler<FrameworkError> for BatchFramework {
+    fn handle(&mut self, m: FrameworkError, _ctx: &mut Ctx<'_, Self>) {
+        (self.observe)(BatchEvent::Error(m.message));
+    }
+}
+
+impl Handler<Update> for BatchFramework {
+    fn handle(&mut self, m: Update, ctx: &mut Ctx<'_, Self>) {
+        let status = m.status;
+        let master = self.cfg.master.clone();
+        acknowledge(ctx, &master, &status);
+        let known = self.cfg.tasks.iter().any(|t| t.id == status.task_id);
+        let over = self
+            .latest
+            .get(&status.task_id)
+            .is_some_and(|s| ended(s.state));
+        if !known || over || self.done {
+            return;
+        }
+        // A task that never reached an agent is not retried: the batch
+        // reports what happened, as `mesos-execute` does.
+        self.latest.insert(status.task_id.clone(), status.clone());
+        (self.observe)(BatchEvent::Status(status));
+        if self.finished() == self.cfg.tasks.len() {
+            self.done = true;
+            (self.observe)(BatchEvent::Done(self.latest.clone()));
+            if self.cfg.teardown_when_done {
+                ctx.send(&master, Teardown);
+            }
+        }
+    }
+}
+
+/// A task's resources and container in what is `left` of an offer (a
+/// container task also takes its published ports), or None if it does not
+/// fit.
+fn place(
+    task: &BatchTask,
+    container: Option<&ContainerTemplate>,
+    left: &Resources,
+) -> Option<(Resources, Option<corral_master::container::ContainerInfo>)> {
+    match container {
+        None => left
+            .contains(&task.resources)
+            .then(|| (task.resources.clone(), None)),
+        Some(c) => c
+            .place(&task.resources, left)
+            .map(|(r, info)| (r, Some(info))),
+    }
+}
+
+/// Whether a batch task is over: a terminal state, or TASK_LOST (not
+/// terminal in Mesos, but the batch does not wait for a lost task to come
+/// back).
+pub fn ended(state: TaskState) -> bool {
+    state.is_terminal() || state == TaskState::Lost
+}
+
+/// Counts of a batch's tasks by how far they got, for progress lines.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Sent to agents.
+    pub launched: usize,
+    /// Running now.
+    pub running: usize,
+    /// Ended with TASK_FINISHED.
+    pub finished: usize,
+    /// Ended any other way.
+    pub failed: usize,
+}
+
+impl Progress {
+    /// Folds one event in. `states` tracks each task's latest state.
+    pub fn note(&mut self, states: &mut BTreeMap<TaskId, TaskState>, event: &BatchEvent) {
+        match event {
+            BatchEvent::Launched(..) => self.launched += 1,
+            BatchEvent::Status(s) => {
+                let before = states.insert(s.task_id.clone(), s.state);
+                if before == Some(TaskState::Running) {
+                    self.running -= 1;
+                }
+                match s.state {
+                    TaskState::Running => self.running += 1,
+                    TaskState::Finished => self.finished += 1,
+                    st if ended(st) => self.failed += 1,
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+}

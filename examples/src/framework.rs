@@ -1,0 +1,158 @@
+//! What every example framework does the same way: subscribe (and keep
+//! trying until the master answers), acknowledge updates, fit tasks into
+//! offers, and place container tasks' published ports on offered ports.
+
+use std::time::Duration;
+
+use corral_master::container::{ContainerInfo, PortMapping, PortProtocol};
+use corral_master::protocol::{Acknowledge, FrameworkInfo, Offer, Operation, Subscribe, TaskInfo};
+use corral_master::resources::{RangeSet, Resources};
+use corral_master::task::TaskStatus;
+use corral_runtime::{Actor, Ctx, Pid};
+
+/// How often an unanswered Subscribe is sent again.
+pub const SUBSCRIBE_RETRY: Duration = Duration::from_secs(2);
+
+/// Sends Subscribe for `info` to `master` now and every
+/// [`SUBSCRIBE_RETRY`] while `subscribed` says the answer has not come.
+pub fn subscribe<A: Actor>(
+    ctx: &mut Ctx<'_, A>,
+    master: &Pid,
+    info: FrameworkInfo,
+    subscribed: fn(&A) -> bool,
+) {
+    ctx.link(master);
+    ctx.send(master, Subscribe { info: info.clone() });
+    let master = master.clone();
+    ctx.delay(SUBSCRIBE_RETRY, move |a: &mut A, ctx| {
+        if !subscribed(a) {
+            subscribe(ctx, &master, info, subscribed);
+        }
+    });
+}
+
+/// Acknowledges `status` to `master` if it asks for it.
+pub fn acknowledge<A: Actor>(ctx: &mut Ctx<'_, A>, master: &Pid, status: &TaskStatus) {
+    if let (Some(uuid), Some(agent_id)) = (status.uuid, status.agent_id.clone()) {
+        let ack = Acknowledge {
+            task_id: status.task_id.clone(),
+            agent_id,
+            uuid,
+        };
+        ctx.send(master, ack);
+    }
+}
+
+/// Takes tasks from `next` while they fit in what `offer` has left; returns
+/// the Launch operation (None if nothing fits).
+pub fn fill(
+    offer: &Offer,
+    mut next: impl FnMut(&Resources) -> Option<TaskInfo>,
+) -> Option<Operation> {
+    let mut left = offer.resources.clone();
+    let mut tasks = Vec::new();
+    while let Some(task) = next(&left) {
+        match left.checked_minus(&task.resources) {
+            Some(rest) => {
+                left = rest;
+                tasks.push(task);
+            }
+            None => break,
+        }
+    }
+    (!tasks.is_empty()).then_some(Operation::Launch(tasks))
+}
+
+/// The container a framework runs each of its tasks in, and the container
+/// ports it publishes: each task takes one offered host port per entry of
+/// `ports` (bridge network), so tasks on one agent never share a host port.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContainerTemplate {
+    /// The container (its own port mappings, if any, are kept).
+    pub info: ContainerInfo,
+    /// Container ports to publish (TCP), each on a host port from the offer.
+    pub ports: Vec<u16>,
+}
+
+impl ContainerTemplate {
+    /// `info`, publishing no ports.
+    pub fn new(info: ContainerInfo) -> ContainerTemplate {
+        ContainerTemplate {
+            info,
+            ports: Vec::new(),
+        }
+    }
+
+    /// One task's resources and container, for a task needing `need` from
+    /// what an offer has `left`: `need` plus the host ports taken (the
+    /// lowest free ones), and the container with those ports mapped. None
+    /// when `left` lacks `need` or enough ports.
+    pub fn place(&self, need: &Resources, left: &Resources) -> Option<(Resources, ContainerInfo)> {
+        if !left.contains(need) {
+            return None;
+        }
+        let free = left.ranges("ports");
+        let taken_by_need = need.ranges("ports");
+        let hosts: Vec<u16> = free
+            .iter()
+            .flatten()
+            .filter(|p| !taken_by_need.contains_value(*p))
+            .filter_map(|p| u16::try_from(p).ok())
+            .take(self.ports.len())
+            .collect();
+        if hosts.len() < self.ports.len() {
+            return None;
+        }
+        let chosen = RangeSet::from_pairs(hosts.iter().map(|&p| (u64::from(p), u64::from(p))))?;
+        let resources = need.clone().with_ranges("ports", chosen).ok()?;
+        let mut info = self.info.clone();
+        info.port_mappings.extend(hosts.iter().zip(&self.ports).map(
+            |(&host_port, &container_port)| PortMapping {
+                host_port,
+                container_port,
+                protocol: PortProtocol::Tcp,
+            },
+        ));
+        Some((resources, info))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use corral_master::container::NetworkMode;
+
+    use super::*;
+
+    #[test]
+    fn each_placement_takes_fresh_offered_ports() {
+        let template = ContainerTemplate {
+            info: ContainerInfo {
+                network: NetworkMode::Bridge,
+                ..ContainerInfo::docker("img")
+            },
+            ports: vec![8080, 9090],
+        };
+        let need: Resources = "cpus:0.5;mem:32".parse().unwrap();
+        let mut left: Resources = "cpus:1;mem:64;ports:[31000-31002]".parse().unwrap();
+        let (first, info) = template.place(&need, &left).unwrap();
+        assert_eq!(
+            first.ranges("ports"),
+            RangeSet::from_pairs([(31000, 31001)]).unwrap()
+        );
+        assert_eq!(info.port_mappings[0].host_port, 31000);
+        assert_eq!(info.port_mappings[1].container_port, 9090);
+        assert_eq!(info.validate(&first), Ok(()));
+        left = left.checked_minus(&first).unwrap();
+        // One port left: not enough for two.
+        assert_eq!(template.place(&need, &left), None);
+        let one = ContainerTemplate {
+            ports: vec![8080],
+            ..template
+        };
+        let (second, _) = one.place(&need, &left).unwrap();
+        assert_eq!(
+            second.ranges("ports"),
+            RangeSet::from_pairs([(31002, 31002)]).unwrap()
+        );
+    }
+}

@@ -1,0 +1,196 @@
+//! The allocator actor: the thin shell that feeds [`Allocator`] the master's
+//! changes and the clock, and runs a pass once per allocation interval, or
+//! soon after an event that may make new offers worthwhile (an agent or a
+//! framework added, a framework revived), never more than one pending. It
+//! times each pass ([`CycleTimes`]) for the master's metrics.
+
+use std::time::Duration;
+
+use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid};
+
+use super::cycles::CycleTimes;
+use super::messages::{
+    AddAgent, AddFramework, Allocations, GetCycleTimes, Recover, RemoveAgent, RemoveFramework,
+    ReviveOffers, SuppressOffers,
+};
+use super::{Allocator, AllocatorConfig, AllocatorError};
+
+/// How the allocator actor runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AllocatorActorConfig {
+    /// Time between batched passes (Mesos's `--allocation_interval`, 1 s).
+    pub interval: Duration,
+    /// Role weights, `(role, weight)`; roles not listed weigh 1.
+    pub weights: Vec<(String, f64)>,
+    /// Thresholds for what is worth offering.
+    pub allocator: AllocatorConfig,
+}
+
+impl Default for AllocatorActorConfig {
+    fn default() -> Self {
+        AllocatorActorConfig {
+            interval: Duration::from_secs(1),
+            weights: Vec::new(),
+            allocator: AllocatorConfig::default(),
+        }
+    }
+}
+
+impl AllocatorActorConfig {
+    /// Rejects a zero interval, bad thresholds and weights that are not
+    /// finite numbers above zero.
+    pub fn validate(&self) -> Result<(), AllocatorError> {
+        if self.interval.is_zero() {
+            return Err(AllocatorError::BadConfig {
+                field: "allocation_interval",
+                value: 0.0,
+            });
+        }
+        self.allocator.validate()?;
+        let mut probe = Allocator::new(self.allocator.clone());
+        for (role, weight) in &self.weights {
+            probe.set_weight(role, *weight)?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the DRF [`Allocator`] for one master, sending each pass's decisions
+/// to it as [`Allocations`].
+pub struct AllocatorActor {
+    master: Pid,
+    interval: Duration,
+    core: Allocator,
+    pass_pending: bool,
+    cycles: CycleTimes,
+}
+
+impl AllocatorActor {
+    /// An allocator working for `master`. Panics if `cfg` does not validate
+    /// (a programmer error: binaries validate flags first).
+    pub fn new(master: Pid, cfg: AllocatorActorConfig) -> AllocatorActor {
+        if let Err(e) = cfg.validate() {
+            panic!("invalid allocator config: {e}");
+        }
+        let mut core = Allocator::new(cfg.allocator);
+        for (role, weight) in &cfg.weights {
+            // Validated above.
+            let _ = core.set_weight(role, *weight);
+        }
+        AllocatorActor {
+            master,
+            interval: cfg.interval,
+            core,
+            pass_pending: false,
+            cycles: CycleTimes::default(),
+        }
+    }
+
+    fn pass(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let start = ctx.elapsed_clock();
+        let allocations = self.core.allocate(ctx.now());
+        self.cycles.record(ctx.elapsed_clock() - start);
+        if !allocations.is_empty() {
+            ctx.send(&self.master, Allocations { allocations });
+        }
+    }
+
+    /// Runs a pass as soon as the current message is done, unless one is
+    /// already pending: events arriving together share one pass.
+    fn pass_soon(&mut self, ctx: &mut Ctx<'_, Self>) {
+        if !self.pass_pending {
+            self.pass_pending = true;
+            ctx.delay(Duration::ZERO, |a: &mut Self, ctx| {
+                a.pass_pending = false;
+                a.pass(ctx);
+            });
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut Ctx<'_, Self>) {
+        self.pass(ctx);
+        ctx.delay(self.interval, |a: &mut Self, ctx| a.tick(ctx));
+    }
+}
+
+/// The master only sends changes that make sense to it; one that does not
+/// fit the allocator's state (a race with a removal) is dropped and logged.
+fn note(what: &str, r: Result<(), AllocatorError>) {
+    if let Err(e) = r {
+        tracing::debug!(%e, "allocator ignored {what}");
+    }
+}
+
+impl Actor for AllocatorActor {
+    fn handlers(h: &mut Handlers<Self>) {
+        h.on::<AddAgent>()
+            .on::<RemoveAgent>()
+            .on::<AddFramework>()
+            .on::<RemoveFramework>()
+            .on::<Recover>()
+            .on::<SuppressOffers>()
+            .on::<ReviveOffers>()
+            .on::<GetCycleTimes>();
+    }
+
+    fn started(&mut self, ctx: &mut Ctx<'_, Self>) {
+        ctx.delay(self.interval, |a: &mut Self, ctx| a.tick(ctx));
+    }
+}
+
+impl Handler<AddAgent> for AllocatorActor {
+    fn handle(&mut self, m: AddAgent, ctx: &mut Ctx<'_, Self>) {
+        note("add agent", self.core.add_agent(m.agent, m.total));
+        self.pass_soon(ctx);
+    }
+}
+
+impl Handler<RemoveAgent> for AllocatorActor {
+    fn handle(&mut self, m: RemoveAgent, _ctx: &mut Ctx<'_, Self>) {
+        note("remove agent", self.core.remove_agent(&m.agent));
+    }
+}
+
+impl Handler<AddFramework> for AllocatorActor {
+    fn handle(&mut self, m: AddFramework, ctx: &mut Ctx<'_, Self>) {
+        note(
+            "add framework",
+            self.core.add_framework(m.framework, &m.role),
+        );
+        self.pass_soon(ctx);
+    }
+}
+
+impl Handler<RemoveFramework> for AllocatorActor {
+    fn handle(&mut self, m: RemoveFramework, _ctx: &mut Ctx<'_, Self>) {
+        note("remove framework", self.core.remove_framework(&m.framework));
+    }
+}
+
+impl Handler<Recover> for AllocatorActor {
+    fn handle(&mut self, m: Recover, ctx: &mut Ctx<'_, Self>) {
+        let r = self
+            .core
+            .recover(&m.framework, &m.agent, &m.resources, m.refuse, ctx.now());
+        note("recover", r);
+    }
+}
+
+impl Handler<SuppressOffers> for AllocatorActor {
+    fn handle(&mut self, m: SuppressOffers, _ctx: &mut Ctx<'_, Self>) {
+        note("suppress", self.core.suppress(&m.framework));
+    }
+}
+
+impl Handler<ReviveOffers> for AllocatorActor {
+    fn handle(&mut self, m: ReviveOffers, ctx: &mut Ctx<'_, Self>) {
+        note("revive", self.core.revive(&m.framework));
+        self.pass_soon(ctx);
+    }
+}
+
+impl Handler<GetCycleTimes> for AllocatorActor {
+    fn handle(&mut self, _: GetCycleTimes, ctx: &mut Ctx<'_, Self>) {
+        ctx.reply(self.cycles.clone());
+    }
+}

@@ -1,0 +1,128 @@
+//! The master's endpoints. Each handler asks the master actor for what it
+//! needs ([`GetState`], [`GetMetrics`], [`OperatorKill`]) and shapes the
+//! answer; none touches the master's state.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use corral_runtime::{Node, Pid};
+use serde::Serialize;
+
+use super::ask::ask;
+use super::assets;
+use super::errors::ApiError;
+use super::metrics::render;
+use super::prometheus;
+use super::server::{get, only, read_body};
+use super::state_json::StateJson;
+use crate::ids::{id_problem, FrameworkId, TaskId};
+use crate::state::{GetMetrics, GetState, KillOutcome, OperatorKill};
+
+/// What the master's handlers share: the node to ask through and the
+/// master to ask.
+#[derive(Clone)]
+pub(super) struct MasterApi {
+    pub node: Arc<Node>,
+    pub master: Pid,
+}
+
+impl MasterApi {
+    /// The leading master. Until masters replicate (the failover issue)
+    /// there is one master and it always leads. A master that does not
+    /// lead will answer API calls here with 307 to the leader's URL (503
+    /// while it knows none), as Mesos does; the UI follows the `leader`
+    /// field of `/state`.
+    fn leader(&self) -> &Pid {
+        &self.master
+    }
+}
+
+/// Adds the master's routes and their shared data to an app.
+pub(super) fn routes(api: MasterApi) -> impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static {
+    move |cfg| {
+        cfg.app_data(web::Data::new(api.clone()))
+            .service(get("/", assets::index))
+            .service(get("/app.js", assets::app_js))
+            .service(get("/style.css", assets::style_css))
+            .service(get("/state", state))
+            .service(get("/metrics", metrics))
+            .service(get("/health", health))
+            .service(
+                web::resource("/tasks/{framework_id}/{task_id}/kill")
+                    .route(web::post().to(kill))
+                    .default_service(only("POST")),
+            );
+    }
+}
+
+/// `GET /state`: the cluster, as [`StateJson`].
+async fn state(api: web::Data<MasterApi>) -> Result<HttpResponse, ApiError> {
+    let state = ask(&api.node, &api.master, GetState, "master").await?;
+    let doc = StateJson::new(&state, &api.leader().to_string());
+    Ok(HttpResponse::Ok().json(doc))
+}
+
+/// `GET /metrics`: Prometheus text.
+async fn metrics(api: web::Data<MasterApi>) -> Result<HttpResponse, ApiError> {
+    let metrics = ask(&api.node, &api.master, GetMetrics, "master").await?;
+    let text = render(&metrics, &api.node.metrics());
+    Ok(HttpResponse::Ok()
+        .content_type(prometheus::CONTENT_TYPE)
+        .body(text))
+}
+
+/// `GET /health`: the HTTP server answers (Mesos's `/health`).
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok")
+}
+
+/// The answer to an accepted kill.
+#[derive(Serialize)]
+struct KillAccepted<'a> {
+    framework_id: &'a str,
+    task_id: &'a str,
+    message: &'static str,
+}
+
+/// `POST /tasks/{framework_id}/{task_id}/kill`: kill a task as an
+/// operator. 202 once the kill is on its way to the task's agent (the task
+/// ends as TASK_KILLED, seen in `/state`); 404 for an unknown framework or
+/// task; 409 for a task that already ended; 400 for ids that cannot be ids.
+async fn kill(
+    api: web::Data<MasterApi>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    // The endpoint takes no body, but one may come: it must fit the limit.
+    read_body(&req, body).await?;
+    let (framework_id, task_id) = path.into_inner();
+    for (what, id) in [("framework id", &framework_id), ("task id", &task_id)] {
+        if let Some(problem) = id_problem(id) {
+            return Err(ApiError::bad_request(format!("bad {what}: {problem}")));
+        }
+    }
+    let msg = OperatorKill {
+        framework_id: FrameworkId(framework_id.clone()),
+        task_id: TaskId(task_id.clone()),
+    };
+    match ask(&api.node, &api.master, msg, "master").await? {
+        KillOutcome::Accepted => Ok(
+            HttpResponse::build(StatusCode::ACCEPTED).json(KillAccepted {
+                framework_id: &framework_id,
+                task_id: &task_id,
+                message: "the kill is on its way to the task's agent",
+            }),
+        ),
+        KillOutcome::UnknownFramework => {
+            Err(ApiError::not_found(format!("no framework {framework_id}")))
+        }
+        KillOutcome::UnknownTask => Err(ApiError::not_found(format!(
+            "framework {framework_id} has no task {task_id}"
+        ))),
+        KillOutcome::AlreadyEnded => Err(ApiError::conflict(format!(
+            "task {task_id} of framework {framework_id} has already ended"
+        ))),
+    }
+}

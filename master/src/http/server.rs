@@ -1,0 +1,280 @@
+//! The HTTP server every Corral node runs beside its actors: actix-web on a
+//! thread of its own, with the answers every endpoint shares — JSON 404 for
+//! unknown paths, 405 with `Allow` for a wrong method, 413 for a body over
+//! the limit, 400 for a path that does not parse.
+//!
+//! Why its own thread: the node's event loop runs the actors and must never
+//! wait on a socket of a slow browser; HTTP handlers reach the actors only
+//! by asking them, from actix-web's blocking pool (see [`ask`](super::ask)).
+
+use std::net::SocketAddr;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::{from_fn, DefaultHeaders, Next};
+use actix_web::{web, App, HttpRequest, HttpResponse, ResponseError, Route};
+
+use super::errors::{echo, ApiError, HttpError};
+
+/// Where and how an HTTP server listens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// TCP address to listen on; port 0 picks a free port (see
+    /// [`HttpServer::addr`]).
+    pub listen: SocketAddr,
+    /// Largest request body accepted, in bytes (64 KiB); larger ones get
+    /// 413. No endpoint needs a large body.
+    pub max_body_bytes: usize,
+}
+
+impl HttpConfig {
+    /// The default body limit: 64 KiB.
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+
+    /// Listen on `listen` with the default limits.
+    pub fn new(listen: SocketAddr) -> HttpConfig {
+        HttpConfig {
+            listen,
+            max_body_bytes: HttpConfig::DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+
+    /// Refuses a zero body limit.
+    pub fn validate(&self) -> Result<(), HttpError> {
+        if self.max_body_bytes == 0 {
+            return Err(HttpError::ZeroBodyLimit);
+        }
+        Ok(())
+    }
+}
+
+/// Most connections one server keeps open at once; more wait in the
+/// listen backlog.
+const MAX_CONNECTIONS: usize = 1024;
+
+/// A running HTTP server. [`stop`](HttpServer::stop) it, or drop it, to
+/// close its socket and end its thread.
+pub struct HttpServer {
+    addr: SocketAddr,
+    handle: ServerHandle,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// The request body limit, for the middleware that enforces it.
+#[derive(Clone, Copy)]
+struct BodyLimit(usize);
+
+impl HttpServer {
+    /// Starts a server on its own thread (`corral-http-{name}`), one
+    /// worker, serving the routes `routes` adds plus the shared answers
+    /// (JSON 404, body limit). Returns once the socket is bound, or with
+    /// the reason it could not be.
+    pub fn start<F>(name: &str, cfg: &HttpConfig, routes: F) -> Result<HttpServer, HttpError>
+    where
+        F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+    {
+        cfg.validate()?;
+        let cfg = cfg.clone();
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name(format!("corral-http-{name}"))
+            .spawn(move || run(cfg, routes, ready_tx))
+            .map_err(|e| HttpError::Thread(e.to_string()))?;
+        match ready_rx.recv() {
+            Ok(Ok((addr, handle))) => Ok(HttpServer {
+                addr,
+                handle,
+                thread: Some(thread),
+            }),
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                Err(e)
+            }
+            Err(_) => {
+                let _ = thread.join();
+                Err(HttpError::Thread("it exited before it was ready".into()))
+            }
+        }
+    }
+
+    /// The address the server listens on (with the real port if it was
+    /// asked for port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The server's base URL, `http://ip:port`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Closes the socket, drops open connections and waits for the thread.
+    pub fn stop(mut self) {
+        self.stop_thread();
+    }
+
+    fn stop_thread(&mut self) {
+        // Sent at once; the returned future only reports completion, which
+        // joining the thread waits for instead.
+        drop(self.handle.stop(false));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        self.stop_thread();
+    }
+}
+
+type Ready = mpsc::Sender<Result<(SocketAddr, ServerHandle), HttpError>>;
+
+/// Thread body: bind, report, serve until stopped.
+fn run<F>(cfg: HttpConfig, routes: F, ready: Ready)
+where
+    F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+{
+    let max_body_bytes = cfg.max_body_bytes;
+    let factory = move || app(max_body_bytes, routes.clone());
+    actix_rt::System::new().block_on(async move {
+        let bound = actix_web::HttpServer::new(factory)
+            .workers(1)
+            .max_connections(MAX_CONNECTIONS)
+            .disable_signals()
+            .shutdown_timeout(1)
+            .bind(cfg.listen);
+        let server = match bound {
+            Ok(server) => server,
+            Err(source) => {
+                let addr = cfg.listen;
+                let _ = ready.send(Err(HttpError::Bind { addr, source }));
+                return;
+            }
+        };
+        let Some(addr) = server.addrs().first().copied() else {
+            let _ = ready.send(Err(HttpError::Thread("no socket was bound".into())));
+            return;
+        };
+        let server = server.run();
+        let _ = ready.send(Ok((addr, server.handle())));
+        if let Err(e) = server.await {
+            tracing::error!(%addr, %e, "HTTP server failed");
+        }
+    });
+}
+
+/// The app every server runs: `routes` plus the shared answers (JSON 404,
+/// 400 for bad path and query parameters, the body limit, safety headers).
+/// Tests drive it with `actix_web::test` without a socket.
+pub(crate) fn app<F>(
+    max_body_bytes: usize,
+    routes: F,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+>
+where
+    F: FnOnce(&mut web::ServiceConfig),
+{
+    App::new()
+        .app_data(BodyLimit(max_body_bytes))
+        .app_data(
+            web::PathConfig::default().error_handler(|e, _| {
+                ApiError::bad_request(format!("bad path parameter: {e}")).into()
+            }),
+        )
+        .app_data(
+            web::QueryConfig::default().error_handler(|e, _| {
+                ApiError::bad_request(format!("bad query string: {e}")).into()
+            }),
+        )
+        .configure(routes)
+        .default_service(web::to(not_found))
+        .wrap(from_fn(enforce_body_limit))
+        // Outermost, so every answer gets them, errors too: no content
+        // sniffing of sandbox files as HTML, no stale cluster state.
+        .wrap(
+            DefaultHeaders::new()
+                .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .add((header::CACHE_CONTROL, "no-store")),
+        )
+}
+
+/// 413 for a request that announces a body over the limit, before any of
+/// it is read. Bodies without a length (chunked) are bounded where they are
+/// read (`web::Payload::to_bytes_limited`).
+async fn enforce_body_limit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let max = req.app_data::<BodyLimit>().map_or(usize::MAX, |l| l.0);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        let mut response = ApiError::too_large(max).error_response();
+        // The unread body makes the connection unusable for another request.
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+/// 404 for every path no route claims.
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    let message = format!("no such endpoint: {}", echo(req.path()));
+    ApiError::not_found(message).error_response()
+}
+
+/// The default service of a path that takes only `allow` (e.g. `"GET"`):
+/// 405 with an `Allow` header for any other method.
+pub fn only(allow: &'static str) -> Route {
+    web::to(move |req: HttpRequest| async move {
+        ApiError::method_not_allowed(req.method().as_str(), req.path(), allow).error_response()
+    })
+}
+
+/// A path answering GET with `handler` and 405 (with `Allow: GET`) to
+/// anything else.
+pub fn get<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .route(web::get().to(handler))
+        .default_service(only("GET"))
+}
+
+/// Reads a request's body, up to the server's limit: 413 past it, whether
+/// the length was announced or not.
+pub async fn read_body(req: &HttpRequest, body: web::Payload) -> Result<web::Bytes, ApiError> {
+    let max = req
+        .app_data::<BodyLimit>()
+        .map_or(HttpConfig::DEFAULT_MAX_BODY_BYTES, |l| l.0);
+    match body.to_bytes_limited(max).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => Err(ApiError::bad_request(format!(
+            "cannot read the request body: {e}"
+        ))),
+        Err(_) => Err(ApiError::too_large(max)),
+    }
+}

@@ -1,0 +1,368 @@
+//! The JSON of the master's `GET /state`: the contract the web UI and the
+//! CLI read. Field names are part of it; change them only with both.
+//!
+//! ```json
+//! {"version": "0.1.0", "leader": "master@10.0.0.1:5050", "pid": "master@10.0.0.1:5050",
+//!  "start_time_ms": 1700000000000,
+//!  "agents": [{"id": "..", "hostname": "..", "pid": "agent@..", "http": "http://10.0.0.2:5051",
+//!              "total": R, "used": R, "offered": R, "attributes": "rack:r1", "reachable": true}],
+//!  "frameworks": [{"id": "..", "name": "..", "role": "*", "connected": true, "used": R, "offered": R}],
+//!  "tasks": [{"id": "..", "name": "..", "framework_id": "..", "agent_id": "..",
+//!             "state": "TASK_RUNNING", "resources": R,
+//!             "history": [{"state": "TASK_STAGING", "time_ms": 1700000000100}]}],
+//!  "outstanding_offers": 2,
+//!  "totals": {"total": R, "used": R, "offered": R}}
+//! ```
+//!
+//! where R is `{"cpus": 1.5, "mem": 1024, "disk": 0, "gpus": 0, "ports":
+//! "[31000-31999]"}`: scalars absent from the resources are 0, and `ports`
+//! is Mesos's range text, `""` when there are none. `http` is null for an
+//! agent that serves no HTTP. Task states use Mesos's names.
+
+use serde::{Deserialize, Serialize};
+
+use crate::resources::Resources;
+use crate::state::{AgentState, FrameworkState, MasterState, TaskView};
+use crate::task::TaskState;
+
+/// Resources as the UI shows them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResourcesJson {
+    /// CPUs.
+    pub cpus: f64,
+    /// Memory, MB.
+    pub mem: f64,
+    /// Disk, MB.
+    pub disk: f64,
+    /// GPUs.
+    pub gpus: f64,
+    /// Port ranges in Mesos's text, e.g. `[31000-31999]`; empty if none.
+    pub ports: String,
+}
+
+impl From<&Resources> for ResourcesJson {
+    fn from(r: &Resources) -> ResourcesJson {
+        let ports = r.ranges("ports");
+        ResourcesJson {
+            cpus: r.get("cpus"),
+            mem: r.get("mem"),
+            disk: r.get("disk"),
+            gpus: r.get("gpus"),
+            ports: if ports.is_empty() {
+                String::new()
+            } else {
+                ports.to_string()
+            },
+        }
+    }
+}
+
+/// The whole `/state` document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StateJson {
+    /// The master's software version.
+    pub version: String,
+    /// The leading master's pid (this master, until masters replicate).
+    pub leader: String,
+    /// This master's pid.
+    pub pid: String,
+    /// When this master started, Unix ms.
+    pub start_time_ms: u64,
+    /// Admitted agents.
+    pub agents: Vec<AgentJson>,
+    /// Subscribed frameworks.
+    pub frameworks: Vec<FrameworkJson>,
+    /// Live tasks and the latest completed ones.
+    pub tasks: Vec<TaskJson>,
+    /// Offers not yet answered.
+    pub outstanding_offers: usize,
+    /// Sums over the agents.
+    pub totals: TotalsJson,
+}
+
+/// An agent in `/state`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentJson {
+    /// Its id.
+    pub id: String,
+    /// Its host name.
+    pub hostname: String,
+    /// Its actor.
+    pub pid: String,
+    /// Base URL of its HTTP API, or null.
+    pub http: Option<String>,
+    /// Everything it has.
+    pub total: ResourcesJson,
+    /// What live tasks use.
+    pub used: ResourcesJson,
+    /// What is offered and not yet answered.
+    pub offered: ResourcesJson,
+    /// Its attributes, in Mesos's text.
+    pub attributes: String,
+    /// Whether it answers pings.
+    pub reachable: bool,
+}
+
+/// A framework in `/state`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FrameworkJson {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its role.
+    pub role: String,
+    /// Whether it is connected (false while failing over).
+    pub connected: bool,
+    /// What its live tasks use.
+    pub used: ResourcesJson,
+    /// What is offered to it.
+    pub offered: ResourcesJson,
+}
+
+/// A task in `/state`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskJson {
+    /// Its id, unique within its framework.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its framework.
+    pub framework_id: String,
+    /// Its agent.
+    pub agent_id: String,
+    /// Its latest state, Mesos's name (`TASK_RUNNING`).
+    pub state: String,
+    /// What it uses.
+    pub resources: ResourcesJson,
+    /// Every state it went through, oldest first.
+    pub history: Vec<HistoryJson>,
+}
+
+/// One state a task went through.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryJson {
+    /// Mesos's name of the state.
+    pub state: String,
+    /// When the master learned of it, Unix ms.
+    pub time_ms: u64,
+}
+
+/// Cluster-wide sums over the admitted agents.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TotalsJson {
+    /// Everything the agents have.
+    pub total: ResourcesJson,
+    /// What live tasks use.
+    pub used: ResourcesJson,
+    /// What is offered and not yet answered.
+    pub offered: ResourcesJson,
+}
+
+impl StateJson {
+    /// The document for `state`. `leader` is the leading master's pid.
+    pub fn new(state: &MasterState, leader: &str) -> StateJson {
+        let sum = |part: fn(&AgentState) -> &Resources| {
+            let total = state
+                .agents
+                .iter()
+                .fold(Resources::empty(), |acc, a| acc.plus(part(a)));
+            ResourcesJson::from(&total)
+        };
+        StateJson {
+            version: state.version.clone(),
+            leader: leader.to_owned(),
+            pid: state.pid.clone(),
+            start_time_ms: state.start_time_ms,
+            agents: state.agents.iter().map(agent).collect(),
+            frameworks: state.frameworks.iter().map(framework).collect(),
+            tasks: state.tasks.iter().map(task).collect(),
+            outstanding_offers: state.outstanding_offers,
+            totals: TotalsJson {
+                total: sum(|a| &a.total),
+                used: sum(|a| &a.used),
+                offered: sum(|a| &a.offered),
+            },
+        }
+    }
+}
+
+fn agent(a: &AgentState) -> AgentJson {
+    AgentJson {
+        id: a.id.0.clone(),
+        hostname: a.hostname.clone(),
+        pid: a.pid.clone(),
+        http: a.http.clone(),
+        total: (&a.total).into(),
+        used: (&a.used).into(),
+        offered: (&a.offered).into(),
+        attributes: a.attributes.clone(),
+        reachable: a.reachable,
+    }
+}
+
+fn framework(f: &FrameworkState) -> FrameworkJson {
+    FrameworkJson {
+        id: f.id.0.clone(),
+        name: f.name.clone(),
+        role: f.role.clone(),
+        connected: f.connected,
+        used: (&f.used).into(),
+        offered: (&f.offered).into(),
+    }
+}
+
+fn task(t: &TaskView) -> TaskJson {
+    TaskJson {
+        id: t.id.0.clone(),
+        name: t.name.clone(),
+        framework_id: t.framework_id.0.clone(),
+        agent_id: t.agent_id.0.clone(),
+        state: task_state_name(t.state).to_owned(),
+        resources: (&t.resources).into(),
+        history: t
+            .history
+            .iter()
+            .map(|(state, time_ms)| HistoryJson {
+                state: task_state_name(*state).to_owned(),
+                time_ms: *time_ms,
+            })
+            .collect(),
+    }
+}
+
+/// Every task state, in lifecycle order.
+pub const TASK_STATES: [TaskState; 14] = [
+    TaskState::Staging,
+    TaskState::Starting,
+    TaskState::Running,
+    TaskState::Killing,
+    TaskState::Finished,
+    TaskState::Failed,
+    TaskState::Killed,
+    TaskState::Error,
+    TaskState::Lost,
+    TaskState::Dropped,
+    TaskState::Unreachable,
+    TaskState::Gone,
+    TaskState::GoneByOperator,
+    TaskState::Unknown,
+];
+
+/// Mesos's name of a task state, e.g. `TASK_RUNNING`.
+pub fn task_state_name(state: TaskState) -> &'static str {
+    match state {
+        TaskState::Staging => "TASK_STAGING",
+        TaskState::Starting => "TASK_STARTING",
+        TaskState::Running => "TASK_RUNNING",
+        TaskState::Killing => "TASK_KILLING",
+        TaskState::Finished => "TASK_FINISHED",
+        TaskState::Failed => "TASK_FAILED",
+        TaskState::Killed => "TASK_KILLED",
+        TaskState::Error => "TASK_ERROR",
+        TaskState::Lost => "TASK_LOST",
+        TaskState::Dropped => "TASK_DROPPED",
+        TaskState::Unreachable => "TASK_UNREACHABLE",
+        TaskState::Gone => "TASK_GONE",
+        TaskState::GoneByOperator => "TASK_GONE_BY_OPERATOR",
+        TaskState::Unknown => "TASK_UNKNOWN",
+    }
+}
+
+/// The state Mesos calls `name`, if any (the inverse of
+/// [`task_state_name`]).
+pub fn parse_task_state(name: &str) -> Option<TaskState> {
+    TASK_STATES
+        .into_iter()
+        .find(|s| task_state_name(*s) == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{AgentId, FrameworkId, TaskId};
+
+    fn r(text: &str) -> Resources {
+        text.parse().unwrap()
+    }
+
+    fn sample() -> MasterState {
+        let agent = |id: &str, total: &str, used: &str| AgentState {
+            id: AgentId(id.into()),
+            hostname: format!("host-{id}"),
+            pid: format!("agent@127.0.0.1:{}", id.len()),
+            total: r(total),
+            used: r(used),
+            offered: Resources::empty(),
+            attributes: "rack:r1".into(),
+            reachable: true,
+            http: None,
+        };
+        MasterState {
+            version: "0.1.0".into(),
+            start_time_ms: 5,
+            pid: "master@127.0.0.1:5050".into(),
+            agents: vec![
+                agent(
+                    "a",
+                    "cpus:2;mem:1024;ports:[31000-31999]",
+                    "cpus:0.5;mem:64",
+                ),
+                agent("b", "cpus:1;mem:512;gpus:1", ""),
+            ],
+            frameworks: vec![FrameworkState {
+                id: FrameworkId("fw".into()),
+                name: "batch".into(),
+                role: "*".into(),
+                connected: true,
+                used: r("cpus:0.5;mem:64"),
+                offered: Resources::empty(),
+            }],
+            tasks: vec![TaskView {
+                id: TaskId("t1".into()),
+                name: "t1".into(),
+                framework_id: FrameworkId("fw".into()),
+                agent_id: AgentId("a".into()),
+                state: TaskState::Running,
+                resources: r("cpus:0.5;mem:64"),
+                history: vec![(TaskState::Staging, 10), (TaskState::Running, 20)],
+            }],
+            outstanding_offers: 1,
+        }
+    }
+
+    #[test]
+    fn the_document_keeps_the_contracts_field_names() {
+        let doc = StateJson::new(&sample(), "master@127.0.0.1:5050");
+        let v = serde_json::to_value(&doc).unwrap();
+        assert_eq!(v["version"], "0.1.0");
+        assert_eq!(v["leader"], v["pid"]);
+        assert_eq!(v["start_time_ms"], 5);
+        assert_eq!(v["agents"][0]["http"], serde_json::Value::Null);
+        assert_eq!(v["agents"][0]["total"]["ports"], "[31000-31999]");
+        assert_eq!(v["agents"][1]["total"]["ports"], "");
+        assert_eq!(v["agents"][1]["total"]["disk"], 0.0);
+        assert_eq!(v["agents"][1]["total"]["gpus"], 1.0);
+        assert_eq!(v["frameworks"][0]["connected"], true);
+        assert_eq!(v["tasks"][0]["state"], "TASK_RUNNING");
+        assert_eq!(v["tasks"][0]["history"][0]["state"], "TASK_STAGING");
+        assert_eq!(v["tasks"][0]["history"][1]["time_ms"], 20);
+        assert_eq!(v["outstanding_offers"], 1);
+        assert_eq!(v["totals"]["total"]["cpus"], 3.0);
+        assert_eq!(v["totals"]["total"]["mem"], 1536.0);
+        assert_eq!(v["totals"]["used"]["cpus"], 0.5);
+        assert_eq!(v["totals"]["total"]["ports"], "[31000-31999]");
+        let back: StateJson = serde_json::from_value(v).unwrap();
+        assert_eq!(back, doc);
+    }
+
+    #[test]
+    fn state_names_are_mesos_names_and_parse_back() {
+        for s in TASK_STATES {
+            let name = task_state_name(s);
+            assert!(name.starts_with("TASK_"), "{name}");
+            assert_eq!(parse_task_state(name), Some(s));
+        }
+        assert_eq!(parse_task_state("RUNNING"), None);
+    }
+}

@@ -1,0 +1,313 @@
+//! The master's endpoints against a real master actor on a real node,
+//! driven through `actix_web::test` (no socket) and, for binding and
+//! stopping, through a real socket.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::test::{call_service, init_service, read_body, TestRequest};
+use corral_runtime::{Node, NodeConfig};
+
+use super::routes::{routes, MasterApi};
+use super::server::app;
+use super::{serve, HttpConfig, HttpError};
+use crate::master::{Master, MasterConfig};
+
+const LIMIT: usize = 1024;
+
+fn master() -> MasterApi {
+    let node = Node::start(NodeConfig::default()).expect("node starts");
+    let master = node
+        .spawn(Master::NAME, Master::new(MasterConfig::default()))
+        .expect("master starts");
+    MasterApi {
+        node: Arc::new(node),
+        master,
+    }
+}
+
+/// Runs `f` on an actix system, as the server's worker would.
+fn on_actix<F: std::future::Future<Output = ()>>(f: F) {
+    actix_rt::System::new().block_on(f);
+}
+
+fn json(bytes: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(bytes).expect("the body is JSON")
+}
+
+/// Every line is a comment or `name{labels} value`, and each family has
+/// HELP and TYPE before its samples.
+fn check_prometheus(text: &str) {
+    let mut typed = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut words = rest.split(' ');
+            let name = words.next().unwrap_or_default();
+            let kind = words.next().unwrap_or_default();
+            assert!(["counter", "gauge", "histogram"].contains(&kind), "{line}");
+            typed.insert(name.to_owned());
+            continue;
+        }
+        if line.starts_with("# HELP ") {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').expect("name and value");
+        let name = series.split('{').next().unwrap_or_default();
+        assert!(
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "{line}"
+        );
+        if let Some(labels) = series.strip_prefix(name) {
+            assert!(
+                labels.is_empty() || (labels.starts_with('{') && labels.ends_with('}')),
+                "{line}"
+            );
+        }
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s).filter(|f| typed.contains(*f)))
+            .unwrap_or(name);
+        assert!(typed.contains(family), "no TYPE before {line}");
+        let ok = value.parse::<f64>().is_ok() || ["+Inf", "-Inf", "NaN"].contains(&value);
+        assert!(ok, "bad value in {line}");
+    }
+}
+
+#[test]
+fn state_health_and_metrics_answer() {
+    let api = master();
+    let pid = api.master.to_string();
+    on_actix(async move {
+        let svc = init_service(app(LIMIT, routes(api))).await;
+        let r = call_service(&svc, TestRequest::get().uri("/health").to_request()).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(read_body(r).await, "ok");
+
+        let r = call_service(&svc, TestRequest::get().uri("/state").to_request()).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers().get(header::CACHE_CONTROL).unwrap(), "no-store");
+        let v = json(&read_body(r).await);
+        assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(v["pid"], pid.as_str());
+        assert_eq!(v["leader"], pid.as_str());
+        assert_eq!(v["agents"], serde_json::json!([]));
+        assert_eq!(v["outstanding_offers"], 0);
+        assert_eq!(v["totals"]["total"]["ports"], "");
+
+        let r = call_service(&svc, TestRequest::get().uri("/metrics").to_request()).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let ct = r
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
+        let body = read_body(r).await;
+        let text = std::str::from_utf8(&body).unwrap();
+        check_prometheus(text);
+        for family in [
+            "corral_allocation_cycle_seconds",
+            "corral_offers_sent_total",
+            "corral_offers_declined_total",
+            "corral_offers_rescinded_total",
+            "corral_tasks",
+            "corral_agents",
+            "corral_frameworks_connected",
+            "corral_runtime_messages_delivered_total",
+        ] {
+            assert!(text.contains(&format!("# TYPE {family} ")), "{family}");
+        }
+    });
+}
+
+#[test]
+fn the_ui_is_served_with_its_content_types() {
+    let api = master();
+    on_actix(async move {
+        let svc = init_service(app(LIMIT, routes(api))).await;
+        for (path, ct) in [
+            ("/", "text/html"),
+            ("/app.js", "application/javascript"),
+            ("/style.css", "text/css"),
+        ] {
+            let r = call_service(&svc, TestRequest::get().uri(path).to_request()).await;
+            assert_eq!(r.status(), StatusCode::OK, "{path}");
+            let got = r
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .unwrap()
+                .to_str()
+                .unwrap();
+            assert!(got.starts_with(ct), "{path}: {got}");
+            assert_eq!(
+                r.headers().get(header::X_CONTENT_TYPE_OPTIONS).unwrap(),
+                "nosniff"
+            );
+        }
+    });
+}
+
+#[test]
+fn bad_requests_get_json_errors_and_the_server_goes_on() {
+    let api = master();
+    on_actix(async move {
+        let svc = init_service(app(LIMIT, routes(api))).await;
+        let cases = [
+            (TestRequest::get().uri("/nope"), StatusCode::NOT_FOUND),
+            (
+                TestRequest::get().uri("/state/extra"),
+                StatusCode::NOT_FOUND,
+            ),
+            (
+                TestRequest::post().uri("/state"),
+                StatusCode::METHOD_NOT_ALLOWED,
+            ),
+            (
+                TestRequest::delete().uri("/metrics"),
+                StatusCode::METHOD_NOT_ALLOWED,
+            ),
+            (
+                TestRequest::get().uri("/tasks/f/t/kill"),
+                StatusCode::METHOD_NOT_ALLOWED,
+            ),
+            (
+                TestRequest::post().uri("/tasks/f/t/kill"),
+                StatusCode::NOT_FOUND,
+            ),
+            (
+                TestRequest::post().uri("/tasks/a%20b/t/kill"),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                TestRequest::post().uri("/tasks/f/%2E%2E/kill"),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                TestRequest::post().uri("/tasks/%FF/t/kill"),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                TestRequest::post()
+                    .uri("/tasks/f/t/kill")
+                    .set_payload(vec![b'x'; LIMIT + 1]),
+                StatusCode::PAYLOAD_TOO_LARGE,
+            ),
+            (
+                TestRequest::post()
+                    .uri("/tasks/f/t/kill")
+                    .insert_header((header::CONTENT_LENGTH, "99999999999")),
+                StatusCode::PAYLOAD_TOO_LARGE,
+            ),
+        ];
+        for (req, status) in cases {
+            let req = req.to_request();
+            let what = format!("{} {}", req.method(), req.uri());
+            let r = call_service(&svc, req).await;
+            assert_eq!(r.status(), status, "{what}");
+            let ct = r
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .unwrap()
+                .to_str()
+                .unwrap();
+            assert_eq!(ct, "application/json", "{what}");
+            if status == StatusCode::METHOD_NOT_ALLOWED {
+                assert!(r.headers().contains_key(header::ALLOW), "{what}");
+            }
+            let v = json(&read_body(r).await);
+            let message = v["error"].as_str().expect("an error message");
+            assert!(!message.is_empty(), "{what}");
+        }
+        // A body with no announced length is bounded where it is read.
+        let mut req = TestRequest::post()
+            .uri("/tasks/f/t/kill")
+            .set_payload(vec![b'x'; LIMIT + 1])
+            .to_request();
+        req.headers_mut().remove(header::CONTENT_LENGTH);
+        let r = call_service(&svc, req).await;
+        assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let r = call_service(&svc, TestRequest::get().uri("/health").to_request()).await;
+        assert_eq!(r.status(), StatusCode::OK);
+    });
+}
+
+#[test]
+fn an_unknown_task_kill_names_what_is_unknown() {
+    let api = master();
+    on_actix(async move {
+        let svc = init_service(app(LIMIT, routes(api))).await;
+        let req = TestRequest::post().uri("/tasks/fw-1/t-1/kill").to_request();
+        let r = call_service(&svc, req).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let v = json(&read_body(r).await);
+        assert_eq!(v["error"], "no framework fw-1");
+    });
+}
+
+/// One request over a real socket, answered as raw text.
+fn raw_get(addr: SocketAddr, path: &str) -> String {
+    let mut s = TcpStream::connect(addr).expect("connects");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("an answer");
+    out
+}
+
+#[test]
+fn serve_binds_reports_a_taken_port_and_stops() {
+    let api = master();
+    let cfg = HttpConfig::new("127.0.0.1:0".parse().unwrap());
+    let server = serve(cfg, api.node.clone(), api.master.clone()).expect("serves");
+    let addr = server.addr();
+    assert_ne!(addr.port(), 0);
+    assert_eq!(server.url(), format!("http://{addr}"));
+    let answer = raw_get(addr, "/health");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\nok"), "{answer}");
+
+    let again = serve(HttpConfig::new(addr), api.node.clone(), api.master.clone());
+    let Err(err) = again else {
+        panic!("a second server on {addr} must fail");
+    };
+    assert!(matches!(err, HttpError::Bind { .. }), "{err}");
+    assert!(err.to_string().contains(&addr.to_string()), "{err}");
+
+    server.stop();
+    // The port is free again once stop returns.
+    TcpListener::bind(addr).expect("the port was released");
+}
+
+#[test]
+fn a_zero_body_limit_is_refused() {
+    let api = master();
+    let cfg = HttpConfig {
+        max_body_bytes: 0,
+        ..HttpConfig::new("127.0.0.1:0".parse().unwrap())
+    };
+    let err = serve(cfg, api.node, api.master).err().expect("refused");
+    assert!(matches!(err, HttpError::ZeroBodyLimit), "{err}");
+}
+
+#[test]
+fn a_master_that_is_not_there_gets_503() {
+    let api = master();
+    let missing = MasterApi {
+        master: api.node.pid("nobody").expect("a pid"),
+        ..api
+    };
+    on_actix(async move {
+        let svc = init_service(app(LIMIT, routes(missing))).await;
+        for path in ["/state", "/metrics"] {
+            let r = call_service(&svc, TestRequest::get().uri(path).to_request()).await;
+            assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
+            let v = json(&read_body(r).await);
+            assert_eq!(v["error"], "the master is not running on this node (yet)");
+        }
+    });
+}

@@ -1,0 +1,265 @@
+//! The master actor: the cluster's bookkeeper and the frameworks' single
+//! point of contact, as Mesos's master.
+//!
+//! It admits agents and watches them with pings, subscribes frameworks and
+//! keeps them through disconnections for their `failover_timeout`, turns
+//! the allocator's decisions into offers ([`OfferBook`]), validates every
+//! accept before launching tasks on agents, forwards status updates to
+//! frameworks and their acknowledgements back to agents (agents retry until
+//! acknowledged, so the master itself never needs to), and answers
+//! reconciliation.
+//!
+//! The allocator runs as its own actor ([`AllocatorActor`]), spawned by the
+//! master on its node; the master tells it every change and it answers with
+//! allocations.
+//!
+//! Everything from the network is checked before it changes state: messages
+//! from actors that are not subscribed frameworks or admitted agents are
+//! refused with a [`FrameworkError`] or dropped with a log line, and a bad
+//! accept is answered per task with TASK_ERROR or TASK_DROPPED/TASK_LOST.
+
+mod agents;
+mod allocations;
+mod frameworks;
+mod metrics;
+mod records;
+mod tasks;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid};
+use thiserror::Error;
+
+use self::metrics::Counters;
+use self::records::{AgentRec, FrameworkRec, TaskRec};
+use crate::allocator::messages::{Allocations, Recover};
+use crate::allocator::{AllocatorActor, AllocatorActorConfig, AllocatorError};
+use crate::ids::{AgentId, FrameworkId, TaskId};
+use crate::offers::OfferBook;
+use crate::protocol::{
+    Accept, Acknowledge, Decline, FrameworkError, Heartbeat, Kill, Reconcile, RegisterAgent,
+    Revive, StatusUpdate, Subscribe, Suppress, Teardown,
+};
+use crate::resources::Resources;
+use crate::state::{GetMetrics, GetState, OperatorKill};
+
+/// How the master runs. Defaults are Mesos's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MasterConfig {
+    /// The allocator's interval, weights and thresholds.
+    pub allocator: AllocatorActorConfig,
+    /// How often frameworks get a [`Heartbeat`] (15 s).
+    pub heartbeat_interval: Duration,
+    /// How often agents are pinged, and how long a ping may take (15 s).
+    pub ping_interval: Duration,
+    /// Pings an agent may miss in a row before it is unreachable (5).
+    pub max_missed_pings: u32,
+    /// Offers older than this are rescinded (Mesos: none by default).
+    pub offer_timeout: Option<Duration>,
+    /// Decline filter when a framework gives none (5 s).
+    pub default_refuse: Duration,
+    /// Completed tasks kept per framework for reconciliation and display
+    /// (1000).
+    pub max_completed_tasks: usize,
+    /// Role of frameworks that name none (`*`).
+    pub default_role: String,
+}
+
+impl Default for MasterConfig {
+    fn default() -> Self {
+        MasterConfig {
+            allocator: AllocatorActorConfig::default(),
+            heartbeat_interval: Duration::from_secs(15),
+            ping_interval: Duration::from_secs(15),
+            max_missed_pings: 5,
+            offer_timeout: None,
+            default_refuse: Duration::from_secs(5),
+            max_completed_tasks: 1000,
+            default_role: "*".to_owned(),
+        }
+    }
+}
+
+/// A master configuration value that cannot work.
+#[derive(Debug, Error)]
+pub enum MasterConfigError {
+    /// The allocator's part is invalid.
+    #[error(transparent)]
+    Allocator(#[from] AllocatorError),
+    /// A duration that must be above zero is zero.
+    #[error("{0} must be above zero")]
+    Zero(&'static str),
+}
+
+impl MasterConfig {
+    /// Rejects zero intervals and limits, and bad allocator settings.
+    pub fn validate(&self) -> Result<(), MasterConfigError> {
+        self.allocator.validate()?;
+        let zero = [
+            ("heartbeat_interval", self.heartbeat_interval.is_zero()),
+            ("ping_interval", self.ping_interval.is_zero()),
+            ("max_missed_pings", self.max_missed_pings == 0),
+            ("offer_timeout", self.offer_timeout == Some(Duration::ZERO)),
+            ("max_completed_tasks", self.max_completed_tasks == 0),
+        ];
+        match zero.iter().find(|(_, z)| *z) {
+            Some((name, _)) => Err(MasterConfigError::Zero(name)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The master actor. Spawn it under [`Master::NAME`]; it spawns its
+/// allocator next to itself when it starts.
+pub struct Master {
+    cfg: MasterConfig,
+    /// Random per run, so ids of two runs never collide.
+    prefix: String,
+    next_agent: u64,
+    next_framework: u64,
+    start_time_ms: u64,
+    allocator: Option<Pid>,
+    agents: BTreeMap<AgentId, AgentRec>,
+    agent_pids: BTreeMap<Pid, AgentId>,
+    removed_agents: BTreeSet<AgentId>,
+    frameworks: BTreeMap<FrameworkId, FrameworkRec>,
+    framework_pids: BTreeMap<Pid, FrameworkId>,
+    tasks: BTreeMap<(FrameworkId, TaskId), TaskRec>,
+    offers: OfferBook,
+    counters: Counters,
+}
+
+impl Master {
+    /// The name masters are spawned under, so agents and frameworks can
+    /// address `master@host:port`.
+    pub const NAME: &'static str = "master";
+
+    /// A master with `cfg`. Panics if `cfg` does not validate (a programmer
+    /// error: binaries validate flags first).
+    pub fn new(cfg: MasterConfig) -> Master {
+        if let Err(e) = cfg.validate() {
+            panic!("invalid master config: {e}");
+        }
+        Master {
+            cfg,
+            prefix: String::new(),
+            next_agent: 0,
+            next_framework: 0,
+            start_time_ms: 0,
+            allocator: None,
+            agents: BTreeMap::new(),
+            agent_pids: BTreeMap::new(),
+            removed_agents: BTreeSet::new(),
+            frameworks: BTreeMap::new(),
+            framework_pids: BTreeMap::new(),
+            tasks: BTreeMap::new(),
+            offers: OfferBook::new(""),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Sends `msg` to the allocator actor.
+    fn to_allocator<M: corral_runtime::Message>(&self, ctx: &mut Ctx<'_, Self>, msg: M) {
+        if let Some(pid) = &self.allocator {
+            ctx.send(pid, msg);
+        }
+    }
+
+    /// Gives resources a framework held back to the allocator, with the
+    /// decline filter `refuse` if any: the one way the master returns
+    /// offers, unused parts of accepts and ended tasks' resources.
+    fn give_back(
+        &self,
+        fw: &FrameworkId,
+        unused: impl IntoIterator<Item = (AgentId, Resources)>,
+        refuse: Option<Duration>,
+        ctx: &mut Ctx<'_, Self>,
+    ) {
+        for (agent, resources) in unused {
+            let recover = Recover {
+                framework: fw.clone(),
+                agent,
+                resources,
+                refuse,
+            };
+            self.to_allocator(ctx, recover);
+        }
+    }
+
+    fn heartbeat(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let pids: Vec<Pid> = self.framework_pids.keys().cloned().collect();
+        for pid in pids {
+            ctx.send(&pid, Heartbeat);
+        }
+        let every = self.cfg.heartbeat_interval;
+        ctx.delay(every, |m: &mut Self, ctx| m.heartbeat(ctx));
+    }
+}
+
+impl Actor for Master {
+    fn handlers(h: &mut Handlers<Self>) {
+        h.on::<Subscribe>()
+            .on::<Accept>()
+            .on::<Decline>()
+            .on::<Revive>()
+            .on::<Suppress>()
+            .on::<Kill>()
+            .on::<Acknowledge>()
+            .on::<Reconcile>()
+            .on::<Teardown>()
+            .on::<RegisterAgent>()
+            .on::<StatusUpdate>()
+            .on::<Allocations>()
+            .on::<GetState>()
+            .on::<GetMetrics>()
+            .on::<OperatorKill>();
+    }
+
+    fn started(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let mut bytes = [0u8; 4];
+        ctx.rng().fill_bytes(&mut bytes);
+        self.prefix = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        self.offers = OfferBook::new(&self.prefix);
+        self.start_time_ms = ctx.unix_time_ms();
+        let allocator = AllocatorActor::new(ctx.me().clone(), self.cfg.allocator.clone());
+        match ctx.spawn("allocator", allocator) {
+            Ok(pid) => self.allocator = Some(pid),
+            // Only a name clash on this node; without an allocator nothing
+            // is ever offered, so say it loudly.
+            Err(e) => tracing::error!(%e, "cannot start the allocator"),
+        }
+        let every = self.cfg.heartbeat_interval;
+        ctx.delay(every, |m: &mut Self, ctx| m.heartbeat(ctx));
+        let every = self.cfg.ping_interval;
+        ctx.delay(every, |m: &mut Self, ctx| m.ping_agents(ctx));
+        if let Some(timeout) = self.cfg.offer_timeout {
+            ctx.delay(timeout, |m: &mut Self, ctx| m.expire_offers(ctx));
+        }
+    }
+
+    fn exited(&mut self, pid: &Pid, ctx: &mut Ctx<'_, Self>) {
+        if let Some(fw) = self.framework_pids.get(pid).cloned() {
+            self.framework_disconnected(fw, ctx);
+        } else if let Some(agent) = self.agent_pids.get(pid) {
+            // Pings decide whether it is gone; a quick reconnect is normal.
+            tracing::info!(%agent, "agent disconnected");
+        }
+    }
+}
+
+impl Handler<GetState> for Master {
+    fn handle(&mut self, _: GetState, ctx: &mut Ctx<'_, Self>) {
+        let state = self.snapshot(ctx.me());
+        ctx.reply(state);
+    }
+}
+
+/// Answers a message from an actor that is not a subscribed framework.
+fn not_subscribed(ctx: &mut Ctx<'_, Master>, what: &str) {
+    if let Some(from) = ctx.sender().cloned() {
+        tracing::debug!(%from, "{what} from an unsubscribed actor");
+        let message = format!("{what} refused: not subscribed (send Subscribe first)");
+        ctx.send(&from, FrameworkError { message });
+    }
+}

@@ -1,0 +1,144 @@
+//! What the master remembers of each agent, framework and task, and the
+//! snapshot it gives observers.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use corral_runtime::{Pid, TimerId};
+
+use super::Master;
+use crate::ids::{AgentId, FrameworkId};
+use crate::protocol::FrameworkInfo;
+use crate::resources::Resources;
+use crate::state::{AgentState, FrameworkState, MasterState, TaskView};
+use crate::task::TaskState;
+
+/// An admitted agent.
+pub(super) struct AgentRec {
+    pub pid: Pid,
+    pub hostname: String,
+    pub total: Resources,
+    pub attributes: String,
+    pub missed_pings: u32,
+    /// Base URL of its HTTP API, if it announced one.
+    pub http: Option<String>,
+}
+
+/// A subscribed framework.
+pub(super) struct FrameworkRec {
+    pub info: FrameworkInfo,
+    pub role: String,
+    /// None while disconnected (failing over).
+    pub pid: Option<Pid>,
+    /// Fires when `failover_timeout` runs out while disconnected.
+    pub failover: Option<TimerId>,
+    /// Latest tasks that ended and were acknowledged, oldest first.
+    pub completed: VecDeque<(crate::ids::TaskId, TaskRec)>,
+}
+
+/// A task the master launched.
+#[derive(Clone)]
+pub(super) struct TaskRec {
+    pub name: String,
+    pub agent: AgentId,
+    pub resources: Resources,
+    pub state: TaskState,
+    pub history: Vec<(TaskState, u64)>,
+    /// The uuid of its terminal update, once seen: its acknowledgement
+    /// retires the task.
+    pub terminal_uuid: Option<[u8; 16]>,
+}
+
+impl TaskRec {
+    /// Moves to `state` at `now_ms`; a terminal state is final.
+    pub fn transition(&mut self, state: TaskState, now_ms: u64) -> bool {
+        if self.state.is_terminal() || self.state == state {
+            return false;
+        }
+        self.state = state;
+        self.history.push((state, now_ms));
+        true
+    }
+}
+
+impl Master {
+    pub(super) fn snapshot(&self, me: &Pid) -> MasterState {
+        // One pass over tasks and one over offers, so a snapshot costs
+        // O(agents + frameworks + tasks + offers), not their products.
+        let mut used_on: BTreeMap<&AgentId, Resources> = BTreeMap::new();
+        let mut used_by: BTreeMap<&FrameworkId, Resources> = BTreeMap::new();
+        for ((fw, _), t) in self.tasks.iter().filter(|(_, t)| !t.state.is_terminal()) {
+            add(&mut used_on, &t.agent, &t.resources);
+            add(&mut used_by, fw, &t.resources);
+        }
+        let mut offered_on: BTreeMap<&AgentId, Resources> = BTreeMap::new();
+        let mut offered_to: BTreeMap<&FrameworkId, Resources> = BTreeMap::new();
+        for o in self.offers.offered() {
+            add(&mut offered_on, &o.agent, &o.resources);
+            add(&mut offered_to, &o.framework, &o.resources);
+        }
+        let agents = self
+            .agents
+            .iter()
+            .map(|(id, a)| AgentState {
+                id: id.clone(),
+                hostname: a.hostname.clone(),
+                pid: a.pid.to_string(),
+                total: a.total.clone(),
+                used: sum(&used_on, id),
+                offered: sum(&offered_on, id),
+                attributes: a.attributes.clone(),
+                reachable: a.missed_pings == 0,
+                http: a.http.clone(),
+            })
+            .collect();
+        let frameworks = self
+            .frameworks
+            .iter()
+            .map(|(id, f)| FrameworkState {
+                id: id.clone(),
+                name: f.info.name.clone(),
+                role: f.role.clone(),
+                connected: f.pid.is_some(),
+                used: sum(&used_by, id),
+                offered: sum(&offered_to, id),
+            })
+            .collect();
+        let view = |fw: &FrameworkId, id: &crate::ids::TaskId, t: &TaskRec| TaskView {
+            id: id.clone(),
+            name: t.name.clone(),
+            framework_id: fw.clone(),
+            agent_id: t.agent.clone(),
+            state: t.state,
+            resources: t.resources.clone(),
+            history: t.history.clone(),
+        };
+        let mut tasks: Vec<TaskView> = self
+            .tasks
+            .iter()
+            .map(|((fw, id), t)| view(fw, id, t))
+            .collect();
+        for (fw, f) in &self.frameworks {
+            tasks.extend(f.completed.iter().map(|(id, t)| view(fw, id, t)));
+        }
+        MasterState {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            start_time_ms: self.start_time_ms,
+            pid: me.to_string(),
+            agents,
+            frameworks,
+            tasks,
+            outstanding_offers: self.offers.len(),
+        }
+    }
+}
+
+/// Adds `r` to what `m` holds for `key`.
+fn add<'a, K: Ord>(m: &mut BTreeMap<&'a K, Resources>, key: &'a K, r: &Resources) {
+    let e = m.entry(key).or_default();
+    *e = e.plus(r);
+}
+
+/// What `m` holds for `key` (nothing if absent).
+fn sum<K: Ord>(m: &BTreeMap<&K, Resources>, key: &K) -> Resources {
+    m.get(key).cloned().unwrap_or_default()
+}

@@ -1,0 +1,162 @@
+//! The operator protocol: what the master tells observers about the
+//! cluster, and what operators may ask of it. Wire names `master.*`.
+//!
+//! - [`GetState`] → [`MasterState`]: a snapshot of agents, frameworks and
+//!   tasks (HTTP `/state`, the CLI views);
+//! - [`GetMetrics`] → [`MasterMetrics`]: counters and gauges (HTTP
+//!   `/metrics`);
+//! - [`OperatorKill`] → [`KillOutcome`]: kill a task as an operator (HTTP
+//!   `POST /tasks/{framework_id}/{task_id}/kill`).
+
+use corral_runtime::message;
+use serde::{Deserialize, Serialize};
+
+use crate::allocator::cycles::CycleTimes;
+use crate::ids::{AgentId, FrameworkId, TaskId};
+use crate::resources::Resources;
+use crate::task::TaskState;
+
+/// Ask the master for a snapshot of its state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GetState;
+
+/// An agent as the master sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentState {
+    /// Its id.
+    pub id: AgentId,
+    /// Its host name.
+    pub hostname: String,
+    /// Its actor.
+    pub pid: String,
+    /// Everything it has.
+    pub total: Resources,
+    /// What its live tasks use.
+    pub used: Resources,
+    /// What is offered and not yet answered.
+    pub offered: Resources,
+    /// Its attributes, as given.
+    pub attributes: String,
+    /// Whether it answers pings.
+    pub reachable: bool,
+    /// Base URL of its HTTP API (`http://ip:port`), if it serves one.
+    pub http: Option<String>,
+}
+
+/// A framework as the master sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FrameworkState {
+    /// Its id.
+    pub id: FrameworkId,
+    /// Its name.
+    pub name: String,
+    /// Its role.
+    pub role: String,
+    /// Whether it is connected.
+    pub connected: bool,
+    /// What its live tasks use.
+    pub used: Resources,
+    /// What is offered to it and not yet answered.
+    pub offered: Resources,
+}
+
+/// A task as the master sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskView {
+    /// Its id.
+    pub id: TaskId,
+    /// Its name.
+    pub name: String,
+    /// Its framework.
+    pub framework_id: FrameworkId,
+    /// Its agent.
+    pub agent_id: AgentId,
+    /// Its latest state.
+    pub state: TaskState,
+    /// What it uses.
+    pub resources: Resources,
+    /// Every state it went through, with the master's Unix time in ms.
+    pub history: Vec<(TaskState, u64)>,
+}
+
+/// A snapshot of the master's view of the cluster.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MasterState {
+    /// The master's software version (the crate's).
+    pub version: String,
+    /// When the master started (Unix ms).
+    pub start_time_ms: u64,
+    /// The master's actor.
+    pub pid: String,
+    /// Admitted agents, by id.
+    pub agents: Vec<AgentState>,
+    /// Subscribed frameworks, by id.
+    pub frameworks: Vec<FrameworkState>,
+    /// Live tasks and the latest completed ones, by framework and id.
+    pub tasks: Vec<TaskView>,
+    /// Offers outstanding.
+    pub outstanding_offers: usize,
+}
+
+/// Ask the master for its counters and gauges.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GetMetrics;
+
+/// The master's counters (since it started) and gauges (now).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MasterMetrics {
+    /// Offers sent to frameworks.
+    pub offers_sent: u64,
+    /// Offers frameworks declined explicitly.
+    pub offers_declined: u64,
+    /// Offers the master withdrew (timed out, or their agent was removed).
+    pub offers_rescinded: u64,
+    /// Offers outstanding now.
+    pub offers_outstanding: u64,
+    /// Tasks the master knows (live, and the completed ones it keeps for
+    /// display), per state; states with no task are absent.
+    pub tasks: Vec<(TaskState, u64)>,
+    /// Admitted agents answering pings.
+    pub agents_connected: u64,
+    /// Agents missing pings, and agents removed for missing too many.
+    pub agents_unreachable: u64,
+    /// Subscribed frameworks with a live connection.
+    pub frameworks_connected: u64,
+    /// Subscribed frameworks failing over (disconnected, not yet removed).
+    pub frameworks_disconnected: u64,
+    /// How long allocation passes took; None if the allocator did not
+    /// answer in time.
+    pub allocation_cycles: Option<CycleTimes>,
+}
+
+/// Kill a task as an operator (not as its framework). The framework hears
+/// of it through the task's status updates (TASK_KILLED), as for its own
+/// kills.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OperatorKill {
+    /// The task's framework.
+    pub framework_id: FrameworkId,
+    /// The task.
+    pub task_id: TaskId,
+}
+
+/// What became of an [`OperatorKill`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KillOutcome {
+    /// The kill was sent to the task's agent; its end comes as a status
+    /// update.
+    Accepted,
+    /// The master knows no such framework.
+    UnknownFramework,
+    /// The framework has no such task (live or recently completed).
+    UnknownTask,
+    /// The task has already ended.
+    AlreadyEnded,
+}
+
+message!(GetState = "master.GetState" => MasterState);
+message!(MasterState = "master.MasterState");
+message!(GetMetrics = "master.GetMetrics" => MasterMetrics);
+message!(MasterMetrics = "master.MasterMetrics");
+message!(OperatorKill = "master.OperatorKill" => KillOutcome);
+message!(KillOutcome = "master.KillOutcome");

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::container::ContainerInfo;
 use crate::ids::{AgentId, FrameworkId, OfferId, TaskId};
 use crate::resources::Resources;
-use crate::task::TaskStatus;
+use crate::task::{TaskState, TaskStatus};
 
 // ---- framework -> master ----
 
@@ -207,6 +207,27 @@ pub struct FrameworkError {
     pub message: String,
 }
 
+// ---- any master -> agents and frameworks ----
+
+/// A master that does not lead answers `Subscribe` and `RegisterAgent` with
+/// this, naming the leading master when it knows it; the sender tries that
+/// one, or the next master of its list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NotLeader {
+    /// The leading master, if known.
+    pub leader: Option<Pid>,
+}
+
+/// A newly elected leader announces itself to the agents and frameworks its
+/// registry names, so they re-register and re-subscribe with it at once
+/// rather than after noticing the old leader is gone. Receivers accept it
+/// only from a master of their configured list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeaderElected {
+    /// The new leading master.
+    pub leader: Pid,
+}
+
 // ---- agent <-> master ----
 
 /// An agent announces itself (first time: no id).
@@ -225,7 +246,34 @@ pub struct RegisterAgent {
     /// Base URL of the agent's HTTP API (`http://ip:port`), if it serves
     /// one; the master shows it to operators (see [`http_url_problem`]).
     pub http: Option<String>,
+    /// The frameworks (with their ids) of the tasks below, so that a master
+    /// that never saw them (it was elected after they subscribed) knows
+    /// their role and failover timeout.
+    pub frameworks: Vec<FrameworkInfo>,
+    /// Every task the agent holds, running or ended with updates not yet
+    /// acknowledged: a newly elected master rebuilds its task table and the
+    /// allocator's books from these, and offers only what is really free.
+    pub tasks: Vec<AgentTask>,
 }
+
+/// A task as an agent reports it when it (re-)registers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentTask {
+    /// Whose task.
+    pub framework_id: FrameworkId,
+    /// The task.
+    pub task_id: TaskId,
+    /// Its display name.
+    pub name: String,
+    /// What it holds while not terminal.
+    pub resources: Resources,
+    /// Its latest state on the agent.
+    pub state: TaskState,
+}
+
+/// The most tasks one registration may report; more is refused as
+/// malformed (a real agent holds far fewer).
+pub const MAX_REPORTED_TASKS: usize = 100_000;
 
 /// The longest HTTP base URL an agent may announce, in bytes.
 pub const MAX_HTTP_URL_BYTES: usize = 2048;
@@ -355,6 +403,8 @@ message!(StatusUpdate = "master.StatusUpdate");
 message!(StatusAck = "master.StatusAck");
 message!(ShutdownFramework = "master.ShutdownFramework");
 message!(ShutdownAgent = "master.ShutdownAgent");
+message!(NotLeader = "master.NotLeader");
+message!(LeaderElected = "master.LeaderElected");
 
 #[cfg(test)]
 mod tests {

@@ -49,6 +49,8 @@ impl Agent {
             id: self.agent_id.clone(),
             pid: ctx.me().clone(),
             http: self.cfg.http_url.clone(),
+            frameworks: Vec::new(),
+            tasks: Vec::new(),
         };
         tracing::debug!(%master, id = ?msg.id, "registering with the master");
         ctx.send(&master, msg);

@@ -26,5 +26,5 @@ pub use config::RegistrarConfig;
 pub use error::{ProposeError, RegistrarError};
 pub use events::{Observer, RaftEvent, Role};
 pub use protocol::{GetLeader, GetRegistry, LeaderInfo, Propose, Proposed, Raft, RegistrySnapshot};
-pub use registry::{AgentEntry, Op, Registry};
+pub use registry::{AgentEntry, FrameworkEntry, LeaderEntry, Op, Registry};
 pub use storage::{Disk, LogStore};

@@ -1,6 +1,8 @@
 //! The registry: what the masters agree on through the replicated log.
 //!
-//! Admitted agents, role weights and the framework ids the cluster knows.
+//! Admitted and removed agents, role weights, and the frameworks the
+//! cluster knows (their description and latest address, so that a new
+//! leader can tell them where it is and keep their failover timeouts).
 //! Each change is an [`Op`], encoded into a Raft entry; every master applies
 //! the committed ops in log order with [`Registry::apply`], a deterministic
 //! function of the registry and the op (no I/O, no time, no randomness), so
@@ -13,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::RegistrarError;
 use crate::ids::{AgentId, FrameworkId};
+use crate::protocol::FrameworkInfo;
 
 /// Largest encoded op accepted, in bytes.
 pub const MAX_OP_BYTES: usize = 64 * 1024;
@@ -24,6 +27,24 @@ pub struct AgentEntry {
     pub hostname: String,
     /// The agent actor's address.
     pub pid: Pid,
+}
+
+/// A framework, as the registry keeps it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FrameworkEntry {
+    /// What it said when it last subscribed (its id set).
+    pub info: FrameworkInfo,
+    /// Its scheduler actor's latest address.
+    pub pid: Pid,
+}
+
+/// The master elected last, as the registry keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderEntry {
+    /// The master actor.
+    pub master: Pid,
+    /// Base URL of its HTTP API, if any.
+    pub http: Option<String>,
 }
 
 /// One change to the registry: the payload of a Raft entry.
@@ -38,7 +59,8 @@ pub enum Op {
         /// Its actor's address.
         pid: Pid,
     },
-    /// Removes an agent (gone, or unreachable for good).
+    /// Removes an agent (gone, or unreachable for good); it is remembered
+    /// as removed, so that if it comes back it is told to shut down.
     RemoveAgent {
         /// The agent's id.
         id: AgentId,
@@ -50,15 +72,28 @@ pub enum Op {
         /// Its weight, positive and finite.
         weight: f64,
     },
-    /// Records a framework id as known to the cluster.
+    /// Records a framework (or its new address after a failover).
     AddFramework {
         /// The framework's id.
         id: FrameworkId,
+        /// What it subscribed with.
+        info: FrameworkInfo,
+        /// Its scheduler actor.
+        pid: Pid,
     },
     /// Forgets a framework id (torn down).
     RemoveFramework {
         /// The framework's id.
         id: FrameworkId,
+    },
+    /// A master took the lead. A new leader commits one before it reads the
+    /// registry (once it is applied, so is every entry before it), and the
+    /// other masters learn from it where to send operators.
+    Elected {
+        /// The leading master actor.
+        master: Pid,
+        /// Base URL of its HTTP API, if it serves one.
+        http: Option<String>,
     },
 }
 
@@ -99,10 +134,14 @@ impl Op {
 pub struct Registry {
     /// Admitted agents by id.
     pub agents: BTreeMap<AgentId, AgentEntry>,
+    /// Agents removed after they became unreachable.
+    pub removed: BTreeSet<AgentId>,
     /// Role weights that differ from the default of 1.
     pub weights: BTreeMap<String, f64>,
-    /// Framework ids the cluster knows.
-    pub frameworks: BTreeSet<FrameworkId>,
+    /// Frameworks the cluster knows.
+    pub frameworks: BTreeMap<FrameworkId, FrameworkEntry>,
+    /// The master elected last.
+    pub leader: Option<LeaderEntry>,
 }
 
 impl Registry {
@@ -117,9 +156,12 @@ impl Registry {
                     pid: pid.clone(),
                 };
                 self.agents.insert(id.clone(), entry);
+                self.removed.remove(id);
             }
             Op::RemoveAgent { id } => {
-                self.agents.remove(id);
+                if self.agents.remove(id).is_some() {
+                    self.removed.insert(id.clone());
+                }
             }
             Op::SetWeight { role, weight } => {
                 if op.validate().is_err() {
@@ -131,11 +173,21 @@ impl Registry {
                     self.weights.insert(role.clone(), *weight);
                 }
             }
-            Op::AddFramework { id } => {
-                self.frameworks.insert(id.clone());
+            Op::AddFramework { id, info, pid } => {
+                let entry = FrameworkEntry {
+                    info: info.clone(),
+                    pid: pid.clone(),
+                };
+                self.frameworks.insert(id.clone(), entry);
             }
             Op::RemoveFramework { id } => {
                 self.frameworks.remove(id);
+            }
+            Op::Elected { master, http } => {
+                self.leader = Some(LeaderEntry {
+                    master: master.clone(),
+                    http: http.clone(),
+                });
             }
         }
     }
@@ -162,7 +214,15 @@ mod tests {
         let ops = vec![
             admit("a1", "h1"),
             admit("a2", "h2"),
-            Op::AddFramework { id: "f1".into() },
+            Op::AddFramework {
+                id: "f1".into(),
+                info: FrameworkInfo::new("f", "*"),
+                pid: pid("scheduler"),
+            },
+            Op::Elected {
+                master: pid("master"),
+                http: None,
+            },
             Op::SetWeight {
                 role: "web".into(),
                 weight: 2.5,
@@ -184,8 +244,11 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.agents.len(), 1);
         assert_eq!(a.agents[&AgentId::from("a2")].hostname, "h2-new");
+        let removed: Vec<&AgentId> = a.removed.iter().collect();
+        assert_eq!(removed, [&AgentId::from("a1")], "a removed agent is remembered");
         assert!(a.weights.is_empty(), "weight 1 is the default");
-        assert!(a.frameworks.contains(&FrameworkId::from("f1")));
+        assert!(a.frameworks.contains_key(&FrameworkId::from("f1")));
+        assert_eq!(a.leader.as_ref().map(|l| &l.master), Some(&pid("master")));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! acknowledges them.
 //!
 //! The handlers are split by conversation: `registration` (master
-//! registration, pings, agent shutdown), `launch` (running tasks),
+//! registration, pings, agent shutdown), `leader` (which of the masters
+//! leads: `NotLeader` hints and `LeaderElected`), `launch` (running tasks),
 //! `executors` (what executors say), `kill` (kills, framework shutdown and
 //! executor exits) and `acks` (acknowledgements). This file holds the state and the pieces they share:
 //! queueing status updates, sending them, and ending and forgetting tasks.
@@ -15,6 +16,7 @@ mod acks;
 mod executors;
 mod kill;
 mod launch;
+mod leader;
 mod recovery;
 mod registration;
 
@@ -46,7 +48,17 @@ enum Registration {
     Registering {
         /// The wait before the attempt after next (before jitter).
         backoff: Duration,
+        /// The next scheduled attempt.
         timer: Option<TimerId>,
+        /// Attempts that `NotLeader` hints may still send at once before
+        /// the next scheduled attempt: one fewer than there are masters, so
+        /// a chain of hints can reach any master, but masters that name
+        /// each other cannot make the agent send without pause.
+        redirects_left: usize,
+        /// A hint named the current master after the redirects ran out,
+        /// and it has not been tried: the next scheduled attempt goes to
+        /// it rather than on to the next master of the list.
+        hinted: bool,
     },
     /// Admitted; status updates flow.
     Registered,
@@ -54,10 +66,15 @@ enum Registration {
 
 /// The agent actor. Spawn it under [`Agent::NAME`] on the agent's node.
 ///
-/// Build it with a validated [`AgentConfig`]; it registers with
-/// `config.master` as soon as it starts. See the crate doc for its place.
+/// Build it with a validated [`AgentConfig`]; it registers with the first
+/// of `config.masters` as soon as it starts, and follows the leading master
+/// among them. See the crate doc for its place.
 pub struct Agent {
     cfg: AgentConfig,
+    /// The master the agent registers with, or is registered with: one of
+    /// `cfg.masters`. Everything for "the master" goes here, and only what
+    /// it sends is obeyed.
+    master: Pid,
     registration: Registration,
     agent_id: Option<AgentId>,
     tasks: BTreeMap<TaskKey, Task>,
@@ -99,7 +116,11 @@ impl Agent {
             registration: Registration::Registering {
                 backoff: registration::BACKOFF_MIN,
                 timer: None,
+                redirects_left: 0,
+                hinted: false,
             },
+            // Validated: the list is not empty.
+            master: cfg.masters[0].clone(),
             cfg,
             agent_id: None,
             tasks: BTreeMap::new(),
@@ -131,6 +152,11 @@ impl Agent {
     /// The id the master gave, once registered (kept while reconnecting).
     pub fn agent_id(&self) -> Option<&AgentId> {
         self.agent_id.as_ref()
+    }
+
+    /// The master the agent registers with now (or is registered with).
+    pub fn master(&self) -> &Pid {
+        &self.master
     }
 
     /// Whether the master has admitted the agent and the link holds.
@@ -167,7 +193,7 @@ impl Agent {
 
     /// Whether the current message comes from the master; logs if not.
     fn sent_by_master(&self, what: &str, ctx: &Ctx<'_, Self>) -> bool {
-        let ok = ctx.sender() == Some(&self.cfg.master);
+        let ok = ctx.sender() == Some(&self.master);
         if !ok {
             tracing::warn!(sender = ?ctx.sender(), "ignoring {what} from a sender that is not the master");
         }
@@ -215,7 +241,7 @@ impl Agent {
         self.write_checkpoints(ctx);
         if self.is_registered() {
             for status in self.updates.due(ctx.now()) {
-                ctx.send(&self.cfg.master, master::StatusUpdate { status });
+                ctx.send(&self.master, master::StatusUpdate { status });
             }
         }
         self.arm_retry(ctx);
@@ -362,6 +388,8 @@ impl Actor for Agent {
             .on::<master::StatusAck>()
             .on::<master::ShutdownFramework>()
             .on::<master::ShutdownAgent>()
+            .on::<master::NotLeader>()
+            .on::<master::LeaderElected>()
             .on::<exec::RegisterExecutor>()
             .on::<exec::ReregisterExecutor>()
             .on::<exec::ExecutorUpdate>()
@@ -374,8 +402,10 @@ impl Actor for Agent {
     }
 
     fn exited(&mut self, pid: &Pid, ctx: &mut Ctx<'_, Self>) {
-        if *pid == self.cfg.master {
+        if *pid == self.master {
             self.master_lost(ctx);
+        } else if self.cfg.masters.contains(pid) {
+            tracing::debug!(master = %pid, "lost a master the agent no longer talks to");
         } else {
             self.recovered_executor_lost(pid, ctx);
         }

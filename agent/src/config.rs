@@ -27,8 +27,12 @@ pub enum RecoverMode {
 /// fields, then check with [`AgentConfig::validate`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct AgentConfig {
-    /// The master's actor, which the agent registers with.
-    pub master: Pid,
+    /// The masters' actors, in the order the agent tries them. Only the
+    /// leading master admits agents; the others answer with the leader's
+    /// pid when they know it, and an unanswered attempt moves on to the
+    /// next master of the list. Default: the one master given to
+    /// [`AgentConfig::new`]. Must not be empty or repeat a pid.
+    pub masters: Vec<Pid>,
     /// Host name shown by the master.
     pub hostname: String,
     /// What the agent offers (see [`detect_resources`](crate::detect_resources)).
@@ -93,7 +97,9 @@ pub struct AgentConfig {
 }
 
 impl AgentConfig {
-    /// A configuration with the required fields and defaults for the rest.
+    /// A configuration with the required fields and defaults for the rest,
+    /// for a cluster of one master (see [`with_masters`](Self::with_masters)
+    /// for several).
     pub fn new(
         master: Pid,
         hostname: String,
@@ -102,7 +108,7 @@ impl AgentConfig {
         executor_command: String,
     ) -> AgentConfig {
         AgentConfig {
-            master,
+            masters: vec![master],
             hostname,
             resources,
             attributes: String::new(),
@@ -125,11 +131,20 @@ impl AgentConfig {
         }
     }
 
-    /// Refuses zero durations and limits, a retry range upside down, an
-    /// empty host name or executor command, a relative work directory,
-    /// attributes that do not parse, an HTTP URL that is not one, and an
-    /// empty or repeating containerizer list.
+    /// This configuration with `masters` as the master list (tried in this
+    /// order); [`validate`](Self::validate) checks it.
+    pub fn with_masters(mut self, masters: Vec<Pid>) -> AgentConfig {
+        self.masters = masters;
+        self
+    }
+
+    /// Refuses an empty or repeating master list, zero durations and
+    /// limits, a retry range upside down, an empty host name or executor
+    /// command, a relative work directory, attributes that do not parse, an
+    /// HTTP URL that is not one, and an empty or repeating containerizer
+    /// list.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        check_masters(&self.masters)?;
         let durations = [
             ("registration_backoff_max", self.registration_backoff_max),
             ("status_retry_min", self.status_retry_min),
@@ -174,6 +189,20 @@ impl AgentConfig {
         check_containerizers(&self.containerizers)?;
         Ok(())
     }
+}
+
+/// Refuses an empty master list and one that names a master twice (a
+/// repeated entry would be tried twice per round, skewing the rotation).
+fn check_masters(masters: &[Pid]) -> Result<(), ConfigError> {
+    if masters.is_empty() {
+        return Err(ConfigError::NoMasters);
+    }
+    for (i, pid) in masters.iter().enumerate() {
+        if masters[..i].contains(pid) {
+            return Err(ConfigError::DuplicateMaster(pid.clone()));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -250,6 +279,20 @@ mod tests {
         let err = refused(|c| c.attributes = "rack".into());
         assert!(matches!(err, ConfigError::BadAttributes { .. }));
         assert!(err.to_string().contains("rack"), "{err}");
+    }
+
+    #[test]
+    fn the_master_list_is_not_empty_and_does_not_repeat() {
+        let a: Pid = "master@10.0.0.1:5050".parse().unwrap();
+        let b: Pid = "master@10.0.0.2:5050".parse().unwrap();
+        assert_eq!(config().masters.len(), 1);
+        let c = config().with_masters(vec![a.clone(), b.clone()]);
+        assert_eq!(c.masters, vec![a.clone(), b.clone()]);
+        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(refused(|c| c.masters.clear()), ConfigError::NoMasters);
+        let err = refused(|c| c.masters = vec![a.clone(), b.clone(), a.clone()]);
+        assert_eq!(err, ConfigError::DuplicateMaster(a.clone()));
+        assert!(err.to_string().contains("10.0.0.1:5050"), "{err}");
     }
 
     #[test]

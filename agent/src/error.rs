@@ -13,6 +13,13 @@ use crate::containerizers::ContainerizersError;
 /// Why an [`AgentConfig`](crate::AgentConfig) was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
+    /// The master list is empty: the agent would have nobody to register
+    /// with.
+    #[error("masters is empty: give at least one master")]
+    NoMasters,
+    /// A master appears twice in the list.
+    #[error("masters names {0} more than once")]
+    DuplicateMaster(corral_runtime::Pid),
     /// A duration that must be positive is zero.
     #[error("{field} must be above zero")]
     ZeroDuration {

@@ -17,7 +17,9 @@ pub enum AgentEvent {
         /// The id the agent now uses.
         agent_id: AgentId,
     },
-    /// The link to the master broke; the agent registers again.
+    /// The agent left the master it was registered with (the link broke,
+    /// the master stepped down, or another master was elected); it
+    /// registers again.
     Disconnected,
     /// An executor process was started for a task.
     TaskLaunched {

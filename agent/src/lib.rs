@@ -4,10 +4,12 @@
 //!
 //! # Its place
 //! The master decides; agents carry out. An [`Agent`] registers with the
-//! master (retrying with backoff until admitted, and again under the same id
-//! whenever the link breaks), answers its pings, and for each task in a
-//! `RunTasks` starts an executor process (`corral-executor`, the command
-//! executor) in a sandbox directory. The executor registers back, receives
+//! leading master of its list (retrying with backoff, moving on to the next
+//! master when one does not answer and to the leader a master names, until
+//! admitted; and again under the same id, reporting its tasks, whenever the
+//! link breaks or a new leader announces itself), answers its pings, and
+//! for each task in a `RunTasks` starts an executor process
+//! (`corral-executor`, the command executor) in a sandbox directory. The executor registers back, receives
 //! its task, runs it and reports each state change. The agent acknowledges
 //! those reports at once and then owns them: its status update manager
 //! ([`updates`]) forwards them to the master strictly in order per task, one

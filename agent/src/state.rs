@@ -23,7 +23,7 @@ pub struct AgentSnapshot {
     pub hostname: String,
     /// Its actor.
     pub pid: String,
-    /// The master it registers with.
+    /// The master it registers with now (the leader, once registered).
     pub master: String,
     /// Whether the master has admitted it and the link holds.
     pub registered: bool,
@@ -51,7 +51,7 @@ impl Handler<GetAgentState> for Agent {
             id: self.agent_id().cloned(),
             hostname: cfg.hostname.clone(),
             pid: ctx.me().to_string(),
-            master: cfg.master.to_string(),
+            master: self.master().to_string(),
             registered: self.is_registered(),
             resources: cfg.resources.clone(),
             used: self.used_resources().clone(),

@@ -1,8 +1,10 @@
 //! What the agent keeps about each task it supervises, and the pure helpers
 //! that turn its life into status updates.
 
+use std::collections::BTreeMap;
+
 use corral_master::ids::{AgentId, FrameworkId, TaskId};
-use corral_master::protocol::{FrameworkInfo, TaskInfo};
+use corral_master::protocol::{AgentTask, FrameworkInfo, TaskInfo};
 use corral_master::resources::Resources;
 use corral_master::task::{StatusReason, StatusSource, TaskState, TaskStatus};
 use corral_runtime::{ExitStatus, Pid, ProcessId, TimerId};
@@ -51,6 +53,40 @@ impl Task {
             sandbox: self.sandbox.dir.display().to_string(),
         }
     }
+}
+
+/// What a registration reports about `tasks`: each task with its latest
+/// state and resources, and the frameworks they belong to (each once, with
+/// its id set). A framework's description comes from its most recently
+/// launched task here, the newest the agent was given.
+pub(crate) fn registration_report<'a>(
+    tasks: impl Iterator<Item = &'a Task>,
+) -> (Vec<FrameworkInfo>, Vec<AgentTask>) {
+    let mut frameworks: BTreeMap<&FrameworkId, (u64, &FrameworkInfo)> = BTreeMap::new();
+    let mut reported = Vec::new();
+    for task in tasks {
+        let newest = frameworks
+            .get(&task.framework_id)
+            .is_none_or(|(seq, _)| *seq < task.launch_seq);
+        if newest {
+            frameworks.insert(&task.framework_id, (task.launch_seq, &task.framework));
+        }
+        reported.push(AgentTask {
+            framework_id: task.framework_id.clone(),
+            task_id: task.info.task_id.clone(),
+            name: task.info.name.clone(),
+            resources: task.info.resources.clone(),
+            state: task.state,
+        });
+    }
+    let frameworks = frameworks
+        .into_iter()
+        .map(|(id, (_, info))| FrameworkInfo {
+            id: Some(id.clone()),
+            ..info.clone()
+        })
+        .collect();
+    (frameworks, reported)
 }
 
 /// A task as shown to observers and kept after it completed.
@@ -129,6 +165,70 @@ pub(crate) fn uuid_v4(mut bytes: [u8; 16]) -> [u8; 16] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn task(fw: &str, id: &str, launch_seq: u64, name: &str, state: TaskState) -> Task {
+        let mut framework = FrameworkInfo::new(name, "*");
+        framework.id = None;
+        Task {
+            framework_id: FrameworkId::from(fw),
+            framework,
+            info: TaskInfo {
+                task_id: TaskId::from(id),
+                name: format!("task {id}"),
+                command: "true".into(),
+                env: vec![],
+                resources: Resources::parse("cpus:1;mem:64").unwrap(),
+                container: None,
+            },
+            sandbox: Sandbox::new(std::path::Path::new("/w"), fw, id).unwrap(),
+            process: None,
+            awaiting_executor: false,
+            executor: None,
+            kill_requested: false,
+            state,
+            terminal: state.is_terminal(),
+            launch_seq,
+            registration_timer: None,
+            kill_timer: None,
+        }
+    }
+
+    #[test]
+    fn the_report_names_every_task_and_each_framework_once_with_its_id() {
+        let tasks = [
+            task("fw-b", "t1", 3, "new b", TaskState::Running),
+            task("fw-a", "t2", 1, "a", TaskState::Finished),
+            task("fw-b", "t3", 2, "old b", TaskState::Staging),
+        ];
+        let (frameworks, reported) = registration_report(tasks.iter());
+        let names: Vec<(Option<FrameworkId>, &str)> = frameworks
+            .iter()
+            .map(|f| (f.id.clone(), f.name.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                (Some(FrameworkId::from("fw-a")), "a"),
+                (Some(FrameworkId::from("fw-b")), "new b"),
+            ]
+        );
+        let states: Vec<(&str, &str, TaskState)> = reported
+            .iter()
+            .map(|t| (t.framework_id.0.as_str(), t.task_id.0.as_str(), t.state))
+            .collect();
+        assert_eq!(
+            states,
+            vec![
+                ("fw-b", "t1", TaskState::Running),
+                ("fw-a", "t2", TaskState::Finished),
+                ("fw-b", "t3", TaskState::Staging),
+            ]
+        );
+        assert!(reported
+            .iter()
+            .all(|t| t.resources == tasks[0].info.resources));
+        assert_eq!(reported[0].name, "task t1");
+    }
 
     #[test]
     fn exits_read_as_words() {

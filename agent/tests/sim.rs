@@ -2,12 +2,16 @@
 //! double, on virtual time.
 //!
 //! Three nodes: the master double (node 1) records what the agent sends and
-//! answers registrations (when told to) and acknowledges updates (when told
-//! to); the agent (node 2) under test; an executor double (node 3) that
+//! answers registrations (when told to, or refuses them as a master that
+//! does not lead) and acknowledges updates (when told to); the agent (node
+//! 2) under test; an executor double (node 3) that
 //! records what the agent sends executors. The test plays the executor's and
 //! the master's other parts by injecting their messages with their pids as
 //! senders. The agent's executor processes are simulated by a process model
 //! that records each launch and runs until signalled (or as a test says).
+//!
+//! Failover tests (`failover`) add more master doubles, each with its own
+//! log and controls, and give the agent the list of them.
 //!
 //! Every wait is on an event with a virtual-time limit; a failure names the
 //! seed.
@@ -102,6 +106,18 @@ enum ToExecutor {
 struct Control {
     answer_registrations: bool,
     auto_ack: bool,
+    /// Some: answer registrations with `NotLeader` naming this leader.
+    not_leader: Option<Option<Pid>>,
+}
+
+impl Default for Control {
+    fn default() -> Control {
+        Control {
+            answer_registrations: true,
+            auto_ack: false,
+            not_leader: None,
+        }
+    }
 }
 
 /// Tells the master double to ping the agent.
@@ -126,7 +142,10 @@ impl Handler<master::RegisterAgent> for MasterDouble {
     fn handle(&mut self, msg: master::RegisterAgent, ctx: &mut Ctx<'_, Self>) {
         let pid = msg.pid.clone();
         self.log.borrow_mut().registrations.push((ctx.now(), msg));
-        if self.control.borrow().answer_registrations {
+        let not_leader = self.control.borrow().not_leader.clone();
+        if let Some(leader) = not_leader {
+            ctx.send(&pid, master::NotLeader { leader });
+        } else if self.control.borrow().answer_registrations {
             let reply = master::AgentRegistered {
                 agent_id: AgentId::from(AGENT_ID),
                 ping_interval: secs(15),
@@ -222,12 +241,36 @@ impl Handler<exec::ShutdownExecutor> for ExecutorDouble {
     }
 }
 
+/// A master double: its pid, what it saw, and its controls.
+struct MasterHandle {
+    pid: Pid,
+    log: Shared<Log>,
+    control: Shared<Control>,
+}
+
+/// Adds a node holding a master double at `pid`.
+fn add_master(sim: &mut Sim, pid: &Pid, log: &Shared<Log>, control: &Shared<Control>) {
+    let (l, c, name) = (log.clone(), control.clone(), pid.name().to_owned());
+    sim.add_node(pid.addr(), move |k| {
+        let double = MasterDouble {
+            log: l.clone(),
+            control: c.clone(),
+        };
+        k.spawn_actor(&name, double).unwrap();
+    })
+    .unwrap();
+}
+
 /// The simulated world around one agent.
 struct World {
     sim: Sim,
     seed: u64,
+    /// What the first master double (node 1), the executor double and the
+    /// process model saw.
     log: Shared<Log>,
     control: Shared<Control>,
+    /// The master doubles after the first, in the agent's list order.
+    others: Vec<MasterHandle>,
     events: Arc<Mutex<Vec<AgentEvent>>>,
     /// The recover mode the agent boots with (at each restart too).
     recover: Rc<Cell<RecoverMode>>,
@@ -237,30 +280,40 @@ struct World {
 const FOREVER: Duration = Duration::from_secs(1_000_000);
 
 fn world(seed: u64, executor_runs: SimProcess) -> World {
+    world_with_masters(seed, executor_runs, &[])
+}
+
+/// A world whose agent has the masters `[master_pid(), others...]`, each a
+/// master double on its own node.
+fn world_with_masters(seed: u64, executor_runs: SimProcess, others: &[Pid]) -> World {
     let mut sim = Sim::new(SimConfig {
         seed,
         ..SimConfig::default()
     });
     let log: Shared<Log> = Shared::default();
-    let control = Rc::new(RefCell::new(Control {
-        answer_registrations: true,
-        auto_ack: false,
-    }));
+    let control: Shared<Control> = Shared::default();
     let events = Arc::new(Mutex::new(Vec::new()));
     let model_log = log.clone();
     sim.set_process_model(Box::new(move |spec, _| {
         model_log.borrow_mut().launched.push(spec.clone());
         executor_runs
     }));
-    let (l, c) = (log.clone(), control.clone());
-    sim.add_node(addr(1), move |k| {
-        let double = MasterDouble {
-            log: l.clone(),
-            control: c.clone(),
-        };
-        k.spawn_actor("master", double).unwrap();
-    })
-    .unwrap();
+    add_master(&mut sim, &master_pid(), &log, &control);
+    let others: Vec<MasterHandle> = others
+        .iter()
+        .map(|pid| {
+            let handle = MasterHandle {
+                pid: pid.clone(),
+                log: Shared::default(),
+                control: Shared::default(),
+            };
+            add_master(&mut sim, pid, &handle.log, &handle.control);
+            handle
+        })
+        .collect();
+    let masters: Vec<Pid> = std::iter::once(master_pid())
+        .chain(others.iter().map(|m| m.pid.clone()))
+        .collect();
     let l = log.clone();
     sim.add_node(addr(3), move |k| {
         k.spawn_actor("executor", ExecutorDouble { log: l.clone() })
@@ -272,7 +325,7 @@ fn world(seed: u64, executor_runs: SimProcess) -> World {
     let mode = recover.clone();
     sim.add_node(addr(2), move |k| {
         let ev = ev.clone();
-        let mut cfg = config();
+        let mut cfg = config().with_masters(masters.clone());
         cfg.recover = mode.get();
         cfg.recovery_timeout = RECOVERY_TIMEOUT;
         let agent = Agent::new(cfg).with_observer(move |e| ev.lock().unwrap().push(e));
@@ -284,6 +337,7 @@ fn world(seed: u64, executor_runs: SimProcess) -> World {
         seed,
         log,
         control,
+        others,
         events,
         recover,
     }
@@ -1235,3 +1289,6 @@ fn an_update_is_not_acknowledged_to_the_executor_until_it_is_on_disk() {
             && l.updates_of("t1").iter().any(|s| s.uuid == Some([1; 16]))
     });
 }
+
+#[path = "sim/failover.rs"]
+mod failover;

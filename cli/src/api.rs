@@ -76,9 +76,13 @@ pub struct State {
     pub totals: Totals,
 }
 
-/// A client of one master's HTTP API.
+/// A client of the masters' HTTP API. Given several masters it asks them
+/// in order until one answers: a master that does not lead answers 307
+/// with the leader's URL (followed once, whatever the method), or 503 when
+/// no leader is known yet (then the next master is asked), as is one that
+/// cannot be reached. Any other answer, success or refusal, is the answer.
 pub struct Master {
-    base: String,
+    bases: Vec<String>,
     agent: ureq::Agent,
 }
 
@@ -86,6 +90,17 @@ fn client() -> ureq::Agent {
     ureq::AgentBuilder::new()
         .timeout_connect(Duration::from_secs(5))
         .timeout(Duration::from_secs(30))
+        .build()
+}
+
+/// A client that returns redirects instead of following them: ureq 2
+/// follows a 307 for GET but returns it for POST, and the kill must reach
+/// the leader too, so [`Master`] follows both itself.
+fn master_client() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .timeout_connect(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+        .redirects(0)
         .build()
 }
 
@@ -100,24 +115,116 @@ fn plain(url: &str, e: ureq::Error) -> anyhow::Error {
     }
 }
 
+/// How one master's answer (after at most one redirect) turned out.
+enum Outcome {
+    /// The answer, to return (a success or a refusal from the leader);
+    /// boxed, as a response is large.
+    Answer(Result<Box<ureq::Response>>),
+    /// This master could not answer: ask the next one. Says why.
+    Next(String),
+}
+
+/// The URL a redirect's `Location` names, from the URL that was asked:
+/// absolute http(s) URLs as they are, absolute paths on the same origin.
+fn redirect_target(asked: &str, location: &str) -> Option<String> {
+    if location.starts_with("http://") || location.starts_with("https://") {
+        return Some(location.to_owned());
+    }
+    if !location.starts_with('/') {
+        return None;
+    }
+    let after_scheme = asked.find("://")? + 3;
+    let origin_end = asked[after_scheme..]
+        .find('/')
+        .map_or(asked.len(), |i| after_scheme + i);
+    Some(format!("{}{location}", &asked[..origin_end]))
+}
+
+/// Whether a master answering `code` leaves the question to the next one:
+/// it knows no leader (503) or fails (other 5xx).
+fn try_next(code: u16) -> bool {
+    (500..600).contains(&code)
+}
+
 impl Master {
-    /// A client of the master at `host:port` (its HTTP port).
-    pub fn new(addr: &str) -> Master {
-        let base = if addr.starts_with("http://") {
-            addr.trim_end_matches('/').to_owned()
-        } else {
-            format!("http://{addr}")
+    /// A client of the masters at `list`: `HOST:PORT` (their HTTP port) or
+    /// `http://HOST:PORT`, several separated by commas.
+    pub fn new(list: &str) -> Result<Master> {
+        let bases = crate::flags::split_list(list)
+            .with_context(|| format!("bad --master '{list}'"))?
+            .into_iter()
+            .map(|addr| {
+                if addr.starts_with("http://") || addr.starts_with("https://") {
+                    addr.trim_end_matches('/').to_owned()
+                } else {
+                    format!("http://{addr}")
+                }
+            })
+            .collect();
+        Ok(Master {
+            bases,
+            agent: master_client(),
+        })
+    }
+
+    /// Sends `method` to `path` on each master in turn until one answers.
+    fn call(&self, method: &str, path: &str) -> Result<ureq::Response> {
+        let mut why = Vec::new();
+        for base in &self.bases {
+            match self.ask(method, &format!("{base}{path}")) {
+                Outcome::Answer(answer) => return answer.map(|r| *r),
+                Outcome::Next(reason) => why.push(reason),
+            }
+        }
+        match why.as_slice() {
+            [one] => bail!("{one}"),
+            all => bail!("no master answered: {}", all.join("; ")),
+        }
+    }
+
+    /// One master's answer, following one redirect to the leader.
+    fn ask(&self, method: &str, url: &str) -> Outcome {
+        let response = match self.agent.request(method, url).call() {
+            Ok(r) => r,
+            Err(ureq::Error::Status(code, r)) if try_next(code) => {
+                return Outcome::Next(plain(url, ureq::Error::Status(code, r)).to_string())
+            }
+            Err(ureq::Error::Status(code, r)) => {
+                return Outcome::Answer(Err(plain(url, ureq::Error::Status(code, r))))
+            }
+            Err(e) => return Outcome::Next(plain(url, e).to_string()),
         };
-        Master {
-            base,
-            agent: client(),
+        if !matches!(response.status(), 307 | 308) {
+            return match response.status() {
+                200..=299 => Outcome::Answer(Ok(Box::new(response))),
+                code => Outcome::Next(format!(
+                    "{url} answered {code}, neither an answer nor a redirect"
+                )),
+            };
+        }
+        let Some(leader) = response
+            .header("location")
+            .and_then(|l| redirect_target(url, l))
+        else {
+            return Outcome::Next(format!("{url} redirected to no usable Location"));
+        };
+        match self.agent.request(method, &leader).call() {
+            Ok(r) if (200..300).contains(&r.status()) => Outcome::Answer(Ok(Box::new(r))),
+            Ok(r) => Outcome::Next(format!(
+                "{url} redirected to {leader}, which answered {} (one redirect is followed)",
+                r.status()
+            )),
+            Err(ureq::Error::Status(code, r)) if !try_next(code) => {
+                Outcome::Answer(Err(plain(&leader, ureq::Error::Status(code, r))))
+            }
+            Err(e) => Outcome::Next(format!("{url} redirected: {}", plain(&leader, e))),
         }
     }
 
     /// The raw `/state` JSON.
     pub fn state_json(&self) -> Result<serde_json::Value> {
-        let url = format!("{}/state", self.base);
-        let response = self.agent.get(&url).call().map_err(|e| plain(&url, e))?;
+        let response = self.call("GET", "/state")?;
+        let url = response.get_url().to_owned();
         response
             .into_json()
             .with_context(|| format!("{url} did not answer JSON"))
@@ -129,10 +236,9 @@ impl Master {
             .context("the master's /state has an unexpected shape")
     }
 
-    /// Asks the master to kill a task as an operator.
+    /// Asks the leading master to kill a task as an operator.
     pub fn kill(&self, framework_id: &str, task_id: &str) -> Result<()> {
-        let url = format!("{}/tasks/{framework_id}/{task_id}/kill", self.base);
-        self.agent.post(&url).call().map_err(|e| plain(&url, e))?;
+        self.call("POST", &format!("/tasks/{framework_id}/{task_id}/kill"))?;
         Ok(())
     }
 }
@@ -174,3 +280,7 @@ pub fn find_task<'a>(state: &'a State, task_id: &str, framework: Option<&str>) -
         _ => bail!("task id '{task_id}' is used by several frameworks; say which with --framework"),
     }
 }
+
+#[cfg(test)]
+#[path = "api_tests.rs"]
+mod tests;

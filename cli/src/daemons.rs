@@ -13,6 +13,7 @@ use corral_agent::{
     detect_resources, hostname, prepare_docker, Agent, AgentConfig, DockerCheck, RecoverMode,
 };
 use corral_master::allocator::AllocatorActorConfig;
+use corral_master::group::spawn_member;
 use corral_master::http::HttpConfig;
 use corral_master::master::{Master, MasterConfig};
 use corral_master::resources::Resources;
@@ -66,8 +67,33 @@ pub struct MasterArgs {
     /// Pings an agent may miss in a row before it is removed.
     #[arg(long, env = "CORRAL_MAX_AGENT_PING_TIMEOUTS", default_value_t = 5)]
     max_agent_ping_timeouts: u32,
+    /// Every master of a replicated group, this one included, as
+    /// HOST:PORT,HOST:PORT,... (3 or 5; all masters list them in the same
+    /// order). Empty: this master runs alone.
+    #[arg(long, env = "CORRAL_MASTERS", default_value = "")]
+    masters: String,
+    /// Where a replicated master keeps its registry (the Raft log).
+    #[arg(long, env = "CORRAL_WORK_DIR", default_value = "/tmp/corral/master")]
+    work_dir: PathBuf,
+    /// After a failover, how long the new leader waits for agents to
+    /// re-register before it removes them (a duration: 30s, 10m).
+    #[arg(long, env = "CORRAL_AGENT_REREGISTER_TIMEOUT", default_value = "10m", value_parser = duration)]
+    agent_reregister_timeout: Duration,
     #[command(flatten)]
     common: NodeCommon,
+}
+
+/// Parses `--masters`: the group's addresses, in order. Empty: none.
+pub fn master_group(text: &str) -> Result<Vec<SocketAddr>> {
+    let mut out = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let addr = resolve(part).with_context(|| format!("bad entry '{part}' in --masters"))?;
+        if out.contains(&addr) {
+            bail!("--masters lists {addr} twice");
+        }
+        out.push(addr);
+    }
+    Ok(out)
 }
 
 /// Parses `role=weight,...`.
@@ -123,6 +149,11 @@ impl MasterArgs {
             offer_timeout: self.offer_timeout,
             ping_interval: self.agent_ping_timeout,
             max_missed_pings: self.max_agent_ping_timeouts,
+            agent_reregister_timeout: self.agent_reregister_timeout,
+            http_url: Some(format!(
+                "http://{}",
+                SocketAddr::new(self.ip, self.http_port())
+            )),
             ..MasterConfig::default()
         };
         cfg.validate()?;
@@ -135,14 +166,21 @@ pub fn master(args: MasterArgs) -> Result<ExitCode> {
     init_logs_as(&args.common.log_level, args.common.log_format);
     let cfg = args.config()?;
     let addr = SocketAddr::new(args.ip, args.port);
+    let group = master_group(&args.masters)?;
+    let replicated = group.len() > 1 || group.first().is_some_and(|a| *a != addr);
     let node = Node::start(NodeConfig {
         listen: addr,
         tls: args.common.tls.config()?,
+        data_dir: replicated.then(|| args.work_dir.clone()),
         ..NodeConfig::default()
     })
     .with_context(|| format!("cannot start the master on {addr}"))?;
     let node = Arc::new(node);
-    let pid = node.spawn(Master::NAME, Master::new(cfg))?;
+    let pid = if replicated {
+        spawn_member(&node, cfg, &group)?
+    } else {
+        node.spawn(Master::NAME, Master::new(cfg))?
+    };
     let http = HttpConfig::new(SocketAddr::new(args.ip, args.http_port()));
     let http = corral_master::http::serve(http, node.clone(), pid.clone())?;
     println!(
@@ -169,8 +207,9 @@ fn run_until_stopped(node: &Node) -> Result<ExitCode> {
 /// Flags of `corral agent`.
 #[derive(Args, Debug)]
 pub struct AgentArgs {
-    /// The master, as HOST:PORT.
-    #[arg(long, env = "CORRAL_MASTER")]
+    /// The masters, as HOST:PORT[,HOST:PORT...]: one, or every master of a
+    /// replicated cluster (the agent finds the leader among them).
+    #[arg(long, alias = "masters", env = "CORRAL_MASTER")]
     master: String,
     /// IP address to listen on (and to advertise to the master).
     #[arg(long, env = "CORRAL_IP", default_value = "127.0.0.1")]
@@ -226,11 +265,32 @@ fn recover_mode(text: &str) -> std::result::Result<RecoverMode, String> {
     }
 }
 
+/// Parses the agent's `--master`: comma-separated HOST:PORT entries, each
+/// resolved to the master's pid there. An empty, unresolvable or repeated
+/// entry is an error naming it.
+fn master_pids(text: &str) -> Result<Vec<Pid>> {
+    let mut pids: Vec<(Pid, &str)> = Vec::new();
+    for entry in text.split(',').map(str::trim) {
+        if entry.is_empty() {
+            bail!("--master '{text}' has an empty entry (expected HOST:PORT[,HOST:PORT...])");
+        }
+        let addr = resolve(entry).with_context(|| format!("bad --master entry '{entry}'"))?;
+        let pid = Pid::new(Master::NAME, addr)?;
+        if let Some((_, earlier)) = pids.iter().find(|(p, _)| *p == pid) {
+            bail!("--master entries '{earlier}' and '{entry}' are the same master ({addr})");
+        }
+        pids.push((pid, entry));
+    }
+    Ok(pids.into_iter().map(|(pid, _)| pid).collect())
+}
+
 /// Runs `corral agent` until the process is killed.
 pub fn agent(args: AgentArgs) -> Result<ExitCode> {
     init_logs_as(&args.common.log_level, args.common.log_format);
-    let master_addr = resolve(&args.master)?;
-    let master = Pid::new(Master::NAME, master_addr)?;
+    let masters = master_pids(&args.master)?;
+    let Some(master) = masters.first().cloned() else {
+        bail!("--master names no master");
+    };
     let resources = match &args.resources {
         Some(text) => text
             .parse::<Resources>()
@@ -250,7 +310,8 @@ pub fn agent(args: AgentArgs) -> Result<ExitCode> {
         resources,
         work_dir,
         executor_command(args.executor.clone())?,
-    );
+    )
+    .with_masters(masters);
     cfg.attributes = args.attributes.clone();
     cfg.kill_grace = args.executor_shutdown_grace_period;
     cfg.recover = args.recover;
@@ -285,10 +346,40 @@ pub fn agent(args: AgentArgs) -> Result<ExitCode> {
     let work_dir = cfg.work_dir.clone();
     let http = HttpConfig::new(http_addr);
     let http = corral_agent::http::serve(http, node.clone(), agent_pid, work_dir)?;
+    let cfg_masters = cfg.masters.clone();
     let pid = node.spawn(Agent::NAME, Agent::new(cfg))?;
+    let masters: Vec<String> = cfg_masters.iter().map(|m| m.addr().to_string()).collect();
     println!(
-        "agent running at {pid} (HTTP at {}), registering with {master_addr}",
-        http.url()
+        "agent running at {pid} (HTTP at {}), registering with {}",
+        http.url(),
+        masters.join(", ")
     );
     run_until_stopped(&node)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_agent_takes_a_list_of_masters() {
+        let pids = master_pids("10.0.0.1:5050, 10.0.0.2:5050,10.0.0.3:5051").unwrap();
+        let addrs: Vec<String> = pids.iter().map(|p| p.addr().to_string()).collect();
+        assert_eq!(addrs, ["10.0.0.1:5050", "10.0.0.2:5050", "10.0.0.3:5051"]);
+        assert!(pids.iter().all(|p| p.name() == Master::NAME));
+        assert_eq!(master_pids("10.0.0.1:5050").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn bad_master_entries_are_named() {
+        for (text, named) in [
+            ("10.0.0.1:5050,not-a-host", "not-a-host"),
+            ("10.0.0.1:5050,,10.0.0.2:5050", "empty entry"),
+            ("", "empty entry"),
+            ("10.0.0.1:5050,10.0.0.1:5050", "same master"),
+        ] {
+            let err = format!("{:#}", master_pids(text).unwrap_err());
+            assert!(err.contains(named), "{text}: {err}");
+        }
+    }
 }

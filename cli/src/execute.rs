@@ -10,19 +10,19 @@ use clap::Args;
 use corral_examples::batch::BatchConfig;
 use corral_examples::framework::ContainerTemplate;
 use corral_master::container::{ContainerInfo, NetworkMode};
-use corral_master::master::Master;
 use corral_master::protocol::FrameworkInfo;
 use corral_master::resources::Resources;
-use corral_runtime::Pid;
 
-use crate::flags::{duration, init_logs, resolve};
+use crate::flags::{duration, init_logs, master_pids};
 use crate::run_batch::{print_summary, run_batch};
 
 /// Flags of `corral execute`.
 #[derive(Args, Debug)]
 pub struct ExecuteArgs {
-    /// The master, as HOST:PORT.
-    #[arg(long)]
+    /// The master, as HOST:PORT, or every master of the cluster as
+    /// HOST:PORT,HOST:PORT,... (the framework follows whichever leads),
+    /// each as the masters advertise themselves to agents.
+    #[arg(long, visible_alias = "masters")]
     master: String,
     /// The shell command to run (with --docker-image it may be empty: the
     /// image's default command runs).
@@ -85,10 +85,13 @@ pub fn execute(args: ExecuteArgs) -> Result<ExitCode> {
         .with_scalar("cpus", args.cpus)
         .and_then(|r| r.with_scalar("mem", args.mem))
         .map_err(|e| anyhow::anyhow!("bad --cpus/--mem: {e}"))?;
-    let master = Pid::new(Master::NAME, resolve(&args.master)?)?;
+    let masters = master_pids("master", &args.master)?;
+    let Some(first) = masters.first().cloned() else {
+        bail!("--master names no master");
+    };
     let info = FrameworkInfo::new(&args.name, &args.role);
     let mut batch = BatchConfig::uniform(
-        master,
+        first,
         info,
         &args.name,
         args.instances,
@@ -102,6 +105,7 @@ pub fn execute(args: ExecuteArgs) -> Result<ExitCode> {
     };
     let summary = run_batch(
         batch,
+        masters,
         node_cfg,
         Duration::from_millis(500),
         args.connect_timeout,

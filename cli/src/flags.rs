@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
+use corral_master::master::Master;
+use corral_runtime::Pid;
 
 /// Parses `250ms`, `1s`, `1.5s`, `2m`, `1h` (a bare number is seconds).
 pub fn duration(text: &str) -> Result<Duration, String> {
@@ -53,6 +55,32 @@ pub fn resolve(text: &str) -> Result<SocketAddr> {
         .or(addrs.first())
         .copied()
         .ok_or_else(|| anyhow!("'{text}' resolves to no address"))
+}
+
+/// Parses `--{flag}`'s comma-separated `HOST:PORT` entries (spaces around
+/// them allowed) into the pids of the masters there, in order. An empty,
+/// unresolvable or repeated entry is an error naming it.
+pub fn master_pids(flag: &str, text: &str) -> Result<Vec<Pid>> {
+    let mut pids: Vec<(Pid, &str)> = Vec::new();
+    for entry in split_list(text).with_context(|| format!("bad --{flag}"))? {
+        let addr = resolve(entry).with_context(|| format!("bad --{flag} entry '{entry}'"))?;
+        let pid = Pid::new(Master::NAME, addr)?;
+        if let Some((_, earlier)) = pids.iter().find(|(p, _)| *p == pid) {
+            bail!("--{flag} entries '{earlier}' and '{entry}' are the same master ({addr})");
+        }
+        pids.push((pid, entry));
+    }
+    Ok(pids.into_iter().map(|(pid, _)| pid).collect())
+}
+
+/// The entries of a comma-separated list, trimmed; an empty entry (or an
+/// empty list) is an error naming the list.
+pub fn split_list(text: &str) -> Result<Vec<&str>> {
+    let entries: Vec<&str> = text.split(',').map(str::trim).collect();
+    if entries.iter().any(|e| e.is_empty()) {
+        bail!("'{text}' has an empty entry (expected HOST:PORT[,HOST:PORT...])");
+    }
+    Ok(entries)
 }
 
 /// The shell words an agent runs to start the command executor: the given
@@ -119,5 +147,24 @@ mod tests {
         for bad in ["", "x", "1x", "-1s", "1e30s", "NaN"] {
             assert!(duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn master_lists_name_their_bad_entry() {
+        let two = master_pids("master", "127.0.0.1:5050, 127.0.0.2:5051").unwrap();
+        assert_eq!(two.len(), 2);
+        assert_eq!(two[1].addr().port(), 5051);
+        assert_eq!(two[0].name(), Master::NAME);
+        for bad in ["", "127.0.0.1:5050,", "127.0.0.1:5050,,127.0.0.2:1"] {
+            let e = format!("{:#}", master_pids("master", bad).unwrap_err());
+            assert!(e.contains("empty entry"), "{bad}: {e}");
+        }
+        let e = format!(
+            "{:#}",
+            master_pids("master", "127.0.0.1:5050,nonsense").unwrap_err()
+        );
+        assert!(e.contains("bad --master entry 'nonsense'"), "{e}");
+        let e = master_pids("masters", "127.0.0.1:1,127.0.0.1:1").unwrap_err();
+        assert!(e.to_string().contains("the same master"), "{e}");
     }
 }

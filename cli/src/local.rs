@@ -98,6 +98,7 @@ pub fn local(args: LocalArgs) -> Result<ExitCode> {
     let node_cfg = corral_runtime::NodeConfig::default();
     let summary = run_batch(
         batch,
+        Vec::new(),
         node_cfg,
         Duration::from_millis(250),
         Duration::from_secs(10),

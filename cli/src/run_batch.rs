@@ -11,7 +11,7 @@ use corral_examples::batch::{BatchConfig, BatchEvent, BatchFramework, Progress};
 use corral_examples::local::start_framework_on;
 use corral_master::ids::TaskId;
 use corral_master::task::{TaskState, TaskStatus};
-use corral_runtime::NodeConfig;
+use corral_runtime::{NodeConfig, Pid};
 
 /// How a batch ended.
 pub struct BatchSummary {
@@ -37,32 +37,46 @@ fn now() -> std::time::Instant {
 }
 
 /// Runs `cfg` on a framework node of its own, printing a progress line at
-/// most every `every`, until every task has ended. Fails if the master does
-/// not answer the subscription within `subscribe_timeout`.
+/// most every `every`, until every task has ended. The framework follows
+/// whichever of `masters` leads (empty: just `cfg.master`). Fails if no
+/// master accepts the subscription within `subscribe_timeout`.
 pub fn run_batch(
     cfg: BatchConfig,
+    masters: Vec<Pid>,
     node_cfg: NodeConfig,
     every: Duration,
     subscribe_timeout: Duration,
 ) -> Result<BatchSummary> {
     let total = cfg.tasks.len();
-    let master = cfg.master.clone();
+    let (one, list) = match masters.as_slice() {
+        [] => (true, cfg.master.addr().to_string()),
+        [m] => (true, m.addr().to_string()),
+        many => {
+            let addrs: Vec<String> = many.iter().map(|m| m.addr().to_string()).collect();
+            (false, addrs.join(", "))
+        }
+    };
+    let subscribed_to = if one {
+        list.clone()
+    } else {
+        format!("the leader of {list}")
+    };
     let (tx, rx) = mpsc::channel();
     let framework = BatchFramework::new(
         cfg,
         Box::new(move |e| {
             let _ = tx.send(e);
         }),
-    );
+    )
+    .with_masters(masters);
     let started = now();
     let (node, _pid) = start_framework_on(node_cfg, framework)?;
     match rx.recv_timeout(subscribe_timeout) {
-        Ok(BatchEvent::Subscribed(id)) => println!("framework {id} subscribed to {master}"),
+        Ok(BatchEvent::Subscribed(id)) => println!("framework {id} subscribed to {subscribed_to}"),
         Ok(BatchEvent::Error(e)) => bail!("the master refused the framework: {e}"),
         Ok(other) => bail!("unexpected first event from the framework: {other:?}"),
         Err(_) => bail!(
-            "cannot reach the master at {}: no answer within {} s",
-            master.addr(),
+            "cannot reach the master at {list}: no answer within {} s",
             subscribe_timeout.as_secs()
         ),
     }

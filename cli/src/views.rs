@@ -15,8 +15,15 @@ use crate::table::Table;
 /// Where the master is, and how to print.
 #[derive(Args, Debug)]
 pub struct Common {
-    /// The master's HTTP address, as HOST:PORT.
-    #[arg(long, env = "CORRAL_MASTER", default_value = "127.0.0.1:5050")]
+    /// The master's HTTP address, as HOST:PORT, or every master's as
+    /// HOST:PORT,HOST:PORT,... (asked in order; one that does not lead
+    /// redirects to the leader).
+    #[arg(
+        long,
+        visible_alias = "masters",
+        env = "CORRAL_MASTER",
+        default_value = "127.0.0.1:5050"
+    )]
     master: String,
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -57,8 +64,15 @@ pub struct LogArgs {
     /// The task's framework, when several use the id.
     #[arg(long)]
     framework: Option<String>,
-    /// The master's HTTP address, as HOST:PORT.
-    #[arg(long, env = "CORRAL_MASTER", default_value = "127.0.0.1:5050")]
+    /// The master's HTTP address, as HOST:PORT, or every master's as
+    /// HOST:PORT,HOST:PORT,... (asked in order; one that does not lead
+    /// redirects to the leader).
+    #[arg(
+        long,
+        visible_alias = "masters",
+        env = "CORRAL_MASTER",
+        default_value = "127.0.0.1:5050"
+    )]
     master: String,
 }
 
@@ -70,8 +84,15 @@ pub struct KillArgs {
     /// The task's framework, when several use the id.
     #[arg(long)]
     framework: Option<String>,
-    /// The master's HTTP address, as HOST:PORT.
-    #[arg(long, env = "CORRAL_MASTER", default_value = "127.0.0.1:5050")]
+    /// The master's HTTP address, as HOST:PORT, or every master's as
+    /// HOST:PORT,HOST:PORT,... (asked in order; one that does not lead
+    /// redirects to the leader).
+    #[arg(
+        long,
+        visible_alias = "masters",
+        env = "CORRAL_MASTER",
+        default_value = "127.0.0.1:5050"
+    )]
     master: String,
 }
 
@@ -104,7 +125,7 @@ fn short_state(s: &str) -> &str {
 
 /// `corral state`.
 pub fn state(c: Common) -> Result<ExitCode> {
-    let master = Master::new(&c.master);
+    let master = Master::new(&c.master)?;
     if c.json {
         println!("{}", serde_json::to_string_pretty(&master.state_json()?)?);
         return Ok(ExitCode::SUCCESS);
@@ -135,7 +156,7 @@ pub fn state(c: Common) -> Result<ExitCode> {
 
 /// `corral agents`.
 pub fn agents(c: Common) -> Result<ExitCode> {
-    let s = Master::new(&c.master).state()?;
+    let s = Master::new(&c.master)?.state()?;
     if c.json {
         print_json(&s, |v| v.get("agents").cloned(), &c.master)?;
         return Ok(ExitCode::SUCCESS);
@@ -166,7 +187,7 @@ pub fn agents(c: Common) -> Result<ExitCode> {
 
 /// `corral frameworks`.
 pub fn frameworks(c: Common) -> Result<ExitCode> {
-    let s = Master::new(&c.master).state()?;
+    let s = Master::new(&c.master)?.state()?;
     if c.json {
         print_json(&s, |v| v.get("frameworks").cloned(), &c.master)?;
         return Ok(ExitCode::SUCCESS);
@@ -198,7 +219,7 @@ pub fn frameworks(c: Common) -> Result<ExitCode> {
 
 /// `corral tasks`.
 pub fn tasks(a: TasksArgs) -> Result<ExitCode> {
-    let s = Master::new(&a.common.master).state()?;
+    let s = Master::new(&a.common.master)?.state()?;
     let want_state = a.state.as_deref().map(|x| {
         let x = x.to_ascii_uppercase();
         if x.starts_with("TASK_") {
@@ -218,7 +239,7 @@ pub fn tasks(a: TasksArgs) -> Result<ExitCode> {
             .filter(keep)
             .map(|t| (t.framework_id.clone(), t.id.clone()))
             .collect();
-        let all = Master::new(&a.common.master).state_json()?;
+        let all = Master::new(&a.common.master)?.state_json()?;
         let picked: Vec<serde_json::Value> = all
             .get("tasks")
             .and_then(|v| v.as_array())
@@ -282,7 +303,7 @@ fn print_json(
     pick: impl Fn(&serde_json::Value) -> Option<serde_json::Value>,
     master: &str,
 ) -> Result<()> {
-    let raw = Master::new(master).state_json()?;
+    let raw = Master::new(master)?.state_json()?;
     let part = pick(&raw).unwrap_or(serde_json::Value::Null);
     println!("{}", serde_json::to_string_pretty(&part)?);
     Ok(())
@@ -305,7 +326,7 @@ fn ended(state: &str) -> bool {
 /// `corral task log`.
 pub fn task_log(a: LogArgs) -> Result<ExitCode> {
     const CHUNK: u64 = 64 * 1024;
-    let master = Master::new(&a.master);
+    let master = Master::new(&a.master)?;
     let s = master.state()?;
     let task = find_task(&s, &a.task_id, a.framework.as_deref())?.clone();
     let Some(http) = s
@@ -353,7 +374,7 @@ pub fn task_log(a: LogArgs) -> Result<ExitCode> {
 
 /// `corral kill`.
 pub fn kill(a: KillArgs) -> Result<ExitCode> {
-    let master = Master::new(&a.master);
+    let master = Master::new(&a.master)?;
     let s = master.state()?;
     let task = find_task(&s, &a.task_id, a.framework.as_deref())?;
     if ended(&task.state) {

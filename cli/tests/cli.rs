@@ -109,6 +109,8 @@ fn bad_flags_get_one_plain_sentence() {
             "--resources",
             "cpus:many",
         ],
+        vec!["agent", "--master", "127.0.0.1:5050,not an address"],
+        vec!["agent", "--masters", "127.0.0.1:5050,127.0.0.1:5050"],
     ] {
         let out = corral(&args);
         assert!(!out.status.success(), "{args:?}");
@@ -121,4 +123,38 @@ fn bad_flags_get_one_plain_sentence() {
             "{args:?}: {stderr}"
         );
     }
+}
+
+#[test]
+fn execute_follows_a_list_of_masters_past_one_that_is_down() {
+    let c = cluster("list");
+    let master = c.master().addr().to_string();
+    // A loopback port nothing listens on: Subscribe goes unanswered there.
+    let down = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("a free port");
+    let list = format!("{down},{master}");
+    let out = corral(&["execute", "--masters", &list, "--command", "true"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("1 of 1 tasks finished"));
+}
+
+#[test]
+fn a_bad_entry_in_a_master_list_is_named() {
+    let out = corral(&[
+        "execute",
+        "--master",
+        "127.0.0.1:5050,nonsense",
+        "--command",
+        "true",
+    ]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("bad --master entry 'nonsense'"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }

@@ -106,7 +106,13 @@ fn views_show_the_cluster_and_kill_ends_a_task() {
     let err = text(&corral(&["task", "log", &task, "--stderr", "--master", &master]).stdout);
     assert!(err.contains("oops"), "{err}");
 
-    let out = corral(&["kill", &task, "--master", &master]);
+    // A list whose first master is down: the client asks the next one.
+    let down = refusing_addr();
+    let list = format!("{down},{master}");
+    let out = corral(&["state", "--masters", &list]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("agents      2"));
+    let out = corral(&["kill", &task, "--master", &list]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     c.wait_for(Duration::from_secs(30), "the task to be killed", |s| {
         s.tasks
@@ -119,6 +125,31 @@ fn views_show_the_cluster_and_kill_ends_a_task() {
     assert!(!out.status.success());
     assert!(
         text(&out.stderr).contains("no task 'no-such-task'"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// A loopback HOST:PORT where nothing listens (connections are refused).
+fn refusing_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let addr = listener.local_addr().expect("its address");
+    drop(listener);
+    addr.to_string()
+}
+
+#[test]
+fn every_master_failing_is_one_error_naming_each() {
+    let (a, b) = (refusing_addr(), refusing_addr());
+    let out = corral(&["state", "--master", &format!("{a},{b}")]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no master answered"), "{stderr}");
+    assert!(stderr.contains(&a) && stderr.contains(&b), "{stderr}");
+    let out = corral(&["state", "--master", &format!("{a},")]);
+    assert!(
+        text(&out.stderr).contains("empty entry"),
         "{}",
         text(&out.stderr)
     );

@@ -8,14 +8,17 @@ use std::time::Duration;
 
 use corral_master::ids::{AgentId, FrameworkId, TaskId};
 use corral_master::protocol::{
-    Accept, Decline, FrameworkError, FrameworkInfo, Heartbeat, Offers, Rescind, Subscribed,
-    Suppress, TaskInfo, Teardown, Update,
+    Accept, Decline, FrameworkError, FrameworkInfo, Heartbeat, LeaderElected, NotLeader, Offers,
+    Rescind, Subscribed, Suppress, TaskInfo, Teardown, Update,
 };
 use corral_master::resources::Resources;
 use corral_master::task::{TaskState, TaskStatus};
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid};
 
-use crate::framework::{acknowledge, fill, subscribe, ContainerTemplate};
+use crate::framework::{
+    acknowledge, fill, leave, on_exited, on_leader_elected, on_not_leader, on_subscribed,
+    start_subscribing, ContainerTemplate, FollowsLeader, Joined, Masters,
+};
 
 /// One task of the batch.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,7 +34,8 @@ pub struct BatchTask {
 /// What the batch framework runs and how.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchConfig {
-    /// The master.
+    /// The master (the first one tried; see
+    /// [`BatchFramework::with_masters`] for several).
     pub master: Pid,
     /// How the framework introduces itself.
     pub info: FrameworkInfo,
@@ -105,7 +109,7 @@ pub struct BatchFramework {
     observe: Observer<BatchEvent>,
     pending: VecDeque<BatchTask>,
     latest: BTreeMap<TaskId, TaskStatus>,
-    framework_id: Option<FrameworkId>,
+    masters: Masters,
     done: bool,
 }
 
@@ -114,12 +118,22 @@ impl BatchFramework {
     pub fn new(cfg: BatchConfig, observe: Observer<BatchEvent>) -> BatchFramework {
         BatchFramework {
             pending: cfg.tasks.iter().cloned().collect(),
+            masters: Masters::new(vec![cfg.master.clone()], cfg.info.clone()),
             cfg,
             observe,
             latest: BTreeMap::new(),
-            framework_id: None,
             done: false,
         }
+    }
+
+    /// This framework, following whichever of `masters` leads (tried in
+    /// order) instead of only the config's master. An empty list keeps the
+    /// config's master. Call before the framework starts.
+    pub fn with_masters(mut self, masters: Vec<Pid>) -> BatchFramework {
+        if !masters.is_empty() {
+            self.masters = Masters::new(masters, self.cfg.info.clone());
+        }
+        self
     }
 
     fn finished(&self) -> usize {
@@ -134,29 +148,54 @@ impl Actor for BatchFramework {
             .on::<Rescind>()
             .on::<Update>()
             .on::<Heartbeat>()
-            .on::<FrameworkError>();
+            .on::<FrameworkError>()
+            .on::<NotLeader>()
+            .on::<LeaderElected>();
     }
 
     fn started(&mut self, ctx: &mut Ctx<'_, Self>) {
-        let master = self.cfg.master.clone();
-        subscribe(ctx, &master, self.cfg.info.clone(), |a| {
-            a.framework_id.is_some()
-        });
+        start_subscribing(self, ctx);
+    }
+
+    fn exited(&mut self, pid: &Pid, ctx: &mut Ctx<'_, Self>) {
+        on_exited(self, pid, ctx);
+    }
+}
+
+impl FollowsLeader for BatchFramework {
+    fn masters(&mut self) -> &mut Masters {
+        &mut self.masters
     }
 }
 
 impl Handler<Subscribed> for BatchFramework {
-    fn handle(&mut self, m: Subscribed, _ctx: &mut Ctx<'_, Self>) {
-        if self.framework_id.is_none() {
-            self.framework_id = Some(m.framework_id.clone());
-            (self.observe)(BatchEvent::Subscribed(m.framework_id));
+    fn handle(&mut self, m: Subscribed, ctx: &mut Ctx<'_, Self>) {
+        if let Some(Joined::First(id)) = on_subscribed(self, m, ctx) {
+            (self.observe)(BatchEvent::Subscribed(id));
         }
+    }
+}
+
+impl Handler<NotLeader> for BatchFramework {
+    fn handle(&mut self, m: NotLeader, ctx: &mut Ctx<'_, Self>) {
+        on_not_leader(self, m, ctx);
+    }
+}
+
+impl Handler<LeaderElected> for BatchFramework {
+    fn handle(&mut self, m: LeaderElected, ctx: &mut Ctx<'_, Self>) {
+        on_leader_elected(self, m, ctx);
     }
 }
 
 impl Handler<Offers> for BatchFramework {
     fn handle(&mut self, m: Offers, ctx: &mut Ctx<'_, Self>) {
-        let master = self.cfg.master.clone();
+        // Offers of a master not followed (any more) cannot be used: it
+        // does not lead, or the framework has moved on.
+        if !self.masters.is_current(ctx.sender()) {
+            return;
+        }
+        let master = self.masters.current().clone();
         for offer in m.offers {
             let pending = &mut self.pending;
             let container = self.cfg.container.as_ref();
@@ -222,15 +261,22 @@ impl Handler<Heartbeat> for BatchFramework {
 }
 
 impl Handler<FrameworkError> for BatchFramework {
-    fn handle(&mut self, m: FrameworkError, _ctx: &mut Ctx<'_, Self>) {
-        (self.observe)(BatchEvent::Error(m.message));
+    fn handle(&mut self, m: FrameworkError, ctx: &mut Ctx<'_, Self>) {
+        if self.masters.is_current(ctx.sender()) {
+            (self.observe)(BatchEvent::Error(m.message));
+        }
     }
 }
 
 impl Handler<Update> for BatchFramework {
     fn handle(&mut self, m: Update, ctx: &mut Ctx<'_, Self>) {
+        // An update relayed by a master not followed is not acknowledged:
+        // the agent resends it until the leader forwards an acknowledgement.
+        if !self.masters.is_current(ctx.sender()) {
+            return;
+        }
         let status = m.status;
-        let master = self.cfg.master.clone();
+        let master = self.masters.current().clone();
         acknowledge(ctx, &master, &status);
         let known = self.cfg.tasks.iter().any(|t| t.id == status.task_id);
         let over = self
@@ -249,6 +295,8 @@ impl Handler<Update> for BatchFramework {
             (self.observe)(BatchEvent::Done(self.latest.clone()));
             if self.cfg.teardown_when_done {
                 ctx.send(&master, Teardown);
+                // Torn down: a new leader must not see it subscribe again.
+                leave(self, ctx);
             }
         }
     }

@@ -1,34 +1,129 @@
-//! What every example framework does the same way: subscribe (and keep
-//! trying until the master answers), acknowledge updates, fit tasks into
-//! offers, and place container tasks' published ports on offered ports.
+//! What every example framework does the same way: follow the leading
+//! master (subscribe, keep trying through the list of masters until one
+//! answers, re-subscribe when a new leader is elected or the link breaks),
+//! acknowledge updates, fit tasks into offers, and place container tasks'
+//! published ports on offered ports.
 
 use std::time::Duration;
 
 use corral_master::container::{ContainerInfo, PortMapping, PortProtocol};
-use corral_master::protocol::{Acknowledge, FrameworkInfo, Offer, Operation, Subscribe, TaskInfo};
+use corral_master::protocol::{
+    Acknowledge, LeaderElected, NotLeader, Offer, Operation, Subscribed, TaskInfo,
+};
 use corral_master::resources::{RangeSet, Resources};
 use corral_master::task::TaskStatus;
 use corral_runtime::{Actor, Ctx, Pid};
 
-/// How often an unanswered Subscribe is sent again.
+mod masters;
+#[cfg(test)]
+mod sim_tests;
+
+pub use masters::{Joined, Masters, Next};
+
+/// How often an unanswered Subscribe is sent again (to the next master of
+/// the list).
 pub const SUBSCRIBE_RETRY: Duration = Duration::from_secs(2);
 
-/// Sends Subscribe for `info` to `master` now and every
-/// [`SUBSCRIBE_RETRY`] while `subscribed` says the answer has not come.
-pub fn subscribe<A: Actor>(
+/// A framework actor that follows the leading master with a [`Masters`].
+/// Its handlers of `Subscribed`, `NotLeader` and `LeaderElected`, its
+/// `started` and `exited` call the functions below; everything else it
+/// gets from a master counts only if [`Masters::is_current`] says so.
+pub trait FollowsLeader: Actor {
+    /// The framework's master tracker.
+    fn masters(&mut self) -> &mut Masters;
+}
+
+/// Starts subscribing (from `started`).
+pub fn start_subscribing<A: FollowsLeader>(a: &mut A, ctx: &mut Ctx<'_, A>) {
+    let next = a.masters().handle_start();
+    step(a, ctx, next);
+}
+
+/// Handles `Subscribed`: Some when it comes from the master followed.
+pub fn on_subscribed<A: FollowsLeader>(
+    a: &mut A,
+    m: Subscribed,
     ctx: &mut Ctx<'_, A>,
-    master: &Pid,
-    info: FrameworkInfo,
-    subscribed: fn(&A) -> bool,
-) {
-    ctx.link(master);
-    ctx.send(master, Subscribe { info: info.clone() });
-    let master = master.clone();
-    ctx.delay(SUBSCRIBE_RETRY, move |a: &mut A, ctx| {
-        if !subscribed(a) {
-            subscribe(ctx, &master, info, subscribed);
+) -> Option<Joined> {
+    let joined = a
+        .masters()
+        .handle_subscribed(ctx.sender(), m.framework_id)?;
+    if let Some(timer) = a.masters().retry.take() {
+        ctx.cancel(timer);
+    }
+    Some(joined)
+}
+
+/// Handles `NotLeader`: follows its hint, or moves on at the next retry.
+pub fn on_not_leader<A: FollowsLeader>(a: &mut A, m: NotLeader, ctx: &mut Ctx<'_, A>) {
+    let next = a
+        .masters()
+        .handle_not_leader(ctx.sender(), m.leader.as_ref());
+    if next != Next::Nothing {
+        let sender = ctx.sender();
+        tracing::info!(?sender, leader = ?m.leader, "a master says it does not lead");
+    }
+    step(a, ctx, next);
+}
+
+/// Handles `LeaderElected`: re-subscribes to the new leader at once.
+pub fn on_leader_elected<A: FollowsLeader>(a: &mut A, m: LeaderElected, ctx: &mut Ctx<'_, A>) {
+    let next = a.masters().handle_leader_elected(ctx.sender(), &m.leader);
+    if next == Next::Nothing && !a.masters().has_left() {
+        let sender = ctx.sender();
+        tracing::warn!(?sender, leader = %m.leader, "ignoring a leader announcement: sender or leader not a listed master");
+    }
+    step(a, ctx, next);
+}
+
+/// Handles a broken link (from `exited`): re-subscribes if it was the
+/// master followed.
+pub fn on_exited<A: FollowsLeader>(a: &mut A, pid: &Pid, ctx: &mut Ctx<'_, A>) {
+    let next = a.masters().handle_exited(pid);
+    if next != Next::Nothing {
+        tracing::warn!(master = %pid, "lost the master; subscribing again");
+    }
+    step(a, ctx, next);
+}
+
+/// Stops following any master (after a teardown): no Subscribe is sent
+/// again.
+pub fn leave<A: FollowsLeader>(a: &mut A, ctx: &mut Ctx<'_, A>) {
+    a.masters().handle_leave();
+    if let Some(timer) = a.masters().retry.take() {
+        ctx.cancel(timer);
+    }
+}
+
+/// Carries out what the tracker decided.
+fn step<A: FollowsLeader>(a: &mut A, ctx: &mut Ctx<'_, A>, next: Next) {
+    match next {
+        Next::Nothing => {}
+        Next::Wait => {
+            if a.masters().retry.is_none() {
+                arm_retry(a, ctx);
+            }
         }
+        Next::Subscribe => {
+            let (master, subscribe) = a.masters().attempt();
+            tracing::debug!(%master, "subscribing");
+            ctx.link(&master);
+            ctx.send(&master, subscribe);
+            if let Some(timer) = a.masters().retry.take() {
+                ctx.cancel(timer);
+            }
+            arm_retry(a, ctx);
+        }
+    }
+}
+
+fn arm_retry<A: FollowsLeader>(a: &mut A, ctx: &mut Ctx<'_, A>) {
+    let timer = ctx.delay(SUBSCRIBE_RETRY, |a: &mut A, ctx| {
+        a.masters().retry = None;
+        let next = a.masters().handle_retry();
+        step(a, ctx, next);
     });
+    a.masters().retry = Some(timer);
 }
 
 /// Acknowledges `status` to `master` if it asks for it.

@@ -6,8 +6,8 @@
 //! - [`service`]: keep N instances of a command running, relaunching any
 //!   that ends;
 //! - [`local`]: master and agents in one process on loopback (mesos-local);
-//! - [`framework`]: what every framework here does alike (subscribe,
-//!   acknowledge, fit tasks into offers).
+//! - [`framework`]: what every framework here does alike (follow the
+//!   leading master among several, acknowledge, fit tasks into offers).
 //!
 //! A framework is an actor: offers and status updates arrive as messages,
 //! accepts and kills leave as messages; there is no RPC client and no

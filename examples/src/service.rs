@@ -10,20 +10,24 @@ use std::time::Duration;
 
 use corral_master::ids::{FrameworkId, TaskId};
 use corral_master::protocol::{
-    Accept, Decline, FrameworkError, FrameworkInfo, Heartbeat, Kill, Offers, Operation, Rescind,
-    Revive, Subscribed, Suppress, TaskInfo, Update,
+    Accept, Decline, FrameworkError, FrameworkInfo, Heartbeat, Kill, LeaderElected, NotLeader,
+    Offers, Operation, Rescind, Revive, Subscribed, Suppress, TaskInfo, Update,
 };
 use corral_master::resources::Resources;
 use corral_master::task::{TaskState, TaskStatus};
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid};
 
 use crate::batch::Observer;
-use crate::framework::{acknowledge, fill, subscribe, ContainerTemplate};
+use crate::framework::{
+    acknowledge, fill, on_exited, on_leader_elected, on_not_leader, on_subscribed,
+    start_subscribing, ContainerTemplate, FollowsLeader, Joined, Masters,
+};
 
 /// What the service runs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServiceConfig {
-    /// The master.
+    /// The master (the first one tried; see
+    /// [`ServiceFramework::with_masters`] for several).
     pub master: Pid,
     /// How the framework introduces itself.
     pub info: FrameworkInfo,
@@ -72,7 +76,7 @@ pub struct ServiceFramework {
     observe: Observer<ServiceEvent>,
     slots: Vec<Slot>,
     by_task: BTreeMap<TaskId, usize>,
-    framework_id: Option<FrameworkId>,
+    masters: Masters,
     suppressed: bool,
     container: Option<ContainerTemplate>,
 }
@@ -82,13 +86,23 @@ impl ServiceFramework {
     pub fn new(cfg: ServiceConfig, observe: Observer<ServiceEvent>) -> ServiceFramework {
         ServiceFramework {
             slots: vec![Slot::default(); cfg.instances],
+            masters: Masters::new(vec![cfg.master.clone()], cfg.info.clone()),
             cfg,
             observe,
             by_task: BTreeMap::new(),
-            framework_id: None,
             suppressed: false,
             container: None,
         }
+    }
+
+    /// This service, following whichever of `masters` leads (tried in
+    /// order) instead of only the config's master. An empty list keeps the
+    /// config's master. Call before the framework starts.
+    pub fn with_masters(mut self, masters: Vec<Pid>) -> ServiceFramework {
+        if !masters.is_empty() {
+            self.masters = Masters::new(masters, self.cfg.info.clone());
+        }
+        self
     }
 
     /// This service, running every instance in `container` (its published
@@ -137,7 +151,7 @@ impl ServiceFramework {
     /// service then relaunches it).
     pub fn kill_instance(&mut self, n: usize, ctx: &mut Ctx<'_, Self>) {
         if let Some(task_id) = self.slots.get(n).and_then(|s| s.task.clone()) {
-            ctx.send(&self.cfg.master.clone(), Kill { task_id });
+            ctx.send(&self.masters.current().clone(), Kill { task_id });
         }
     }
 }
@@ -149,29 +163,57 @@ impl Actor for ServiceFramework {
             .on::<Rescind>()
             .on::<Update>()
             .on::<Heartbeat>()
-            .on::<FrameworkError>();
+            .on::<FrameworkError>()
+            .on::<NotLeader>()
+            .on::<LeaderElected>();
     }
 
     fn started(&mut self, ctx: &mut Ctx<'_, Self>) {
-        let master = self.cfg.master.clone();
-        subscribe(ctx, &master, self.cfg.info.clone(), |a| {
-            a.framework_id.is_some()
-        });
+        start_subscribing(self, ctx);
+    }
+
+    fn exited(&mut self, pid: &Pid, ctx: &mut Ctx<'_, Self>) {
+        on_exited(self, pid, ctx);
+    }
+}
+
+impl FollowsLeader for ServiceFramework {
+    fn masters(&mut self) -> &mut Masters {
+        &mut self.masters
     }
 }
 
 impl Handler<Subscribed> for ServiceFramework {
-    fn handle(&mut self, m: Subscribed, _ctx: &mut Ctx<'_, Self>) {
-        if self.framework_id.is_none() {
-            self.framework_id = Some(m.framework_id.clone());
-            (self.observe)(ServiceEvent::Subscribed(m.framework_id));
+    fn handle(&mut self, m: Subscribed, ctx: &mut Ctx<'_, Self>) {
+        match on_subscribed(self, m, ctx) {
+            Some(Joined::First(id)) => (self.observe)(ServiceEvent::Subscribed(id)),
+            // A new leader offers until told otherwise: suppress again at
+            // its first offers if no slot is empty.
+            Some(Joined::Again(_)) => self.suppressed = false,
+            None => {}
         }
+    }
+}
+
+impl Handler<NotLeader> for ServiceFramework {
+    fn handle(&mut self, m: NotLeader, ctx: &mut Ctx<'_, Self>) {
+        on_not_leader(self, m, ctx);
+    }
+}
+
+impl Handler<LeaderElected> for ServiceFramework {
+    fn handle(&mut self, m: LeaderElected, ctx: &mut Ctx<'_, Self>) {
+        on_leader_elected(self, m, ctx);
     }
 }
 
 impl Handler<Offers> for ServiceFramework {
     fn handle(&mut self, m: Offers, ctx: &mut Ctx<'_, Self>) {
-        let master = self.cfg.master.clone();
+        // Offers of a master not followed (any more) cannot be used.
+        if !self.masters.is_current(ctx.sender()) {
+            return;
+        }
+        let master = self.masters.current().clone();
         let cap = match self.cfg.tasks_per_offer {
             0 => usize::MAX,
             n => n,
@@ -221,8 +263,13 @@ impl Handler<Offers> for ServiceFramework {
 
 impl Handler<Update> for ServiceFramework {
     fn handle(&mut self, m: Update, ctx: &mut Ctx<'_, Self>) {
+        // Not acknowledged when relayed by a master not followed: the agent
+        // resends it until the leader forwards an acknowledgement.
+        if !self.masters.is_current(ctx.sender()) {
+            return;
+        }
         let status = m.status;
-        let master = self.cfg.master.clone();
+        let master = self.masters.current().clone();
         acknowledge(ctx, &master, &status);
         let Some(&n) = self.by_task.get(&status.task_id) else {
             return;
@@ -261,7 +308,10 @@ impl Handler<Heartbeat> for ServiceFramework {
 }
 
 impl Handler<FrameworkError> for ServiceFramework {
-    fn handle(&mut self, m: FrameworkError, _ctx: &mut Ctx<'_, Self>) {
+    fn handle(&mut self, m: FrameworkError, ctx: &mut Ctx<'_, Self>) {
+        if !self.masters.is_current(ctx.sender()) {
+            return;
+        }
         tracing::warn!(message = %m.message, "master refused a request");
     }
 }

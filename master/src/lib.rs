@@ -19,6 +19,7 @@
 
 pub mod allocator;
 pub mod container;
+pub mod group;
 pub mod http;
 pub mod ids;
 pub mod master;

@@ -8,7 +8,7 @@
 //! - [`OperatorKill`] → [`KillOutcome`]: kill a task as an operator (HTTP
 //!   `POST /tasks/{framework_id}/{task_id}/kill`).
 
-use corral_runtime::message;
+use corral_runtime::{message, Pid};
 use serde::{Deserialize, Serialize};
 
 use crate::allocator::cycles::CycleTimes;
@@ -98,6 +98,21 @@ pub struct MasterState {
     pub outstanding_offers: usize,
 }
 
+/// Ask a master whether it leads, and who does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GetLeadership;
+
+/// The answer to [`GetLeadership`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Leadership {
+    /// Whether this master acts as the leader.
+    pub leading: bool,
+    /// The leading master, if known (this one when leading).
+    pub leader: Option<Pid>,
+    /// The leader's HTTP base URL, if known.
+    pub leader_http: Option<String>,
+}
+
 /// Ask the master for its counters and gauges.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GetMetrics;
@@ -152,11 +167,15 @@ pub enum KillOutcome {
     UnknownTask,
     /// The task has already ended.
     AlreadyEnded,
+    /// This master does not lead (it stepped down while asked).
+    NotLeader,
 }
 
 message!(GetState = "master.GetState" => MasterState);
 message!(MasterState = "master.MasterState");
 message!(GetMetrics = "master.GetMetrics" => MasterMetrics);
 message!(MasterMetrics = "master.MasterMetrics");
+message!(GetLeadership = "master.GetLeadership" => Leadership);
+message!(Leadership = "master.Leadership");
 message!(OperatorKill = "master.OperatorKill" => KillOutcome);
 message!(KillOutcome = "master.KillOutcome");

@@ -82,6 +82,8 @@ pub enum StatusReason {
     AgentUnreachable,
     /// The agent was removed.
     AgentRemoved,
+    /// The unreachable agent came back before it was removed.
+    AgentReregistered,
     /// The executor could not be started or died.
     ExecutorTerminated,
     /// An answer to reconciliation.

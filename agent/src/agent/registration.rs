@@ -1,21 +1,24 @@
-//! The agent and its master: registration with backoff, pings, losing the
-//! master, and being removed by it.
+//! The agent and its master: registration with backoff, rotating through
+//! the masters until one admits it, pings, losing the master, and being
+//! removed by it.
 
 use std::time::Duration;
 
-use corral_master::protocol as master;
-use corral_runtime::{Ctx, Handler};
+use corral_master::protocol::{self as master, MAX_REPORTED_TASKS};
+use corral_runtime::{Ctx, Handler, Pid};
 use rand::RngCore;
 
 use super::{Agent, Registration};
 use crate::events::AgentEvent;
+use crate::tasks::registration_report;
 
 /// The first wait between registration attempts (doubling up to
 /// `registration_backoff_max`).
 pub(super) const BACKOFF_MIN: Duration = Duration::from_secs(1);
 
 impl Agent {
-    /// Starts (or restarts) registering: the first attempt goes out now.
+    /// Starts (or restarts) registering with the current master: the first
+    /// attempt goes out now, later ones on a fresh backoff.
     pub(super) fn start_registering(&mut self, ctx: &mut Ctx<'_, Self>) {
         if let Registration::Registering {
             timer: Some(timer), ..
@@ -26,22 +29,70 @@ impl Agent {
         self.registration = Registration::Registering {
             backoff: BACKOFF_MIN.min(self.cfg.registration_backoff_max),
             timer: None,
+            redirects_left: self.redirect_budget(),
+            hinted: false,
         };
         self.arm_retry(ctx);
-        self.try_register(ctx);
+        self.send_registration(ctx);
+        self.schedule_attempt(ctx);
     }
 
-    /// Sends one `RegisterAgent` (re-linking to the master) and schedules
-    /// the next attempt after a jittered, doubling backoff.
-    fn try_register(&mut self, ctx: &mut Ctx<'_, Self>) {
+    /// Immediate attempts hints may cause per round of attempts.
+    fn redirect_budget(&self) -> usize {
+        self.cfg.masters.len().saturating_sub(1)
+    }
+
+    /// Arms the next scheduled attempt after a jittered, doubling backoff.
+    fn schedule_attempt(&mut self, ctx: &mut Ctx<'_, Self>) {
         let max = self.cfg.registration_backoff_max;
-        let Registration::Registering { backoff, .. } = self.registration else {
+        let Registration::Registering { backoff, timer, .. } = &mut self.registration else {
             return;
         };
-        let master = self.cfg.master.clone();
-        // Linking again is a no-op while the link holds; after `exited` it
-        // watches the master anew.
+        let wait = jittered(*backoff, ctx.rng());
+        *timer = Some(ctx.delay(wait, |a: &mut Agent, ctx| a.scheduled_attempt(ctx)));
+        *backoff = (*backoff * 2).min(max);
+    }
+
+    /// The backoff ran out without an admission: the attempts so far went
+    /// unanswered or were refused without a usable hint, so this one goes to
+    /// the next master of the list (a dead master is skipped this way),
+    /// unless a hint named the current master and it was not tried yet.
+    fn scheduled_attempt(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let budget = self.redirect_budget();
+        let Registration::Registering {
+            timer,
+            redirects_left,
+            hinted,
+            ..
+        } = &mut self.registration
+        else {
+            return;
+        };
+        *timer = None;
+        *redirects_left = budget;
+        if !std::mem::take(hinted) {
+            let next = next_master(&self.cfg.masters, &self.master);
+            self.switch_master(next, ctx);
+        }
+        self.send_registration(ctx);
+        self.schedule_attempt(ctx);
+    }
+
+    /// Sends one `RegisterAgent` to the current master, reporting every
+    /// task the agent holds and their frameworks (a newly elected master
+    /// rebuilds its books from them), and links to the master so that
+    /// losing it is noticed. Linking again is a no-op while the link holds;
+    /// after `exited` it watches the master anew.
+    pub(super) fn send_registration(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let master = self.master.clone();
         ctx.link(&master);
+        let (frameworks, tasks) = registration_report(self.tasks.values());
+        if tasks.len() > MAX_REPORTED_TASKS {
+            tracing::error!(
+                tasks = tasks.len(),
+                "holding more tasks than a registration may report; the master will refuse it"
+            );
+        }
         let msg = master::RegisterAgent {
             hostname: self.cfg.hostname.clone(),
             resources: self.cfg.resources.clone(),
@@ -49,34 +100,50 @@ impl Agent {
             id: self.agent_id.clone(),
             pid: ctx.me().clone(),
             http: self.cfg.http_url.clone(),
-            frameworks: Vec::new(),
-            tasks: Vec::new(),
+            frameworks,
+            tasks,
         };
-        tracing::debug!(%master, id = ?msg.id, "registering with the master");
+        tracing::debug!(%master, id = ?msg.id, tasks = msg.tasks.len(), "registering with the master");
         ctx.send(&master, msg);
-        let wait = jittered(backoff, ctx.rng());
-        let timer = ctx.delay(wait, |a: &mut Agent, ctx| {
-            if let Registration::Registering { timer, .. } = &mut a.registration {
-                *timer = None;
-                a.try_register(ctx);
-            }
-        });
-        self.registration = Registration::Registering {
-            backoff: (backoff * 2).min(max),
-            timer: Some(timer),
-        };
     }
 
-    /// The link to the master broke: register again under the same id.
+    /// Makes `master` (one of the list) the current master. The link to
+    /// the one before is dropped: its loss no longer concerns the agent.
+    pub(super) fn switch_master(&mut self, master: Pid, ctx: &mut Ctx<'_, Self>) {
+        debug_assert!(self.cfg.masters.contains(&master));
+        if master == self.master {
+            return;
+        }
+        tracing::info!(from = %self.master, to = %master, "switching masters");
+        ctx.unlink(&self.master);
+        self.master = master;
+    }
+
+    /// The link to the master broke: register again under the same id,
+    /// starting with the next master of the list, since the one whose link
+    /// broke is the least likely to answer (a master that does not lead
+    /// names the one that does).
     pub(super) fn master_lost(&mut self, ctx: &mut Ctx<'_, Self>) {
         if !self.is_registered() {
             // Still registering: the next attempt links again.
             return;
         }
-        tracing::warn!(master = %self.cfg.master, "lost the master; registering again");
+        tracing::warn!(master = %self.master, "lost the master; registering again");
         self.notify(AgentEvent::Disconnected);
+        let next = next_master(&self.cfg.masters, &self.master);
+        self.switch_master(next, ctx);
         self.start_registering(ctx);
     }
+}
+
+/// The master after `current` in `masters`, wrapping around; the first if
+/// `current` is not listed.
+pub(super) fn next_master(masters: &[Pid], current: &Pid) -> Pid {
+    let next = masters
+        .iter()
+        .position(|m| m == current)
+        .map_or(0, |i| (i + 1) % masters.len());
+    masters.get(next).unwrap_or(current).clone()
 }
 
 /// A wait drawn uniformly from `[backoff / 2, backoff]`, so agents that lost
@@ -103,7 +170,7 @@ impl Handler<master::AgentRegistered> for Agent {
         if let Some(old) = self.agent_id.as_ref().filter(|old| **old != msg.agent_id) {
             tracing::warn!(%old, new = %msg.agent_id, "the master gave this agent a new id");
         }
-        tracing::info!(agent_id = %msg.agent_id, "registered with the master");
+        tracing::info!(agent_id = %msg.agent_id, master = %self.master, "registered with the master");
         self.agent_id = Some(msg.agent_id.clone());
         self.checkpoint_agent_id(ctx);
         self.registration = Registration::Registered;
@@ -111,7 +178,7 @@ impl Handler<master::AgentRegistered> for Agent {
             agent_id: msg.agent_id,
         });
         for status in self.updates.resend_all(ctx.now()) {
-            ctx.send(&self.cfg.master, master::StatusUpdate { status });
+            ctx.send(&self.master, master::StatusUpdate { status });
         }
         self.arm_retry(ctx);
     }
@@ -164,6 +231,18 @@ impl Handler<master::ShutdownAgent> for Agent {
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn the_next_master_wraps_around_the_list() {
+        let pids: Vec<Pid> = (1..=3)
+            .map(|i| format!("master@10.0.0.{i}:5050").parse().unwrap())
+            .collect();
+        assert_eq!(next_master(&pids, &pids[0]), pids[1]);
+        assert_eq!(next_master(&pids, &pids[2]), pids[0]);
+        let stranger: Pid = "master@10.0.0.9:5050".parse().unwrap();
+        assert_eq!(next_master(&pids, &stranger), pids[0]);
+        assert_eq!(next_master(&pids[..1], &pids[0]), pids[0]);
+    }
 
     #[test]
     fn jitter_stays_within_half_to_full_backoff() {

@@ -140,7 +140,11 @@ impl Actor for AllocatorActor {
 
 impl Handler<AddAgent> for AllocatorActor {
     fn handle(&mut self, m: AddAgent, ctx: &mut Ctx<'_, Self>) {
+        let agent = m.agent.clone();
         note("add agent", self.core.add_agent(m.agent, m.total));
+        for (fw, used) in &m.used {
+            note("add used", self.core.add_used(fw, &agent, used));
+        }
         self.pass_soon(ctx);
     }
 }

@@ -19,6 +19,14 @@ pub enum AllocatorError {
         /// The agent they are on.
         agent: AgentId,
     },
+    /// Resources recorded as in use are more than the agent has free.
+    #[error("agent {agent} does not have {resources} free")]
+    Overcommit {
+        /// The agent.
+        agent: AgentId,
+        /// What was to be recorded as used.
+        resources: crate::resources::Resources,
+    },
     /// A role weight that is not a finite number above zero.
     #[error("role {role:?} cannot have weight {weight}")]
     BadWeight {

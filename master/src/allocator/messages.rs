@@ -26,6 +26,9 @@ pub struct AddAgent {
     pub agent: AgentId,
     /// Everything it has.
     pub total: Resources,
+    /// What frameworks already hold there (tasks a re-registering agent
+    /// reported to a newly elected master), framework by framework.
+    pub used: Vec<(FrameworkId, Resources)>,
 }
 
 /// An agent left; what it had is gone with it.

@@ -240,6 +240,36 @@ impl<S: Sorter> Allocator<S> {
         Ok(())
     }
 
+    /// Records that `fw` already holds `resources` on `agent`: tasks a
+    /// re-registering agent reports to a newly elected master. They stop
+    /// being available and count in `fw`'s share, as if allocated.
+    pub fn add_used(
+        &mut self,
+        fw: &FrameworkId,
+        agent: &AgentId,
+        resources: &Resources,
+    ) -> Result<(), AllocatorError> {
+        let fw_slot = *self
+            .framework_index
+            .get(fw)
+            .ok_or_else(|| AllocatorError::UnknownFramework(fw.clone()))?;
+        let agent_slot = *self
+            .agent_index
+            .get(agent)
+            .ok_or_else(|| AllocatorError::UnknownAgent(agent.clone()))?;
+        let a = &mut self.book.agents[agent_slot];
+        let left =
+            a.available
+                .checked_minus(resources)
+                .ok_or_else(|| AllocatorError::Overcommit {
+                    agent: agent.clone(),
+                    resources: resources.clone(),
+                })?;
+        a.available = left;
+        self.book.grant(fw_slot, agent_slot, resources);
+        Ok(())
+    }
+
     /// Forgets an agent; what frameworks held on it no longer counts in
     /// their shares, and filters for it go.
     pub fn remove_agent(&mut self, agent: &AgentId) -> Result<(), AllocatorError> {

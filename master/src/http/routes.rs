@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use actix_web::http::StatusCode;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use corral_runtime::{Node, Pid};
 use serde::Serialize;
@@ -17,7 +17,7 @@ use super::prometheus;
 use super::server::{get, only, read_body};
 use super::state_json::StateJson;
 use crate::ids::{id_problem, FrameworkId, TaskId};
-use crate::state::{GetMetrics, GetState, KillOutcome, OperatorKill};
+use crate::state::{GetLeadership, GetMetrics, GetState, KillOutcome, OperatorKill};
 
 /// What the master's handlers share: the node to ask through and the
 /// master to ask.
@@ -28,13 +28,31 @@ pub(super) struct MasterApi {
 }
 
 impl MasterApi {
-    /// The leading master. Until masters replicate (the failover issue)
-    /// there is one master and it always leads. A master that does not
-    /// lead will answer API calls here with 307 to the leader's URL (503
-    /// while it knows none), as Mesos does; the UI follows the `leader`
-    /// field of `/state`.
-    fn leader(&self) -> &Pid {
-        &self.master
+    /// `None` when this master leads; otherwise the answer to give instead
+    /// of serving `req`: 307 to the same path on the leader's HTTP server,
+    /// or 503 while no leader is known (as Mesos's non-leading masters).
+    async fn redirect(&self, req: &HttpRequest) -> Result<Option<HttpResponse>, ApiError> {
+        let l = ask(&self.node, &self.master, GetLeadership, "master").await?;
+        if l.leading {
+            return Ok(None);
+        }
+        match l.leader_http {
+            Some(base) => {
+                let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+                let location = format!("{}{path}", base.trim_end_matches('/'));
+                Ok(Some(
+                    HttpResponse::TemporaryRedirect()
+                        .insert_header((header::LOCATION, location))
+                        .finish(),
+                ))
+            }
+            None => Err(ApiError::unavailable(match l.leader {
+                Some(leader) => format!(
+                    "this master does not lead; {leader} does, with no HTTP address known yet"
+                ),
+                None => "this master does not lead, and no leader is known yet".to_owned(),
+            })),
+        }
     }
 }
 
@@ -57,9 +75,12 @@ pub(super) fn routes(api: MasterApi) -> impl Fn(&mut web::ServiceConfig) + Send 
 }
 
 /// `GET /state`: the cluster, as [`StateJson`].
-async fn state(api: web::Data<MasterApi>) -> Result<HttpResponse, ApiError> {
+async fn state(api: web::Data<MasterApi>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    if let Some(elsewhere) = api.redirect(&req).await? {
+        return Ok(elsewhere);
+    }
     let state = ask(&api.node, &api.master, GetState, "master").await?;
-    let doc = StateJson::new(&state, &api.leader().to_string());
+    let doc = StateJson::new(&state, &api.master.to_string());
     Ok(HttpResponse::Ok().json(doc))
 }
 
@@ -97,6 +118,9 @@ async fn kill(
 ) -> Result<HttpResponse, ApiError> {
     // The endpoint takes no body, but one may come: it must fit the limit.
     read_body(&req, body).await?;
+    if let Some(elsewhere) = api.redirect(&req).await? {
+        return Ok(elsewhere);
+    }
     let (framework_id, task_id) = path.into_inner();
     for (what, id) in [("framework id", &framework_id), ("task id", &task_id)] {
         if let Some(problem) = id_problem(id) {
@@ -124,5 +148,8 @@ async fn kill(
         KillOutcome::AlreadyEnded => Err(ApiError::conflict(format!(
             "task {task_id} of framework {framework_id} has already ended"
         ))),
+        KillOutcome::NotLeader => Err(ApiError::unavailable(
+            "this master stopped leading; ask the new leader",
+        )),
     }
 }

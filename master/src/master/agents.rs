@@ -1,16 +1,19 @@
 //! Agents: admission and re-registration, health by pings, and loss.
 
+use std::collections::BTreeMap;
+
 use corral_runtime::{AskError, Ctx, Handler, Pid};
 
 use super::records::AgentRec;
+use super::records::TaskRec;
 use super::Master;
-use crate::allocator::messages::{AddAgent, RemoveAgent};
-use crate::ids::{id_problem, AgentId};
+use crate::allocator::messages::AddAgent;
+use crate::ids::{id_problem, AgentId, FrameworkId};
 use crate::protocol::{
-    http_url_problem, AgentRegistered, Ping, Pong, RegisterAgent, Rescind, ShutdownAgent, Update,
+    http_url_problem, AgentRegistered, Ping, Pong, RegisterAgent, ShutdownAgent, MAX_REPORTED_TASKS,
 };
-use crate::resources::Attributes;
-use crate::task::{StatusReason, StatusSource, TaskState, TaskStatus};
+use crate::registrar::Op;
+use crate::resources::{Attributes, Resources};
 
 /// The most bytes an agent's host name may have.
 const MAX_HOSTNAME_BYTES: usize = 255;
@@ -34,14 +37,68 @@ fn check_registration(m: &RegisterAgent) -> Option<String> {
     if let Some(problem) = m.http.as_deref().and_then(http_url_problem) {
         return Some(format!("bad HTTP URL: {problem}"));
     }
+    if m.tasks.len() > MAX_REPORTED_TASKS || m.frameworks.len() > MAX_REPORTED_TASKS {
+        return Some(format!("more than {MAX_REPORTED_TASKS} tasks reported"));
+    }
+    for t in &m.tasks {
+        if let Some(problem) = id_problem(&t.framework_id.0).or_else(|| id_problem(&t.task_id.0)) {
+            return Some(format!("bad reported task {}: {problem}", t.task_id));
+        }
+    }
+    if m.frameworks.iter().any(|f| f.id.is_none()) {
+        return Some("a reported framework has no id".to_owned());
+    }
     None
 }
 
 impl Master {
-    fn admit(&mut self, id: AgentId, m: RegisterAgent, ctx: &mut Ctx<'_, Self>) {
-        tracing::info!(agent = %id, pid = %m.pid, resources = %m.resources, "agent registered");
+    /// Admits an agent (the registry holds it already), with the tasks and
+    /// frameworks it reports: a newly elected master learns them this way,
+    /// and the allocator counts what the tasks hold as used.
+    pub(super) fn admit(&mut self, id: AgentId, m: RegisterAgent, ctx: &mut Ctx<'_, Self>) {
+        tracing::info!(agent = %id, pid = %m.pid, resources = %m.resources, tasks = m.tasks.len(), "agent registered");
+        self.recovering.remove(&id);
         self.agent_pids.insert(m.pid.clone(), id.clone());
         ctx.link(&m.pid);
+        let grace = self.cfg.agent_reregister_timeout;
+        for info in m.frameworks {
+            if let Some(fw) = info.id.clone() {
+                self.recover_framework(&fw, info, grace, ctx);
+            }
+        }
+        let now_ms = ctx.unix_time_ms();
+        let mut used: BTreeMap<FrameworkId, Resources> = BTreeMap::new();
+        for t in m.tasks {
+            if !self.frameworks.contains_key(&t.framework_id) {
+                tracing::warn!(agent = %id, task = %t.task_id, framework = %t.framework_id, "reported task of an unknown framework ignored");
+                continue;
+            }
+            let key = (t.framework_id.clone(), t.task_id.clone());
+            match self.tasks.get(&key) {
+                Some(rec) if rec.agent != id => {
+                    tracing::warn!(agent = %id, task = %t.task_id, "reported task is on another agent here; ignored");
+                    continue;
+                }
+                Some(_) => self.reported_again(&key, &id, t.state, ctx),
+                None => {
+                    let rec = TaskRec {
+                        name: t.name.clone(),
+                        agent: id.clone(),
+                        resources: t.resources.clone(),
+                        state: t.state,
+                        history: vec![(t.state, now_ms)],
+                        terminal_uuid: None,
+                    };
+                    self.tasks.insert(key, rec);
+                }
+            }
+            if !t.state.is_terminal() {
+                let held = used
+                    .entry(t.framework_id.clone())
+                    .or_insert_with(Resources::empty);
+                *held = held.plus(&t.resources);
+            }
+        }
         let total = m.resources.clone();
         self.agents.insert(
             id.clone(),
@@ -54,10 +111,18 @@ impl Master {
                 http: m.http,
             },
         );
-        self.to_allocator(ctx, AddAgent { agent: id, total });
+        let used = used.into_iter().collect();
+        self.to_allocator(
+            ctx,
+            AddAgent {
+                agent: id,
+                total,
+                used,
+            },
+        );
     }
 
-    fn registered(&self, id: &AgentId, to: &Pid, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn registered(&self, id: &AgentId, to: &Pid, ctx: &mut Ctx<'_, Self>) {
         let msg = AgentRegistered {
             agent_id: id.clone(),
             ping_interval: self.cfg.ping_interval,
@@ -107,64 +172,18 @@ impl Master {
         }
     }
 
-    /// Removes an agent that stopped answering: its offers are rescinded,
-    /// its tasks reported TASK_UNREACHABLE (TASK_LOST to frameworks that are
-    /// not partition-aware), and should it come back it is told to shut
-    /// down.
+    /// An agent that stopped answering becomes unreachable (see the
+    /// `unreachable` module).
     fn agent_lost(&mut self, id: &AgentId, ctx: &mut Ctx<'_, Self>) {
-        let Some(agent) = self.agents.remove(id) else {
-            return;
-        };
-        tracing::warn!(agent = %id, "agent unreachable; removing it");
-        self.agent_pids.remove(&agent.pid);
-        ctx.unlink(&agent.pid);
-        self.removed_agents.insert(id.clone());
-        for (fw, offer_id) in self.offers.remove_agent(id) {
-            self.counters.offers_rescinded += 1;
-            self.send_to_framework(&fw, Rescind { offer_id }, ctx);
-        }
-        self.to_allocator(ctx, RemoveAgent { agent: id.clone() });
-        let keys: Vec<_> = self
-            .tasks
-            .iter()
-            .filter(|(_, t)| &t.agent == id)
-            .map(|(k, _)| k.clone())
-            .collect();
-        let now_ms = ctx.unix_time_ms();
-        for (fw, task_id) in keys {
-            let Some(mut task) = self.tasks.remove(&(fw.clone(), task_id.clone())) else {
-                continue;
-            };
-            let aware = self
-                .frameworks
-                .get(&fw)
-                .is_some_and(|f| f.info.partition_aware);
-            let state = if aware {
-                TaskState::Unreachable
-            } else {
-                TaskState::Lost
-            };
-            if task.transition(state, now_ms) {
-                let status = TaskStatus {
-                    task_id: task_id.clone(),
-                    framework_id: fw.clone(),
-                    agent_id: Some(id.clone()),
-                    state,
-                    source: StatusSource::Master,
-                    reason: Some(StatusReason::AgentUnreachable),
-                    message: format!("agent {id} stopped answering pings"),
-                    timestamp_ms: now_ms,
-                    uuid: None,
-                };
-                self.send_to_framework(&fw, Update { status }, ctx);
-            }
-            self.retire(&fw, task_id, task);
-        }
+        self.mark_unreachable(id, ctx);
     }
 }
 
 impl Handler<RegisterAgent> for Master {
     fn handle(&mut self, m: RegisterAgent, ctx: &mut Ctx<'_, Self>) {
+        if self.refuse_unless_leading(ctx) {
+            return;
+        }
         if let Some(problem) = check_registration(&m) {
             tracing::warn!(pid = %m.pid, %problem, "agent registration refused");
             return;
@@ -173,6 +192,10 @@ impl Handler<RegisterAgent> for Master {
         if let Some(id) = self.agent_pids.get(&m.pid).cloned() {
             return self.registered(&id, &m.pid, ctx);
         }
+        if self.admitting.contains(&m.pid) {
+            // Its admission is being written; the answer follows.
+            return;
+        }
         let pid = m.pid.clone();
         match m.id.clone() {
             Some(id) if self.removed_agents.contains(&id) => {
@@ -180,32 +203,60 @@ impl Handler<RegisterAgent> for Master {
                 let message = format!("agent {id} was removed after it became unreachable");
                 ctx.send(&pid, ShutdownAgent { message });
             }
-            Some(id) if self.agents.contains_key(&id) => {
-                // Same agent, new actor (e.g. restarted): move it over.
-                if let Some(agent) = self.agents.get_mut(&id) {
-                    let old = std::mem::replace(&mut agent.pid, pid.clone());
-                    agent.missed_pings = 0;
-                    // A restarted agent may serve HTTP on a new port.
-                    agent.http = m.http.clone();
-                    self.agent_pids.remove(&old);
-                    ctx.unlink(&old);
-                }
-                self.agent_pids.insert(pid.clone(), id.clone());
-                ctx.link(&pid);
-                tracing::info!(agent = %id, %pid, "agent re-registered");
-                self.registered(&id, &pid, ctx);
-            }
-            Some(id) => {
-                // Known to an earlier master run only.
+            Some(id) if self.agents.contains_key(&id) => self.moved(id, m, ctx),
+            Some(id) if self.unreachable.contains_key(&id) => self.rejoin(id, m, ctx),
+            Some(id) if self.recovering.get(&id).is_some_and(|e| e.pid == pid) => {
+                // Back after a failover, at the address the registry has.
                 self.admit(id.clone(), m, ctx);
                 self.registered(&id, &pid, ctx);
             }
-            None => {
-                self.next_agent += 1;
-                let id = AgentId(format!("{}-S{}", self.prefix, self.next_agent));
-                self.admit(id.clone(), m, ctx);
-                self.registered(&id, &pid, ctx);
+            known => {
+                // New, or known to an earlier master run at another
+                // address: the registry learns it first.
+                let id = known.unwrap_or_else(|| {
+                    self.next_agent += 1;
+                    AgentId(format!("{}-S{}", self.prefix, self.next_agent))
+                });
+                let op = Op::AdmitAgent {
+                    id: id.clone(),
+                    hostname: m.hostname.clone(),
+                    pid: pid.clone(),
+                };
+                self.persist(op, Some(pid.clone()), ctx, move |me: &mut Self, ctx| {
+                    if me.agents.contains_key(&id) {
+                        return me.moved(id, m, ctx);
+                    }
+                    me.admit(id.clone(), m, ctx);
+                    me.registered(&id, &pid, ctx);
+                });
             }
+        }
+    }
+}
+
+impl Master {
+    /// The same agent from a new actor (e.g. restarted): moves it over.
+    fn moved(&mut self, id: AgentId, m: RegisterAgent, ctx: &mut Ctx<'_, Self>) {
+        let pid = m.pid.clone();
+        if let Some(agent) = self.agents.get_mut(&id) {
+            let old = std::mem::replace(&mut agent.pid, pid.clone());
+            agent.missed_pings = 0;
+            // A restarted agent may serve HTTP on a new port.
+            agent.http = m.http.clone();
+            self.agent_pids.remove(&old);
+            ctx.unlink(&old);
+        }
+        self.agent_pids.insert(pid.clone(), id.clone());
+        ctx.link(&pid);
+        tracing::info!(agent = %id, %pid, "agent re-registered");
+        self.registered(&id, &pid, ctx);
+        if self.registrar.is_some() {
+            let op = Op::AdmitAgent {
+                id,
+                hostname: m.hostname,
+                pid,
+            };
+            self.persist(op, None, ctx, |_, _| {});
         }
     }
 }

@@ -35,6 +35,10 @@ impl Master {
 
 impl Handler<Allocations> for Master {
     fn handle(&mut self, m: Allocations, ctx: &mut Ctx<'_, Self>) {
+        if !self.leading() {
+            // Made before this master stepped down; nothing to offer.
+            return;
+        }
         if ctx.sender() != self.allocator.as_ref() {
             tracing::warn!(from = ?ctx.sender(), "allocations from a stranger dropped");
             return;

@@ -2,6 +2,7 @@
 //! decline, revive, suppress, teardown, and disconnection.
 
 use std::collections::{BTreeSet, VecDeque};
+use std::time::Duration;
 
 use corral_runtime::{Ctx, Handler, Pid};
 
@@ -13,13 +14,14 @@ use crate::protocol::{
     Accept, Decline, FrameworkError, FrameworkInfo, Revive, RunTasks, ShutdownFramework, Subscribe,
     Subscribed, Suppress, Teardown, Update,
 };
+use crate::registrar::Op;
 use crate::task::TaskState;
 
 /// The most bytes a framework's name may have.
 const MAX_NAME_BYTES: usize = 1024;
 
 /// Why `info` cannot subscribe, if it cannot. Returns its role.
-fn check_info(info: &FrameworkInfo, default_role: &str) -> Result<String, String> {
+pub(super) fn check_info(info: &FrameworkInfo, default_role: &str) -> Result<String, String> {
     if info.name.len() > MAX_NAME_BYTES {
         return Err(format!(
             "framework name is longer than {MAX_NAME_BYTES} bytes"
@@ -70,6 +72,10 @@ impl Master {
                 return;
             }
         };
+        if self.admitting.contains(&from) {
+            // Its subscription is being written; the answer follows.
+            return;
+        }
         // A repeated Subscribe from the same actor (its answer was lost or
         // slow) gets the same framework, not a second one.
         let id = match (&info.id, self.framework_pids.get(&from)) {
@@ -80,40 +86,72 @@ impl Master {
                 FrameworkId(format!("{}-{:04}", self.prefix, self.next_framework))
             }
         };
+        let info = FrameworkInfo {
+            id: Some(id.clone()),
+            ..info
+        };
         match self.frameworks.get(&id) {
             Some(rec) if rec.role != role => {
                 let message = format!("framework {id} cannot change its role from '{}'", rec.role);
                 ctx.send(&from, FrameworkError { message });
-                return;
             }
-            Some(_) => self.reconnect(&id, from.clone(), info, ctx),
-            None => {
-                let info = FrameworkInfo {
-                    id: Some(id.clone()),
-                    ..info
+            Some(rec) if rec.pid.as_ref() == Some(&from) && rec.info == info => {
+                self.subscribed(id, from, ctx);
+            }
+            _ => {
+                // The registry learns the framework (or its new address)
+                // before the framework hears it is subscribed, so a new
+                // leader can find it.
+                let op = Op::AddFramework {
+                    id: id.clone(),
+                    info: info.clone(),
+                    pid: from.clone(),
                 };
-                self.frameworks.insert(
-                    id.clone(),
-                    FrameworkRec {
-                        info,
-                        role: role.clone(),
-                        pid: Some(from.clone()),
-                        failover: None,
-                        completed: VecDeque::new(),
-                    },
-                );
-                self.framework_pids.insert(from.clone(), id.clone());
-                ctx.link(&from);
-                tracing::info!(framework = %id, %role, "framework subscribed");
-                let framework = id.clone();
-                self.to_allocator(ctx, AddFramework { framework, role });
+                let guard = Some(from.clone());
+                self.persist(op, guard, ctx, move |m: &mut Self, ctx| {
+                    m.register_framework(id, from, info, role, ctx);
+                });
             }
         }
+    }
+
+    /// Records a (re-)subscription that the registry now holds.
+    fn register_framework(
+        &mut self,
+        id: FrameworkId,
+        from: Pid,
+        info: FrameworkInfo,
+        role: String,
+        ctx: &mut Ctx<'_, Self>,
+    ) {
+        if self.frameworks.contains_key(&id) {
+            self.reconnect(&id, from.clone(), info, ctx);
+        } else {
+            self.frameworks.insert(
+                id.clone(),
+                FrameworkRec {
+                    info,
+                    role: role.clone(),
+                    pid: Some(from.clone()),
+                    failover: None,
+                    completed: VecDeque::new(),
+                },
+            );
+            self.framework_pids.insert(from.clone(), id.clone());
+            ctx.link(&from);
+            tracing::info!(framework = %id, %role, "framework subscribed");
+            let framework = id.clone();
+            self.to_allocator(ctx, AddFramework { framework, role });
+        }
+        self.subscribed(id, from, ctx);
+    }
+
+    fn subscribed(&mut self, framework_id: FrameworkId, to: Pid, ctx: &mut Ctx<'_, Self>) {
         let heartbeat_interval = self.cfg.heartbeat_interval;
         ctx.send(
-            &from,
+            &to,
             Subscribed {
-                framework_id: id,
+                framework_id,
                 heartbeat_interval,
             },
         );
@@ -163,6 +201,16 @@ impl Master {
         self.recover_offers_of(&fw, ctx);
         let framework = fw.clone();
         self.to_allocator(ctx, SuppressOffers { framework });
+        self.arm_failover(&fw, timeout, ctx);
+    }
+
+    /// Removes the framework after `timeout` unless it re-subscribes first.
+    pub(super) fn arm_failover(
+        &mut self,
+        fw: &FrameworkId,
+        timeout: Duration,
+        ctx: &mut Ctx<'_, Self>,
+    ) {
         let expiring = fw.clone();
         let timer = ctx.delay(timeout, move |m: &mut Self, ctx| {
             let fw = expiring;
@@ -172,8 +220,10 @@ impl Master {
                 m.remove_framework(&fw, ctx);
             }
         });
-        if let Some(rec) = self.frameworks.get_mut(&fw) {
-            rec.failover = Some(timer);
+        if let Some(rec) = self.frameworks.get_mut(fw) {
+            if let Some(old) = rec.failover.replace(timer) {
+                ctx.cancel(old);
+            }
         }
     }
 
@@ -219,11 +269,18 @@ impl Master {
             }
         }
         tracing::info!(framework = %fw, "framework removed");
+        // Forgotten here already; the registry follows (if the write is
+        // lost, a later leader keeps the framework for its failover
+        // timeout and then removes it).
+        self.persist(Op::RemoveFramework { id: fw.clone() }, None, ctx, |_, _| {});
     }
 }
 
 impl Handler<Subscribe> for Master {
     fn handle(&mut self, m: Subscribe, ctx: &mut Ctx<'_, Self>) {
+        if self.refuse_unless_leading(ctx) {
+            return;
+        }
         if let Some(from) = ctx.sender().cloned() {
             self.subscribe(from, m.info, ctx);
         }
@@ -232,6 +289,9 @@ impl Handler<Subscribe> for Master {
 
 impl Handler<Accept> for Master {
     fn handle(&mut self, accept: Accept, ctx: &mut Ctx<'_, Self>) {
+        if self.refuse_unless_leading(ctx) {
+            return;
+        }
         let Some(fw) = self.sender_framework(ctx) else {
             return not_subscribed(ctx, "accept");
         };
@@ -283,6 +343,9 @@ impl Handler<Accept> for Master {
 
 impl Handler<Decline> for Master {
     fn handle(&mut self, decline: Decline, ctx: &mut Ctx<'_, Self>) {
+        if self.refuse_unless_leading(ctx) {
+            return;
+        }
         let Some(fw) = self.sender_framework(ctx) else {
             return not_subscribed(ctx, "decline");
         };
@@ -298,6 +361,9 @@ impl Handler<Decline> for Master {
 
 impl Handler<Revive> for Master {
     fn handle(&mut self, _: Revive, ctx: &mut Ctx<'_, Self>) {
+        if self.refuse_unless_leading(ctx) {
+            return;
+        }
         let Some(framework) = self.sender_framework(ctx) else {
             return not_subscribed(ctx, "revive");
         };
@@ -307,6 +373,9 @@ impl Handler<Revive> for Master {
 
 impl Handler<Suppress> for Master {
     fn handle(&mut self, _: Suppress, ctx: &mut Ctx<'_, Self>) {
+        if self.refuse_unless_leading(ctx) {
+            return;
+        }
         let Some(framework) = self.sender_framework(ctx) else {
             return not_subscribed(ctx, "suppress");
         };
@@ -316,6 +385,9 @@ impl Handler<Suppress> for Master {
 
 impl Handler<Teardown> for Master {
     fn handle(&mut self, _: Teardown, ctx: &mut Ctx<'_, Self>) {
+        if self.refuse_unless_leading(ctx) {
+            return;
+        }
         let Some(fw) = self.sender_framework(ctx) else {
             return not_subscribed(ctx, "teardown");
         };

@@ -21,16 +21,19 @@
 mod agents;
 mod allocations;
 mod frameworks;
+mod leadership;
 mod metrics;
 mod records;
 mod tasks;
+mod unreachable;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid};
+use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid, TimerId};
 use thiserror::Error;
 
+use self::leadership::Phase;
 use self::metrics::Counters;
 use self::records::{AgentRec, FrameworkRec, TaskRec};
 use crate::allocator::messages::{Allocations, Recover};
@@ -41,8 +44,9 @@ use crate::protocol::{
     Accept, Acknowledge, Decline, FrameworkError, Heartbeat, Kill, Reconcile, RegisterAgent,
     Revive, StatusUpdate, Subscribe, Suppress, Teardown,
 };
+use crate::registrar::AgentEntry;
 use crate::resources::Resources;
-use crate::state::{GetMetrics, GetState, OperatorKill};
+use crate::state::{GetLeadership, GetMetrics, GetState, Leadership, OperatorKill};
 
 /// How the master runs. Defaults are Mesos's.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,6 +68,21 @@ pub struct MasterConfig {
     pub max_completed_tasks: usize,
     /// Role of frameworks that name none (`*`).
     pub default_role: String,
+    /// After a failover, how long the new leader waits for the agents its
+    /// registry names before it removes them (Mesos: 10 min). Frameworks
+    /// it recovers are kept at least this long.
+    pub agent_reregister_timeout: Duration,
+    /// How long an unreachable agent may take to come back before it is
+    /// removed: its tasks become TASK_GONE (TASK_LOST was already said to
+    /// frameworks that are not partition-aware) and, should it return, it
+    /// is told to shut down (10 min).
+    pub agent_removal_timeout: Duration,
+    /// How often a replicated master asks its registrar whether it leads
+    /// (100 ms).
+    pub leader_poll: Duration,
+    /// This master's HTTP base URL, recorded when it is elected so that the
+    /// other masters can redirect operators to it.
+    pub http_url: Option<String>,
 }
 
 impl Default for MasterConfig {
@@ -77,6 +96,10 @@ impl Default for MasterConfig {
             default_refuse: Duration::from_secs(5),
             max_completed_tasks: 1000,
             default_role: "*".to_owned(),
+            agent_reregister_timeout: Duration::from_secs(600),
+            agent_removal_timeout: Duration::from_secs(600),
+            leader_poll: Duration::from_millis(100),
+            http_url: None,
         }
     }
 }
@@ -102,6 +125,15 @@ impl MasterConfig {
             ("max_missed_pings", self.max_missed_pings == 0),
             ("offer_timeout", self.offer_timeout == Some(Duration::ZERO)),
             ("max_completed_tasks", self.max_completed_tasks == 0),
+            (
+                "agent_reregister_timeout",
+                self.agent_reregister_timeout.is_zero(),
+            ),
+            ("leader_poll", self.leader_poll.is_zero()),
+            (
+                "agent_removal_timeout",
+                self.agent_removal_timeout.is_zero(),
+            ),
         ];
         match zero.iter().find(|(_, z)| *z) {
             Some((name, _)) => Err(MasterConfigError::Zero(name)),
@@ -112,8 +144,30 @@ impl MasterConfig {
 
 /// The master actor. Spawn it under [`Master::NAME`]; it spawns its
 /// allocator next to itself when it starts.
+///
+/// Alone ([`Master::new`]) it always leads. Replicated
+/// ([`Master::replicated`]) it leads while its registrar is the Raft
+/// leader; see the `leadership` module.
 pub struct Master {
     cfg: MasterConfig,
+    /// The registrar on this node, if masters are replicated.
+    registrar: Option<Pid>,
+    phase: Phase,
+    /// The term of the latest lead (0 for a master alone).
+    term: u64,
+    /// The leading master, as far as this one knows (itself when leading).
+    leader_hint: Option<Pid>,
+    /// The leading master's HTTP base URL, if known.
+    leader_http: Option<String>,
+    /// Agents the registry names that have not re-registered since this
+    /// master was elected.
+    recovering: BTreeMap<AgentId, AgentEntry>,
+    /// Agents whose admission is being written to the registry.
+    admitting: BTreeSet<Pid>,
+    /// Agents that stopped answering pings, each with the timer that
+    /// removes it; their partition-aware frameworks' tasks wait as
+    /// TASK_UNREACHABLE.
+    unreachable: BTreeMap<AgentId, (AgentRec, TimerId)>,
     /// Random per run, so ids of two runs never collide.
     prefix: String,
     next_agent: u64,
@@ -143,6 +197,14 @@ impl Master {
         }
         Master {
             cfg,
+            registrar: None,
+            phase: Phase::Standby,
+            term: 0,
+            leader_hint: None,
+            leader_http: None,
+            recovering: BTreeMap::new(),
+            admitting: BTreeSet::new(),
+            unreachable: BTreeMap::new(),
             prefix: String::new(),
             next_agent: 0,
             next_framework: 0,
@@ -156,6 +218,15 @@ impl Master {
             tasks: BTreeMap::new(),
             offers: OfferBook::new(""),
             counters: Counters::default(),
+        }
+    }
+
+    /// A master among several, which leads while `registrar` (the
+    /// registrar actor on its node) is the Raft leader.
+    pub fn replicated(cfg: MasterConfig, registrar: Pid) -> Master {
+        Master {
+            registrar: Some(registrar),
+            ..Master::new(cfg)
         }
     }
 
@@ -213,6 +284,7 @@ impl Actor for Master {
             .on::<Allocations>()
             .on::<GetState>()
             .on::<GetMetrics>()
+            .on::<GetLeadership>()
             .on::<OperatorKill>();
     }
 
@@ -236,6 +308,13 @@ impl Actor for Master {
         if let Some(timeout) = self.cfg.offer_timeout {
             ctx.delay(timeout, |m: &mut Self, ctx| m.expire_offers(ctx));
         }
+        if self.registrar.is_some() {
+            self.watch_leadership(ctx);
+        } else {
+            self.phase = Phase::Leading { term: 0 };
+            self.leader_hint = Some(ctx.me().clone());
+            self.leader_http = self.cfg.http_url.clone();
+        }
     }
 
     fn exited(&mut self, pid: &Pid, ctx: &mut Ctx<'_, Self>) {
@@ -245,6 +324,17 @@ impl Actor for Master {
             // Pings decide whether it is gone; a quick reconnect is normal.
             tracing::info!(%agent, "agent disconnected");
         }
+    }
+}
+
+impl Handler<GetLeadership> for Master {
+    fn handle(&mut self, _: GetLeadership, ctx: &mut Ctx<'_, Self>) {
+        let answer = Leadership {
+            leading: self.leading(),
+            leader: self.leader_hint.clone(),
+            leader_http: self.leader_http.clone(),
+        };
+        ctx.reply(answer);
     }
 }
 

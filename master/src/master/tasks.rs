@@ -67,6 +67,9 @@ impl Master {
 
 impl Handler<StatusUpdate> for Master {
     fn handle(&mut self, m: StatusUpdate, ctx: &mut Ctx<'_, Self>) {
+        if self.refuse_unless_leading(ctx) {
+            return;
+        }
         let status = m.status;
         let Some(from) = ctx.sender().cloned() else {
             return;
@@ -99,6 +102,10 @@ impl Handler<StatusUpdate> for Master {
             if was_live && status.state.is_terminal() {
                 task.terminal_uuid = Some(uuid);
                 freed = Some(task.resources.clone());
+            } else if task.terminal_uuid.is_none() && status.state.is_terminal() {
+                // Reported already ended by its agent after a failover: its
+                // resent terminal update's acknowledgement retires it.
+                task.terminal_uuid = Some(uuid);
             }
         }
         if let Some(resources) = freed {
@@ -113,6 +120,9 @@ impl Handler<StatusUpdate> for Master {
 
 impl Handler<Acknowledge> for Master {
     fn handle(&mut self, m: Acknowledge, ctx: &mut Ctx<'_, Self>) {
+        if self.refuse_unless_leading(ctx) {
+            return;
+        }
         let Some(fw) = self.sender_framework(ctx) else {
             return not_subscribed(ctx, "acknowledge");
         };
@@ -178,6 +188,9 @@ impl Master {
 
 impl Handler<Kill> for Master {
     fn handle(&mut self, m: Kill, ctx: &mut Ctx<'_, Self>) {
+        if self.refuse_unless_leading(ctx) {
+            return;
+        }
         let Some(fw) = self.sender_framework(ctx) else {
             return not_subscribed(ctx, "kill");
         };
@@ -193,6 +206,10 @@ impl Handler<Kill> for Master {
 
 impl Handler<OperatorKill> for Master {
     fn handle(&mut self, m: OperatorKill, ctx: &mut Ctx<'_, Self>) {
+        if !self.leading() {
+            ctx.reply(KillOutcome::NotLeader);
+            return;
+        }
         let outcome = if self.frameworks.contains_key(&m.framework_id) {
             self.kill_task(&m.framework_id, &m.task_id, ctx)
         } else {
@@ -205,6 +222,9 @@ impl Handler<OperatorKill> for Master {
 
 impl Handler<Reconcile> for Master {
     fn handle(&mut self, m: Reconcile, ctx: &mut Ctx<'_, Self>) {
+        if self.refuse_unless_leading(ctx) {
+            return;
+        }
         let Some(fw) = self.sender_framework(ctx) else {
             return not_subscribed(ctx, "reconcile");
         };

@@ -245,7 +245,11 @@ mod tests {
         assert_eq!(a.agents.len(), 1);
         assert_eq!(a.agents[&AgentId::from("a2")].hostname, "h2-new");
         let removed: Vec<&AgentId> = a.removed.iter().collect();
-        assert_eq!(removed, [&AgentId::from("a1")], "a removed agent is remembered");
+        assert_eq!(
+            removed,
+            [&AgentId::from("a1")],
+            "a removed agent is remembered"
+        );
         assert!(a.weights.is_empty(), "weight 1 is the default");
         assert!(a.frameworks.contains_key(&FrameworkId::from("f1")));
         assert_eq!(a.leader.as_ref().map(|l| &l.master), Some(&pid("master")));

@@ -170,6 +170,19 @@ impl Node {
             .unwrap_or(Err(SpawnError::NodeStopped))
     }
 
+    /// Spawns the actor that `make` builds on the node's event loop thread,
+    /// for actors that cannot cross threads (they hold `Rc`s, e.g. an
+    /// observer callback).
+    pub fn spawn_with<A, F>(&self, name: &str, make: F) -> Result<Pid, SpawnError>
+    where
+        A: Actor,
+        F: FnOnce() -> A + Send + 'static,
+    {
+        let name = name.to_owned();
+        self.call(move |k| k.spawn_actor(&name, make()))
+            .unwrap_or(Err(SpawnError::NodeStopped))
+    }
+
     /// Sends a one-way message from outside any actor (the sender is the
     /// node's pseudo-pid `$node`, which has no handlers).
     pub fn send<M: Message>(&self, to: &Pid, msg: M) {

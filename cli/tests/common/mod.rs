@@ -1,0 +1,3 @@
+//! Helpers shared by the `corral` binary's tests.
+
+pub mod procs;

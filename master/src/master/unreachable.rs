@@ -1,0 +1,204 @@
+//! Agents that stop answering pings: unreachable first, removed after
+//! `agent_removal_timeout`, as in Mesos.
+//!
+//! When an agent misses `max_missed_pings` pings in a row its offers are
+//! rescinded and its resources leave the allocator. Tasks of
+//! partition-aware frameworks become TASK_UNREACHABLE and wait; tasks of
+//! other frameworks are reported TASK_LOST at once (Lost is not final in
+//! Mesos either). If the agent comes back in time it is re-admitted from
+//! its own report: waiting tasks take the state it reports (their
+//! frameworks are told), and tasks already reported LOST that still run
+//! are killed, since their frameworks have written them off. Otherwise the
+//! registry records the removal, waiting tasks become TASK_GONE, and the
+//! agent is told to shut down should it ever return.
+
+use corral_runtime::Ctx;
+
+use super::Master;
+use crate::allocator::messages::RemoveAgent;
+use crate::ids::{AgentId, FrameworkId, TaskId};
+use crate::protocol::{KillTask, RegisterAgent, Rescind, Update};
+use crate::registrar::Op;
+use crate::task::{StatusReason, StatusSource, TaskState, TaskStatus};
+
+impl Master {
+    /// Takes an agent that stopped answering out of service.
+    pub(super) fn mark_unreachable(&mut self, id: &AgentId, ctx: &mut Ctx<'_, Self>) {
+        let Some(agent) = self.agents.remove(id) else {
+            return;
+        };
+        tracing::warn!(agent = %id, "agent unreachable");
+        self.agent_pids.remove(&agent.pid);
+        ctx.unlink(&agent.pid);
+        for (fw, offer_id) in self.offers.remove_agent(id) {
+            self.counters.offers_rescinded += 1;
+            self.send_to_framework(&fw, Rescind { offer_id }, ctx);
+        }
+        self.to_allocator(ctx, RemoveAgent { agent: id.clone() });
+        let message = format!("agent {id} stopped answering pings");
+        for (fw, task_id) in self.live_tasks_on(id) {
+            let aware = self
+                .frameworks
+                .get(&fw)
+                .is_some_and(|f| f.info.partition_aware);
+            let state = if aware {
+                TaskState::Unreachable
+            } else {
+                TaskState::Lost
+            };
+            let reason = StatusReason::AgentUnreachable;
+            self.tell(&fw, &task_id, state, reason, &message, ctx);
+            if !aware {
+                if let Some(task) = self.tasks.remove(&(fw.clone(), task_id.clone())) {
+                    self.retire(&fw, task_id, task);
+                }
+            }
+        }
+        let after = self.cfg.agent_removal_timeout;
+        let expiring = id.clone();
+        let timer = ctx.delay(after, move |m: &mut Self, ctx| {
+            m.remove_unreachable(&expiring, ctx)
+        });
+        self.unreachable.insert(id.clone(), (agent, timer));
+    }
+
+    /// The agent did not come back in time: the registry records its
+    /// removal, then its waiting tasks are GONE.
+    fn remove_unreachable(&mut self, id: &AgentId, ctx: &mut Ctx<'_, Self>) {
+        if !self.unreachable.contains_key(id) {
+            return;
+        }
+        let op = Op::RemoveAgent { id: id.clone() };
+        let id = id.clone();
+        self.persist(op, None, ctx, move |m: &mut Self, ctx| {
+            if m.unreachable.remove(&id).is_none() {
+                return;
+            }
+            tracing::warn!(agent = %id, "unreachable agent removed");
+            m.removed_agents.insert(id.clone());
+            let message = format!("agent {id} was removed after it stayed unreachable");
+            let on_agent: Vec<(FrameworkId, TaskId)> = m
+                .tasks
+                .iter()
+                .filter(|(_, t)| t.agent == id)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for (fw, task_id) in on_agent {
+                let reason = StatusReason::AgentRemoved;
+                m.tell(&fw, &task_id, TaskState::Gone, reason, &message, ctx);
+                if let Some(task) = m.tasks.remove(&(fw.clone(), task_id.clone())) {
+                    m.retire(&fw, task_id, task);
+                }
+            }
+        });
+    }
+
+    /// The unreachable agent registered again before its removal.
+    pub(super) fn rejoin(&mut self, id: AgentId, m: RegisterAgent, ctx: &mut Ctx<'_, Self>) {
+        let Some((old, timer)) = self.unreachable.remove(&id) else {
+            return;
+        };
+        ctx.cancel(timer);
+        tracing::info!(agent = %id, "unreachable agent is back");
+        // Tasks still running there that their frameworks were told are
+        // LOST: those frameworks may have replaced them already.
+        let lost: Vec<(FrameworkId, TaskId)> = m
+            .tasks
+            .iter()
+            .filter(|t| !t.state.is_terminal())
+            .filter(|t| {
+                !self
+                    .tasks
+                    .contains_key(&(t.framework_id.clone(), t.task_id.clone()))
+            })
+            .filter(|t| {
+                self.frameworks.get(&t.framework_id).is_some_and(|f| {
+                    f.completed
+                        .iter()
+                        .any(|(tid, rec)| *tid == t.task_id && rec.state == TaskState::Lost)
+                })
+            })
+            .map(|t| (t.framework_id.clone(), t.task_id.clone()))
+            .collect();
+        let pid = m.pid.clone();
+        let hostname = m.hostname.clone();
+        self.admit(id.clone(), m, ctx);
+        for (framework_id, task_id) in lost {
+            tracing::info!(agent = %id, task = %task_id, "killing a task its framework was told is lost");
+            ctx.send(
+                &pid,
+                KillTask {
+                    framework_id,
+                    task_id,
+                },
+            );
+        }
+        self.registered(&id, &pid, ctx);
+        if old.pid != pid && self.registrar.is_some() {
+            let op = Op::AdmitAgent { id, hostname, pid };
+            self.persist(op, None, ctx, |_, _| {});
+        }
+    }
+
+    /// A task the master already has, reported by its agent on coming
+    /// back: a task waiting as UNREACHABLE takes the reported state, and
+    /// its framework is told.
+    pub(super) fn reported_again(
+        &mut self,
+        key: &(FrameworkId, TaskId),
+        agent: &AgentId,
+        state: TaskState,
+        ctx: &mut Ctx<'_, Self>,
+    ) {
+        let unreachable = self
+            .tasks
+            .get(key)
+            .is_some_and(|t| t.state == TaskState::Unreachable && state != TaskState::Unreachable);
+        if !unreachable {
+            return;
+        }
+        let message = format!("agent {agent} is reachable again");
+        let reason = StatusReason::AgentReregistered;
+        self.tell(&key.0, &key.1, state, reason, &message, ctx);
+    }
+
+    /// Moves a task to `state` and tells its framework, if it changed.
+    fn tell(
+        &mut self,
+        fw: &FrameworkId,
+        task_id: &TaskId,
+        state: TaskState,
+        reason: StatusReason,
+        message: &str,
+        ctx: &mut Ctx<'_, Self>,
+    ) {
+        let now_ms = ctx.unix_time_ms();
+        let Some(task) = self.tasks.get_mut(&(fw.clone(), task_id.clone())) else {
+            return;
+        };
+        if !task.transition(state, now_ms) {
+            return;
+        }
+        let status = TaskStatus {
+            task_id: task_id.clone(),
+            framework_id: fw.clone(),
+            agent_id: Some(task.agent.clone()),
+            state,
+            source: StatusSource::Master,
+            reason: Some(reason),
+            message: message.to_owned(),
+            timestamp_ms: now_ms,
+            uuid: None,
+        };
+        self.send_to_framework(fw, Update { status }, ctx);
+    }
+
+    /// The keys of the non-terminal tasks on `agent`.
+    fn live_tasks_on(&self, agent: &AgentId) -> Vec<(FrameworkId, TaskId)> {
+        self.tasks
+            .iter()
+            .filter(|(_, t)| &t.agent == agent && !t.state.is_terminal())
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+}

@@ -1,0 +1,591 @@
+//! The master's failover and agent-loss behaviour in the simulator, on
+//! virtual time: real masters (alone, or three replicated through their
+//! registrars) between an agent double and a framework double that record
+//! what they receive; the test plays the agent's and the framework's parts
+//! by sending their messages with their pids as senders.
+//!
+//! Every wait is on an event with a virtual-time limit.
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use corral_master::ids::{AgentId, FrameworkId, OfferId, TaskId};
+use corral_master::master::{Master, MasterConfig};
+use corral_master::protocol::{
+    Accept, Acknowledge, AgentRegistered, AgentTask, FrameworkInfo, KillTask, LeaderElected,
+    NotLeader, Offers, Operation, Ping, Pong, Reconcile, RegisterAgent, RunTasks, ShutdownAgent,
+    StatusAck, StatusUpdate, Subscribe, Subscribed, TaskInfo, Update,
+};
+use corral_master::registrar::{Registrar, RegistrarConfig};
+use corral_master::resources::Resources;
+use corral_master::task::{StatusReason, StatusSource, TaskState, TaskStatus};
+use corral_runtime::sim::{Sim, SimConfig};
+use corral_runtime::{Actor, Ctx, Handler, Handlers, Message, Pid, Time};
+
+fn master_addr(i: usize) -> SocketAddr {
+    SocketAddr::from(([10, 0, 0, i as u8 + 1], 5050))
+}
+fn agent_addr() -> SocketAddr {
+    SocketAddr::from(([10, 0, 1, 1], 5051))
+}
+fn framework_addr() -> SocketAddr {
+    SocketAddr::from(([10, 0, 2, 1], 5052))
+}
+fn master_pid(i: usize) -> Pid {
+    Pid::new(Master::NAME, master_addr(i)).unwrap()
+}
+fn agent_pid() -> Pid {
+    Pid::new("agent", agent_addr()).unwrap()
+}
+fn framework_pid() -> Pid {
+    Pid::new("scheduler", framework_addr()).unwrap()
+}
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+fn res(text: &str) -> Resources {
+    text.parse().unwrap()
+}
+
+/// What a double received, with the sender (some payloads only matter by
+/// their kind).
+#[allow(dead_code)]
+#[derive(Clone, Debug)]
+enum Got {
+    Registered(AgentRegistered),
+    Elected(LeaderElected),
+    NotLeader(NotLeader),
+    Run(RunTasks),
+    Kill(KillTask),
+    Shutdown(ShutdownAgent),
+    Ack(StatusAck),
+    Subscribed(Subscribed),
+    Offers(Offers),
+    Update(Update),
+}
+
+type Log = Rc<RefCell<Vec<(Time, Pid, Got)>>>;
+
+/// Records everything; answers pings.
+struct Double {
+    log: Log,
+}
+
+impl Double {
+    fn note(&self, got: Got, ctx: &Ctx<'_, Self>) {
+        if let Some(from) = ctx.sender() {
+            self.log.borrow_mut().push((ctx.now(), from.clone(), got));
+        }
+    }
+}
+
+macro_rules! records {
+    ($($msg:ty => $variant:ident),* $(,)?) => {
+        $(impl Handler<$msg> for Double {
+            fn handle(&mut self, m: $msg, ctx: &mut Ctx<'_, Self>) {
+                self.note(Got::$variant(m), ctx);
+            }
+        })*
+        impl Actor for Double {
+            fn handlers(h: &mut Handlers<Self>) {
+                h.on::<Ping>();
+                $(h.on::<$msg>();)*
+            }
+        }
+    };
+}
+
+records!(
+    AgentRegistered => Registered,
+    LeaderElected => Elected,
+    NotLeader => NotLeader,
+    RunTasks => Run,
+    KillTask => Kill,
+    ShutdownAgent => Shutdown,
+    StatusAck => Ack,
+    Subscribed => Subscribed,
+    Offers => Offers,
+    Update => Update,
+);
+
+impl Handler<Ping> for Double {
+    fn handle(&mut self, _: Ping, ctx: &mut Ctx<'_, Self>) {
+        ctx.reply(Pong);
+    }
+}
+
+struct World {
+    sim: Sim,
+    agent_log: Log,
+    fw_log: Log,
+    masters: usize,
+    agent_id: Option<AgentId>,
+    framework_id: Option<FrameworkId>,
+    info: FrameworkInfo,
+}
+
+const AGENT_TOTAL: &str = "cpus:4;mem:4096";
+
+impl World {
+    /// `masters` replicated masters (1: a master alone, no registrar).
+    fn new(seed: u64, masters: usize, cfg: MasterConfig, partition_aware: bool) -> World {
+        let mut sim = Sim::new(SimConfig {
+            seed,
+            ..SimConfig::default()
+        });
+        let peers: Vec<(u64, Pid)> = (0..masters)
+            .map(|i| (i as u64 + 1, Pid::new("registrar", master_addr(i)).unwrap()))
+            .collect();
+        for i in 0..masters {
+            let cfg = cfg.clone();
+            let peers = peers.clone();
+            sim.add_node(master_addr(i), move |k| {
+                if masters == 1 {
+                    let _ = k.spawn_actor(Master::NAME, Master::new(cfg.clone()));
+                    return;
+                }
+                let rcfg = RegistrarConfig::new(i as u64 + 1, peers.clone());
+                let registrar = k.spawn_actor("registrar", Registrar::new(rcfg)).unwrap();
+                let _ = k.spawn_actor(Master::NAME, Master::replicated(cfg.clone(), registrar));
+            })
+            .unwrap();
+        }
+        let agent_log = Log::default();
+        let fw_log = Log::default();
+        for (addr, name, log) in [
+            (agent_addr(), "agent", agent_log.clone()),
+            (framework_addr(), "scheduler", fw_log.clone()),
+        ] {
+            sim.add_node(addr, move |k| {
+                let _ = k.spawn_actor(name, Double { log: log.clone() });
+            })
+            .unwrap();
+        }
+        let mut info = FrameworkInfo::new("test", "*");
+        info.partition_aware = partition_aware;
+        info.failover_timeout = secs(3600);
+        World {
+            sim,
+            agent_log,
+            fw_log,
+            masters,
+            agent_id: None,
+            framework_id: None,
+            info,
+        }
+    }
+
+    /// Steps until `cond` holds, for at most `within` of virtual time.
+    fn wait<T>(
+        &mut self,
+        within: Duration,
+        what: &str,
+        mut cond: impl FnMut(&World) -> Option<T>,
+    ) -> T {
+        let deadline = self.sim.now() + within;
+        loop {
+            if let Some(v) = cond(self) {
+                return v;
+            }
+            assert!(
+                self.sim.now() < deadline,
+                "timed out ({within:?}) waiting for {what}"
+            );
+            if !self.sim.step() {
+                panic!("the simulation ran out of events waiting for {what}");
+            }
+        }
+    }
+
+    fn run_for(&mut self, d: Duration) {
+        let until = self.sim.now() + d;
+        self.sim.run_until(until);
+    }
+
+    fn send<M: Message>(&mut self, from: Pid, to: &Pid, msg: M) {
+        self.sim.send(from, to, msg).unwrap();
+    }
+
+    fn registration(&self, tasks: Vec<AgentTask>) -> RegisterAgent {
+        let frameworks = if tasks.is_empty() {
+            Vec::new()
+        } else {
+            vec![FrameworkInfo {
+                id: self.framework_id.clone(),
+                ..self.info.clone()
+            }]
+        };
+        RegisterAgent {
+            hostname: "host-1".into(),
+            resources: res(AGENT_TOTAL),
+            attributes: String::new(),
+            id: self.agent_id.clone(),
+            pid: agent_pid(),
+            http: None,
+            frameworks,
+            tasks,
+        }
+    }
+
+    /// Registers the agent double with whichever master leads, following
+    /// NotLeader hints as an agent does; returns the leader's index.
+    fn register_agent(&mut self, tasks: Vec<AgentTask>) -> usize {
+        let mut target = 0;
+        let deadline = self.sim.now() + secs(30);
+        loop {
+            let seen = self.agent_log.borrow().len();
+            let msg = self.registration(tasks.clone());
+            self.send(agent_pid(), &master_pid(target), msg);
+            self.run_for(Duration::from_millis(300));
+            let answer = self.agent_log.borrow()[seen..]
+                .iter()
+                .find_map(|(_, from, g)| match g {
+                    Got::Registered(r) => Some(Ok((from.clone(), r.agent_id.clone()))),
+                    Got::NotLeader(n) => Some(Err(n.leader.clone())),
+                    _ => None,
+                });
+            match answer {
+                Some(Ok((from, id))) => {
+                    self.agent_id = Some(id);
+                    return (0..self.masters).find(|&i| master_pid(i) == from).unwrap();
+                }
+                Some(Err(Some(leader))) => {
+                    target = (0..self.masters)
+                        .find(|&i| master_pid(i) == leader)
+                        .unwrap();
+                }
+                _ => target = (target + 1) % self.masters,
+            }
+            assert!(self.sim.now() < deadline, "the agent found no leader");
+        }
+    }
+
+    fn subscribe(&mut self, leader: usize) {
+        let seen = self.fw_log.borrow().len();
+        let info = FrameworkInfo {
+            id: self.framework_id.clone(),
+            ..self.info.clone()
+        };
+        self.send(framework_pid(), &master_pid(leader), Subscribe { info });
+        let id = self.wait(secs(10), "Subscribed", |w| {
+            w.fw_log.borrow()[seen..]
+                .iter()
+                .find_map(|(_, from, g)| match g {
+                    Got::Subscribed(s) if *from == master_pid(leader) => {
+                        Some(s.framework_id.clone())
+                    }
+                    _ => None,
+                })
+        });
+        self.framework_id = Some(id);
+    }
+
+    /// The next offer from `leader` after log position `seen`.
+    fn offer_after(&mut self, seen: usize, leader: usize) -> (OfferId, Resources) {
+        self.wait(secs(10), "an offer", |w| {
+            w.fw_log.borrow()[seen..]
+                .iter()
+                .find_map(|(_, from, g)| match g {
+                    Got::Offers(o) if *from == master_pid(leader) => o
+                        .offers
+                        .first()
+                        .map(|o| (o.id.clone(), o.resources.clone())),
+                    _ => None,
+                })
+        })
+    }
+
+    /// Launches task `task` (cpus:1;mem:512) through an offer of `leader`
+    /// and plays the agent reporting it RUNNING, acknowledged.
+    fn launch_running(&mut self, leader: usize, task: &str) {
+        let (offer, _) = self.offer_after(0, leader);
+        let t = TaskInfo {
+            task_id: TaskId::from(task),
+            name: task.into(),
+            command: "sleep 1000".into(),
+            env: Vec::new(),
+            resources: res("cpus:1;mem:512"),
+            container: None,
+        };
+        let accept = Accept {
+            offer_ids: vec![offer],
+            operations: vec![Operation::Launch(vec![t])],
+            refuse: Some(Duration::ZERO),
+        };
+        let seen = self.agent_log.borrow().len();
+        self.send(framework_pid(), &master_pid(leader), accept);
+        self.wait(secs(5), "RunTasks at the agent", |w| {
+            w.agent_log.borrow()[seen..]
+                .iter()
+                .any(|(_, _, g)| matches!(g, Got::Run(_)))
+                .then_some(())
+        });
+        self.report(leader, task, TaskState::Running, 1);
+        let update = self.wait(secs(5), "RUNNING at the framework", |w| {
+            w.update_of(task, TaskState::Running)
+        });
+        let ack = Acknowledge {
+            agent_id: self.agent_id.clone().unwrap(),
+            task_id: TaskId::from(task),
+            uuid: update.uuid.unwrap(),
+        };
+        self.send(framework_pid(), &master_pid(leader), ack);
+    }
+
+    /// Plays the agent sending a status update for `task`.
+    fn report(&mut self, leader: usize, task: &str, state: TaskState, n: u8) {
+        let status = TaskStatus {
+            task_id: TaskId::from(task),
+            framework_id: self.framework_id.clone().unwrap(),
+            agent_id: self.agent_id.clone(),
+            state,
+            source: StatusSource::Executor,
+            reason: None,
+            message: String::new(),
+            timestamp_ms: 0,
+            uuid: Some([n; 16]),
+        };
+        self.send(agent_pid(), &master_pid(leader), StatusUpdate { status });
+    }
+
+    fn update_of(&self, task: &str, state: TaskState) -> Option<TaskStatus> {
+        self.fw_log.borrow().iter().find_map(|(_, _, g)| match g {
+            Got::Update(u) if u.status.task_id.0 == task && u.status.state == state => {
+                Some(u.status.clone())
+            }
+            _ => None,
+        })
+    }
+
+    fn running_report(&self, task: &str) -> Vec<AgentTask> {
+        vec![AgentTask {
+            framework_id: self.framework_id.clone().unwrap(),
+            task_id: TaskId::from(task),
+            name: task.into(),
+            resources: res("cpus:1;mem:512"),
+            state: TaskState::Running,
+        }]
+    }
+}
+
+fn replicated_cfg() -> MasterConfig {
+    let mut cfg = MasterConfig::default();
+    cfg.allocator.interval = Duration::from_millis(200);
+    cfg
+}
+
+#[test]
+fn a_new_leader_gets_agent_and_framework_back_keeps_the_task_and_offers_only_what_is_free() {
+    let mut w = World::new(7, 3, replicated_cfg(), false);
+    let first = w.register_agent(Vec::new());
+    w.subscribe(first);
+    w.launch_running(first, "t1");
+
+    let crashed_at = w.sim.now();
+    w.sim.crash(master_addr(first)).unwrap();
+    // The new leader tells both where it is.
+    let (elected_at, next) = w.wait(secs(15), "LeaderElected at the agent", |w| {
+        w.agent_log
+            .borrow()
+            .iter()
+            .find_map(|(t, from, g)| match g {
+                Got::Elected(e) if *t > crashed_at && e.leader == *from => Some((*t, from.clone())),
+                _ => None,
+            })
+    });
+    let next = (0..3).find(|&i| master_pid(i) == next).unwrap();
+    assert_ne!(next, first);
+    w.wait(secs(5), "LeaderElected at the framework", |w| {
+        w.fw_log
+            .borrow()
+            .iter()
+            .any(|(t, _, g)| *t > crashed_at && matches!(g, Got::Elected(_)))
+            .then_some(())
+    });
+    eprintln!(
+        "failover: LeaderElected {:?} after the crash",
+        elected_at - crashed_at
+    );
+    assert!(elected_at - crashed_at < secs(5), "elected within 5 s");
+
+    let report = w.running_report("t1");
+    assert_eq!(
+        w.register_agent(report),
+        next,
+        "the agent re-registers with the new leader"
+    );
+    let seen = w.fw_log.borrow().len();
+    w.subscribe(next);
+    let (_, offered) = w.offer_after(seen, next);
+    assert_eq!(
+        offered,
+        res("cpus:3;mem:3584"),
+        "the new leader offers the agent minus its running task"
+    );
+
+    // The new leader knows the task, as the agent reported it.
+    let seen = w.fw_log.borrow().len();
+    let reconcile = Reconcile {
+        task_ids: vec![TaskId::from("t1")],
+    };
+    w.send(framework_pid(), &master_pid(next), reconcile);
+    let state = w.wait(secs(5), "reconciliation", |w| {
+        w.fw_log.borrow()[seen..]
+            .iter()
+            .find_map(|(_, _, g)| match g {
+                Got::Update(u) if u.status.task_id.0 == "t1" => Some(u.status.state),
+                _ => None,
+            })
+    });
+    assert_eq!(state, TaskState::Running);
+    assert!(
+        !w.agent_log
+            .borrow()
+            .iter()
+            .any(|(_, _, g)| matches!(g, Got::Kill(_) | Got::Shutdown(_))),
+        "no task is killed because a master failed over"
+    );
+
+    // The old leader comes back as a standby and points at the new one.
+    w.sim.restart(master_addr(first)).unwrap();
+    w.run_for(secs(2));
+    let seen = w.agent_log.borrow().len();
+    let msg = w.registration(Vec::new());
+    w.send(agent_pid(), &master_pid(first), msg);
+    let hint = w.wait(secs(5), "NotLeader from the old leader", |w| {
+        w.agent_log.borrow()[seen..]
+            .iter()
+            .find_map(|(_, _, g)| match g {
+                Got::NotLeader(n) => Some(n.leader.clone()),
+                _ => None,
+            })
+    });
+    assert_eq!(hint, Some(master_pid(next)));
+}
+
+#[test]
+fn an_agent_that_does_not_re_register_after_a_failover_is_removed_and_shut_down_on_return() {
+    let mut cfg = replicated_cfg();
+    cfg.agent_reregister_timeout = secs(5);
+    let mut w = World::new(11, 3, cfg, false);
+    let first = w.register_agent(Vec::new());
+    w.sim.crash(master_addr(first)).unwrap();
+    // The agent stays silent past the re-registration timeout.
+    w.run_for(secs(15));
+    let seen = w.agent_log.borrow().len();
+    w.register_agent_once_somewhere();
+    w.wait(secs(5), "ShutdownAgent", |w| {
+        w.agent_log.borrow()[seen..]
+            .iter()
+            .any(|(_, _, g)| matches!(g, Got::Shutdown(_)))
+            .then_some(())
+    });
+}
+
+impl World {
+    /// Sends the agent's registration to every live master once.
+    fn register_agent_once_somewhere(&mut self) {
+        for i in 0..self.masters {
+            if self.sim.is_up(master_addr(i)) {
+                let msg = self.registration(Vec::new());
+                self.send(agent_pid(), &master_pid(i), msg);
+            }
+        }
+    }
+}
+
+fn loss_cfg() -> MasterConfig {
+    let mut cfg = MasterConfig::default();
+    cfg.allocator.interval = Duration::from_millis(200);
+    cfg.ping_interval = secs(1);
+    cfg.max_missed_pings = 3;
+    cfg.agent_removal_timeout = secs(20);
+    cfg
+}
+
+#[test]
+fn an_unreachable_agent_returning_in_time_gets_its_tasks_back_and_later_removal_makes_them_gone() {
+    let mut w = World::new(3, 1, loss_cfg(), true);
+    w.register_agent(Vec::new());
+    w.subscribe(0);
+    w.launch_running(0, "t1");
+
+    w.sim.partition(agent_addr(), master_addr(0));
+    w.wait(secs(10), "TASK_UNREACHABLE", |w| {
+        w.update_of("t1", TaskState::Unreachable)
+    });
+    w.sim.heal_both(agent_addr(), master_addr(0));
+    let report = w.running_report("t1");
+    w.register_agent(report);
+    let back = w.wait(secs(5), "RUNNING again", |w| {
+        w.fw_log
+            .borrow()
+            .iter()
+            .rev()
+            .find_map(|(_, _, g)| match g {
+                Got::Update(u) if u.status.reason == Some(StatusReason::AgentReregistered) => {
+                    Some(u.status.state)
+                }
+                _ => None,
+            })
+    });
+    assert_eq!(back, TaskState::Running);
+
+    // Cut off again, for longer than the removal timeout.
+    w.sim.partition(agent_addr(), master_addr(0));
+    let gone = w.wait(secs(40), "TASK_GONE", |w| {
+        w.update_of("t1", TaskState::Gone)
+    });
+    assert_eq!(gone.reason, Some(StatusReason::AgentRemoved));
+    w.sim.heal_both(agent_addr(), master_addr(0));
+    let seen = w.agent_log.borrow().len();
+    let msg = w.registration(w.running_report("t1"));
+    w.send(agent_pid(), &master_pid(0), msg);
+    w.wait(secs(5), "ShutdownAgent for the removed agent", |w| {
+        w.agent_log.borrow()[seen..]
+            .iter()
+            .any(|(_, _, g)| matches!(g, Got::Shutdown(_)))
+            .then_some(())
+    });
+}
+
+#[test]
+fn a_task_reported_lost_to_a_framework_that_is_not_partition_aware_is_killed_when_its_agent_returns(
+) {
+    let mut w = World::new(5, 1, loss_cfg(), false);
+    w.register_agent(Vec::new());
+    w.subscribe(0);
+    w.launch_running(0, "t1");
+    w.sim.partition(agent_addr(), master_addr(0));
+    w.wait(secs(10), "TASK_LOST", |w| {
+        w.update_of("t1", TaskState::Lost)
+    });
+    w.sim.heal_both(agent_addr(), master_addr(0));
+    let seen = w.agent_log.borrow().len();
+    let report = w.running_report("t1");
+    w.register_agent(report);
+    let killed = w.wait(secs(5), "KillTask for the lost task", |w| {
+        w.agent_log.borrow()[seen..]
+            .iter()
+            .find_map(|(_, _, g)| match g {
+                Got::Kill(k) => Some(k.task_id.clone()),
+                _ => None,
+            })
+    });
+    assert_eq!(killed, TaskId::from("t1"));
+}
+
+#[test]
+fn the_same_seed_gives_the_same_failover() {
+    let run = |seed| {
+        let mut w = World::new(seed, 3, replicated_cfg(), false);
+        let first = w.register_agent(Vec::new());
+        w.sim.crash(master_addr(first)).unwrap();
+        w.run_for(secs(5));
+        w.sim.trace_hash()
+    };
+    assert_eq!(run(21), run(21));
+    assert_ne!(run(21), run(22));
+}

@@ -19,6 +19,7 @@ mod launch;
 mod leader;
 mod recovery;
 mod registration;
+mod watchdog;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
@@ -96,6 +97,10 @@ pub struct Agent {
     dirty: BTreeSet<TaskKey>,
     /// The node has a store: the agent checkpoints (see [`crate::checkpoint`]).
     checkpointing: bool,
+    /// Fires when the master has not pinged for a while (see `watchdog`).
+    ping_watchdog: Option<TimerId>,
+    /// The master's ping interval, from its `AgentRegistered`.
+    ping_interval: Duration,
 }
 
 impl Agent {
@@ -135,6 +140,8 @@ impl Agent {
             observer: None,
             dirty: BTreeSet::new(),
             checkpointing: true,
+            ping_watchdog: None,
+            ping_interval: Duration::from_secs(15),
         }
     }
 

@@ -108,12 +108,15 @@ struct Control {
     auto_ack: bool,
     /// Some: answer registrations with `NotLeader` naming this leader.
     not_leader: Option<Option<Pid>>,
+    /// Ping admitted agents every 15 s, as a master does.
+    pings: bool,
 }
 
 impl Default for Control {
     fn default() -> Control {
         Control {
             answer_registrations: true,
+            pings: true,
             auto_ack: false,
             not_leader: None,
         }
@@ -128,6 +131,27 @@ message!(DoPing = "agenttest.DoPing");
 struct MasterDouble {
     log: Shared<Log>,
     control: Shared<Control>,
+    /// Its ping loop runs (started by its first admission, as a master
+    /// pings the agents it admitted).
+    pinging: bool,
+}
+
+impl MasterDouble {
+    fn ping_loop(&mut self, ctx: &mut Ctx<'_, Self>) {
+        if self.control.borrow().pings {
+            ctx.ask(
+                &agent_pid(),
+                master::Ping,
+                secs(15),
+                |a: &mut Self, r, ctx| {
+                    if r.is_ok() {
+                        a.log.borrow_mut().pongs.push(ctx.now());
+                    }
+                },
+            );
+        }
+        ctx.delay(secs(15), |a: &mut Self, ctx| a.ping_loop(ctx));
+    }
 }
 
 impl Actor for MasterDouble {
@@ -151,6 +175,9 @@ impl Handler<master::RegisterAgent> for MasterDouble {
                 ping_interval: secs(15),
             };
             ctx.send(&pid, reply);
+            if !std::mem::replace(&mut self.pinging, true) {
+                ctx.delay(secs(15), |a: &mut Self, ctx| a.ping_loop(ctx));
+            }
         }
     }
 }
@@ -253,6 +280,7 @@ fn add_master(sim: &mut Sim, pid: &Pid, log: &Shared<Log>, control: &Shared<Cont
     let (l, c, name) = (log.clone(), control.clone(), pid.name().to_owned());
     sim.add_node(pid.addr(), move |k| {
         let double = MasterDouble {
+            pinging: false,
             log: l.clone(),
             control: c.clone(),
         };
@@ -569,6 +597,31 @@ fn registration_is_retried_with_backoff_until_the_master_answers() {
         n,
         "no attempts once registered"
     );
+}
+
+#[test]
+fn an_agent_the_master_stops_pinging_registers_again() {
+    let mut w = world(3, runs_forever());
+    w.registered();
+    // Pinged as usual: no new registration for a long while.
+    w.run_for(secs(120));
+    assert_eq!(w.log.borrow().registrations.len(), 1);
+    // The master goes quiet (it wrote the agent off, or a one-way cut).
+    w.control.borrow_mut().pings = false;
+    let quiet_from = w.sim.now();
+    w.run_for(secs(61));
+    let again: Vec<Time> = w.log.borrow().registrations[1..]
+        .iter()
+        .map(|(t, _)| *t)
+        .collect();
+    let first = *again.first().expect("the agent registered again");
+    let waited = first - quiet_from;
+    assert!(
+        waited >= secs(30) && waited <= secs(46),
+        "registered again {waited:?} after the last ping (3 intervals of 15 s)"
+    );
+    let r = &w.log.borrow().registrations[1].1;
+    assert_eq!(r.id, Some(AgentId::from(AGENT_ID)), "under its id");
 }
 
 #[test]

@@ -79,6 +79,10 @@ pub struct MasterArgs {
     /// re-register before it removes them (a duration: 30s, 10m).
     #[arg(long, env = "CORRAL_AGENT_REREGISTER_TIMEOUT", default_value = "10m", value_parser = duration)]
     agent_reregister_timeout: Duration,
+    /// How long an unreachable agent may take to come back before it is
+    /// removed and its tasks are TASK_GONE (a duration: 30s, 10m).
+    #[arg(long, env = "CORRAL_AGENT_REMOVAL_TIMEOUT", default_value = "10m", value_parser = duration)]
+    agent_removal_timeout: Duration,
     #[command(flatten)]
     common: NodeCommon,
 }
@@ -150,6 +154,7 @@ impl MasterArgs {
             ping_interval: self.agent_ping_timeout,
             max_missed_pings: self.max_agent_ping_timeouts,
             agent_reregister_timeout: self.agent_reregister_timeout,
+            agent_removal_timeout: self.agent_removal_timeout,
             http_url: Some(format!(
                 "http://{}",
                 SocketAddr::new(self.ip, self.http_port())

@@ -61,6 +61,14 @@ pub struct ExecuteArgs {
     /// The framework's role.
     #[arg(long, default_value = "*")]
     role: String,
+    /// Ask agents to checkpoint the tasks, so that they keep running
+    /// through an agent restart.
+    #[arg(long)]
+    checkpoint: bool,
+    /// Understand TASK_UNREACHABLE and TASK_GONE (otherwise tasks on a lost
+    /// agent are reported TASK_LOST).
+    #[arg(long)]
+    partition_aware: bool,
     /// How long to wait for the master to answer (a duration: 500ms, 1s, 2m).
     #[arg(long, default_value = "10s", value_parser = duration)]
     connect_timeout: Duration,
@@ -89,7 +97,9 @@ pub fn execute(args: ExecuteArgs) -> Result<ExitCode> {
     let Some(first) = masters.first().cloned() else {
         bail!("--master names no master");
     };
-    let info = FrameworkInfo::new(&args.name, &args.role);
+    let mut info = FrameworkInfo::new(&args.name, &args.role);
+    info.checkpoint = args.checkpoint;
+    info.partition_aware = args.partition_aware;
     let mut batch = BatchConfig::uniform(
         first,
         info,

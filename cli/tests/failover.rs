@@ -220,3 +220,147 @@ fn killing_the_leading_master_keeps_tasks_running_and_a_new_leader_offers() {
     );
     drop(agents);
 }
+
+fn task_state(state: &Value, id: &str) -> Option<String> {
+    state["tasks"]
+        .as_array()?
+        .iter()
+        .find(|t| t["id"] == id)
+        .and_then(|t| t["state"].as_str())
+        .map(str::to_owned)
+}
+
+/// The pids of processes whose command line is exactly `cmd`.
+fn pids_of(cmd: &str) -> Vec<u32> {
+    let out = std::process::Command::new("pgrep")
+        .args(["-x", "-f", cmd])
+        .output()
+        .expect("pgrep runs");
+    let mut pids: Vec<u32> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    pids.sort();
+    pids
+}
+
+fn log_has(dir: &std::path::Path, name: &str, needle: &str) -> bool {
+    std::fs::read_to_string(dir.join(format!("{name}.log"))).is_ok_and(|l| l.contains(needle))
+}
+
+#[test]
+fn an_agent_killed_and_restarted_keeps_its_task_and_a_stopped_agent_is_unreachable_then_back() {
+    let dir = common::procs::test_dir("failover-agent");
+    let (port, http) = (free_udp_port(), free_tcp_port());
+    let master = format!("127.0.0.1:{port}");
+    let http_arg = http.to_string();
+    let port_arg = port.to_string();
+    let work = dir.join("master").to_string_lossy().into_owned();
+    // Fast pings, so that a stopped agent is noticed within about a second.
+    let _master = Proc::spawn(
+        "master",
+        &dir,
+        &[
+            "master",
+            "--port",
+            &port_arg,
+            "--http-port",
+            &http_arg,
+            "--work-dir",
+            &work,
+            "--allocation-interval",
+            "100ms",
+            "--agent-ping-timeout",
+            "300ms",
+            "--max-agent-ping-timeouts",
+            "3",
+            "--agent-removal-timeout",
+            "10m",
+        ],
+    );
+    let (aport, ahttp) = (free_udp_port(), free_tcp_port());
+    let mut agent = common::procs::agent_on(&dir, 0, &master, aport, ahttp);
+    wait_for(START, "the agent registered", || {
+        (agents_of(&state_of(http)?) == 1).then_some(())
+    });
+    // `sleep 602` is this test's own: its process is found by that line.
+    let cmd = "sleep 602";
+    let mut framework = Proc::spawn(
+        "execute",
+        &dir,
+        &[
+            "execute",
+            "--master",
+            &master,
+            "--command",
+            cmd,
+            "--cpus",
+            "0.5",
+            "--mem",
+            "64",
+            "--checkpoint",
+            "--partition-aware",
+        ],
+    );
+    let task = wait_for(START, "the task running", || {
+        let s = state_of(http)?;
+        running_tasks(&s).first().map(|(id, _)| id.clone())
+    });
+    let sleeping = wait_for(START, "the task's process", || {
+        let p = pids_of(cmd);
+        (!p.is_empty()).then_some(p)
+    });
+
+    // SIGKILL the agent and start it again on its address and work dir.
+    agent.sigkill();
+    drop(agent);
+    let agent = common::procs::agent_on(&dir, 1, &master, aport, ahttp);
+    // The restarted agent has its own log; same work dir as agent 0.
+    wait_for(START, "the restarted agent to register", || {
+        log_has(&dir, "agent1", "registered with the master").then_some(())
+    });
+    assert_eq!(
+        pids_of(cmd),
+        sleeping,
+        "the task's process survived the agent"
+    );
+    let s = state_of(http).expect("state");
+    assert_eq!(task_state(&s, &task).as_deref(), Some("TASK_RUNNING"));
+
+    // Stop the agent: the master stops hearing it, and the task is
+    // unreachable; let it go on: it re-registers and the task is back.
+    agent.signal("STOP");
+    wait_for(START, "TASK_UNREACHABLE", || {
+        let s = state_of(http)?;
+        (task_state(&s, &task).as_deref() == Some("TASK_UNREACHABLE")).then_some(())
+    });
+    agent.signal("CONT");
+    wait_for(START, "TASK_RUNNING again", || {
+        let s = state_of(http)?;
+        (task_state(&s, &task).as_deref() == Some("TASK_RUNNING") && agents_of(&s) == 1)
+            .then_some(())
+    });
+    assert_eq!(
+        pids_of(cmd),
+        sleeping,
+        "the task's process ran on throughout"
+    );
+
+    let out = common::procs::corral_output(&[
+        "kill",
+        "--master",
+        &format!("http://127.0.0.1:{http}"),
+        &task,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    // The framework hears TASK_KILLED, and exits (then it is torn down,
+    // so the master's state forgets the task).
+    assert!(framework.wait_exit(START).is_some(), "corral execute exits");
+    assert!(
+        log_has(&dir, "execute", "Killed"),
+        "the framework saw the kill"
+    );
+    wait_for(START, "the task's process gone", || {
+        pids_of(cmd).is_empty().then_some(())
+    });
+}

@@ -174,6 +174,8 @@ impl Handler<master::AgentRegistered> for Agent {
         self.agent_id = Some(msg.agent_id.clone());
         self.checkpoint_agent_id(ctx);
         self.registration = Registration::Registered;
+        self.ping_interval = msg.ping_interval;
+        self.pinged(ctx);
         self.notify(AgentEvent::Registered {
             agent_id: msg.agent_id,
         });
@@ -186,6 +188,9 @@ impl Handler<master::AgentRegistered> for Agent {
 
 impl Handler<master::Ping> for Agent {
     fn handle(&mut self, _: master::Ping, ctx: &mut Ctx<'_, Self>) {
+        if ctx.sender() == Some(&self.master) {
+            self.pinged(ctx);
+        }
         ctx.reply(master::Pong);
     }
 }

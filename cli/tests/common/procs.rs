@@ -43,7 +43,6 @@ impl Proc {
     }
 
     /// Sends `signal` (e.g. `STOP`, `CONT`) to the process.
-    #[allow(dead_code)]
     pub fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .args([format!("-{signal}"), self.child.id().to_string()])
@@ -140,13 +139,17 @@ pub fn free_tcp_port() -> u16 {
 /// An agent offering `cpus:2;mem:1024`, registering with any of `masters`
 /// (a HOST:PORT list), its work dir under `dir`.
 pub fn agent(dir: &Path, i: usize, masters: &str) -> Proc {
-    agent_on(dir, i, masters, free_udp_port(), free_tcp_port())
+    let work = dir.join(format!("agent{i}"));
+    agent_in(dir, i, &work, masters, free_udp_port(), free_tcp_port())
 }
 
-/// [`agent`] on given ports (to restart one where it was).
-#[allow(dead_code)]
+/// [`agent`] on given ports and a given work dir (to restart one where it
+/// was); its log is `agent{i}.log`.
 pub fn agent_on(dir: &Path, i: usize, masters: &str, port: u16, http: u16) -> Proc {
-    let work = dir.join(format!("agent{i}"));
+    agent_in(dir, i, &dir.join("agent-work"), masters, port, http)
+}
+
+fn agent_in(dir: &Path, i: usize, work: &Path, masters: &str, port: u16, http: u16) -> Proc {
     let (port, http) = (port.to_string(), http.to_string());
     let work = work.to_string_lossy().into_owned();
     Proc::spawn(

@@ -26,8 +26,8 @@ use std::collections::BTreeMap;
 
 use corral_runtime::{Actor, Ctx, Handler, Handlers, ReplyTo};
 use protobuf::Message as _;
-use raft::eraftpb::{Entry, EntryType, Message as RaftMessage};
-use raft::{RawNode, StateRole};
+use raft::eraftpb::{Entry, EntryType, Message as RaftMessage, MessageType, Snapshot};
+use raft::{ProgressState, RawNode, SnapshotStatus, StateRole};
 
 use super::config::RegistrarConfig;
 use super::error::{ProposeError, RegistrarError};
@@ -92,9 +92,60 @@ impl Registrar {
         let mut disk = ctx.store();
         let store = LogStore::load(&mut disk, &voters)?;
         disk.sync()?;
+        let snap = store.snapshot_now().clone();
+        let mut raft_cfg = self.cfg.raft_config();
+        if snap.get_metadata().index > 0 {
+            // Entries up to the snapshot are not replayed: restore them.
+            self.restore(&snap)?;
+            raft_cfg.applied = self.applied;
+        }
         let logger = slog::Logger::root(slog::Discard, slog::o!());
-        self.node = Some(RawNode::new(&self.cfg.raft_config(), store, &logger)?);
+        self.node = Some(RawNode::new(&raft_cfg, store, &logger)?);
         Ok(())
+    }
+
+    /// Takes the registry from a snapshot.
+    fn restore(&mut self, snap: &Snapshot) -> Result<(), RegistrarError> {
+        let meta = snap.get_metadata();
+        if meta.index <= self.applied {
+            return Ok(());
+        }
+        self.registry = Registry::decode(&snap.data)?;
+        self.applied = meta.index;
+        self.notify(RaftEvent::Restored {
+            node: self.cfg.id,
+            index: meta.index,
+            term: meta.term,
+        });
+        Ok(())
+    }
+
+    /// Replaces the applied log by a snapshot once `snapshot_every`
+    /// entries have been applied since the last one.
+    fn maybe_compact(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let applied = self.applied;
+        let Some(node) = self.node.as_ref() else {
+            return;
+        };
+        let base = node.store().snapshot_now().get_metadata().index;
+        if applied < base + self.cfg.snapshot_every {
+            return;
+        }
+        let data = match self.registry.encode() {
+            Ok(d) => d,
+            Err(e) => return self.fail(e, ctx),
+        };
+        let result = {
+            let mut disk = ctx.store();
+            self.guarded(|n| n.mut_store().compact(&mut disk, applied, data))
+        };
+        match result {
+            Some(Ok(Ok(()))) => {
+                tracing::debug!(node = self.cfg.id, index = applied, "log compacted")
+            }
+            Some(Ok(Err(e)) | Err(e)) => self.fail(e, ctx),
+            None => {}
+        }
     }
 
     fn fail(&mut self, error: RegistrarError, ctx: &mut Ctx<'_, Self>) {
@@ -170,9 +221,15 @@ impl Registrar {
         for m in out.messages {
             self.send_raft(m, ctx);
         }
+        if let Some(snap) = &out.snapshot {
+            if let Err(e) = self.restore(snap) {
+                return self.fail(e, ctx);
+            }
+        }
         for e in out.committed {
             self.apply(e, ctx);
         }
+        self.maybe_compact(ctx);
     }
 
     fn note_role(&mut self, ctx: &mut Ctx<'_, Self>) {
@@ -197,6 +254,9 @@ impl Registrar {
     }
 
     fn send_raft(&mut self, m: RaftMessage, ctx: &mut Ctx<'_, Self>) {
+        if m.get_msg_type() == MessageType::MsgSnapshot {
+            self.watch_snapshot(m.to, m.get_snapshot().get_metadata().index, ctx);
+        }
         let Some(to) = self.cfg.pid_of(m.to).cloned() else {
             tracing::warn!(to = m.to, "raft message for an unknown member dropped");
             return;
@@ -237,6 +297,29 @@ impl Registrar {
             };
             ctx.respond(p.reply, Proposed { result });
         }
+    }
+
+    /// raft-rs holds a follower it sent a snapshot to until the follower
+    /// answers, or until told the snapshot failed; a snapshot lost with a
+    /// connection or a crash would hold it forever. So a snapshot still
+    /// unanswered after two election timeouts is reported failed, and
+    /// raft-rs sends what the follower then needs.
+    fn watch_snapshot(&mut self, to: u64, index: u64, ctx: &mut Ctx<'_, Self>) {
+        let wait = self.cfg.tick * (2 * self.cfg.election_tick) as u32;
+        ctx.delay(wait, move |r: &mut Registrar, ctx| {
+            let stuck = r.node.as_ref().is_some_and(|n| {
+                n.raft.prs().get(to).is_some_and(|p| {
+                    p.state == ProgressState::Snapshot && p.pending_snapshot == index
+                })
+            });
+            if stuck {
+                match r.guarded(|n| n.report_snapshot(to, SnapshotStatus::Failure)) {
+                    Some(Err(e)) => r.fail(e, ctx),
+                    Some(Ok(())) => r.after_input(ctx),
+                    None => {}
+                }
+            }
+        });
     }
 
     fn leader_info(&self) -> LeaderInfo {

@@ -24,6 +24,9 @@ pub struct RegistrarConfig {
     pub heartbeat_tick: usize,
     /// Proposals waiting to commit at most; more are answered `Busy` (1024).
     pub max_pending_proposals: usize,
+    /// Applied entries kept in the log before they are replaced by a
+    /// snapshot of the registry (1000).
+    pub snapshot_every: u64,
     /// Sync the disk before sending (true). False only in tests that show
     /// the simulator catching a registrar that forgets to sync.
     pub sync_writes: bool,
@@ -39,6 +42,7 @@ impl RegistrarConfig {
             election_tick: 10,
             heartbeat_tick: 1,
             max_pending_proposals: 1024,
+            snapshot_every: 1000,
             sync_writes: true,
         }
     }
@@ -58,8 +62,8 @@ impl RegistrarConfig {
         if ids.len() != self.peers.len() || ids.contains(&0) {
             return bad("peer ids must be distinct and non-zero");
         }
-        if self.tick.is_zero() || self.max_pending_proposals == 0 {
-            return bad("tick and max_pending_proposals must be non-zero");
+        if self.tick.is_zero() || self.max_pending_proposals == 0 || self.snapshot_every == 0 {
+            return bad("tick, max_pending_proposals and snapshot_every must be non-zero");
         }
         if self.heartbeat_tick == 0 || self.election_tick <= self.heartbeat_tick {
             return bad("election_tick must exceed heartbeat_tick, which must be non-zero");

@@ -55,6 +55,17 @@ pub enum RaftEvent {
         /// The entry's data (empty for a leader's no-op).
         data: Vec<u8>,
     },
+    /// The member restored its registry from a snapshot (its own at
+    /// restart, or one the leader sent): everything up to `index` is
+    /// applied.
+    Restored {
+        /// Raft id.
+        node: u64,
+        /// The snapshot's last index.
+        index: u64,
+        /// That index's term.
+        term: u64,
+    },
     /// The member answered a proposal as committed at `index`.
     Acknowledged {
         /// Raft id.

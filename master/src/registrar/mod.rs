@@ -8,9 +8,10 @@
 //! - [`actor`]: the [`Registrar`] actor; [`protocol`]: its messages;
 //!   [`events`]: what it reports to an observer.
 //!
-//! Not yet: snapshots and log compaction (the log grows; a restarted member
-//! replays it from index 1), membership changes, and wiring into the
-//! master's decisions.
+//! Every `snapshot_every` applied entries the log is replaced by a snapshot
+//! of the registry; a restarted member starts from its snapshot, and one
+//! that fell behind the leader's snapshot is sent it. Not yet: membership
+//! changes (the group is fixed by `--masters`) and read-index reads.
 
 pub mod actor;
 pub mod config;

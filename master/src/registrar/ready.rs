@@ -7,9 +7,11 @@
 //! never leave before what it promises is on disk); `advance`; write the
 //! new commit index; hand out the light ready's messages and committed
 //! entries; `advance_apply` (the caller applies them before it touches
-//! the node again). Snapshots are refused: the log is never compacted.
+//! the node again). A snapshot from the leader is installed in the log
+//! first and handed to the caller, who restores the registry from it
+//! before it applies any committed entry.
 
-use raft::eraftpb::{Entry, Message};
+use raft::eraftpb::{Entry, Message, Snapshot};
 use raft::RawNode;
 
 use super::error::RegistrarError;
@@ -21,6 +23,9 @@ use super::storage::{Disk, LogStore};
 pub struct Drained {
     /// Raft messages to send, in order.
     pub messages: Vec<Message>,
+    /// A snapshot the leader sent, to restore before applying `committed`
+    /// (entries it covers are then skipped).
+    pub snapshot: Option<Snapshot>,
     /// Committed entries to apply, in log order.
     pub committed: Vec<Entry>,
     /// Syncs done.
@@ -56,14 +61,15 @@ fn one_ready(
     out: &mut Drained,
 ) -> Result<(), RegistrarError> {
     let mut rd = node.ready();
-    if !rd.snapshot().is_empty() {
-        return Err(RegistrarError::Raft(
-            "got a snapshot, but the registrar log is never compacted".into(),
-        ));
+    let snapshot = !rd.snapshot().is_empty();
+    if snapshot {
+        let snap = rd.snapshot().clone();
+        node.mut_store().apply_snapshot(disk, &snap)?;
+        out.snapshot = Some(snap);
     }
     out.committed.extend(rd.take_committed_entries());
     let early = rd.take_messages();
-    let wrote = !rd.entries().is_empty() || rd.hs().is_some();
+    let wrote = snapshot || !rd.entries().is_empty() || rd.hs().is_some();
     node.mut_store().append(disk, rd.entries())?;
     if let Some(hs) = rd.hs() {
         node.mut_store().set_hard_state(disk, hs)?;

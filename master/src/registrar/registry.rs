@@ -145,6 +145,16 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// The registry's bytes, for a snapshot (postcard).
+    pub fn encode(&self) -> Result<Vec<u8>, RegistrarError> {
+        postcard::to_stdvec(self).map_err(|e| RegistrarError::Codec(e.to_string()))
+    }
+
+    /// A registry from a snapshot's bytes; never panics on bad input.
+    pub fn decode(bytes: &[u8]) -> Result<Registry, RegistrarError> {
+        postcard::from_bytes(bytes).map_err(|e| RegistrarError::Codec(e.to_string()))
+    }
+
     /// Applies one committed op. Deterministic; ops that change nothing
     /// (removing an unknown agent, an invalid weight that slipped through)
     /// leave the registry as it was.

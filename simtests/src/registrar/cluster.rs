@@ -156,6 +156,9 @@ impl Cluster {
             .collect();
         for i in 0..nodes {
             let mut cfg = RegistrarConfig::new(i as u64 + 1, peers.clone());
+            // Small, so that runs compact, restart from snapshots and send
+            // them to members that fell behind.
+            cfg.snapshot_every = 16;
             cfg.sync_writes = sync_writes;
             let l = ledger.clone();
             let added = sim.add_node(node_addr(i), move |k| {

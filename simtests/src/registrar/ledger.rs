@@ -14,7 +14,8 @@ pub struct Ledger {
     pub leaders: BTreeMap<u64, u64>,
     /// The entry (term, data) first applied at each index.
     pub applied: BTreeMap<u64, (u64, Vec<u8>)>,
-    /// Each member's last applied index (restarts replay from 1).
+    /// Each member's last applied index (a restart replays from its
+    /// snapshot, or from 1).
     pub applied_upto: BTreeMap<u64, u64>,
     /// Entries acknowledged to a client as committed: index to term.
     pub acked: BTreeMap<u64, u64>,
@@ -53,6 +54,18 @@ impl Ledger {
                         "member {node} applied (term {term}) at index {index}, where (term {}) was applied",
                         first.0
                     ));
+                }
+                self.applied_upto.insert(*node, *index);
+            }
+            RaftEvent::Restored { node, index, term } => {
+                // A snapshot covers what was applied up to its index: the
+                // entry there must be the one everyone applied.
+                if let Some((t, _)) = self.applied.get(index) {
+                    if t != term {
+                        self.violations.push(format!(
+                            "member {node} restored a snapshot at {index} (term {term}) where (term {t}) was applied"
+                        ));
+                    }
                 }
                 self.applied_upto.insert(*node, *index);
             }

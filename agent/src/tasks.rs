@@ -10,7 +10,7 @@ use corral_master::task::{StatusReason, StatusSource, TaskState, TaskStatus};
 use corral_runtime::{ExitStatus, Pid, ProcessId, TimerId};
 
 use crate::sandbox::Sandbox;
-use crate::updates::TaskKey;
+use crate::updates::{TaskKey, UpdateManager};
 
 /// One task and its executor, from launch until its last update is
 /// acknowledged.
@@ -55,12 +55,14 @@ impl Task {
     }
 }
 
-/// What a registration reports about `tasks`: each task with its latest
-/// state and resources, and the frameworks they belong to (each once, with
-/// its id set). A framework's description comes from its most recently
-/// launched task here, the newest the agent was given.
+/// What a registration reports about `tasks`: each task with its state as
+/// the master should know it ([`reported_state`]) and its resources, and
+/// the frameworks they belong to (each once, with its id set). A
+/// framework's description comes from its most recently launched task
+/// here, the newest the agent was given.
 pub(crate) fn registration_report<'a>(
     tasks: impl Iterator<Item = &'a Task>,
+    updates: &UpdateManager,
 ) -> (Vec<FrameworkInfo>, Vec<AgentTask>) {
     let mut frameworks: BTreeMap<&FrameworkId, (u64, &FrameworkInfo)> = BTreeMap::new();
     let mut reported = Vec::new();
@@ -76,7 +78,7 @@ pub(crate) fn registration_report<'a>(
             task_id: task.info.task_id.clone(),
             name: task.info.name.clone(),
             resources: task.info.resources.clone(),
-            state: task.state,
+            state: reported_state(task, updates),
         });
     }
     let frameworks = frameworks
@@ -87,6 +89,20 @@ pub(crate) fn registration_report<'a>(
         })
         .collect();
     (frameworks, reported)
+}
+
+/// The state a master should hold for `task`: that of its oldest update
+/// not yet acknowledged (the framework has not seen the later ones, which
+/// follow in order), else its latest. Mesos calls it the status update
+/// state. A new master that took the latest state would answer
+/// reconciliation with, say, FINISHED while the framework is still to get
+/// STARTING and RUNNING.
+pub(crate) fn reported_state(task: &Task, updates: &UpdateManager) -> TaskState {
+    let key = (task.framework_id.clone(), task.info.task_id.clone());
+    updates
+        .pending_of(&key)
+        .next()
+        .map_or(task.state, |s| s.state)
 }
 
 /// A task as shown to observers and kept after it completed.
@@ -164,6 +180,8 @@ pub(crate) fn uuid_v4(mut bytes: [u8; 16]) -> [u8; 16] {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn task(fw: &str, id: &str, launch_seq: u64, name: &str, state: TaskState) -> Task {
@@ -200,7 +218,8 @@ mod tests {
             task("fw-a", "t2", 1, "a", TaskState::Finished),
             task("fw-b", "t3", 2, "old b", TaskState::Staging),
         ];
-        let (frameworks, reported) = registration_report(tasks.iter());
+        let updates = UpdateManager::new(Duration::from_secs(10), Duration::from_secs(600));
+        let (frameworks, reported) = registration_report(tasks.iter(), &updates);
         let names: Vec<(Option<FrameworkId>, &str)> = frameworks
             .iter()
             .map(|f| (f.id.clone(), f.name.as_str()))
@@ -228,6 +247,32 @@ mod tests {
             .iter()
             .all(|t| t.resources == tasks[0].info.resources));
         assert_eq!(reported[0].name, "task t1");
+    }
+
+    #[test]
+    fn a_task_is_reported_in_the_state_of_its_oldest_unacknowledged_update() {
+        let t = task("fw", "t1", 1, "fw", TaskState::Finished);
+        let mut updates = UpdateManager::new(Duration::from_secs(10), Duration::from_secs(600));
+        assert_eq!(
+            reported_state(&t, &updates),
+            TaskState::Finished,
+            "nothing pending"
+        );
+        for (state, n) in [(TaskState::Running, 1u8), (TaskState::Finished, 2)] {
+            let status = TaskStatus {
+                task_id: TaskId::from("t1"),
+                framework_id: FrameworkId::from("fw"),
+                agent_id: None,
+                state,
+                source: StatusSource::Executor,
+                reason: None,
+                message: String::new(),
+                timestamp_ms: 0,
+                uuid: Some([n; 16]),
+            };
+            updates.push(status, corral_runtime::Time::ZERO);
+        }
+        assert_eq!(reported_state(&t, &updates), TaskState::Running);
     }
 
     #[test]

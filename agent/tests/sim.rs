@@ -110,6 +110,8 @@ struct Control {
     not_leader: Option<Option<Pid>>,
     /// Ping admitted agents every 15 s, as a master does.
     pings: bool,
+    /// The tasks named in `AgentRegistered`.
+    expected: Vec<master::ExpectedTask>,
 }
 
 impl Default for Control {
@@ -117,6 +119,7 @@ impl Default for Control {
         Control {
             answer_registrations: true,
             pings: true,
+            expected: Vec::new(),
             auto_ack: false,
             not_leader: None,
         }
@@ -173,6 +176,7 @@ impl Handler<master::RegisterAgent> for MasterDouble {
             let reply = master::AgentRegistered {
                 agent_id: AgentId::from(AGENT_ID),
                 ping_interval: secs(15),
+                tasks: self.control.borrow().expected.clone(),
             };
             ctx.send(&pid, reply);
             if !std::mem::replace(&mut self.pinging, true) {
@@ -468,6 +472,18 @@ impl World {
         self.sim.send(from, &agent_pid(), msg).unwrap();
     }
 
+    /// Makes the agent register again (its master went quiet) and waits
+    /// for the admission.
+    fn registered_again(&mut self) {
+        let n = self.log.borrow().registrations.len();
+        self.control.borrow_mut().pings = false;
+        self.wait("a second registration", secs(60), move |l| {
+            l.registrations.len() > n
+        });
+        self.control.borrow_mut().pings = true;
+        self.run_for(secs(1));
+    }
+
     fn registered(&mut self) {
         self.wait_event("agent registered", secs(5), |e| {
             matches!(e, AgentEvent::Registered { .. })
@@ -622,6 +638,51 @@ fn an_agent_the_master_stops_pinging_registers_again() {
     );
     let r = &w.log.borrow().registrations[1].1;
     assert_eq!(r.id, Some(AgentId::from(AGENT_ID)), "under its id");
+}
+
+#[test]
+fn tasks_the_master_expects_but_the_agent_never_got_are_reported_dropped_or_lost() {
+    let mut w = world(4, runs_forever());
+    let expect = |task: &str, aware: bool| master::ExpectedTask {
+        framework_id: fw(),
+        task_id: TaskId::from(task),
+        partition_aware: aware,
+    };
+    w.control.borrow_mut().expected =
+        vec![expect("never-got-1", true), expect("never-got-2", false)];
+    w.registered();
+    w.wait("the two unknown tasks reported", secs(5), |l| {
+        l.has_state("never-got-1", TaskState::Dropped)
+            && l.has_state("never-got-2", TaskState::Lost)
+    });
+    // t1 arrives; a later answer names it, and the first two again.
+    w.run_tasks(&["t1"]);
+    w.control.borrow_mut().expected.push(expect("t1", false));
+    w.registered_again();
+    w.run_for(secs(5));
+    let log = w.log.borrow();
+    // Distinct updates: the same one is resent until acknowledged.
+    let reported = |task: &str, state| {
+        log.updates_of(task)
+            .iter()
+            .filter(|s| s.state == state)
+            .map(|s| s.uuid)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    };
+    assert_eq!(
+        reported("t1", TaskState::Lost),
+        0,
+        "a task the agent has is not reported lost"
+    );
+    assert_eq!(
+        reported("never-got-2", TaskState::Lost),
+        1,
+        "reported once, then known"
+    );
+    let status = &log.updates_of("never-got-1")[0];
+    assert_eq!(status.reason, Some(StatusReason::Reconciliation));
+    assert_eq!(status.source, StatusSource::Agent);
 }
 
 #[test]

@@ -137,6 +137,12 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         "figure sim_speedup {:.1} x",
         sum.virtual_time.as_secs_f64() / wall
     );
+    say!("figure chaos_seeds_per_s {:.1} seeds/s", sum.seeds_per_s());
+    for (name, (unit, _)) in &sum.figures {
+        if let Some(median) = sum.median(name) {
+            say!("figure {name} {median:.3} {unit}");
+        }
+    }
     for o in &sum.failures {
         say!("failed seed {}: replay with {}", o.seed, replay(o));
     }

@@ -316,6 +316,21 @@ pub struct AgentRegistered {
     pub agent_id: AgentId,
     /// How often the master pings it.
     pub ping_interval: Duration,
+    /// The live tasks the master holds on this agent. The agent reports
+    /// each it does not know as TASK_DROPPED (TASK_LOST when not
+    /// `partition_aware`): its launch never reached the agent.
+    pub tasks: Vec<ExpectedTask>,
+}
+
+/// A task the master believes is on the agent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExpectedTask {
+    /// Whose task.
+    pub framework_id: FrameworkId,
+    /// The task.
+    pub task_id: TaskId,
+    /// Whether its framework understands TASK_DROPPED.
+    pub partition_aware: bool,
 }
 
 /// Liveness probe from the master; the agent answers [`Pong`].

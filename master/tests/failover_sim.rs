@@ -16,7 +16,7 @@ use corral_master::master::{Master, MasterConfig};
 use corral_master::protocol::{
     Accept, Acknowledge, AgentRegistered, AgentTask, FrameworkInfo, KillTask, LeaderElected,
     NotLeader, Offers, Operation, Ping, Pong, Reconcile, RegisterAgent, RunTasks, ShutdownAgent,
-    StatusAck, StatusUpdate, Subscribe, Subscribed, TaskInfo, Update,
+    ShutdownFramework, StatusAck, StatusUpdate, Subscribe, Subscribed, TaskInfo, Update,
 };
 use corral_master::registrar::{Registrar, RegistrarConfig};
 use corral_master::resources::Resources;
@@ -59,6 +59,7 @@ enum Got {
     NotLeader(NotLeader),
     Run(RunTasks),
     Kill(KillTask),
+    ShutdownFramework(ShutdownFramework),
     Shutdown(ShutdownAgent),
     Ack(StatusAck),
     Subscribed(Subscribed),
@@ -103,6 +104,7 @@ records!(
     NotLeader => NotLeader,
     RunTasks => Run,
     KillTask => Kill,
+    ShutdownFramework => ShutdownFramework,
     ShutdownAgent => Shutdown,
     StatusAck => Ack,
     Subscribed => Subscribed,
@@ -588,4 +590,72 @@ fn the_same_seed_gives_the_same_failover() {
     };
     assert_eq!(run(21), run(21));
     assert_ne!(run(21), run(22));
+}
+
+fn framework_cfg() -> MasterConfig {
+    let mut cfg = MasterConfig::default();
+    cfg.allocator.interval = Duration::from_millis(200);
+    cfg
+}
+
+/// The framework's machine dies: the master keeps it and its tasks for its
+/// failover timeout.
+fn framework_lost(w: &mut World, failover_timeout: Duration) {
+    w.info.failover_timeout = failover_timeout;
+    w.register_agent(Vec::new());
+    w.subscribe(0);
+    w.launch_running(0, "t1");
+    w.sim.crash(framework_addr()).unwrap();
+}
+
+#[test]
+fn a_framework_back_within_its_failover_timeout_gets_its_tasks_back() {
+    let mut w = World::new(31, 1, framework_cfg(), false);
+    framework_lost(&mut w, secs(60));
+    w.run_for(secs(30));
+    w.sim.restart(framework_addr()).unwrap();
+    let before = w.framework_id.clone();
+    w.subscribe(0);
+    assert_eq!(w.framework_id, before, "the same framework, by its id");
+    let seen = w.fw_log.borrow().len();
+    let reconcile = Reconcile {
+        task_ids: Vec::new(),
+    };
+    w.send(framework_pid(), &master_pid(0), reconcile);
+    let state = w.wait(secs(5), "implicit reconciliation", |w| {
+        w.fw_log.borrow()[seen..]
+            .iter()
+            .find_map(|(_, _, g)| match g {
+                Got::Update(u) if u.status.task_id.0 == "t1" => Some(u.status.state),
+                _ => None,
+            })
+    });
+    assert_eq!(state, TaskState::Running);
+    w.run_for(secs(60));
+    assert!(
+        !w.agent_log
+            .borrow()
+            .iter()
+            .any(|(_, _, g)| matches!(g, Got::Kill(_) | Got::ShutdownFramework(_))),
+        "nothing of the framework was killed"
+    );
+}
+
+#[test]
+fn a_framework_gone_past_its_failover_timeout_is_removed_and_its_tasks_shut_down() {
+    let mut w = World::new(37, 1, framework_cfg(), false);
+    let lost_at = w.sim.now();
+    framework_lost(&mut w, secs(20));
+    let (at, fw) = w.wait(secs(60), "ShutdownFramework at the agent", |w| {
+        w.agent_log.borrow().iter().find_map(|(t, _, g)| match g {
+            Got::ShutdownFramework(s) => Some((*t, s.framework_id.clone())),
+            _ => None,
+        })
+    });
+    assert_eq!(Some(fw), w.framework_id);
+    assert!(
+        at - lost_at >= secs(20),
+        "not before the failover timeout ({:?})",
+        at - lost_at
+    );
 }

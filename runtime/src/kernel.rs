@@ -591,6 +591,31 @@ impl Kernel {
         }
     }
 
+    /// Removes the actor `name` at once, without `stopped` (a process
+    /// killed by a signal runs no cleanup); links and watchers hear it
+    /// exited. Returns the processes it launched that still run, which
+    /// are forgotten here (the host ends them: a process group dies
+    /// together). None if no such actor runs. For the simulator's actors
+    /// that stand in for processes.
+    pub(crate) fn kill_actor(&mut self, name: &str) -> Option<Vec<ProcessId>> {
+        let id = self.names.get(name).copied()?;
+        let slot = self.slots.get_mut(id.slot as usize)?;
+        // An actor in the middle of its own event is not in its slot; the
+        // simulator only kills between events.
+        drop(slot.actor.take());
+        self.remove_actor(id);
+        let orphans: Vec<ProcessId> = self
+            .processes
+            .iter()
+            .filter(|(_, a)| **a == id)
+            .map(|(p, _)| *p)
+            .collect();
+        for p in &orphans {
+            self.processes.remove(p);
+        }
+        Some(orphans)
+    }
+
     /// Processes launched and not yet reported ended.
     pub fn running_processes(&self) -> usize {
         self.processes.len()

@@ -9,8 +9,11 @@
 //! (over cores if asked) and reports each failure with the command that
 //! replays it.
 
+pub mod failover;
 pub mod registrar;
 pub mod ring;
 pub mod runner;
 
-pub use runner::{find, run_batch, scenarios, Batch, Outcome, Params, Scenario, Summary};
+pub use runner::{
+    find, median, run_batch, scenarios, Batch, Figure, Outcome, Params, Scenario, Summary,
+};

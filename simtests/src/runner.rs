@@ -2,6 +2,7 @@
 
 #![allow(clippy::disallowed_methods)] // the runner measures real wall time
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -21,6 +22,17 @@ pub struct Params {
     pub plant_bug: bool,
 }
 
+/// A number a run measured, e.g. a failover time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    /// Its name, as `corral sim` prints it (`figure <name> <value> <unit>`).
+    pub name: &'static str,
+    /// Its unit.
+    pub unit: &'static str,
+    /// Its value.
+    pub value: f64,
+}
+
 /// The result of one seed.
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -36,6 +48,8 @@ pub struct Outcome {
     pub violation: Option<Violation>,
     /// One line per event, when tracing.
     pub trace: Vec<String>,
+    /// What the run measured (scenarios that measure add theirs).
+    pub figures: Vec<Figure>,
 }
 
 impl Outcome {
@@ -48,6 +62,7 @@ impl Outcome {
             virtual_time: Duration::from_nanos(sim.now().as_nanos()),
             violation,
             trace: sim.trace_lines().to_vec(),
+            figures: Vec::new(),
         }
     }
 }
@@ -66,6 +81,14 @@ static SCENARIOS: &[Scenario] = &[Scenario {
     name: "ring",
     about: "tokens round a ring under crashes, partitions, clogs and broken connections; no token is duplicated, a probe completes a round after healing",
     run: crate::ring::run,
+}, Scenario {
+    name: "chaos",
+    about: "the failover chaos: 3 replicated masters, agents running the real executor, a framework launching and killing tasks, under leader and master crashes, master and agent partitions and agent restarts; one leader per term, no agent over-allocated, terminal states final and in order; after healing every agent and task is accounted for and none was killed by a failover",
+    run: crate::failover::run,
+}, Scenario {
+    name: "failover-masters",
+    about: "the failover scenario with only the masters' faults (leader and master crashes, master partitions): agents' machines and links stay up",
+    run: crate::failover::run_masters_only,
 }, Scenario {
     name: "registrar",
     about: "replicated registrars (raft-rs) under crashes, partitions, clogs and disk faults; one leader per term, no committed entry lost or replaced; after healing a proposal commits everywhere",
@@ -108,6 +131,36 @@ pub struct Summary {
     pub wall: Duration,
     /// Failing seeds, by seed.
     pub failures: Vec<Outcome>,
+    /// Every figure the seeds measured, by name: its unit and values.
+    pub figures: BTreeMap<&'static str, (&'static str, Vec<f64>)>,
+}
+
+impl Summary {
+    /// The median of a figure over the seeds that measured it.
+    pub fn median(&self, name: &str) -> Option<f64> {
+        let (_, values) = self.figures.get(name)?;
+        median(values)
+    }
+
+    /// Seeds run per second of wall time.
+    pub fn seeds_per_s(&self) -> f64 {
+        self.seeds_run as f64 / self.wall.as_secs_f64().max(1e-9)
+    }
+}
+
+/// The median of `values` (the mean of the middle two for an even count).
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    Some(if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    })
 }
 
 /// Runs `batch` of `scenario` with `template` (its seed is replaced);
@@ -143,6 +196,10 @@ pub fn run_batch(
                 sum.seeds_run += 1;
                 sum.events += outcome.events;
                 sum.virtual_time += outcome.virtual_time;
+                for f in &outcome.figures {
+                    let entry = sum.figures.entry(f.name).or_insert((f.unit, Vec::new()));
+                    entry.1.push(f.value);
+                }
                 if outcome.violation.is_some() {
                     sum.failures.push(outcome);
                 }

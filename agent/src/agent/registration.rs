@@ -5,12 +5,13 @@
 use std::time::Duration;
 
 use corral_master::protocol::{self as master, MAX_REPORTED_TASKS};
+use corral_master::task::{StatusReason, TaskState};
 use corral_runtime::{Ctx, Handler, Pid};
 use rand::RngCore;
 
 use super::{Agent, Registration};
 use crate::events::AgentEvent;
-use crate::tasks::registration_report;
+use crate::tasks::{registration_report, AgentStatus};
 
 /// The first wait between registration attempts (doubling up to
 /// `registration_backoff_max`).
@@ -86,7 +87,7 @@ impl Agent {
     pub(super) fn send_registration(&mut self, ctx: &mut Ctx<'_, Self>) {
         let master = self.master.clone();
         ctx.link(&master);
-        let (frameworks, tasks) = registration_report(self.tasks.values());
+        let (frameworks, tasks) = registration_report(self.tasks.values(), &self.updates);
         if tasks.len() > MAX_REPORTED_TASKS {
             tracing::error!(
                 tasks = tasks.len(),
@@ -182,7 +183,43 @@ impl Handler<master::AgentRegistered> for Agent {
         for status in self.updates.resend_all(ctx.now()) {
             ctx.send(&self.master, master::StatusUpdate { status });
         }
+        self.report_unknown(&msg.tasks, ctx);
         self.arm_retry(ctx);
+    }
+}
+
+impl Agent {
+    /// Tasks the master expects here that the agent does not know: their
+    /// `RunTasks` never arrived (the answer to a registration follows every
+    /// launch sent before it), so they are reported DROPPED, or LOST to
+    /// frameworks that are not partition-aware, as Mesos's agent does.
+    fn report_unknown(&mut self, expected: &[master::ExpectedTask], ctx: &mut Ctx<'_, Self>) {
+        let mut any = false;
+        for t in expected {
+            let key = (t.framework_id.clone(), t.task_id.clone());
+            let known = self.tasks.contains_key(&key)
+                || self.updates.is_terminated(&key)
+                || !self.updates.is_empty_for(&key);
+            if known || self.removed_frameworks.contains(&key.0) {
+                continue;
+            }
+            let state = if t.partition_aware {
+                TaskState::Dropped
+            } else {
+                TaskState::Lost
+            };
+            tracing::warn!(framework = %key.0, task = %key.1, ?state, "the master expects a task this agent never got");
+            let status = AgentStatus::new(
+                state,
+                StatusReason::Reconciliation,
+                "the task never reached this agent",
+            );
+            self.push_agent_status(&key, status, ctx);
+            any = true;
+        }
+        if any {
+            self.flush(ctx);
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Agents: admission and re-registration, health by pings, and loss.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use corral_runtime::{AskError, Ctx, Handler, Pid};
 
@@ -8,12 +8,14 @@ use super::records::AgentRec;
 use super::records::TaskRec;
 use super::Master;
 use crate::allocator::messages::AddAgent;
-use crate::ids::{id_problem, AgentId, FrameworkId};
+use crate::ids::{id_problem, AgentId, FrameworkId, TaskId};
 use crate::protocol::{
-    http_url_problem, AgentRegistered, Ping, Pong, RegisterAgent, ShutdownAgent, MAX_REPORTED_TASKS,
+    http_url_problem, AgentRegistered, ExpectedTask, Ping, Pong, RegisterAgent, ShutdownAgent,
+    MAX_REPORTED_TASKS,
 };
 use crate::registrar::Op;
 use crate::resources::{Attributes, Resources};
+use crate::task::TaskState;
 
 /// The most bytes an agent's host name may have.
 const MAX_HOSTNAME_BYTES: usize = 255;
@@ -68,6 +70,22 @@ impl Master {
         }
         let now_ms = ctx.unix_time_ms();
         let mut used: BTreeMap<FrameworkId, Resources> = BTreeMap::new();
+        // Tasks this master holds live here that the agent does not report
+        // (their launch was lost; the agent says so in an update once it
+        // sees them expected): counted as used until then, since that
+        // update gives their resources back.
+        let reported: BTreeSet<(&FrameworkId, &TaskId)> = m
+            .tasks
+            .iter()
+            .map(|r| (&r.framework_id, &r.task_id))
+            .collect();
+        for ((fw, task_id), t) in &self.tasks {
+            let reported = reported.contains(&(fw, task_id));
+            if t.agent == id && !reported && !t.state.is_terminal() && t.state != TaskState::Lost {
+                let held = used.entry(fw.clone()).or_insert_with(Resources::empty);
+                *held = held.plus(&t.resources);
+            }
+        }
         for t in m.tasks {
             if !self.frameworks.contains_key(&t.framework_id) {
                 tracing::warn!(agent = %id, task = %t.task_id, framework = %t.framework_id, "reported task of an unknown framework ignored");
@@ -92,7 +110,9 @@ impl Master {
                     self.tasks.insert(key, rec);
                 }
             }
-            if !t.state.is_terminal() {
+            // A LOST the agent reports has ended there (see the update
+            // handler): it holds nothing.
+            if !t.state.is_terminal() && t.state != TaskState::Lost {
                 let held = used
                     .entry(t.framework_id.clone())
                     .or_insert_with(Resources::empty);
@@ -122,10 +142,28 @@ impl Master {
         );
     }
 
+    /// Answers a registration, naming the tasks this master holds on the
+    /// agent: the agent reports those it does not know (their launch never
+    /// reached it), and since this answer follows every `RunTasks` sent to
+    /// it, a launch still on its way cannot be mistaken for a lost one.
     pub(super) fn registered(&self, id: &AgentId, to: &Pid, ctx: &mut Ctx<'_, Self>) {
+        let tasks = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| &t.agent == id && !t.state.is_terminal())
+            .map(|((fw, task_id), _)| ExpectedTask {
+                framework_id: fw.clone(),
+                task_id: task_id.clone(),
+                partition_aware: self
+                    .frameworks
+                    .get(fw)
+                    .is_some_and(|f| f.info.partition_aware),
+            })
+            .collect();
         let msg = AgentRegistered {
             agent_id: id.clone(),
             ping_interval: self.cfg.ping_interval,
+            tasks,
         };
         ctx.send(to, msg);
     }
@@ -188,7 +226,9 @@ impl Handler<RegisterAgent> for Master {
             tracing::warn!(pid = %m.pid, %problem, "agent registration refused");
             return;
         }
-        // A retry whose answer was lost: same pid, same agent.
+        // The same agent again at the same address: a retry whose answer
+        // was lost, or the agent restarted (its report then tells what it
+        // still runs).
         if let Some(id) = self.agent_pids.get(&m.pid).cloned() {
             return self.registered(&id, &m.pid, ctx);
         }

@@ -97,12 +97,15 @@ impl Handler<StatusUpdate> for Master {
         let key = (fw.clone(), status.task_id.clone());
         let mut freed = None;
         if let Some(task) = self.tasks.get_mut(&key).filter(|t| t.agent == agent) {
-            let was_live = !task.state.is_terminal();
+            let was_live = !task.state.is_terminal() && task.state != TaskState::Lost;
+            // An agent's TASK_LOST ends the task, as in Mesos (it is not
+            // final for the master's own reports of unreachable agents).
+            let ends = status.state.is_terminal() || status.state == TaskState::Lost;
             task.transition(status.state, now_ms);
-            if was_live && status.state.is_terminal() {
+            if was_live && ends {
                 task.terminal_uuid = Some(uuid);
                 freed = Some(task.resources.clone());
-            } else if task.terminal_uuid.is_none() && status.state.is_terminal() {
+            } else if task.terminal_uuid.is_none() && ends {
                 // Reported already ended by its agent after a failover: its
                 // resent terminal update's acknowledgement retires it.
                 task.terminal_uuid = Some(uuid);

@@ -43,7 +43,7 @@ pub use check::{Invariant, Violation};
 use disk::{DiskState, SimDisk};
 pub use net::{Latency, PipeState};
 use net::{Pipe, Ship};
-pub use procs::{default_model, ProcessModel, SimProcess};
+pub use procs::{default_model, ProcessActors, ProcessModel, SimProcess};
 use trace::Trace;
 
 /// Events run per node per step before other nodes get a turn, so an actor
@@ -105,6 +105,9 @@ struct SimNode {
     disk: Rc<RefCell<DiskState>>,
     /// Simulated processes still running.
     processes: BTreeSet<ProcessId>,
+    /// Running processes that an actor on this node stands in for, with
+    /// the actor's name (see [`Sim::set_process_actors`]).
+    actor_processes: BTreeMap<ProcessId, String>,
 }
 
 #[derive(Debug)]
@@ -170,6 +173,7 @@ pub struct Sim {
     trace: Trace,
     steps: u64,
     process_model: ProcessModel,
+    process_actors: Option<ProcessActors>,
     invariants: Vec<(&'static str, Invariant)>,
 }
 
@@ -187,6 +191,7 @@ impl Sim {
             trace: Trace::default(),
             steps: 0,
             process_model: Box::new(default_model),
+            process_actors: None,
             invariants: Vec::new(),
         }
     }
@@ -250,6 +255,7 @@ impl Sim {
                 seen: BTreeMap::new(),
                 disk,
                 processes: BTreeSet::new(),
+                actor_processes: BTreeMap::new(),
             },
         );
         self.boot(addr);
@@ -329,6 +335,7 @@ impl Sim {
         node.seen.clear();
         // The machine goes down with its processes and unsynced writes.
         node.processes.clear();
+        node.actor_processes.clear();
         let lost = node.disk.borrow_mut().crash() as u64;
         let data = [incarnation, lost].map(u64::to_le_bytes).concat();
         self.trace.note(self.now, "crash", addr, &data, || {
@@ -436,6 +443,19 @@ impl Sim {
     /// Replaces the model deciding how simulated processes behave.
     pub fn set_process_model(&mut self, model: ProcessModel) {
         self.process_model = model;
+    }
+
+    /// Lets actors stand in for some launched processes: for each launch,
+    /// `hook` sees the process's spec and the launching node's kernel; if
+    /// it spawns an actor there and returns its name, that actor *is* the
+    /// process (the process model is not consulted). The process ends,
+    /// `Exited(0)`, when the actor stops by itself; a signal kills the
+    /// actor at once (no `stopped`) together with the processes it
+    /// launched, and the launcher sees `Signaled`; a crash takes it with
+    /// the node. This is how a whole program — e.g. the command executor
+    /// an agent starts — runs inside the simulation, on its machine.
+    pub fn set_process_actors(&mut self, hook: ProcessActors) {
+        self.process_actors = Some(hook);
     }
 
     /// Simulated processes running on a node.
@@ -630,6 +650,11 @@ impl Sim {
         kernel.set_now(local_time(self.now, drift));
         kernel.fire_timers();
         let ran = kernel.run(RUN_BUDGET);
+        let ended = ended_actor_processes(&mut node.actor_processes, kernel);
+        for id in &ended {
+            node.processes.remove(id);
+            kernel.handle_process_exit(*id, ExitStatus::Exited(0));
+        }
         let more = kernel.queue_len() > 0;
         let outgoing = kernel.take_outgoing();
         // The simulated network takes every batch at once: written now.
@@ -648,6 +673,12 @@ impl Sim {
         self.trace.note(self.now, "run", addr, &data, || {
             format!("{ran} events ({delivered} messages delivered so far)")
         });
+        for id in ended {
+            self.trace
+                .note(self.now, "exit", addr, &id.0.to_le_bytes(), || {
+                    format!("process {} (its actor stopped)", id.0)
+                });
+        }
         for out in outgoing {
             self.send_batch(addr, out.addr, incarnation, out.bytes);
         }
@@ -671,6 +702,9 @@ impl Sim {
     fn process_request(&mut self, addr: SocketAddr, incarnation: u64, req: ProcessRequest) {
         match req {
             ProcessRequest::Launch { id, spec } => {
+                if self.launch_actor(addr, id, &spec) {
+                    return;
+                }
                 let p = (self.process_model)(&spec, &mut self.rng);
                 if let Some(n) = self.nodes.get_mut(&addr) {
                     n.processes.insert(id);
@@ -685,11 +719,60 @@ impl Sim {
                     .get_mut(&addr)
                     .is_some_and(|n| n.processes.remove(&id));
                 if running {
+                    self.kill_process_actor(addr, id);
                     let status = ExitStatus::Signaled(signal.number());
                     self.schedule_end("signal", self.now, addr, incarnation, id, status, true);
                 }
             }
         }
+    }
+
+    /// Offers a launch to the process-actor hook; true if an actor now
+    /// stands in for the process.
+    fn launch_actor(&mut self, addr: SocketAddr, id: ProcessId, spec: &crate::ProcessSpec) -> bool {
+        let Some(hook) = self.process_actors.as_mut() else {
+            return false;
+        };
+        let Some(node) = self.nodes.get_mut(&addr) else {
+            return false;
+        };
+        let Some(kernel) = node.kernel.as_mut() else {
+            return false;
+        };
+        let Some(name) = hook(spec, kernel) else {
+            return false;
+        };
+        node.processes.insert(id);
+        self.trace
+            .note(self.now, "launch-actor", addr, &id.0.to_le_bytes(), || {
+                format!("process {} is actor {name}", id.0)
+            });
+        node.actor_processes.insert(id, name);
+        // The new actor starts on the node's next run.
+        self.schedule(self.now, Event::Wake(addr));
+        true
+    }
+
+    /// A signal reached a process an actor stands in for: the actor dies
+    /// with the processes it launched.
+    fn kill_process_actor(&mut self, addr: SocketAddr, id: ProcessId) {
+        let Some(node) = self.nodes.get_mut(&addr) else {
+            return;
+        };
+        let Some(name) = node.actor_processes.remove(&id) else {
+            return;
+        };
+        let Some(kernel) = node.kernel.as_mut() else {
+            return;
+        };
+        for orphan in kernel.kill_actor(&name).unwrap_or_default() {
+            node.processes.remove(&orphan);
+        }
+        self.trace
+            .note(self.now, "kill-actor", addr, &id.0.to_le_bytes(), || {
+                format!("process {} (actor {name}) killed", id.0)
+            });
+        self.schedule(self.now, Event::Wake(addr));
     }
 
     /// Traces a launch or signal and schedules the process's end.
@@ -810,6 +893,23 @@ impl Sim {
             }
         }
     }
+}
+
+/// Processes whose stand-in actor has stopped by itself, taken out of
+/// `actor_processes`.
+fn ended_actor_processes(
+    actor_processes: &mut BTreeMap<ProcessId, String>,
+    kernel: &Kernel,
+) -> Vec<ProcessId> {
+    let ended: Vec<ProcessId> = actor_processes
+        .iter()
+        .filter(|(_, name)| !kernel.has_actor(name))
+        .map(|(id, _)| *id)
+        .collect();
+    for id in &ended {
+        actor_processes.remove(id);
+    }
+    ended
 }
 
 /// What a batch of frames holds, for the readable trace.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use rand::{Rng, RngCore};
 
+use crate::kernel::Kernel;
 use crate::process::ProcessSpec;
 
 /// How a simulated process behaves.
@@ -15,6 +16,11 @@ pub struct SimProcess {
     /// Its exit code when it ends by itself.
     pub exit_code: i32,
 }
+
+/// Spawns an actor that stands in for a launched process, on the
+/// launching node's kernel, and returns its name; None leaves the process
+/// to the [`ProcessModel`]. See [`Sim::set_process_actors`](super::Sim::set_process_actors).
+pub type ProcessActors = Box<dyn FnMut(&ProcessSpec, &mut Kernel) -> Option<String>>;
 
 /// Decides how a launched command behaves in simulation.
 pub type ProcessModel = Box<dyn FnMut(&ProcessSpec, &mut dyn RngCore) -> SimProcess>;

@@ -459,3 +459,62 @@ fn latency_models_draw_within_their_bounds_and_links_can_differ() {
     p.sim.run_until(secs(1));
     assert_eq!(p.seen.borrow().len(), 10);
 }
+
+/// Stands in for a process: launches a child, then stops after `life`.
+struct StandIn {
+    life: Duration,
+}
+impl Actor for StandIn {
+    fn handlers(_: &mut Handlers<Self>) {}
+    fn started(&mut self, ctx: &mut Ctx<'_, Self>) {
+        ctx.launch(crate::ProcessSpec {
+            command: "sleep 100".into(),
+            ..Default::default()
+        });
+        ctx.delay(self.life, |_, ctx| ctx.stop());
+    }
+}
+
+/// A launcher whose `actor N` commands are played by a `StandIn` living N s.
+fn stand_in_sim(kill_after: Option<Duration>) -> (Sim, Shared<Vec<(Time, crate::ExitStatus)>>) {
+    let (mut sim, exits) = launcher_sim(vec!["actor 2", "sleep 3"], kill_after);
+    sim.set_process_actors(Box::new(|spec, kernel| {
+        let secs: u64 = spec.command.strip_prefix("actor ")?.parse().ok()?;
+        let life = Duration::from_secs(secs);
+        kernel.spawn_actor("stand-in", StandIn { life }).ok()?;
+        Some("stand-in".to_owned())
+    }));
+    (sim, exits)
+}
+
+#[test]
+fn an_actor_standing_in_for_a_process_ends_it_when_it_stops() {
+    let (mut sim, exits) = stand_in_sim(None);
+    sim.run_until(secs(1));
+    // The stand-in, its child and the modelled `sleep 3`.
+    assert_eq!(sim.running_processes(addr(1)), 3);
+    sim.run_until(secs(5));
+    assert_eq!(
+        *exits.borrow(),
+        vec![
+            (secs(2), crate::ExitStatus::Exited(0)),
+            (secs(3), crate::ExitStatus::Exited(0))
+        ]
+    );
+    // The stand-in's own child still runs: it was not killed.
+    assert_eq!(sim.running_processes(addr(1)), 1);
+}
+
+#[test]
+fn a_signal_kills_a_stand_in_actor_with_its_children() {
+    let (mut sim, exits) = stand_in_sim(Some(Duration::from_secs(1)));
+    sim.run_until(secs(10));
+    assert_eq!(
+        *exits.borrow(),
+        vec![
+            (secs(1), crate::ExitStatus::Signaled(15)),
+            (secs(1), crate::ExitStatus::Signaled(15))
+        ]
+    );
+    assert_eq!(sim.running_processes(addr(1)), 0);
+}

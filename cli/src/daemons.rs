@@ -67,14 +67,6 @@ pub struct MasterArgs {
     /// Pings an agent may miss in a row before it is removed.
     #[arg(long, env = "CORRAL_MAX_AGENT_PING_TIMEOUTS", default_value_t = 5)]
     max_agent_ping_timeouts: u32,
-    /// Every master of a replicated group, this one included, as
-    /// HOST:PORT,HOST:PORT,... (3 or 5; all masters list them in the same
-    /// order). Empty: this master runs alone.
-    #[arg(long, env = "CORRAL_MASTERS", default_value = "")]
-    masters: String,
-    /// Where a replicated master keeps its registry (the Raft log).
-    #[arg(long, env = "CORRAL_WORK_DIR", default_value = "/tmp/corral/master")]
-    work_dir: PathBuf,
     /// After a failover, how long the new leader waits for agents to
     /// re-register before it removes them (a duration: 30s, 10m).
     #[arg(long, env = "CORRAL_AGENT_REREGISTER_TIMEOUT", default_value = "10m", value_parser = duration)]
@@ -85,6 +77,22 @@ pub struct MasterArgs {
     agent_removal_timeout: Duration,
     #[command(flatten)]
     common: NodeCommon,
+}
+
+/// Flags of `corral master`: the master's own, and the replicated group
+/// it belongs to (`corral local` takes the former only).
+#[derive(Args, Debug)]
+pub struct MasterCommand {
+    #[command(flatten)]
+    master: MasterArgs,
+    /// Every master of a replicated group, this one included, as
+    /// HOST:PORT,HOST:PORT,... (3 or 5; all masters list them in the same
+    /// order). Empty: this master runs alone.
+    #[arg(long, env = "CORRAL_MASTERS", default_value = "")]
+    masters: String,
+    /// Where a replicated master keeps its registry (the Raft log).
+    #[arg(long, env = "CORRAL_WORK_DIR", default_value = "/tmp/corral/master")]
+    work_dir: PathBuf,
 }
 
 /// Parses `--masters`: the group's addresses, in order. Empty: none.
@@ -167,16 +175,17 @@ impl MasterArgs {
 }
 
 /// Runs `corral master` until the process is killed.
-pub fn master(args: MasterArgs) -> Result<ExitCode> {
+pub fn master(command: MasterCommand) -> Result<ExitCode> {
+    let args = &command.master;
     init_logs_as(&args.common.log_level, args.common.log_format);
     let cfg = args.config()?;
     let addr = SocketAddr::new(args.ip, args.port);
-    let group = master_group(&args.masters)?;
+    let group = master_group(&command.masters)?;
     let replicated = group.len() > 1 || group.first().is_some_and(|a| *a != addr);
     let node = Node::start(NodeConfig {
         listen: addr,
         tls: args.common.tls.config()?,
-        data_dir: replicated.then(|| args.work_dir.clone()),
+        data_dir: replicated.then(|| command.work_dir.clone()),
         ..NodeConfig::default()
     })
     .with_context(|| format!("cannot start the master on {addr}"))?;

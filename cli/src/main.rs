@@ -31,7 +31,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a master node (until killed).
-    Master(daemons::MasterArgs),
+    Master(daemons::MasterCommand),
     /// Run an agent node that offers this machine to a master (until killed).
     Agent(daemons::AgentArgs),
     /// Run a master and agents in this process, optionally with a demo
@@ -99,5 +99,19 @@ fn main() -> ExitCode {
             eprintln!("corral: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Two flags with one name (e.g. a flattened group clashing with a
+    /// command's own) are caught here rather than by a user.
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
     }
 }

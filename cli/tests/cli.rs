@@ -158,3 +158,20 @@ fn a_bad_entry_in_a_master_list_is_named() {
     assert!(stderr.contains("bad --master entry 'nonsense'"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
+
+/// The README's first command, on free ports and fewer tasks.
+#[test]
+fn corral_local_runs_its_demo_to_the_end() {
+    let out = corral(&["local", "--agents", "2", "--demo", "5", "--port", "0"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("5 of 5 tasks finished"),
+        "{}",
+        text(&out.stdout)
+    );
+}

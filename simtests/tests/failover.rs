@@ -147,3 +147,11 @@ fn tasks_whose_launch_was_lost_are_not_freed_twice() {
         assert_eq!(o.violation, None, "seed {seed}");
     }
 }
+
+/// A checker fix: a crash just after the accept was taken as before it,
+/// since the launch was timed on the framework's drifting clock.
+#[test]
+fn a_crash_just_after_a_launch_counts_as_after_it() {
+    let (_, o) = failover::run_with(&params(3028), failover::Mix::All);
+    assert_eq!(o.violation, None);
+}

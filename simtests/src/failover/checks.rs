@@ -358,16 +358,16 @@ pub fn killed_by_failover(
     let fw = framework.borrow();
     let mut found = Vec::new();
     for (id, launch) in &fw.launched {
-        let Some(end) = fw.terminal(id) else {
+        let Some(end) = fw.terminal_update(id) else {
             continue;
         };
-        if !matches!(end, TaskState::Killed | TaskState::Failed) || fw.kills.contains(id) {
+        if !matches!(end.state, TaskState::Killed | TaskState::Failed) || fw.kills.contains(id) {
             continue;
         }
         if !crashed_since(&launch.hostname, launch.at) {
             found.push(format!(
-                "task {id} on {} ended {end:?}, not killed by the framework, its agent up",
-                launch.hostname
+                "task {id} on {} ended {:?} ({}), not killed by the framework, its agent up",
+                launch.hostname, end.state, end.why
             ));
         }
     }

@@ -42,6 +42,8 @@ pub const DEFAULT_AGENTS: usize = 3;
 pub const AGENT_RESOURCES: &str = "cpus:4;mem:4096";
 /// How often the probe asks the masters.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
+/// Largest clock drift of a node, in parts per million.
+const MAX_DRIFT_PPM: u32 = 1000;
 
 /// Address of master node `i`.
 pub fn master_addr(i: usize) -> SocketAddr {
@@ -239,7 +241,7 @@ impl Cluster {
         let mut sim = Sim::new(SimConfig {
             seed,
             link_timeout: Duration::from_secs(2),
-            max_drift_ppm: 1000,
+            max_drift_ppm: MAX_DRIFT_PPM,
             ..SimConfig::default()
         });
         sim.set_process_actors(Box::new(spawn_executor));
@@ -316,9 +318,14 @@ impl Cluster {
         crashed
     }
 
-    /// Whether agent `i`'s machine crashed at or after `since`.
+    /// Whether agent `i`'s machine crashed at or after `since`, a time read
+    /// on the framework's clock: nodes' clocks drift up to `MAX_DRIFT_PPM`
+    /// each from the simulator's, so crash times (simulator time) within
+    /// twice that of `since` count as after it.
     pub fn agent_crashed_since(&self, hostname: &str, since: Time) -> bool {
         let crashes = self.agent_crashes.borrow();
+        let slack = since.as_nanos() / 1_000_000 * 2 * u64::from(MAX_DRIFT_PPM);
+        let since = Time::from_nanos(since.as_nanos().saturating_sub(slack));
         (0..self.agents).any(|i| {
             agent_hostname(i) == hostname
                 && crashes

@@ -64,6 +64,8 @@ pub struct Received {
     pub uuid: Option<[u8; 16]>,
     /// The master that forwarded it.
     pub from: Pid,
+    /// Its reason and message, for failure reports.
+    pub why: String,
 }
 
 /// What the framework saw and did, for the checkers.
@@ -107,11 +109,15 @@ impl FrameworkLog {
 
     /// The terminal state the framework heard for `task`, if any.
     pub fn terminal(&self, task: &TaskId) -> Option<TaskState> {
+        self.terminal_update(task).map(|r| r.state)
+    }
+
+    /// The terminal update the framework heard for `task`, if any.
+    pub fn terminal_update(&self, task: &TaskId) -> Option<&Received> {
         self.updates
             .get(task)?
             .iter()
-            .map(|r| r.state)
-            .find(|s| s.is_terminal())
+            .find(|r| r.state.is_terminal())
     }
 
     /// Records an update, checking invariant 3: a terminal state is final
@@ -147,6 +153,7 @@ impl FrameworkLog {
             state: status.state,
             uuid: status.uuid,
             from: from.clone(),
+            why: format!("{:?}: {}", status.reason, status.message),
         });
     }
 }

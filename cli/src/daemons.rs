@@ -17,9 +17,11 @@ use corral_master::group::spawn_member;
 use corral_master::http::HttpConfig;
 use corral_master::master::{Master, MasterConfig};
 use corral_master::resources::Resources;
-use corral_runtime::{Node, NodeConfig, Pid};
+use corral_runtime::{Node, NodeConfig};
 
-use crate::flags::{duration, executor_command, init_logs_as, resolve, show_duration, LogFormat};
+use crate::flags::{
+    duration, executor_command, init_logs_as, master_pids, resolve, show_duration, LogFormat,
+};
 use crate::tls::TlsArgs;
 
 /// Flags every node command takes: logging and the config file.
@@ -279,29 +281,10 @@ fn recover_mode(text: &str) -> std::result::Result<RecoverMode, String> {
     }
 }
 
-/// Parses the agent's `--master`: comma-separated HOST:PORT entries, each
-/// resolved to the master's pid there. An empty, unresolvable or repeated
-/// entry is an error naming it.
-fn master_pids(text: &str) -> Result<Vec<Pid>> {
-    let mut pids: Vec<(Pid, &str)> = Vec::new();
-    for entry in text.split(',').map(str::trim) {
-        if entry.is_empty() {
-            bail!("--master '{text}' has an empty entry (expected HOST:PORT[,HOST:PORT...])");
-        }
-        let addr = resolve(entry).with_context(|| format!("bad --master entry '{entry}'"))?;
-        let pid = Pid::new(Master::NAME, addr)?;
-        if let Some((_, earlier)) = pids.iter().find(|(p, _)| *p == pid) {
-            bail!("--master entries '{earlier}' and '{entry}' are the same master ({addr})");
-        }
-        pids.push((pid, entry));
-    }
-    Ok(pids.into_iter().map(|(pid, _)| pid).collect())
-}
-
 /// Runs `corral agent` until the process is killed.
 pub fn agent(args: AgentArgs) -> Result<ExitCode> {
     init_logs_as(&args.common.log_level, args.common.log_format);
-    let masters = master_pids(&args.master)?;
+    let masters = master_pids("master", &args.master)?;
     let Some(master) = masters.first().cloned() else {
         bail!("--master names no master");
     };
@@ -377,11 +360,11 @@ mod tests {
 
     #[test]
     fn the_agent_takes_a_list_of_masters() {
-        let pids = master_pids("10.0.0.1:5050, 10.0.0.2:5050,10.0.0.3:5051").unwrap();
+        let pids = master_pids("master", "10.0.0.1:5050, 10.0.0.2:5050,10.0.0.3:5051").unwrap();
         let addrs: Vec<String> = pids.iter().map(|p| p.addr().to_string()).collect();
         assert_eq!(addrs, ["10.0.0.1:5050", "10.0.0.2:5050", "10.0.0.3:5051"]);
         assert!(pids.iter().all(|p| p.name() == Master::NAME));
-        assert_eq!(master_pids("10.0.0.1:5050").unwrap().len(), 1);
+        assert_eq!(master_pids("master", "10.0.0.1:5050").unwrap().len(), 1);
     }
 
     #[test]
@@ -392,7 +375,7 @@ mod tests {
             ("", "empty entry"),
             ("10.0.0.1:5050,10.0.0.1:5050", "same master"),
         ] {
-            let err = format!("{:#}", master_pids(text).unwrap_err());
+            let err = format!("{:#}", master_pids("master", text).unwrap_err());
             assert!(err.contains(named), "{text}: {err}");
         }
     }

@@ -249,14 +249,8 @@ impl<S: Sorter> Allocator<S> {
         agent: &AgentId,
         resources: &Resources,
     ) -> Result<(), AllocatorError> {
-        let fw_slot = *self
-            .framework_index
-            .get(fw)
-            .ok_or_else(|| AllocatorError::UnknownFramework(fw.clone()))?;
-        let agent_slot = *self
-            .agent_index
-            .get(agent)
-            .ok_or_else(|| AllocatorError::UnknownAgent(agent.clone()))?;
+        let fw_slot = self.framework_slot(fw)?;
+        let agent_slot = self.agent_slot(agent)?;
         let a = &mut self.book.agents[agent_slot];
         let left =
             a.available
@@ -388,14 +382,8 @@ impl<S: Sorter> Allocator<S> {
         refuse: Option<Duration>,
         now: Time,
     ) -> Result<(), AllocatorError> {
-        let fw_slot = *self
-            .framework_index
-            .get(fw)
-            .ok_or_else(|| AllocatorError::UnknownFramework(fw.clone()))?;
-        let agent_slot = *self
-            .agent_index
-            .get(agent)
-            .ok_or_else(|| AllocatorError::UnknownAgent(agent.clone()))?;
+        let fw_slot = self.framework_slot(fw)?;
+        let agent_slot = self.agent_slot(agent)?;
         if resources.is_empty() {
             return Ok(());
         }
@@ -526,6 +514,13 @@ impl<S: Sorter> Allocator<S> {
             .get(fw)
             .copied()
             .ok_or_else(|| AllocatorError::UnknownFramework(fw.clone()))
+    }
+
+    fn agent_slot(&self, agent: &AgentId) -> Result<u32, AllocatorError> {
+        self.agent_index
+            .get(agent)
+            .copied()
+            .ok_or_else(|| AllocatorError::UnknownAgent(agent.clone()))
     }
 
     /// The slot of `role`, created (inactive, nothing held) if new.

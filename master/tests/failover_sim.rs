@@ -118,6 +118,11 @@ impl Handler<Ping> for Double {
     }
 }
 
+/// The first message in `log` after position `seen` that `pick` takes.
+fn first_after<T>(log: &Log, seen: usize, pick: impl Fn(&Got) -> Option<T>) -> Option<T> {
+    log.borrow()[seen..].iter().find_map(|(_, _, g)| pick(g))
+}
+
 struct World {
     sim: Sim,
     agent_log: Log,
@@ -199,6 +204,41 @@ impl World {
                 panic!("the simulation ran out of events waiting for {what}");
             }
         }
+    }
+
+    /// Waits for the agent double to receive, after log position `seen`,
+    /// a message `pick` takes.
+    fn agent_gets<T>(
+        &mut self,
+        seen: usize,
+        within: Duration,
+        what: &str,
+        pick: impl Fn(&Got) -> Option<T>,
+    ) -> T {
+        self.wait(within, what, |w| first_after(&w.agent_log, seen, &pick))
+    }
+
+    /// [`agent_gets`](Self::agent_gets) for the framework double.
+    fn framework_gets<T>(
+        &mut self,
+        seen: usize,
+        within: Duration,
+        what: &str,
+        pick: impl Fn(&Got) -> Option<T>,
+    ) -> T {
+        self.wait(within, what, |w| first_after(&w.fw_log, seen, &pick))
+    }
+
+    /// Asks `leader` to reconcile (`tasks`, or all if empty) and returns the
+    /// state it reports for `task`.
+    fn reconciled(&mut self, leader: usize, tasks: Vec<TaskId>, task: &str) -> TaskState {
+        let seen = self.fw_log.borrow().len();
+        let reconcile = Reconcile { task_ids: tasks };
+        self.send(framework_pid(), &master_pid(leader), reconcile);
+        self.framework_gets(seen, secs(5), "reconciliation", |g| match g {
+            Got::Update(u) if u.status.task_id.0 == task => Some(u.status.state),
+            _ => None,
+        })
     }
 
     fn run_for(&mut self, d: Duration) {
@@ -428,19 +468,7 @@ fn a_new_leader_gets_agent_and_framework_back_keeps_the_task_and_offers_only_wha
     );
 
     // The new leader knows the task, as the agent reported it.
-    let seen = w.fw_log.borrow().len();
-    let reconcile = Reconcile {
-        task_ids: vec![TaskId::from("t1")],
-    };
-    w.send(framework_pid(), &master_pid(next), reconcile);
-    let state = w.wait(secs(5), "reconciliation", |w| {
-        w.fw_log.borrow()[seen..]
-            .iter()
-            .find_map(|(_, _, g)| match g {
-                Got::Update(u) if u.status.task_id.0 == "t1" => Some(u.status.state),
-                _ => None,
-            })
-    });
+    let state = w.reconciled(next, vec![TaskId::from("t1")], "t1");
     assert_eq!(state, TaskState::Running);
     assert!(
         !w.agent_log
@@ -456,14 +484,15 @@ fn a_new_leader_gets_agent_and_framework_back_keeps_the_task_and_offers_only_wha
     let seen = w.agent_log.borrow().len();
     let msg = w.registration(Vec::new());
     w.send(agent_pid(), &master_pid(first), msg);
-    let hint = w.wait(secs(5), "NotLeader from the old leader", |w| {
-        w.agent_log.borrow()[seen..]
-            .iter()
-            .find_map(|(_, _, g)| match g {
-                Got::NotLeader(n) => Some(n.leader.clone()),
-                _ => None,
-            })
-    });
+    let hint = w.agent_gets(
+        seen,
+        secs(5),
+        "NotLeader from the old leader",
+        |g| match g {
+            Got::NotLeader(n) => Some(n.leader.clone()),
+            _ => None,
+        },
+    );
     assert_eq!(hint, Some(master_pid(next)));
 }
 
@@ -478,11 +507,8 @@ fn an_agent_that_does_not_re_register_after_a_failover_is_removed_and_shut_down_
     w.run_for(secs(15));
     let seen = w.agent_log.borrow().len();
     w.register_agent_once_somewhere();
-    w.wait(secs(5), "ShutdownAgent", |w| {
-        w.agent_log.borrow()[seen..]
-            .iter()
-            .any(|(_, _, g)| matches!(g, Got::Shutdown(_)))
-            .then_some(())
+    w.agent_gets(seen, secs(5), "ShutdownAgent", |g| {
+        matches!(g, Got::Shutdown(_)).then_some(())
     });
 }
 
@@ -507,18 +533,24 @@ fn loss_cfg() -> MasterConfig {
     cfg
 }
 
-#[test]
-fn an_unreachable_agent_returning_in_time_gets_its_tasks_back_and_later_removal_makes_them_gone() {
-    let mut w = World::new(3, 1, loss_cfg(), true);
+/// A master alone with the agent running "t1"; the agent is then cut off
+/// until the framework hears `told` for the task, and the cut heals.
+fn cut_off_and_back(seed: u64, partition_aware: bool, told: TaskState) -> World {
+    let mut w = World::new(seed, 1, loss_cfg(), partition_aware);
     w.register_agent(Vec::new());
     w.subscribe(0);
     w.launch_running(0, "t1");
-
     w.sim.partition(agent_addr(), master_addr(0));
-    w.wait(secs(10), "TASK_UNREACHABLE", |w| {
-        w.update_of("t1", TaskState::Unreachable)
+    w.wait(secs(10), "the task's agent written off", |w| {
+        w.update_of("t1", told)
     });
     w.sim.heal_both(agent_addr(), master_addr(0));
+    w
+}
+
+#[test]
+fn an_unreachable_agent_returning_in_time_gets_its_tasks_back_and_later_removal_makes_them_gone() {
+    let mut w = cut_off_and_back(3, true, TaskState::Unreachable);
     let report = w.running_report("t1");
     w.register_agent(report);
     let back = w.wait(secs(5), "RUNNING again", |w| {
@@ -545,36 +577,21 @@ fn an_unreachable_agent_returning_in_time_gets_its_tasks_back_and_later_removal_
     let seen = w.agent_log.borrow().len();
     let msg = w.registration(w.running_report("t1"));
     w.send(agent_pid(), &master_pid(0), msg);
-    w.wait(secs(5), "ShutdownAgent for the removed agent", |w| {
-        w.agent_log.borrow()[seen..]
-            .iter()
-            .any(|(_, _, g)| matches!(g, Got::Shutdown(_)))
-            .then_some(())
+    w.agent_gets(seen, secs(5), "ShutdownAgent for the removed agent", |g| {
+        matches!(g, Got::Shutdown(_)).then_some(())
     });
 }
 
 #[test]
 fn a_task_reported_lost_to_a_framework_that_is_not_partition_aware_is_killed_when_its_agent_returns(
 ) {
-    let mut w = World::new(5, 1, loss_cfg(), false);
-    w.register_agent(Vec::new());
-    w.subscribe(0);
-    w.launch_running(0, "t1");
-    w.sim.partition(agent_addr(), master_addr(0));
-    w.wait(secs(10), "TASK_LOST", |w| {
-        w.update_of("t1", TaskState::Lost)
-    });
-    w.sim.heal_both(agent_addr(), master_addr(0));
+    let mut w = cut_off_and_back(5, false, TaskState::Lost);
     let seen = w.agent_log.borrow().len();
     let report = w.running_report("t1");
     w.register_agent(report);
-    let killed = w.wait(secs(5), "KillTask for the lost task", |w| {
-        w.agent_log.borrow()[seen..]
-            .iter()
-            .find_map(|(_, _, g)| match g {
-                Got::Kill(k) => Some(k.task_id.clone()),
-                _ => None,
-            })
+    let killed = w.agent_gets(seen, secs(5), "KillTask for the lost task", |g| match g {
+        Got::Kill(k) => Some(k.task_id.clone()),
+        _ => None,
     });
     assert_eq!(killed, TaskId::from("t1"));
 }
@@ -617,19 +634,7 @@ fn a_framework_back_within_its_failover_timeout_gets_its_tasks_back() {
     let before = w.framework_id.clone();
     w.subscribe(0);
     assert_eq!(w.framework_id, before, "the same framework, by its id");
-    let seen = w.fw_log.borrow().len();
-    let reconcile = Reconcile {
-        task_ids: Vec::new(),
-    };
-    w.send(framework_pid(), &master_pid(0), reconcile);
-    let state = w.wait(secs(5), "implicit reconciliation", |w| {
-        w.fw_log.borrow()[seen..]
-            .iter()
-            .find_map(|(_, _, g)| match g {
-                Got::Update(u) if u.status.task_id.0 == "t1" => Some(u.status.state),
-                _ => None,
-            })
-    });
+    let state = w.reconciled(0, Vec::new(), "t1");
     assert_eq!(state, TaskState::Running);
     w.run_for(secs(60));
     assert!(

@@ -243,7 +243,11 @@ impl Handler<RegisterAgent> for Master {
                 let message = format!("agent {id} was removed after it became unreachable");
                 ctx.send(&pid, ShutdownAgent { message });
             }
-            Some(id) if self.agents.contains_key(&id) => self.moved(id, m, ctx),
+            Some(id) if self.agents.contains_key(&id) => {
+                let hostname = m.hostname.clone();
+                self.moved(id.clone(), m, ctx);
+                self.record_address(id, hostname, pid, ctx);
+            }
             Some(id) if self.unreachable.contains_key(&id) => self.rejoin(id, m, ctx),
             Some(id) if self.recovering.get(&id).is_some_and(|e| e.pid == pid) => {
                 // Back after a failover, at the address the registry has.
@@ -275,7 +279,8 @@ impl Handler<RegisterAgent> for Master {
 }
 
 impl Master {
-    /// The same agent from a new actor (e.g. restarted): moves it over.
+    /// The same agent from a new actor (e.g. restarted): moves it over
+    /// and answers it (the caller sees to the registry).
     fn moved(&mut self, id: AgentId, m: RegisterAgent, ctx: &mut Ctx<'_, Self>) {
         let pid = m.pid.clone();
         if let Some(agent) = self.agents.get_mut(&id) {
@@ -290,13 +295,20 @@ impl Master {
         ctx.link(&pid);
         tracing::info!(agent = %id, %pid, "agent re-registered");
         self.registered(&id, &pid, ctx);
-        if self.registrar.is_some() {
-            let op = Op::AdmitAgent {
-                id,
-                hostname: m.hostname,
-                pid,
-            };
-            self.persist(op, None, ctx, |_, _| {});
-        }
+    }
+
+    /// Writes an admitted agent's new address to the registry, after the
+    /// fact: the agent was already answered, and a lost write only means a
+    /// later leader announces itself to the old address (the agent finds
+    /// the leader through its list of masters anyway).
+    pub(super) fn record_address(
+        &mut self,
+        id: AgentId,
+        hostname: String,
+        pid: Pid,
+        ctx: &mut Ctx<'_, Self>,
+    ) {
+        let op = Op::AdmitAgent { id, hostname, pid };
+        self.persist(op, None, ctx, |_, _| {});
     }
 }

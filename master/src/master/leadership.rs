@@ -34,7 +34,9 @@ use crate::allocator::messages::{AddFramework, RemoveAgent, RemoveFramework, Sup
 use crate::ids::{AgentId, FrameworkId};
 use crate::offers::OfferBook;
 use crate::protocol::{FrameworkInfo, LeaderElected, NotLeader};
-use crate::registrar::{GetLeader, GetRegistry, LeaderInfo, Op, Propose, ProposeError, Registry};
+use crate::registrar::{
+    GetLeader, GetRegistry, LeaderEntry, LeaderInfo, Op, Propose, ProposeError, Registry,
+};
 
 /// How long a registry write may take before it is given up (the agent
 /// or framework that caused it retries).
@@ -53,6 +55,14 @@ pub(super) enum Phase {
 }
 
 impl Master {
+    /// Records this master as the leader others are sent to.
+    pub(super) fn lead_here(&mut self, ctx: &Ctx<'_, Self>) {
+        let master = ctx.me().clone();
+        self.leader_hint = Some(master.clone());
+        let http = self.cfg.http_url.clone();
+        self.leader_entry = Some(LeaderEntry { master, http });
+    }
+
     /// Whether this master acts.
     pub(super) fn leading(&self) -> bool {
         matches!(self.phase, Phase::Leading { .. })
@@ -121,16 +131,22 @@ impl Master {
     }
 
     /// Remembers the leading master (on the leading registrar's node) for
-    /// redirects, and looks up its HTTP URL in the registry once it
-    /// changes.
+    /// redirects, and reads its registry entry (with its HTTP URL) once per
+    /// leader: again only while the entry does not name it yet (its
+    /// `Elected` is not applied here yet).
     fn note_leader(&mut self, registrar: Option<&Pid>, ctx: &mut Ctx<'_, Self>) {
         let hint = registrar.and_then(|r| Pid::new(Master::NAME, r.addr()).ok());
-        if hint == self.leader_hint && (self.leader_http.is_some() || hint.is_none()) {
+        if hint != self.leader_hint {
+            self.leader_hint = hint.clone();
+            self.leader_entry = None;
+        }
+        let Some(hint) = hint else {
+            return;
+        };
+        if self.leader_entry.is_some() {
             return;
         }
-        self.leader_hint = hint.clone();
-        self.leader_http = None;
-        let (Some(hint), Some(registrar)) = (hint, self.registrar.clone()) else {
+        let Some(registrar) = self.registrar.clone() else {
             return;
         };
         ctx.ask(
@@ -142,9 +158,7 @@ impl Master {
                 if m.leader_hint.as_ref() != Some(&hint) {
                     return;
                 }
-                if let Some(entry) = snapshot.registry.leader.filter(|l| l.master == hint) {
-                    m.leader_http = entry.http;
-                }
+                m.leader_entry = snapshot.registry.leader.filter(|l| l.master == hint);
             },
         );
     }
@@ -200,10 +214,8 @@ impl Master {
     /// Rebuilds what the registry says and starts acting.
     fn take_lead(&mut self, term: u64, registry: Registry, ctx: &mut Ctx<'_, Self>) {
         self.phase = Phase::Leading { term };
-        self.term = term;
         self.offers = OfferBook::new(&format!("{}t{term}", self.prefix));
-        self.leader_hint = Some(ctx.me().clone());
-        self.leader_http = self.cfg.http_url.clone();
+        self.lead_here(ctx);
         self.removed_agents = registry.removed;
         let me = ctx.me().clone();
         let grace = self.cfg.agent_reregister_timeout;
@@ -343,7 +355,7 @@ impl Master {
         self.phase = Phase::Standby;
         if self.leader_hint.as_ref() == Some(ctx.me()) {
             self.leader_hint = None;
-            self.leader_http = None;
+            self.leader_entry = None;
         }
         let leader = self.leader_hint.clone();
         let agents = std::mem::take(&mut self.agents);

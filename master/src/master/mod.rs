@@ -44,7 +44,7 @@ use crate::protocol::{
     Accept, Acknowledge, Decline, FrameworkError, Heartbeat, Kill, Reconcile, RegisterAgent,
     Revive, StatusUpdate, Subscribe, Suppress, Teardown,
 };
-use crate::registrar::AgentEntry;
+use crate::registrar::{AgentEntry, LeaderEntry};
 use crate::resources::Resources;
 use crate::state::{GetLeadership, GetMetrics, GetState, Leadership, OperatorKill};
 
@@ -153,12 +153,11 @@ pub struct Master {
     /// The registrar on this node, if masters are replicated.
     registrar: Option<Pid>,
     phase: Phase,
-    /// The term of the latest lead (0 for a master alone).
-    term: u64,
     /// The leading master, as far as this one knows (itself when leading).
     leader_hint: Option<Pid>,
-    /// The leading master's HTTP base URL, if known.
-    leader_http: Option<String>,
+    /// The leading master's registry entry (with its HTTP base URL), once
+    /// read.
+    leader_entry: Option<LeaderEntry>,
     /// Agents the registry names that have not re-registered since this
     /// master was elected.
     recovering: BTreeMap<AgentId, AgentEntry>,
@@ -199,9 +198,8 @@ impl Master {
             cfg,
             registrar: None,
             phase: Phase::Standby,
-            term: 0,
             leader_hint: None,
-            leader_http: None,
+            leader_entry: None,
             recovering: BTreeMap::new(),
             admitting: BTreeSet::new(),
             unreachable: BTreeMap::new(),
@@ -312,8 +310,7 @@ impl Actor for Master {
             self.watch_leadership(ctx);
         } else {
             self.phase = Phase::Leading { term: 0 };
-            self.leader_hint = Some(ctx.me().clone());
-            self.leader_http = self.cfg.http_url.clone();
+            self.lead_here(ctx);
         }
     }
 
@@ -332,7 +329,7 @@ impl Handler<GetLeadership> for Master {
         let answer = Leadership {
             leading: self.leading(),
             leader: self.leader_hint.clone(),
-            leader_http: self.leader_http.clone(),
+            leader_http: self.leader_entry.as_ref().and_then(|e| e.http.clone()),
         };
         ctx.reply(answer);
     }

@@ -134,9 +134,8 @@ impl Master {
             );
         }
         self.registered(&id, &pid, ctx);
-        if old.pid != pid && self.registrar.is_some() {
-            let op = Op::AdmitAgent { id, hostname, pid };
-            self.persist(op, None, ctx, |_, _| {});
+        if old.pid != pid {
+            self.record_address(id, hostname, pid, ctx);
         }
     }
 

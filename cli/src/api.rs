@@ -17,6 +17,17 @@ pub struct Res {
     pub ports: String,
 }
 
+/// Amounts summed over agents, as `/state` shows them (ports counted).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Amounts {
+    pub cpus: f64,
+    pub mem: f64,
+    pub disk: f64,
+    pub gpus: f64,
+    pub ports: u64,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 pub struct Agent {
     pub id: String,
@@ -35,7 +46,7 @@ pub struct Framework {
     pub name: String,
     pub role: String,
     pub connected: bool,
-    pub used: Res,
+    pub used: Amounts,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -58,9 +69,9 @@ pub struct Task {
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct Totals {
-    pub total: Res,
-    pub used: Res,
-    pub offered: Res,
+    pub total: Amounts,
+    pub used: Amounts,
+    pub offered: Amounts,
 }
 
 /// The master's `/state`.

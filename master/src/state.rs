@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::allocator::cycles::CycleTimes;
 use crate::ids::{AgentId, FrameworkId, TaskId};
-use crate::resources::Resources;
+use crate::resources::{Quantities, Resources};
 use crate::task::TaskState;
 
 /// Ask the master for a snapshot of its state.
@@ -54,10 +54,10 @@ pub struct FrameworkState {
     pub role: String,
     /// Whether it is connected.
     pub connected: bool,
-    /// What its live tasks use.
-    pub used: Resources,
-    /// What is offered to it and not yet answered.
-    pub offered: Resources,
+    /// How much its live tasks use, over all agents.
+    pub used: Quantities,
+    /// How much is offered to it and not yet answered, over all agents.
+    pub offered: Quantities,
 }
 
 /// A task as the master sees it.

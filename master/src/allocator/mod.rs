@@ -20,6 +20,8 @@ mod slab;
 pub mod sorter;
 
 #[cfg(test)]
+mod model_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,7 +37,7 @@ pub use self::error::AllocatorError;
 use self::slab::Slab;
 pub use self::sorter::{ClientKey, DrfSorter, Sorter};
 use crate::ids::{AgentId, FrameworkId};
-use crate::resources::Resources;
+use crate::resources::{Quantities, Resources};
 
 /// The longest decline filter: Mesos caps `refuse_seconds` at 365 days.
 pub const MAX_REFUSE: Duration = Duration::from_secs(365 * 24 * 60 * 60);
@@ -149,7 +151,8 @@ pub struct Allocator<S: Sorter = DrfSorter> {
 /// The slots and sorters a pass updates, apart from the indexes it walks.
 #[derive(Debug)]
 struct Book<S> {
-    total: Resources,
+    /// The sum of every agent's total.
+    total: Quantities,
     agents: Slab<Agent>,
     frameworks: Slab<Framework>,
     roles: Slab<Role<S>>,
@@ -213,7 +216,7 @@ impl<S: Sorter> Allocator<S> {
             role_index: BTreeMap::new(),
             weights: BTreeMap::new(),
             book: Book {
-                total: Resources::empty(),
+                total: Quantities::empty(),
                 agents: Slab::default(),
                 frameworks: Slab::default(),
                 roles: Slab::default(),
@@ -228,7 +231,7 @@ impl<S: Sorter> Allocator<S> {
             return Err(AllocatorError::DuplicateAgent(agent));
         }
         let b = &mut self.book;
-        b.total = b.total.plus(&total);
+        b.total.add(&total);
         let slot = b.agents.insert_with(|_| Agent {
             id: agent.clone(),
             available: total.clone(),
@@ -251,6 +254,9 @@ impl<S: Sorter> Allocator<S> {
     ) -> Result<(), AllocatorError> {
         let fw_slot = self.framework_slot(fw)?;
         let agent_slot = self.agent_slot(agent)?;
+        if resources.is_empty() {
+            return Ok(());
+        }
         let a = &mut self.book.agents[agent_slot];
         let left =
             a.available
@@ -283,7 +289,7 @@ impl<S: Sorter> Allocator<S> {
         }
         b.total = b
             .total
-            .checked_minus(&a.total)
+            .checked_minus(&Quantities::of(&a.total))
             .expect("the cluster total includes every agent's total");
         self.shares_stale = true;
         Ok(())
@@ -484,8 +490,8 @@ impl<S: Sorter> Allocator<S> {
         out
     }
 
-    /// What `fw` holds across all agents (nothing if unknown).
-    pub fn allocated(&self, fw: &FrameworkId) -> Resources {
+    /// How much `fw` holds across all agents (nothing if unknown).
+    pub fn allocated(&self, fw: &FrameworkId) -> Quantities {
         match self.framework_index.get(fw) {
             Some(&slot) => {
                 let b = &self.book;
@@ -494,7 +500,7 @@ impl<S: Sorter> Allocator<S> {
                     .allocation(slot)
                     .clone()
             }
-            None => Resources::empty(),
+            None => Quantities::empty(),
         }
     }
 
@@ -505,7 +511,7 @@ impl<S: Sorter> Allocator<S> {
     }
 
     /// The sum of all agents' totals.
-    pub fn total(&self) -> Resources {
+    pub fn total(&self) -> Quantities {
         self.book.total.clone()
     }
 
@@ -585,20 +591,20 @@ impl<S: Sorter> Book<S> {
         let f = &mut self.frameworks[fw];
         f.agents.insert(agent);
         let role = f.role;
-        self.roles[role]
-            .sorter
-            .allocated(fw, resources, &self.total);
-        self.role_sorter.allocated(role, resources, &self.total);
+        let amount = Quantities::of(resources);
+        self.roles[role].sorter.allocated(fw, &amount, &self.total);
+        self.role_sorter.allocated(role, &amount, &self.total);
     }
 
     /// `fw`'s shares no longer count `resources` (its per-agent record is
     /// the caller's to update).
     fn unallocate(&mut self, fw: u32, resources: &Resources) {
         let role = self.frameworks[fw].role;
+        let amount = Quantities::of(resources);
         self.roles[role]
             .sorter
-            .unallocated(fw, resources, &self.total);
-        self.role_sorter.unallocated(role, resources, &self.total);
+            .unallocated(fw, &amount, &self.total);
+        self.role_sorter.unallocated(role, &amount, &self.total);
     }
 
     /// Puts `fw` into its role's order (`on`) or takes it out, keeping the

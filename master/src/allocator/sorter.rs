@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
-use crate::resources::Resources;
+use crate::resources::Quantities;
 
 /// A client of a sorter: its name and the allocator's slot for it.
 ///
@@ -33,24 +33,26 @@ pub struct ClientKey {
 /// appear in [`Sorter::order`]. Every method that can move a client takes
 /// the cluster's `total`, against which shares are measured; when the total
 /// changes, the caller calls [`Sorter::refresh`] before reading the order.
+/// Allocations are [`Quantities`]: a client holds resources on many agents,
+/// whose ranges and sets are different things even when they look alike.
 /// Naming a slot that is not a live client is a programmer error (panic).
 pub trait Sorter: Default + fmt::Debug {
     /// Adds an inactive client with nothing allocated. `weight` > 0.
-    fn add(&mut self, client: ClientKey, weight: f64, total: &Resources);
+    fn add(&mut self, client: ClientKey, weight: f64, total: &Quantities);
     /// Removes a client and returns what it held.
-    fn remove(&mut self, slot: u32) -> Resources;
+    fn remove(&mut self, slot: u32) -> Quantities;
     /// Whether the client takes part in [`Sorter::order`].
     fn set_active(&mut self, slot: u32, active: bool);
     /// Changes a client's weight (> 0).
-    fn set_weight(&mut self, slot: u32, weight: f64, total: &Resources);
+    fn set_weight(&mut self, slot: u32, weight: f64, total: &Quantities);
     /// The client now holds `resources` more.
-    fn allocated(&mut self, slot: u32, resources: &Resources, total: &Resources);
+    fn allocated(&mut self, slot: u32, resources: &Quantities, total: &Quantities);
     /// The client gives `resources` back; it must hold them.
-    fn unallocated(&mut self, slot: u32, resources: &Resources, total: &Resources);
+    fn unallocated(&mut self, slot: u32, resources: &Quantities, total: &Quantities);
     /// What the client holds.
-    fn allocation(&self, slot: u32) -> &Resources;
+    fn allocation(&self, slot: u32) -> &Quantities;
     /// Re-measures every client against a changed `total`.
-    fn refresh(&mut self, total: &Resources);
+    fn refresh(&mut self, total: &Quantities);
     /// Active clients, most under-served first.
     fn order(&self) -> impl Iterator<Item = &ClientKey>;
     /// Whether any client is active.
@@ -70,7 +72,7 @@ pub struct DrfSorter {
 struct Client {
     key: ClientKey,
     weight: f64,
-    allocation: Resources,
+    allocation: Quantities,
     /// The client's place in `active` (valid also while inactive).
     share: u64,
     active: bool,
@@ -78,7 +80,7 @@ struct Client {
 
 /// `dominant_share / weight` as an integer with the same order: for
 /// non-negative floats the IEEE-754 bit pattern increases with the value.
-fn share_key(allocation: &Resources, total: &Resources, weight: f64) -> u64 {
+fn share_key(allocation: &Quantities, total: &Quantities, weight: f64) -> u64 {
     let share = allocation.dominant_share(total) / weight;
     debug_assert!(share >= 0.0 && !share.is_nan(), "share {share}");
     // `+ 0.0` turns a -0.0 into +0.0 so equal shares get equal keys.
@@ -93,7 +95,7 @@ impl DrfSorter {
     }
 
     /// Moves `slot` to its place for its current allocation and weight.
-    fn reorder(&mut self, slot: u32, total: &Resources) {
+    fn reorder(&mut self, slot: u32, total: &Quantities) {
         let c = self
             .clients
             .get_mut(&slot)
@@ -112,10 +114,10 @@ impl DrfSorter {
 }
 
 impl Sorter for DrfSorter {
-    fn add(&mut self, client: ClientKey, weight: f64, total: &Resources) {
+    fn add(&mut self, client: ClientKey, weight: f64, total: &Quantities) {
         assert!(weight.is_finite() && weight > 0.0, "weight {weight}");
         let slot = client.slot;
-        let allocation = Resources::empty();
+        let allocation = Quantities::empty();
         let share = share_key(&allocation, total, weight);
         let c = Client {
             key: client,
@@ -128,7 +130,7 @@ impl Sorter for DrfSorter {
         assert!(old.is_none(), "sorter: slot {slot} added twice");
     }
 
-    fn remove(&mut self, slot: u32) -> Resources {
+    fn remove(&mut self, slot: u32) -> Quantities {
         self.set_active(slot, false);
         let c = self.clients.remove(&slot).expect("checked by set_active");
         c.allocation
@@ -148,19 +150,19 @@ impl Sorter for DrfSorter {
         }
     }
 
-    fn set_weight(&mut self, slot: u32, weight: f64, total: &Resources) {
+    fn set_weight(&mut self, slot: u32, weight: f64, total: &Quantities) {
         assert!(weight.is_finite() && weight > 0.0, "weight {weight}");
         self.client(slot).weight = weight;
         self.reorder(slot, total);
     }
 
-    fn allocated(&mut self, slot: u32, resources: &Resources, total: &Resources) {
+    fn allocated(&mut self, slot: u32, resources: &Quantities, total: &Quantities) {
         let c = self.client(slot);
         c.allocation = c.allocation.plus(resources);
         self.reorder(slot, total);
     }
 
-    fn unallocated(&mut self, slot: u32, resources: &Resources, total: &Resources) {
+    fn unallocated(&mut self, slot: u32, resources: &Quantities, total: &Quantities) {
         let c = self.client(slot);
         c.allocation = c
             .allocation
@@ -169,7 +171,7 @@ impl Sorter for DrfSorter {
         self.reorder(slot, total);
     }
 
-    fn allocation(&self, slot: u32) -> &Resources {
+    fn allocation(&self, slot: u32) -> &Quantities {
         &self
             .clients
             .get(&slot)
@@ -177,7 +179,7 @@ impl Sorter for DrfSorter {
             .allocation
     }
 
-    fn refresh(&mut self, total: &Resources) {
+    fn refresh(&mut self, total: &Quantities) {
         // Each client's new place depends only on its own allocation, so the
         // order of this walk does not matter.
         let slots: Vec<u32> = self.clients.keys().copied().collect();
@@ -199,7 +201,11 @@ impl Sorter for DrfSorter {
 mod tests {
     use super::*;
 
-    use crate::resources::strategies::cpus_mem as r;
+    use crate::resources::strategies::cpus_mem;
+
+    fn r(cpus: f64, mem_mb: f64) -> Quantities {
+        Quantities::of(&cpus_mem(cpus, mem_mb))
+    }
 
     fn key(name: &str, slot: u32) -> ClientKey {
         ClientKey {

@@ -1,10 +1,9 @@
 //! The allocator against DRF's paper, weights, filters, suppression, the
-//! allocatable threshold, refusals, and random operation sequences.
+//! allocatable threshold and refusals. Random operation sequences against
+//! an outside model are in `model_tests.rs`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
-
-use proptest::prelude::*;
 
 use super::*;
 
@@ -20,6 +19,11 @@ fn ag(s: &str) -> AgentId {
 
 fn secs(s: f64) -> Time {
     Time::from_nanos((s * 1e9) as u64)
+}
+
+/// The quantities of `cpus` and `mem_mb`.
+fn q(cpus: f64, mem_mb: f64) -> Quantities {
+    Quantities::of(&res(cpus, mem_mb))
 }
 
 fn new() -> Allocator {
@@ -51,26 +55,27 @@ impl<S: Sorter> Allocator<S> {
     /// is the sum of its holdings, each role's the sum of its frameworks';
     /// the orders hold exactly the unsuppressed frameworks and the roles
     /// that have one.
-    fn assert_consistent(&self) {
+    pub(super) fn assert_consistent(&self) {
         let b = &self.book;
-        let mut per_fw: BTreeMap<u32, Resources> = BTreeMap::new();
-        let mut total = Resources::empty();
+        let mut per_fw: BTreeMap<u32, Quantities> = BTreeMap::new();
+        let mut total = Quantities::empty();
         for (slot, a) in b.agents.iter() {
             assert_eq!(self.agent_index.get(&a.id), Some(&slot));
             let mut sum = a.available.clone();
             for (&f, held) in &a.allocations {
                 assert!(!held.is_empty(), "empty holding kept");
                 assert!(b.frameworks[f].agents.contains(&slot));
-                sum = sum.plus(held);
-                let e = per_fw.entry(f).or_default();
-                *e = e.plus(held);
+                sum = sum
+                    .checked_plus(held)
+                    .expect("holdings on one agent are disjoint");
+                per_fw.entry(f).or_default().add(held);
             }
             assert_eq!(sum, a.total, "agent {}", a.id);
-            total = total.plus(&a.total);
+            total.add(&a.total);
         }
         assert_eq!(total, b.total);
         assert_eq!(self.agent_index.len(), b.agents.iter().count());
-        let mut per_role: BTreeMap<u32, Resources> = BTreeMap::new();
+        let mut per_role: BTreeMap<u32, Quantities> = BTreeMap::new();
         let mut active_roles = Vec::new();
         for (slot, f) in b.frameworks.iter() {
             assert_eq!(self.framework_index.get(&f.id), Some(&slot));
@@ -190,7 +195,7 @@ fn drf_paper_example() {
                     a.add_agent(ag(&format!("agent{i}")), res(cpus, mem))
                         .unwrap();
                 }
-                assert_eq!(a.total(), res(9.0, 18432.0));
+                assert_eq!(a.total(), q(9.0, 18432.0));
                 let b_role = if separate_roles { "r2" } else { "r1" };
                 a.add_framework(fw(a_name), "r1").unwrap();
                 a.add_framework(fw(b_name), b_role).unwrap();
@@ -212,8 +217,8 @@ fn drf_paper_example() {
                 let case = format!("agents {perm:?}, ids {a_name}/{b_name}, {b_role}");
                 assert_eq!((fws[0].tasks, fws[1].tasks), (3, 2), "{case}");
                 let (ra, rb) = (a.allocated(&fw(a_name)), a.allocated(&fw(b_name)));
-                assert_eq!(ra, res(3.0, 12288.0), "{case}");
-                assert_eq!(rb, res(6.0, 2048.0), "{case}");
+                assert_eq!(ra, q(3.0, 12288.0), "{case}");
+                assert_eq!(rb, q(6.0, 2048.0), "{case}");
                 let total = a.total();
                 assert!((ra.dominant_share(&total) - 2.0 / 3.0).abs() < 1e-12);
                 assert!((rb.dominant_share(&total) - 2.0 / 3.0).abs() < 1e-12);
@@ -296,17 +301,17 @@ fn removing_an_agent_drops_its_holdings_and_removing_a_framework_frees_them() {
     assert_eq!(allocs.len(), 2);
     a.remove_agent(&agents[0]).unwrap();
     a.assert_consistent();
-    assert_eq!(a.total(), res(4.0, 4096.0));
+    assert_eq!(a.total(), q(4.0, 4096.0));
     let holder = &allocs
         .iter()
         .find(|x| x.agent == agents[1])
         .unwrap()
         .framework;
-    assert_eq!(a.allocated(holder), res(4.0, 4096.0));
+    assert_eq!(a.allocated(holder), q(4.0, 4096.0));
     a.remove_framework(holder).unwrap();
     a.assert_consistent();
     assert_eq!(a.available(&agents[1]), Some(res(4.0, 4096.0)));
-    assert_eq!(a.allocated(holder), Resources::empty());
+    assert_eq!(a.allocated(holder), Quantities::empty());
     // Its role is gone with its last framework but for the other.
     let other = if holder == &fw("f") { fw("g") } else { fw("f") };
     let again = a.allocate(secs(1.0));
@@ -625,286 +630,4 @@ fn errors_name_what_was_wrong() {
         .unwrap_err()
         .to_string()
         .contains("weight 0"));
-}
-
-// ---------------------------------------------------------------------
-// (8) Random operation sequences against an outside model.
-
-#[derive(Clone, Debug)]
-enum Op {
-    AddAgent(u8, u8, u16),
-    RemoveAgent(u8),
-    AddFramework(u8, u8),
-    RemoveFramework(u8),
-    SetWeight(u8, u8),
-    /// Give back `quarters`/4 of each scalar of what the model says the
-    /// framework holds on the agent (5 = more than it holds).
-    Recover(u8, u8, u8, Option<u8>),
-    Suppress(u8),
-    Revive(u8),
-    Allocate,
-    Advance(u8),
-}
-
-fn op() -> impl Strategy<Value = Op> {
-    prop_oneof![
-        2 => (0..6u8, 0..9u8, 0..5000u16).prop_map(|(a, c, m)| Op::AddAgent(a, c, m)),
-        1 => (0..6u8).prop_map(Op::RemoveAgent),
-        2 => (0..5u8, 0..3u8).prop_map(|(f, r)| Op::AddFramework(f, r)),
-        1 => (0..5u8).prop_map(Op::RemoveFramework),
-        1 => (0..3u8, 0..4u8).prop_map(|(r, w)| Op::SetWeight(r, w)),
-        5 => (0..5u8, 0..6u8, 0..6u8, proptest::option::of(0..4u8))
-            .prop_map(|(f, a, q, d)| Op::Recover(f, a, q, d)),
-        1 => (0..5u8).prop_map(Op::Suppress),
-        1 => (0..5u8).prop_map(Op::Revive),
-        4 => Just(Op::Allocate),
-        1 => (0..8u8).prop_map(Op::Advance),
-    ]
-}
-
-/// What the allocator should have done, kept from its outputs alone.
-#[derive(Default)]
-struct Model {
-    agents: BTreeMap<String, Resources>,
-    /// Framework → role.
-    frameworks: BTreeMap<String, String>,
-    suppressed: std::collections::BTreeSet<String>,
-    /// (framework, agent) → held.
-    held: BTreeMap<(String, String), Resources>,
-    /// (framework, agent) → offered again from.
-    filters: BTreeMap<(String, String), Time>,
-    /// Role → weight, where set.
-    weights: BTreeMap<String, f64>,
-    /// Allocation passes so far.
-    passes: u64,
-    now: Time,
-}
-
-fn scaled(r: &Resources, quarters: u8) -> Resources {
-    let mut out = Resources::empty();
-    for name in r.scalar_names() {
-        let amount = r.get(name) * f64::from(quarters) / 4.0;
-        out = out.with_scalar(name, amount).unwrap();
-    }
-    if quarters > 4 {
-        out = out.with_scalar("cpus", 1.0).unwrap();
-    }
-    out
-}
-
-fn apply(a: &mut Allocator, m: &mut Model, op: &Op) {
-    let now = m.now;
-    match *op {
-        Op::AddAgent(i, cpus, mem) => {
-            let id = format!("a{i}");
-            let total = res(f64::from(cpus) / 2.0, f64::from(mem));
-            let r = a.add_agent(ag(&id), total.clone());
-            assert_eq!(r.is_ok(), !m.agents.contains_key(&id));
-            m.agents.entry(id).or_insert(total);
-        }
-        Op::RemoveAgent(i) => {
-            let id = format!("a{i}");
-            let r = a.remove_agent(&ag(&id));
-            assert_eq!(r.is_ok(), m.agents.remove(&id).is_some());
-            m.held.retain(|(_, g), _| *g != id);
-            m.filters.retain(|(_, g), _| *g != id);
-        }
-        Op::AddFramework(i, role) => {
-            let id = format!("f{i}");
-            let r = a.add_framework(fw(&id), &format!("r{role}"));
-            assert_eq!(r.is_ok(), !m.frameworks.contains_key(&id));
-            m.frameworks.entry(id).or_insert(format!("r{role}"));
-        }
-        Op::RemoveFramework(i) => {
-            let id = format!("f{i}");
-            let r = a.remove_framework(&fw(&id));
-            assert_eq!(r.is_ok(), m.frameworks.remove(&id).is_some());
-            m.held.retain(|(f, _), _| *f != id);
-            m.filters.retain(|(f, _), _| *f != id);
-            m.suppressed.remove(&id);
-        }
-        Op::SetWeight(role, w) => {
-            let (role, w) = (format!("r{role}"), f64::from(w) * 1.5);
-            let r = a.set_weight(&role, w);
-            assert_eq!(r.is_ok(), w > 0.0);
-            if r.is_ok() {
-                m.weights.insert(role, w);
-            }
-        }
-        Op::Recover(f, g, quarters, refuse) => {
-            let (f, g) = (format!("f{f}"), format!("a{g}"));
-            let key = (f.clone(), g.clone());
-            let held = m.held.get(&key).cloned().unwrap_or_default();
-            let give = scaled(&held, quarters);
-            let refuse = refuse.map(|s| Duration::from_secs(u64::from(s)));
-            let r = a.recover(&fw(&f), &ag(&g), &give, refuse, now);
-            let known = m.frameworks.contains_key(&f) && m.agents.contains_key(&g);
-            let fits = held.contains(&give);
-            assert_eq!(r.is_ok(), known && fits, "{r:?}");
-            if r.is_ok() && !give.is_empty() {
-                let left = held.checked_minus(&give).unwrap();
-                if left.is_empty() {
-                    m.held.remove(&key);
-                } else {
-                    m.held.insert(key.clone(), left);
-                }
-                if let Some(d) = refuse.filter(|d| !d.is_zero()) {
-                    let e = m.filters.entry(key).or_insert(now + d);
-                    *e = (*e).max(now + d);
-                }
-            }
-        }
-        Op::Suppress(i) => {
-            let id = format!("f{i}");
-            assert_eq!(a.suppress(&fw(&id)).is_ok(), m.frameworks.contains_key(&id));
-            if m.frameworks.contains_key(&id) {
-                m.suppressed.insert(id);
-            }
-        }
-        Op::Revive(i) => {
-            let id = format!("f{i}");
-            assert_eq!(a.revive(&fw(&id)).is_ok(), m.frameworks.contains_key(&id));
-            m.suppressed.remove(&id);
-            m.filters.retain(|(f, _), _| *f != id);
-        }
-        Op::Allocate => check_pass(a, m, now),
-        Op::Advance(s) => m.now = now + Duration::from_secs(u64::from(s)),
-    }
-}
-
-/// One pass: each agent at most once, to a known, unsuppressed, unfiltered
-/// framework, exactly what the agent had available, and exactly the choices
-/// a naive hierarchical DRF (re-sorting for every agent) makes; the model
-/// takes note.
-fn check_pass(a: &mut Allocator, m: &mut Model, now: Time) {
-    let expected = expected_pass(m, now);
-    m.passes += 1;
-    let allocs = a.allocate(now);
-    let mut seen = std::collections::BTreeSet::new();
-    for x in &allocs {
-        let (f, g) = (&x.framework.0, &x.agent.0);
-        assert!(
-            seen.insert(g.clone()),
-            "agent {g} allocated twice in a pass"
-        );
-        assert!(m.frameworks.contains_key(f) && !m.suppressed.contains(f));
-        if let Some(&until) = m.filters.get(&(f.clone(), g.clone())) {
-            assert!(now >= until, "{f} on {g} filtered until {until:?}");
-        }
-        assert!(!x.resources.is_empty());
-    }
-    let got: Vec<(String, String, Resources)> = allocs
-        .into_iter()
-        .map(|x| (x.framework.0, x.agent.0, x.resources))
-        .collect();
-    assert_eq!(got, expected, "pass differs from naive DRF");
-    for (f, g, r) in got {
-        let e = m.held.entry((f, g)).or_default();
-        *e = e.plus(&r);
-    }
-}
-
-/// The pass a naive hierarchical DRF makes over the model.
-fn expected_pass(m: &Model, now: Time) -> Vec<(String, String, Resources)> {
-    let total: Resources = m.agents.values().fold(Resources::empty(), |t, r| t.plus(r));
-    let mut held = m.held.clone();
-    // What `held` has where `keep(framework, agent)`.
-    let sum = |held: &BTreeMap<(String, String), Resources>, keep: &dyn Fn(&str, &str) -> bool| {
-        held.iter()
-            .filter(|((f, g), _)| keep(f, g))
-            .fold(Resources::empty(), |t, (_, r)| t.plus(r))
-    };
-    let ids: Vec<&String> = m.agents.keys().collect();
-    let n = ids.len();
-    let mut out = Vec::new();
-    if n == 0 {
-        return out;
-    }
-    let start = (m.passes % n as u64) as usize;
-    let cfg = AllocatorConfig::default();
-    for g in ids[start..].iter().chain(&ids[..start]) {
-        let on_g = sum(&held, &|_, hg| hg == g.as_str());
-        let avail = m.agents[*g].checked_minus(&on_g).unwrap();
-        if !cfg.allocatable(&avail) {
-            continue;
-        }
-        let eligible: Vec<&String> = m
-            .frameworks
-            .keys()
-            .filter(|f| {
-                !m.suppressed.contains(*f)
-                    && m.filters
-                        .get(&((*f).clone(), (*g).clone()))
-                        .is_none_or(|&until| now >= until)
-            })
-            .collect();
-        let role_key = |role: &String| {
-            let r = sum(&held, &|f, _| m.frameworks[f] == *role);
-            let w = m.weights.get(role).copied().unwrap_or(1.0);
-            ((r.dominant_share(&total) / w).to_bits(), role.clone())
-        };
-        let Some(role) = eligible.iter().map(|f| role_key(&m.frameworks[*f])).min() else {
-            continue;
-        };
-        let (_, f) = eligible
-            .iter()
-            .filter(|f| m.frameworks[**f] == role.1)
-            .map(|f| {
-                (
-                    sum(&held, &|h, _| h == f.as_str())
-                        .dominant_share(&total)
-                        .to_bits(),
-                    (*f).clone(),
-                )
-            })
-            .min()
-            .unwrap();
-        let e = held.entry((f.clone(), (*g).clone())).or_default();
-        *e = e.plus(&avail);
-        out.push((f, (*g).clone(), avail));
-    }
-    out
-}
-
-/// The allocator matches the model: per agent, available plus what each
-/// framework holds is its total (so nothing is held twice and nothing is
-/// negative); each framework's allocation is what it was given minus what
-/// it gave back.
-fn check_model(a: &Allocator, m: &Model) {
-    let mut total = Resources::empty();
-    for (g, t) in &m.agents {
-        let mut sum = a.available(&ag(g)).unwrap();
-        for ((_, hg), r) in &m.held {
-            if hg == g {
-                sum = sum.plus(r);
-            }
-        }
-        assert_eq!(&sum, t, "agent {g}");
-        total = total.plus(t);
-    }
-    assert_eq!(a.total(), total);
-    for f in m.frameworks.keys() {
-        let mut sum = Resources::empty();
-        for ((hf, _), r) in &m.held {
-            if hf == f {
-                sum = sum.plus(r);
-            }
-        }
-        assert_eq!(a.allocated(&fw(f)), sum, "framework {f}");
-    }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
-
-    #[test]
-    fn random_operations_keep_the_books(ops in proptest::collection::vec(op(), 1..120)) {
-        let mut a = new();
-        let mut m = Model::default();
-        for op in &ops {
-            apply(&mut a, &mut m, op);
-            a.assert_consistent();
-            check_model(&a, &m);
-        }
-    }
 }

@@ -6,22 +6,25 @@
 //!  "start_time_ms": 1700000000000,
 //!  "agents": [{"id": "..", "hostname": "..", "pid": "agent@..", "http": "http://10.0.0.2:5051",
 //!              "total": R, "used": R, "offered": R, "attributes": "rack:r1", "reachable": true}],
-//!  "frameworks": [{"id": "..", "name": "..", "role": "*", "connected": true, "used": R, "offered": R}],
+//!  "frameworks": [{"id": "..", "name": "..", "role": "*", "connected": true, "used": Q, "offered": Q}],
 //!  "tasks": [{"id": "..", "name": "..", "framework_id": "..", "agent_id": "..",
 //!             "state": "TASK_RUNNING", "resources": R,
 //!             "history": [{"state": "TASK_STAGING", "time_ms": 1700000000100}]}],
 //!  "outstanding_offers": 2,
-//!  "totals": {"total": R, "used": R, "offered": R}}
+//!  "totals": {"total": Q, "used": Q, "offered": Q}}
 //! ```
 //!
 //! where R is `{"cpus": 1.5, "mem": 1024, "disk": 0, "gpus": 0, "ports":
 //! "[31000-31999]"}`: scalars absent from the resources are 0, and `ports`
-//! is Mesos's range text, `""` when there are none. `http` is null for an
+//! is Mesos's range text, `""` when there are none: what one agent has or
+//! one task uses. Q, a sum over agents, is `{"cpus": 8, "mem": 4096, "disk":
+//! 0, "gpus": 0, "ports": 2002}`: `ports` is how many ports, since the same
+//! range on two agents is two sets of ports. `http` is null for an
 //! agent that serves no HTTP. Task states use Mesos's names.
 
 use serde::{Deserialize, Serialize};
 
-use crate::resources::Resources;
+use crate::resources::{Quantities, Resources};
 use crate::state::{AgentState, FrameworkState, MasterState, TaskView};
 use crate::task::TaskState;
 
@@ -53,6 +56,33 @@ impl From<&Resources> for ResourcesJson {
             } else {
                 ports.to_string()
             },
+        }
+    }
+}
+
+/// Amounts summed over agents, as the UI shows them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct QuantitiesJson {
+    /// CPUs.
+    pub cpus: f64,
+    /// Memory, MB.
+    pub mem: f64,
+    /// Disk, MB.
+    pub disk: f64,
+    /// GPUs.
+    pub gpus: f64,
+    /// How many ports.
+    pub ports: u64,
+}
+
+impl From<&Quantities> for QuantitiesJson {
+    fn from(q: &Quantities) -> QuantitiesJson {
+        QuantitiesJson {
+            cpus: q.get("cpus"),
+            mem: q.get("mem"),
+            disk: q.get("disk"),
+            gpus: q.get("gpus"),
+            ports: q.members("ports"),
         }
     }
 }
@@ -114,10 +144,10 @@ pub struct FrameworkJson {
     pub role: String,
     /// Whether it is connected (false while failing over).
     pub connected: bool,
-    /// What its live tasks use.
-    pub used: ResourcesJson,
-    /// What is offered to it.
-    pub offered: ResourcesJson,
+    /// How much its live tasks use.
+    pub used: QuantitiesJson,
+    /// How much is offered to it.
+    pub offered: QuantitiesJson,
 }
 
 /// A task in `/state`.
@@ -152,22 +182,22 @@ pub struct HistoryJson {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TotalsJson {
     /// Everything the agents have.
-    pub total: ResourcesJson,
+    pub total: QuantitiesJson,
     /// What live tasks use.
-    pub used: ResourcesJson,
+    pub used: QuantitiesJson,
     /// What is offered and not yet answered.
-    pub offered: ResourcesJson,
+    pub offered: QuantitiesJson,
 }
 
 impl StateJson {
     /// The document for `state`. `leader` is the leading master's pid.
     pub fn new(state: &MasterState, leader: &str) -> StateJson {
         let sum = |part: fn(&AgentState) -> &Resources| {
-            let total = state
-                .agents
-                .iter()
-                .fold(Resources::empty(), |acc, a| acc.plus(part(a)));
-            ResourcesJson::from(&total)
+            let mut total = Quantities::empty();
+            for a in &state.agents {
+                total.add(part(a));
+            }
+            QuantitiesJson::from(&total)
         };
         StateJson {
             version: state.version.clone(),
@@ -309,14 +339,16 @@ mod tests {
                     "cpus:0.5;mem:64",
                 ),
                 agent("b", "cpus:1;mem:512;gpus:1", ""),
+                // The same ports as `a`: another machine's, so they add up.
+                agent("c", "cpus:1;mem:512;ports:[31000-31999]", ""),
             ],
             frameworks: vec![FrameworkState {
                 id: FrameworkId("fw".into()),
                 name: "batch".into(),
                 role: "*".into(),
                 connected: true,
-                used: r("cpus:0.5;mem:64"),
-                offered: Resources::empty(),
+                used: Quantities::of(&r("cpus:0.5;mem:64;ports:[31000-31001]")),
+                offered: Quantities::empty(),
             }],
             tasks: vec![TaskView {
                 id: TaskId("t1".into()),
@@ -348,10 +380,12 @@ mod tests {
         assert_eq!(v["tasks"][0]["history"][0]["state"], "TASK_STAGING");
         assert_eq!(v["tasks"][0]["history"][1]["time_ms"], 20);
         assert_eq!(v["outstanding_offers"], 1);
-        assert_eq!(v["totals"]["total"]["cpus"], 3.0);
-        assert_eq!(v["totals"]["total"]["mem"], 1536.0);
+        assert_eq!(v["frameworks"][0]["used"]["ports"], 2);
+        assert_eq!(v["totals"]["total"]["cpus"], 4.0);
+        assert_eq!(v["totals"]["total"]["mem"], 2048.0);
         assert_eq!(v["totals"]["used"]["cpus"], 0.5);
-        assert_eq!(v["totals"]["total"]["ports"], "[31000-31999]");
+        assert_eq!(v["totals"]["total"]["ports"], 2000);
+        assert_eq!(v["totals"]["used"]["ports"], 0);
         let back: StateJson = serde_json::from_value(v).unwrap();
         assert_eq!(back, doc);
     }

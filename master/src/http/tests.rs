@@ -95,7 +95,7 @@ fn state_health_and_metrics_answer() {
         assert_eq!(v["leader"], pid.as_str());
         assert_eq!(v["agents"], serde_json::json!([]));
         assert_eq!(v["outstanding_offers"], 0);
-        assert_eq!(v["totals"]["total"]["ports"], "");
+        assert_eq!(v["totals"]["total"]["ports"], 0);
 
         let r = call_service(&svc, TestRequest::get().uri("/metrics").to_request()).await;
         assert_eq!(r.status(), StatusCode::OK);

@@ -8,7 +8,7 @@ use corral_runtime::{Pid, TimerId};
 use super::Master;
 use crate::ids::{AgentId, FrameworkId};
 use crate::protocol::FrameworkInfo;
-use crate::resources::Resources;
+use crate::resources::{Quantities, Resources};
 use crate::state::{AgentState, FrameworkState, MasterState, TaskView};
 use crate::task::TaskState;
 
@@ -65,16 +65,19 @@ impl Master {
         // One pass over tasks and one over offers, so a snapshot costs
         // O(agents + frameworks + tasks + offers), not their products.
         let mut used_on: BTreeMap<&AgentId, Resources> = BTreeMap::new();
-        let mut used_by: BTreeMap<&FrameworkId, Resources> = BTreeMap::new();
+        let mut used_by: BTreeMap<&FrameworkId, Quantities> = BTreeMap::new();
         for ((fw, _), t) in self.tasks.iter().filter(|(_, t)| !t.state.is_terminal()) {
             add(&mut used_on, &t.agent, &t.resources);
-            add(&mut used_by, fw, &t.resources);
+            used_by.entry(fw).or_default().add(&t.resources);
         }
         let mut offered_on: BTreeMap<&AgentId, Resources> = BTreeMap::new();
-        let mut offered_to: BTreeMap<&FrameworkId, Resources> = BTreeMap::new();
+        let mut offered_to: BTreeMap<&FrameworkId, Quantities> = BTreeMap::new();
         for o in self.offers.offered() {
             add(&mut offered_on, &o.agent, &o.resources);
-            add(&mut offered_to, &o.framework, &o.resources);
+            offered_to
+                .entry(&o.framework)
+                .or_default()
+                .add(&o.resources);
         }
         let agents = self
             .agents
@@ -132,13 +135,14 @@ impl Master {
     }
 }
 
-/// Adds `r` to what `m` holds for `key`.
+/// Adds `r` to what `m` holds for `key`: parts of one agent's resources,
+/// which never overlap (a task's resources are not offered).
 fn add<'a, K: Ord>(m: &mut BTreeMap<&'a K, Resources>, key: &'a K, r: &Resources) {
     let e = m.entry(key).or_default();
     *e = e.plus(r);
 }
 
 /// What `m` holds for `key` (nothing if absent).
-fn sum<K: Ord>(m: &BTreeMap<&K, Resources>, key: &K) -> Resources {
+fn sum<K: Ord, V: Clone + Default>(m: &BTreeMap<&K, V>, key: &K) -> V {
     m.get(key).cloned().unwrap_or_default()
 }

@@ -11,6 +11,10 @@
 //! Arithmetic is checked: taking more than is there (more cpus, a port or a
 //! disk that is not free) is an error value, never a negative amount.
 //!
+//! A bundle belongs to one agent. Whatever sums several agents' resources
+//! (a framework's allocation, the cluster's total) is a [`Quantities`]:
+//! scalars and *counts* of range values and set items.
+//!
 //! Bundles read and print the Mesos text syntax
 //! (`cpus:4;mem:8192;ports:[31000-32000];zones:{a,b}`), see
 //! [`Resources::parse`]; agent [`Attributes`] share it. Parsing never
@@ -22,6 +26,7 @@
 mod attributes;
 mod error;
 mod parse;
+mod quantities;
 mod ranges;
 mod scalar;
 mod sets;
@@ -35,6 +40,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 pub use attributes::{AttrValue, Attributes};
 pub use error::ResourceError;
+pub use quantities::Quantities;
 pub use ranges::RangeSet;
 pub use scalar::Scalar;
 pub use sets::StringSet;
@@ -191,8 +197,10 @@ impl Resources {
         scalars && ranges && sets
     }
 
-    /// This bundle plus `other`: scalars add (saturating, far beyond any
-    /// cluster), ranges and sets unite, as in Mesos.
+    /// This bundle plus `other`, both parts of *one agent's* resources:
+    /// scalars add (saturating, far beyond any cluster), ranges and sets
+    /// unite, as in Mesos. Sums across agents are [`Quantities`], never
+    /// bundles: the same port on two machines is two ports.
     ///
     /// A port or set item is one thing, not an amount, so adding one that is
     /// already here does not count it twice, and `a.plus(b).checked_minus(b)`
@@ -260,25 +268,6 @@ impl Resources {
             store_unless_empty(&mut out.sets, k, left, StringSet::is_empty);
         }
         Some(out)
-    }
-
-    /// The largest fraction of `total` that this bundle holds of any scalar
-    /// kind present in `total` (Dominant Resource Fairness's share).
-    ///
-    /// Ranges and sets do not count. DRF compares divisible quantities: half
-    /// the cpus is half a machine, but holding port 31000 says nothing about
-    /// a share of the port range (ports are labels, and a task needing one
-    /// port is not "using 0.1%" of anything that others compete for in
-    /// proportion). Mesos's DRF sorter likewise tracks only scalar
-    /// quantities.
-    pub fn dominant_share(&self, total: &Resources) -> f64 {
-        self.scalars
-            .iter()
-            .filter_map(|(k, v)| {
-                let t = *total.scalars.get(k)?;
-                (t > 0).then(|| *v as f64 / t as f64)
-            })
-            .fold(0.0, f64::max)
     }
 
     /// A bundle of the given maps with zero and empty entries dropped, so
@@ -408,27 +397,6 @@ mod tests {
         assert_eq!(used.checked_minus(&total), None);
         assert!(Resources::scalar("cpus", -1.0).is_err());
         assert!(Resources::scalar("cpus", f64::NAN).is_err());
-    }
-
-    #[test]
-    fn dominant_share_is_the_largest_fraction() {
-        let total = r(9.0, 18.0);
-        assert_eq!(r(1.0, 4.0).dominant_share(&total), 4.0 / 18.0);
-        assert_eq!(r(3.0, 1.0).dominant_share(&total), 3.0 / 9.0);
-        assert_eq!(Resources::empty().dominant_share(&total), 0.0);
-    }
-
-    #[test]
-    fn dominant_share_ignores_ranges_and_sets() {
-        let total = r(10.0, 100.0)
-            .with_ranges("ports", ports(&[(1, 10)]))
-            .and_then(|t| t.with_set("disks", items(&["a", "b"])))
-            .unwrap();
-        let task = r(1.0, 1.0)
-            .with_ranges("ports", ports(&[(1, 9)]))
-            .and_then(|t| t.with_set("disks", items(&["a", "b"])))
-            .unwrap();
-        assert_eq!(task.dominant_share(&total), 0.1);
     }
 
     #[test]

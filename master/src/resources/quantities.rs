@@ -1,0 +1,280 @@
+//! Quantities: amounts of resources summed across agents.
+//!
+//! A [`Resources`] bundle is what one agent has or one task uses; its port
+//! ranges and set items are *things* (port 31000 of this machine), so two
+//! bundles add by union and an overlap cannot be undone. The same ranges on
+//! two machines are different ports, though: `[31000-32000]` on two agents
+//! is 2,002 ports, and uniting them as one set would lose half of them and
+//! make any later subtraction fail. So every sum across agents — a
+//! framework's or a role's allocation, the cluster's total, `/state` totals
+//! and metrics — is a [`Quantities`]: scalar amounts, plus the *number* of
+//! members of each range or set resource. Mesos keeps the same split (its
+//! `ResourceQuantities` beside `Resources`).
+//!
+//! Quantities add and subtract as plain numbers. Subtracting more than is
+//! there is refused (`None`), never wrapped or clamped, so bookkeeping bugs
+//! show instead of drifting.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Resources, Scalar};
+
+/// Amounts of named resources summed over any number of agents.
+///
+/// Zero amounts are never stored, so equality is equality of amounts.
+/// Scalars and member counts are kept apart: Dominant Resource Fairness
+/// measures shares over scalars only (see [`Quantities::dominant_share`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Quantities {
+    /// Scalar amounts in thousandths; zero amounts are not stored.
+    scalars: BTreeMap<String, u64>,
+    /// How many range values or set items each range or set resource
+    /// holds; zero counts are not stored.
+    members: BTreeMap<String, u64>,
+}
+
+impl Quantities {
+    /// Nothing.
+    pub fn empty() -> Quantities {
+        Quantities::default()
+    }
+
+    /// The quantities of one bundle: its scalars, and how many values each
+    /// range and set resource holds.
+    pub fn of(bundle: &Resources) -> Quantities {
+        let mut q = Quantities::empty();
+        q.add(bundle);
+        q
+    }
+
+    /// Adds the quantities of `bundle` (saturating, far beyond any cluster).
+    pub fn add(&mut self, bundle: &Resources) {
+        for name in bundle.scalar_names() {
+            bump(&mut self.scalars, name, bundle.amount(name).millis());
+        }
+        for name in bundle.range_names() {
+            bump(&mut self.members, name, bundle.ranges(name).count());
+        }
+        for name in bundle.set_names() {
+            let items = u64::try_from(bundle.set(name).len()).unwrap_or(u64::MAX);
+            bump(&mut self.members, name, items);
+        }
+    }
+
+    /// These quantities plus `other`'s (saturating).
+    pub fn plus(&self, other: &Quantities) -> Quantities {
+        let mut out = self.clone();
+        for (name, &v) in &other.scalars {
+            bump(&mut out.scalars, name, v);
+        }
+        for (name, &v) in &other.members {
+            bump(&mut out.members, name, v);
+        }
+        out
+    }
+
+    /// These quantities minus `other`'s, or None if `other` holds more of
+    /// any resource than is here.
+    pub fn checked_minus(&self, other: &Quantities) -> Option<Quantities> {
+        let mut out = self.clone();
+        for (name, &v) in &other.scalars {
+            take(&mut out.scalars, name, v)?;
+        }
+        for (name, &v) in &other.members {
+            take(&mut out.members, name, v)?;
+        }
+        Some(out)
+    }
+
+    /// Whether every amount of `other` is at most what is here.
+    pub fn contains(&self, other: &Quantities) -> bool {
+        let within = |mine: &BTreeMap<String, u64>, theirs: &BTreeMap<String, u64>| {
+            theirs
+                .iter()
+                .all(|(name, v)| mine.get(name).is_some_and(|have| have >= v))
+        };
+        within(&self.scalars, &other.scalars) && within(&self.members, &other.members)
+    }
+
+    /// The exact amount of scalar `name` (zero if absent).
+    pub fn amount(&self, name: &str) -> Scalar {
+        Scalar::from_millis(self.scalars.get(name).copied().unwrap_or(0))
+    }
+
+    /// The amount of scalar `name` as a float (0 if absent).
+    pub fn get(&self, name: &str) -> f64 {
+        self.amount(name).to_f64()
+    }
+
+    /// CPUs.
+    pub fn cpus(&self) -> f64 {
+        self.get("cpus")
+    }
+
+    /// Memory in MB.
+    pub fn mem_mb(&self) -> f64 {
+        self.get("mem")
+    }
+
+    /// How many values range or set resource `name` holds (0 if absent),
+    /// e.g. `members("ports")`.
+    pub fn members(&self, name: &str) -> u64 {
+        self.members.get(name).copied().unwrap_or(0)
+    }
+
+    /// Whether there is nothing.
+    pub fn is_empty(&self) -> bool {
+        self.scalars.is_empty() && self.members.is_empty()
+    }
+
+    /// The largest fraction of `total` held of any scalar present in
+    /// `total` (Dominant Resource Fairness's share).
+    ///
+    /// Member counts do not count. DRF compares divisible quantities: half
+    /// the cpus is half a machine, but a framework offered an agent's whole
+    /// port range is not "using" a share of ports that others compete for in
+    /// proportion. Mesos's DRF sorter likewise measures scalars only.
+    pub fn dominant_share(&self, total: &Quantities) -> f64 {
+        self.scalars
+            .iter()
+            .filter_map(|(name, &v)| {
+                let t = *total.scalars.get(name)?;
+                (t > 0).then(|| v as f64 / t as f64)
+            })
+            .fold(0.0, f64::max)
+    }
+}
+
+impl fmt::Display for Quantities {
+    /// Names in order, scalars in the bundle syntax and member counts as a
+    /// count with `#`, e.g. `cpus:8;mem:4096;ports:#2002`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut entries: Vec<(&str, String)> = self
+            .scalars
+            .iter()
+            .map(|(name, &v)| (name.as_str(), Scalar::from_millis(v).to_string()))
+            .collect();
+        entries.extend(
+            self.members
+                .iter()
+                .map(|(name, v)| (name.as_str(), format!("#{v}"))),
+        );
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        for (i, (name, value)) in entries.iter().enumerate() {
+            if i > 0 {
+                f.write_str(";")?;
+            }
+            write!(f, "{name}:{value}")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<&Resources> for Quantities {
+    fn from(bundle: &Resources) -> Quantities {
+        Quantities::of(bundle)
+    }
+}
+
+/// Adds `v` to `name`'s amount, storing nothing for zero.
+fn bump(map: &mut BTreeMap<String, u64>, name: &str, v: u64) {
+    if v == 0 {
+        return;
+    }
+    let e = map.entry(name.to_owned()).or_default();
+    *e = e.saturating_add(v);
+}
+
+/// Takes `v` from `name`'s amount, or None if there is less; an amount that
+/// reaches zero is removed.
+fn take(map: &mut BTreeMap<String, u64>, name: &str, v: u64) -> Option<()> {
+    if v == 0 {
+        return Some(());
+    }
+    let have = map.get_mut(name)?;
+    *have = have.checked_sub(v)?;
+    if *have == 0 {
+        map.remove(name);
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::super::strategies::{arb_disjoint_pair, arb_resources, cpus_mem};
+    use super::super::RangeSet;
+    use super::*;
+
+    fn with_ports(r: Resources, lo: u64, hi: u64) -> Resources {
+        let ports = RangeSet::from_pairs([(lo, hi)]).unwrap();
+        r.with_ranges("ports", ports).unwrap()
+    }
+
+    #[test]
+    fn the_same_ports_on_two_agents_count_twice() {
+        let agent = with_ports(cpus_mem(2.0, 1024.0), 31000, 32000);
+        let mut total = Quantities::empty();
+        total.add(&agent);
+        total.add(&agent);
+        assert_eq!(total.members("ports"), 2002);
+        assert_eq!(total.cpus(), 4.0);
+        assert_eq!(total.to_string(), "cpus:4;mem:2048;ports:#2002");
+        // Taking one agent away leaves exactly the other.
+        let left = total.checked_minus(&Quantities::of(&agent)).unwrap();
+        assert_eq!(left, Quantities::of(&agent));
+        let none = left.checked_minus(&Quantities::of(&agent)).unwrap();
+        assert!(none.is_empty());
+        assert_eq!(none.checked_minus(&Quantities::of(&agent)), None);
+    }
+
+    #[test]
+    fn shares_are_measured_over_scalars_only() {
+        let agent = with_ports(cpus_mem(10.0, 100.0), 1, 10);
+        let total = Quantities::of(&agent);
+        let task = Quantities::of(&with_ports(cpus_mem(1.0, 5.0), 1, 10));
+        assert_eq!(task.dominant_share(&total), 0.1);
+        assert_eq!(Quantities::empty().dominant_share(&total), 0.0);
+    }
+
+    #[test]
+    fn members_and_scalars_of_one_name_stay_apart() {
+        let sets = Resources::empty()
+            .with_set("disks", ["a", "b"].into_iter().collect())
+            .unwrap();
+        let q = Quantities::of(&sets);
+        assert_eq!(q.members("disks"), 2);
+        assert_eq!(q.amount("disks"), Scalar::ZERO);
+        assert!(q.contains(&Quantities::empty()) && !Quantities::empty().contains(&q));
+    }
+
+    proptest! {
+        /// Summing bundles as quantities and taking any of them back gives
+        /// the sum of the rest, whatever the bundles share.
+        #[test]
+        fn taking_a_part_back_leaves_the_rest(
+            bundles in prop::collection::vec(arb_resources(), 1..6),
+            pick in any::<prop::sample::Index>(),
+        ) {
+            let total = bundles.iter().fold(Quantities::empty(), |mut q, b| { q.add(b); q });
+            let i = pick.index(bundles.len());
+            let rest = bundles.iter().enumerate().filter(|(j, _)| *j != i)
+                .fold(Quantities::empty(), |mut q, (_, b)| { q.add(b); q });
+            let part = Quantities::of(&bundles[i]);
+            prop_assert!(total.contains(&part));
+            prop_assert_eq!(total.checked_minus(&part), Some(rest.clone()));
+            prop_assert_eq!(rest.plus(&part), total);
+        }
+
+        /// Within one agent (disjoint bundles) quantities follow the bundle:
+        /// the quantity of a union is the sum of the quantities.
+        #[test]
+        fn quantities_of_disjoint_bundles_add((a, b) in arb_disjoint_pair()) {
+            prop_assert_eq!(Quantities::of(&a.plus(&b)), Quantities::of(&a).plus(&Quantities::of(&b)));
+        }
+    }
+}

@@ -11,9 +11,12 @@
 //! members of each range or set resource. Mesos keeps the same split (its
 //! `ResourceQuantities` beside `Resources`).
 //!
-//! Quantities add and subtract as plain numbers. Subtracting more than is
-//! there is refused (`None`), never wrapped or clamped, so bookkeeping bugs
-//! show instead of drifting.
+//! Quantities add and subtract as plain numbers, in `u128`: one agent's
+//! amount fits a `u64` (thousandths), so no number of agents can overflow a
+//! sum, and taking an agent's amounts back out of a total always gives the
+//! rest exactly, even for absurd amounts a peer might send. Subtracting
+//! more than is there is refused (`None`), never wrapped or clamped, so
+//! bookkeeping bugs show instead of drifting.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -30,10 +33,10 @@ use super::{Resources, Scalar};
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Quantities {
     /// Scalar amounts in thousandths; zero amounts are not stored.
-    scalars: BTreeMap<String, u64>,
+    scalars: BTreeMap<String, u128>,
     /// How many range values or set items each range or set resource
     /// holds; zero counts are not stored.
-    members: BTreeMap<String, u64>,
+    members: BTreeMap<String, u128>,
 }
 
 impl Quantities {
@@ -50,21 +53,22 @@ impl Quantities {
         q
     }
 
-    /// Adds the quantities of `bundle` (saturating, far beyond any cluster).
+    /// Adds the quantities of `bundle`.
     pub fn add(&mut self, bundle: &Resources) {
         for name in bundle.scalar_names() {
-            bump(&mut self.scalars, name, bundle.amount(name).millis());
+            bump(&mut self.scalars, name, bundle.amount(name).millis().into());
         }
         for name in bundle.range_names() {
-            bump(&mut self.members, name, bundle.ranges(name).count());
+            bump(&mut self.members, name, bundle.ranges(name).count().into());
         }
         for name in bundle.set_names() {
-            let items = u64::try_from(bundle.set(name).len()).unwrap_or(u64::MAX);
+            let items = u128::try_from(bundle.set(name).len()).unwrap_or(u128::MAX);
             bump(&mut self.members, name, items);
         }
     }
 
-    /// These quantities plus `other`'s (saturating).
+    /// These quantities plus `other`'s (saturating only past `u128`, which
+    /// no sum of agents reaches).
     pub fn plus(&self, other: &Quantities) -> Quantities {
         let mut out = self.clone();
         for (name, &v) in &other.scalars {
@@ -91,7 +95,7 @@ impl Quantities {
 
     /// Whether every amount of `other` is at most what is here.
     pub fn contains(&self, other: &Quantities) -> bool {
-        let within = |mine: &BTreeMap<String, u64>, theirs: &BTreeMap<String, u64>| {
+        let within = |mine: &BTreeMap<String, u128>, theirs: &BTreeMap<String, u128>| {
             theirs
                 .iter()
                 .all(|(name, v)| mine.get(name).is_some_and(|have| have >= v))
@@ -99,9 +103,11 @@ impl Quantities {
         within(&self.scalars, &other.scalars) && within(&self.members, &other.members)
     }
 
-    /// The exact amount of scalar `name` (zero if absent).
+    /// The amount of scalar `name` (zero if absent), exact up to
+    /// `u64::MAX` thousandths and that beyond.
     pub fn amount(&self, name: &str) -> Scalar {
-        Scalar::from_millis(self.scalars.get(name).copied().unwrap_or(0))
+        let millis = self.scalars.get(name).copied().unwrap_or(0);
+        Scalar::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
     }
 
     /// The amount of scalar `name` as a float (0 if absent).
@@ -122,7 +128,8 @@ impl Quantities {
     /// How many values range or set resource `name` holds (0 if absent),
     /// e.g. `members("ports")`.
     pub fn members(&self, name: &str) -> u64 {
-        self.members.get(name).copied().unwrap_or(0)
+        let count = self.members.get(name).copied().unwrap_or(0);
+        u64::try_from(count).unwrap_or(u64::MAX)
     }
 
     /// Whether there is nothing.
@@ -155,7 +162,7 @@ impl fmt::Display for Quantities {
         let mut entries: Vec<(&str, String)> = self
             .scalars
             .iter()
-            .map(|(name, &v)| (name.as_str(), Scalar::from_millis(v).to_string()))
+            .map(|(name, _)| (name.as_str(), self.amount(name).to_string()))
             .collect();
         entries.extend(
             self.members
@@ -180,7 +187,7 @@ impl From<&Resources> for Quantities {
 }
 
 /// Adds `v` to `name`'s amount, storing nothing for zero.
-fn bump(map: &mut BTreeMap<String, u64>, name: &str, v: u64) {
+fn bump(map: &mut BTreeMap<String, u128>, name: &str, v: u128) {
     if v == 0 {
         return;
     }
@@ -190,7 +197,7 @@ fn bump(map: &mut BTreeMap<String, u64>, name: &str, v: u64) {
 
 /// Takes `v` from `name`'s amount, or None if there is less; an amount that
 /// reaches zero is removed.
-fn take(map: &mut BTreeMap<String, u64>, name: &str, v: u64) -> Option<()> {
+fn take(map: &mut BTreeMap<String, u128>, name: &str, v: u128) -> Option<()> {
     if v == 0 {
         return Some(());
     }
@@ -230,6 +237,23 @@ mod tests {
         let none = left.checked_minus(&Quantities::of(&agent)).unwrap();
         assert!(none.is_empty());
         assert_eq!(none.checked_minus(&Quantities::of(&agent)), None);
+    }
+
+    #[test]
+    fn absurd_amounts_from_peers_still_subtract_back() {
+        let huge = Resources::from_parts(
+            [("cpus".to_owned(), u64::MAX)].into(),
+            BTreeMap::new(),
+            BTreeMap::new(),
+        );
+        let mut total = Quantities::empty();
+        total.add(&huge);
+        total.add(&huge);
+        let one = Quantities::of(&huge);
+        let left = total.checked_minus(&one).unwrap();
+        assert_eq!(left, one);
+        assert!(left.checked_minus(&one).unwrap().is_empty());
+        assert_eq!(total.amount("cpus"), Scalar::from_millis(u64::MAX));
     }
 
     #[test]

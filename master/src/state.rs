@@ -142,6 +142,12 @@ pub struct MasterMetrics {
     /// How long allocation passes took; None if the allocator did not
     /// answer in time.
     pub allocation_cycles: Option<CycleTimes>,
+    /// What the admitted agents have, summed.
+    pub resources_total: Quantities,
+    /// What live tasks use, summed over agents.
+    pub resources_used: Quantities,
+    /// What is offered and not yet answered, summed over agents.
+    pub resources_offered: Quantities,
 }
 
 /// Kill a task as an operator (not as its framework). The framework hears

@@ -37,6 +37,7 @@ pub fn render(m: &MasterMetrics, runtime: &MetricsSnapshot) -> String {
         m.offers_outstanding,
     );
     write_tasks(&mut e, m);
+    write_resources(&mut e, m);
     e.family(
         "corral_agents",
         Kind::Gauge,
@@ -76,6 +77,35 @@ fn write_cycles(e: &mut Exposition, cycles: &CycleTimes) {
     );
 }
 
+/// The resources Mesos reports, summed over agents (ports as a count), so
+/// an operator can alert on a cluster that is full.
+fn write_resources(e: &mut Exposition, m: &MasterMetrics) {
+    e.family(
+        "corral_resources",
+        Kind::Gauge,
+        "Resources summed over admitted agents: their total, what live tasks use, what is offered. cpus, mem (MB), disk (MB), gpus; ports as a count.",
+    );
+    let parts = [
+        ("total", &m.resources_total),
+        ("used", &m.resources_used),
+        ("offered", &m.resources_offered),
+    ];
+    for (state, q) in parts {
+        for name in ["cpus", "mem", "disk", "gpus"] {
+            e.sample(
+                "corral_resources",
+                &[("resource", name), ("state", state)],
+                q.get(name),
+            );
+        }
+        e.sample(
+            "corral_resources",
+            &[("resource", "ports"), ("state", state)],
+            q.members("ports"),
+        );
+    }
+}
+
 /// One sample per state, zeros included, so every series always exists.
 fn write_tasks(e: &mut Exposition, m: &MasterMetrics) {
     e.family(
@@ -111,6 +141,10 @@ mod tests {
             agents_connected: 3,
             frameworks_connected: 1,
             allocation_cycles: Some(cycles),
+            resources_total: two_agents_of(2.0),
+            resources_used: crate::resources::Quantities::of(
+                &"cpus:0.5;ports:[31000-31001]".parse().unwrap(),
+            ),
             ..MasterMetrics::default()
         };
         let text = render(&m, &MetricsSnapshot::default());
@@ -127,6 +161,11 @@ mod tests {
             "corral_agents{status=\"connected\"} 3",
             "corral_agents{status=\"unreachable\"} 0",
             "corral_frameworks_connected 1",
+            "corral_resources{resource=\"cpus\",state=\"total\"} 4",
+            "corral_resources{resource=\"ports\",state=\"total\"} 2002",
+            "corral_resources{resource=\"cpus\",state=\"used\"} 0.5",
+            "corral_resources{resource=\"ports\",state=\"used\"} 2",
+            "corral_resources{resource=\"mem\",state=\"offered\"} 0",
             "# TYPE corral_runtime_messages_delivered_total counter",
         ] {
             assert!(
@@ -134,6 +173,15 @@ mod tests {
                 "missing {line:?} in\n{text}"
             );
         }
+    }
+
+    /// Two agents with `cpus` each and the same default ports.
+    fn two_agents_of(cpus: f64) -> crate::resources::Quantities {
+        let agent: crate::resources::Resources =
+            format!("cpus:{cpus};ports:[31000-32000]").parse().unwrap();
+        let mut q = crate::resources::Quantities::of(&agent);
+        q.add(&agent);
+        q
     }
 
     #[test]

@@ -9,6 +9,7 @@ use corral_runtime::{Ctx, Handler};
 
 use super::Master;
 use crate::allocator::messages::GetCycleTimes;
+use crate::resources::Quantities;
 use crate::state::{GetMetrics, MasterMetrics};
 use crate::task::TaskState;
 
@@ -35,6 +36,20 @@ impl Master {
         }
         let answering = self.agents.values().filter(|a| a.missed_pings == 0).count() as u64;
         let connected = self.frameworks.values().filter(|f| f.pid.is_some()).count() as u64;
+        let (mut total, mut used, mut offered) = (
+            Quantities::empty(),
+            Quantities::empty(),
+            Quantities::empty(),
+        );
+        for a in self.agents.values() {
+            total.add(&a.total);
+        }
+        for t in self.tasks.values().filter(|t| !t.state.is_terminal()) {
+            used.add(&t.resources);
+        }
+        for o in self.offers.offered() {
+            offered.add(&o.resources);
+        }
         MasterMetrics {
             offers_sent: self.counters.offers_sent,
             offers_declined: self.counters.offers_declined,
@@ -47,6 +62,9 @@ impl Master {
             frameworks_connected: connected,
             frameworks_disconnected: self.frameworks.len() as u64 - connected,
             allocation_cycles: None,
+            resources_total: total,
+            resources_used: used,
+            resources_offered: offered,
         }
     }
 }

@@ -50,14 +50,21 @@ pub fn detect_resources(work_dir: &Path) -> Result<Resources, AgentError> {
 pub fn hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: the buffer is valid for `buf.len()` bytes; gethostname writes at
-    // most that many and we read only up to the first NUL below.
+    // most that many and `name_or_localhost` reads only up to the first NUL.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "localhost".to_owned();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    match std::str::from_utf8(&buf[..end]) {
-        Ok(name) if !name.trim().is_empty() => name.trim().to_owned(),
+    name_or_localhost((rc == 0).then_some(&buf[..]))
+}
+
+/// The host name in a NUL-terminated `gethostname` buffer (`None`: the call
+/// failed), trimmed; `localhost` when there is none that reads as UTF-8, so
+/// an agent always registers under some name.
+fn name_or_localhost(buf: Option<&[u8]>) -> String {
+    let name = buf.and_then(|buf| {
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        std::str::from_utf8(&buf[..end]).ok()
+    });
+    match name.map(str::trim) {
+        Some(name) if !name.is_empty() => name.to_owned(),
         _ => "localhost".to_owned(),
     }
 }
@@ -148,7 +155,26 @@ mod tests {
     }
 
     #[test]
-    fn hostname_is_never_empty() {
-        assert!(!hostname().is_empty());
+    fn the_name_ends_at_the_first_nul_and_is_trimmed() {
+        assert_eq!(name_or_localhost(Some(b"node-7\0\0\0")), "node-7");
+        assert_eq!(name_or_localhost(Some(b" node-7 \0junk")), "node-7");
+        // Truncated without a NUL: all of it.
+        assert_eq!(name_or_localhost(Some(b"node-7")), "node-7");
+    }
+
+    #[test]
+    fn no_usable_name_falls_back_to_localhost() {
+        assert_eq!(name_or_localhost(None), "localhost");
+        assert_eq!(name_or_localhost(Some(b"\0node-7")), "localhost");
+        assert_eq!(name_or_localhost(Some(b"  \t\0")), "localhost");
+        assert_eq!(name_or_localhost(Some(b"\xff\xfe\0")), "localhost");
+    }
+
+    #[test]
+    fn hostname_is_the_kernels_host_name() {
+        // Linux publishes the same UTS name gethostname reads (with a
+        // newline, which trimming drops).
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        assert_eq!(hostname(), name_or_localhost(Some(kernel.as_bytes())));
     }
 }

@@ -3,6 +3,7 @@
 //! launch it, its command run by `/bin/sh` in a fresh sandbox.
 
 use std::collections::BTreeSet;
+use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -78,6 +79,16 @@ struct Run {
 
 impl Run {
     fn start(name: &str, command: &str, kill_grace: Option<Duration>) -> Run {
+        Run::start_with(name, command, kill_grace, &[])
+    }
+
+    /// As [`Run::start`], with more variables in the executor's environment.
+    fn start_with(
+        name: &str,
+        command: &str,
+        kill_grace: Option<Duration>,
+        extra_env: &[(&str, &str)],
+    ) -> Run {
         let node = Node::start(NodeConfig::default()).expect("the agent's node starts");
         let (tx, updates) = mpsc::channel();
         let agent = FakeAgent {
@@ -93,6 +104,7 @@ impl Run {
         ));
         let _ = std::fs::remove_dir_all(&sandbox);
         let child = executor()
+            .envs(extra_env.iter().copied())
             .env(env::AGENT_PID, agent.to_string())
             .env(env::FRAMEWORK_ID, "fw-1")
             .env(env::EXECUTOR_ID, name)
@@ -209,6 +221,35 @@ fn a_killed_sleep_is_reported_killed_long_before_it_would_end() {
     let end = run.three_updates(TaskState::Killed);
     assert_eq!(end.reason, Some(StatusReason::KilledByFramework));
     assert!(run.wait().success());
+}
+
+#[test]
+fn a_command_task_never_connects_to_docker_even_when_killed() {
+    // Every executor starts a container driver; for a command task it must
+    // stay idle, so agents without Docker run command tasks. The test owns
+    // the daemon socket the executor is pointed at, and counts connections.
+    let dir = std::env::temp_dir().join(format!("corral-executor-docker-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("docker.sock");
+    let _ = std::fs::remove_file(&socket);
+    let daemon = UnixListener::bind(&socket).unwrap();
+    daemon.set_nonblocking(true).unwrap();
+    let host = format!("unix://{}", socket.display());
+    let mut run = Run::start_with(
+        "nodocker",
+        "sleep 30",
+        Some(Duration::from_secs(1)),
+        &[(env::DOCKER_HOST, &host)],
+    );
+    let no_connection = |when: &str| match daemon.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("the executor connected to the Docker socket {when}: {other:?}"),
+    };
+    run.three_updates(TaskState::Killed);
+    no_connection("while its task ran");
+    assert!(run.wait().success());
+    no_connection("while it stopped");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

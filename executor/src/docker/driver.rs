@@ -442,14 +442,4 @@ mod tests {
         );
         assert_eq!(split_tag("app@sha256:abc"), ("app@sha256:abc", None));
     }
-
-    #[test]
-    fn a_driver_starts_and_stops_without_touching_docker() {
-        let (mut hook, pending) = channel();
-        let driver = pending.start(|_| {}).expect("the driver thread starts");
-        hook(DriverCommand::Stop {
-            grace: Duration::from_secs(1),
-        });
-        driver.shutdown();
-    }
 }

@@ -83,10 +83,17 @@ fn failing_command_reports_its_exit_code() {
         &offer.id,
         vec![task("f", "echo before; exit 3", "cpus:0.5;mem:64")],
     ));
-    let states: Vec<_> = p.updates_until_end("f").iter().map(|u| u.state).collect();
-    assert_eq!(states.last(), Some(&TaskState::Failed), "{states:?}");
-    let end = p.seen.try_iter().count(); // drain
-    let _ = end;
+    let updates = p.updates_until_end("f");
+    let states: Vec<_> = updates.iter().map(|u| u.state).collect();
+    // It ran, then failed: the status is the command's, not a launch failure.
+    assert_eq!(
+        &states[states.len().saturating_sub(2)..],
+        [TaskState::Running, TaskState::Failed],
+        "{states:?}"
+    );
+    let end = updates.last().expect("a terminal update");
+    assert_eq!(end.message, "Command exited with status 3", "{end:?}");
+    assert_eq!(end.reason, Some(StatusReason::CommandExited), "{end:?}");
     p.call(Call::Reconcile(Reconcile {
         task_ids: vec![TaskId("f".into())],
     }));
@@ -107,11 +114,7 @@ fn failed_task_message_names_the_exit_code() {
     ));
     let last = p.updates_until_end("x").pop().expect("an update");
     assert_eq!(last.state, TaskState::Failed);
-    assert!(
-        last.message.contains('7'),
-        "message names the code: {}",
-        last.message
-    );
+    assert_eq!(last.message, "Command exited with status 7", "{last:?}");
 }
 
 #[test]

@@ -392,11 +392,35 @@ mod tests {
 
     #[test]
     fn state_names_are_mesos_names_and_parse_back() {
-        for s in TASK_STATES {
-            let name = task_state_name(s);
-            assert!(name.starts_with("TASK_"), "{name}");
-            assert_eq!(parse_task_state(name), Some(s));
+        // Mesos's TaskState names (mesos.proto), written out here rather
+        // than read from the table under test.
+        let mesos = [
+            (TaskState::Staging, "TASK_STAGING"),
+            (TaskState::Starting, "TASK_STARTING"),
+            (TaskState::Running, "TASK_RUNNING"),
+            (TaskState::Killing, "TASK_KILLING"),
+            (TaskState::Finished, "TASK_FINISHED"),
+            (TaskState::Failed, "TASK_FAILED"),
+            (TaskState::Killed, "TASK_KILLED"),
+            (TaskState::Error, "TASK_ERROR"),
+            (TaskState::Lost, "TASK_LOST"),
+            (TaskState::Dropped, "TASK_DROPPED"),
+            (TaskState::Unreachable, "TASK_UNREACHABLE"),
+            (TaskState::Gone, "TASK_GONE"),
+            (TaskState::GoneByOperator, "TASK_GONE_BY_OPERATOR"),
+            (TaskState::Unknown, "TASK_UNKNOWN"),
+        ];
+        for (state, name) in mesos {
+            assert_eq!(task_state_name(state), name, "{state:?}");
+            assert_eq!(parse_task_state(name), Some(state), "{name}");
+        }
+        // The list the parser walks holds every state, each once.
+        assert_eq!(TASK_STATES.len(), mesos.len());
+        for (state, _) in mesos {
+            let listed = TASK_STATES.iter().filter(|s| **s == state).count();
+            assert_eq!(listed, 1, "{state:?} in TASK_STATES");
         }
         assert_eq!(parse_task_state("RUNNING"), None);
+        assert_eq!(parse_task_state("task_running"), None);
     }
 }

@@ -1,6 +1,8 @@
 //! `corral execute`: run a command on the cluster (like mesos-execute),
 //! wait for it, and exit with its result; with `--docker-image`, in a Docker
-//! container on an agent that offers the docker containerizer.
+//! container on an agent that offers the docker containerizer. Interrupted
+//! (SIGINT, SIGTERM) or out of `--timeout`, it tears its framework down so
+//! that its tasks are killed and their resources offered again at once.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -14,10 +16,16 @@ use corral_master::protocol::FrameworkInfo;
 use corral_master::resources::Resources;
 
 use crate::flags::{duration, init_logs, master_pids};
-use crate::run_batch::{print_summary, run_batch};
+use crate::run_batch::{print_summary, run_batch_watched, Ending, Watch};
 
 /// Flags of `corral execute`.
 #[derive(Args, Debug)]
+#[command(
+    after_help = "Exit status: 0 if every instance finished; 1 if one did not, or \
+--timeout passed; 2 on an error (e.g. no master within --connect-timeout); 130 on \
+SIGINT and 143 on SIGTERM. Interrupted or timed out, the framework is torn down first: \
+its tasks are killed and their resources offered again at once."
+)]
 pub struct ExecuteArgs {
     /// The master, as HOST:PORT, or every master of the cluster as
     /// HOST:PORT,HOST:PORT,... (the framework follows whichever leads),
@@ -69,9 +77,18 @@ pub struct ExecuteArgs {
     /// agent are reported TASK_LOST).
     #[arg(long)]
     partition_aware: bool,
-    /// How long to wait for the master to answer (a duration: 500ms, 1s, 2m).
+    /// How long the framework may be without a master (a duration: 500ms,
+    /// 1s, 2m): to wait for one to answer at the start, and for one to take
+    /// it back after the link to its master breaks (a silent master counts
+    /// as gone after this long too). Then execute gives up.
     #[arg(long, default_value = "10s", value_parser = duration)]
     connect_timeout: Duration,
+    /// Give up if the instances have not all ended within this time (a
+    /// duration: 30s, 5m): the framework is torn down, its tasks killed,
+    /// and execute exits 1. Default: wait for ever (a task that no agent
+    /// can hold is reported after a few seconds either way).
+    #[arg(long, value_parser = duration)]
+    timeout: Option<Duration>,
     /// Log level (error, warn, info, debug, trace).
     #[arg(long, default_value = "warn")]
     log_level: String,
@@ -111,20 +128,26 @@ pub fn execute(args: ExecuteArgs) -> Result<ExitCode> {
     batch.container = container;
     let node_cfg = corral_runtime::NodeConfig {
         tls: args.tls.config()?,
+        // A master silent for --connect-timeout is gone: its link breaks
+        // and the framework looks for a master again.
+        link_timeout: args
+            .connect_timeout
+            .clamp(Duration::from_millis(100), Duration::from_secs(3600)),
         ..corral_runtime::NodeConfig::default()
     };
-    let summary = run_batch(
-        batch,
-        masters,
-        node_cfg,
-        Duration::from_millis(500),
-        args.connect_timeout,
-    )?;
+    let watch = Watch {
+        every: Duration::from_millis(500),
+        connect_timeout: args.connect_timeout,
+        timeout: args.timeout,
+        stop_on_signals: true,
+    };
+    let summary = run_batch_watched(batch, masters, node_cfg, &watch)?;
     print_summary(&summary);
-    Ok(if summary.failures().is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    Ok(match summary.ending {
+        Ending::Done if summary.all_finished() => ExitCode::SUCCESS,
+        Ending::Done | Ending::TimedOut => ExitCode::FAILURE,
+        // The shells' convention: 128 plus the signal's number.
+        Ending::Interrupted(signal) => ExitCode::from(128 + (signal & 0x7f) as u8),
     })
 }
 

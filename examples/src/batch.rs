@@ -2,6 +2,10 @@
 //! and reports every status to an observer until all have ended. `corral
 //! execute` and the `corral local` demo are built on it. With
 //! [`BatchConfig::container`] every task runs in a Docker container.
+//!
+//! Besides statuses it tells the observer when it loses and regains its
+//! master, when no offer seen can hold a task, and when a [`Stop`] sent
+//! from its own process has torn it down.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
@@ -11,14 +15,31 @@ use corral_master::protocol::{
     Accept, Decline, FrameworkError, FrameworkInfo, Heartbeat, LeaderElected, NotLeader, Offers,
     Rescind, Subscribed, Suppress, TaskInfo, Teardown, Update,
 };
-use corral_master::resources::Resources;
+use corral_master::resources::{Resources, Scalar};
+use corral_master::state::GetLeadership;
 use corral_master::task::{TaskState, TaskStatus};
-use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid};
+use corral_runtime::{message, Actor, Ctx, Handler, Handlers, Pid, TimerId};
+use serde::{Deserialize, Serialize};
 
 use crate::framework::{
     acknowledge, fill, leave, on_exited, on_leader_elected, on_not_leader, on_subscribed,
     start_subscribing, ContainerTemplate, FollowsLeader, Joined, Masters,
 };
+
+/// How long offers are watched before a task that fits none of them is
+/// reported ([`BatchEvent::NoFit`]): two of the master's default allocation
+/// intervals, so that every agent with free resources has been offered.
+pub const NO_FIT_PATIENCE: Duration = Duration::from_secs(2);
+
+/// How long a torn-down framework waits for its master to confirm.
+const TEARDOWN_CONFIRM: Duration = Duration::from_secs(1);
+
+/// Tear the framework down now (its tasks are killed) and report
+/// [`BatchEvent::TornDown`]. Honoured only from the framework's own node
+/// (e.g. `Node::send` on a signal), never from a peer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stop;
+message!(Stop = "examples.batch.Stop");
 
 /// One task of the batch.
 #[derive(Clone, Debug, PartialEq)]
@@ -98,6 +119,21 @@ pub enum BatchEvent {
     Done(BTreeMap<TaskId, TaskStatus>),
     /// The master refused a request.
     Error(String),
+    /// The framework lost the master it was subscribed to (the link broke,
+    /// or another master was elected); it is subscribing again.
+    Disconnected(Pid),
+    /// Subscribed again after [`BatchEvent::Disconnected`].
+    Resubscribed(FrameworkId),
+    /// No offer seen for [`NO_FIT_PATIENCE`] could hold the next task:
+    /// each resource it asks more of than any one offer had. Sent once.
+    NoFit(Vec<Shortfall>),
+    /// After a [`Stop`]: the framework told its master to tear it down
+    /// (`confirmed` when the master is known to have done so) and follows
+    /// no master any more.
+    TornDown {
+        /// Whether the master answered after the teardown.
+        confirmed: bool,
+    },
 }
 
 /// The observer: called on the framework's event loop, so keep it quick.
@@ -111,6 +147,16 @@ pub struct BatchFramework {
     latest: BTreeMap<TaskId, TaskStatus>,
     masters: Masters,
     done: bool,
+    sizes: OfferSizes,
+    no_fit: NoFitCheck,
+}
+
+/// Where the check for a task that fits no offer stands.
+#[derive(Debug)]
+enum NoFitCheck {
+    Idle,
+    Armed(TimerId),
+    Reported,
 }
 
 impl BatchFramework {
@@ -123,6 +169,8 @@ impl BatchFramework {
             observe,
             latest: BTreeMap::new(),
             done: false,
+            sizes: OfferSizes::default(),
+            no_fit: NoFitCheck::Idle,
         }
     }
 
@@ -139,6 +187,76 @@ impl BatchFramework {
     fn finished(&self) -> usize {
         self.latest.values().filter(|s| ended(s.state)).count()
     }
+
+    /// Reports a lost subscription (`was` is whether it was subscribed
+    /// before the event just handled).
+    fn note_link(&mut self, was: bool) {
+        if was && !self.masters.is_subscribed() && !self.masters.has_left() {
+            (self.observe)(BatchEvent::Disconnected(self.masters.current().clone()));
+        }
+    }
+
+    /// What the next task asks that no offer seen had, if anything.
+    fn next_task_short(&self) -> Vec<Shortfall> {
+        match self.pending.front() {
+            Some(task) => self.sizes.short_of(&task.resources),
+            None => Vec::new(),
+        }
+    }
+
+    /// Starts watching offers for [`NO_FIT_PATIENCE`] when the next task
+    /// fits none seen so far.
+    fn check_fit(&mut self, ctx: &mut Ctx<'_, Self>) {
+        if !matches!(self.no_fit, NoFitCheck::Idle) || self.next_task_short().is_empty() {
+            return;
+        }
+        let timer = ctx.delay(NO_FIT_PATIENCE, |me: &mut Self, _ctx| {
+            me.no_fit = NoFitCheck::Idle;
+            if me.done || me.masters.has_left() {
+                return;
+            }
+            let short = me.next_task_short();
+            if !short.is_empty() {
+                me.no_fit = NoFitCheck::Reported;
+                (me.observe)(BatchEvent::NoFit(short));
+            }
+        });
+        self.no_fit = NoFitCheck::Armed(timer);
+    }
+
+    /// Tears the framework down (once subscribed) and stops following
+    /// masters; the observer hears [`BatchEvent::TornDown`].
+    fn stop(&mut self, ctx: &mut Ctx<'_, Self>) {
+        if self.masters.has_left() {
+            (self.observe)(BatchEvent::TornDown { confirmed: true });
+            return;
+        }
+        let subscribed = self.masters.is_subscribed();
+        let master = self.masters.current().clone();
+        leave(self, ctx);
+        if let NoFitCheck::Armed(timer) = std::mem::replace(&mut self.no_fit, NoFitCheck::Idle) {
+            ctx.cancel(timer);
+        }
+        if !subscribed {
+            // Nothing to tear down here; a master that admits the
+            // framework later drops it when its link breaks (failover
+            // timeout 0).
+            (self.observe)(BatchEvent::TornDown { confirmed: false });
+            return;
+        }
+        ctx.send(&master, Teardown);
+        // Messages from one actor to another arrive and are handled in
+        // order, so an answer to this question means the teardown is done.
+        ctx.ask(
+            &master,
+            GetLeadership,
+            TEARDOWN_CONFIRM,
+            |me: &mut Self, answer, _ctx| {
+                let confirmed = answer.is_ok();
+                (me.observe)(BatchEvent::TornDown { confirmed });
+            },
+        );
+    }
 }
 
 impl Actor for BatchFramework {
@@ -150,7 +268,8 @@ impl Actor for BatchFramework {
             .on::<Heartbeat>()
             .on::<FrameworkError>()
             .on::<NotLeader>()
-            .on::<LeaderElected>();
+            .on::<LeaderElected>()
+            .on::<Stop>();
     }
 
     fn started(&mut self, ctx: &mut Ctx<'_, Self>) {
@@ -158,7 +277,9 @@ impl Actor for BatchFramework {
     }
 
     fn exited(&mut self, pid: &Pid, ctx: &mut Ctx<'_, Self>) {
+        let was = self.masters.is_subscribed();
         on_exited(self, pid, ctx);
+        self.note_link(was);
     }
 }
 
@@ -170,21 +291,27 @@ impl FollowsLeader for BatchFramework {
 
 impl Handler<Subscribed> for BatchFramework {
     fn handle(&mut self, m: Subscribed, ctx: &mut Ctx<'_, Self>) {
-        if let Some(Joined::First(id)) = on_subscribed(self, m, ctx) {
-            (self.observe)(BatchEvent::Subscribed(id));
+        match on_subscribed(self, m, ctx) {
+            Some(Joined::First(id)) => (self.observe)(BatchEvent::Subscribed(id)),
+            Some(Joined::Again(id)) => (self.observe)(BatchEvent::Resubscribed(id)),
+            None => {}
         }
     }
 }
 
 impl Handler<NotLeader> for BatchFramework {
     fn handle(&mut self, m: NotLeader, ctx: &mut Ctx<'_, Self>) {
+        let was = self.masters.is_subscribed();
         on_not_leader(self, m, ctx);
+        self.note_link(was);
     }
 }
 
 impl Handler<LeaderElected> for BatchFramework {
     fn handle(&mut self, m: LeaderElected, ctx: &mut Ctx<'_, Self>) {
+        let was = self.masters.is_subscribed();
         on_leader_elected(self, m, ctx);
+        self.note_link(was);
     }
 }
 
@@ -197,6 +324,7 @@ impl Handler<Offers> for BatchFramework {
         }
         let master = self.masters.current().clone();
         for offer in m.offers {
+            self.sizes.note(&offer.resources);
             let pending = &mut self.pending;
             let container = self.cfg.container.as_ref();
             let op = fill(&offer, |left| {
@@ -248,7 +376,20 @@ impl Handler<Offers> for BatchFramework {
         }
         if self.pending.is_empty() {
             ctx.send(&master, Suppress);
+        } else {
+            self.check_fit(ctx);
         }
+    }
+}
+
+impl Handler<Stop> for BatchFramework {
+    fn handle(&mut self, _: Stop, ctx: &mut Ctx<'_, Self>) {
+        let here = ctx.me().addr();
+        if ctx.sender().map(Pid::addr) != Some(here) {
+            tracing::warn!(sender = ?ctx.sender(), "a Stop from another node ignored");
+            return;
+        }
+        self.stop(ctx);
     }
 }
 
@@ -320,6 +461,51 @@ fn place(
     }
 }
 
+/// The most of each scalar resource that any one offer had: what a
+/// framework, which sees only offers, knows of the agents' sizes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OfferSizes {
+    largest: BTreeMap<String, Scalar>,
+}
+
+/// A resource a task asks more of than any offer had.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shortfall {
+    /// The resource, e.g. `cpus`.
+    pub name: String,
+    /// What the task asks.
+    pub need: Scalar,
+    /// The most any one offer had (0 if none had it).
+    pub largest: Scalar,
+}
+
+impl OfferSizes {
+    /// Takes one offer's resources into account.
+    pub fn note(&mut self, offered: &Resources) {
+        for name in offered.scalar_names() {
+            let amount = offered.amount(name);
+            let most = self.largest.entry(name.to_owned()).or_default();
+            *most = (*most).max(amount);
+        }
+    }
+
+    /// The scalars of `need` that exceed every offer seen (empty if each
+    /// was reached by some offer).
+    pub fn short_of(&self, need: &Resources) -> Vec<Shortfall> {
+        need.scalar_names()
+            .filter_map(|name| {
+                let largest = self.largest.get(name).copied().unwrap_or_default();
+                let need = need.amount(name);
+                (need > largest).then(|| Shortfall {
+                    name: name.to_owned(),
+                    need,
+                    largest,
+                })
+            })
+            .collect()
+    }
+}
+
 /// Whether a batch task is over: a terminal state, or TASK_LOST (not
 /// terminal in Mesos, but the batch does not wait for a lost task to come
 /// back).
@@ -359,5 +545,34 @@ impl Progress {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn res(text: &str) -> Resources {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_task_is_short_of_what_no_single_offer_had() {
+        let mut sizes = OfferSizes::default();
+        sizes.note(&res("cpus:2;mem:1024;ports:[31000-32000]"));
+        sizes.note(&res("cpus:1;mem:4096"));
+        assert!(sizes.short_of(&res("cpus:2;mem:4096")).is_empty());
+        let short = sizes.short_of(&res("cpus:4096;mem:512;gpus:1"));
+        let named: Vec<(&str, String, String)> = short
+            .iter()
+            .map(|s| (s.name.as_str(), s.need.to_string(), s.largest.to_string()))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("cpus", "4096".to_owned(), "2".to_owned()),
+                ("gpus", "1".to_owned(), "0".to_owned())
+            ]
+        );
     }
 }

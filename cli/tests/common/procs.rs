@@ -183,3 +183,13 @@ pub fn wait_for<T>(within: Duration, what: &str, mut check: impl FnMut() -> Opti
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// What process `name` (see [`Proc::spawn`]) has logged so far in `dir`.
+pub fn log_of(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(format!("{name}.log"))).unwrap_or_default()
+}
+
+/// Whether process `name`'s log in `dir` has `needle`.
+pub fn log_has(dir: &Path, name: &str, needle: &str) -> bool {
+    log_of(dir, name).contains(needle)
+}

@@ -1,0 +1,425 @@
+//! The user's path with real processes: `corral master`, `corral agent` and
+//! `corral execute` run exactly as the README runs them, with default flags
+//! (Mesos's ports 5050 and 5051, detected resources, a 1 s allocation
+//! interval). Each process has a loopback address of its own (Linux routes
+//! all of 127.0.0.0/8 to loopback), 127.12.6.N with N unique in this file,
+//! so that default ports never clash between tests running side by side.
+
+// Real processes run on real time.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::process::ExitStatus;
+use std::time::{Duration, Instant};
+
+use common::masters::Masters;
+use common::procs::{log_has, log_of, test_dir, wait_for, Proc};
+use common::state::{agents_of, frameworks_of, running_tasks, state_at};
+use serde_json::Value;
+
+/// Generous limits: the machine may be busy with other tests.
+const START: Duration = Duration::from_secs(30);
+
+/// This file's loopback address number `n`.
+fn ip(n: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, 12, 6, n))
+}
+
+/// A lone `corral master --ip IP --work-dir DIR/master`, as the README
+/// starts one.
+fn lone_master(dir: &Path, ip: IpAddr) -> Proc {
+    let work = dir.join("master").to_string_lossy().into_owned();
+    Proc::spawn(
+        "master",
+        dir,
+        &["master", "--ip", &ip.to_string(), "--work-dir", &work],
+    )
+}
+
+/// `corral agent --master MASTERS --ip IP --work-dir DIR/NAME`, every other
+/// flag at its default (resources detected, ports [31000-32000]).
+fn agent(dir: &Path, name: &str, masters: &str, ip: IpAddr) -> Proc {
+    let work = dir.join(name).to_string_lossy().into_owned();
+    Proc::spawn(
+        name,
+        dir,
+        &[
+            "agent",
+            "--master",
+            masters,
+            "--ip",
+            &ip.to_string(),
+            "--work-dir",
+            &work,
+        ],
+    )
+}
+
+/// `corral execute ARGS`, logging to `DIR/NAME.log`.
+fn execute(dir: &Path, name: &str, args: &[&str]) -> Proc {
+    let mut all = vec!["execute"];
+    all.extend_from_slice(args);
+    Proc::spawn(name, dir, &all)
+}
+
+/// The exit status of `p`, which must exit within `within`.
+fn exit_of(p: &mut Proc, within: Duration, what: &str, log: (&Path, &str)) -> ExitStatus {
+    p.wait_exit(within).unwrap_or_else(|| {
+        panic!(
+            "timed out waiting for {what}; its log:\n{}",
+            log_of(log.0, log.1)
+        )
+    })
+}
+
+/// A master's `/state` on `ip`'s default port.
+fn master_state(ip: IpAddr) -> Option<Value> {
+    state_at(&format!("{ip}:5050"))
+}
+
+/// An agent's `/state` on `ip`'s default port.
+fn agent_state(ip: IpAddr) -> Option<Value> {
+    state_at(&format!("{ip}:5051"))
+}
+
+/// The states of the tasks of framework `fw` an agent has completed.
+fn completed_on(agent: &Value, fw: &str) -> Vec<String> {
+    agent["completed_tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["framework_id"] == fw)
+        .filter_map(|t| t["state"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The framework id of the first running task a master shows.
+fn running_framework(state: &Value) -> Option<String> {
+    state["tasks"]
+        .as_array()?
+        .iter()
+        .find(|t| t["state"] == "TASK_RUNNING")
+        .and_then(|t| t["framework_id"].as_str())
+        .map(str::to_owned)
+}
+
+/// Whether no agent in a master's state has anything used.
+fn nothing_used(state: &Value) -> bool {
+    let agents = state["agents"].as_array().into_iter().flatten();
+    agents
+        .into_iter()
+        .all(|a| a["used"]["cpus"] == 0.0 && a["used"]["mem"] == 0.0)
+}
+
+#[test]
+fn the_readme_cluster_runs_a_job_across_two_default_agents() {
+    let dir = test_dir("user-readme");
+    let (m, a, b) = (ip(11), ip(12), ip(13));
+    let mut master = lone_master(&dir, m);
+    let master_addr = format!("{m}:5050");
+    let _agents = [
+        agent(&dir, "agent0", &master_addr, a),
+        agent(&dir, "agent1", &master_addr, b),
+    ];
+    wait_for(START, "both agents registered", || {
+        (agents_of(&master_state(m)?) == 2).then_some(())
+    });
+
+    let mut job = execute(
+        &dir,
+        "execute",
+        &[
+            "--master",
+            &master_addr,
+            "--command",
+            "echo hi",
+            "--instances",
+            "4",
+        ],
+    );
+    let status = exit_of(&mut job, START, "corral execute to end", (&dir, "execute"));
+    let out = log_of(&dir, "execute");
+    assert!(status.success(), "corral execute failed: {out}");
+    assert!(out.contains("4 of 4 tasks finished"), "{out}");
+    assert!(master.is_running(), "the master survived the job");
+
+    let state = master_state(m).expect("the master still serves /state");
+    let agents = state["agents"].as_array().expect("agents");
+    assert_eq!(agents.len(), 2, "{state}");
+    for agent in agents {
+        assert_eq!(agent["total"]["ports"], "[31000-32000]", "{agent}");
+    }
+    // The same range on two agents is two sets of ports.
+    assert_eq!(
+        state["totals"]["total"]["ports"], 2002,
+        "{}",
+        state["totals"]
+    );
+    let fw = out
+        .split_whitespace()
+        .skip_while(|w| *w != "framework")
+        .nth(1)
+        .expect("execute names its framework")
+        .to_owned();
+    // Every instance ran to TASK_FINISHED on an agent (which counts a task
+    // completed once its last update is acknowledged).
+    wait_for(
+        Duration::from_secs(10),
+        "4 tasks FINISHED on the agents",
+        || {
+            let mut finished = 0;
+            for ip in [a, b] {
+                let s = agent_state(ip)?;
+                finished += completed_on(&s, &fw)
+                    .iter()
+                    .filter(|st| *st == "TASK_FINISHED")
+                    .count();
+            }
+            (finished == 4).then_some(())
+        },
+    );
+}
+
+#[test]
+fn execute_finishes_its_job_through_a_failover_of_three_default_masters() {
+    let dir = test_dir("user-failover");
+    let mut masters = Masters::on_ips(&[ip(21), ip(22), ip(23)], &dir);
+    let first = wait_for(START, "a leader among 3 masters", || masters.leader());
+    let group = masters.group();
+    let _agents = [
+        agent(&dir, "agent0", &group, ip(24)),
+        agent(&dir, "agent1", &group, ip(25)),
+    ];
+    wait_for(START, "2 agents registered with the leader", || {
+        (agents_of(&masters.state(first)?) == 2).then_some(())
+    });
+
+    let mut job = execute(
+        &dir,
+        "execute",
+        &[
+            "--master",
+            &group,
+            "--command",
+            "sleep 3",
+            "--instances",
+            "4",
+        ],
+    );
+    wait_for(START, "4 tasks running", || {
+        (running_tasks(&masters.state(first)?).len() == 4).then_some(())
+    });
+    masters.kill(first);
+    let killed = Instant::now();
+
+    let status = exit_of(&mut job, START, "corral execute to end", (&dir, "execute"));
+    let out = log_of(&dir, "execute");
+    assert!(status.success(), "corral execute failed: {out}");
+    assert!(out.contains("4 of 4 tasks finished"), "{out}");
+    eprintln!(
+        "failover: the job ended {:?} after the leader was killed",
+        killed.elapsed()
+    );
+}
+
+/// Runs a job of 2 long tasks, sends `signal` to `corral execute` once
+/// both run, and checks the framework is torn down at once.
+fn interrupt(dir: &Path, name: &str, m: IpAddr, agent_ip: IpAddr, signal: &str, code: i32) {
+    let mut job = execute(
+        dir,
+        name,
+        &[
+            "--master",
+            &format!("{m}:5050"),
+            "--command",
+            "sleep 31",
+            "--instances",
+            "2",
+        ],
+    );
+    let fw = wait_for(START, "2 tasks running", || {
+        let s = master_state(m)?;
+        (running_tasks(&s).len() == 2)
+            .then(|| running_framework(&s))
+            .flatten()
+    });
+    job.signal(signal);
+    let sent = Instant::now();
+    let status = exit_of(
+        &mut job,
+        Duration::from_secs(5),
+        "execute to exit",
+        (dir, name),
+    );
+    assert_eq!(status.code(), Some(code), "{}", log_of(dir, name));
+    assert!(
+        log_has(dir, name, "torn down"),
+        "execute says it tore the framework down: {}",
+        log_of(dir, name)
+    );
+    // The master removed the framework and freed what its tasks held
+    // without waiting for the link to time out (10 s).
+    wait_for(
+        Duration::from_secs(2),
+        "the framework gone and nothing used",
+        || {
+            let s = master_state(m)?;
+            (frameworks_of(&s) == 0 && nothing_used(&s)).then_some(())
+        },
+    );
+    eprintln!(
+        "{signal}: resources free {:?} after the signal",
+        sent.elapsed()
+    );
+    wait_for(
+        Duration::from_secs(10),
+        "both tasks KILLED on the agent",
+        || {
+            let done = completed_on(&agent_state(agent_ip)?, &fw);
+            (done == ["TASK_KILLED", "TASK_KILLED"]).then_some(())
+        },
+    );
+}
+
+#[test]
+fn an_interrupted_execute_tears_its_framework_down_at_once() {
+    let dir = test_dir("user-interrupt");
+    let (m, a) = (ip(31), ip(32));
+    let _master = lone_master(&dir, m);
+    let _agent = agent(&dir, "agent0", &format!("{m}:5050"), a);
+    wait_for(START, "the agent registered", || {
+        (agents_of(&master_state(m)?) == 1).then_some(())
+    });
+    interrupt(&dir, "execute-int", m, a, "INT", 130);
+    interrupt(&dir, "execute-term", m, a, "TERM", 143);
+}
+
+#[test]
+fn execute_says_when_no_agent_can_hold_a_task_and_gives_up_at_its_timeout() {
+    let dir = test_dir("user-nofit");
+    let (m, a) = (ip(41), ip(42));
+    let _master = lone_master(&dir, m);
+    let _agent = agent(&dir, "agent0", &format!("{m}:5050"), a);
+    let cpus = wait_for(START, "the agent registered", || {
+        let s = master_state(m)?;
+        s["agents"][0]["total"]["cpus"].as_f64()
+    });
+
+    let started = Instant::now();
+    let mut job = execute(
+        &dir,
+        "execute",
+        &[
+            "--master",
+            &format!("{m}:5050"),
+            "--command",
+            "true",
+            "--cpus",
+            "4096",
+            "--timeout",
+            "8s",
+        ],
+    );
+    let sentence = format!(
+        "no agent offers enough for a task of cpus:4096: the largest offer had cpus:{cpus}"
+    );
+    // A few allocation intervals (1 s each), after subscribing.
+    wait_for(Duration::from_secs(6), &format!("'{sentence}'"), || {
+        log_has(&dir, "execute", &sentence).then_some(())
+    });
+    let status = exit_of(
+        &mut job,
+        Duration::from_secs(15),
+        "execute to give up",
+        (&dir, "execute"),
+    );
+    let waited = started.elapsed();
+    let out = log_of(&dir, "execute");
+    assert_eq!(status.code(), Some(1), "{out}");
+    assert!(out.contains("--timeout passed"), "{out}");
+    assert!(
+        waited >= Duration::from_secs(8),
+        "gave up after {waited:?}, before --timeout"
+    );
+    let s = master_state(m).expect("state");
+    assert_eq!(frameworks_of(&s), 0, "the framework was torn down: {s}");
+}
+
+#[test]
+fn execute_without_a_master_gives_up_after_its_connect_timeout() {
+    let dir = test_dir("user-nomaster");
+    let nobody = format!("{}:5050", ip(51));
+    let started = Instant::now();
+    let mut job = execute(
+        &dir,
+        "execute",
+        &[
+            "--master",
+            &nobody,
+            "--command",
+            "true",
+            "--connect-timeout",
+            "1s",
+        ],
+    );
+    let status = exit_of(
+        &mut job,
+        Duration::from_secs(10),
+        "execute to give up",
+        (&dir, "execute"),
+    );
+    let out = log_of(&dir, "execute");
+    assert!(!status.success(), "{out}");
+    let sentence = format!("cannot reach the master at {nobody}: no answer within 1s");
+    assert!(out.contains(&sentence), "{out}");
+    assert!(started.elapsed() >= Duration::from_secs(1));
+}
+
+#[test]
+fn execute_whose_only_master_dies_mid_job_gives_up_after_its_connect_timeout() {
+    let dir = test_dir("user-masterdies");
+    let (m, a) = (ip(52), ip(53));
+    let mut master = lone_master(&dir, m);
+    let master_addr = format!("{m}:5050");
+    let _agent = agent(&dir, "agent0", &master_addr, a);
+    wait_for(START, "the agent registered", || {
+        (agents_of(&master_state(m)?) == 1).then_some(())
+    });
+    let mut job = execute(
+        &dir,
+        "execute",
+        &[
+            "--master",
+            &master_addr,
+            "--command",
+            "sleep 20",
+            "--connect-timeout",
+            "2s",
+        ],
+    );
+    wait_for(START, "the task running", || {
+        (running_tasks(&master_state(m)?).len() == 1).then_some(())
+    });
+    master.sigkill();
+    let killed = Instant::now();
+    // Silent for 2 s, the master is gone; then 2 s for it (or another) to
+    // take the framework back.
+    let status = exit_of(
+        &mut job,
+        Duration::from_secs(9),
+        "execute to give up",
+        (&dir, "execute"),
+    );
+    let gone = killed.elapsed();
+    let out = log_of(&dir, "execute");
+    assert!(!status.success(), "{out}");
+    assert!(
+        out.contains(&format!("lost the master at {master_addr}")),
+        "{out}"
+    );
+    assert!(gone >= Duration::from_secs(2), "gave up after {gone:?}");
+    eprintln!("execute gave up {gone:?} after its master was killed");
+}

@@ -51,6 +51,7 @@ impl Task {
             state: self.state,
             resources: self.info.resources.clone(),
             sandbox: self.sandbox.dir.display().to_string(),
+            executor_connected: self.executor.is_some() && !self.awaiting_executor,
         }
     }
 }
@@ -120,6 +121,11 @@ pub struct TaskSummary {
     pub resources: Resources,
     /// Its sandbox directory.
     pub sandbox: String,
+    /// Whether its executor is registered with this run of the agent: false
+    /// until it first registers, and after an agent restart until it
+    /// re-registers (the task fails if it does not within the recovery
+    /// timeout).
+    pub executor_connected: bool,
 }
 
 /// What the agent says about a task: everything but the uuid and time, which

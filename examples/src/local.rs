@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use corral_agent::state::{AgentSnapshot, GetAgentState};
 pub use corral_agent::RecoverMode;
 use corral_agent::{Agent, AgentConfig};
 use corral_master::http::{HttpConfig, HttpError, HttpServer};
@@ -213,19 +214,31 @@ impl LocalCluster {
         what: &str,
         done: impl Fn(&MasterState) -> bool,
     ) -> Result<MasterState, LocalError> {
-        let deadline = deadline(timeout);
-        loop {
-            let state = self.state()?;
-            if done(&state) {
-                return Ok(state);
-            }
-            if past(deadline) {
-                return Err(LocalError::Timeout(timeout, what.to_owned()));
-            }
-            // Polling the master's state is the event here: there is no
-            // push channel for "the cluster looks like this" yet.
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        poll(timeout, what, || self.state(), done)
+    }
+
+    /// Agent `i`'s view of itself (what its HTTP `/state` shows).
+    pub fn agent_state(&self, i: usize) -> Result<AgentSnapshot, LocalError> {
+        let node = self
+            .agent_nodes
+            .get(i)
+            .ok_or_else(|| LocalError::Config(format!("there is no agent {i}")))?;
+        let agent = node
+            .pid(Agent::NAME)
+            .map_err(|e| LocalError::Config(e.to_string()))?;
+        Ok(node.ask(&agent, GetAgentState, Duration::from_secs(5))?)
+    }
+
+    /// Asks agent `i` for its state until `done` holds, for up to
+    /// `timeout`; returns the state that satisfied it.
+    pub fn wait_for_agent(
+        &self,
+        i: usize,
+        timeout: Duration,
+        what: &str,
+        done: impl Fn(&AgentSnapshot) -> bool,
+    ) -> Result<AgentSnapshot, LocalError> {
+        poll(timeout, what, || self.agent_state(i), done)
     }
 
     /// Restarts agent `i` as `corral agent` restarted on the same work
@@ -328,6 +341,28 @@ fn serve_agent(node: &Arc<Node>, work_dir: &Path) -> Result<HttpServer, LocalErr
 fn stop_node(node: Arc<Node>) {
     if let Ok(node) = Arc::try_unwrap(node) {
         node.shutdown();
+    }
+}
+
+/// Calls `ask` until what it answers satisfies `done`, for up to `timeout`.
+fn poll<T>(
+    timeout: Duration,
+    what: &str,
+    ask: impl Fn() -> Result<T, LocalError>,
+    done: impl Fn(&T) -> bool,
+) -> Result<T, LocalError> {
+    let deadline = deadline(timeout);
+    loop {
+        let state = ask()?;
+        if done(&state) {
+            return Ok(state);
+        }
+        if past(deadline) {
+            return Err(LocalError::Timeout(timeout, what.to_owned()));
+        }
+        // Polling the state is the event here: there is no push channel
+        // for "the cluster looks like this" yet.
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -551,8 +551,9 @@ fn an_agent_without_docker_refuses_docker_tasks_with_task_error() {
 fn restarting_the_agent_recovers_a_running_container_task() {
     // A checkpointing framework's container task runs; the agent's node is
     // restarted over the same work directory and address; the task is
-    // still RUNNING afterwards (no terminal update), its container is the
-    // same one, and a kill still reaches it.
+    // taken back by the new agent (its executor re-registers), still
+    // RUNNING (no terminal update), its container is the same one, and a
+    // kill still reaches it.
     let (mut c, cleanup) = docker_cluster("d-recover", 1, "cpus:1;mem:256", |_| {});
     let p = ProbeHandle::start(c.master());
     let mut info = FrameworkInfo::new("d-recover", "*");
@@ -573,11 +574,26 @@ fn restarting_the_agent_recovers_a_running_container_task() {
     let before = containers_of(&cleanup.work_dirs[0], "r");
     assert_eq!(before.len(), 1, "the container runs");
     c.restart_agent(0).expect("the agent restarts");
-    let ended = p.next_within(
-        Duration::from_secs(5),
-        |s| matches!(s, common::Seen::Update(u) if u.state.is_terminal()),
-    );
-    assert_eq!(ended, None, "the restart must not end the task");
+    // The restarted agent took the task back: its executor re-registered
+    // (it retries every second; the agent would otherwise fail the task at
+    // its recovery timeout).
+    c.wait_for_agent(
+        0,
+        Duration::from_secs(20),
+        "the executor of r to re-register with the restarted agent",
+        |s| {
+            s.tasks.iter().any(|t| {
+                t.task_id.0 == "r" && t.state == TaskState::Running && t.executor_connected
+            })
+        },
+    )
+    .expect("the restarted agent takes its task back");
+    let ended: Vec<_> = p
+        .seen
+        .try_iter()
+        .filter(|s| matches!(s, common::Seen::Update(u) if u.state.is_terminal()))
+        .collect();
+    assert_eq!(ended, [], "the restart must not end the task");
     let state = c.state().expect("master state");
     assert!(
         state

@@ -8,6 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::{cluster, launch, Call, ProbeHandle, Seen};
+use corral_agent::state::AgentSnapshot;
 use corral_examples::local::{LocalCluster, RecoverMode};
 use corral_master::ids::TaskId;
 use corral_master::protocol::{FrameworkInfo, Kill, TaskInfo};
@@ -64,6 +65,16 @@ fn states_reached(p: &ProbeHandle, want: TaskState) -> Vec<TaskState> {
     reached.into_iter().flatten().collect()
 }
 
+/// Whether the agent runs each of `tasks` with its executor registered.
+fn executors_connected(agent: &AgentSnapshot, tasks: &[&str]) -> bool {
+    tasks.iter().all(|id| {
+        agent
+            .tasks
+            .iter()
+            .any(|t| t.task_id.0 == *id && t.state == TaskState::Running && t.executor_connected)
+    })
+}
+
 fn running_in_master(c: &LocalCluster) -> Vec<String> {
     let state = c.state().expect("master state");
     state
@@ -84,15 +95,22 @@ fn kill(p: &ProbeHandle, id: &str) {
 fn restarting_the_agent_keeps_checkpointed_tasks_running() {
     let (mut c, p) = two_running_tasks("recover-reconnect");
     c.restart_agent(0).expect("agent restarts");
-    // Give the executors time to re-register (they retry every second).
-    let terminal = p.next_within(
-        Duration::from_secs(5),
-        |s| matches!(s, Seen::Update(u) if u.state.is_terminal()),
-    );
-    assert_eq!(
-        terminal, None,
-        "no task may end because the agent restarted"
-    );
+    // The restarted agent took both tasks back: their executors (which
+    // retry every second) re-registered well within the 30 s recovery
+    // timeout, after which the agent would fail them.
+    c.wait_for_agent(
+        0,
+        Duration::from_secs(20),
+        "the executors of a and b to re-register with the restarted agent",
+        |s| executors_connected(s, &["a", "b"]),
+    )
+    .expect("the restarted agent takes its tasks back");
+    let ended: Vec<_> = p
+        .seen
+        .try_iter()
+        .filter(|s| matches!(s, Seen::Update(u) if u.state.is_terminal()))
+        .collect();
+    assert_eq!(ended, [], "no task may end because the agent restarted");
     let mut running = running_in_master(&c);
     running.sort();
     assert_eq!(running, ["a", "b"]);

@@ -4,7 +4,7 @@
 //! {"id": "..." (null until registered), "hostname": "..", "pid": "agent@..", "master": "master@..",
 //!  "registered": true, "resources": R, "used": R,
 //!  "tasks": [{"framework_id": "..", "task_id": "..", "name": "..", "state": "TASK_RUNNING",
-//!             "resources": R, "sandbox": "frameworks/FW/tasks/TASK"}],
+//!             "resources": R, "sandbox": "frameworks/FW/tasks/TASK", "executor_connected": true}],
 //!  "completed_tasks": [... same ...], "pending_updates": 0}
 //! ```
 //!
@@ -61,6 +61,10 @@ pub struct AgentTaskJson {
     pub resources: ResourcesJson,
     /// Its sandbox, relative to the agent's work directory.
     pub sandbox: String,
+    /// Whether its executor is registered with this run of the agent (false
+    /// after a restart until it re-registers).
+    #[serde(default)]
+    pub executor_connected: bool,
 }
 
 impl From<&AgentSnapshot> for AgentStateJson {
@@ -94,6 +98,7 @@ fn task(t: &TaskSummary, work_dir: &Path) -> AgentTaskJson {
         state: task_state_name(t.state).to_owned(),
         resources: (&t.resources).into(),
         sandbox: sandbox.to_string_lossy().into_owned(),
+        executor_connected: t.executor_connected,
     }
 }
 
@@ -114,6 +119,7 @@ mod tests {
             state: TaskState::Finished,
             resources: "cpus:0.1;mem:32".parse().unwrap(),
             sandbox: "/w/frameworks/fw/tasks/t".into(),
+            executor_connected: true,
         };
         let snapshot = AgentSnapshot {
             id: Some(AgentId("a-S1".into())),
@@ -132,6 +138,7 @@ mod tests {
         assert_eq!(v["id"], "a-S1");
         assert_eq!(v["completed_tasks"][0]["sandbox"], "frameworks/fw/tasks/t");
         assert_eq!(v["completed_tasks"][0]["state"], "TASK_FINISHED");
+        assert_eq!(v["completed_tasks"][0]["executor_connected"], true);
         assert_eq!(v["resources"]["cpus"], 1.0);
         assert_eq!(v["tasks"], serde_json::json!([]));
     }

@@ -79,8 +79,9 @@ pub struct ExecuteArgs {
     partition_aware: bool,
     /// How long the framework may be without a master (a duration: 500ms,
     /// 1s, 2m): to wait for one to answer at the start, and for one to take
-    /// it back after the link to its master breaks (a silent master counts
-    /// as gone after this long too). Then execute gives up.
+    /// it back after the link to its master breaks. Then execute gives up.
+    /// A silent master counts as gone after this long, or after the
+    /// master's own link timeout (10 s) if that is shorter.
     #[arg(long, default_value = "10s", value_parser = duration)]
     connect_timeout: Duration,
     /// Give up if the instances have not all ended within this time (a

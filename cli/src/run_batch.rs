@@ -157,10 +157,10 @@ pub fn run_batch_watched(
     };
     match run.subscribe(watch.connect_timeout, &list)? {
         Ok(id) => println!("framework {id} subscribed to {subscribed_to}"),
-        Err(ending) => return Ok(run.stop(ending)),
+        Err(ending) => return Ok(run.stop(ending, false)),
     }
     let ending = run.follow(watch)?;
-    Ok(run.stop(ending))
+    Ok(run.stop(ending, true))
 }
 
 /// The masters' addresses as a user gave them, and whether there is one.
@@ -276,9 +276,9 @@ impl Run {
         }
     }
 
-    /// Tears the framework down unless it is done, shuts its node down,
-    /// and sums up.
-    fn stop(self, ending: Ending) -> BatchSummary {
+    /// Tears the framework down unless it is done (`subscribed`: whether a
+    /// master ever had it), shuts its node down, and sums up.
+    fn stop(self, ending: Ending, subscribed: bool) -> BatchSummary {
         self.show();
         println!();
         if ending != Ending::Done {
@@ -288,10 +288,14 @@ impl Run {
                 Ending::Interrupted(s) => format!("interrupted by {}", signal_name(s)),
                 _ => "gave up: --timeout passed".to_owned(),
             };
-            if confirmed {
-                eprintln!("{why}; the framework was torn down and its tasks killed");
-            } else {
-                eprintln!("{why}; the master did not confirm the framework's teardown");
+            match (subscribed, confirmed) {
+                (false, _) => eprintln!("{why} before a master answered"),
+                (true, true) => {
+                    eprintln!("{why}; the framework was torn down and its tasks killed")
+                }
+                (true, false) => {
+                    eprintln!("{why}; the master did not confirm the framework's teardown")
+                }
             }
         }
         self.node.shutdown();

@@ -161,8 +161,8 @@ impl fmt::Display for Quantities {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut entries: Vec<(&str, String)> = self
             .scalars
-            .iter()
-            .map(|(name, _)| (name.as_str(), self.amount(name).to_string()))
+            .keys()
+            .map(|name| (name.as_str(), self.amount(name).to_string()))
             .collect();
         entries.extend(
             self.members

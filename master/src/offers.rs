@@ -215,14 +215,16 @@ impl OfferBook {
             agent: agent.as_ref(),
             now_ms,
         };
-        let mut result = match (error, sum(&consumed)) {
-            (None, Some(pool)) => launch_valid(&stamp, pool, tasks, &task_exists),
-            (error, _) => {
-                // Valid offers are at least one: a missing pool without an
-                // error cannot happen, but the offers still go back whole.
-                let error = error.unwrap_or(OfferError::NoOffers);
-                reject_all(&stamp, &error, partition_aware, tasks, &consumed)
-            }
+        // Only valid offers are summed: they are all on one agent, so their
+        // resources are parts of one bundle (offers on several agents are
+        // an error, and two agents' ports must never be united).
+        let pool = match error {
+            None => sum(&consumed).ok_or(OfferError::NoOffers),
+            Some(error) => Err(error),
+        };
+        let mut result = match pool {
+            Ok(pool) => launch_valid(&stamp, pool, tasks, &task_exists),
+            Err(error) => reject_all(&stamp, &error, partition_aware, tasks, &consumed),
         };
         result.agent = agent;
         result.unknown_offers = unknown_offers;

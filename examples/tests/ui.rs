@@ -31,7 +31,11 @@ const BATCH_OUTPUT: &str = "hello from the ui test";
 #[test]
 fn web_ui_shows_the_cluster_as_state_reports_it() {
     let browser = Browser::find();
-    let c = cluster("ui", 2, "cpus:2;mem:1024", |cfg| cfg.http = true);
+    // The local cluster gives agent i the ports [31000+1000i, 31999+1000i];
+    // both also offer [31000-31099], as two machines would.
+    let c = cluster("ui", 2, "cpus:2;mem:1024;ports:[31000-31099]", |cfg| {
+        cfg.http = true
+    });
     let url = c.http_url().expect("the cluster serves HTTP when asked to");
     let base = url.trim_end_matches('/');
     let agent_urls = c.agent_http_urls();
@@ -78,7 +82,13 @@ fn assert_overview_matches(dom: &str, state: &Value) {
     let running = count_state(state, "TASK_RUNNING").to_string();
     assert_eq!(text_of_id(dom, "running-count"), running);
     assert_eq!(text_of_id(dom, "leader"), str_at(state, "/leader"));
-    for kind in ["cpus", "mem"] {
+    // 1000 ports on agent 0, 1100 on agent 1: its own range and the
+    // [31000-31099] both have, counted again since it is another machine's.
+    assert_eq!(
+        state.pointer("/totals/total/ports").and_then(Value::as_u64),
+        Some(2100)
+    );
+    for kind in ["cpus", "mem", "ports"] {
         for which in ["total", "used"] {
             let shown = attr_of(dom, &format!("id=\"{kind}-{which}\""), "data-value")
                 .and_then(|v| v.parse::<f64>().ok())

@@ -26,6 +26,9 @@ const RESOURCE_TYPES = [
   { key: "gpus", label: "GPUs", format: formatCpus },
 ];
 
+// The overview's rows: the scalars, and ports as a count over agents.
+const TOTAL_TYPES = [...RESOURCE_TYPES, { key: "ports", label: "Ports", format: (v) => String(Math.round(v)) }];
+
 // Mesos's task states, in lifecycle order.
 const TASK_STATES = [
   "TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING",
@@ -79,10 +82,28 @@ function normalizeResources(raw) {
   return { cpus: num(r.cpus), mem: num(r.mem), disk: num(r.disk), gpus: num(r.gpus), ports: str(r.ports) };
 }
 
+// Sums over agents (/state's totals, a framework's used and offered) count
+// ports: the same range on two agents is two sets of ports.
+function normalizeQuantities(raw) {
+  const r = isObject(raw) ? raw : {};
+  return { cpus: num(r.cpus), mem: num(r.mem), disk: num(r.disk), gpus: num(r.gpus), ports: num(r.ports) };
+}
+
+// How many ports a range text such as "[31000-31999,32005-32005]" holds.
+function countPorts(text) {
+  let n = 0;
+  for (const part of str(text).replace(/[\[\]\s]/g, "").split(",")) {
+    const m = /^(\d+)-(\d+)$/.exec(part);
+    if (m && Number(m[2]) >= Number(m[1])) n += Number(m[2]) - Number(m[1]) + 1;
+  }
+  return n;
+}
+
 function sumResources(items) {
-  const total = normalizeResources({});
+  const total = normalizeQuantities({});
   for (const r of items) {
     for (const { key } of RESOURCE_TYPES) total[key] += r[key];
+    total.ports += countPorts(r.ports);
   }
   return total;
 }
@@ -111,8 +132,8 @@ function normalizeFramework(raw) {
     name: str(f.name),
     role: str(f.role),
     connected: f.connected === true,
-    used: normalizeResources(f.used),
-    offered: normalizeResources(f.offered),
+    used: normalizeQuantities(f.used),
+    offered: normalizeQuantities(f.offered),
   };
 }
 
@@ -144,9 +165,9 @@ function normalizeTotals(raw, agents) {
     };
   }
   return {
-    total: normalizeResources(raw.total),
-    used: normalizeResources(raw.used),
-    offered: normalizeResources(raw.offered),
+    total: normalizeQuantities(raw.total),
+    used: normalizeQuantities(raw.used),
+    offered: normalizeQuantities(raw.offered),
   };
 }
 
@@ -344,7 +365,7 @@ function resourceRow(type, totals) {
 }
 
 function renderResources(totals) {
-  byId("resource-rows").replaceChildren(...RESOURCE_TYPES.map((t) => resourceRow(t, totals)));
+  byId("resource-rows").replaceChildren(...TOTAL_TYPES.map((t) => resourceRow(t, totals)));
 }
 
 function countByState(tasks) {

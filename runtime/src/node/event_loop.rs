@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, UdpSocket};
 
-use super::socket;
+use super::{reset_key, socket};
 use std::rc::Rc;
 use std::sync::{mpsc, Arc};
 
@@ -71,6 +71,13 @@ fn bind(cfg: NodeConfig, metrics: Arc<Metrics>) -> Result<Host, NodeError> {
         keep_alive: cfg.link_timeout / 3,
     };
     let (server, client) = tls::endpoint_configs(&cfg.tls, &tuning)?;
+    let mut fresh_key = [0u8; reset_key::RESET_KEY_BYTES];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut fresh_key);
+    let key = match cfg.reset_key_path() {
+        Some(path) => reset_key::load_or_create(&path, &fresh_key)
+            .map_err(|error| NodeError::ResetKey { path, error })?,
+        None => fresh_key,
+    };
     let socket = UdpSocket::bind(cfg.listen).map_err(|source| NodeError::Bind {
         addr: cfg.listen,
         source,
@@ -83,7 +90,7 @@ fn bind(cfg: NodeConfig, metrics: Arc<Metrics>) -> Result<Host, NodeError> {
     let runtime = quinn::default_runtime()
         .ok_or_else(|| NodeError::Thread("no async runtime for quinn".into()))?;
     let mut endpoint = quinn::Endpoint::new(
-        quinn::EndpointConfig::default(),
+        reset_key::endpoint_config(&key),
         Some(server),
         socket,
         runtime,

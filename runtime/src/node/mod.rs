@@ -18,6 +18,7 @@ mod event_loop;
 mod process;
 mod proxy;
 mod redb_store;
+mod reset_key;
 mod socket;
 pub mod tls;
 
@@ -29,6 +30,7 @@ use std::time::Duration;
 
 pub use config::{ConfigError, NodeConfig};
 pub use redb_store::RedbStorage;
+pub use reset_key::{ResetKeyError, RESET_KEY_BYTES, RESET_KEY_FILE};
 
 use crate::actor::Actor;
 use crate::ctx::AskError;
@@ -64,6 +66,14 @@ pub enum NodeError {
         path: std::path::PathBuf,
         /// Why it failed.
         error: crate::storage::StorageError,
+    },
+    /// The stateless-reset key file could not be read or created.
+    #[error("cannot use the node's reset key file {}: {error}", path.display())]
+    ResetKey {
+        /// The key file.
+        path: std::path::PathBuf,
+        /// Why it failed.
+        error: ResetKeyError,
     },
 }
 

@@ -20,6 +20,11 @@ pub struct ChildOpts {
     /// 0: any free port.
     pub port: u16,
     pub tls: Option<TlsConfig>,
+    /// The child node's `data_dir` (its reset key lives there).
+    pub data_dir: Option<PathBuf>,
+    /// The child node's link timeout; default 2 s. A connection's idle
+    /// timeout is the shorter of its two nodes'.
+    pub link_timeout: Option<Duration>,
 }
 
 /// A peer node process, killed when dropped.
@@ -45,6 +50,12 @@ impl Child {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
+        if let Some(t) = opts.link_timeout {
+            cmd.env("CORRAL_TEST_LINK_TIMEOUT_MS", t.as_millis().to_string());
+        }
+        if let Some(dir) = &opts.data_dir {
+            cmd.env("CORRAL_TEST_DATA_DIR", dir);
+        }
         if let Some(tls) = &opts.tls {
             for (k, v) in [
                 ("CORRAL_TEST_CERT", &tls.cert_pem),
@@ -122,12 +133,18 @@ pub fn run_child() {
     let path = |k: &str| std::env::var_os(k).map(PathBuf::from);
     let cfg = NodeConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], port)),
-        link_timeout: Duration::from_secs(2),
+        link_timeout: Duration::from_millis(
+            std::env::var("CORRAL_TEST_LINK_TIMEOUT_MS")
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(2000),
+        ),
         tls: TlsConfig {
             cert_pem: path("CORRAL_TEST_CERT"),
             key_pem: path("CORRAL_TEST_KEY"),
             ca_pem: path("CORRAL_TEST_CA"),
         },
+        data_dir: path("CORRAL_TEST_DATA_DIR"),
         ..NodeConfig::default()
     };
     crate::init_logs();

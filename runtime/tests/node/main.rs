@@ -12,6 +12,7 @@ mod child;
 mod garbage;
 mod lifecycle;
 mod process;
+mod restart;
 mod storage;
 
 use std::sync::mpsc;
@@ -43,7 +44,7 @@ pub fn init_logs() {
         .try_init();
 }
 
-fn parent(link_timeout: Duration) -> Node {
+pub fn parent(link_timeout: Duration) -> Node {
     init_logs();
     Node::start(NodeConfig {
         link_timeout,

@@ -117,7 +117,8 @@ impl Agent {
             panic!("Agent::new needs a validated AgentConfig: {e}");
         }
         Agent {
-            updates: UpdateManager::new(cfg.status_retry_min, cfg.status_retry_max),
+            updates: UpdateManager::new(cfg.status_retry_min, cfg.status_retry_max)
+                .reordering(cfg.planted == Some(crate::config::AgentBug::ReorderUpdates)),
             registration: Registration::Registering {
                 backoff: registration::BACKOFF_MIN,
                 timer: None,

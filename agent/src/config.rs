@@ -94,6 +94,16 @@ pub struct AgentConfig {
     /// back by then fail. Also passed to executors of checkpointing
     /// frameworks as `MESOS_RECOVERY_TIMEOUT`. Default 15 min (Mesos).
     pub recovery_timeout: Duration,
+    /// A known bug switched on so a simulation can show its checks catch
+    /// it (`corral sim --plant-bug`); None (the default) everywhere else.
+    pub planted: Option<AgentBug>,
+}
+
+/// Bugs the agent can be told to have, for the simulator's checks to find.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgentBug {
+    /// Sends a task's second pending update ahead of its first.
+    ReorderUpdates,
 }
 
 impl AgentConfig {
@@ -128,6 +138,7 @@ impl AgentConfig {
             docker_host: None,
             recover: RecoverMode::Reconnect,
             recovery_timeout: Duration::from_secs(15 * 60),
+            planted: None,
         }
     }
 

@@ -70,7 +70,7 @@ mod tasks;
 pub mod updates;
 
 pub use agent::Agent;
-pub use config::{AgentConfig, RecoverMode};
+pub use config::{AgentBug, AgentConfig, RecoverMode};
 pub use containerizers::{prepare_docker, Containerizer, DockerCheck};
 pub use detect::{detect_resources, hostname};
 pub use error::{AgentError, ConfigError};

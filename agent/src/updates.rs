@@ -111,6 +111,8 @@ pub struct UpdateManager {
     retry_min: Duration,
     retry_max: Duration,
     streams: BTreeMap<TaskKey, Stream>,
+    /// A planted bug: the second pending update goes out ahead of the first.
+    reorder: bool,
 }
 
 impl UpdateManager {
@@ -121,7 +123,15 @@ impl UpdateManager {
             retry_min,
             retry_max: retry_max.max(retry_min),
             streams: BTreeMap::new(),
+            reorder: false,
         }
+    }
+
+    /// This manager, sending a task's second pending update ahead of its
+    /// first when `on` (a planted bug for the simulator's checks).
+    pub fn reordering(mut self, on: bool) -> UpdateManager {
+        self.reorder = on;
+        self
     }
 
     /// Queues `status` for its task (keyed by its framework and task ids).
@@ -186,6 +196,9 @@ impl UpdateManager {
             };
             if stream.next_send > now {
                 continue;
+            }
+            if let (true, Some(second)) = (self.reorder, stream.pending.get(1)) {
+                out.push(second.clone());
             }
             out.push(head.clone());
             stream.next_send = now + stream.backoff;

@@ -38,9 +38,10 @@ pub struct SimArgs {
     /// Cluster size, for scenarios that have one.
     #[arg(long)]
     nodes: Option<usize>,
-    /// Plant the scenario's known bug (to see the checks catch it).
-    #[arg(long)]
-    plant_bug: bool,
+    /// Plant a known bug (to see the checks catch it): the scenario's
+    /// first without a NAME; `--list` names each scenario's bugs.
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+    plant_bug: Option<String>,
 }
 
 /// Prints a line; a closed stdout (e.g. piped into `head`) is not an error
@@ -56,6 +57,10 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     if args.list {
         for s in scenarios() {
             say!("{:<8} {}", s.name, s.about);
+            say!(
+                "         planted bugs (--plant-bug NAME): {}",
+                s.bugs.join(", ")
+            );
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -78,11 +83,24 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     if args.nodes.is_some_and(|n| !(2..=10_000).contains(&n)) {
         bail!("--nodes must be between 2 and 10000");
     }
+    let plant_bug = match args.plant_bug.as_deref() {
+        None => None,
+        Some("") => match scenario.bugs.first() {
+            Some(b) => Some(b.to_string()),
+            None => bail!("scenario {} has no bug to plant", scenario.name),
+        },
+        Some(name) if scenario.bugs.contains(&name) => Some(name.to_owned()),
+        Some(name) => bail!(
+            "scenario {} has no planted bug named {name:?}; it has: {}",
+            scenario.name,
+            scenario.bugs.join(", ")
+        ),
+    };
     let template = Params {
         seed: 0,
         nodes: args.nodes,
         trace: args.trace,
-        plant_bug: args.plant_bug,
+        plant_bug: plant_bug.clone(),
     };
     let batch = match args.seed {
         Some(seed) => Batch {
@@ -102,10 +120,15 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
             jobs: args.jobs,
         },
     };
-    let replay = |o: &Outcome| replay_command(&args, o.seed);
+    let replay = |o: &Outcome| replay_command(&args, plant_bug.as_deref(), o.seed);
     let report = |o: &Outcome| {
         if args.trace {
             for line in &o.trace {
+                say!("{line}");
+            }
+        }
+        if args.seed.is_some() {
+            for line in &o.notes {
                 say!("{line}");
             }
         }
@@ -153,7 +176,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn replay_command(args: &SimArgs, seed: u64) -> String {
+fn replay_command(args: &SimArgs, plant_bug: Option<&str>, seed: u64) -> String {
     let mut cmd = format!(
         "cargo run --release -p corral -- sim --scenario {} --seed {seed} --trace",
         args.scenario
@@ -161,8 +184,8 @@ fn replay_command(args: &SimArgs, seed: u64) -> String {
     if let Some(n) = args.nodes {
         cmd.push_str(&format!(" --nodes {n}"));
     }
-    if args.plant_bug {
-        cmd.push_str(" --plant-bug");
+    if let Some(name) = plant_bug {
+        cmd.push_str(&format!(" --plant-bug {name}"));
     }
     cmd
 }

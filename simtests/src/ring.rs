@@ -116,7 +116,11 @@ pub fn run(p: &Params) -> Outcome {
     sim.record_trace(p.trace);
     let ledger = Rc::new(RefCell::new(Ledger::default()));
     for i in 0..nodes {
-        let (l, next, plant_bug) = (ledger.clone(), ring_pid((i + 1) % nodes), p.plant_bug);
+        let (l, next, plant_bug) = (
+            ledger.clone(),
+            ring_pid((i + 1) % nodes),
+            p.plant_bug.is_some(),
+        );
         let added = sim.add_node(node_addr(i), move |k| {
             let node = RingNode {
                 next: next.clone(),

@@ -18,8 +18,9 @@ pub struct Params {
     pub nodes: Option<usize>,
     /// Keep a readable trace of every event.
     pub trace: bool,
-    /// Test-only switch: plant a known bug the scenario's checks must find.
-    pub plant_bug: bool,
+    /// Test-only switch: plant a known bug the scenario's checks must find,
+    /// by name (one of the scenario's [`Scenario::bugs`]).
+    pub plant_bug: Option<String>,
 }
 
 /// A number a run measured, e.g. a failover time.
@@ -50,6 +51,9 @@ pub struct Outcome {
     pub trace: Vec<String>,
     /// What the run measured (scenarios that measure add theirs).
     pub figures: Vec<Figure>,
+    /// A few lines on what the seed drew (e.g. the cluster's shape), for
+    /// replays.
+    pub notes: Vec<String>,
 }
 
 impl Outcome {
@@ -63,6 +67,7 @@ impl Outcome {
             violation,
             trace: sim.trace_lines().to_vec(),
             figures: Vec::new(),
+            notes: Vec::new(),
         }
     }
 }
@@ -75,25 +80,36 @@ pub struct Scenario {
     pub about: &'static str,
     /// Runs one seed.
     pub run: fn(&Params) -> Outcome,
+    /// The bugs it can plant (`--plant-bug NAME`), the first the default.
+    pub bugs: &'static [&'static str],
 }
 
 static SCENARIOS: &[Scenario] = &[Scenario {
     name: "ring",
     about: "tokens round a ring under crashes, partitions, clogs and broken connections; no token is duplicated, a probe completes a round after healing",
     run: crate::ring::run,
+    bugs: &["duplicate-token"],
 }, Scenario {
     name: "chaos",
-    about: "the failover chaos: 3 replicated masters, agents running the real executor, a framework launching and killing tasks, under leader and master crashes, master and agent partitions and agent restarts; one leader per term, no agent over-allocated, terminal states final and in order; after healing every agent and task is accounted for and none was killed by a failover",
+    about: "the failover chaos in a cluster drawn from the seed (1, 3 or 5 replicated masters; 1-12 agents with identical, overlapping and disjoint ports and sets; 1-5 frameworks in weighted roles: batch, service, decliner, hoarder, suppress/revive cycler, failing-over, quitting, invalid requests), agents running the real executor, under leader and master crashes, master and agent partitions, agent and scheduler restarts; invariants 1-4 after every event (no agent over-allocated, nothing offered twice, updates final and in order, one leader per term); after healing every agent and task accounted for, used resources what the agents run, every framework wanting work offered some, none killed by a failover",
     run: crate::failover::run,
+    bugs: &CHAOS_BUGS,
 }, Scenario {
     name: "failover-masters",
     about: "the failover scenario with only the masters' faults (leader and master crashes, master partitions): agents' machines and links stay up",
     run: crate::failover::run_masters_only,
+    bugs: &CHAOS_BUGS,
 }, Scenario {
     name: "registrar",
     about: "replicated registrars (raft-rs) under crashes, partitions, clogs and disk faults; one leader per term, no committed entry lost or replaced; after healing a proposal commits everywhere",
     run: crate::registrar::run,
+    bugs: &["unsynced-writes"],
 }];
+
+static CHAOS_BUGS: [&str; 5] = {
+    let p = crate::failover::PLANTED;
+    [p[0].0, p[1].0, p[2].0, p[3].0, p[4].0]
+};
 
 /// Every scenario.
 pub fn scenarios() -> &'static [Scenario] {
@@ -163,6 +179,38 @@ pub fn median(values: &[f64]) -> Option<f64> {
     })
 }
 
+/// Runs one seed; a panic in it (in any actor, or in the scenario) is a
+/// failure of that seed like any violation, and the batch goes on.
+pub fn run_guarded(scenario: &Scenario, p: &Params) -> Outcome {
+    // The simulation is dropped with the unwound stack: nothing of it is
+    // seen again, so unwind safety does not matter here.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (scenario.run)(p))) {
+        Ok(outcome) => outcome,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic with no message".to_owned());
+            Outcome {
+                seed: p.seed,
+                trace_hash: 0,
+                events: 0,
+                virtual_time: Duration::ZERO,
+                violation: Some(Violation {
+                    at: corral_runtime::Time::ZERO,
+                    step: 0,
+                    check: "no-panic".into(),
+                    detail: format!("the run panicked: {message}"),
+                }),
+                trace: Vec::new(),
+                figures: Vec::new(),
+                notes: Vec::new(),
+            }
+        }
+    }
+}
+
 /// Runs `batch` of `scenario` with `template` (its seed is replaced);
 /// `each` sees every outcome as it finishes (from the worker threads).
 pub fn run_batch(
@@ -190,7 +238,7 @@ pub fn run_batch(
                     seed: batch.first_seed.wrapping_add(i),
                     ..template.clone()
                 };
-                let outcome = (scenario.run)(&p);
+                let outcome = run_guarded(scenario, &p);
                 each(&outcome);
                 let mut sum = summary.lock().unwrap_or_else(|e| e.into_inner());
                 sum.seeds_run += 1;

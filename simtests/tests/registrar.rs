@@ -199,7 +199,7 @@ fn skipping_syncs_is_caught_within_200_seeds() {
     let found = (0..200).find_map(|seed| {
         registrar::run(&Params {
             seed,
-            plant_bug: true,
+            plant_bug: Some("unsynced-writes".into()),
             ..Params::default()
         })
         .violation

@@ -8,7 +8,7 @@ use corral_simtests::{ring, Params};
 fn run(seed: u64, plant_bug: bool) -> corral_simtests::Outcome {
     ring::run(&Params {
         seed,
-        plant_bug,
+        plant_bug: plant_bug.then(|| "duplicate-token".to_owned()),
         ..Params::default()
     })
 }

@@ -20,7 +20,9 @@ impl Master {
             let rescind = Rescind {
                 offer_id: offer.id.clone(),
             };
-            self.send_to_framework(&offer.framework, rescind, ctx);
+            if self.cfg.planted != Some(super::MasterBug::SilentRescind) {
+                self.send_to_framework(&offer.framework, rescind, ctx);
+            }
             self.give_back(
                 &offer.framework,
                 [(offer.agent, offer.resources)],

@@ -367,6 +367,9 @@ impl Handler<Revive> for Master {
         let Some(framework) = self.sender_framework(ctx) else {
             return not_subscribed(ctx, "revive");
         };
+        if self.cfg.planted == Some(super::MasterBug::IgnoreRevive) {
+            return;
+        }
         self.to_allocator(ctx, ReviveOffers { framework });
     }
 }

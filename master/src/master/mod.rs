@@ -83,6 +83,20 @@ pub struct MasterConfig {
     /// This master's HTTP base URL, recorded when it is elected so that the
     /// other masters can redirect operators to it.
     pub http_url: Option<String>,
+    /// A known bug switched on so a simulation can show its checks catch
+    /// it (`corral sim --plant-bug`); None (the default) everywhere else.
+    pub planted: Option<MasterBug>,
+}
+
+/// Bugs the master can be told to have, for the simulator's checks to find.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MasterBug {
+    /// Frees a task's resources when it starts running, not when it ends.
+    FreeAtRunning,
+    /// Rescinds expired offers without telling their frameworks.
+    SilentRescind,
+    /// Ignores frameworks' `Revive`.
+    IgnoreRevive,
 }
 
 impl Default for MasterConfig {
@@ -100,6 +114,7 @@ impl Default for MasterConfig {
             agent_removal_timeout: Duration::from_secs(600),
             leader_poll: Duration::from_millis(100),
             http_url: None,
+            planted: None,
         }
     }
 }

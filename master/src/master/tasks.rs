@@ -4,7 +4,7 @@
 use corral_runtime::{Ctx, Handler};
 
 use super::records::TaskRec;
-use super::{not_subscribed, Master};
+use super::{not_subscribed, Master, MasterBug};
 use crate::ids::{FrameworkId, TaskId};
 use crate::protocol::{Acknowledge, Kill, KillTask, Reconcile, StatusAck, StatusUpdate, Update};
 use crate::state::{KillOutcome, OperatorKill};
@@ -101,6 +101,12 @@ impl Handler<StatusUpdate> for Master {
             // An agent's TASK_LOST ends the task, as in Mesos (it is not
             // final for the master's own reports of unreachable agents).
             let ends = status.state.is_terminal() || status.state == TaskState::Lost;
+            let early = self.cfg.planted == Some(MasterBug::FreeAtRunning)
+                && status.state == TaskState::Running
+                && task.state != TaskState::Running;
+            if early {
+                freed = Some(task.resources.clone());
+            }
             task.transition(status.state, now_ms);
             if was_live && ends {
                 task.terminal_uuid = Some(uuid);

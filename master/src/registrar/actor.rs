@@ -332,8 +332,10 @@ impl Registrar {
             };
         };
         let leader_id = Some(node.raft.leader_id).filter(|id| *id != raft::INVALID_ID);
+        let leads = node.raft.state == StateRole::Leader;
+        let stale = leads && self.cfg.planted == Some(super::RegistrarBug::StaleTerm);
         LeaderInfo {
-            term: node.raft.term,
+            term: node.raft.term - u64::from(stale && node.raft.term > 1),
             leader_id,
             leader: leader_id.and_then(|id| self.cfg.pid_of(id).cloned()),
             is_leader: node.raft.state == StateRole::Leader,

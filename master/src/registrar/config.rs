@@ -30,6 +30,16 @@ pub struct RegistrarConfig {
     /// Sync the disk before sending (true). False only in tests that show
     /// the simulator catching a registrar that forgets to sync.
     pub sync_writes: bool,
+    /// A known bug switched on so a simulation can show its checks catch
+    /// it (`corral sim --plant-bug`); None (the default) everywhere else.
+    pub planted: Option<RegistrarBug>,
+}
+
+/// Bugs the registrar can be told to have, for the simulator's checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegistrarBug {
+    /// Tells its master, while it leads, the term before its own.
+    StaleTerm,
 }
 
 impl RegistrarConfig {
@@ -44,6 +54,7 @@ impl RegistrarConfig {
             max_pending_proposals: 1024,
             snapshot_every: 1000,
             sync_writes: true,
+            planted: None,
         }
     }
 

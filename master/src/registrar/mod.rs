@@ -23,7 +23,7 @@ pub mod registry;
 pub mod storage;
 
 pub use actor::Registrar;
-pub use config::RegistrarConfig;
+pub use config::{RegistrarBug, RegistrarConfig};
 pub use error::{ProposeError, RegistrarError};
 pub use events::{Observer, RaftEvent, Role};
 pub use protocol::{GetLeader, GetRegistry, LeaderInfo, Propose, Proposed, Raft, RegistrySnapshot};

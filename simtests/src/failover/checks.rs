@@ -1,15 +1,24 @@
-//! The failover scenario's checkers, named after DESIGN.md's invariants.
-//! They read the cluster from outside: the registrars' observer reports
-//! ([`Ledger`]), what the framework received ([`FrameworkLog`]), the
-//! agents' observer events ([`AgentNote`]) and the probe's answers
-//! ([`ProbeLog`]). Each check after an event looks only at what is new.
+//! The failover scenario's safety checkers, named after DESIGN.md's
+//! invariants. They read the cluster from outside: the registrars'
+//! observer reports ([`Ledger`]), what the frameworks received and sent
+//! ([`FrameworkLog`](super::FrameworkLog), [`Traffic`]), the agents'
+//! observer events ([`AgentNote`]) and the probe's answers
+//! ([`ProbeLog`](super::ProbeLog)). Each check after an event looks only at
+//! what is new. (Invariant 5, after healing, is in `settle`.)
 //!
 //! - Invariant 1, `inv1-no-agent-allocated-beyond-its-resources`: the tasks
 //!   an agent runs (launched, not yet ended, by its own events) never hold
 //!   more than the agent has; and in every state the leader gives, no
 //!   agent's used plus offered resources exceed its total.
-//! - Invariant 3, `inv3-terminal-final-updates-in-order`: checked by the
-//!   framework's log as it records (see [`FrameworkLog::record_update`]).
+//! - Invariant 2, `inv2-no-resource-offered-twice`: the [`OfferLedger`],
+//!   from the frameworks' offer traffic; and
+//!   `inv2-rejected-requests-launch-nothing`: no task of an invalid request
+//!   ever reaches an agent.
+//! - Invariant 3, `inv3-terminal-final-updates-in-order`: the frameworks'
+//!   logs (a terminal state is final), and an outside ledger of the
+//!   updates agents produced (queued, with executors' uuids) against those
+//!   frameworks received: every update received was produced, and each
+//!   first arrives after the ones produced before it.
 //! - Invariant 4, `inv4-one-leader-per-term`: one Raft leader per term; the
 //!   `Elected` entries committed in a term name one master, the one on the
 //!   node whose registrar led that term; and every offer made in a term
@@ -19,17 +28,20 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use corral_agent::AgentEvent;
 use corral_master::ids::TaskId;
 use corral_master::registrar::Op;
 use corral_master::resources::Resources;
-use corral_master::task::TaskState;
 use corral_runtime::sim::Sim;
 use corral_runtime::{Pid, Time};
 
-use super::cluster::{agent_hostname, master_addr, SharedProbe, AGENT_RESOURCES};
+use super::cluster::{agent_hostname, master_addr, SharedProbe};
 use super::framework::SharedLog;
+use super::offer_ledger::{overlap, OfferLedger};
+use super::shape::Shape;
+use super::traffic::{Seen, Traffic};
 use crate::registrar::Ledger;
 
 /// What an agent node told the checker.
@@ -46,53 +58,87 @@ pub type AgentNotes = Arc<Mutex<Vec<(usize, AgentNote)>>>;
 
 /// What one agent runs, as its events say.
 #[derive(Default, Debug)]
-struct AgentView {
-    running: BTreeMap<TaskId, Resources>,
+pub struct AgentView {
+    /// Tasks it runs and what they hold.
+    pub running: BTreeMap<TaskId, Resources>,
     /// Tasks whose terminal update the agent queued (ever).
     ended: BTreeSet<TaskId>,
 }
 
 /// The checkers' state.
 pub struct Checks {
-    ledger: Rc<RefCell<Ledger>>,
-    framework: SharedLog,
-    probe: SharedProbe,
+    pub(super) ledger: Rc<RefCell<Ledger>>,
+    pub(super) frameworks: Vec<SharedLog>,
+    traffic: Traffic,
+    pub(super) probe: SharedProbe,
     notes: AgentNotes,
-    total: Resources,
-    agents: Vec<AgentView>,
+    /// What each agent has.
+    pub(super) totals: Vec<Resources>,
+    pub(super) agents: Vec<AgentView>,
+    offers: OfferLedger,
+    /// Traffic already read.
+    traffic_read: usize,
+    /// Agents whose offers or tasks changed since the last check.
+    dirty: BTreeSet<String>,
+    /// Agents over-offered, since when, and how.
+    over: BTreeMap<String, (Time, String)>,
+    /// Violations found while reading, first first, by check name.
+    found: BTreeMap<&'static str, String>,
+    /// Each task's updates in the order its agents produced them.
+    produced: BTreeMap<TaskId, Vec<[u8; 16]>>,
+    /// Per task, the latest place in `produced` a framework has received.
+    received_upto: BTreeMap<TaskId, usize>,
+    /// Frameworks whose scheduler quit, whose tasks were let go.
+    released: BTreeSet<usize>,
     /// The master each term's `Elected` entries name.
     elected: BTreeMap<u64, Pid>,
     /// Ledger indexes already read.
     applied_read: u64,
     /// The master each term's offers came from.
     offer_masters: BTreeMap<u64, Pid>,
-    /// Framework offers already read.
-    offers_read: usize,
     /// Probe states already read.
     states_read: u64,
 }
 
+const INV1: &str = "inv1-no-agent-allocated-beyond-its-resources";
+const INV2: &str = "inv2-no-resource-offered-twice";
+const INV2_REJECTED: &str = "inv2-rejected-requests-launch-nothing";
+const INV3: &str = "inv3-terminal-final-updates-in-order";
+
+/// How long an agent's resources may stay offered twice: a rescinded
+/// offer's framework hears of it a link's latency after the master offers
+/// it again (or, with the master crashed, never).
+const RESCIND_GRACE: Duration = Duration::from_secs(5);
+
 impl Checks {
-    /// A checker over these recorders.
+    /// A checker of a cluster of `shape` over these recorders.
     pub fn new(
-        agents: usize,
+        shape: &Shape,
         ledger: Rc<RefCell<Ledger>>,
-        framework: SharedLog,
+        frameworks: Vec<SharedLog>,
+        traffic: Traffic,
         probe: SharedProbe,
         notes: AgentNotes,
     ) -> Checks {
         Checks {
             ledger,
-            framework,
+            frameworks,
+            traffic,
             probe,
             notes,
-            total: Resources::parse(AGENT_RESOURCES)
-                .unwrap_or_else(|e| unreachable!("a fixed literal: {e}")),
-            agents: (0..agents).map(|_| AgentView::default()).collect(),
+            totals: shape.agents.iter().map(|a| a.resources.clone()).collect(),
+            agents: shape.agents.iter().map(|_| AgentView::default()).collect(),
+            offers: OfferLedger::default(),
+            traffic_read: 0,
+            dirty: BTreeSet::new(),
+            over: BTreeMap::new(),
+            found: BTreeMap::new(),
+            produced: BTreeMap::new(),
+            received_upto: BTreeMap::new(),
+            released: BTreeSet::new(),
             elected: BTreeMap::new(),
             applied_read: 0,
             offer_masters: BTreeMap::new(),
-            offers_read: 0,
             states_read: 0,
         }
     }
@@ -103,17 +149,272 @@ impl Checks {
         sim.add_invariant("inv4-one-leader-per-term", move |_| {
             c.borrow_mut().one_leader_per_term()
         });
-        let c = checks.clone();
-        sim.add_invariant("inv1-no-agent-allocated-beyond-its-resources", move |_| {
-            c.borrow_mut().no_agent_over_allocated()
-        });
-        let c = checks.clone();
-        sim.add_invariant("inv3-terminal-final-updates-in-order", move |_| {
-            match c.borrow().framework.borrow().violations.first() {
-                None => Ok(()),
-                Some(v) => Err(v.clone()),
+        for name in [INV1, INV2, INV2_REJECTED, INV3] {
+            let c = checks.clone();
+            sim.add_invariant(name, move |sim| {
+                let mut c = c.borrow_mut();
+                c.absorb(sim.now());
+                c.result(name)
+            });
+        }
+    }
+
+    /// Framework `i`'s scheduler went down: the offers it held are void.
+    pub fn framework_down(&self, i: usize) {
+        self.traffic.borrow_mut().push(Seen::Down { fw: i });
+    }
+
+    fn result(&mut self, name: &'static str) -> Result<(), String> {
+        if name == INV1 {
+            self.leader_state_within_totals()?;
+        }
+        if name == INV3 {
+            if let Some(v) = self
+                .frameworks
+                .iter()
+                .find_map(|f| f.borrow().violations.first().cloned())
+            {
+                return Err(v);
             }
-        });
+        }
+        match self.found.get(name) {
+            Some(v) => Err(v.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn flag(&mut self, name: &'static str, detail: String) {
+        self.found.entry(name).or_insert(detail);
+    }
+
+    /// Reads what is new: agents' notes first (a task an agent took over
+    /// is no longer in flight), then the frameworks' traffic.
+    fn absorb(&mut self, now: Time) {
+        let notes: Vec<(usize, AgentNote)> = match self.notes.lock() {
+            Ok(mut n) => std::mem::take(&mut *n),
+            Err(e) => std::mem::take(&mut *e.into_inner()),
+        };
+        let mut changed = BTreeSet::new();
+        for (i, note) in notes {
+            self.apply_note(i, note);
+            changed.insert(i);
+            self.dirty.insert(agent_hostname(i));
+        }
+        self.release_quitters(now);
+        for i in changed {
+            self.agent_within_total(i);
+        }
+        let fresh: Vec<Seen> = self.traffic.borrow()[self.traffic_read..].to_vec();
+        self.traffic_read += fresh.len();
+        for seen in fresh {
+            match &seen {
+                Seen::Updated {
+                    task_id,
+                    uuid: Some(uuid),
+                    ..
+                } => self.received(task_id, uuid),
+                Seen::Offered { offer, .. } => {
+                    self.dirty.insert(offer.hostname.clone());
+                }
+                _ => {}
+            }
+            self.offers.see(seen);
+        }
+        self.offered_within_agents(now);
+    }
+
+    /// Invariant 2 on every agent whose offers or tasks changed: what the
+    /// frameworks hold in offers and launches and what the agent runs fit
+    /// in it together, or stop overlapping within [`RESCIND_GRACE`].
+    fn offered_within_agents(&mut self, now: Time) {
+        // Offers leave with traffic that names no agent: look again at
+        // every agent found over.
+        self.dirty.extend(self.over.keys().cloned());
+        for host in std::mem::take(&mut self.dirty) {
+            let Some(i) = agent_index(&host) else {
+                continue;
+            };
+            let (Some(view), Some(total)) = (self.agents.get(i), self.totals.get(i)) else {
+                continue;
+            };
+            let mut held = self.offers.held_on(&host);
+            held.extend(
+                view.running
+                    .iter()
+                    .map(|(t, r)| (format!("task {t} running"), r.clone())),
+            );
+            match overlap(total, &held) {
+                None => {
+                    self.over.remove(&host);
+                }
+                Some(why) => {
+                    let parts: Vec<String> =
+                        held.iter().map(|(w, r)| format!("{w}: {r}")).collect();
+                    let detail = format!("on {host}, {why}: {}", parts.join("; "));
+                    self.over.entry(host).or_insert((now, detail));
+                }
+            }
+        }
+        let late = self
+            .over
+            .values()
+            .find(|(since, _)| now.saturating_since(*since) > RESCIND_GRACE)
+            .map(|(since, d)| format!("{d} (since {:.3} s)", since.as_nanos() as f64 / 1e9));
+        if let Some(v) = late {
+            self.flag(INV2, v);
+        }
+    }
+
+    fn agent_within_total(&mut self, i: usize) {
+        let (Some(view), Some(total)) = (self.agents.get(i), self.totals.get(i)) else {
+            return;
+        };
+        let mut held = Resources::empty();
+        for (t, r) in &view.running {
+            match held.checked_plus(r) {
+                Some(h) => held = h,
+                None => {
+                    let v = format!(
+                        "{} runs {t} on {r}, which others of its tasks hold",
+                        agent_hostname(i)
+                    );
+                    return self.flag(INV1, v);
+                }
+            }
+        }
+        if !total.contains(&held) {
+            let tasks: Vec<&TaskId> = view.running.keys().collect();
+            let v = format!(
+                "{} runs {tasks:?}, holding {held}, but has {total}",
+                agent_hostname(i)
+            );
+            self.flag(INV1, v);
+        }
+    }
+
+    /// What task `t` holds, as its framework asked (invalid requests too,
+    /// should one launch after all).
+    fn resources_of(&self, t: &TaskId) -> Option<Resources> {
+        self.frameworks.iter().find_map(|f| {
+            let f = f.borrow();
+            f.launched
+                .get(t)
+                .map(|l| l.resources.clone())
+                .or_else(|| f.invalid.get(t).cloned())
+        })
+    }
+
+    fn is_invalid(&self, t: &TaskId) -> bool {
+        self.frameworks
+            .iter()
+            .any(|f| f.borrow().invalid.contains_key(t))
+    }
+
+    fn apply_note(&mut self, i: usize, note: AgentNote) {
+        let host = agent_hostname(i);
+        match note {
+            AgentNote::Booted => self.agent_view(i).running.clear(),
+            AgentNote::Event(AgentEvent::TaskLaunched { task_id, .. }) => {
+                self.offers.landed(&task_id);
+                if self.is_invalid(&task_id) {
+                    let v = format!("{host} launched {task_id}, sent in an invalid request");
+                    self.flag(INV2_REJECTED, v);
+                }
+                if let Some(r) = self.resources_of(&task_id) {
+                    self.agent_view(i).running.insert(task_id, r);
+                }
+            }
+            AgentNote::Event(AgentEvent::Recovered { tasks, .. }) => {
+                for t in tasks {
+                    let ended = self.agent_view(i).ended.contains(&t);
+                    if let (false, Some(r)) = (ended, self.resources_of(&t)) {
+                        self.agent_view(i).running.insert(t, r);
+                    }
+                }
+            }
+            AgentNote::Event(AgentEvent::StatusQueued(s)) => {
+                self.offers.landed(&s.task_id);
+                if let Some(uuid) = s.uuid {
+                    self.produced
+                        .entry(s.task_id.clone())
+                        .or_default()
+                        .push(uuid);
+                }
+                // LOST ends a task as in Mesos, though `is_terminal` leaves
+                // it out.
+                let ends = s.state.is_terminal() || s.state == corral_master::task::TaskState::Lost;
+                if ends {
+                    let view = self.agent_view(i);
+                    view.running.remove(&s.task_id);
+                    view.ended.insert(s.task_id);
+                }
+            }
+            AgentNote::Event(AgentEvent::ShutDown { .. }) => self.agent_view(i).running.clear(),
+            AgentNote::Event(_) => {}
+        }
+    }
+
+    fn agent_view(&mut self, i: usize) -> &mut AgentView {
+        if self.agents.len() <= i {
+            self.agents.resize_with(i + 1, AgentView::default);
+        }
+        &mut self.agents[i]
+    }
+
+    /// A framework received an agent's update `uuid` for `task`: it must
+    /// have been produced, and not before one it already received.
+    fn received(&mut self, task: &TaskId, uuid: &[u8; 16]) {
+        let Some(place) = self
+            .produced
+            .get(task)
+            .and_then(|p| p.iter().position(|u| u == uuid))
+        else {
+            let v = format!(
+                "task {task}: a framework received update {uuid:02x?}, which no agent produced"
+            );
+            return self.flag(INV3, v);
+        };
+        let upto = self.received_upto.entry(task.clone()).or_insert(place);
+        if place < *upto {
+            let v = format!(
+                "task {task}: a framework received the agent's update #{place} after #{}",
+                *upto
+            );
+            return self.flag(INV3, v);
+        }
+        *upto = place;
+    }
+
+    /// A scheduler that quit is torn down once its failover timeout has
+    /// passed at the master: its tasks are then killed while the master
+    /// already offers what they held, so from (a second before) then the
+    /// checker lets them go.
+    fn release_quitters(&mut self, now: Time) {
+        for i in 0..self.frameworks.len() {
+            if self.released.contains(&i) {
+                continue;
+            }
+            let tasks: Vec<TaskId> = {
+                let f = self.frameworks[i].borrow();
+                let Some(quit) = f.quit_at else { continue };
+                let due = quit + f.failover_timeout.saturating_sub(Duration::from_secs(1));
+                if now < due {
+                    continue;
+                }
+                f.launched.keys().cloned().collect()
+            };
+            self.released.insert(i);
+            for view in &mut self.agents {
+                for t in &tasks {
+                    if view.running.remove(t).is_some() {
+                        view.ended.insert(t.clone());
+                    }
+                }
+            }
+            for t in &tasks {
+                self.offers.landed(t);
+            }
+        }
     }
 
     fn one_leader_per_term(&mut self) -> Result<(), String> {
@@ -147,8 +448,12 @@ impl Checks {
             }
         }
         drop(ledger);
-        let fw = self.framework.borrow();
-        for (_, from, id) in fw.offers.iter().skip(self.offers_read) {
+        let traffic = self.traffic.borrow();
+        for seen in &traffic[self.offers_term_read()..] {
+            let Seen::Offered { offer, from, .. } = seen else {
+                continue;
+            };
+            let id = &offer.id;
             let Some(term) = offer_term(&id.0) else {
                 return Err(format!("offer id {id} names no term"));
             };
@@ -167,65 +472,13 @@ impl Checks {
                 ));
             }
         }
-        self.offers_read = fw.offers.len();
         Ok(())
     }
 
-    fn no_agent_over_allocated(&mut self) -> Result<(), String> {
-        let notes: Vec<(usize, AgentNote)> = match self.notes.lock() {
-            Ok(mut n) => std::mem::take(&mut *n),
-            Err(e) => std::mem::take(&mut *e.into_inner()),
-        };
-        let mut changed = BTreeSet::new();
-        for (i, note) in notes {
-            self.apply_note(i, note);
-            changed.insert(i);
-        }
-        for i in changed {
-            let view = &self.agents[i];
-            let held = view
-                .running
-                .values()
-                .fold(Resources::empty(), |sum, r| sum.plus(r));
-            if !self.total.contains(&held) {
-                let tasks: Vec<&TaskId> = view.running.keys().collect();
-                return Err(format!(
-                    "{} runs {tasks:?}, holding {held}, but has {}",
-                    agent_hostname(i),
-                    self.total
-                ));
-            }
-        }
-        self.leader_state_within_totals()
-    }
-
-    fn apply_note(&mut self, i: usize, note: AgentNote) {
-        let fw = self.framework.borrow();
-        let resources_of = |t: &TaskId| fw.launched.get(t).map(|l| l.resources.clone());
-        let Some(view) = self.agents.get_mut(i) else {
-            return;
-        };
-        match note {
-            AgentNote::Booted => view.running.clear(),
-            AgentNote::Event(AgentEvent::TaskLaunched { task_id, .. }) => {
-                if let Some(r) = resources_of(&task_id) {
-                    view.running.insert(task_id, r);
-                }
-            }
-            AgentNote::Event(AgentEvent::Recovered { tasks, .. }) => {
-                for t in tasks.into_iter().filter(|t| !view.ended.contains(t)) {
-                    if let Some(r) = resources_of(&t) {
-                        view.running.insert(t, r);
-                    }
-                }
-            }
-            AgentNote::Event(AgentEvent::StatusQueued(s)) if s.state.is_terminal() => {
-                view.running.remove(&s.task_id);
-                view.ended.insert(s.task_id);
-            }
-            AgentNote::Event(AgentEvent::ShutDown { .. }) => view.running.clear(),
-            AgentNote::Event(_) => {}
-        }
+    fn offers_term_read(&self) -> usize {
+        // Offers are read by this check on every event, before the other
+        // checks absorb them: what they have read is what is old.
+        self.traffic_read
     }
 
     fn leader_state_within_totals(&mut self) -> Result<(), String> {
@@ -261,117 +514,17 @@ impl Checks {
     }
 }
 
+/// The index of the agent with this hostname.
+pub fn agent_index(hostname: &str) -> Option<usize> {
+    hostname.strip_prefix("agent-")?.parse().ok()
+}
+
 /// The term in an offer id (`{prefix}t{term}-O{n}`, see the master's
 /// `take_lead`).
 pub fn offer_term(id: &str) -> Option<u64> {
     let (head, _) = id.rsplit_once("-O")?;
     let (_, term) = head.rsplit_once('t')?;
     term.parse().ok()
-}
-
-/// Why the cluster has not converged yet, if it has not: a leader leads
-/// (registrar and master agree, the probe heard its state since `since`),
-/// every agent is registered with it, the framework is subscribed to it,
-/// and every task the framework launched is running on an agent the
-/// leader knows, or was reported terminal (or LOST) to the framework, or — launched
-/// through a master that failed before the agent got it — is unknown to
-/// the leader and to every agent, and the framework was told so.
-pub fn converged(
-    checks: &Checks,
-    leader: Option<usize>,
-    hostnames: &BTreeSet<String>,
-    since: Time,
-) -> Result<(), String> {
-    let leader = leader.ok_or("no registrar leads")?;
-    let master = super::cluster::master_pid(leader);
-    let probe = checks.probe.borrow();
-    match probe.leading.get(&master) {
-        Some((at, true)) if *at >= since => {}
-        other => return Err(format!("{master} does not say it leads ({other:?})")),
-    }
-    let Some((at, from, state)) = probe
-        .state
-        .as_ref()
-        .filter(|(at, from, _)| *at >= since && *from == master)
-    else {
-        return Err(format!("no fresh state from {master}"));
-    };
-    let _ = (at, from);
-    let registered: BTreeMap<&str, &corral_master::state::AgentState> = state
-        .agents
-        .iter()
-        .filter(|a| a.reachable)
-        .map(|a| (a.hostname.as_str(), a))
-        .collect();
-    for h in hostnames {
-        if !registered.contains_key(h.as_str()) {
-            return Err(format!("{h} is not registered with {master}"));
-        }
-    }
-    let fw = checks.framework.borrow();
-    if fw.subscribed_to.as_ref() != Some(&master) {
-        return Err(format!(
-            "the framework is subscribed to {:?}, not {master}",
-            fw.subscribed_to
-        ));
-    }
-    let known: BTreeMap<&TaskId, &corral_master::state::TaskView> =
-        state.tasks.iter().map(|t| (&t.id, t)).collect();
-    let agent_ids: BTreeSet<_> = state.agents.iter().map(|a| &a.id).collect();
-    for id in fw.launched.keys() {
-        if fw.terminal(id).is_some() {
-            continue;
-        }
-        let told_lost = fw.last_state(id) == Some(TaskState::Lost);
-        match known.get(id) {
-            Some(t) if t.state == TaskState::Running && agent_ids.contains(&t.agent_id) => {}
-            // LOST ends a task as in Mesos (`isTerminalState`), though
-            // `TaskState::is_terminal` leaves it out.
-            Some(t) if t.state == TaskState::Lost && told_lost => {}
-            Some(t) => return Err(format!("task {id} is {:?} at {master}", t.state)),
-            None => {
-                let on_agent = checks.agents.iter().any(|a| a.running.contains_key(id));
-                let told = matches!(
-                    fw.last_state(id),
-                    Some(TaskState::Unknown | TaskState::Lost)
-                );
-                if on_agent || !told {
-                    return Err(format!(
-                        "task {id} is unknown to {master} (on an agent: {on_agent}, framework heard {:?})",
-                        fw.last_state(id)
-                    ));
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Tasks that ended KILLED or FAILED though the framework did not kill
-/// them and their agent's machine stayed up since their launch: killed
-/// because a master failed over. `crashed_since(hostname, t)` says whether
-/// that agent crashed at or after `t`.
-pub fn killed_by_failover(
-    framework: &SharedLog,
-    crashed_since: impl Fn(&str, Time) -> bool,
-) -> Vec<String> {
-    let fw = framework.borrow();
-    let mut found = Vec::new();
-    for (id, launch) in &fw.launched {
-        let Some(end) = fw.terminal_update(id) else {
-            continue;
-        };
-        if !matches!(end.state, TaskState::Killed | TaskState::Failed) || fw.kills.contains(id) {
-            continue;
-        }
-        if !crashed_since(&launch.hostname, launch.at) {
-            found.push(format!(
-                "task {id} on {} ended {:?} ({}), not killed by the framework, its agent up",
-                launch.hostname, end.state, end.why
-            ));
-        }
-    }
-    found
 }
 
 #[cfg(test)]

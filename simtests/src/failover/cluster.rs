@@ -1,6 +1,6 @@
-//! The simulated cluster of the failover scenario: three master nodes
-//! (registrar + master each, as `corral master` runs them), agents, one
-//! framework, and a probe that asks the masters about themselves — with
+//! The simulated cluster of the failover scenario, as its [`Shape`] says:
+//! 1, 3 or 5 master nodes (registrar + master each, as `corral master`
+//! runs them), agents, frameworks, and a probe that asks the masters about themselves — with
 //! the checkers ([`Checks`]) registered as invariants.
 //!
 //! Agents run the real command executor: the simulator's process-actor
@@ -25,21 +25,21 @@ use corral_master::allocator::AllocatorActorConfig;
 use corral_master::ids::{AgentId, FrameworkId};
 use corral_master::master::{Master, MasterConfig};
 use corral_master::registrar::{Registrar, RegistrarConfig};
-use corral_master::resources::Resources;
 use corral_master::state::{GetLeadership, GetState, MasterState};
 use corral_runtime::sim::{Sim, SimConfig, Violation};
 use corral_runtime::{Actor, Ctx, Handlers, Kernel, Pid, ProcessSpec, Time};
 
 use super::checks::{AgentNote, AgentNotes, Checks};
 use super::framework::{Framework, FrameworkLog, SharedLog};
+use super::planted::PlantedBug;
+use super::shape::Shape;
+use super::traffic::Traffic;
 use crate::registrar::Ledger;
 
-/// Masters in the scenario.
+/// Masters in the fixed shape.
 pub const MASTERS: usize = 3;
-/// Agents by default.
+/// Agents by default in the fixed shape.
 pub const DEFAULT_AGENTS: usize = 3;
-/// What each agent offers.
-pub const AGENT_RESOURCES: &str = "cpus:4;mem:4096";
 /// How often the probe asks the masters.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
 /// Largest clock drift of a node, in parts per million.
@@ -55,8 +55,9 @@ pub fn agent_addr(i: usize) -> SocketAddr {
     SocketAddr::from(([10, 0, 2, i as u8 + 1], 5051))
 }
 
-fn framework_addr() -> SocketAddr {
-    SocketAddr::from(([10, 0, 3, 1], 5050))
+/// Address of framework node `i`.
+pub fn framework_addr(i: usize) -> SocketAddr {
+    SocketAddr::from(([10, 0, 3, i as u8 + 1], 5050))
 }
 
 fn probe_addr() -> SocketAddr {
@@ -82,14 +83,20 @@ pub fn agent_hostname(i: usize) -> String {
     format!("agent-{i}")
 }
 
+/// The allocation interval of the scenario's masters.
+pub const ALLOCATION_INTERVAL: Duration = Duration::from_millis(500);
+
 /// The masters' settings: Mesos's, with shorter waits so a run converges
-/// in a minute of virtual time.
-fn master_config() -> MasterConfig {
+/// in a minute of virtual time; weights and offer timeout from the shape.
+fn master_config(shape: &Shape, planted: Option<PlantedBug>) -> MasterConfig {
     MasterConfig {
         allocator: AllocatorActorConfig {
-            interval: Duration::from_millis(500),
+            interval: ALLOCATION_INTERVAL,
+            weights: shape.weights.clone(),
             ..AllocatorActorConfig::default()
         },
+        offer_timeout: shape.offer_timeout,
+        planted: planted.and_then(PlantedBug::master),
         heartbeat_interval: Duration::from_secs(5),
         ping_interval: Duration::from_secs(5),
         max_missed_pings: 3,
@@ -99,18 +106,19 @@ fn master_config() -> MasterConfig {
     }
 }
 
-fn agent_config(i: usize) -> AgentConfig {
-    let resources =
-        Resources::parse(AGENT_RESOURCES).unwrap_or_else(|e| unreachable!("a fixed literal: {e}"));
-    let masters = (0..MASTERS).map(master_pid).collect();
+fn agent_config(i: usize, shape: &Shape, planted: Option<PlantedBug>) -> AgentConfig {
+    let a = &shape.agents[i];
+    let masters = (0..shape.masters).map(master_pid).collect();
     let mut cfg = AgentConfig::new(
         master_pid(0),
         agent_hostname(i),
-        resources,
+        a.resources.clone(),
         PathBuf::from("/var/lib/corral"),
         "corral-executor".into(),
     )
     .with_masters(masters);
+    cfg.attributes = a.attributes.clone();
+    cfg.planted = planted.and_then(PlantedBug::agent);
     cfg.registration_backoff_max = Duration::from_secs(4);
     cfg.status_retry_min = Duration::from_secs(1);
     cfg.status_retry_max = Duration::from_secs(8);
@@ -220,12 +228,18 @@ impl Actor for Probe {
 pub struct Cluster {
     /// The world.
     pub sim: Sim,
+    /// Its shape.
+    pub shape: Shape,
+    /// Masters.
+    pub masters: usize,
     /// Agents.
     pub agents: usize,
     /// What the registrars reported.
     pub ledger: Rc<RefCell<Ledger>>,
-    /// What the framework saw.
+    /// What the first framework saw.
     pub framework: SharedLog,
+    /// What each framework saw.
+    pub frameworks: Vec<SharedLog>,
     /// What the probe learnt.
     pub probe: SharedProbe,
     /// The checker's state.
@@ -235,9 +249,16 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Three masters, `agents` agents, the framework and the probe, from
+    /// The fixed shape with `agents` agents (see [`Shape::fixed`]), from
     /// `seed`; the safety checks run after every event.
     pub fn new(seed: u64, agents: usize) -> Cluster {
+        Cluster::shaped(seed, Shape::fixed(agents), None)
+    }
+
+    /// The cluster `shape` describes, from `seed`, with `planted` (if
+    /// any) switched on in its components; the safety checks run after
+    /// every event.
+    pub fn shaped(seed: u64, shape: Shape, planted: Option<PlantedBug>) -> Cluster {
         let mut sim = Sim::new(SimConfig {
             seed,
             link_timeout: Duration::from_secs(2),
@@ -246,22 +267,18 @@ impl Cluster {
         });
         sim.set_process_actors(Box::new(spawn_executor));
         let ledger = Rc::new(RefCell::new(Ledger::default()));
-        add_masters(&mut sim, &ledger);
+        add_masters(&mut sim, &ledger, &shape, planted);
         let notes: AgentNotes = Arc::new(Mutex::new(Vec::new()));
-        for i in 0..agents {
-            add_agent(&mut sim, i, &notes);
+        for i in 0..shape.agents.len() {
+            add_agent(&mut sim, i, &notes, &shape, planted);
         }
-        let framework = Rc::new(RefCell::new(FrameworkLog::default()));
-        let log = framework.clone();
-        sim.add_node(framework_addr(), move |k| {
-            let masters = (0..MASTERS).map(master_pid).collect();
-            let _ = k.spawn_actor(Framework::NAME, Framework::new(masters, log.clone()));
-        })
-        .unwrap_or_else(|e| unreachable!("distinct addresses: {e}"));
+        let traffic = Traffic::default();
+        let frameworks = add_frameworks(&mut sim, &shape, &traffic);
         let probe = SharedProbe::default();
         let log = probe.clone();
+        let n_masters = shape.masters;
         sim.add_node(probe_addr(), move |k| {
-            let masters = (0..MASTERS).map(master_pid).collect();
+            let masters = (0..n_masters).map(master_pid).collect();
             let p = Probe {
                 masters,
                 log: log.clone(),
@@ -270,18 +287,22 @@ impl Cluster {
         })
         .unwrap_or_else(|e| unreachable!("distinct addresses: {e}"));
         let checks = Rc::new(RefCell::new(Checks::new(
-            agents,
+            &shape,
             ledger.clone(),
-            framework.clone(),
+            frameworks.clone(),
+            traffic,
             probe.clone(),
             notes,
         )));
         Checks::register(&checks, &mut sim);
         Cluster {
             sim,
-            agents,
+            masters: shape.masters,
+            agents: shape.agents.len(),
+            shape,
             ledger,
-            framework,
+            framework: frameworks[0].clone(),
+            frameworks,
             probe,
             checks,
             agent_crashes: Rc::default(),
@@ -336,9 +357,14 @@ impl Cluster {
 
     /// Heals every link and restarts every node that is down.
     pub fn heal_all(&mut self) {
-        let mut nodes: Vec<SocketAddr> = (0..MASTERS).map(master_addr).collect();
+        let mut nodes: Vec<SocketAddr> = (0..self.masters).map(master_addr).collect();
         nodes.extend((0..self.agents).map(agent_addr));
-        nodes.push(framework_addr());
+        for (i, fw) in self.frameworks.iter().enumerate() {
+            // A scheduler that quit stays away.
+            if !fw.borrow().gone() {
+                nodes.push(framework_addr(i));
+            }
+        }
         nodes.push(probe_addr());
         for a in &nodes {
             if !self.sim.is_up(*a) {
@@ -354,40 +380,65 @@ impl Cluster {
 
     /// Cuts master `i` off from the other masters, both ways.
     pub fn isolate_master(&mut self, i: usize) {
-        for j in (0..MASTERS).filter(|j| *j != i) {
+        for j in (0..self.masters).filter(|j| *j != i) {
             self.sim.partition(master_addr(i), master_addr(j));
         }
     }
 
     /// Heals master `i`'s links to the other masters.
     pub fn rejoin_master(&mut self, i: usize) {
-        for j in (0..MASTERS).filter(|j| *j != i) {
+        for j in (0..self.masters).filter(|j| *j != i) {
             self.sim.heal_both(master_addr(i), master_addr(j));
         }
     }
 
     /// Cuts agent `i` off from every master, both ways.
     pub fn isolate_agent(&mut self, i: usize) {
-        for m in 0..MASTERS {
+        for m in 0..self.masters {
             self.sim.partition(agent_addr(i), master_addr(m));
         }
     }
 
     /// Heals agent `i`'s links to the masters.
     pub fn rejoin_agent(&mut self, i: usize) {
-        for m in 0..MASTERS {
+        for m in 0..self.masters {
             self.sim.heal_both(agent_addr(i), master_addr(m));
         }
     }
 
-    /// Tells the framework to stop launching and killing tasks.
+    /// Tells the frameworks to stop launching and killing tasks.
     pub fn quiesce(&mut self) {
-        self.framework.borrow_mut().quiet = true;
+        for fw in &self.frameworks {
+            fw.borrow_mut().quiet = true;
+        }
     }
 
-    /// Tasks the framework launched, for reports.
+    /// Tasks the frameworks launched, for reports.
     pub fn launched(&self) -> usize {
-        self.framework.borrow().launched.len()
+        self.frameworks
+            .iter()
+            .map(|f| f.borrow().launched.len())
+            .sum()
+    }
+
+    /// Crashes framework `i`'s scheduler; it comes back with
+    /// [`restart_framework`](Cluster::restart_framework) or, if `for_good`,
+    /// never.
+    pub fn crash_framework(&mut self, i: usize, for_good: bool) {
+        if self.sim.crash(framework_addr(i)).is_err() {
+            return;
+        }
+        if let Some(fw) = self.frameworks.get(i) {
+            if for_good {
+                fw.borrow_mut().quit_at = Some(self.sim.now());
+            }
+        }
+        self.checks.borrow().framework_down(i);
+    }
+
+    /// Restarts framework `i`'s scheduler (under its framework id).
+    pub fn restart_framework(&mut self, i: usize) {
+        let _ = self.sim.restart(framework_addr(i));
     }
 
     /// Hostnames of the agents.
@@ -396,12 +447,19 @@ impl Cluster {
     }
 }
 
-fn add_masters(sim: &mut Sim, ledger: &Rc<RefCell<Ledger>>) {
-    let peers: Vec<(u64, Pid)> = (0..MASTERS)
+fn add_masters(
+    sim: &mut Sim,
+    ledger: &Rc<RefCell<Ledger>>,
+    shape: &Shape,
+    planted: Option<PlantedBug>,
+) {
+    let peers: Vec<(u64, Pid)> = (0..shape.masters)
         .map(|i| (i as u64 + 1, registrar_pid(i)))
         .collect();
-    for i in 0..MASTERS {
-        let rcfg = RegistrarConfig::new(i as u64 + 1, peers.clone());
+    for i in 0..shape.masters {
+        let mut rcfg = RegistrarConfig::new(i as u64 + 1, peers.clone());
+        rcfg.planted = planted.and_then(PlantedBug::registrar);
+        let mcfg = master_config(shape, planted);
         let l = ledger.clone();
         sim.add_node(master_addr(i), move |k| {
             let l = l.clone();
@@ -409,21 +467,48 @@ fn add_masters(sim: &mut Sim, ledger: &Rc<RefCell<Ledger>>) {
                 .with_observer(Rc::new(move |e| l.borrow_mut().record(e)));
             // A fresh kernel has no actors: the names are free.
             let _ = k.spawn_actor("registrar", r);
-            let master = Master::replicated(master_config(), registrar_pid(i));
+            let master = Master::replicated(mcfg.clone(), registrar_pid(i));
             let _ = k.spawn_actor(Master::NAME, master);
         })
         .unwrap_or_else(|e| unreachable!("distinct addresses: {e}"));
     }
 }
 
-fn add_agent(sim: &mut Sim, i: usize, notes: &AgentNotes) {
+fn add_frameworks(sim: &mut Sim, shape: &Shape, traffic: &Traffic) -> Vec<SharedLog> {
+    let mut logs = Vec::new();
+    for (i, fs) in shape.frameworks.iter().enumerate() {
+        let mut log = FrameworkLog::new(fs.behaviour, fs.failover_timeout);
+        if fs.behaviour == super::shape::Behaviour::Batch {
+            log.jobs_left = Some(10 + (i as u32 * 7) % 20);
+        }
+        let log = Rc::new(RefCell::new(log));
+        logs.push(log.clone());
+        let (fs, traffic, n_masters) = (fs.clone(), traffic.clone(), shape.masters);
+        sim.add_node(framework_addr(i), move |k| {
+            let masters = (0..n_masters).map(master_pid).collect();
+            let f = Framework::new(i, fs.clone(), masters, log.clone(), traffic.clone());
+            let _ = k.spawn_actor(Framework::NAME, f);
+        })
+        .unwrap_or_else(|e| unreachable!("distinct addresses: {e}"));
+    }
+    logs
+}
+
+fn add_agent(
+    sim: &mut Sim,
+    i: usize,
+    notes: &AgentNotes,
+    shape: &Shape,
+    planted: Option<PlantedBug>,
+) {
     let notes = notes.clone();
+    let cfg = agent_config(i, shape, planted);
     sim.add_node(agent_addr(i), move |k| {
         if let Ok(mut n) = notes.lock() {
             n.push((i, AgentNote::Booted));
         }
         let n = notes.clone();
-        let agent = Agent::new(agent_config(i)).with_observer(move |e| {
+        let agent = Agent::new(cfg.clone()).with_observer(move |e| {
             if let Ok(mut n) = n.lock() {
                 n.push((i, AgentNote::Event(e)));
             }

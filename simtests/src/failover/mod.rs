@@ -1,20 +1,28 @@
-//! The failover scenario: three replicated masters (registrar + master on
-//! each node), agents running the real command executor, and one framework
-//! launching and sometimes killing tasks all along, under faults drawn
-//! from the seed: the leading master crashes (first at a fixed time, for
+//! The failover scenario: replicated masters (registrar + master on each
+//! node), agents running the real command executor, and frameworks
+//! launching and killing tasks all along, in a cluster whose [`Shape`] the
+//! seed draws (1, 3 or 5 masters; 1-12 agents with identical, overlapping
+//! and disjoint resources; 1-5 frameworks of different behaviours in
+//! weighted roles), under faults drawn from the seed: the leading master crashes (first at a fixed time, for
 //! the failover figure) and restarts later on its disk, random masters
 //! crash, a master is cut off from the others, agents' machines crash and
 //! restart, agents are cut off from the masters for a while.
 //!
 //! Checked after every event (`checks`): invariants 1 (no agent runs or
-//! is allocated more than it has), 3 (a terminal state is final; an
-//! agent's updates reach the framework in order) and 4 (one leader per
-//! term: Raft, the committed elections, the offers). After the faults
-//! everything heals and the cluster must converge within
-//! [`LIVENESS_BOUND`]: a leader, every agent registered with it, every
-//! task running on a known agent or reported ended to the framework; and
-//! no task ended KILLED or FAILED unless the framework killed it or its
-//! agent's machine crashed.
+//! is allocated more than it has), 2 (nothing offered twice, by a ledger of
+//! the frameworks' offer traffic), 3 (a terminal state is final; the
+//! agents' updates reach the frameworks in the order produced) and 4 (one
+//! leader per term: Raft, the committed elections, the offers). After the
+//! faults everything heals and invariant 5 must hold within
+//! [`LIVENESS_BOUND`] (`settle`): a leader, every agent registered with
+//! it, every task running on a known agent or reported ended to its
+//! framework, the leader's used resources what the agents run, and every
+//! framework wanting work offered some; and no task ended KILLED or
+//! FAILED unless its framework killed it, its command failed, or its
+//! agent's machine crashed. A scheduler may fail over (restart under its
+//! framework id) or quit for good during the faults.
+//!
+//! `--plant-bug NAME` switches on one of [`PLANTED`] in the components.
 //!
 //! Figure: `failover_s_sim`, the virtual time from the first leader crash
 //! to the first offer the framework receives from another master.
@@ -23,10 +31,12 @@
 //! is the scenario's own small scheduler (`framework`), partition-aware
 //! and checkpointing, which reconciles its live tasks every 5 s.
 //! It runs as `corral sim --scenario chaos`; [`Mix::MastersOnly`]
-//! (`corral sim --scenario failover-masters`) keeps
-//! the agents' machines and links up.
+//! (`corral sim --scenario failover-masters`) keeps the fixed shape
+//! ([`Shape::fixed`]) and the agents' machines and links up.
 //!
-//! # Bugs this scenario found (all fixed; each seed is a regression test)
+//! # Bugs this scenario found (all fixed; each is a regression test)
+//! Bugs 1-5 were found with the fixed shape: their seeds replay with
+//! [`run_with`] and the tests check that each bug's situation still arises.
 //! 1. A task whose `RunTasks` was lost (sent to an agent whose machine had
 //!    just crashed, or over a link that then died) stayed STAGING (or
 //!    UNREACHABLE) at the master forever, and kept counting in the agent's
@@ -64,6 +74,11 @@
 mod checks;
 mod cluster;
 mod framework;
+mod offer_ledger;
+mod planted;
+mod settle;
+mod shape;
+mod traffic;
 
 use std::time::Duration;
 
@@ -71,11 +86,15 @@ use corral_runtime::sim::Violation;
 use corral_runtime::Time;
 use rand::Rng;
 
-pub use checks::{converged, killed_by_failover, offer_term, AgentNote, Checks};
+pub use checks::{offer_term, AgentNote, Checks};
 pub use cluster::{
-    agent_addr, agent_hostname, master_addr, master_pid, Cluster, ProbeLog, DEFAULT_AGENTS, MASTERS,
+    agent_addr, agent_hostname, framework_addr, master_addr, master_pid, Cluster, ProbeLog,
+    ALLOCATION_INTERVAL, DEFAULT_AGENTS, MASTERS,
 };
 pub use framework::{FrameworkLog, Launch, Received};
+pub use planted::{PlantedBug, PLANTED};
+pub use settle::{converged, killed_by_failover};
+pub use shape::{AgentShape, Behaviour, FrameworkShape, Shape};
 
 use crate::runner::{Figure, Outcome, Params};
 
@@ -85,6 +104,10 @@ pub const FIRST_CRASH_AT: Duration = Duration::from_secs(8);
 const FAULT_PHASE: Duration = Duration::from_secs(50);
 /// How long after healing the cluster may take to converge.
 pub const LIVENESS_BOUND: Duration = Duration::from_secs(90);
+/// How long, once converged, a framework that wants work may go without
+/// an offer while an agent has room: a few allocation intervals, past the
+/// 1 s filters of declined offers.
+pub const OFFER_BOUND: Duration = Duration::from_secs(10);
 /// Chance of a fault at each pause of the fault phase.
 const FAULT_PROBABILITY: f64 = 0.5;
 
@@ -95,6 +118,7 @@ enum Repair {
     RejoinMaster(usize),
     RestartAgent(usize),
     RejoinAgent(usize),
+    RestartFramework(usize),
 }
 
 /// Which faults a run injects.
@@ -107,25 +131,41 @@ pub enum Mix {
     MastersOnly,
 }
 
-/// Runs the failover scenario for one seed, every kind of fault.
-pub fn run(p: &Params) -> Outcome {
-    run_with(p, Mix::All).1
+/// The planted bug `p` names (checked by the runner against [`PLANTED`]).
+fn planted(p: &Params) -> Option<PlantedBug> {
+    p.plant_bug.as_deref().and_then(PlantedBug::named)
 }
 
-/// Runs the failover scenario for one seed with only the masters' faults.
+/// Runs the chaos scenario for one seed: the shape drawn from the seed,
+/// every kind of fault.
+pub fn run(p: &Params) -> Outcome {
+    let shape = Shape::draw(p.seed);
+    run_shaped(p, shape, Mix::All).1
+}
+
+/// Runs the failover scenario for one seed with only the masters' faults,
+/// on the fixed shape.
 pub fn run_masters_only(p: &Params) -> Outcome {
     run_with(p, Mix::MastersOnly).1
 }
 
-/// Runs the failover scenario for one seed with the faults of `mix`; the
-/// cluster as it ended too, to look into a failure.
+/// Runs the fixed shape ([`Shape::fixed`], `p.nodes` agents) for one seed
+/// with the faults of `mix`; the cluster as it ended too, to look into a
+/// failure.
 pub fn run_with(p: &Params, mix: Mix) -> (Cluster, Outcome) {
     let agents = p.nodes.unwrap_or(DEFAULT_AGENTS).clamp(1, 8);
-    let mut c = Cluster::new(p.seed, agents);
+    run_shaped(p, Shape::fixed(agents), mix)
+}
+
+/// Runs `shape` for one seed with the faults of `mix`.
+pub fn run_shaped(p: &Params, shape: Shape, mix: Mix) -> (Cluster, Outcome) {
+    let notes: Vec<String> = shape.to_string().lines().map(str::to_owned).collect();
+    let mut c = Cluster::shaped(p.seed, shape, planted(p));
     c.sim.record_trace(p.trace);
     let mut crash = None;
     let result = faults(&mut c, mix, &mut crash).and_then(|()| settle(&mut c));
     let mut outcome = Outcome::of(&c.sim, p, result.err());
+    outcome.notes = notes;
     if let Some(s) = crash.and_then(|(at, old)| failover_time(&c, at, old)) {
         outcome.figures.push(Figure {
             name: "failover_s_sim",
@@ -137,24 +177,32 @@ pub fn run_with(p: &Params, mix: Mix) -> (Cluster, Outcome) {
 }
 
 /// Virtual seconds from the crash of master `old` at `at` to the first
-/// offer from another master.
+/// offer a framework got from another master.
 pub fn failover_time(c: &Cluster, at: Time, old: usize) -> Option<f64> {
     let old = master_pid(old);
-    let fw = c.framework.borrow();
-    let (t, _, _) = fw
-        .offers
+    let t = c
+        .frameworks
         .iter()
-        .find(|(t, from, _)| *t > at && *from != old)?;
+        .filter_map(|fw| {
+            let fw = fw.borrow();
+            fw.offers
+                .iter()
+                .find(|(t, from, _)| *t > at && *from != old)
+                .map(|(t, _, _)| *t)
+        })
+        .min()?;
     Some((t.as_nanos() - at.as_nanos()) as f64 / 1e9)
 }
 
-/// Heals everything, stops the framework's churn, and waits for the
-/// cluster to converge; then checks that no task was killed by a failover.
+/// Heals everything, stops the frameworks' churn, and waits for the
+/// cluster to converge and offer work to those that want it; then checks
+/// that no task was killed by a failover.
 fn settle(c: &mut Cluster) -> Result<(), Violation> {
     c.heal_all();
     c.quiesce();
     await_converged(c, LIVENESS_BOUND)?;
-    let killed = killed_by_failover(&c.framework, |host, since| {
+    await_offers_to_wanting(c)?;
+    let killed = killed_by_failover(&c.frameworks, |host, since| {
         c.agent_crashed_since(host, since)
     });
     match killed.first() {
@@ -168,23 +216,56 @@ fn settle(c: &mut Cluster) -> Result<(), Violation> {
     }
 }
 
+/// Once converged: while an agent has room nobody is offered, every
+/// framework that wants work gets an offer within [`OFFER_BOUND`]. Not
+/// checked while a hoarder is about (it may rightly hold all there is).
+fn await_offers_to_wanting(c: &mut Cluster) -> Result<(), Violation> {
+    let hoarding = c.frameworks.iter().any(|f| {
+        let f = f.borrow();
+        f.behaviour == Behaviour::Hoarder && !f.gone()
+    });
+    let room = c
+        .probe
+        .borrow()
+        .state
+        .as_ref()
+        .is_some_and(|(_, _, s)| settle::room_for_a_task(s));
+    if hoarding || !room {
+        return Ok(());
+    }
+    let since = c.sim.now();
+    let frameworks = c.frameworks.clone();
+    let wanting = settle::wanting(&frameworks);
+    c.sim.await_liveness(
+        "inv5-frameworks-that-want-work-get-offers",
+        OFFER_BOUND,
+        move |_| match settle::unoffered(&frameworks, &wanting, since)[..] {
+            [] => Ok(()),
+            ref left => Err(format!("frameworks {left:?} want work and got no offer")),
+        },
+    )
+}
+
 /// Waits (checking) until the cluster converged (see [`converged`]).
 pub fn await_converged(c: &mut Cluster, within: Duration) -> Result<(), Violation> {
     let since = c.sim.now();
     let checks = c.checks.clone();
     let ledger = c.ledger.clone();
     let hostnames = c.hostnames();
-    c.sim
-        .await_liveness("the-cluster-converges-after-healing", within, move |sim| {
+    c.sim.await_liveness(
+        "inv5-the-cluster-converges-after-healing",
+        within,
+        move |sim| {
             let leader = ledger
                 .borrow()
                 .leader(|id| sim.is_up(master_addr(id as usize - 1)))
                 .map(|id| id as usize - 1);
             converged(&checks.borrow(), leader, &hostnames, since)
-        })
+        },
+    )
 }
 
-/// Waits (checking) until some master other than `old` leads and the
+/// Waits (checking) until some master other than `old` leads and a
 /// framework got an offer from it; returns the virtual time that took.
 pub fn await_offers_from_new_leader(
     c: &mut Cluster,
@@ -192,16 +273,17 @@ pub fn await_offers_from_new_leader(
     within: Duration,
 ) -> Result<Duration, Violation> {
     let start = c.sim.now();
-    let fw = c.framework.clone();
+    let frameworks = c.frameworks.clone();
     let old_pid = master_pid(old);
     c.sim
         .await_liveness("the-framework-gets-offers-again", within, move |_| {
-            let fw = fw.borrow();
-            match fw
-                .offers
-                .iter()
-                .any(|(t, from, _)| *t > start && *from != old_pid)
-            {
+            let got = frameworks.iter().any(|fw| {
+                fw.borrow()
+                    .offers
+                    .iter()
+                    .any(|(t, from, _)| *t > start && *from != old_pid)
+            });
+            match got {
                 true => Ok(()),
                 false => Err(format!("no offer from a master other than {old_pid}")),
             }
@@ -213,6 +295,7 @@ pub fn await_offers_from_new_leader(
 
 fn faults(c: &mut Cluster, mix: Mix, crash: &mut Option<(Time, usize)>) -> Result<(), Violation> {
     let mut repairs: Vec<(Time, Repair)> = Vec::new();
+    let mut schedulers = scheduler_events(c);
     c.sim.run_until_checked(Time::ZERO + FIRST_CRASH_AT)?;
     if let Some(l) = c.leader() {
         if c.sim.crash(master_addr(l)).is_ok() {
@@ -231,6 +314,9 @@ fn faults(c: &mut Cluster, mix: Mix, crash: &mut Option<(Time, usize)>) -> Resul
         for (_, r) in due {
             repair(c, r);
         }
+        if let Some(r) = scheduler_faults(c, &mut schedulers) {
+            repairs.push(r);
+        }
         if c.sim.rng().random_bool(FAULT_PROBABILITY) {
             if let Some(r) = fault(c, mix) {
                 repairs.push(r);
@@ -238,6 +324,37 @@ fn faults(c: &mut Cluster, mix: Mix, crash: &mut Option<(Time, usize)>) -> Resul
         }
     }
     Ok(())
+}
+
+/// When each scheduler that fails over or quits does so.
+fn scheduler_events(c: &Cluster) -> Vec<(Time, usize, bool)> {
+    c.shape
+        .frameworks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            let at = Time::ZERO + f.event_at?;
+            Some((at, i, f.behaviour == Behaviour::Quits))
+        })
+        .collect()
+}
+
+/// Fails over or stops the schedulers whose time has come; the restart a
+/// failover needs.
+fn scheduler_faults(c: &mut Cluster, due: &mut Vec<(Time, usize, bool)>) -> Option<(Time, Repair)> {
+    let now = c.sim.now();
+    let (now_due, later): (Vec<_>, Vec<_>) = due.drain(..).partition(|(t, _, _)| *t <= now);
+    *due = later;
+    let mut repair = None;
+    for (_, i, for_good) in now_due {
+        tracing::info!(at = ?now, framework = i, for_good, "scheduler down");
+        c.crash_framework(i, for_good);
+        if !for_good {
+            let back = random_ms(c, 500..5_000);
+            repair = Some((now + back, Repair::RestartFramework(i)));
+        }
+    }
+    repair
 }
 
 fn random_ms(c: &mut Cluster, range: std::ops::Range<u64>) -> Duration {
@@ -255,6 +372,7 @@ fn repair(c: &mut Cluster, r: Repair) {
             let _ = c.sim.restart(agent_addr(i));
         }
         Repair::RejoinAgent(i) => c.rejoin_agent(i),
+        Repair::RestartFramework(i) => c.restart_framework(i),
     }
 }
 
@@ -265,7 +383,7 @@ fn fault(c: &mut Cluster, mix: Mix) -> Option<(Time, Repair)> {
         Mix::MastersOnly => 3,
     };
     let kind = c.sim.rng().random_range(0..kinds);
-    let m = c.sim.rng().random_range(0..MASTERS);
+    let m = c.sim.rng().random_range(0..c.masters);
     let a = c.sim.rng().random_range(0..c.agents);
     let now = c.sim.now();
     tracing::info!(at = ?now, kind, m, a, leader = ?c.leader(), "fault");

@@ -35,7 +35,7 @@ const FAULT_PROBABILITY: f64 = 0.3;
 /// Runs the registrar scenario for one seed.
 pub fn run(p: &Params) -> Outcome {
     let nodes = p.nodes.unwrap_or(DEFAULT_NODES).clamp(3, 9);
-    let mut c = Cluster::with_breaks(p.seed, nodes, !p.plant_bug, BREAK_PROBABILITY);
+    let mut c = Cluster::with_breaks(p.seed, nodes, p.plant_bug.is_none(), BREAK_PROBABILITY);
     c.sim.record_trace(p.trace);
     let result = faults(&mut c).and_then(|()| {
         c.heal_all();

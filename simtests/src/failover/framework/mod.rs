@@ -1,27 +1,41 @@
-//! The scenario's framework: a small scheduler actor that follows the
+//! The scenario's frameworks: small scheduler actors that follow the
 //! leading master through failovers (`NotLeader`, `LeaderElected`, broken
-//! links), launches tasks on the offers it gets and sometimes kills one,
-//! acknowledges every update, and reconciles its live tasks now and then.
+//! links), acknowledge every update, reconcile their live tasks now and
+//! then, and use their offers as their [`Behaviour`] says: the original
+//! chaos framework, batch jobs, a relaunching service, a decliner with
+//! long filters, an offer hoarder, a suppress/revive cycler, schedulers
+//! that fail over or quit, and one that sends invalid requests.
 //!
-//! Everything it receives is written to a shared [`FrameworkLog`], where the
-//! checker reads it; the log checks per-task update order as it records
-//! (invariant 3), so the check costs nothing per simulator event.
+//! Everything a framework receives is written to its shared
+//! [`FrameworkLog`] (which checks per-task update order as it records),
+//! and its offer traffic to the shared [`Traffic`] feed for the offer
+//! ledger.
+
+mod log;
+mod plan;
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use corral_master::ids::{AgentId, FrameworkId, OfferId, TaskId};
+use corral_master::ids::{FrameworkId, OfferId, TaskId};
 use corral_master::protocol::{
     Accept, Acknowledge, Decline, FrameworkError, FrameworkInfo, Heartbeat, Kill, LeaderElected,
-    NotLeader, Offer, Offers, Operation, Reconcile, Rescind, Subscribe, Subscribed, TaskInfo,
-    Update,
+    NotLeader, Offer, Offers, Operation, Reconcile, Rescind, Revive, Subscribe, Subscribed,
+    Suppress, TaskInfo, Update,
 };
 use corral_master::resources::Resources;
-use corral_master::task::{TaskState, TaskStatus};
-use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid, Time};
+use corral_master::task::{StatusSource, TaskState};
+use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid};
 use rand::Rng;
+
+pub use log::{FrameworkLog, Launch, Received};
+pub use plan::classic_resources as task_resources;
+
+use super::shape::{Behaviour, FrameworkShape};
+use super::traffic::{Seen, Traffic};
+use plan::Ask;
 
 /// How often the framework looks at its state: re-subscribes if it is not
 /// subscribed, maybe kills a task.
@@ -32,137 +46,22 @@ const RECONCILE_EVERY: Duration = Duration::from_secs(5);
 const TARGET_LIVE_TASKS: usize = 6;
 /// Chance per tick that it kills one of its live tasks.
 const KILL_PROBABILITY: f64 = 0.04;
-
-/// What one task needs.
-pub fn task_resources() -> Resources {
-    Resources::parse("cpus:1;mem:256").unwrap_or_else(|e| unreachable!("a fixed literal: {e}"))
-}
-
-/// One task as the framework launched it.
-#[derive(Clone, Debug)]
-pub struct Launch {
-    /// When the accept was sent.
-    pub at: Time,
-    /// The agent of the offer used.
-    pub agent_id: AgentId,
-    /// That agent's hostname.
-    pub hostname: String,
-    /// What the task holds.
-    pub resources: Resources,
-    /// The master the accept went to.
-    pub master: Pid,
-}
-
-/// One update as received.
-#[derive(Clone, Debug)]
-pub struct Received {
-    /// When.
-    pub at: Time,
-    /// Its state.
-    pub state: TaskState,
-    /// The agent's uuid (None: made by the master, e.g. reconciliation).
-    pub uuid: Option<[u8; 16]>,
-    /// The master that forwarded it.
-    pub from: Pid,
-    /// Its reason and message, for failure reports.
-    pub why: String,
-}
-
-/// What the framework saw and did, for the checkers.
-#[derive(Default, Debug)]
-pub struct FrameworkLog {
-    /// Its id, once subscribed.
-    pub framework_id: Option<FrameworkId>,
-    /// The master it is subscribed to (None while looking for one).
-    pub subscribed_to: Option<Pid>,
-    /// Every offer received: when, from which master, its id.
-    pub offers: Vec<(Time, Pid, OfferId)>,
-    /// Tasks launched (accepts sent), by id.
-    pub launched: BTreeMap<TaskId, Launch>,
-    /// Updates received, per task, in order.
-    pub updates: BTreeMap<TaskId, Vec<Received>>,
-    /// Tasks the framework asked to kill.
-    pub kills: BTreeSet<TaskId>,
-    /// Stop launching and killing (the scenario's liveness phase).
-    pub quiet: bool,
-    /// Invariant 3 violations found while recording, in order.
-    pub violations: Vec<String>,
-}
-
-/// Where a state sits in a task's life, for the order check: agents
-/// produce updates in this order.
-fn rank(s: TaskState) -> u8 {
-    match s {
-        TaskState::Staging => 0,
-        TaskState::Starting => 1,
-        TaskState::Running => 2,
-        TaskState::Killing => 3,
-        _ => 4,
-    }
-}
-
-impl FrameworkLog {
-    /// The last state the framework heard for `task`.
-    pub fn last_state(&self, task: &TaskId) -> Option<TaskState> {
-        self.updates.get(task)?.last().map(|r| r.state)
-    }
-
-    /// The terminal state the framework heard for `task`, if any.
-    pub fn terminal(&self, task: &TaskId) -> Option<TaskState> {
-        self.terminal_update(task).map(|r| r.state)
-    }
-
-    /// The terminal update the framework heard for `task`, if any.
-    pub fn terminal_update(&self, task: &TaskId) -> Option<&Received> {
-        self.updates
-            .get(task)?
-            .iter()
-            .find(|r| r.state.is_terminal())
-    }
-
-    /// Records an update, checking invariant 3: a terminal state is final
-    /// (nothing else follows it), and the agent's updates (those with a
-    /// uuid) first arrive in the order of the task's life.
-    pub fn record_update(&mut self, status: &TaskStatus, from: &Pid, at: Time) {
-        let id = status.task_id.clone();
-        let seen = self.updates.entry(id.clone()).or_default();
-        if let Some(end) = seen.iter().map(|r| r.state).find(|s| s.is_terminal()) {
-            if status.state != end {
-                self.violations.push(format!(
-                    "task {id} got {:?} after its terminal {end:?} (from {from})",
-                    status.state
-                ));
-            }
-        }
-        let repeat = status.uuid.is_some() && seen.iter().any(|r| r.uuid == status.uuid);
-        if let (false, Some(_)) = (repeat, status.uuid) {
-            let latest = seen
-                .iter()
-                .filter(|r| r.uuid.is_some())
-                .map(|r| r.state)
-                .max_by_key(|s| rank(*s));
-            if let Some(before) = latest.filter(|b| rank(*b) > rank(status.state)) {
-                self.violations.push(format!(
-                    "task {id}: the agent's {:?} arrived after its {before:?} (from {from})",
-                    status.state
-                ));
-            }
-        }
-        seen.push(Received {
-            at,
-            state: status.state,
-            uuid: status.uuid,
-            from: from.clone(),
-            why: format!("{:?}: {}", status.reason, status.message),
-        });
-    }
-}
+/// Chance per tick that a cycler suppresses or revives.
+const CYCLE_PROBABILITY: f64 = 0.08;
+/// Chance per offer that the invalid framework sends an invalid request.
+const INVALID_PROBABILITY: f64 = 0.3;
 
 /// The shared log.
 pub type SharedLog = Rc<RefCell<FrameworkLog>>;
 
 /// The framework actor.
 pub struct Framework {
+    /// Its index in the scenario (its place in the logs).
+    index: usize,
+    shape: FrameworkShape,
+    /// Prefix of its task ids (empty for the original framework, whose
+    /// task ids the classic regression seeds depend on).
+    prefix: String,
     masters: Vec<Pid>,
     /// The master to subscribe to next.
     candidate: usize,
@@ -171,34 +70,68 @@ pub struct Framework {
     /// The master subscribed to.
     current: Option<Pid>,
     framework_id: Option<FrameworkId>,
-    next_task: u64,
     /// Tasks not known to have ended, with whether they run "forever".
     live: BTreeMap<TaskId, bool>,
     log: SharedLog,
+    traffic: Traffic,
 }
 
 impl Framework {
     /// The name it is spawned under.
     pub const NAME: &'static str = "framework";
 
-    /// A framework that finds its leader among `masters`.
-    pub fn new(masters: Vec<Pid>, log: SharedLog) -> Framework {
+    /// Framework `index`, shaped by `shape`, that finds its leader among
+    /// `masters`. A scheduler that restarts takes its framework id and
+    /// task numbering from `log` (what a real one keeps on disk).
+    pub fn new(
+        index: usize,
+        shape: FrameworkShape,
+        masters: Vec<Pid>,
+        log: SharedLog,
+        traffic: Traffic,
+    ) -> Framework {
+        let prefix = match shape.behaviour {
+            Behaviour::Mixed => String::new(),
+            _ => format!("f{index}-"),
+        };
+        let (framework_id, live) = {
+            let log = log.borrow();
+            // What a restarted scheduler kept on disk: its id and the
+            // tasks it has not seen end.
+            let live = log
+                .launched
+                .keys()
+                .filter(|t| log.terminal(t).is_none())
+                .map(|t| (t.clone(), true))
+                .collect();
+            (log.framework_id.clone(), live)
+        };
         Framework {
+            index,
+            shape,
+            prefix,
             masters,
             candidate: 0,
             hint: None,
             current: None,
-            framework_id: None,
-            next_task: 0,
-            live: BTreeMap::new(),
+            framework_id,
+            live,
             log,
+            traffic,
         }
     }
 
+    fn see(&self, seen: Seen) {
+        self.traffic.borrow_mut().push(seen);
+    }
+
     fn info(&self) -> FrameworkInfo {
-        let mut info = FrameworkInfo::new("failover-sim", "*");
-        // Kept by every master through its failover: never torn down here.
-        info.failover_timeout = Duration::from_secs(3600);
+        let name = match self.shape.behaviour {
+            Behaviour::Mixed => "failover-sim".to_owned(),
+            b => format!("{b:?}-{}", self.index),
+        };
+        let mut info = FrameworkInfo::new(&name, &self.shape.role);
+        info.failover_timeout = self.shape.failover_timeout;
         info.checkpoint = true;
         info.partition_aware = true;
         info.id = self.framework_id.clone();
@@ -235,7 +168,19 @@ impl Framework {
         let Some(master) = self.current.clone() else {
             return self.subscribe(ctx);
         };
-        if self.log.borrow().quiet || !ctx.rng().random_bool(KILL_PROBABILITY) {
+        let quiet = self.log.borrow().quiet;
+        match self.shape.behaviour {
+            Behaviour::Cycler => return self.cycle(&master, quiet, ctx),
+            Behaviour::Invalid if !quiet && ctx.rng().random_bool(KILL_PROBABILITY) => {
+                let n = self.next_task();
+                let task_id = TaskId(format!("{}never-{n}", self.prefix));
+                self.log.borrow_mut().kills.insert(task_id.clone());
+                return ctx.send(&master, Kill { task_id });
+            }
+            Behaviour::Mixed | Behaviour::Service | Behaviour::FailsOver | Behaviour::Quits => {}
+            _ => return,
+        }
+        if quiet || !ctx.rng().random_bool(KILL_PROBABILITY) {
             return;
         }
         // Long tasks are killed more often: short ones end by themselves.
@@ -253,6 +198,26 @@ impl Framework {
         ctx.send(&master, Kill { task_id });
     }
 
+    /// A cycler suppresses or revives now and then; once quiet it stays
+    /// revived (the check after healing expects it to be offered).
+    fn cycle(&mut self, master: &Pid, quiet: bool, ctx: &mut Ctx<'_, Self>) {
+        let suppressed = self.log.borrow().suppressed;
+        let flip = if quiet {
+            suppressed
+        } else {
+            ctx.rng().random_bool(CYCLE_PROBABILITY)
+        };
+        if !flip {
+            return;
+        }
+        self.log.borrow_mut().suppressed = !suppressed;
+        if suppressed {
+            ctx.send(master, Revive);
+        } else {
+            ctx.send(master, Suppress);
+        }
+    }
+
     fn reconcile(&mut self, ctx: &mut Ctx<'_, Self>) {
         ctx.delay(RECONCILE_EVERY, |f: &mut Self, ctx| f.reconcile(ctx));
         if let Some(master) = &self.current {
@@ -261,8 +226,21 @@ impl Framework {
         }
     }
 
-    /// The tasks to launch on `offer`, with whether each runs "forever".
-    fn plan(&mut self, offer: &Offer, ctx: &mut Ctx<'_, Self>) -> Vec<(TaskInfo, bool)> {
+    fn next_task(&mut self) -> u64 {
+        let mut log = self.log.borrow_mut();
+        let n = log.next_task;
+        log.next_task += 1;
+        n
+    }
+
+    fn task_id(&mut self) -> TaskId {
+        let n = self.next_task();
+        TaskId(format!("{}task-{n}", self.prefix))
+    }
+
+    /// The original framework's plan: keeps [`TARGET_LIVE_TASKS`] live,
+    /// 40% of them "forever".
+    fn plan_mixed(&mut self, offer: &Offer, ctx: &mut Ctx<'_, Self>) -> Vec<(TaskInfo, Ask)> {
         let mut left = offer.resources.clone();
         let need = task_resources();
         let mut tasks = Vec::new();
@@ -277,19 +255,232 @@ impl Framework {
             } else {
                 format!("sleep {}", ctx.rng().random_range(2..20))
             };
-            let task_id = TaskId(format!("task-{}", self.next_task));
-            self.next_task += 1;
-            let info = TaskInfo {
-                task_id: task_id.clone(),
-                name: task_id.0.clone(),
-                command,
-                env: Vec::new(),
+            let ask = Ask {
                 resources: need.clone(),
-                container: None,
+                command,
+                long,
+                fails: false,
             };
-            tasks.push((info, long));
+            tasks.push((self.task_info(&ask), ask));
         }
         tasks
+    }
+
+    fn task_info(&mut self, ask: &Ask) -> TaskInfo {
+        let task_id = self.task_id();
+        TaskInfo {
+            task_id: task_id.clone(),
+            name: task_id.0.clone(),
+            command: ask.command.clone(),
+            env: Vec::new(),
+            resources: ask.resources.clone(),
+            container: None,
+        }
+    }
+
+    /// How many tasks the framework wants launched on this offer, and of
+    /// which kind.
+    fn plan(&mut self, offer: &Offer, ctx: &mut Ctx<'_, Self>) -> Vec<(TaskInfo, Ask)> {
+        let (room, service) = match self.shape.behaviour {
+            Behaviour::Mixed => return self.plan_mixed(offer, ctx),
+            Behaviour::Hoarder => return Vec::new(),
+            Behaviour::Decliner => (usize::from(ctx.rng().random_bool(0.2)), false),
+            Behaviour::Batch => {
+                let left = self.log.borrow().jobs_left.unwrap_or(0) as usize;
+                (left.min(4), false)
+            }
+            Behaviour::Cycler | Behaviour::Invalid => (3, false),
+            Behaviour::Service | Behaviour::FailsOver | Behaviour::Quits => {
+                (4usize.saturating_sub(self.live.len()), true)
+            }
+        };
+        let mut left = offer.resources.clone();
+        let mut tasks = Vec::new();
+        for _ in 0..room {
+            let ask = match service {
+                true => plan::service(&left, ctx.rng()),
+                false => plan::short_job(&left, ctx.rng()),
+            };
+            let Some(rest) = left.checked_minus(&ask.resources) else {
+                break;
+            };
+            left = rest;
+            tasks.push((self.task_info(&ask), ask));
+        }
+        if let Some(jobs) = self.log.borrow_mut().jobs_left.as_mut() {
+            *jobs = jobs.saturating_sub(tasks.len() as u32);
+        }
+        tasks
+    }
+
+    /// Answers one offer from `from` (the current master).
+    fn answer(&mut self, offer: Offer, from: &Pid, quiet: bool, ctx: &mut Ctx<'_, Self>) {
+        let behaviour = self.shape.behaviour;
+        if behaviour == Behaviour::Hoarder {
+            return;
+        }
+        if behaviour == Behaviour::Invalid && !quiet && ctx.rng().random_bool(INVALID_PROBABILITY) {
+            return self.invalid(offer, from, ctx);
+        }
+        let tasks = if quiet {
+            Vec::new()
+        } else {
+            self.plan(&offer, ctx)
+        };
+        let offer_ids = vec![offer.id.clone()];
+        if tasks.is_empty() {
+            let refuse = match behaviour {
+                Behaviour::Decliner => Duration::from_secs(ctx.rng().random_range(30..120)),
+                // Frameworks that all decline for 1 s can keep an offer
+                // going round two of them: once quiet, each gives the
+                // others a turn.
+                Behaviour::Mixed => Duration::from_secs(1),
+                _ if quiet => Duration::from_secs(5),
+                _ => Duration::from_secs(1),
+            };
+            self.see(Seen::Declined {
+                fw: self.index,
+                offer_ids: offer_ids.clone(),
+            });
+            ctx.send(
+                from,
+                Decline {
+                    offer_ids,
+                    refuse: Some(refuse),
+                },
+            );
+            return;
+        }
+        let infos = self.record_launches(&offer, from, tasks, ctx);
+        self.send_accept(from, offer_ids, infos, ctx);
+    }
+
+    fn record_launches(
+        &mut self,
+        offer: &Offer,
+        from: &Pid,
+        tasks: Vec<(TaskInfo, Ask)>,
+        ctx: &mut Ctx<'_, Self>,
+    ) -> Vec<TaskInfo> {
+        let now = ctx.now();
+        let mut log = self.log.borrow_mut();
+        let mut infos = Vec::new();
+        for (info, ask) in tasks {
+            self.live.insert(info.task_id.clone(), ask.long);
+            let launch = Launch {
+                at: now,
+                agent_id: offer.agent_id.clone(),
+                hostname: offer.hostname.clone(),
+                resources: info.resources.clone(),
+                master: from.clone(),
+                fails: ask.fails,
+            };
+            log.launched.insert(info.task_id.clone(), launch);
+            infos.push(info);
+        }
+        infos
+    }
+
+    fn send_accept(
+        &mut self,
+        to: &Pid,
+        offer_ids: Vec<OfferId>,
+        infos: Vec<TaskInfo>,
+        ctx: &mut Ctx<'_, Self>,
+    ) {
+        let tasks = infos
+            .iter()
+            .filter(|t| !self.log.borrow().invalid.contains_key(&t.task_id))
+            .map(|t| (t.task_id.clone(), t.resources.clone()))
+            .collect();
+        self.see(Seen::Accepted {
+            fw: self.index,
+            offer_ids: offer_ids.clone(),
+            tasks,
+        });
+        let accept = Accept {
+            offer_ids,
+            operations: vec![Operation::Launch(infos)],
+            refuse: Some(Duration::from_secs(1)),
+        };
+        ctx.send(to, accept);
+    }
+
+    /// An invalid request on `offer`: an unknown offer id beside it, the
+    /// offer used twice, a task id twice in one launch, a task needing
+    /// more than offered, or a kill of a task never launched.
+    fn invalid(&mut self, offer: Offer, from: &Pid, ctx: &mut Ctx<'_, Self>) {
+        let kind = ctx.rng().random_range(0..5);
+        let ask = plan::short_job(&offer.resources, ctx.rng());
+        let fits = offer.resources.contains(&ask.resources);
+        let ids = vec![offer.id.clone()];
+        match kind {
+            0 => {
+                let bad = self.bad_task(&ask.resources);
+                let bogus = OfferId(format!("{}-no-such-offer", offer.id));
+                self.send_accept(from, vec![offer.id.clone(), bogus], vec![bad], ctx);
+            }
+            1 | 2 if fits => {
+                let info = self.task_info(&ask);
+                let good = self.record_launches(&offer, from, vec![(info, ask)], ctx);
+                let mut second = good.clone();
+                if kind == 1 {
+                    self.send_accept(from, ids.clone(), good, ctx);
+                    second = vec![self.bad_task(&second[0].resources)];
+                } else {
+                    self.log
+                        .borrow_mut()
+                        .duplicates
+                        .insert(second[0].task_id.clone());
+                    second.extend(good);
+                }
+                self.send_accept(from, ids, second, ctx);
+            }
+            3 => {
+                let cpus = offer.resources.cpus() + 100.0;
+                let greedy = Resources::empty()
+                    .with_scalar("cpus", cpus)
+                    .unwrap_or_else(|e| unreachable!("a positive amount: {e}"));
+                let bad = self.bad_task(&greedy);
+                self.send_accept(from, ids, vec![bad], ctx);
+            }
+            _ => {
+                let n = self.next_task();
+                let task_id = TaskId(format!("{}never-{n}", self.prefix));
+                self.log.borrow_mut().kills.insert(task_id.clone());
+                ctx.send(from, Kill { task_id });
+                self.see(Seen::Declined {
+                    fw: self.index,
+                    offer_ids: ids.clone(),
+                });
+                let refuse = Some(Duration::from_secs(1));
+                ctx.send(
+                    from,
+                    Decline {
+                        offer_ids: ids,
+                        refuse,
+                    },
+                );
+            }
+        }
+    }
+
+    /// A task that must never run, recorded as such.
+    fn bad_task(&mut self, resources: &Resources) -> TaskInfo {
+        let n = self.next_task();
+        let task_id = TaskId(format!("{}bad-{n}", self.prefix));
+        self.log
+            .borrow_mut()
+            .invalid
+            .insert(task_id.clone(), resources.clone());
+        TaskInfo {
+            task_id: task_id.clone(),
+            name: task_id.0.clone(),
+            command: "sleep 1".into(),
+            env: Vec::new(),
+            resources: resources.clone(),
+            container: None,
+        }
     }
 }
 
@@ -334,8 +525,14 @@ impl Handler<Subscribed> for Framework {
             let mut log = self.log.borrow_mut();
             log.framework_id = Some(m.framework_id);
             log.subscribed_to = Some(from.clone());
+            log.subscriptions += 1;
         }
-        // Learn at once what the new master knows of the live tasks.
+        self.see(Seen::Subscribed {
+            fw: self.index,
+            master: from.clone(),
+        });
+        // Learn at once what the new master knows of the live tasks (a
+        // restarted scheduler knows none: it asks about all of them).
         let task_ids = self.live.keys().cloned().collect();
         ctx.send(&from, Reconcile { task_ids });
     }
@@ -353,41 +550,21 @@ impl Handler<Offers> for Framework {
                 log.offers.push((now, from.clone(), o.id.clone()));
             }
         }
+        let current = self.current.as_ref() == Some(&from);
+        for offer in &m.offers {
+            self.see(Seen::Offered {
+                fw: self.index,
+                from: from.clone(),
+                current,
+                offer: offer.clone(),
+            });
+        }
         let quiet = self.log.borrow().quiet;
-        if self.current.as_ref() != Some(&from) {
+        if !current {
             return;
         }
         for offer in m.offers {
-            let tasks = if quiet {
-                Vec::new()
-            } else {
-                self.plan(&offer, ctx)
-            };
-            let offer_ids = vec![offer.id.clone()];
-            if tasks.is_empty() {
-                let refuse = Some(Duration::from_secs(1));
-                ctx.send(&from, Decline { offer_ids, refuse });
-                continue;
-            }
-            let mut log = self.log.borrow_mut();
-            for (info, long) in &tasks {
-                self.live.insert(info.task_id.clone(), *long);
-                let launch = Launch {
-                    at: now,
-                    agent_id: offer.agent_id.clone(),
-                    hostname: offer.hostname.clone(),
-                    resources: info.resources.clone(),
-                    master: from.clone(),
-                };
-                log.launched.insert(info.task_id.clone(), launch);
-            }
-            let infos = tasks.into_iter().map(|(t, _)| t).collect();
-            let accept = Accept {
-                offer_ids,
-                operations: vec![Operation::Launch(infos)],
-                refuse: Some(Duration::from_secs(1)),
-            };
-            ctx.send(&from, accept);
+            self.answer(offer, &from, quiet, ctx);
         }
     }
 }
@@ -398,10 +575,33 @@ impl Handler<Update> for Framework {
             return;
         };
         let status = m.status;
-        self.log
-            .borrow_mut()
-            .record_update(&status, &from, ctx.now());
-        if status.state.is_terminal() {
+        self.see(Seen::Updated {
+            fw: self.index,
+            task_id: status.task_id.clone(),
+            state: status.state,
+            uuid: status.uuid,
+        });
+        let rejected = {
+            let mut log = self.log.borrow_mut();
+            let rejected = status.uuid.is_none()
+                && status.source == StatusSource::Master
+                && (log.invalid.contains_key(&status.task_id)
+                    || (status.state == TaskState::Error
+                        && log.duplicates.contains(&status.task_id)));
+            if rejected {
+                log.rejections.push((status.task_id.clone(), status.state));
+            } else {
+                log.record_update(&status, &from, ctx.now());
+            }
+            // A restarted scheduler learns its live tasks back.
+            let ours = log.launched.contains_key(&status.task_id);
+            if self.shape.behaviour != Behaviour::Mixed && ours && !status.state.is_terminal() {
+                self.live.entry(status.task_id.clone()).or_insert(true);
+            }
+            rejected
+        };
+        // A rejected duplicate's TASK_ERROR is not its first copy's end.
+        if status.state.is_terminal() && !rejected {
             self.live.remove(&status.task_id);
         }
         if let (Some(uuid), Some(agent_id)) = (status.uuid, status.agent_id.clone()) {
@@ -440,7 +640,12 @@ impl Handler<LeaderElected> for Framework {
 }
 
 impl Handler<Rescind> for Framework {
-    fn handle(&mut self, _: Rescind, _: &mut Ctx<'_, Self>) {}
+    fn handle(&mut self, m: Rescind, _: &mut Ctx<'_, Self>) {
+        self.see(Seen::Rescinded {
+            fw: self.index,
+            offer_id: m.offer_id,
+        });
+    }
 }
 
 impl Handler<Heartbeat> for Framework {
@@ -453,62 +658,5 @@ impl Handler<FrameworkError> for Framework {
         if self.current.is_some() && self.current.as_ref() == ctx.sender() {
             self.lost_master(None, ctx);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use corral_master::task::StatusSource;
-    use std::net::SocketAddr;
-
-    fn status(state: TaskState, uuid: Option<u8>) -> TaskStatus {
-        TaskStatus {
-            task_id: TaskId::from("t"),
-            framework_id: FrameworkId::from("f"),
-            agent_id: None,
-            state,
-            source: StatusSource::Executor,
-            reason: None,
-            message: String::new(),
-            timestamp_ms: 0,
-            uuid: uuid.map(|u| [u; 16]),
-        }
-    }
-
-    fn record(states: &[(TaskState, Option<u8>)]) -> Vec<String> {
-        let from = Pid::new("master", SocketAddr::from(([10, 0, 1, 1], 5050))).unwrap();
-        let mut log = FrameworkLog::default();
-        for (s, u) in states {
-            log.record_update(&status(*s, *u), &from, Time::ZERO);
-        }
-        log.violations
-    }
-
-    #[test]
-    fn the_log_accepts_ordered_updates_repeats_and_reconciliation() {
-        let ok = record(&[
-            (TaskState::Starting, Some(1)),
-            (TaskState::Starting, Some(1)),
-            (TaskState::Staging, None),
-            (TaskState::Running, Some(2)),
-            (TaskState::Unreachable, None),
-            (TaskState::Running, None),
-            (TaskState::Finished, Some(3)),
-            (TaskState::Finished, Some(3)),
-            (TaskState::Finished, None),
-        ]);
-        assert!(ok.is_empty(), "{ok:?}");
-    }
-
-    #[test]
-    fn the_log_flags_updates_after_a_terminal_state_and_out_of_order() {
-        let after_end = record(&[(TaskState::Finished, None), (TaskState::Starting, Some(1))]);
-        assert_eq!(after_end.len(), 1, "{after_end:?}");
-        let reordered = record(&[
-            (TaskState::Running, Some(2)),
-            (TaskState::Starting, Some(1)),
-        ]);
-        assert_eq!(reordered.len(), 1, "{reordered:?}");
     }
 }

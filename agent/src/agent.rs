@@ -28,7 +28,7 @@ use corral_executor::protocol as exec;
 use corral_master::ids::{AgentId, FrameworkId};
 use corral_master::protocol as master;
 use corral_master::resources::Resources;
-use corral_master::task::TaskStatus;
+use corral_master::task::{TaskState, TaskStatus};
 use corral_runtime::{Actor, Ctx, ExitStatus, Handlers, Pid, ProcessId, Time, TimerId};
 
 use crate::config::AgentConfig;
@@ -224,11 +224,15 @@ impl Agent {
         }
     }
 
-    /// Queues `status` unless its framework was shut down (then it is
-    /// dropped and reported as queued: nobody waits for it).
+    /// Queues `status`, unless its framework was shut down and the status
+    /// does not end the task (then it is dropped and reported as queued:
+    /// nobody waits for it). A shut-down framework's task end is still
+    /// sent: the master keeps what the task used from offers until it
+    /// hears of it, and acknowledges it itself.
     fn push_status(&mut self, status: TaskStatus, now: Time) -> PushResult {
         let key = (status.framework_id.clone(), status.task_id.clone());
-        let result = if self.removed_frameworks.contains(&key.0) {
+        let ends = status.state.is_terminal() || status.state == TaskState::Lost;
+        let result = if self.removed_frameworks.contains(&key.0) && !ends {
             PushResult::Queued
         } else {
             self.updates.push(status.clone(), now)

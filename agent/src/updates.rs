@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use corral_master::ids::{FrameworkId, TaskId};
-use corral_master::task::TaskStatus;
+use corral_master::task::{TaskState, TaskStatus};
 use corral_runtime::Time;
 
 /// Pending updates one task may hold; beyond it pushes are refused
@@ -260,9 +260,21 @@ impl UpdateManager {
         self.streams.remove(key);
     }
 
-    /// Forgets every stream of a framework (it was shut down).
+    /// Drops the updates of a framework that was shut down, except the
+    /// update that ends each task, which becomes due at once.
     pub fn remove_framework(&mut self, framework_id: &FrameworkId) {
-        self.streams.retain(|(f, _), _| f != framework_id);
+        // Each task's end stays, sent next: the master keeps what a
+        // shut-down framework's task used from offers until it hears of
+        // it (and acknowledges it itself). The rest nobody will read.
+        for ((f, _), s) in self.streams.iter_mut() {
+            if f == framework_id {
+                s.pending
+                    .retain(|u| u.state.is_terminal() || u.state == TaskState::Lost);
+                s.next_send = Time::ZERO;
+            }
+        }
+        self.streams
+            .retain(|(f, _), s| f != framework_id || !s.pending.is_empty());
     }
 
     /// Forgets everything (the agent starts over as a new agent).

@@ -664,3 +664,49 @@ fn a_framework_gone_past_its_failover_timeout_is_removed_and_its_tasks_shut_down
         at - lost_at
     );
 }
+
+/// A removed framework's task still runs until its agent kills it: what it
+/// uses is offered to nobody until the agent reports it ended (Mesos frees
+/// it at once, which overcommits the agent while the kill takes its grace
+/// period); the master acknowledges that report itself.
+#[test]
+fn a_removed_frameworks_running_task_is_offered_only_once_its_agent_reports_it_ended() {
+    let mut w = World::new(41, 1, framework_cfg(), false);
+    framework_lost(&mut w, secs(20));
+    let removed = w.framework_id.clone().unwrap();
+    w.agent_gets(0, secs(60), "ShutdownFramework at the agent", |g| {
+        matches!(g, Got::ShutdownFramework(_)).then_some(())
+    });
+    // Another framework subscribes: it is offered only what t1 leaves.
+    w.sim.restart(framework_addr()).unwrap();
+    w.framework_id = None;
+    let seen = w.fw_log.borrow().len();
+    w.subscribe(0);
+    assert_ne!(w.framework_id.as_ref(), Some(&removed));
+    let (_, offered) = w.offer_after(seen, 0);
+    assert_eq!(offered, res("cpus:3;mem:3584"), "t1 still runs there");
+    w.run_for(secs(5));
+    let offers_before = w.fw_log.borrow().len();
+    // The agent reports t1 killed.
+    let seen_agent = w.agent_log.borrow().len();
+    let status = TaskStatus {
+        task_id: TaskId::from("t1"),
+        framework_id: removed,
+        agent_id: w.agent_id.clone(),
+        state: TaskState::Killed,
+        source: StatusSource::Executor,
+        reason: None,
+        message: String::new(),
+        timestamp_ms: 0,
+        uuid: Some([9; 16]),
+    };
+    w.send(agent_pid(), &master_pid(0), StatusUpdate { status });
+    w.agent_gets(
+        seen_agent,
+        secs(5),
+        "the master's own acknowledgement",
+        |g| matches!(g, Got::Ack(a) if a.task_id.0 == "t1").then_some(()),
+    );
+    let (_, freed) = w.offer_after(offers_before, 0);
+    assert_eq!(freed, res("cpus:1;mem:512"), "what t1 used, offered again");
+}

@@ -246,3 +246,15 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_shut_down_frameworks_task_ends_are_kept_and_due_at_once() {
+    let mut m = UpdateManager::new(MIN, MAX);
+    m.push(status("a", TaskState::Running, 1), at(0));
+    m.push(status("a", TaskState::Finished, 2), at(0));
+    m.push(status("b", TaskState::Running, 3), at(0));
+    assert_eq!(uuids(&m.due(at(0))), vec![1, 3]);
+    m.remove_framework(&fw());
+    assert_eq!(m.stream_count(), 1, "b had no end to keep");
+    assert_eq!(uuids(&m.due(at(1))), vec![2], "a's end, without waiting");
+}

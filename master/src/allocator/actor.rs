@@ -10,8 +10,8 @@ use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid};
 
 use super::cycles::CycleTimes;
 use super::messages::{
-    AddAgent, AddFramework, Allocations, GetCycleTimes, Recover, RemoveAgent, RemoveFramework,
-    ReviveOffers, SuppressOffers,
+    AddAgent, AddFramework, Allocations, GetCycleTimes, HoldOrphaned, Recover, ReleaseOrphaned,
+    RemoveAgent, RemoveFramework, ReviveOffers, SuppressOffers,
 };
 use super::{Allocator, AllocatorConfig, AllocatorError};
 
@@ -128,6 +128,8 @@ impl Actor for AllocatorActor {
             .on::<AddFramework>()
             .on::<RemoveFramework>()
             .on::<Recover>()
+            .on::<HoldOrphaned>()
+            .on::<ReleaseOrphaned>()
             .on::<SuppressOffers>()
             .on::<ReviveOffers>()
             .on::<GetCycleTimes>();
@@ -145,6 +147,10 @@ impl Handler<AddAgent> for AllocatorActor {
         for (fw, used) in &m.used {
             note("add used", self.core.add_used(fw, &agent, used));
         }
+        note(
+            "hold orphaned",
+            self.core.hold_orphaned(&agent, &m.orphaned),
+        );
         self.pass_soon(ctx);
     }
 }
@@ -166,8 +172,35 @@ impl Handler<AddFramework> for AllocatorActor {
 }
 
 impl Handler<RemoveFramework> for AllocatorActor {
-    fn handle(&mut self, m: RemoveFramework, _ctx: &mut Ctx<'_, Self>) {
+    fn handle(&mut self, m: RemoveFramework, ctx: &mut Ctx<'_, Self>) {
+        // One handler, so no pass sees the live tasks' resources free.
+        for (agent, used) in &m.still_running {
+            let moved = self
+                .core
+                .recover(&m.framework, agent, used, None, ctx.now())
+                .and_then(|()| self.core.hold_orphaned(agent, used));
+            note("hold a removed framework's tasks", moved);
+        }
         note("remove framework", self.core.remove_framework(&m.framework));
+    }
+}
+
+impl Handler<HoldOrphaned> for AllocatorActor {
+    fn handle(&mut self, m: HoldOrphaned, _ctx: &mut Ctx<'_, Self>) {
+        note(
+            "hold orphaned",
+            self.core.hold_orphaned(&m.agent, &m.resources),
+        );
+    }
+}
+
+impl Handler<ReleaseOrphaned> for AllocatorActor {
+    fn handle(&mut self, m: ReleaseOrphaned, ctx: &mut Ctx<'_, Self>) {
+        note(
+            "release orphaned",
+            self.core.release_orphaned(&m.agent, &m.resources),
+        );
+        self.pass_soon(ctx);
     }
 }
 

@@ -27,6 +27,14 @@ pub enum AllocatorError {
         /// What was to be recorded as used.
         resources: crate::resources::Resources,
     },
+    /// Released resources were not held for tasks of removed frameworks.
+    #[error("agent {agent} holds no {resources} for tasks of removed frameworks")]
+    NotOrphaned {
+        /// The agent.
+        agent: AgentId,
+        /// What was to be released.
+        resources: crate::resources::Resources,
+    },
     /// A role weight that is not a finite number above zero.
     #[error("role {role:?} cannot have weight {weight}")]
     BadWeight {

@@ -29,6 +29,9 @@ pub struct AddAgent {
     /// What frameworks already hold there (tasks a re-registering agent
     /// reported to a newly elected master), framework by framework.
     pub used: Vec<(FrameworkId, Resources)>,
+    /// What tasks of frameworks the master no longer knows use there,
+    /// until the agent reports them ended ([`ReleaseOrphaned`]).
+    pub orphaned: Resources,
 }
 
 /// An agent left; what it had is gone with it.
@@ -47,11 +50,36 @@ pub struct AddFramework {
     pub role: String,
 }
 
-/// A framework is gone; everything it held is available again.
+/// A framework is gone; everything it held is available again, except
+/// what its live tasks use: that stays held, by nobody, until each task's
+/// end is reported ([`ReleaseOrphaned`]), so that nothing is offered that
+/// an agent is still running.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RemoveFramework {
     /// The framework.
     pub framework: FrameworkId,
+    /// Its tasks that have not ended: where they run and what they use.
+    pub still_running: Vec<(AgentId, Resources)>,
+}
+
+/// Tasks of frameworks the master no longer knows run on `agent` (it
+/// reported them): what they use is held from offers until they end.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HoldOrphaned {
+    /// The agent.
+    pub agent: AgentId,
+    /// What the tasks use.
+    pub resources: Resources,
+}
+
+/// Tasks of a removed framework ended on `agent`: what they used is
+/// available again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseOrphaned {
+    /// The agent.
+    pub agent: AgentId,
+    /// What the tasks used.
+    pub resources: Resources,
 }
 
 /// Resources held by a framework on an agent come back, with an optional
@@ -99,6 +127,8 @@ message!(RemoveAgent = "allocator.RemoveAgent");
 message!(AddFramework = "allocator.AddFramework");
 message!(RemoveFramework = "allocator.RemoveFramework");
 message!(Recover = "allocator.Recover");
+message!(HoldOrphaned = "allocator.HoldOrphaned");
+message!(ReleaseOrphaned = "allocator.ReleaseOrphaned");
 message!(SuppressOffers = "allocator.SuppressOffers");
 message!(ReviveOffers = "allocator.ReviveOffers");
 message!(Allocations = "allocator.Allocations");

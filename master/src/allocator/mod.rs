@@ -109,7 +109,9 @@ pub struct Allocation {
 ///   [`remove_agent`](Self::remove_agent),
 ///   [`add_framework`](Self::add_framework),
 ///   [`remove_framework`](Self::remove_framework),
-///   [`set_weight`](Self::set_weight).
+///   [`set_weight`](Self::set_weight); for the live tasks of a removed
+///   framework, [`hold_orphaned`](Self::hold_orphaned) until they end,
+///   then [`release_orphaned`](Self::release_orphaned).
 /// - **Framework calls, as they arrive:** [`recover`](Self::recover) for
 ///   declined offers, unused parts of accepts and ended tasks (with the
 ///   framework's filter, given the current time);
@@ -167,6 +169,9 @@ struct Agent {
     available: Resources,
     /// What each framework (by slot) holds here.
     allocations: BTreeMap<u32, Resources>,
+    /// What tasks of removed frameworks still use here until the agent
+    /// reports them ended: held by nobody, offered to nobody.
+    orphaned: Resources,
 }
 
 #[derive(Debug)]
@@ -237,6 +242,7 @@ impl<S: Sorter> Allocator<S> {
             available: total.clone(),
             total,
             allocations: BTreeMap::new(),
+            orphaned: Resources::empty(),
         });
         self.agent_index.insert(agent, slot);
         self.shares_stale = true;
@@ -267,6 +273,54 @@ impl<S: Sorter> Allocator<S> {
                 })?;
         a.available = left;
         self.book.grant(fw_slot, agent_slot, resources);
+        Ok(())
+    }
+
+    /// Records that tasks of a framework no longer known (removed, or
+    /// unknown to a newly elected master) still use `resources` on
+    /// `agent`: they stop being available, and count in no share, until
+    /// [`release_orphaned`](Self::release_orphaned). Mesos frees such
+    /// resources at once; offering them before the agent has killed the
+    /// tasks would overcommit the agent.
+    pub fn hold_orphaned(
+        &mut self,
+        agent: &AgentId,
+        resources: &Resources,
+    ) -> Result<(), AllocatorError> {
+        let slot = self.agent_slot(agent)?;
+        let a = &mut self.book.agents[slot];
+        let overcommit = || AllocatorError::Overcommit {
+            agent: agent.clone(),
+            resources: resources.clone(),
+        };
+        let left = a
+            .available
+            .checked_minus(resources)
+            .ok_or_else(overcommit)?;
+        let orphaned = a.orphaned.checked_plus(resources).ok_or_else(overcommit)?;
+        a.available = left;
+        a.orphaned = orphaned;
+        Ok(())
+    }
+
+    /// Tasks held by [`hold_orphaned`](Self::hold_orphaned) ended: their
+    /// `resources` are available again.
+    pub fn release_orphaned(
+        &mut self,
+        agent: &AgentId,
+        resources: &Resources,
+    ) -> Result<(), AllocatorError> {
+        let slot = self.agent_slot(agent)?;
+        let a = &mut self.book.agents[slot];
+        let left =
+            a.orphaned
+                .checked_minus(resources)
+                .ok_or_else(|| AllocatorError::NotOrphaned {
+                    agent: agent.clone(),
+                    resources: resources.clone(),
+                })?;
+        a.orphaned = left;
+        a.available = a.available.plus(resources);
         Ok(())
     }
 

@@ -259,6 +259,12 @@ enum Op {
     /// A re-registering agent reports part of what is free on it as used
     /// by the framework ([`Naive::part`] of what is available).
     AddUsed(u8, u8, u8),
+    /// The framework is removed while part of what it holds on the agent
+    /// still runs ([`Naive::part`]): that part is held for nobody.
+    Orphan(u8, u8, u8),
+    /// Part of what is held for nobody on the agent is released (5
+    /// quarters = more than is held).
+    Release(u8, u8),
     Suppress(u8),
     Revive(u8),
     Allocate,
@@ -275,6 +281,8 @@ fn op() -> impl Strategy<Value = Op> {
         5 => (0..5u8, 0..6u8, 0..6u8, proptest::option::of(0..4u8))
             .prop_map(|(f, a, q, d)| Op::Recover(f, a, q, d)),
         1 => (0..5u8, 0..6u8, 0..6u8).prop_map(|(f, a, q)| Op::AddUsed(f, a, q)),
+        1 => (0..5u8, 0..6u8, 0..6u8).prop_map(|(f, a, q)| Op::Orphan(f, a, q)),
+        1 => (0..6u8, 0..6u8).prop_map(|(a, q)| Op::Release(a, q)),
         1 => (0..5u8).prop_map(Op::Suppress),
         1 => (0..5u8).prop_map(Op::Revive),
         4 => Just(Op::Allocate),
@@ -291,6 +299,8 @@ struct Model {
     suppressed: BTreeSet<String>,
     /// (framework, agent) → held.
     held: BTreeMap<(String, String), Naive>,
+    /// Agent → held for tasks of removed frameworks.
+    orphaned: BTreeMap<String, Naive>,
     /// (framework, agent) → offered again from.
     filters: BTreeMap<(String, String), Time>,
     /// Role → weight, where set.
@@ -303,7 +313,7 @@ struct Model {
 impl Model {
     /// What nobody holds on agent `g`.
     fn available(&self, held: &BTreeMap<(String, String), Naive>, g: &str) -> Naive {
-        let mut on_g = Naive::default();
+        let mut on_g = self.orphaned.get(g).cloned().unwrap_or_default();
         for ((_, hg), r) in held {
             if hg == g {
                 on_g.add(r);
@@ -359,6 +369,7 @@ fn apply(a: &mut Allocator, m: &mut Model, op: &Op) {
             let id = format!("a{i}");
             let r = a.remove_agent(&ag(&id));
             assert_eq!(r.is_ok(), m.agents.remove(&id).is_some());
+            m.orphaned.remove(&id);
             m.held.retain(|(_, g), _| *g != id);
             m.filters.retain(|(_, g), _| *g != id);
         }
@@ -414,6 +425,44 @@ fn apply(a: &mut Allocator, m: &mut Model, op: &Op) {
             assert_eq!(r.is_ok(), known && free.contains(&used), "{r:?}");
             if r.is_ok() && !used.is_empty() {
                 m.held.entry((f, g)).or_default().add(&used);
+            }
+        }
+        Op::Orphan(f, g, quarters) => {
+            let (f, g) = (format!("f{f}"), format!("a{g}"));
+            let key = (f.clone(), g.clone());
+            let held = m.held.get(&key).cloned().unwrap_or_default();
+            let running = held.part(quarters);
+            let r = a
+                .recover(&fw(&f), &ag(&g), &running.to_resources(), None, now)
+                .and_then(|()| a.hold_orphaned(&ag(&g), &running.to_resources()));
+            let known = m.frameworks.contains_key(&f) && m.agents.contains_key(&g);
+            assert_eq!(r.is_ok(), known && held.contains(&running), "{r:?}");
+            if r.is_ok() && !running.is_empty() {
+                m.take(key, &running);
+                m.orphaned.entry(g).or_default().add(&running);
+            }
+            // What the framework still held elsewhere goes with it.
+            if known && m.frameworks.remove(&f).is_some() {
+                a.remove_framework(&fw(&f)).unwrap();
+                m.held.retain(|(hf, _), _| *hf != f);
+                m.filters.retain(|(hf, _), _| *hf != f);
+                m.suppressed.remove(&f);
+            }
+        }
+        Op::Release(g, quarters) => {
+            let g = format!("a{g}");
+            let orphaned = m.orphaned.get(&g).cloned().unwrap_or_default();
+            let give = orphaned.part(quarters);
+            let r = a.release_orphaned(&ag(&g), &give.to_resources());
+            let known = m.agents.contains_key(&g);
+            assert_eq!(r.is_ok(), known && orphaned.contains(&give), "{r:?}");
+            if r.is_ok() && !give.is_empty() {
+                let left = orphaned.minus(&give);
+                if left.is_empty() {
+                    m.orphaned.remove(&g);
+                } else {
+                    m.orphaned.insert(g, left);
+                }
             }
         }
         Op::Suppress(i) => {

@@ -61,7 +61,10 @@ impl<S: Sorter> Allocator<S> {
         let mut total = Quantities::empty();
         for (slot, a) in b.agents.iter() {
             assert_eq!(self.agent_index.get(&a.id), Some(&slot));
-            let mut sum = a.available.clone();
+            let mut sum = a
+                .available
+                .checked_plus(&a.orphaned)
+                .expect("orphaned resources are not available");
             for (&f, held) in &a.allocations {
                 assert!(!held.is_empty(), "empty holding kept");
                 assert!(b.frameworks[f].agents.contains(&slot));

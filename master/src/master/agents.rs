@@ -7,11 +7,11 @@ use corral_runtime::{AskError, Ctx, Handler, Pid};
 use super::records::AgentRec;
 use super::records::TaskRec;
 use super::Master;
-use crate::allocator::messages::AddAgent;
+use crate::allocator::messages::{AddAgent, HoldOrphaned};
 use crate::ids::{id_problem, AgentId, FrameworkId, TaskId};
 use crate::protocol::{
-    http_url_problem, AgentRegistered, ExpectedTask, Ping, Pong, RegisterAgent, ShutdownAgent,
-    MAX_REPORTED_TASKS,
+    http_url_problem, AgentRegistered, AgentTask, ExpectedTask, Ping, Pong, RegisterAgent,
+    ShutdownAgent, ShutdownFramework, MAX_REPORTED_TASKS,
 };
 use crate::registrar::Op;
 use crate::resources::{Attributes, Resources};
@@ -86,9 +86,10 @@ impl Master {
                 *held = held.plus(&t.resources);
             }
         }
+        self.forget_orphans_on(&id);
+        let orphaned = self.adopt_orphans(&id, &m.pid, &m.tasks, ctx);
         for t in m.tasks {
             if !self.frameworks.contains_key(&t.framework_id) {
-                tracing::warn!(agent = %id, task = %t.task_id, framework = %t.framework_id, "reported task of an unknown framework ignored");
                 continue;
             }
             let key = (t.framework_id.clone(), t.task_id.clone());
@@ -138,6 +139,7 @@ impl Master {
                 agent: id,
                 total,
                 used,
+                orphaned,
             },
         );
     }
@@ -230,6 +232,7 @@ impl Handler<RegisterAgent> for Master {
         // was lost, or the agent restarted (its report then tells what it
         // still runs).
         if let Some(id) = self.agent_pids.get(&m.pid).cloned() {
+            self.adopt_orphans_again(&id, &m, ctx);
             return self.registered(&id, &m.pid, ctx);
         }
         if self.admitting.contains(&m.pid) {
@@ -245,6 +248,7 @@ impl Handler<RegisterAgent> for Master {
             }
             Some(id) if self.agents.contains_key(&id) => {
                 let hostname = m.hostname.clone();
+                self.adopt_orphans_again(&id, &m, ctx);
                 self.moved(id.clone(), m, ctx);
                 self.record_address(id, hostname, pid, ctx);
             }
@@ -279,6 +283,59 @@ impl Handler<RegisterAgent> for Master {
 }
 
 impl Master {
+    /// Reported tasks of frameworks this master does not know still run on
+    /// agent `id` (their `ShutdownFramework` was lost, or sent by an
+    /// earlier leader): their frameworks are shut down there again, and
+    /// what the tasks use and is not held yet is held from offers until the
+    /// agent reports them ended. Returns what was newly held, for the
+    /// caller to tell the allocator.
+    fn adopt_orphans(
+        &mut self,
+        id: &AgentId,
+        pid: &Pid,
+        tasks: &[AgentTask],
+        ctx: &mut Ctx<'_, Self>,
+    ) -> Resources {
+        let mut held = Resources::empty();
+        let mut strangers: BTreeSet<&FrameworkId> = BTreeSet::new();
+        for t in tasks
+            .iter()
+            .filter(|t| !self.frameworks.contains_key(&t.framework_id))
+        {
+            strangers.insert(&t.framework_id);
+            let key = (t.framework_id.clone(), t.task_id.clone());
+            let live = !t.state.is_terminal() && t.state != TaskState::Lost;
+            if !live || self.orphans.contains_key(&key) {
+                continue;
+            }
+            match held.checked_plus(&t.resources) {
+                Some(sum) => {
+                    held = sum;
+                    self.orphans.insert(key, (id.clone(), t.resources.clone()));
+                }
+                None => {
+                    tracing::warn!(agent = %id, task = %t.task_id, "reported tasks overlap in resources")
+                }
+            }
+        }
+        for framework_id in strangers {
+            tracing::info!(agent = %id, framework = %framework_id, "the agent runs tasks of an unknown framework: shutting it down there");
+            let framework_id = framework_id.clone();
+            ctx.send(pid, ShutdownFramework { framework_id });
+        }
+        held
+    }
+
+    /// [`adopt_orphans`](Self::adopt_orphans) for an agent the allocator
+    /// already has.
+    fn adopt_orphans_again(&mut self, id: &AgentId, m: &RegisterAgent, ctx: &mut Ctx<'_, Self>) {
+        let resources = self.adopt_orphans(id, &m.pid, &m.tasks, ctx);
+        if !resources.is_empty() {
+            let agent = id.clone();
+            self.to_allocator(ctx, HoldOrphaned { agent, resources });
+        }
+    }
+
     /// The same agent from a new actor (e.g. restarted): moves it over
     /// and answers it (the caller sees to the registry).
     fn moved(&mut self, id: AgentId, m: RegisterAgent, ctx: &mut Ctx<'_, Self>) {

@@ -244,10 +244,7 @@ impl Master {
         if let Some(timer) = rec.failover {
             ctx.cancel(timer);
         }
-        // The allocator frees everything the framework held, offers too.
         self.offers.remove_framework(fw);
-        let framework = fw.clone();
-        self.to_allocator(ctx, RemoveFramework { framework });
         let keys: Vec<_> = self
             .tasks
             .range((fw.clone(), crate::ids::TaskId(String::new()))..)
@@ -255,13 +252,33 @@ impl Master {
             .map(|(k, _)| k.clone())
             .collect();
         let mut agents: BTreeSet<AgentId> = BTreeSet::new();
+        let mut still_running = Vec::new();
         for key in keys {
-            if let Some(task) = self.tasks.remove(&key) {
-                if !task.state.is_terminal() {
-                    agents.insert(task.agent);
-                }
+            let Some(task) = self.tasks.remove(&key) else {
+                continue;
+            };
+            if task.state.is_terminal() {
+                continue;
+            }
+            agents.insert(task.agent.clone());
+            // Tasks on an unreachable agent are not in the allocator; if
+            // the agent comes back, its report holds them again.
+            if task.state != TaskState::Lost && self.agents.contains_key(&task.agent) {
+                still_running.push((task.agent.clone(), task.resources.clone()));
+                self.orphans.insert(key, (task.agent, task.resources));
             }
         }
+        // The allocator frees what the framework held, offers too, but
+        // keeps its live tasks' resources from offers until their agents
+        // report them ended (`orphan_ended`).
+        let framework = fw.clone();
+        self.to_allocator(
+            ctx,
+            RemoveFramework {
+                framework,
+                still_running,
+            },
+        );
         for agent in &agents {
             if let Some(a) = self.agents.get(agent) {
                 let framework_id = fw.clone();

@@ -383,7 +383,14 @@ impl Master {
             if let Some(timer) = rec.failover {
                 ctx.cancel(timer);
             }
-            self.to_allocator(ctx, RemoveFramework { framework: id });
+            let still_running = Vec::new();
+            self.to_allocator(
+                ctx,
+                RemoveFramework {
+                    framework: id,
+                    still_running,
+                },
+            );
         }
         self.agent_pids = BTreeMap::new();
         self.framework_pids = BTreeMap::new();
@@ -394,6 +401,7 @@ impl Master {
             ctx.cancel(timer);
         }
         self.tasks = BTreeMap::new();
+        self.orphans = BTreeMap::new();
         self.offers = OfferBook::new(&self.prefix);
     }
 }

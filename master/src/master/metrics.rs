@@ -47,6 +47,9 @@ impl Master {
         for t in self.tasks.values().filter(|t| !t.state.is_terminal()) {
             used.add(&t.resources);
         }
+        for (_, r) in self.orphans.values() {
+            used.add(r);
+        }
         for o in self.offers.offered() {
             offered.add(&o.resources);
         }

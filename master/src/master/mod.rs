@@ -194,6 +194,10 @@ pub struct Master {
     frameworks: BTreeMap<FrameworkId, FrameworkRec>,
     framework_pids: BTreeMap<Pid, FrameworkId>,
     tasks: BTreeMap<(FrameworkId, TaskId), TaskRec>,
+    /// Live tasks of frameworks this master no longer knows (removed, or
+    /// removed before it was elected), by where they run and what they
+    /// use: held from offers until their agent reports them ended.
+    orphans: BTreeMap<(FrameworkId, TaskId), (AgentId, Resources)>,
     offers: OfferBook,
     counters: Counters,
 }
@@ -229,6 +233,7 @@ impl Master {
             frameworks: BTreeMap::new(),
             framework_pids: BTreeMap::new(),
             tasks: BTreeMap::new(),
+            orphans: BTreeMap::new(),
             offers: OfferBook::new(""),
             counters: Counters::default(),
         }

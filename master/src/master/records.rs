@@ -70,6 +70,10 @@ impl Master {
             add(&mut used_on, &t.agent, &t.resources);
             used_by.entry(fw).or_default().add(&t.resources);
         }
+        // Removed frameworks' tasks still use their agents until they end.
+        for (agent, r) in self.orphans.values() {
+            add(&mut used_on, agent, r);
+        }
         let mut offered_on: BTreeMap<&AgentId, Resources> = BTreeMap::new();
         let mut offered_to: BTreeMap<&FrameworkId, Quantities> = BTreeMap::new();
         for o in self.offers.offered() {

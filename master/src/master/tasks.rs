@@ -5,12 +5,36 @@ use corral_runtime::{Ctx, Handler};
 
 use super::records::TaskRec;
 use super::{not_subscribed, Master, MasterBug};
-use crate::ids::{FrameworkId, TaskId};
+use crate::allocator::messages::ReleaseOrphaned;
+use crate::ids::{AgentId, FrameworkId, TaskId};
 use crate::protocol::{Acknowledge, Kill, KillTask, Reconcile, StatusAck, StatusUpdate, Update};
 use crate::state::{KillOutcome, OperatorKill};
 use crate::task::{StatusReason, StatusSource, TaskState, TaskStatus};
 
 impl Master {
+    /// A task of a framework this master no longer knows ended on `agent`:
+    /// what it used may be offered again.
+    fn orphan_ended(
+        &mut self,
+        fw: &FrameworkId,
+        task_id: &TaskId,
+        agent: &AgentId,
+        ctx: &mut Ctx<'_, Self>,
+    ) {
+        let key = (fw.clone(), task_id.clone());
+        if self.orphans.get(&key).is_some_and(|(on, _)| on == agent) {
+            if let Some((agent, resources)) = self.orphans.remove(&key) {
+                self.to_allocator(ctx, ReleaseOrphaned { agent, resources });
+            }
+        }
+    }
+
+    /// Forgets the orphaned tasks on `agent`: it left the allocator, and
+    /// its report holds them again if it comes back.
+    pub(super) fn forget_orphans_on(&mut self, agent: &AgentId) {
+        self.orphans.retain(|_, (on, _)| on != agent);
+    }
+
     /// Keeps an ended task among the framework's latest completed ones.
     pub(super) fn retire(&mut self, fw: &FrameworkId, id: TaskId, task: TaskRec) {
         let max = self.cfg.max_completed_tasks;
@@ -89,6 +113,10 @@ impl Handler<StatusUpdate> for Master {
             uuid,
         };
         if !self.frameworks.contains_key(&fw) {
+            let ends = status.state.is_terminal() || status.state == TaskState::Lost;
+            if ends {
+                self.orphan_ended(&fw, &status.task_id, &agent, ctx);
+            }
             // Nobody will acknowledge it: do so, so the agent stops retrying.
             ctx.send(&from, ack);
             return;

@@ -35,6 +35,7 @@ impl Master {
             self.send_to_framework(&fw, Rescind { offer_id }, ctx);
         }
         self.to_allocator(ctx, RemoveAgent { agent: id.clone() });
+        self.forget_orphans_on(id);
         let message = format!("agent {id} stopped answering pings");
         for (fw, task_id) in self.live_tasks_on(id) {
             let aware = self

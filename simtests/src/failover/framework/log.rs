@@ -140,8 +140,12 @@ impl FrameworkLog {
     pub fn record_update(&mut self, status: &TaskStatus, from: &Pid, at: Time) {
         let id = status.task_id.clone();
         let seen = self.updates.entry(id.clone()).or_default();
+        // A master's reconciliation answer of UNKNOWN says it keeps no
+        // record (a task dropped before launch never gets one, as in
+        // Mesos); it is no new state of the task.
+        let not_known = status.uuid.is_none() && status.state == TaskState::Unknown;
         if let Some(end) = seen.iter().map(|r| r.state).find(|s| s.is_terminal()) {
-            if status.state != end {
+            if status.state != end && !not_known {
                 self.violations.push(format!(
                     "task {id} got {:?} after its terminal {end:?} (from {from})",
                     status.state

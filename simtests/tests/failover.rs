@@ -251,6 +251,16 @@ fn a_removed_frameworks_tasks_are_not_offered_while_they_run() {
     }
 }
 
+/// Bug 7 (fixed, seed 5594): a newly elected master brought a removed
+/// framework back from an agent's report (a lone master learns frameworks
+/// that way; with a registry every live one is in it), so the removed
+/// framework's task, killed on its agent, stayed counted as used.
+#[test]
+fn a_new_leader_does_not_bring_back_a_removed_framework() {
+    let o = failover::run(&params(5594));
+    assert_eq!(o.violation, None);
+}
+
 /// A checker fix (seed 1773): a master's reconciliation answer of UNKNOWN
 /// for a task dropped before launch is no state after its terminal one.
 #[test]

@@ -62,10 +62,16 @@ impl Master {
         self.recovering.remove(&id);
         self.agent_pids.insert(m.pid.clone(), id.clone());
         ctx.link(&m.pid);
-        let grace = self.cfg.agent_reregister_timeout;
-        for info in m.frameworks {
-            if let Some(fw) = info.id.clone() {
-                self.recover_framework(&fw, info, grace, ctx);
+        // A master alone learns frameworks back from its agents. With a
+        // registry, every live framework is in it, and so here since the
+        // election: one an agent reports that is not was removed, and its
+        // tasks are orphans to shut down, not a reason to bring it back.
+        if self.registrar.is_none() {
+            let grace = self.cfg.agent_reregister_timeout;
+            for info in m.frameworks {
+                if let Some(fw) = info.id.clone() {
+                    self.recover_framework(&fw, info, grace, ctx);
+                }
             }
         }
         let now_ms = ctx.unix_time_ms();

@@ -685,6 +685,27 @@ fn tasks_the_master_expects_but_the_agent_never_got_are_reported_dropped_or_lost
     assert_eq!(status.source, StatusSource::Agent);
 }
 
+/// A task of a shut-down framework whose launch never arrived is reported
+/// too: the master holds what it would use until it hears it ended.
+#[test]
+fn a_shut_down_frameworks_task_that_never_arrived_is_reported_lost() {
+    let mut w = world(15, runs_forever());
+    w.registered();
+    w.from(
+        master_pid(),
+        master::ShutdownFramework { framework_id: fw() },
+    );
+    w.control.borrow_mut().expected = vec![master::ExpectedTask {
+        framework_id: fw(),
+        task_id: TaskId::from("lost-launch"),
+        partition_aware: false,
+    }];
+    w.registered_again();
+    w.wait("the lost launch reported", secs(5), |l| {
+        l.has_state("lost-launch", TaskState::Lost)
+    });
+}
+
 #[test]
 fn pings_are_answered() {
     let mut w = world(2, runs_forever());

@@ -200,7 +200,9 @@ impl Agent {
             let known = self.tasks.contains_key(&key)
                 || self.updates.is_terminated(&key)
                 || !self.updates.is_empty_for(&key);
-            if known || self.removed_frameworks.contains(&key.0) {
+            // A shut-down framework's task is reported too: the master
+            // holds what it uses until it hears the task ended.
+            if known {
                 continue;
             }
             let state = if t.partition_aware {

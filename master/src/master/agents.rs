@@ -155,11 +155,21 @@ impl Master {
     /// reached it), and since this answer follows every `RunTasks` sent to
     /// it, a launch still on its way cannot be mistaken for a lost one.
     pub(super) fn registered(&self, id: &AgentId, to: &Pid, ctx: &mut Ctx<'_, Self>) {
-        let tasks = self
+        let live = self
             .tasks
             .iter()
             .filter(|(_, t)| &t.agent == id && !t.state.is_terminal())
-            .map(|((fw, task_id), _)| ExpectedTask {
+            .map(|(key, _)| key);
+        // Removed frameworks' tasks held here too: one whose launch never
+        // reached the agent is reported ended, which frees what it holds.
+        let orphans = self
+            .orphans
+            .iter()
+            .filter(|(_, (on, _))| on == id)
+            .map(|(key, _)| key);
+        let tasks = live
+            .chain(orphans)
+            .map(|(fw, task_id)| ExpectedTask {
                 framework_id: fw.clone(),
                 task_id: task_id.clone(),
                 partition_aware: self

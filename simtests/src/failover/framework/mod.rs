@@ -574,6 +574,13 @@ impl Handler<Update> for Framework {
         let Some(from) = ctx.sender().cloned() else {
             return;
         };
+        // As Mesos's scheduler driver does: only the master it follows
+        // speaks for the cluster. A deposed master that has not noticed yet
+        // may still answer (seed 6049: DROPPED after FAILED); the agent
+        // resends the update through the leader until acknowledged.
+        if self.current.as_ref() != Some(&from) {
+            return;
+        }
         let status = m.status;
         self.see(Seen::Updated {
             fw: self.index,

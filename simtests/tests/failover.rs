@@ -6,9 +6,10 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use corral_master::task::TaskState;
 use corral_runtime::Time;
-use corral_simtests::failover::{self, master_addr, Cluster, DEFAULT_AGENTS};
-use corral_simtests::Params;
+use corral_simtests::failover::{self, master_addr, Cluster, Situations, DEFAULT_AGENTS};
+use corral_simtests::{Outcome, Params};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -17,6 +18,18 @@ fn params(seed: u64) -> Params {
         seed,
         ..Params::default()
     }
+}
+
+/// Runs chaos seed `seed` (its drawn shape, every fault); the cluster as
+/// it ended too.
+fn chaos(seed: u64) -> (Cluster, Outcome) {
+    let shape = failover::Shape::draw(seed);
+    failover::run_shaped(&params(seed), shape, failover::Mix::All)
+}
+
+/// How often each regression's situation arose in `c`'s run.
+fn situations(c: &Cluster) -> Situations {
+    c.checks.borrow().situations().clone()
 }
 
 /// A cluster warmed up until tasks run.
@@ -169,7 +182,7 @@ fn a_task_whose_launch_was_lost_is_not_left_staging_when_its_agent_reregisters()
         .updates
         .values()
         .flatten()
-        .any(|r| r.uuid.is_some() && r.state == corral_master::task::TaskState::Dropped);
+        .any(|r| r.uuid.is_some() && r.state == TaskState::Dropped);
     assert!(
         dropped,
         "no agent reported a lost launch: the seed no longer replays bug 1"
@@ -183,8 +196,15 @@ fn a_task_whose_launch_was_lost_is_not_left_staging_when_its_agent_reregisters()
 /// registered again.
 #[test]
 fn an_agent_restarted_at_its_address_is_not_left_unreachable() {
-    let (_, o) = failover::run_with(&params(48), failover::Mix::All);
+    let (c, o) = failover::run_with(&params(48), failover::Mix::All);
     assert_eq!(o.violation, None);
+    // The seed still replays the bug's situation: the master wrote off an
+    // agent that had registered since its machine restarted.
+    let seen = situations(&c);
+    assert!(
+        seen.unreachable_after_restart > 0,
+        "no restarted agent was written off: the seed no longer replays bug 2 ({seen:?})"
+    );
 }
 
 /// Bug 3 (fixed): after a failover, explicit reconciliation reports the
@@ -193,8 +213,16 @@ fn an_agent_restarted_at_its_address_is_not_left_unreachable() {
 /// framework hears FINISHED, then STARTING (invariant 3).
 #[test]
 fn reconciliation_does_not_report_a_terminal_state_ahead_of_the_agents_updates() {
-    let (_, o) = failover::run_with(&params(90), failover::Mix::MastersOnly);
+    let (c, o) = failover::run_with(&params(90), failover::Mix::MastersOnly);
     assert_eq!(o.violation, None);
+    // The seed still replays the bug's situation: a master answered for a
+    // task whose agent had queued its end behind updates still on their
+    // way.
+    let seen = situations(&c);
+    assert!(
+        seen.reconciled_ahead_of_updates > 0,
+        "no answer came ahead of an agent's updates: the seed no longer replays bug 3 ({seen:?})"
+    );
 }
 
 #[test]
@@ -221,8 +249,15 @@ fn the_runner_reports_the_failover_figure() {
 #[test]
 fn tasks_whose_launch_was_lost_are_not_freed_twice() {
     for seed in [1271, 1716, 2908, 3706] {
-        let (_, o) = failover::run_with(&params(seed), failover::Mix::All);
+        let (c, o) = failover::run_with(&params(seed), failover::Mix::All);
         assert_eq!(o.violation, None, "seed {seed}");
+        // The seed still replays the bug's situation: an agent back from
+        // unreachable reported a launch it never got.
+        let seen = situations(&c);
+        assert!(
+            seen.dropped_after_unreachable > 0,
+            "seed {seed}: no launch lost on an unreachable agent: it no longer replays bug 4 ({seen:?})"
+        );
     }
 }
 
@@ -230,8 +265,30 @@ fn tasks_whose_launch_was_lost_are_not_freed_twice() {
 /// since the launch was timed on the framework's drifting clock.
 #[test]
 fn a_crash_just_after_a_launch_counts_as_after_it() {
-    let (_, o) = failover::run_with(&params(3028), failover::Mix::All);
+    let (c, o) = failover::run_with(&params(3028), failover::Mix::All);
     assert_eq!(o.violation, None);
+    // The seed still replays the situation: a task FAILED, not by its own
+    // command, on an agent whose machine crashed only before its launch
+    // by the simulator's clock, and counts as crashed after it only with
+    // the clocks' drift allowed for.
+    let crashes = c.agent_crashes.borrow();
+    let close = c.frameworks.iter().any(|f| {
+        let f = f.borrow();
+        f.launched.iter().any(|(t, l)| {
+            let before = (0..c.agents)
+                .filter(|i| failover::agent_hostname(*i) == l.hostname)
+                .filter_map(|i| crashes.get(&i))
+                .all(|times| times.iter().all(|at| *at < l.at));
+            !l.fails
+                && f.terminal(t) == Some(TaskState::Failed)
+                && before
+                && c.agent_crashed_since(&l.hostname, l.at)
+        })
+    });
+    assert!(
+        close,
+        "no task failed by a crash this close to its launch: the seed no longer replays the situation"
+    );
 }
 
 /// Bug 6 (fixed; found by the drawn shapes): a framework that quit was
@@ -245,26 +302,58 @@ fn a_crash_just_after_a_launch_counts_as_after_it() {
 /// (agent); these seeds are where the chaos scenario met it.
 #[test]
 fn a_removed_frameworks_tasks_are_not_offered_while_they_run() {
-    for seed in [61, 516, 531, 634, 657, 1091] {
-        let o = failover::run(&params(seed));
+    for seed in [61, 516, 531, 634, 657, 1091, 10973] {
+        let (c, o) = chaos(seed);
         assert_eq!(o.violation, None, "seed {seed}");
+        // The seed still meets the bug's situation: a framework that quit
+        // still had tasks running when it was removed.
+        let seen = situations(&c);
+        assert!(
+            seen.ran_past_removal > 0,
+            "seed {seed}: no task outlived its framework's removal ({seen:?})"
+        );
     }
 }
 
-/// Bug 7 (fixed, seed 5594): a newly elected master brought a removed
-/// framework back from an agent's report (a lone master learns frameworks
-/// that way; with a registry every live one is in it), so the removed
-/// framework's task, killed on its agent, stayed counted as used.
+/// Bug 7 (fixed, found by seed 5594): a newly elected master brought a
+/// removed framework back from an agent's report (a lone master learns
+/// frameworks that way; with a registry every live one is in it), so the
+/// removed framework's task, killed on its agent, stayed counted as used.
+/// Seed 5594 no longer meets the situation (its agent now registers again
+/// with the master that removed the framework); seed 3 does (so do 5, 7,
+/// 531 and 1091).
 #[test]
 fn a_new_leader_does_not_bring_back_a_removed_framework() {
-    let o = failover::run(&params(5594));
+    let (c, o) = chaos(3);
     assert_eq!(o.violation, None);
+    // The seed still meets the bug's situation: an agent registered with
+    // a master elected after a framework's removal, still running one of
+    // that framework's tasks.
+    let seen = situations(&c);
+    assert!(
+        seen.removed_tasks_reported_to_new_leader > 0,
+        "no removed framework's task was reported to a new leader ({seen:?})"
+    );
 }
 
 /// A checker fix (seed 1773): a master's reconciliation answer of UNKNOWN
 /// for a task dropped before launch is no state after its terminal one.
 #[test]
 fn reconciling_a_dropped_task_may_answer_unknown() {
-    let o = failover::run(&params(1773));
+    let (c, o) = chaos(1773);
     assert_eq!(o.violation, None);
+    // The seed still meets the situation: a framework heard a master's
+    // UNKNOWN for a task after its terminal state.
+    let unknown_after_end = c.frameworks.iter().any(|f| {
+        f.borrow().updates.values().any(|heard| {
+            heard
+                .iter()
+                .skip_while(|r| !r.state.is_terminal())
+                .any(|r| r.uuid.is_none() && r.state == TaskState::Unknown)
+        })
+    });
+    assert!(
+        unknown_after_end,
+        "no task was answered UNKNOWN after its end: the seed no longer meets the situation"
+    );
 }

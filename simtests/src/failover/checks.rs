@@ -41,6 +41,7 @@ use super::cluster::{agent_hostname, master_addr, SharedProbe};
 use super::framework::SharedLog;
 use super::offer_ledger::{overlap, OfferLedger};
 use super::shape::Shape;
+use super::situations::{Situations, Watch};
 use super::traffic::{Seen, Traffic};
 use crate::registrar::Ledger;
 
@@ -98,6 +99,8 @@ pub struct Checks {
     offer_masters: BTreeMap<u64, Pid>,
     /// Probe states already read.
     states_read: u64,
+    /// The situations the regression seeds must keep meeting.
+    watch: Watch,
 }
 
 const INV1: &str = "inv1-no-agent-allocated-beyond-its-resources";
@@ -140,6 +143,7 @@ impl Checks {
             applied_read: 0,
             offer_masters: BTreeMap::new(),
             states_read: 0,
+            watch: Watch::default(),
         }
     }
 
@@ -157,6 +161,11 @@ impl Checks {
                 c.result(name)
             });
         }
+    }
+
+    /// How often each bug's situation arose so far.
+    pub fn situations(&self) -> &Situations {
+        &self.watch.seen
     }
 
     /// Framework `i`'s scheduler went down: the offers it held are void.
@@ -195,7 +204,17 @@ impl Checks {
             Err(e) => std::mem::take(&mut *e.into_inner()),
         };
         let mut changed = BTreeSet::new();
+        let term = self
+            .ledger
+            .borrow()
+            .leaders
+            .keys()
+            .last()
+            .copied()
+            .unwrap_or(0);
+        self.watch.removals(&self.frameworks, now, term);
         for (i, note) in notes {
+            self.watch.note(i, &note, &self.frameworks, term);
             self.apply_note(i, note);
             changed.insert(i);
             self.dirty.insert(agent_hostname(i));
@@ -207,6 +226,7 @@ impl Checks {
         let fresh: Vec<Seen> = self.traffic.borrow()[self.traffic_read..].to_vec();
         self.traffic_read += fresh.len();
         for seen in fresh {
+            self.watch.seen(&seen, &self.frameworks);
             match &seen {
                 Seen::Updated {
                     task_id,

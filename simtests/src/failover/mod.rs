@@ -78,6 +78,7 @@ mod offer_ledger;
 mod planted;
 mod settle;
 mod shape;
+mod situations;
 mod traffic;
 
 use std::time::Duration;
@@ -95,6 +96,7 @@ pub use framework::{FrameworkLog, Launch, Received};
 pub use planted::{PlantedBug, PLANTED};
 pub use settle::{converged, killed_by_failover};
 pub use shape::{AgentShape, Behaviour, FrameworkShape, Shape};
+pub use situations::Situations;
 
 use crate::runner::{Figure, Outcome, Params};
 

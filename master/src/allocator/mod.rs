@@ -263,15 +263,7 @@ impl<S: Sorter> Allocator<S> {
         if resources.is_empty() {
             return Ok(());
         }
-        let a = &mut self.book.agents[agent_slot];
-        let left =
-            a.available
-                .checked_minus(resources)
-                .ok_or_else(|| AllocatorError::Overcommit {
-                    agent: agent.clone(),
-                    resources: resources.clone(),
-                })?;
-        a.available = left;
+        self.take_available(agent_slot, agent, resources)?;
         self.book.grant(fw_slot, agent_slot, resources);
         Ok(())
     }
@@ -288,18 +280,34 @@ impl<S: Sorter> Allocator<S> {
         resources: &Resources,
     ) -> Result<(), AllocatorError> {
         let slot = self.agent_slot(agent)?;
+        let orphaned = self.book.agents[slot]
+            .orphaned
+            .checked_plus(resources)
+            .ok_or_else(|| AllocatorError::Overcommit {
+                agent: agent.clone(),
+                resources: resources.clone(),
+            })?;
+        self.take_available(slot, agent, resources)?;
+        self.book.agents[slot].orphaned = orphaned;
+        Ok(())
+    }
+
+    /// Takes `resources` out of what agent `slot` (`agent`) has available,
+    /// or refuses, changing nothing, if it has not that much free.
+    fn take_available(
+        &mut self,
+        slot: u32,
+        agent: &AgentId,
+        resources: &Resources,
+    ) -> Result<(), AllocatorError> {
         let a = &mut self.book.agents[slot];
-        let overcommit = || AllocatorError::Overcommit {
-            agent: agent.clone(),
-            resources: resources.clone(),
-        };
-        let left = a
-            .available
-            .checked_minus(resources)
-            .ok_or_else(overcommit)?;
-        let orphaned = a.orphaned.checked_plus(resources).ok_or_else(overcommit)?;
-        a.available = left;
-        a.orphaned = orphaned;
+        a.available =
+            a.available
+                .checked_minus(resources)
+                .ok_or_else(|| AllocatorError::Overcommit {
+                    agent: agent.clone(),
+                    resources: resources.clone(),
+                })?;
         Ok(())
     }
 

@@ -59,6 +59,23 @@ fn agent(dir: &Path, name: &str, masters: &str, ip: IpAddr) -> Proc {
 }
 
 /// `corral execute ARGS`, logging to `DIR/NAME.log`.
+/// A lone master at `m` and default agents at `agents` (named `agent0`,
+/// `agent1`, ...), once every agent is registered; with the master's
+/// `/state` at that moment.
+fn lone_cluster(dir: &Path, m: IpAddr, agents: &[IpAddr]) -> (Proc, Vec<Proc>, Value) {
+    let master = lone_master(dir, m);
+    let master_addr = format!("{m}:5050");
+    let procs = agents
+        .iter()
+        .enumerate()
+        .map(|(i, ip)| agent(dir, &format!("agent{i}"), &master_addr, *ip))
+        .collect();
+    let state = wait_for(START, "every agent registered", || {
+        master_state(m).filter(|s| agents_of(s) == agents.len())
+    });
+    (master, procs, state)
+}
+
 fn execute(dir: &Path, name: &str, args: &[&str]) -> Proc {
     let mut all = vec!["execute"];
     all.extend_from_slice(args);
@@ -118,15 +135,8 @@ fn nothing_used(state: &Value) -> bool {
 fn the_readme_cluster_runs_a_job_across_two_default_agents() {
     let dir = test_dir("user-readme");
     let (m, a, b) = (ip(11), ip(12), ip(13));
-    let mut master = lone_master(&dir, m);
+    let (mut master, _agents, _) = lone_cluster(&dir, m, &[a, b]);
     let master_addr = format!("{m}:5050");
-    let _agents = [
-        agent(&dir, "agent0", &master_addr, a),
-        agent(&dir, "agent1", &master_addr, b),
-    ];
-    wait_for(START, "both agents registered", || {
-        (agents_of(&master_state(m)?) == 2).then_some(())
-    });
 
     let mut job = execute(
         &dir,
@@ -288,11 +298,7 @@ fn interrupt(dir: &Path, name: &str, m: IpAddr, agent_ip: IpAddr, signal: &str, 
 fn an_interrupted_execute_tears_its_framework_down_at_once() {
     let dir = test_dir("user-interrupt");
     let (m, a) = (ip(31), ip(32));
-    let _master = lone_master(&dir, m);
-    let _agent = agent(&dir, "agent0", &format!("{m}:5050"), a);
-    wait_for(START, "the agent registered", || {
-        (agents_of(&master_state(m)?) == 1).then_some(())
-    });
+    let _cluster = lone_cluster(&dir, m, &[a]);
     interrupt(&dir, "execute-int", m, a, "INT", 130);
     interrupt(&dir, "execute-term", m, a, "TERM", 143);
 }
@@ -301,12 +307,10 @@ fn an_interrupted_execute_tears_its_framework_down_at_once() {
 fn execute_says_when_no_agent_can_hold_a_task_and_gives_up_at_its_timeout() {
     let dir = test_dir("user-nofit");
     let (m, a) = (ip(41), ip(42));
-    let _master = lone_master(&dir, m);
-    let _agent = agent(&dir, "agent0", &format!("{m}:5050"), a);
-    let cpus = wait_for(START, "the agent registered", || {
-        let s = master_state(m)?;
-        s["agents"][0]["total"]["cpus"].as_f64()
-    });
+    let (_master, _agents, state) = lone_cluster(&dir, m, &[a]);
+    let cpus = state["agents"][0]["total"]["cpus"]
+        .as_f64()
+        .expect("/state gives the agent's cpus");
 
     let started = Instant::now();
     let mut job = execute(
@@ -382,12 +386,8 @@ fn execute_without_a_master_gives_up_after_its_connect_timeout() {
 fn execute_whose_only_master_dies_mid_job_gives_up_after_its_connect_timeout() {
     let dir = test_dir("user-masterdies");
     let (m, a) = (ip(52), ip(53));
-    let mut master = lone_master(&dir, m);
+    let (mut master, _agents, _) = lone_cluster(&dir, m, &[a]);
     let master_addr = format!("{m}:5050");
-    let _agent = agent(&dir, "agent0", &master_addr, a);
-    wait_for(START, "the agent registered", || {
-        (agents_of(&master_state(m)?) == 1).then_some(())
-    });
     let mut job = execute(
         &dir,
         "execute",

@@ -29,6 +29,7 @@ use corral_master::ids::{AgentId, FrameworkId};
 use corral_master::protocol as master;
 use corral_master::resources::Resources;
 use corral_master::task::{TaskState, TaskStatus};
+use corral_master::terms::LeaderTerm;
 use corral_runtime::{Actor, Ctx, ExitStatus, Handlers, Pid, ProcessId, Time, TimerId};
 
 use crate::config::AgentConfig;
@@ -78,6 +79,9 @@ pub struct Agent {
     master: Pid,
     registration: Registration,
     agent_id: Option<AgentId>,
+    /// The latest term of a master that admitted the agent: a deposed
+    /// leader's older term is refused.
+    leader_term: LeaderTerm,
     tasks: BTreeMap<TaskKey, Task>,
     /// Executor processes of supervised tasks.
     processes: BTreeMap<ProcessId, TaskKey>,
@@ -129,6 +133,7 @@ impl Agent {
             master: cfg.masters[0].clone(),
             cfg,
             agent_id: None,
+            leader_term: LeaderTerm::default(),
             tasks: BTreeMap::new(),
             processes: BTreeMap::new(),
             orphans: BTreeMap::new(),

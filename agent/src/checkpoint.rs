@@ -25,6 +25,10 @@ use serde::{Deserialize, Serialize};
 
 /// The key of the agent's id.
 pub const AGENT_ID_KEY: &[u8] = b"agent_id";
+/// The key of the latest term of the leading master the agent registered
+/// with (8 bytes, big-endian): a restarted agent still refuses a deposed
+/// leader (see [`corral_master::terms`]).
+pub const LEADER_TERM_KEY: &[u8] = b"leader_term";
 /// The prefix of task records.
 pub const TASK_PREFIX: &[u8] = b"task/";
 /// Largest record read back (a task and up to 1000 pending updates).
@@ -80,6 +84,8 @@ pub struct TaskRecord {
 pub struct Checkpoint {
     /// The id of the earlier run, if it had registered.
     pub agent_id: Option<AgentId>,
+    /// The latest leader's term it registered under.
+    pub leader_term: Option<u64>,
     /// Its tasks, in key order.
     pub tasks: Vec<TaskRecord>,
 }
@@ -102,6 +108,10 @@ pub fn load(store: &Store<'_>) -> Result<Checkpoint, CheckpointError> {
         .get(AGENT_ID_KEY)?
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .map(AgentId);
+    let leader_term = store
+        .get(LEADER_TERM_KEY)?
+        .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_slice()).ok())
+        .map(u64::from_be_bytes);
     let mut tasks = Vec::new();
     for (key, value) in store.scan(TASK_PREFIX)? {
         match codec::decode::<TaskRecord>(&value, MAX_RECORD_BYTES) {
@@ -111,7 +121,11 @@ pub fn load(store: &Store<'_>) -> Result<Checkpoint, CheckpointError> {
             }
         }
     }
-    Ok(Checkpoint { agent_id, tasks })
+    Ok(Checkpoint {
+        agent_id,
+        leader_term,
+        tasks,
+    })
 }
 
 /// Writes (or, with nothing left to keep, deletes) one task's record.
@@ -125,9 +139,16 @@ pub fn save_task(store: &mut Store<'_>, record: &TaskRecord) -> Result<(), Check
     Ok(())
 }
 
-/// Writes the agent's id.
-pub fn save_agent_id(store: &mut Store<'_>, id: &AgentId) -> Result<(), CheckpointError> {
+/// Writes the agent's id and the term of the master that admitted it.
+pub fn save_registration(
+    store: &mut Store<'_>,
+    id: &AgentId,
+    leader_term: Option<u64>,
+) -> Result<(), CheckpointError> {
     store.put(AGENT_ID_KEY, id.0.as_bytes())?;
+    if let Some(term) = leader_term {
+        store.put(LEADER_TERM_KEY, &term.to_be_bytes())?;
+    }
     Ok(())
 }
 
@@ -137,6 +158,7 @@ pub fn clear(store: &mut Store<'_>) -> Result<(), CheckpointError> {
         store.delete(&key)?;
     }
     store.delete(AGENT_ID_KEY)?;
+    store.delete(LEADER_TERM_KEY)?;
     Ok(())
 }
 

@@ -57,6 +57,16 @@ pub enum AgentEvent {
         /// The tasks it took back (live, or ended with updates pending).
         tasks: Vec<TaskId>,
     },
+    /// A master answered in an older Raft term than one the agent followed
+    /// (a deposed leader that has not noticed yet): the answer was ignored.
+    IgnoredDeposedMaster {
+        /// The master.
+        master: Pid,
+        /// The term it answered in.
+        term: u64,
+        /// The latest term the agent followed.
+        latest: u64,
+    },
     /// The master removed the agent; it dropped its tasks and registers anew.
     ShutDown {
         /// The master's reason.

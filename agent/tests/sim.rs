@@ -112,6 +112,8 @@ struct Control {
     pings: bool,
     /// The tasks named in `AgentRegistered`.
     expected: Vec<master::ExpectedTask>,
+    /// The term `AgentRegistered` names.
+    term: u64,
 }
 
 impl Default for Control {
@@ -122,6 +124,7 @@ impl Default for Control {
             expected: Vec::new(),
             auto_ack: false,
             not_leader: None,
+            term: 0,
         }
     }
 }
@@ -177,6 +180,7 @@ impl Handler<master::RegisterAgent> for MasterDouble {
                 agent_id: AgentId::from(AGENT_ID),
                 ping_interval: secs(15),
                 tasks: self.control.borrow().expected.clone(),
+                term: self.control.borrow().term,
             };
             ctx.send(&pid, reply);
             if !std::mem::replace(&mut self.pinging, true) {

@@ -45,9 +45,10 @@ pub fn on_subscribed<A: FollowsLeader>(
     m: Subscribed,
     ctx: &mut Ctx<'_, A>,
 ) -> Option<Joined> {
+    let now = ctx.now();
     let joined = a
         .masters()
-        .handle_subscribed(ctx.sender(), m.framework_id)?;
+        .handle_subscribed(ctx.sender(), m.framework_id, m.term, now)?;
     if let Some(timer) = a.masters().retry.take() {
         ctx.cancel(timer);
     }
@@ -68,7 +69,9 @@ pub fn on_not_leader<A: FollowsLeader>(a: &mut A, m: NotLeader, ctx: &mut Ctx<'_
 
 /// Handles `LeaderElected`: re-subscribes to the new leader at once.
 pub fn on_leader_elected<A: FollowsLeader>(a: &mut A, m: LeaderElected, ctx: &mut Ctx<'_, A>) {
-    let next = a.masters().handle_leader_elected(ctx.sender(), &m.leader);
+    let next = a
+        .masters()
+        .handle_leader_elected(ctx.sender(), &m.leader, m.term);
     if next == Next::Nothing && !a.masters().has_left() {
         let sender = ctx.sender();
         tracing::warn!(?sender, leader = %m.leader, "ignoring a leader announcement: sender or leader not a listed master");

@@ -14,8 +14,10 @@
 //! - [`master`]: the master actor that ties them together;
 //! - [`http`]: the master's HTTP API (`/state`, `/metrics`, `/health`,
 //!   operator kills) and web UI, on a thread beside the node;
-//! - [`registrar`]: the registry replicated over Raft (raft-rs), tested in
-//!   the simulator; not yet consulted by the master.
+//! - [`registrar`]: the registry replicated over Raft (raft-rs), which
+//!   elects the leading master and keeps what must survive failover;
+//! - [`terms`]: how agents and frameworks tell the leader from a deposed
+//!   one that has not noticed yet.
 
 pub mod allocator;
 pub mod container;
@@ -29,3 +31,4 @@ pub mod registrar;
 pub mod resources;
 pub mod state;
 pub mod task;
+pub mod terms;

@@ -160,6 +160,9 @@ pub struct Subscribed {
     pub framework_id: FrameworkId,
     /// How often the master sends [`Heartbeat`] (Mesos: 15 s).
     pub heartbeat_interval: Duration,
+    /// The Raft term the master leads in (0 for a master alone): a
+    /// follower of a later term ignores it (see [`crate::terms`]).
+    pub term: u64,
 }
 
 /// Resources offered to the framework.
@@ -226,6 +229,9 @@ pub struct NotLeader {
 pub struct LeaderElected {
     /// The new leading master.
     pub leader: Pid,
+    /// The Raft term the master leads in (0 for a master alone): a
+    /// follower of a later term ignores it (see [`crate::terms`]).
+    pub term: u64,
 }
 
 // ---- agent <-> master ----
@@ -320,6 +326,9 @@ pub struct AgentRegistered {
     /// each it does not know as TASK_DROPPED (TASK_LOST when not
     /// `partition_aware`): its launch never reached the agent.
     pub tasks: Vec<ExpectedTask>,
+    /// The Raft term the master leads in (0 for a master alone): a
+    /// follower of a later term ignores it (see [`crate::terms`]).
+    pub term: u64,
 }
 
 /// A task the master believes is on the agent.

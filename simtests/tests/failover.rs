@@ -357,3 +357,21 @@ fn reconciling_a_dropped_task_may_answer_unknown() {
         "no task was answered UNKNOWN after its end: the seed no longer meets the situation"
     );
 }
+
+/// Bug 8 (seed 6049, fixed by terms in `AgentRegistered`, `Subscribed` and
+/// `LeaderElected`): a deposed leader that had not noticed yet admitted an
+/// agent and took a task's FAILED, which the framework acknowledged; the
+/// agent's machine then crashed, and the new leader, which had seen the
+/// task running and not its end, had it reported DROPPED after FAILED.
+#[test]
+fn a_deposed_leader_is_not_followed_back() {
+    let (c, o) = chaos(6049);
+    assert_eq!(o.violation, None);
+    // The seed still meets the bug's situation: a master answered an agent
+    // in an older term than one the agent had followed.
+    let seen = situations(&c);
+    assert!(
+        seen.deposed_leader_answered > 0,
+        "no deposed leader answered an agent ({seen:?})"
+    );
+}

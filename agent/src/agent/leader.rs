@@ -106,6 +106,15 @@ impl Handler<master::LeaderElected> for Agent {
             tracing::warn!(%sender, leader = %msg.leader, "ignoring LeaderElected naming a master that is not one of the agent's masters");
             return;
         }
+        if let Some(latest) = self.leader_term.latest().filter(|l| msg.term < *l) {
+            tracing::warn!(leader = %msg.leader, %sender, term = msg.term, latest, "ignoring LeaderElected of an older term");
+            self.notify(AgentEvent::IgnoredDeposedMaster {
+                master: sender,
+                term: msg.term,
+                latest,
+            });
+            return;
+        }
         tracing::info!(leader = %msg.leader, %sender, "a new leading master was elected; registering with it");
         self.reregister_with(msg.leader, ctx);
     }

@@ -9,6 +9,7 @@
 use corral_executor::protocol as exec;
 use corral_master::ids::TaskId;
 use corral_master::task::{StatusReason, TaskState};
+use corral_master::terms::LeaderTerm;
 use corral_runtime::{Ctx, Handler, Pid, StorageError};
 
 use super::Agent;
@@ -77,7 +78,8 @@ impl Agent {
             return;
         }
         let mut store = ctx.store();
-        let result = checkpoint::save_agent_id(&mut store, &id)
+        let term = self.leader_term.latest();
+        let result = checkpoint::save_registration(&mut store, &id, term)
             .and_then(|()| store.sync().map_err(CheckpointError::from));
         if let Err(e) = result {
             tracing::warn!("cannot checkpoint the agent id: {e}");
@@ -127,6 +129,7 @@ impl Agent {
         }
         tracing::info!(agent_id = ?found.agent_id, tasks = found.tasks.len(), mode = ?self.cfg.recover, "recovering from the checkpoint");
         self.agent_id = found.agent_id;
+        self.leader_term = LeaderTerm::new(found.leader_term);
         let now = ctx.now();
         let mut live = Vec::new();
         for record in found.tasks {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use corral_master::protocol::{self as master, MAX_REPORTED_TASKS};
 use corral_master::task::{StatusReason, TaskState};
+use corral_master::terms::Verdict;
 use corral_runtime::{Ctx, Handler, Pid};
 use rand::RngCore;
 
@@ -165,6 +166,23 @@ impl Handler<master::AgentRegistered> for Agent {
             tracing::debug!("already registered; ignoring a repeated AgentRegistered");
             return;
         };
+        match self.leader_term.judge(msg.term, ctx.now()) {
+            Verdict::Follow => {}
+            Verdict::FollowReset { was } => {
+                tracing::warn!(master = %self.master, term = msg.term, was, "the masters count terms afresh (a new cluster?); following the lower term");
+            }
+            Verdict::Stale { latest } => {
+                // A deposed leader that has not noticed yet: the next
+                // scheduled attempt moves on to the next master.
+                tracing::warn!(master = %self.master, term = msg.term, latest, "refusing an admission from a master of an older term");
+                self.notify(AgentEvent::IgnoredDeposedMaster {
+                    master: self.master.clone(),
+                    term: msg.term,
+                    latest,
+                });
+                return;
+            }
+        }
         if let Some(timer) = timer {
             ctx.cancel(*timer);
         }

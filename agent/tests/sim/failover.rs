@@ -6,6 +6,7 @@
 use super::*;
 
 use corral_master::protocol::AgentTask;
+use corral_master::terms::STALE_TERM_PATIENCE;
 
 /// The second master double (node 4).
 fn master_b() -> Pid {
@@ -42,6 +43,11 @@ impl World {
     /// The log of master B.
     fn b_log(&self) -> Shared<Log> {
         self.others[0].log.clone()
+    }
+
+    /// The controls of master B.
+    fn b_control(&self) -> Shared<Control> {
+        self.others[0].control.clone()
     }
 
     /// Sends RunTasks for one task from `master` and waits for its launch.
@@ -178,7 +184,13 @@ fn leader_elected_moves_a_registered_agent_and_a_report_of_its_tasks_to_the_new_
     });
     let updates_at_a = w.log.borrow().updates.len();
     let b = w.b_log();
-    w.from(master_b(), master::LeaderElected { leader: master_b() });
+    w.from(
+        master_b(),
+        master::LeaderElected {
+            leader: master_b(),
+            term: 0,
+        },
+    );
     w.wait_on(&b, "registration at B", secs(1), |l| {
         !l.registrations.is_empty()
     });
@@ -230,6 +242,7 @@ fn leader_elected_from_the_current_master_registers_again_with_it() {
         master_pid(),
         master::LeaderElected {
             leader: master_pid(),
+            term: 0,
         },
     );
     w.wait("second registration at A", secs(1), |l| {
@@ -249,7 +262,13 @@ fn leader_news_from_strangers_or_about_strangers_change_nothing() {
     w.run_tasks(&["t1"]);
     w.register_executor("t1");
     let b = master_b();
-    w.from(stranger_pid(), master::LeaderElected { leader: b.clone() });
+    w.from(
+        stranger_pid(),
+        master::LeaderElected {
+            leader: b.clone(),
+            term: 0,
+        },
+    );
     w.from(
         stranger_pid(),
         master::NotLeader {
@@ -261,12 +280,14 @@ fn leader_news_from_strangers_or_about_strangers_change_nothing() {
         master_pid(),
         master::LeaderElected {
             leader: stranger_pid(),
+            term: 0,
         },
     );
     w.from(
         b.clone(),
         master::LeaderElected {
             leader: stranger_pid(),
+            term: 0,
         },
     );
     // B is not the agent's master: its NotLeader is stale news.
@@ -363,4 +384,54 @@ fn a_master_that_steps_down_sends_the_agent_to_the_leader_it_names() {
         Some(AgentId::from(AGENT_ID))
     );
     assert_eq!(w.disconnections(), 1);
+}
+
+#[test]
+fn a_deposed_leader_of_an_older_term_is_not_followed_until_the_masters_look_reset() {
+    let mut w = world_with_masters(47, runs_forever(), &[master_b()]);
+    w.control.borrow_mut().term = 5;
+    w.b_control().borrow_mut().term = 4;
+    w.registered();
+    w.run_tasks(&["t1"]);
+    let b = w.b_log();
+    // B led in term 4 and has not noticed it was deposed.
+    w.from(
+        master_b(),
+        master::LeaderElected {
+            leader: master_b(),
+            term: 4,
+        },
+    );
+    w.run_for(secs(1));
+    assert!(
+        times(&b).is_empty(),
+        "an older term's announcement is ignored"
+    );
+    // A steps down naming B: the agent asks B, and refuses its admission.
+    w.control.borrow_mut().answer_registrations = false;
+    w.from(
+        master_pid(),
+        master::NotLeader {
+            leader: Some(master_b()),
+        },
+    );
+    w.wait_on(&b, "registration at B", secs(1), |l| {
+        !l.registrations.is_empty()
+    });
+    w.run_for(secs(10));
+    let admissions = w
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e, AgentEvent::Registered { .. }))
+        .count();
+    assert_eq!(admissions, 1, "B's admission in term 4 was refused");
+    // Refused for longer than the patience, term 4 is taken to be a
+    // cluster started afresh.
+    w.wait_registered(2, STALE_TERM_PATIENCE * 4);
+    assert!(
+        w.sim.now() >= Time::ZERO + STALE_TERM_PATIENCE,
+        "not before the patience ran out"
+    );
 }

@@ -5,10 +5,13 @@
 //! Only a master of the configured list is ever believed: a `NotLeader`
 //! hint or a `LeaderElected` naming a pid outside the list, or sent by one,
 //! changes nothing, so a stray or hostile peer cannot steer the framework.
+//! Nor is a master of an older Raft term than one already followed (a
+//! deposed leader that has not noticed yet; see [`corral_master::terms`]).
 
 use corral_master::ids::FrameworkId;
 use corral_master::protocol::{FrameworkInfo, Subscribe};
-use corral_runtime::{Pid, TimerId};
+use corral_master::terms::{LeaderTerm, Verdict};
+use corral_runtime::{Pid, Time, TimerId};
 
 /// What the shell does after a `handle_*` call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +71,8 @@ pub struct Masters {
     /// The framework stopped following any master (it tore itself down).
     left: bool,
     info: FrameworkInfo,
+    /// The latest term of a master that accepted the subscription.
+    term: LeaderTerm,
     /// The shell's pending retry timer.
     pub(super) retry: Option<TimerId>,
 }
@@ -96,6 +101,7 @@ impl Masters {
             ever_subscribed: false,
             left: false,
             info,
+            term: LeaderTerm::default(),
             retry: None,
         }
     }
@@ -160,10 +166,38 @@ impl Masters {
         Next::Subscribe
     }
 
-    /// `Subscribed` from `sender`: Some if it is the master followed.
-    pub fn handle_subscribed(&mut self, sender: Option<&Pid>, id: FrameworkId) -> Option<Joined> {
+    /// `Subscribed` from `sender`, leading in `term`, at `now`: Some if it
+    /// is the master followed and not a deposed leader (then the retry
+    /// timer moves on to the next master).
+    pub fn handle_subscribed(
+        &mut self,
+        sender: Option<&Pid>,
+        id: FrameworkId,
+        term: u64,
+        now: Time,
+    ) -> Option<Joined> {
         if !self.is_current(sender) || self.left {
             return None;
+        }
+        match self.term.judge(term, now) {
+            Verdict::Follow => {}
+            Verdict::FollowReset { was } => {
+                tracing::warn!(
+                    ?sender,
+                    term,
+                    was,
+                    "the masters count terms afresh (a new cluster?); following the lower term"
+                );
+            }
+            Verdict::Stale { latest } => {
+                tracing::warn!(
+                    ?sender,
+                    term,
+                    latest,
+                    "refusing a subscription from a master of an older term"
+                );
+                return None;
+            }
         }
         self.subscribed = true;
         self.next = None;
@@ -198,11 +232,16 @@ impl Masters {
         }
     }
 
-    /// `LeaderElected` from `sender`: follow the new leader at once, even
-    /// if subscribed (to re-subscribe with the framework id).
-    pub fn handle_leader_elected(&mut self, sender: Option<&Pid>, leader: &Pid) -> Next {
+    /// `LeaderElected` from `sender`, for `term`: follow the new leader at
+    /// once, even if subscribed (to re-subscribe with the framework id),
+    /// unless the framework already followed a later term.
+    pub fn handle_leader_elected(&mut self, sender: Option<&Pid>, leader: &Pid, term: u64) -> Next {
         let known_sender = sender.is_some_and(|s| self.index(s).is_some());
-        let Some(to) = self.index(leader).filter(|_| known_sender && !self.left) else {
+        let fresh = !self.term.is_stale(term);
+        let Some(to) = self
+            .index(leader)
+            .filter(|_| known_sender && fresh && !self.left)
+        else {
             return Next::Nothing;
         };
         self.subscribed = false;
@@ -314,15 +353,15 @@ mod tests {
             Next::Nothing
         );
         assert_eq!(
-            m.handle_leader_elected(Some(&pid(9)), &pid(2)),
+            m.handle_leader_elected(Some(&pid(9)), &pid(2), 1),
             Next::Nothing
         );
         assert_eq!(
-            m.handle_leader_elected(Some(&pid(1)), &pid(9)),
+            m.handle_leader_elected(Some(&pid(1)), &pid(9), 1),
             Next::Nothing
         );
         assert_eq!(
-            m.handle_subscribed(Some(&pid(9)), FrameworkId::from("x")),
+            m.handle_subscribed(Some(&pid(9)), FrameworkId::from("x"), 1, Time::ZERO),
             None
         );
         assert_eq!(m.handle_exited(&pid(9)), Next::Nothing);
@@ -336,19 +375,45 @@ mod tests {
         apply(&mut m, Masters::handle_start);
         let id = FrameworkId::from("fw");
         assert_eq!(
-            m.handle_subscribed(Some(&pid(1)), id.clone()),
+            m.handle_subscribed(Some(&pid(1)), id.clone(), 1, Time::ZERO),
             Some(Joined::First(id.clone()))
         );
         assert_eq!(
             m.handle_not_leader(Some(&pid(2)), Some(&pid(3))),
             Next::Nothing
         );
-        let n = m.handle_leader_elected(Some(&pid(3)), &pid(3));
+        let n = m.handle_leader_elected(Some(&pid(3)), &pid(3), 1);
         let (to, sub) = m.attempt();
         assert_eq!((n, to), (Next::Subscribe, pid(3)));
         assert_eq!(sub.info.id, Some(id.clone()));
         assert_eq!(
-            m.handle_subscribed(Some(&pid(3)), id.clone()),
+            m.handle_subscribed(Some(&pid(3)), id.clone(), 1, Time::ZERO),
+            Some(Joined::Again(id))
+        );
+    }
+
+    #[test]
+    fn a_deposed_leader_of_an_older_term_is_not_followed() {
+        let mut m = three();
+        apply(&mut m, Masters::handle_start);
+        let id = FrameworkId::from("fw");
+        m.handle_subscribed(Some(&pid(1)), id.clone(), 5, Time::ZERO);
+        // pid(2) led in term 4 and has not noticed it was deposed.
+        assert_eq!(
+            m.handle_leader_elected(Some(&pid(2)), &pid(2), 4),
+            Next::Nothing
+        );
+        assert_eq!(m.current(), &pid(1));
+        assert_eq!(apply(&mut m, |m| m.handle_exited(&pid(1))), Some(pid(2)));
+        assert_eq!(
+            m.handle_subscribed(Some(&pid(2)), id.clone(), 4, Time::ZERO),
+            None,
+            "an admission in an older term is refused"
+        );
+        assert!(!m.is_subscribed());
+        assert_eq!(apply(&mut m, Masters::handle_retry), Some(pid(3)));
+        assert_eq!(
+            m.handle_subscribed(Some(&pid(3)), id.clone(), 6, Time::ZERO),
             Some(Joined::Again(id))
         );
     }
@@ -357,7 +422,7 @@ mod tests {
     fn a_broken_link_moves_on_but_never_loops_within_a_period() {
         let mut m = three();
         apply(&mut m, Masters::handle_start);
-        m.handle_subscribed(Some(&pid(1)), FrameworkId::from("fw"));
+        m.handle_subscribed(Some(&pid(1)), FrameworkId::from("fw"), 1, Time::ZERO);
         assert_eq!(apply(&mut m, |m| m.handle_exited(&pid(1))), Some(pid(2)));
         assert_eq!(m.handle_exited(&pid(1)), Next::Nothing, "no longer current");
         assert_eq!(apply(&mut m, |m| m.handle_exited(&pid(2))), Some(pid(3)));
@@ -372,7 +437,7 @@ mod tests {
         let mut m = Masters::new(vec![pid(1), pid(1)], FrameworkInfo::new("t", "*"));
         assert_eq!(m.list().len(), 1);
         apply(&mut m, Masters::handle_start);
-        m.handle_subscribed(Some(&pid(1)), FrameworkId::from("fw"));
+        m.handle_subscribed(Some(&pid(1)), FrameworkId::from("fw"), 1, Time::ZERO);
         assert_eq!(apply(&mut m, |m| m.handle_exited(&pid(1))), Some(pid(1)));
         assert_eq!(m.handle_exited(&pid(1)), Next::Wait);
     }
@@ -381,10 +446,10 @@ mod tests {
     fn a_framework_that_left_subscribes_no_more() {
         let mut m = three();
         apply(&mut m, Masters::handle_start);
-        m.handle_subscribed(Some(&pid(1)), FrameworkId::from("fw"));
+        m.handle_subscribed(Some(&pid(1)), FrameworkId::from("fw"), 1, Time::ZERO);
         m.handle_leave();
         assert_eq!(
-            m.handle_leader_elected(Some(&pid(2)), &pid(2)),
+            m.handle_leader_elected(Some(&pid(2)), &pid(2), 1),
             Next::Nothing
         );
         assert_eq!(m.handle_exited(&pid(1)), Next::Nothing);

@@ -121,6 +121,7 @@ impl Handler<Subscribe> for MasterDouble {
                 Subscribed {
                     framework_id: fw_id(),
                     heartbeat_interval: Duration::from_secs(15),
+                    term: 0,
                 },
             ),
             Answer::NotLeader(leader) => ctx.send(&to, NotLeader { leader }),
@@ -318,7 +319,13 @@ fn an_unanswered_subscribe_moves_to_the_next_master() {
 #[test]
 fn a_new_leader_gets_a_resubscription_with_the_framework_id() {
     let mut h = subscribed_with_b();
-    h.inject(&c(), LeaderElected { leader: c() });
+    h.inject(
+        &c(),
+        LeaderElected {
+            leader: c(),
+            term: 0,
+        },
+    );
     h.run_until(SUBSCRIBE_RETRY / 2, "re-subscription", |h| {
         !h.subscribes(&c()).is_empty()
     });
@@ -342,13 +349,31 @@ fn a_new_leader_gets_a_resubscription_with_the_framework_id() {
 fn messages_from_strangers_change_nothing() {
     let mut h = subscribed_with_b();
     let s = stranger();
-    h.inject(&s, LeaderElected { leader: c() });
-    h.inject(&s, LeaderElected { leader: s.clone() });
+    h.inject(
+        &s,
+        LeaderElected {
+            leader: c(),
+            term: 0,
+        },
+    );
+    h.inject(
+        &s,
+        LeaderElected {
+            leader: s.clone(),
+            term: 0,
+        },
+    );
     h.inject(&s, NotLeader { leader: Some(c()) });
     h.inject(&s, offers("stray"));
     h.inject(&s, update(3));
     // A listed master naming an unlisted leader is not believed either.
-    h.inject(&a(), LeaderElected { leader: s.clone() });
+    h.inject(
+        &a(),
+        LeaderElected {
+            leader: s.clone(),
+            term: 0,
+        },
+    );
     h.run_for(SUBSCRIBE_RETRY * 3);
     assert!(h.got(&s).is_empty(), "{:?}", h.got(&s));
     assert!(h.subscribes(&c()).is_empty());

@@ -182,6 +182,7 @@ impl Master {
             agent_id: id.clone(),
             ping_interval: self.cfg.ping_interval,
             tasks,
+            term: self.term(),
         };
         ctx.send(to, msg);
     }

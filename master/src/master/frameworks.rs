@@ -148,11 +148,13 @@ impl Master {
 
     fn subscribed(&mut self, framework_id: FrameworkId, to: Pid, ctx: &mut Ctx<'_, Self>) {
         let heartbeat_interval = self.cfg.heartbeat_interval;
+        let term = self.term();
         ctx.send(
             &to,
             Subscribed {
                 framework_id,
                 heartbeat_interval,
+                term,
             },
         );
     }

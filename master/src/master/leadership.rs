@@ -212,6 +212,15 @@ impl Master {
     }
 
     /// Rebuilds what the registry says and starts acting.
+    /// The term this master leads in; 0 while it does not lead (it then
+    /// sends nothing that carries a term).
+    pub(super) fn term(&self) -> u64 {
+        match self.phase {
+            Phase::Leading { term } => term,
+            _ => 0,
+        }
+    }
+
     fn take_lead(&mut self, term: u64, registry: Registry, ctx: &mut Ctx<'_, Self>) {
         self.phase = Phase::Leading { term };
         self.offers = OfferBook::new(&format!("{}t{term}", self.prefix));
@@ -222,11 +231,11 @@ impl Master {
         for (id, entry) in &registry.frameworks {
             self.recover_framework(id, entry.info.clone(), grace, ctx);
             let leader = me.clone();
-            ctx.send(&entry.pid, LeaderElected { leader });
+            ctx.send(&entry.pid, LeaderElected { leader, term });
         }
         for entry in registry.agents.values() {
             let leader = me.clone();
-            ctx.send(&entry.pid, LeaderElected { leader });
+            ctx.send(&entry.pid, LeaderElected { leader, term });
         }
         tracing::info!(
             term,

@@ -38,6 +38,10 @@ pub struct Situations {
     /// Registrations of an agent still running a task of a removed
     /// framework, with a leader elected since the removal (bug 7).
     pub removed_tasks_reported_to_new_leader: usize,
+    /// Answers an agent had from a master of an older term than one it had
+    /// followed (seed 6049: a deposed leader took a task's end the new
+    /// leader never saw, and the task was DROPPED after FAILED).
+    pub deposed_leader_answered: usize,
 }
 
 /// What one agent is doing, as its notes say.
@@ -112,6 +116,9 @@ impl Watch {
                 if matches!(note, AgentNote::Event(AgentEvent::ShutDown { .. })) {
                     agent.live.clear();
                 }
+            }
+            AgentNote::Event(AgentEvent::IgnoredDeposedMaster { .. }) => {
+                self.seen.deposed_leader_answered += 1;
             }
             AgentNote::Event(AgentEvent::TaskLaunched { task_id, .. }) => {
                 agent.live.insert(task_id.clone());

@@ -27,6 +27,7 @@ use corral_master::protocol::{
 };
 use corral_master::resources::Resources;
 use corral_master::task::{StatusSource, TaskState};
+use corral_master::terms::{LeaderTerm, Verdict};
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid};
 use rand::Rng;
 
@@ -69,6 +70,9 @@ pub struct Framework {
     hint: Option<Pid>,
     /// The master subscribed to.
     current: Option<Pid>,
+    /// The latest term of a master it subscribed to (a deposed leader's
+    /// older term is refused, as agents do).
+    term: LeaderTerm,
     framework_id: Option<FrameworkId>,
     /// Tasks not known to have ended, with whether they run "forever".
     live: BTreeMap<TaskId, bool>,
@@ -114,6 +118,7 @@ impl Framework {
             candidate: 0,
             hint: None,
             current: None,
+            term: LeaderTerm::default(),
             framework_id,
             live,
             log,
@@ -514,6 +519,11 @@ impl Handler<Subscribed> for Framework {
         let Some(from) = ctx.sender().cloned() else {
             return;
         };
+        if let Verdict::Stale { .. } = self.term.judge(m.term, ctx.now()) {
+            // A deposed leader that has not noticed yet: the tick tries
+            // another master.
+            return;
+        }
         if let Some(old) = self.current.replace(from.clone()) {
             if old != from {
                 ctx.unlink(&old);
@@ -640,7 +650,7 @@ impl Handler<NotLeader> for Framework {
 
 impl Handler<LeaderElected> for Framework {
     fn handle(&mut self, m: LeaderElected, ctx: &mut Ctx<'_, Self>) {
-        if self.current.as_ref() != Some(&m.leader) {
+        if self.current.as_ref() != Some(&m.leader) && !self.term.is_stale(m.term) {
             self.lost_master(Some(m.leader), ctx);
         }
     }

@@ -24,12 +24,12 @@ mod watchdog;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
-use corral_executor::protocol as exec;
-use corral_master::ids::{AgentId, FrameworkId};
-use corral_master::protocol as master;
-use corral_master::resources::Resources;
-use corral_master::task::{TaskState, TaskStatus};
-use corral_master::terms::LeaderTerm;
+use corral_api::agent as master;
+use corral_api::executor as exec;
+use corral_api::ids::{AgentId, FrameworkId};
+use corral_api::leader::LeaderTerm;
+use corral_api::resources::Resources;
+use corral_api::task::{TaskState, TaskStatus};
 use corral_runtime::{Actor, Ctx, ExitStatus, Handlers, Pid, ProcessId, Time, TimerId};
 
 use crate::config::AgentConfig;

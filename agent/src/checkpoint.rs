@@ -16,9 +16,10 @@
 /// files API does not serve it.
 pub const META_DIR: &str = "meta";
 
-use corral_master::ids::{AgentId, FrameworkId, TaskId};
-use corral_master::protocol::{FrameworkInfo, TaskInfo};
-use corral_master::task::{TaskState, TaskStatus};
+use corral_api::framework::FrameworkInfo;
+use corral_api::ids::{AgentId, FrameworkId, TaskId};
+use corral_api::task::TaskInfo;
+use corral_api::task::{TaskState, TaskStatus};
 use corral_runtime::codec::{self, CodecError};
 use corral_runtime::{Pid, StorageError, Store};
 use serde::{Deserialize, Serialize};
@@ -27,7 +28,7 @@ use serde::{Deserialize, Serialize};
 pub const AGENT_ID_KEY: &[u8] = b"agent_id";
 /// The key of the latest term of the leading master the agent registered
 /// with (8 bytes, big-endian): a restarted agent still refuses a deposed
-/// leader (see [`corral_master::terms`]).
+/// leader (see [`corral_api::leader`]).
 pub const LEADER_TERM_KEY: &[u8] = b"leader_term";
 /// The prefix of task records.
 pub const TASK_PREFIX: &[u8] = b"task/";
@@ -185,7 +186,7 @@ mod tests {
                 framework_id: "fw".into(),
                 agent_id: None,
                 state: TaskState::Running,
-                source: corral_master::task::StatusSource::Executor,
+                source: corral_api::task::StatusSource::Executor,
                 reason: None,
                 message: String::new(),
                 timestamp_ms: 1,

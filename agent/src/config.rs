@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use corral_master::protocol::http_url_problem;
-use corral_master::resources::{Attributes, Resources};
+use corral_api::agent::http_url_problem;
+use corral_api::resources::{Attributes, Resources};
 use corral_runtime::Pid;
 
 use crate::containerizers::{check_containerizers, Containerizer};

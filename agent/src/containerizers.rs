@@ -15,8 +15,8 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
+use corral_api::task::TaskInfo;
 use corral_executor::docker::host;
-use corral_master::protocol::TaskInfo;
 
 use crate::config::AgentConfig;
 
@@ -211,8 +211,8 @@ pub fn prepare_docker(cfg: &mut AgentConfig) -> DockerCheck {
 mod tests {
     use std::path::PathBuf;
 
-    use corral_master::container::ContainerInfo;
-    use corral_master::resources::Resources;
+    use corral_api::container::ContainerInfo;
+    use corral_api::resources::Resources;
 
     use super::*;
 

@@ -10,7 +10,7 @@
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
-use corral_master::resources::{RangeSet, Resources};
+use corral_api::resources::{RangeSet, Resources};
 
 use crate::error::AgentError;
 

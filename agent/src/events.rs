@@ -5,8 +5,8 @@
 //! the observer cannot change what the agent does. Keep observers quick —
 //! they run on the node's event loop.
 
-use corral_master::ids::{AgentId, FrameworkId, TaskId};
-use corral_master::task::{TaskState, TaskStatus};
+use corral_api::ids::{AgentId, FrameworkId, TaskId};
+use corral_api::task::{TaskState, TaskStatus};
 use corral_runtime::{Pid, ProcessId};
 
 /// Something the agent did or learned.

@@ -1,5 +1,5 @@
 //! The agent's HTTP API, on a thread beside the agent's node (the same
-//! server as the master's, [`corral_master::http::HttpServer`]). GET only:
+//! server as the master's, [`corral_http::HttpServer`]). GET only:
 //!
 //! | path | answer |
 //! |---|---|
@@ -29,8 +29,8 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use corral_master::http::ask::ask;
-use corral_master::http::{get, prometheus, ApiError, HttpConfig, HttpError, HttpServer};
+use corral_http::ask::ask;
+use corral_http::{get, prometheus, ApiError, HttpConfig, HttpError, HttpServer};
 use corral_runtime::{Node, Pid};
 use serde::Deserialize;
 
@@ -119,7 +119,7 @@ fn bytes_param(name: &str, value: Option<&str>) -> Result<Option<u64>, ApiError>
             v.parse::<u64>().map_err(|_| {
                 ApiError::bad_request(format!(
                     "{name} must be a whole number of bytes, not '{}'",
-                    corral_master::http::echo(v)
+                    corral_http::echo(v)
                 ))
             })
         })

@@ -2,8 +2,8 @@
 //! with an [`AgentSnapshot`] built from the actor's accessors. Wire names
 //! `agent.*`. The agent's HTTP `/state` and `/metrics` stand on it.
 
-use corral_master::ids::AgentId;
-use corral_master::resources::Resources;
+use corral_api::ids::AgentId;
+use corral_api::resources::Resources;
 use corral_runtime::{message, Ctx, Handler};
 use serde::{Deserialize, Serialize};
 

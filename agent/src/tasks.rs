@@ -3,10 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use corral_master::ids::{AgentId, FrameworkId, TaskId};
-use corral_master::protocol::{AgentTask, FrameworkInfo, TaskInfo};
-use corral_master::resources::Resources;
-use corral_master::task::{StatusReason, StatusSource, TaskState, TaskStatus};
+use corral_api::agent::AgentTask;
+use corral_api::framework::FrameworkInfo;
+use corral_api::ids::{AgentId, FrameworkId, TaskId};
+use corral_api::resources::Resources;
+use corral_api::task::TaskInfo;
+use corral_api::task::{StatusReason, StatusSource, TaskState, TaskStatus};
 use corral_runtime::{ExitStatus, Pid, ProcessId, TimerId};
 
 use crate::sandbox::Sandbox;

@@ -25,8 +25,8 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
-use corral_master::ids::{FrameworkId, TaskId};
-use corral_master::task::{TaskState, TaskStatus};
+use corral_api::ids::{FrameworkId, TaskId};
+use corral_api::task::{TaskState, TaskStatus};
 use corral_runtime::Time;
 
 /// Pending updates one task may hold; beyond it pushes are refused

@@ -26,11 +26,13 @@ use std::time::Duration;
 use std::cell::Cell;
 
 use corral_agent::{Agent, AgentConfig, AgentEvent, RecoverMode};
-use corral_executor::protocol as exec;
-use corral_master::ids::{AgentId, FrameworkId, TaskId};
-use corral_master::protocol::{self as master, FrameworkInfo, TaskInfo};
-use corral_master::resources::Resources;
-use corral_master::task::{StatusReason, StatusSource, TaskState, TaskStatus};
+use corral_api::agent as master;
+use corral_api::executor as exec;
+use corral_api::framework::FrameworkInfo;
+use corral_api::ids::{AgentId, FrameworkId, TaskId};
+use corral_api::resources::Resources;
+use corral_api::task::TaskInfo;
+use corral_api::task::{StatusReason, StatusSource, TaskState, TaskStatus};
 use corral_runtime::sim::{Sim, SimConfig, SimProcess};
 use corral_runtime::{message, Actor, Ctx, Handler, Handlers, Message, Pid, ProcessSpec, Time};
 use serde::{Deserialize, Serialize};

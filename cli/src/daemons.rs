@@ -12,11 +12,11 @@ use corral_agent::containerizers::parse_containerizers;
 use corral_agent::{
     detect_resources, hostname, prepare_docker, Agent, AgentConfig, DockerCheck, RecoverMode,
 };
+use corral_api::resources::Resources;
 use corral_master::allocator::AllocatorActorConfig;
 use corral_master::group::spawn_member;
 use corral_master::http::HttpConfig;
 use corral_master::master::{Master, MasterConfig};
-use corral_master::resources::Resources;
 use corral_runtime::node::RESET_KEY_FILE;
 use corral_runtime::{Node, NodeConfig};
 

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use anyhow::{bail, Result};
 use clap::Args;
+use corral_api::container::{ContainerInfo, NetworkMode};
+use corral_api::framework::FrameworkInfo;
+use corral_api::resources::Resources;
 use corral_examples::batch::BatchConfig;
 use corral_examples::framework::ContainerTemplate;
-use corral_master::container::{ContainerInfo, NetworkMode};
-use corral_master::protocol::FrameworkInfo;
-use corral_master::resources::Resources;
 
 use crate::flags::{duration, init_logs, master_pids};
 use crate::run_batch::{print_summary, run_batch_watched, Ending, Watch};

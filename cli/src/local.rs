@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use corral_api::framework::FrameworkInfo;
+use corral_api::resources::Resources;
 use corral_examples::batch::BatchConfig;
 use corral_examples::local::{LocalCluster, LocalConfig};
-use corral_master::protocol::FrameworkInfo;
-use corral_master::resources::Resources;
 
 use crate::daemons::MasterArgs;
 use crate::flags::{executor_command, init_logs_as};

@@ -7,10 +7,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use corral_api::ids::{FrameworkId, TaskId};
+use corral_api::task::{TaskState, TaskStatus};
 use corral_examples::batch::{BatchConfig, BatchEvent, BatchFramework, Progress, Shortfall, Stop};
 use corral_examples::local::start_framework_on;
-use corral_master::ids::{FrameworkId, TaskId};
-use corral_master::task::{TaskState, TaskStatus};
 use corral_runtime::{Node, NodeConfig, Pid};
 
 use crate::flags::show_duration;

@@ -7,10 +7,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::channel;
 use std::time::Duration;
 
+use corral_api::framework::FrameworkInfo;
+use corral_api::task::TaskState;
 use corral_examples::local::{find_executor, start_framework, LocalCluster, LocalConfig};
 use corral_examples::service::{ServiceConfig, ServiceEvent, ServiceFramework};
-use corral_master::protocol::FrameworkInfo;
-use corral_master::task::TaskState;
 
 fn corral(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_corral"))

@@ -10,14 +10,16 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
-use corral_master::ids::{AgentId, FrameworkId, TaskId};
-use corral_master::protocol::{
-    Accept, Decline, FrameworkError, FrameworkInfo, Heartbeat, LeaderElected, NotLeader, Offers,
-    Rescind, Subscribed, Suppress, TaskInfo, Teardown, Update,
+use corral_api::framework::{
+    Accept, Decline, FrameworkError, FrameworkInfo, Heartbeat, Offers, Rescind, Subscribed,
+    Suppress, Teardown, Update,
 };
-use corral_master::resources::{Resources, Scalar};
+use corral_api::ids::{AgentId, FrameworkId, TaskId};
+use corral_api::leader::{LeaderElected, NotLeader};
+use corral_api::resources::{Resources, Scalar};
+use corral_api::task::TaskInfo;
+use corral_api::task::{TaskState, TaskStatus};
 use corral_master::state::GetLeadership;
-use corral_master::task::{TaskState, TaskStatus};
 use corral_runtime::{message, Actor, Ctx, Handler, Handlers, Pid, TimerId};
 use serde::{Deserialize, Serialize};
 
@@ -341,7 +343,7 @@ impl Handler<Offers> for BatchFramework {
             });
             match op {
                 Some(op) => {
-                    let corral_master::protocol::Operation::Launch(tasks) = &op;
+                    let corral_api::framework::Operation::Launch(tasks) = &op;
                     for t in tasks {
                         (self.observe)(BatchEvent::Launched(
                             t.task_id.clone(),
@@ -450,7 +452,7 @@ fn place(
     task: &BatchTask,
     container: Option<&ContainerTemplate>,
     left: &Resources,
-) -> Option<(Resources, Option<corral_master::container::ContainerInfo>)> {
+) -> Option<(Resources, Option<corral_api::container::ContainerInfo>)> {
     match container {
         None => left
             .contains(&task.resources)

@@ -6,12 +6,12 @@
 
 use std::time::Duration;
 
-use corral_master::container::{ContainerInfo, PortMapping, PortProtocol};
-use corral_master::protocol::{
-    Acknowledge, LeaderElected, NotLeader, Offer, Operation, Subscribed, TaskInfo,
-};
-use corral_master::resources::{RangeSet, Resources};
-use corral_master::task::TaskStatus;
+use corral_api::container::{ContainerInfo, PortMapping, PortProtocol};
+use corral_api::framework::{Acknowledge, Offer, Operation, Subscribed};
+use corral_api::leader::{LeaderElected, NotLeader};
+use corral_api::resources::{RangeSet, Resources};
+use corral_api::task::TaskInfo;
+use corral_api::task::TaskStatus;
 use corral_runtime::{Actor, Ctx, Pid};
 
 mod masters;
@@ -217,7 +217,7 @@ impl ContainerTemplate {
 
 #[cfg(test)]
 mod tests {
-    use corral_master::container::NetworkMode;
+    use corral_api::container::NetworkMode;
 
     use super::*;
 

@@ -8,13 +8,15 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use corral_master::ids::{FrameworkId, TaskId};
-use corral_master::protocol::{
-    Accept, Decline, FrameworkError, FrameworkInfo, Heartbeat, Kill, LeaderElected, NotLeader,
-    Offers, Operation, Rescind, Revive, Subscribed, Suppress, TaskInfo, Update,
+use corral_api::framework::{
+    Accept, Decline, FrameworkError, FrameworkInfo, Heartbeat, Kill, Offers, Operation, Rescind,
+    Revive, Subscribed, Suppress, Update,
 };
-use corral_master::resources::Resources;
-use corral_master::task::{TaskState, TaskStatus};
+use corral_api::ids::{FrameworkId, TaskId};
+use corral_api::leader::{LeaderElected, NotLeader};
+use corral_api::resources::Resources;
+use corral_api::task::TaskInfo;
+use corral_api::task::{TaskState, TaskStatus};
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid};
 
 use crate::batch::Observer;

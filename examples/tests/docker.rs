@@ -17,16 +17,17 @@ use std::time::Duration;
 
 use common::{clock, cluster, res, Call, ProbeHandle};
 use corral_agent::Containerizer;
+use corral_api::container::{ContainerInfo, NetworkMode, PortMapping, PortProtocol};
+use corral_api::framework::{Accept, FrameworkInfo, Kill, Operation};
+use corral_api::ids::{OfferId, TaskId};
+use corral_api::resources::RangeSet;
+use corral_api::task::TaskInfo;
+use corral_api::task::{StatusReason, TaskState, TaskStatus};
 use corral_examples::framework::ContainerTemplate;
 use corral_examples::local::{start_framework, LocalConfig};
 use corral_examples::service::{ServiceConfig, ServiceEvent, ServiceFramework};
 use corral_executor::container::labels;
 use corral_executor::docker::host;
-use corral_master::container::{ContainerInfo, NetworkMode, PortMapping, PortProtocol};
-use corral_master::ids::{OfferId, TaskId};
-use corral_master::protocol::{Accept, FrameworkInfo, Kill, Operation, TaskInfo};
-use corral_master::resources::RangeSet;
-use corral_master::task::{StatusReason, TaskState, TaskStatus};
 
 /// The test image.
 const IMAGE: &str = "corral/busybox:test";

@@ -9,12 +9,13 @@ use std::sync::mpsc::channel;
 use std::time::Duration;
 
 use common::{clock, cluster, launch, res, Call, ProbeHandle, Seen};
+use corral_api::framework::{Decline, FrameworkInfo, Kill, Reconcile};
+use corral_api::ids::{OfferId, TaskId};
+use corral_api::task::TaskInfo;
+use corral_api::task::{StatusReason, TaskState};
 use corral_examples::batch::{BatchConfig, BatchEvent, BatchFramework};
 use corral_examples::local::start_framework;
 use corral_examples::service::{ServiceConfig, ServiceEvent, ServiceFramework};
-use corral_master::ids::{OfferId, TaskId};
-use corral_master::protocol::{Decline, FrameworkInfo, Kill, Reconcile, TaskInfo};
-use corral_master::task::{StatusReason, TaskState};
 
 fn task(id: &str, command: &str, resources: &str) -> TaskInfo {
     TaskInfo {

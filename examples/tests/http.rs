@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use common::http::{get, raw, request};
 use common::{clock, cluster, res};
+use corral_api::framework::FrameworkInfo;
+use corral_api::task::TaskState;
 use corral_examples::batch::{BatchConfig, BatchEvent, BatchFramework};
 use corral_examples::local::{start_framework, LocalCluster};
-use corral_master::protocol::FrameworkInfo;
-use corral_master::task::TaskState;
 use corral_runtime::{Node, Pid};
 use serde_json::Value;
 

@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use common::{cluster, launch, Call, ProbeHandle, Seen};
 use corral_agent::state::AgentSnapshot;
+use corral_api::framework::{FrameworkInfo, Kill};
+use corral_api::ids::TaskId;
+use corral_api::task::TaskInfo;
+use corral_api::task::TaskState;
 use corral_examples::local::{LocalCluster, RecoverMode};
-use corral_master::ids::TaskId;
-use corral_master::protocol::{FrameworkInfo, Kill, TaskInfo};
-use corral_master::task::TaskState;
 
 fn task(id: &str) -> TaskInfo {
     TaskInfo {

@@ -16,11 +16,11 @@ use std::sync::mpsc::{channel, Receiver};
 use std::time::Duration;
 
 use common::{clock, cluster, http, res};
+use corral_api::framework::FrameworkInfo;
+use corral_api::task::TaskState;
 use corral_examples::batch::{BatchConfig, BatchEvent, BatchFramework};
 use corral_examples::local::start_framework;
 use corral_examples::service::{ServiceConfig, ServiceEvent, ServiceFramework};
-use corral_master::protocol::FrameworkInfo;
-use corral_master::task::TaskState;
 use corral_runtime::{Node, Pid};
 use serde_json::Value;
 

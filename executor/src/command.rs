@@ -10,7 +10,7 @@ pub use crate::container::ContainerHook;
 use crate::container::{ContainerExit, ContainerExited, ContainerStarted, DriverCommand};
 use crate::lifecycle::{Action, Lifecycle, Now};
 pub use crate::lifecycle::{Outcome, AGENT_LOST_GRACE};
-use crate::protocol::{ExecutorReregistered, KillTask, RunTask, ShutdownExecutor, UpdateAck};
+use corral_api::executor::{ExecutorReregistered, KillTask, RunTask, ShutdownExecutor, UpdateAck};
 
 /// Called once with the [`Outcome`] when the executor stops.
 pub type OnDone = Box<dyn FnOnce(Outcome) + Send>;

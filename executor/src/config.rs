@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use corral_master::ids::{AgentId, FrameworkId};
+use corral_api::ids::{AgentId, FrameworkId};
 use corral_runtime::Pid;
 
 /// Mesos's executor registration timeout (1 min).

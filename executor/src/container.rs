@@ -12,9 +12,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use corral_master::container::{DockerParameter, NetworkMode, PortMapping, VolumeSource};
-use corral_master::protocol::TaskInfo;
-use corral_master::task::{StatusReason, TaskState};
+use corral_api::container::{DockerParameter, NetworkMode, PortMapping, VolumeSource};
+use corral_api::task::TaskInfo;
+use corral_api::task::{StatusReason, TaskState};
 use corral_runtime::message;
 use serde::{Deserialize, Serialize};
 
@@ -260,10 +260,7 @@ fn container_env(task: &TaskInfo, framework_id: &str) -> Vec<(String, String)> {
 
 /// The sandbox's bind, then one per volume; sandbox volumes resolve under
 /// the sandbox and are listed to be created.
-fn binds(
-    sandbox: &Path,
-    volumes: &[corral_master::container::Volume],
-) -> (Vec<String>, Vec<PathBuf>) {
+fn binds(sandbox: &Path, volumes: &[corral_api::container::Volume]) -> (Vec<String>, Vec<PathBuf>) {
     let mut binds = vec![format!("{}:{CONTAINER_SANDBOX}:rw", sandbox.display())];
     let mut dirs = Vec::new();
     for v in volumes {
@@ -359,8 +356,8 @@ pub fn describe_container_exit(exit: &ContainerExit, started: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use corral_master::container::{ContainerInfo, PortProtocol, Volume};
-    use corral_master::resources::Resources;
+    use corral_api::container::{ContainerInfo, PortProtocol, Volume};
+    use corral_api::resources::Resources;
     use corral_runtime::Pid;
 
     fn cfg() -> CommandExecutorConfig {

@@ -11,7 +11,7 @@
 //! `sandbox/stdout` and `sandbox/stderr`) and reports each status change
 //! until the agent acknowledges it; the agent then owns the update and
 //! forwards it to the master and the framework. The agent↔executor protocol
-//! is [`protocol`].
+//! is `corral_api::executor`.
 //!
 //! # Its loop
 //! [`lifecycle::Lifecycle`] holds every decision without I/O: inputs
@@ -65,6 +65,5 @@ pub mod docker;
 pub mod env;
 pub mod lifecycle;
 mod outcome;
-pub mod protocol;
 pub mod report;
 pub mod run;

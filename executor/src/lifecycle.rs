@@ -8,19 +8,19 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use corral_master::ids::TaskId;
-use corral_master::task::{StatusReason, StatusSource, TaskState, TaskStatus};
+use corral_api::ids::TaskId;
+use corral_api::task::{StatusReason, StatusSource, TaskState, TaskStatus};
 use corral_runtime::{ExitStatus, ProcessSpec, Signal, Time};
 
 use crate::config::CommandExecutorConfig;
 use crate::container::{container_ending, container_spec, ContainerExit, ContainerSpec};
 pub use crate::outcome::Outcome;
 use crate::outcome::UuidSource;
-use crate::protocol::{
+use crate::report::{ending, process_spec, KillCause};
+use corral_api::executor::{
     ExecutorReregistered, ExecutorUpdate, KillTask, RegisterExecutor, ReregisterExecutor, RunTask,
     ShutdownExecutor, UpdateAck,
 };
-use crate::report::{ending, process_spec, KillCause};
 
 /// Time between SIGTERM and SIGKILL when the executor kills its command
 /// because the agent is gone (Mesos's default executor shutdown grace).

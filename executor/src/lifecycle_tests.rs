@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use corral_master::container::ContainerInfo;
-use corral_master::protocol::TaskInfo;
-use corral_master::resources::Resources;
+use corral_api::container::ContainerInfo;
+use corral_api::resources::Resources;
+use corral_api::task::TaskInfo;
 use corral_runtime::Pid;
 
 use super::*;

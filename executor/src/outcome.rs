@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use corral_master::task::TaskState;
+use corral_api::task::TaskState;
 
 /// Why a command executor stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

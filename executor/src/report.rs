@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use corral_master::ids::FrameworkId;
-use corral_master::protocol::TaskInfo;
-use corral_master::task::{StatusReason, TaskState};
+use corral_api::ids::FrameworkId;
+use corral_api::task::TaskInfo;
+use corral_api::task::{StatusReason, TaskState};
 use corral_runtime::{ExitStatus, ProcessSpec};
 
 use crate::env;
@@ -13,9 +13,9 @@ use crate::env;
 /// Why the executor asked its command to stop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KillCause {
-    /// The agent forwarded a framework's kill ([`KillTask`](crate::protocol::KillTask)).
+    /// The agent forwarded a framework's kill ([`KillTask`](corral_api::executor::KillTask)).
     Framework,
-    /// The agent shuts the executor down ([`ShutdownExecutor`](crate::protocol::ShutdownExecutor)).
+    /// The agent shuts the executor down ([`ShutdownExecutor`](corral_api::executor::ShutdownExecutor)).
     Shutdown,
     /// The agent is gone (its link fired).
     AgentLost,
@@ -125,7 +125,7 @@ pub fn signal_name(n: i32) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use corral_master::resources::Resources;
+    use corral_api::resources::Resources;
 
     #[test]
     fn exits_read_like_mesos_messages() {

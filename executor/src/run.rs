@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
 
-use corral_master::ids::{AgentId, FrameworkId};
+use corral_api::ids::{AgentId, FrameworkId};
 use corral_runtime::{Node, NodeConfig, NodeError, Pid, PidError, SpawnError};
 use tracing_subscriber::EnvFilter;
 

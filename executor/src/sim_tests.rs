@@ -8,15 +8,15 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use corral_master::ids::{FrameworkId, TaskId};
-use corral_master::protocol::TaskInfo;
-use corral_master::resources::Resources;
-use corral_master::task::{StatusReason, TaskState, TaskStatus};
+use corral_api::ids::{FrameworkId, TaskId};
+use corral_api::resources::Resources;
+use corral_api::task::TaskInfo;
+use corral_api::task::{StatusReason, TaskState, TaskStatus};
 use corral_runtime::sim::{Sim, SimConfig};
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid, Time};
 
 use super::{CommandExecutor, CommandExecutorConfig, Outcome};
-use crate::protocol::{
+use corral_api::executor::{
     ExecutorReregistered, ExecutorUpdate, KillTask, RegisterExecutor, ReregisterExecutor, RunTask,
     ShutdownExecutor, UpdateAck,
 };
@@ -429,7 +429,7 @@ fn a_container_task_runs_through_the_hook_and_believes_only_its_node() {
     let seen = commands.clone();
     let hook = Box::new(move |c: DriverCommand| seen.lock().unwrap().push(c));
     let mut t = task("echo in a container");
-    t.container = Some(corral_master::container::ContainerInfo::docker("img"));
+    t.container = Some(corral_api::container::ContainerInfo::docker("img"));
     let mut w = world_with(8, t, NORMAL, Some(hook));
     w.run_until(secs(30), "the container start and TASK_STARTING", |w| {
         !commands.lock().unwrap().is_empty() && !w.states().is_empty()
@@ -474,7 +474,7 @@ fn a_container_task_runs_through_the_hook_and_believes_only_its_node() {
 #[test]
 fn without_a_driver_a_container_task_fails_plainly() {
     let mut t = task("true");
-    t.container = Some(corral_master::container::ContainerInfo::docker("img"));
+    t.container = Some(corral_api::container::ContainerInfo::docker("img"));
     let mut w = world_with(9, t, NORMAL, None);
     assert_eq!(
         w.run_to_outcome(secs(30)),

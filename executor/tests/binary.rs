@@ -9,11 +9,11 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::Duration;
 
+use corral_api::executor::{ExecutorUpdate, KillTask, RegisterExecutor, RunTask, UpdateAck};
+use corral_api::resources::Resources;
+use corral_api::task::TaskInfo;
+use corral_api::task::{StatusReason, TaskState, TaskStatus};
 use corral_executor::env;
-use corral_executor::protocol::{ExecutorUpdate, KillTask, RegisterExecutor, RunTask, UpdateAck};
-use corral_master::protocol::TaskInfo;
-use corral_master::resources::Resources;
-use corral_master::task::{StatusReason, TaskState, TaskStatus};
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Node, NodeConfig};
 
 /// Long enough for a loaded machine; the tests only wait this long on failure.

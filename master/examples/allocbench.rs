@@ -14,9 +14,9 @@
 
 use std::time::{Duration, Instant};
 
+use corral_api::ids::{AgentId, FrameworkId};
+use corral_api::resources::Resources;
 use corral_master::allocator::{Allocator, AllocatorConfig};
-use corral_master::ids::{AgentId, FrameworkId};
-use corral_master::resources::Resources;
 use corral_runtime::Time;
 
 const ROLES: usize = 10;

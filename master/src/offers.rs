@@ -34,10 +34,11 @@ use std::time::Duration;
 
 use corral_runtime::Time;
 
-use crate::ids::{id_problem, AgentId, FrameworkId, OfferId, TaskId};
-use crate::protocol::{Accept, Offer, Operation, TaskInfo};
-use crate::resources::Resources;
-use crate::task::{StatusReason, StatusSource, TaskState, TaskStatus};
+use corral_api::framework::{Accept, Offer, Operation};
+use corral_api::ids::{id_problem, AgentId, FrameworkId, OfferId, TaskId};
+use corral_api::resources::Resources;
+use corral_api::task::TaskInfo;
+use corral_api::task::{StatusReason, StatusSource, TaskState, TaskStatus};
 
 /// An offer sent to a framework and not yet answered.
 #[derive(Clone, Debug, PartialEq)]

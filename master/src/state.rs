@@ -12,9 +12,9 @@ use corral_runtime::{message, Pid};
 use serde::{Deserialize, Serialize};
 
 use crate::allocator::cycles::CycleTimes;
-use crate::ids::{AgentId, FrameworkId, TaskId};
-use crate::resources::{Quantities, Resources};
-use crate::task::TaskState;
+use corral_api::ids::{AgentId, FrameworkId, TaskId};
+use corral_api::resources::{Quantities, Resources};
+use corral_api::task::TaskState;
 
 /// Ask the master for a snapshot of its state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -11,16 +11,20 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use corral_master::ids::{AgentId, FrameworkId, OfferId, TaskId};
-use corral_master::master::{Master, MasterConfig};
-use corral_master::protocol::{
-    Accept, Acknowledge, AgentRegistered, AgentTask, FrameworkInfo, KillTask, LeaderElected,
-    NotLeader, Offers, Operation, Ping, Pong, Reconcile, RegisterAgent, RunTasks, ShutdownAgent,
-    ShutdownFramework, StatusAck, StatusUpdate, Subscribe, Subscribed, TaskInfo, Update,
+use corral_api::agent::{
+    AgentRegistered, AgentTask, KillTask, Ping, Pong, RegisterAgent, RunTasks, ShutdownAgent,
+    ShutdownFramework, StatusAck, StatusUpdate,
 };
+use corral_api::framework::{
+    Accept, Acknowledge, FrameworkInfo, Offers, Operation, Reconcile, Subscribe, Subscribed, Update,
+};
+use corral_api::ids::{AgentId, FrameworkId, OfferId, TaskId};
+use corral_api::leader::{LeaderElected, NotLeader};
+use corral_api::resources::Resources;
+use corral_api::task::TaskInfo;
+use corral_api::task::{StatusReason, StatusSource, TaskState, TaskStatus};
+use corral_master::master::{Master, MasterConfig};
 use corral_master::registrar::{Registrar, RegistrarConfig};
-use corral_master::resources::Resources;
-use corral_master::task::{StatusReason, StatusSource, TaskState, TaskStatus};
 use corral_runtime::sim::{Sim, SimConfig};
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Message, Pid, Time};
 

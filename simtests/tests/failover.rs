@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use corral_master::task::TaskState;
+use corral_api::task::TaskState;
 use corral_runtime::Time;
 use corral_simtests::failover::{self, master_addr, Cluster, Situations, DEFAULT_AGENTS};
 use corral_simtests::{Outcome, Params};

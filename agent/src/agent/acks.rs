@@ -1,7 +1,7 @@
 //! Acknowledgements from the framework, forwarded by the master: the end of
 //! an update's journey, and of a task's once its last update is through.
 
-use corral_master::protocol as master;
+use corral_api::agent as master;
 use corral_runtime::{Ctx, Handler};
 
 use super::Agent;

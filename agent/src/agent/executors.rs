@@ -2,8 +2,8 @@
 //! task) and how their task is doing (acknowledged at once, then owned by
 //! the agent's update manager until the framework acknowledges it).
 
-use corral_executor::protocol as exec;
-use corral_master::ids::TaskId;
+use corral_api::executor as exec;
+use corral_api::ids::TaskId;
 use corral_runtime::{Ctx, Handler};
 
 use super::Agent;

@@ -1,10 +1,10 @@
 //! Ending tasks: kills from the master, framework shutdowns, executors that
 //! ignore a kill, and executor processes that end.
 
-use corral_executor::protocol as exec;
-use corral_master::ids::TaskId;
-use corral_master::protocol as master;
-use corral_master::task::{StatusReason, TaskState};
+use corral_api::agent as master;
+use corral_api::executor as exec;
+use corral_api::ids::TaskId;
+use corral_api::task::{StatusReason, TaskState};
 use corral_runtime::{Ctx, ExitStatus, Handler, ProcessId, Signal};
 
 use super::{Agent, KILL_MARGIN};

@@ -4,10 +4,12 @@
 
 use std::time::Duration;
 
+use corral_api::agent as master;
+use corral_api::framework::FrameworkInfo;
+use corral_api::ids::{AgentId, FrameworkId};
+use corral_api::task::TaskInfo;
+use corral_api::task::{StatusReason, TaskState};
 use corral_executor::env;
-use corral_master::ids::{AgentId, FrameworkId};
-use corral_master::protocol::{self as master, FrameworkInfo, TaskInfo};
-use corral_master::task::{StatusReason, TaskState};
 use corral_runtime::{Ctx, Handler, Pid, ProcessSpec, Signal};
 
 use super::Agent;

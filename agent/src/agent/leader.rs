@@ -4,7 +4,7 @@
 //! believes either only from a master of its list, and only about a master
 //! of its list: anyone else could otherwise steer it away from the cluster.
 
-use corral_master::protocol as master;
+use corral_api::agent as master;
 use corral_runtime::{Ctx, Handler, Pid};
 
 use super::registration::next_master;

@@ -6,10 +6,10 @@
 //! recovered task's executor is reattached by its `ReregisterExecutor` (and
 //! watched through a link), not by `process_exited`.
 
-use corral_executor::protocol as exec;
-use corral_master::ids::TaskId;
-use corral_master::task::{StatusReason, TaskState};
-use corral_master::terms::LeaderTerm;
+use corral_api::executor as exec;
+use corral_api::ids::TaskId;
+use corral_api::leader::LeaderTerm;
+use corral_api::task::{StatusReason, TaskState};
 use corral_runtime::{Ctx, Handler, Pid, StorageError};
 
 use super::Agent;

@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use corral_master::protocol::{self as master, MAX_REPORTED_TASKS};
-use corral_master::task::{StatusReason, TaskState};
-use corral_master::terms::Verdict;
+use corral_api::agent as master;
+use corral_api::agent::MAX_REPORTED_TASKS;
+use corral_api::leader::Verdict;
+use corral_api::task::{StatusReason, TaskState};
 use corral_runtime::{Ctx, Handler, Pid};
 use rand::RngCore;
 
@@ -279,7 +280,7 @@ impl Handler<master::ShutdownAgent> for Agent {
             }
         }
         self.updates.clear();
-        self.used = corral_master::resources::Resources::empty();
+        self.used = corral_api::resources::Resources::empty();
         self.agent_id = None;
         self.clear_checkpoint(ctx);
         self.notify(AgentEvent::ShutDown {

@@ -1,9 +1,9 @@
 //! The agent's `GET /metrics`: its tasks, pending status updates and
 //! resources, and its node's runtime counters, in Prometheus's text format.
 
-use corral_master::http::prometheus::{Exposition, Kind};
-use corral_master::http::runtime_metrics::write_runtime;
-use corral_master::http::state_json::{task_state_name, TASK_STATES};
+use corral_api::task::{task_state_name, TASK_STATES};
+use corral_http::prometheus::{Exposition, Kind};
+use corral_http::runtime_metrics::write_runtime;
 use corral_runtime::MetricsSnapshot;
 
 use crate::state::AgentSnapshot;

@@ -15,7 +15,8 @@
 
 use std::path::Path;
 
-use corral_master::http::state_json::{task_state_name, ResourcesJson};
+use corral_api::task::task_state_name;
+use corral_http::ResourcesJson;
 use serde::{Deserialize, Serialize};
 
 use crate::state::AgentSnapshot;
@@ -104,9 +105,9 @@ fn task(t: &TaskSummary, work_dir: &Path) -> AgentTaskJson {
 
 #[cfg(test)]
 mod tests {
-    use corral_master::ids::{AgentId, FrameworkId, TaskId};
-    use corral_master::resources::Resources;
-    use corral_master::task::TaskState;
+    use corral_api::ids::{AgentId, FrameworkId, TaskId};
+    use corral_api::resources::Resources;
+    use corral_api::task::TaskState;
 
     use super::*;
 

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use corral_master::ids::{FrameworkId, TaskId};
-use corral_master::task::{StatusSource, TaskState, TaskStatus};
+use corral_api::ids::{FrameworkId, TaskId};
+use corral_api::task::{StatusSource, TaskState, TaskStatus};
 use corral_runtime::Time;
 use proptest::prelude::*;
 

@@ -5,8 +5,8 @@
 
 use super::*;
 
-use corral_master::protocol::AgentTask;
-use corral_master::terms::STALE_TERM_PATIENCE;
+use corral_api::agent::AgentTask;
+use corral_api::leader::STALE_TERM_PATIENCE;
 
 /// The second master double (node 4).
 fn master_b() -> Pid {

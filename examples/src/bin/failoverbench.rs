@@ -24,16 +24,16 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use corral_agent::{Agent, AgentConfig};
+use corral_api::framework::{
+    Decline, FrameworkError, FrameworkInfo, Heartbeat, Offers, Rescind, Subscribed, Update,
+};
+use corral_api::leader::{LeaderElected, NotLeader};
 use corral_examples::framework::{
     on_exited, on_leader_elected, on_not_leader, on_subscribed, start_subscribing, FollowsLeader,
     Masters,
 };
 use corral_master::group::spawn_member;
 use corral_master::master::{Master, MasterConfig};
-use corral_master::protocol::{
-    Decline, FrameworkError, FrameworkInfo, Heartbeat, LeaderElected, NotLeader, Offers, Rescind,
-    Subscribed, Update,
-};
 use corral_master::state::GetLeadership;
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Node, NodeConfig, Pid};
 

@@ -21,13 +21,13 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use corral_agent::Containerizer;
+use corral_api::container::ContainerInfo;
+use corral_api::framework::FrameworkInfo;
+use corral_api::resources::Resources;
+use corral_api::task::{TaskState, TaskStatus};
 use corral_examples::batch::{BatchConfig, BatchEvent, BatchFramework};
 use corral_examples::framework::ContainerTemplate;
 use corral_examples::local::{find_executor, start_framework, LocalCluster, LocalConfig};
-use corral_master::container::ContainerInfo;
-use corral_master::protocol::FrameworkInfo;
-use corral_master::resources::Resources;
-use corral_master::task::{TaskState, TaskStatus};
 
 /// Measures end-to-end task launch throughput on a local cluster.
 #[derive(Parser, Debug)]

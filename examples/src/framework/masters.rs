@@ -6,11 +6,11 @@
 //! hint or a `LeaderElected` naming a pid outside the list, or sent by one,
 //! changes nothing, so a stray or hostile peer cannot steer the framework.
 //! Nor is a master of an older Raft term than one already followed (a
-//! deposed leader that has not noticed yet; see [`corral_master::terms`]).
+//! deposed leader that has not noticed yet; see [`corral_api::leader`]).
 
-use corral_master::ids::FrameworkId;
-use corral_master::protocol::{FrameworkInfo, Subscribe};
-use corral_master::terms::{LeaderTerm, Verdict};
+use corral_api::framework::{FrameworkInfo, Subscribe};
+use corral_api::ids::FrameworkId;
+use corral_api::leader::{LeaderTerm, Verdict};
 use corral_runtime::{Pid, Time, TimerId};
 
 /// What the shell does after a `handle_*` call.

@@ -14,12 +14,13 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use corral_master::ids::{AgentId, FrameworkId, OfferId};
-use corral_master::protocol::{
-    Accept, Acknowledge, Decline, FrameworkInfo, LeaderElected, NotLeader, Offer, Offers,
-    Subscribe, Subscribed, Suppress, Update,
+use corral_api::framework::{
+    Accept, Acknowledge, Decline, FrameworkInfo, Offer, Offers, Subscribe, Subscribed, Suppress,
+    Update,
 };
-use corral_master::task::{StatusSource, TaskState, TaskStatus};
+use corral_api::ids::{AgentId, FrameworkId, OfferId};
+use corral_api::leader::{LeaderElected, NotLeader};
+use corral_api::task::{StatusSource, TaskState, TaskStatus};
 use corral_runtime::sim::{Sim, SimConfig};
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Message, Pid, Time};
 

@@ -10,15 +10,15 @@ use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::time::Duration;
 
-use corral_examples::local::{find_executor, start_framework, LocalCluster, LocalConfig};
-use corral_master::ids::{FrameworkId, OfferId};
-use corral_master::protocol::{
+use corral_api::framework::{
     Accept, Acknowledge, Decline, FrameworkError, FrameworkInfo, Heartbeat, Kill, Offer, Offers,
-    Operation, Reconcile, Rescind, Revive, Subscribe, Subscribed, Suppress, TaskInfo, Teardown,
-    Update,
+    Operation, Reconcile, Rescind, Revive, Subscribe, Subscribed, Suppress, Teardown, Update,
 };
-use corral_master::resources::Resources;
-use corral_master::task::TaskStatus;
+use corral_api::ids::{FrameworkId, OfferId};
+use corral_api::resources::Resources;
+use corral_api::task::TaskInfo;
+use corral_api::task::TaskStatus;
+use corral_examples::local::{find_executor, start_framework, LocalCluster, LocalConfig};
 use corral_runtime::{message, Actor, Ctx, Handler, Handlers, Node, Pid};
 use serde::{Deserialize, Serialize};
 
@@ -189,7 +189,7 @@ impl ProbeHandle {
         let mut all = Vec::new();
         loop {
             let u = self.update_of(task);
-            let end = u.state.is_terminal() || u.state == corral_master::task::TaskState::Lost;
+            let end = u.state.is_terminal() || u.state == corral_api::task::TaskState::Lost;
             all.push(u);
             if end {
                 return all;

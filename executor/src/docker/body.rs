@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding, PortMap};
-use corral_master::container::{DockerParameter, NetworkMode};
+use corral_api::container::{DockerParameter, NetworkMode};
 
 use crate::container::{ContainerSpec, CPU_PERIOD_US};
 
@@ -115,7 +115,7 @@ fn apply(p: &DockerParameter, body: &mut ContainerCreateBody, host: &mut HostCon
 mod tests {
     use std::path::PathBuf;
 
-    use corral_master::container::{PortMapping, PortProtocol};
+    use corral_api::container::{PortMapping, PortProtocol};
 
     use super::*;
 

@@ -1,6 +1,6 @@
 //! What the allocator refuses. Every refusal leaves its state unchanged.
 
-use crate::ids::{AgentId, FrameworkId};
+use corral_api::ids::{AgentId, FrameworkId};
 
 /// Why an allocator operation was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -25,7 +25,7 @@ pub enum AllocatorError {
         /// The agent.
         agent: AgentId,
         /// What was to be recorded as used.
-        resources: crate::resources::Resources,
+        resources: corral_api::resources::Resources,
     },
     /// Released resources were not held for tasks of removed frameworks.
     #[error("agent {agent} holds no {resources} for tasks of removed frameworks")]
@@ -33,7 +33,7 @@ pub enum AllocatorError {
         /// The agent.
         agent: AgentId,
         /// What was to be released.
-        resources: crate::resources::Resources,
+        resources: corral_api::resources::Resources,
     },
     /// A role weight that is not a finite number above zero.
     #[error("role {role:?} cannot have weight {weight}")]

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use super::cycles::CycleTimes;
 use super::Allocation;
-use crate::ids::{AgentId, FrameworkId};
-use crate::resources::Resources;
+use corral_api::ids::{AgentId, FrameworkId};
+use corral_api::resources::Resources;
 
 /// An agent joined with these resources; allocate soon.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

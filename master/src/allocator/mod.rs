@@ -36,8 +36,8 @@ pub use self::actor::{AllocatorActor, AllocatorActorConfig};
 pub use self::error::AllocatorError;
 use self::slab::Slab;
 pub use self::sorter::{ClientKey, DrfSorter, Sorter};
-use crate::ids::{AgentId, FrameworkId};
-use crate::resources::{Quantities, Resources};
+use corral_api::ids::{AgentId, FrameworkId};
+use corral_api::resources::{Quantities, Resources};
 
 /// The longest decline filter: Mesos caps `refuse_seconds` at 365 days.
 pub const MAX_REFUSE: Duration = Duration::from_secs(365 * 24 * 60 * 60);

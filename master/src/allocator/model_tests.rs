@@ -14,7 +14,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::*;
-use crate::resources::{RangeSet, Scalar, StringSet};
+use corral_api::resources::{RangeSet, Scalar, StringSet};
 
 fn fw(s: &str) -> FrameworkId {
     FrameworkId::from(s)

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
-use crate::resources::Quantities;
+use corral_api::resources::Quantities;
 
 /// A client of a sorter: its name and the allocator's slot for it.
 ///
@@ -201,7 +201,7 @@ impl Sorter for DrfSorter {
 mod tests {
     use super::*;
 
-    use crate::resources::strategies::cpus_mem;
+    use corral_api::resources::strategies::cpus_mem;
 
     fn r(cpus: f64, mem_mb: f64) -> Quantities {
         Quantities::of(&cpus_mem(cpus, mem_mb))

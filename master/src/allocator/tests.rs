@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::*;
 
-use crate::resources::strategies::cpus_mem as res;
+use corral_api::resources::strategies::cpus_mem as res;
 
 fn fw(s: &str) -> FrameworkId {
     FrameworkId::from(s)

@@ -3,11 +3,11 @@
 
 use corral_runtime::MetricsSnapshot;
 
-use super::prometheus::{Exposition, Kind};
-use super::runtime_metrics::write_runtime;
-use super::state_json::{task_state_name, TASK_STATES};
 use crate::allocator::cycles::CycleTimes;
 use crate::state::MasterMetrics;
+use corral_api::task::{task_state_name, TASK_STATES};
+use corral_http::prometheus::{Exposition, Kind};
+use corral_http::runtime_metrics::write_runtime;
 
 /// The exposition of the master's metrics and its node's counters.
 pub fn render(m: &MasterMetrics, runtime: &MetricsSnapshot) -> String {
@@ -128,7 +128,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::task::TaskState;
+    use corral_api::task::TaskState;
 
     #[test]
     fn every_family_is_there_with_its_values() {
@@ -142,7 +142,7 @@ mod tests {
             frameworks_connected: 1,
             allocation_cycles: Some(cycles),
             resources_total: two_agents_of(2.0),
-            resources_used: crate::resources::Quantities::of(
+            resources_used: corral_api::resources::Quantities::of(
                 &"cpus:0.5;ports:[31000-31001]".parse().unwrap(),
             ),
             ..MasterMetrics::default()
@@ -176,10 +176,10 @@ mod tests {
     }
 
     /// Two agents with `cpus` each and the same default ports.
-    fn two_agents_of(cpus: f64) -> crate::resources::Quantities {
-        let agent: crate::resources::Resources =
+    fn two_agents_of(cpus: f64) -> corral_api::resources::Quantities {
+        let agent: corral_api::resources::Resources =
             format!("cpus:{cpus};ports:[31000-32000]").parse().unwrap();
-        let mut q = crate::resources::Quantities::of(&agent);
+        let mut q = corral_api::resources::Quantities::of(&agent);
         q.add(&agent);
         q
     }

@@ -1,5 +1,5 @@
-//! The master's HTTP API and web UI (DESIGN.md, Operator surfaces), and the
-//! building blocks the agent's HTTP API shares.
+//! The master's HTTP API and web UI (DESIGN.md, Operator surfaces), on the
+//! server `corral-http` shares with the agent's.
 //!
 //! [`serve`] starts actix-web on a thread of its own beside the master's
 //! node. Endpoints (GET unless said):
@@ -15,24 +15,19 @@
 //! Every error is JSON `{"error": "..."}`: 404 for an unknown path, 405 (with
 //! `Allow`) for a wrong method, 413 for a body over
 //! [`HttpConfig::max_body_bytes`], 400 for a malformed parameter, 503 when
-//! the master does not answer within [`ask::ASK_TIMEOUT`].
+//! the master does not answer within [`corral_http::ask::ASK_TIMEOUT`].
 //!
 //! Handlers never touch the master's state: they ask the master actor
-//! through the node ([`ask::ask`]), as any other actor would, so a slow
+//! through the node ([`corral_http::ask::ask`]), as any other actor would, so a slow
 //! request never stalls the master and the master never waits on a socket.
 //!
 //! Until masters replicate there is one master and it leads; `/state`
 //! carries a `leader` field, and a non-leader will answer 307 to the leader
 //! (see `routes.rs`).
 
-pub mod ask;
 mod assets;
-mod errors;
 mod metrics;
-pub mod prometheus;
 mod routes;
-pub mod runtime_metrics;
-mod server;
 pub mod state_json;
 #[cfg(test)]
 mod tests;
@@ -41,8 +36,7 @@ use std::sync::Arc;
 
 use corral_runtime::{Node, Pid};
 
-pub use self::errors::{echo, ApiError, HttpError};
-pub use self::server::{get, only, read_body, HttpConfig, HttpServer};
+pub use corral_http::{HttpConfig, HttpError, HttpServer};
 
 /// Starts the master's HTTP API and UI on `cfg.listen`, asking `master` (an
 /// actor on `node`) for everything it serves. Returns once the socket is

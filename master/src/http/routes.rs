@@ -9,15 +9,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use corral_runtime::{Node, Pid};
 use serde::Serialize;
 
-use super::ask::ask;
 use super::assets;
-use super::errors::ApiError;
 use super::metrics::render;
-use super::prometheus;
-use super::server::{get, only, read_body};
 use super::state_json::StateJson;
-use crate::ids::{id_problem, FrameworkId, TaskId};
 use crate::state::{GetLeadership, GetMetrics, GetState, KillOutcome, OperatorKill};
+use corral_api::ids::{id_problem, FrameworkId, TaskId};
+use corral_http::ask::ask;
+use corral_http::prometheus;
+use corral_http::ApiError;
+use corral_http::{get, only, read_body};
 
 /// What the master's handlers share: the node to ask through and the
 /// master to ask.

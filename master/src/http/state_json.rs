@@ -24,41 +24,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::resources::{Quantities, Resources};
 use crate::state::{AgentState, FrameworkState, MasterState, TaskView};
-use crate::task::TaskState;
-
-/// Resources as the UI shows them.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ResourcesJson {
-    /// CPUs.
-    pub cpus: f64,
-    /// Memory, MB.
-    pub mem: f64,
-    /// Disk, MB.
-    pub disk: f64,
-    /// GPUs.
-    pub gpus: f64,
-    /// Port ranges in Mesos's text, e.g. `[31000-31999]`; empty if none.
-    pub ports: String,
-}
-
-impl From<&Resources> for ResourcesJson {
-    fn from(r: &Resources) -> ResourcesJson {
-        let ports = r.ranges("ports");
-        ResourcesJson {
-            cpus: r.get("cpus"),
-            mem: r.get("mem"),
-            disk: r.get("disk"),
-            gpus: r.get("gpus"),
-            ports: if ports.is_empty() {
-                String::new()
-            } else {
-                ports.to_string()
-            },
-        }
-    }
-}
+use corral_api::resources::{Quantities, Resources};
+use corral_api::task::task_state_name;
+use corral_http::ResourcesJson;
 
 /// Amounts summed over agents, as the UI shows them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -261,56 +230,11 @@ fn task(t: &TaskView) -> TaskJson {
     }
 }
 
-/// Every task state, in lifecycle order.
-pub const TASK_STATES: [TaskState; 14] = [
-    TaskState::Staging,
-    TaskState::Starting,
-    TaskState::Running,
-    TaskState::Killing,
-    TaskState::Finished,
-    TaskState::Failed,
-    TaskState::Killed,
-    TaskState::Error,
-    TaskState::Lost,
-    TaskState::Dropped,
-    TaskState::Unreachable,
-    TaskState::Gone,
-    TaskState::GoneByOperator,
-    TaskState::Unknown,
-];
-
-/// Mesos's name of a task state, e.g. `TASK_RUNNING`.
-pub fn task_state_name(state: TaskState) -> &'static str {
-    match state {
-        TaskState::Staging => "TASK_STAGING",
-        TaskState::Starting => "TASK_STARTING",
-        TaskState::Running => "TASK_RUNNING",
-        TaskState::Killing => "TASK_KILLING",
-        TaskState::Finished => "TASK_FINISHED",
-        TaskState::Failed => "TASK_FAILED",
-        TaskState::Killed => "TASK_KILLED",
-        TaskState::Error => "TASK_ERROR",
-        TaskState::Lost => "TASK_LOST",
-        TaskState::Dropped => "TASK_DROPPED",
-        TaskState::Unreachable => "TASK_UNREACHABLE",
-        TaskState::Gone => "TASK_GONE",
-        TaskState::GoneByOperator => "TASK_GONE_BY_OPERATOR",
-        TaskState::Unknown => "TASK_UNKNOWN",
-    }
-}
-
-/// The state Mesos calls `name`, if any (the inverse of
-/// [`task_state_name`]).
-pub fn parse_task_state(name: &str) -> Option<TaskState> {
-    TASK_STATES
-        .into_iter()
-        .find(|s| task_state_name(*s) == name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{AgentId, FrameworkId, TaskId};
+    use corral_api::ids::{AgentId, FrameworkId, TaskId};
+    use corral_api::task::TaskState;
 
     fn r(text: &str) -> Resources {
         text.parse().unwrap()
@@ -388,39 +312,5 @@ mod tests {
         assert_eq!(v["totals"]["used"]["ports"], 0);
         let back: StateJson = serde_json::from_value(v).unwrap();
         assert_eq!(back, doc);
-    }
-
-    #[test]
-    fn state_names_are_mesos_names_and_parse_back() {
-        // Mesos's TaskState names (mesos.proto), written out here rather
-        // than read from the table under test.
-        let mesos = [
-            (TaskState::Staging, "TASK_STAGING"),
-            (TaskState::Starting, "TASK_STARTING"),
-            (TaskState::Running, "TASK_RUNNING"),
-            (TaskState::Killing, "TASK_KILLING"),
-            (TaskState::Finished, "TASK_FINISHED"),
-            (TaskState::Failed, "TASK_FAILED"),
-            (TaskState::Killed, "TASK_KILLED"),
-            (TaskState::Error, "TASK_ERROR"),
-            (TaskState::Lost, "TASK_LOST"),
-            (TaskState::Dropped, "TASK_DROPPED"),
-            (TaskState::Unreachable, "TASK_UNREACHABLE"),
-            (TaskState::Gone, "TASK_GONE"),
-            (TaskState::GoneByOperator, "TASK_GONE_BY_OPERATOR"),
-            (TaskState::Unknown, "TASK_UNKNOWN"),
-        ];
-        for (state, name) in mesos {
-            assert_eq!(task_state_name(state), name, "{state:?}");
-            assert_eq!(parse_task_state(name), Some(state), "{name}");
-        }
-        // The list the parser walks holds every state, each once.
-        assert_eq!(TASK_STATES.len(), mesos.len());
-        for (state, _) in mesos {
-            let listed = TASK_STATES.iter().filter(|s| **s == state).count();
-            assert_eq!(listed, 1, "{state:?} in TASK_STATES");
-        }
-        assert_eq!(parse_task_state("RUNNING"), None);
-        assert_eq!(parse_task_state("task_running"), None);
     }
 }

@@ -12,9 +12,9 @@ use actix_web::test::{call_service, init_service, read_body, TestRequest};
 use corral_runtime::{Node, NodeConfig};
 
 use super::routes::{routes, MasterApi};
-use super::server::app;
 use super::{serve, HttpConfig, HttpError};
 use crate::master::{Master, MasterConfig};
+use corral_http::app;
 
 const LIMIT: usize = 1024;
 

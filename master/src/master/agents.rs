@@ -8,14 +8,14 @@ use super::records::AgentRec;
 use super::records::TaskRec;
 use super::Master;
 use crate::allocator::messages::{AddAgent, HoldOrphaned};
-use crate::ids::{id_problem, AgentId, FrameworkId, TaskId};
-use crate::protocol::{
+use crate::registrar::Op;
+use corral_api::agent::{
     http_url_problem, AgentRegistered, AgentTask, ExpectedTask, Ping, Pong, RegisterAgent,
     ShutdownAgent, ShutdownFramework, MAX_REPORTED_TASKS,
 };
-use crate::registrar::Op;
-use crate::resources::{Attributes, Resources};
-use crate::task::TaskState;
+use corral_api::ids::{id_problem, AgentId, FrameworkId, TaskId};
+use corral_api::resources::{Attributes, Resources};
+use corral_api::task::TaskState;
 
 /// The most bytes an agent's host name may have.
 const MAX_HOSTNAME_BYTES: usize = 255;

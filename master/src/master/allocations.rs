@@ -6,8 +6,8 @@ use corral_runtime::{Ctx, Handler};
 
 use super::Master;
 use crate::allocator::messages::Allocations;
-use crate::ids::FrameworkId;
-use crate::protocol::{Offer, Offers, Rescind};
+use corral_api::framework::{Offer, Offers, Rescind};
+use corral_api::ids::FrameworkId;
 
 impl Master {
     /// Rescinds offers older than `offer_timeout`, then checks again.

@@ -9,13 +9,14 @@ use corral_runtime::{Ctx, Handler, Pid};
 use super::records::{FrameworkRec, TaskRec};
 use super::{not_subscribed, Master};
 use crate::allocator::messages::{AddFramework, RemoveFramework, ReviveOffers, SuppressOffers};
-use crate::ids::{id_problem, AgentId, FrameworkId};
-use crate::protocol::{
-    Accept, Decline, FrameworkError, FrameworkInfo, Revive, RunTasks, ShutdownFramework, Subscribe,
-    Subscribed, Suppress, Teardown, Update,
-};
 use crate::registrar::Op;
-use crate::task::TaskState;
+use corral_api::agent::{RunTasks, ShutdownFramework};
+use corral_api::framework::{
+    Accept, Decline, FrameworkError, FrameworkInfo, Revive, Subscribe, Subscribed, Suppress,
+    Teardown, Update,
+};
+use corral_api::ids::{id_problem, AgentId, FrameworkId};
+use corral_api::task::TaskState;
 
 /// The most bytes a framework's name may have.
 const MAX_NAME_BYTES: usize = 1024;
@@ -249,7 +250,7 @@ impl Master {
         self.offers.remove_framework(fw);
         let keys: Vec<_> = self
             .tasks
-            .range((fw.clone(), crate::ids::TaskId(String::new()))..)
+            .range((fw.clone(), corral_api::ids::TaskId(String::new()))..)
             .take_while(|((f, _), _)| f == fw)
             .map(|(k, _)| k.clone())
             .collect();

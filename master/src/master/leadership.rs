@@ -31,12 +31,13 @@ use corral_runtime::{AskError, Ctx, Pid};
 use super::records::FrameworkRec;
 use super::Master;
 use crate::allocator::messages::{AddFramework, RemoveAgent, RemoveFramework, SuppressOffers};
-use crate::ids::{AgentId, FrameworkId};
 use crate::offers::OfferBook;
-use crate::protocol::{FrameworkInfo, LeaderElected, NotLeader};
 use crate::registrar::{
     GetLeader, GetRegistry, LeaderEntry, LeaderInfo, Op, Propose, ProposeError, Registry,
 };
+use corral_api::framework::FrameworkInfo;
+use corral_api::ids::{AgentId, FrameworkId};
+use corral_api::leader::{LeaderElected, NotLeader};
 
 /// How long a registry write may take before it is given up (the agent
 /// or framework that caused it retries).

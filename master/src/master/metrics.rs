@@ -9,9 +9,9 @@ use corral_runtime::{Ctx, Handler};
 
 use super::Master;
 use crate::allocator::messages::GetCycleTimes;
-use crate::resources::Quantities;
 use crate::state::{GetMetrics, MasterMetrics};
-use crate::task::TaskState;
+use corral_api::resources::Quantities;
+use corral_api::task::TaskState;
 
 /// How long the master waits for the allocator's pass times before it
 /// answers without them. The allocator runs on the master's node, so only a

@@ -38,15 +38,16 @@ use self::metrics::Counters;
 use self::records::{AgentRec, FrameworkRec, TaskRec};
 use crate::allocator::messages::{Allocations, Recover};
 use crate::allocator::{AllocatorActor, AllocatorActorConfig, AllocatorError};
-use crate::ids::{AgentId, FrameworkId, TaskId};
 use crate::offers::OfferBook;
-use crate::protocol::{
-    Accept, Acknowledge, Decline, FrameworkError, Heartbeat, Kill, Reconcile, RegisterAgent,
-    Revive, StatusUpdate, Subscribe, Suppress, Teardown,
-};
 use crate::registrar::{AgentEntry, LeaderEntry};
-use crate::resources::Resources;
 use crate::state::{GetLeadership, GetMetrics, GetState, Leadership, OperatorKill};
+use corral_api::agent::{RegisterAgent, StatusUpdate};
+use corral_api::framework::{
+    Accept, Acknowledge, Decline, FrameworkError, Heartbeat, Kill, Reconcile, Revive, Subscribe,
+    Suppress, Teardown,
+};
+use corral_api::ids::{AgentId, FrameworkId, TaskId};
+use corral_api::resources::Resources;
 
 /// How the master runs. Defaults are Mesos's.
 #[derive(Clone, Debug, PartialEq)]

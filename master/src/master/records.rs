@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, VecDeque};
 use corral_runtime::{Pid, TimerId};
 
 use super::Master;
-use crate::ids::{AgentId, FrameworkId};
-use crate::protocol::FrameworkInfo;
-use crate::resources::{Quantities, Resources};
 use crate::state::{AgentState, FrameworkState, MasterState, TaskView};
-use crate::task::TaskState;
+use corral_api::framework::FrameworkInfo;
+use corral_api::ids::{AgentId, FrameworkId};
+use corral_api::resources::{Quantities, Resources};
+use corral_api::task::TaskState;
 
 /// An admitted agent.
 pub(super) struct AgentRec {
@@ -32,7 +32,7 @@ pub(super) struct FrameworkRec {
     /// Fires when `failover_timeout` runs out while disconnected.
     pub failover: Option<TimerId>,
     /// Latest tasks that ended and were acknowledged, oldest first.
-    pub completed: VecDeque<(crate::ids::TaskId, TaskRec)>,
+    pub completed: VecDeque<(corral_api::ids::TaskId, TaskRec)>,
 }
 
 /// A task the master launched.
@@ -110,7 +110,7 @@ impl Master {
                 offered: sum(&offered_to, id),
             })
             .collect();
-        let view = |fw: &FrameworkId, id: &crate::ids::TaskId, t: &TaskRec| TaskView {
+        let view = |fw: &FrameworkId, id: &corral_api::ids::TaskId, t: &TaskRec| TaskView {
             id: id.clone(),
             name: t.name.clone(),
             framework_id: fw.clone(),

@@ -6,10 +6,11 @@ use corral_runtime::{Ctx, Handler};
 use super::records::TaskRec;
 use super::{not_subscribed, Master, MasterBug};
 use crate::allocator::messages::ReleaseOrphaned;
-use crate::ids::{AgentId, FrameworkId, TaskId};
-use crate::protocol::{Acknowledge, Kill, KillTask, Reconcile, StatusAck, StatusUpdate, Update};
 use crate::state::{KillOutcome, OperatorKill};
-use crate::task::{StatusReason, StatusSource, TaskState, TaskStatus};
+use corral_api::agent::{KillTask, StatusAck, StatusUpdate};
+use corral_api::framework::{Acknowledge, Kill, Reconcile, Update};
+use corral_api::ids::{AgentId, FrameworkId, TaskId};
+use corral_api::task::{StatusReason, StatusSource, TaskState, TaskStatus};
 
 impl Master {
     /// A task of a framework this master no longer knows ended on `agent`:

@@ -16,10 +16,11 @@ use corral_runtime::Ctx;
 
 use super::Master;
 use crate::allocator::messages::RemoveAgent;
-use crate::ids::{AgentId, FrameworkId, TaskId};
-use crate::protocol::{KillTask, RegisterAgent, Rescind, Update};
 use crate::registrar::Op;
-use crate::task::{StatusReason, StatusSource, TaskState, TaskStatus};
+use corral_api::agent::{KillTask, RegisterAgent};
+use corral_api::framework::{Rescind, Update};
+use corral_api::ids::{AgentId, FrameworkId, TaskId};
+use corral_api::task::{StatusReason, StatusSource, TaskState, TaskStatus};
 
 impl Master {
     /// Takes an agent that stopped answering out of service.

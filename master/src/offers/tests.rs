@@ -4,9 +4,9 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::resources::RangeSet;
+use corral_api::resources::RangeSet;
 
-use crate::resources::strategies::cpus_mem as res;
+use corral_api::resources::strategies::cpus_mem as res;
 
 fn fw(s: &str) -> FrameworkId {
     FrameworkId::from(s)

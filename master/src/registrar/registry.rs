@@ -14,8 +14,8 @@ use corral_runtime::Pid;
 use serde::{Deserialize, Serialize};
 
 use super::error::RegistrarError;
-use crate::ids::{AgentId, FrameworkId};
-use crate::protocol::FrameworkInfo;
+use corral_api::framework::FrameworkInfo;
+use corral_api::ids::{AgentId, FrameworkId};
 
 /// Largest encoded op accepted, in bytes.
 pub const MAX_OP_BYTES: usize = 64 * 1024;

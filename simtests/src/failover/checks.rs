@@ -31,9 +31,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use corral_agent::AgentEvent;
-use corral_master::ids::TaskId;
+use corral_api::ids::TaskId;
+use corral_api::resources::Resources;
 use corral_master::registrar::Op;
-use corral_master::resources::Resources;
 use corral_runtime::sim::Sim;
 use corral_runtime::{Pid, Time};
 
@@ -362,7 +362,7 @@ impl Checks {
                 }
                 // LOST ends a task as in Mesos, though `is_terminal` leaves
                 // it out.
-                let ends = s.state.is_terminal() || s.state == corral_master::task::TaskState::Lost;
+                let ends = s.state.is_terminal() || s.state == corral_api::task::TaskState::Lost;
                 if ends {
                     let view = self.agent_view(i);
                     view.running.remove(&s.task_id);

@@ -18,11 +18,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use corral_agent::{Agent, AgentConfig};
+use corral_api::ids::{AgentId, FrameworkId};
 use corral_executor::command::CommandExecutor;
 use corral_executor::config::CommandExecutorConfig;
 use corral_executor::env;
 use corral_master::allocator::AllocatorActorConfig;
-use corral_master::ids::{AgentId, FrameworkId};
 use corral_master::master::{Master, MasterConfig};
 use corral_master::registrar::{Registrar, RegistrarConfig};
 use corral_master::state::{GetLeadership, GetState, MasterState};

@@ -13,8 +13,8 @@
 
 use std::collections::BTreeMap;
 
-use corral_master::ids::{OfferId, TaskId};
-use corral_master::resources::Resources;
+use corral_api::ids::{OfferId, TaskId};
+use corral_api::resources::Resources;
 
 use super::checks::offer_term;
 use super::traffic::Seen;

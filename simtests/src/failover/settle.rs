@@ -5,10 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use corral_master::ids::TaskId;
-use corral_master::resources::Resources;
+use corral_api::ids::TaskId;
+use corral_api::resources::Resources;
+use corral_api::task::TaskState;
 use corral_master::state::{AgentState, MasterState, TaskView};
-use corral_master::task::TaskState;
 use corral_runtime::Time;
 
 use super::checks::{agent_index, Checks};
@@ -92,7 +92,7 @@ fn task_accounted(
     fw: &FrameworkLog,
     id: &TaskId,
     known: Option<&TaskView>,
-    agent_ids: &BTreeSet<&corral_master::ids::AgentId>,
+    agent_ids: &BTreeSet<&corral_api::ids::AgentId>,
 ) -> Result<(), String> {
     if fw.terminal(id).is_some() {
         return Ok(());

@@ -12,7 +12,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use corral_master::resources::Resources;
+use corral_api::resources::Resources;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha12Rng;
 

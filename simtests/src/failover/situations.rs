@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use corral_agent::AgentEvent;
-use corral_master::ids::TaskId;
-use corral_master::task::TaskState;
+use corral_api::ids::TaskId;
+use corral_api::task::TaskState;
 use corral_runtime::Time;
 
 use super::checks::AgentNote;

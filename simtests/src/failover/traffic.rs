@@ -5,10 +5,10 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use corral_master::ids::{OfferId, TaskId};
-use corral_master::protocol::Offer;
-use corral_master::resources::Resources;
-use corral_master::task::TaskState;
+use corral_api::framework::Offer;
+use corral_api::ids::{OfferId, TaskId};
+use corral_api::resources::Resources;
+use corral_api::task::TaskState;
 use corral_runtime::Pid;
 
 /// One thing a framework saw or did about offers and tasks.

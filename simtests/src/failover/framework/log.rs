@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use corral_master::ids::{AgentId, FrameworkId, OfferId, TaskId};
-use corral_master::resources::Resources;
-use corral_master::task::{TaskState, TaskStatus};
+use corral_api::ids::{AgentId, FrameworkId, OfferId, TaskId};
+use corral_api::resources::Resources;
+use corral_api::task::{TaskState, TaskStatus};
 use corral_runtime::{Pid, Time};
 
 use super::super::shape::Behaviour;
@@ -179,7 +179,7 @@ impl FrameworkLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use corral_master::task::StatusSource;
+    use corral_api::task::StatusSource;
     use std::net::SocketAddr;
 
     fn status(state: TaskState, uuid: Option<u8>) -> TaskStatus {

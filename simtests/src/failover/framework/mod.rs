@@ -19,15 +19,16 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use corral_master::ids::{FrameworkId, OfferId, TaskId};
-use corral_master::protocol::{
-    Accept, Acknowledge, Decline, FrameworkError, FrameworkInfo, Heartbeat, Kill, LeaderElected,
-    NotLeader, Offer, Offers, Operation, Reconcile, Rescind, Revive, Subscribe, Subscribed,
-    Suppress, TaskInfo, Update,
+use corral_api::framework::{
+    Accept, Acknowledge, Decline, FrameworkError, FrameworkInfo, Heartbeat, Kill, Offer, Offers,
+    Operation, Reconcile, Rescind, Revive, Subscribe, Subscribed, Suppress, Update,
 };
-use corral_master::resources::Resources;
-use corral_master::task::{StatusSource, TaskState};
-use corral_master::terms::{LeaderTerm, Verdict};
+use corral_api::ids::{FrameworkId, OfferId, TaskId};
+use corral_api::leader::{LeaderElected, NotLeader};
+use corral_api::leader::{LeaderTerm, Verdict};
+use corral_api::resources::Resources;
+use corral_api::task::TaskInfo;
+use corral_api::task::{StatusSource, TaskState};
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid};
 use rand::Rng;
 

@@ -2,7 +2,7 @@
 //! sometimes a port or a disk taken from the offer) and commands with
 //! random durations and exit codes, run by the simulated processes.
 
-use corral_master::resources::{RangeSet, Resources, StringSet};
+use corral_api::resources::{RangeSet, Resources, StringSet};
 use rand::{Rng, RngCore};
 
 /// One task to launch.

@@ -5,7 +5,7 @@
 //!
 //! Why its own thread: the node's event loop runs the actors and must never
 //! wait on a socket of a slow browser; HTTP handlers reach the actors only
-//! by asking them, from actix-web's blocking pool (see [`ask`](super::ask)).
+//! by asking them, from actix-web's blocking pool (see [`ask`](crate::ask)).
 
 use std::net::SocketAddr;
 use std::sync::mpsc;
@@ -17,7 +17,7 @@ use actix_web::http::header;
 use actix_web::middleware::{from_fn, DefaultHeaders, Next};
 use actix_web::{web, App, HttpRequest, HttpResponse, ResponseError, Route};
 
-use super::errors::{echo, ApiError, HttpError};
+use crate::errors::{echo, ApiError, HttpError};
 
 /// Where and how an HTTP server listens.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -171,7 +171,7 @@ where
 /// The app every server runs: `routes` plus the shared answers (JSON 404,
 /// 400 for bad path and query parameters, the body limit, safety headers).
 /// Tests drive it with `actix_web::test` without a socket.
-pub(crate) fn app<F>(
+pub fn app<F>(
     max_body_bytes: usize,
     routes: F,
 ) -> App<

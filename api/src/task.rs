@@ -1,8 +1,30 @@
-//! Task states and status updates, with Mesos's meanings.
+//! Tasks: what a framework asks to run ([`TaskInfo`], carried by all three
+//! protocols), and their states and status updates, with Mesos's meanings.
 
 use serde::{Deserialize, Serialize};
 
+use crate::container::ContainerInfo;
 use crate::ids::{AgentId, FrameworkId, TaskId};
+use crate::resources::Resources;
+
+/// A task to launch: a shell command and the resources it may use.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskInfo {
+    /// Unique within the framework.
+    pub task_id: TaskId,
+    /// Display name.
+    pub name: String,
+    /// Run with `/bin/sh -c`. May be empty only for a container task, which
+    /// then runs its image's default command.
+    pub command: String,
+    /// Environment for the command.
+    pub env: Vec<(String, String)>,
+    /// What the task may use; must be inside the accepted offers.
+    pub resources: Resources,
+    /// Run the command in this (Docker) container instead of as a plain
+    /// process; None for a process task.
+    pub container: Option<ContainerInfo>,
+}
 
 /// Where a task is in its life (MESOS-NOTES.md lists the meanings).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -118,6 +140,52 @@ pub struct TaskStatus {
     pub uuid: Option<[u8; 16]>,
 }
 
+/// Every task state, in lifecycle order.
+pub const TASK_STATES: [TaskState; 14] = [
+    TaskState::Staging,
+    TaskState::Starting,
+    TaskState::Running,
+    TaskState::Killing,
+    TaskState::Finished,
+    TaskState::Failed,
+    TaskState::Killed,
+    TaskState::Error,
+    TaskState::Lost,
+    TaskState::Dropped,
+    TaskState::Unreachable,
+    TaskState::Gone,
+    TaskState::GoneByOperator,
+    TaskState::Unknown,
+];
+
+/// Mesos's name of a task state, e.g. `TASK_RUNNING`.
+pub fn task_state_name(state: TaskState) -> &'static str {
+    match state {
+        TaskState::Staging => "TASK_STAGING",
+        TaskState::Starting => "TASK_STARTING",
+        TaskState::Running => "TASK_RUNNING",
+        TaskState::Killing => "TASK_KILLING",
+        TaskState::Finished => "TASK_FINISHED",
+        TaskState::Failed => "TASK_FAILED",
+        TaskState::Killed => "TASK_KILLED",
+        TaskState::Error => "TASK_ERROR",
+        TaskState::Lost => "TASK_LOST",
+        TaskState::Dropped => "TASK_DROPPED",
+        TaskState::Unreachable => "TASK_UNREACHABLE",
+        TaskState::Gone => "TASK_GONE",
+        TaskState::GoneByOperator => "TASK_GONE_BY_OPERATOR",
+        TaskState::Unknown => "TASK_UNKNOWN",
+    }
+}
+
+/// The state Mesos calls `name`, if any (the inverse of
+/// [`task_state_name`]).
+pub fn parse_task_state(name: &str) -> Option<TaskState> {
+    TASK_STATES
+        .into_iter()
+        .find(|s| task_state_name(*s) == name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,5 +215,39 @@ mod tests {
         ] {
             assert!(!s.is_terminal(), "{s:?}");
         }
+    }
+
+    #[test]
+    fn state_names_are_mesos_names_and_parse_back() {
+        // Mesos's TaskState names (mesos.proto), written out here rather
+        // than read from the table under test.
+        let mesos = [
+            (TaskState::Staging, "TASK_STAGING"),
+            (TaskState::Starting, "TASK_STARTING"),
+            (TaskState::Running, "TASK_RUNNING"),
+            (TaskState::Killing, "TASK_KILLING"),
+            (TaskState::Finished, "TASK_FINISHED"),
+            (TaskState::Failed, "TASK_FAILED"),
+            (TaskState::Killed, "TASK_KILLED"),
+            (TaskState::Error, "TASK_ERROR"),
+            (TaskState::Lost, "TASK_LOST"),
+            (TaskState::Dropped, "TASK_DROPPED"),
+            (TaskState::Unreachable, "TASK_UNREACHABLE"),
+            (TaskState::Gone, "TASK_GONE"),
+            (TaskState::GoneByOperator, "TASK_GONE_BY_OPERATOR"),
+            (TaskState::Unknown, "TASK_UNKNOWN"),
+        ];
+        for (state, name) in mesos {
+            assert_eq!(task_state_name(state), name, "{state:?}");
+            assert_eq!(parse_task_state(name), Some(state), "{name}");
+        }
+        // The list the parser walks holds every state, each once.
+        assert_eq!(TASK_STATES.len(), mesos.len());
+        for (state, _) in mesos {
+            let listed = TASK_STATES.iter().filter(|s| **s == state).count();
+            assert_eq!(listed, 1, "{state:?} in TASK_STATES");
+        }
+        assert_eq!(parse_task_state("RUNNING"), None);
+        assert_eq!(parse_task_state("task_running"), None);
     }
 }

@@ -11,22 +11,22 @@ use proptest::prelude::*;
 
 use super::{RangeSet, Resources, StringSet};
 
-/// Scalar names drawn by [`arb_resources`].
 /// A bundle of `cpus` and `mem` (MB): what most tests need.
-pub(crate) fn cpus_mem(cpus: f64, mem_mb: f64) -> Resources {
+pub fn cpus_mem(cpus: f64, mem_mb: f64) -> Resources {
     Resources::scalar("cpus", cpus)
         .and_then(|r| r.with_scalar("mem", mem_mb))
         .unwrap_or_else(|e| panic!("test amounts are valid: {e}"))
 }
 
-pub(crate) const SCALAR_NAMES: &[&str] = &["cpus", "mem", "disk", "gpus"];
+/// Scalar names drawn by [`arb_resources`].
+pub const SCALAR_NAMES: &[&str] = &["cpus", "mem", "disk", "gpus"];
 /// Range names drawn by [`arb_resources`].
-pub(crate) const RANGE_NAMES: &[&str] = &["ports", "ephemeral_ports"];
+pub const RANGE_NAMES: &[&str] = &["ports", "ephemeral_ports"];
 /// Set names drawn by [`arb_resources`].
-pub(crate) const SET_NAMES: &[&str] = &["zones", "disks"];
+pub const SET_NAMES: &[&str] = &["zones", "disks"];
 
 /// Thousandths of a unit: mostly small, sometimes huge.
-pub(crate) fn arb_millis() -> impl Strategy<Value = u64> {
+pub fn arb_millis() -> impl Strategy<Value = u64> {
     prop_oneof![
         3 => 0u64..=100_000,
         1 => 0u64..=1_000_000_000_000_000_000,
@@ -35,7 +35,7 @@ pub(crate) fn arb_millis() -> impl Strategy<Value = u64> {
 
 /// Sets of a few ranges, mostly in a small window so that sets overlap
 /// often, sometimes at the very top of `u64` to exercise overflow edges.
-pub(crate) fn arb_range_set() -> impl Strategy<Value = RangeSet> {
+pub fn arb_range_set() -> impl Strategy<Value = RangeSet> {
     let start = prop_oneof![
         4 => 0u64..2_000,
         1 => u64::MAX - 2_000..=u64::MAX,
@@ -49,13 +49,13 @@ pub(crate) fn arb_range_set() -> impl Strategy<Value = RangeSet> {
 }
 
 /// Sets of a few items from a small alphabet, so that sets overlap often.
-pub(crate) fn arb_string_set() -> impl Strategy<Value = StringSet> {
+pub fn arb_string_set() -> impl Strategy<Value = StringSet> {
     prop::collection::btree_set("[a-e]{1,2}", 0..5).prop_map(|items| items.into_iter().collect())
 }
 
 /// Arbitrary valid bundles: every kind, possibly empty, names unique across
 /// kinds.
-pub(crate) fn arb_resources() -> impl Strategy<Value = Resources> {
+pub fn arb_resources() -> impl Strategy<Value = Resources> {
     (
         prop::collection::btree_map(prop::sample::select(SCALAR_NAMES), arb_millis(), 0..4),
         prop::collection::btree_map(prop::sample::select(RANGE_NAMES), arb_range_set(), 0..3),
@@ -75,7 +75,7 @@ pub(crate) fn arb_resources() -> impl Strategy<Value = Resources> {
 
 /// Two bundles that share no range value or set item, as an agent's free
 /// and used resources never do: the precondition for `a + b - b == a`.
-pub(crate) fn arb_disjoint_pair() -> impl Strategy<Value = (Resources, Resources)> {
+pub fn arb_disjoint_pair() -> impl Strategy<Value = (Resources, Resources)> {
     (arb_resources(), arb_resources()).prop_map(|(a, b)| {
         let mut apart = Resources::empty();
         for name in b.scalar_names() {

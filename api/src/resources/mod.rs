@@ -30,8 +30,8 @@ mod quantities;
 mod ranges;
 mod scalar;
 mod sets;
-#[cfg(test)]
-pub(crate) mod strategies;
+#[cfg(any(test, feature = "test-strategies"))]
+pub mod strategies;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use actix_web::web;
 use corral_runtime::{AskError, Node, Pid, Request};
 
-use super::errors::ApiError;
+use crate::errors::ApiError;
 
 /// How long a handler waits for an actor. A master that does not answer
 /// within this is stuck or gone; 503 says so rather than hanging the

@@ -1,5 +1,6 @@
-//! Which leader's word counts, for an agent or a framework that follows the
-//! leading master of a group.
+//! Which master leads, for an agent or a framework that follows the leading
+//! master of a group: the messages that redirect a follower ([`NotLeader`],
+//! [`LeaderElected`]) and whose word counts ([`LeaderTerm`]).
 //!
 //! A master learns it was deposed only when its registrar tells it (Raft's
 //! check-quorum steps a cut-off leader down after an election timeout,
@@ -19,7 +20,33 @@
 
 use std::time::Duration;
 
-use corral_runtime::Time;
+use corral_runtime::{message, Pid, Time};
+use serde::{Deserialize, Serialize};
+
+/// A master that does not lead answers `Subscribe` and `RegisterAgent` with
+/// this, naming the leading master when it knows it; the sender tries that
+/// one, or the next master of its list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NotLeader {
+    /// The leading master, if known.
+    pub leader: Option<Pid>,
+}
+
+/// A newly elected leader announces itself to the agents and frameworks its
+/// registry names, so they re-register and re-subscribe with it at once
+/// rather than after noticing the old leader is gone. Receivers accept it
+/// only from a master of their configured list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeaderElected {
+    /// The new leading master.
+    pub leader: Pid,
+    /// The Raft term the master leads in (0 for a master alone): a
+    /// follower of a later term ignores it (see [`LeaderTerm`]).
+    pub term: u64,
+}
+
+message!(NotLeader = "master.NotLeader");
+message!(LeaderElected = "master.LeaderElected");
 
 /// How long a follower refuses a lower term before it takes the masters to
 /// have been started afresh.

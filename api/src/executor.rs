@@ -1,7 +1,7 @@
-//! The executor ↔ agent protocol, in one place. Wire names `executor.*`.
+//! The executor ↔ agent protocol. Wire names `executor.*`.
 //!
 //! The agent launches an executor process with the agent's pid and the
-//! executor's identity in its environment (see [`crate::env`]). The executor
+//! executor's identity in its environment (see `corral_executor::env`). The executor
 //! registers; the agent answers with the task to run; the executor reports
 //! each status change with a fresh uuid and resends it until the agent
 //! acknowledges it (the agent then owns the update: it forwards it to the
@@ -10,9 +10,8 @@
 
 use std::time::Duration;
 
-use corral_master::ids::{FrameworkId, TaskId};
-use corral_master::protocol::TaskInfo;
-use corral_master::task::TaskStatus;
+use crate::ids::{FrameworkId, TaskId};
+use crate::task::{TaskInfo, TaskStatus};
 use corral_runtime::message;
 use serde::{Deserialize, Serialize};
 

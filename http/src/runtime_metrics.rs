@@ -3,7 +3,7 @@
 
 use corral_runtime::MetricsSnapshot;
 
-use super::prometheus::{Exposition, Kind};
+use crate::prometheus::{Exposition, Kind};
 
 /// Writes every counter of `m`. Messages dropped for any reason are one
 /// family, `corral_runtime_messages_dropped_total{reason}`, so a dashboard

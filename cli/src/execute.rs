@@ -13,7 +13,7 @@ use corral_api::container::{ContainerInfo, NetworkMode};
 use corral_api::framework::FrameworkInfo;
 use corral_api::resources::Resources;
 use corral_examples::batch::BatchConfig;
-use corral_examples::framework::ContainerTemplate;
+use corral_scheduler::fit::ContainerTemplate;
 
 use crate::flags::{duration, init_logs, master_pids};
 use crate::run_batch::{print_summary, run_batch_watched, Ending, Watch};

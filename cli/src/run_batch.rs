@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use corral_api::ids::{FrameworkId, TaskId};
 use corral_api::task::{TaskState, TaskStatus};
-use corral_examples::batch::{BatchConfig, BatchEvent, BatchFramework, Progress, Shortfall, Stop};
+use corral_examples::batch::{Batch, BatchConfig, BatchEvent, Progress, Stop};
 use corral_examples::local::start_framework_on;
 use corral_runtime::{Node, NodeConfig, Pid};
+use corral_scheduler::fit::Shortfall;
 
 use crate::flags::show_duration;
 use stop_signals::StopSignals;
@@ -127,13 +128,14 @@ pub fn run_batch_watched(
     };
     let (tx, rx) = mpsc::channel();
     let events = tx.clone();
-    let framework = BatchFramework::new(
+    let framework = Batch::new(
         cfg,
         Box::new(move |e| {
             let _ = events.send(Event::Batch(e));
         }),
     )
-    .with_masters(masters);
+    .with_masters(masters)
+    .into_framework();
     let started = now();
     let (node, pid) = start_framework_on(node_cfg, framework)?;
     if let Some(signals) = signals {

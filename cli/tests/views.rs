@@ -10,7 +10,7 @@ use std::time::Duration;
 use corral_api::framework::FrameworkInfo;
 use corral_api::task::TaskState;
 use corral_examples::local::{find_executor, start_framework, LocalCluster, LocalConfig};
-use corral_examples::service::{ServiceConfig, ServiceEvent, ServiceFramework};
+use corral_examples::service::{Service, ServiceConfig, ServiceEvent};
 
 fn corral(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_corral"))
@@ -46,12 +46,15 @@ fn cluster_with_a_task(test: &str) -> (LocalCluster, corral_runtime::Node, Strin
         refuse: Duration::from_secs(5),
         tasks_per_offer: 0,
     };
-    let (node, _) = start_framework(ServiceFramework::new(
-        svc,
-        Box::new(move |e| {
-            let _ = tx.send(e);
-        }),
-    ))
+    let (node, _) = start_framework(
+        Service::new(
+            svc,
+            Box::new(move |e| {
+                let _ = tx.send(e);
+            }),
+        )
+        .into_framework(),
+    )
     .expect("framework starts");
     let task = loop {
         match rx

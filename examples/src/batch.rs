@@ -10,23 +10,16 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
-use corral_api::framework::{
-    Accept, Decline, FrameworkError, FrameworkInfo, Heartbeat, Offers, Rescind, Subscribed,
-    Suppress, Teardown, Update,
-};
+use corral_api::container::ContainerInfo;
+use corral_api::framework::{FrameworkInfo, Offer, Operation};
 use corral_api::ids::{AgentId, FrameworkId, TaskId};
-use corral_api::leader::{LeaderElected, NotLeader};
-use corral_api::resources::{Resources, Scalar};
-use corral_api::task::TaskInfo;
-use corral_api::task::{TaskState, TaskStatus};
+use corral_api::resources::Resources;
+use corral_api::task::{TaskInfo, TaskState, TaskStatus};
 use corral_master::state::GetLeadership;
-use corral_runtime::{message, Actor, Ctx, Handler, Handlers, Pid, TimerId};
+use corral_runtime::{message, Ctx, Handler, Handlers, Pid, TimerId};
+use corral_scheduler::fit::{fill, ContainerTemplate, OfferSizes, Shortfall};
+use corral_scheduler::{Driver, DriverConfig, DriverError, Scheduler, SchedulerDriver};
 use serde::{Deserialize, Serialize};
-
-use crate::framework::{
-    acknowledge, fill, leave, on_exited, on_leader_elected, on_not_leader, on_subscribed,
-    start_subscribing, ContainerTemplate, FollowsLeader, Joined, Masters,
-};
 
 /// How long offers are watched before a task that fits none of them is
 /// reported ([`BatchEvent::NoFit`]): two of the master's default allocation
@@ -58,7 +51,7 @@ pub struct BatchTask {
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchConfig {
     /// The master (the first one tried; see
-    /// [`BatchFramework::with_masters`] for several).
+    /// [`Batch::with_masters`] for several).
     pub master: Pid,
     /// How the framework introduces itself.
     pub info: FrameworkInfo,
@@ -141,13 +134,16 @@ pub enum BatchEvent {
 /// The observer: called on the framework's event loop, so keep it quick.
 pub type Observer<E> = Box<dyn FnMut(E) + Send>;
 
+/// The batch framework as an actor: [`Batch`] run by the scheduler driver.
+pub type BatchFramework = SchedulerDriver<Batch>;
+
 /// Runs each task once. See the module doc.
-pub struct BatchFramework {
+pub struct Batch {
     cfg: BatchConfig,
+    masters: Vec<Pid>,
     observe: Observer<BatchEvent>,
     pending: VecDeque<BatchTask>,
     latest: BTreeMap<TaskId, TaskStatus>,
-    masters: Masters,
     done: bool,
     sizes: OfferSizes,
     no_fit: NoFitCheck,
@@ -161,12 +157,14 @@ enum NoFitCheck {
     Reported,
 }
 
-impl BatchFramework {
-    /// A batch framework that reports to `observe`.
-    pub fn new(cfg: BatchConfig, observe: Observer<BatchEvent>) -> BatchFramework {
-        BatchFramework {
+type BatchDriver<'a, 'c> = Driver<'a, 'c, Batch>;
+
+impl Batch {
+    /// A batch that follows `cfg.master` and reports to `observe`.
+    pub fn new(cfg: BatchConfig, observe: Observer<BatchEvent>) -> Batch {
+        Batch {
+            masters: vec![cfg.master.clone()],
             pending: cfg.tasks.iter().cloned().collect(),
-            masters: Masters::new(vec![cfg.master.clone()], cfg.info.clone()),
             cfg,
             observe,
             latest: BTreeMap::new(),
@@ -176,26 +174,28 @@ impl BatchFramework {
         }
     }
 
-    /// This framework, following whichever of `masters` leads (tried in
-    /// order) instead of only the config's master. An empty list keeps the
-    /// config's master. Call before the framework starts.
-    pub fn with_masters(mut self, masters: Vec<Pid>) -> BatchFramework {
+    /// This batch, following whichever of `masters` leads (tried in order)
+    /// instead of only the config's master. An empty list keeps the
+    /// config's master.
+    pub fn with_masters(mut self, masters: Vec<Pid>) -> Batch {
         if !masters.is_empty() {
-            self.masters = Masters::new(masters, self.cfg.info.clone());
+            self.masters = masters;
         }
         self
     }
 
-    fn finished(&self) -> usize {
-        self.latest.values().filter(|s| ended(s.state)).count()
+    /// The framework actor that runs this batch.
+    pub fn into_framework(mut self) -> BatchFramework {
+        let masters = std::mem::take(&mut self.masters);
+        let cfg = DriverConfig::new(masters, self.cfg.info.clone());
+        match SchedulerDriver::new(cfg, self) {
+            Ok(driver) => driver,
+            Err(e) => unreachable!("the master list is never empty: {e}"),
+        }
     }
 
-    /// Reports a lost subscription (`was` is whether it was subscribed
-    /// before the event just handled).
-    fn note_link(&mut self, was: bool) {
-        if was && !self.masters.is_subscribed() && !self.masters.has_left() {
-            (self.observe)(BatchEvent::Disconnected(self.masters.current().clone()));
-        }
+    fn finished(&self) -> usize {
+        self.latest.values().filter(|s| ended(s.state)).count()
     }
 
     /// What the next task asks that no offer seen had, if anything.
@@ -208,13 +208,13 @@ impl BatchFramework {
 
     /// Starts watching offers for [`NO_FIT_PATIENCE`] when the next task
     /// fits none seen so far.
-    fn check_fit(&mut self, ctx: &mut Ctx<'_, Self>) {
+    fn check_fit(&mut self, driver: &mut BatchDriver<'_, '_>) {
         if !matches!(self.no_fit, NoFitCheck::Idle) || self.next_task_short().is_empty() {
             return;
         }
-        let timer = ctx.delay(NO_FIT_PATIENCE, |me: &mut Self, _ctx| {
+        let timer = driver.delay(NO_FIT_PATIENCE, |me: &mut Batch, driver| {
             me.no_fit = NoFitCheck::Idle;
-            if me.done || me.masters.has_left() {
+            if me.done || !driver.is_subscribed() {
                 return;
             }
             let short = me.next_task_short();
@@ -228,104 +228,59 @@ impl BatchFramework {
 
     /// Tears the framework down (once subscribed) and stops following
     /// masters; the observer hears [`BatchEvent::TornDown`].
-    fn stop(&mut self, ctx: &mut Ctx<'_, Self>) {
-        if self.masters.has_left() {
-            (self.observe)(BatchEvent::TornDown { confirmed: true });
-            return;
-        }
-        let subscribed = self.masters.is_subscribed();
-        let master = self.masters.current().clone();
-        leave(self, ctx);
+    fn stop(&mut self, driver: &mut BatchDriver<'_, '_>) {
         if let NoFitCheck::Armed(timer) = std::mem::replace(&mut self.no_fit, NoFitCheck::Idle) {
-            ctx.cancel(timer);
+            driver.cancel(timer);
         }
-        if !subscribed {
-            // Nothing to tear down here; a master that admits the
-            // framework later drops it when its link breaks (failover
-            // timeout 0).
-            (self.observe)(BatchEvent::TornDown { confirmed: false });
-            return;
-        }
-        ctx.send(&master, Teardown);
+        let master = match driver.teardown() {
+            Ok(master) => master,
+            Err(DriverError::TornDown) => {
+                (self.observe)(BatchEvent::TornDown { confirmed: true });
+                return;
+            }
+            Err(_) => {
+                // Nothing to tear down here; a master that admits the
+                // framework later drops it when its link breaks (failover
+                // timeout 0).
+                (self.observe)(BatchEvent::TornDown { confirmed: false });
+                return;
+            }
+        };
         // Messages from one actor to another arrive and are handled in
         // order, so an answer to this question means the teardown is done.
-        ctx.ask(
+        driver.ctx().ask(
             &master,
             GetLeadership,
             TEARDOWN_CONFIRM,
-            |me: &mut Self, answer, _ctx| {
+            |d: &mut BatchFramework, answer, ctx| {
                 let confirmed = answer.is_ok();
-                (me.observe)(BatchEvent::TornDown { confirmed });
+                d.with(ctx, |me, _| {
+                    (me.observe)(BatchEvent::TornDown { confirmed });
+                });
             },
         );
     }
 }
 
-impl Actor for BatchFramework {
-    fn handlers(h: &mut Handlers<Self>) {
-        h.on::<Subscribed>()
-            .on::<Offers>()
-            .on::<Rescind>()
-            .on::<Update>()
-            .on::<Heartbeat>()
-            .on::<FrameworkError>()
-            .on::<NotLeader>()
-            .on::<LeaderElected>()
-            .on::<Stop>();
+impl Scheduler for Batch {
+    fn registered(&mut self, _driver: &mut BatchDriver<'_, '_>, id: &FrameworkId) {
+        (self.observe)(BatchEvent::Subscribed(id.clone()));
     }
 
-    fn started(&mut self, ctx: &mut Ctx<'_, Self>) {
-        start_subscribing(self, ctx);
+    fn reregistered(&mut self, _driver: &mut BatchDriver<'_, '_>, id: &FrameworkId) {
+        (self.observe)(BatchEvent::Resubscribed(id.clone()));
     }
 
-    fn exited(&mut self, pid: &Pid, ctx: &mut Ctx<'_, Self>) {
-        let was = self.masters.is_subscribed();
-        on_exited(self, pid, ctx);
-        self.note_link(was);
+    fn disconnected(&mut self, driver: &mut BatchDriver<'_, '_>) {
+        (self.observe)(BatchEvent::Disconnected(driver.master().clone()));
     }
-}
 
-impl FollowsLeader for BatchFramework {
-    fn masters(&mut self) -> &mut Masters {
-        &mut self.masters
+    fn error(&mut self, _driver: &mut BatchDriver<'_, '_>, message: &str) {
+        (self.observe)(BatchEvent::Error(message.to_owned()));
     }
-}
 
-impl Handler<Subscribed> for BatchFramework {
-    fn handle(&mut self, m: Subscribed, ctx: &mut Ctx<'_, Self>) {
-        match on_subscribed(self, m, ctx) {
-            Some(Joined::First(id)) => (self.observe)(BatchEvent::Subscribed(id)),
-            Some(Joined::Again(id)) => (self.observe)(BatchEvent::Resubscribed(id)),
-            None => {}
-        }
-    }
-}
-
-impl Handler<NotLeader> for BatchFramework {
-    fn handle(&mut self, m: NotLeader, ctx: &mut Ctx<'_, Self>) {
-        let was = self.masters.is_subscribed();
-        on_not_leader(self, m, ctx);
-        self.note_link(was);
-    }
-}
-
-impl Handler<LeaderElected> for BatchFramework {
-    fn handle(&mut self, m: LeaderElected, ctx: &mut Ctx<'_, Self>) {
-        let was = self.masters.is_subscribed();
-        on_leader_elected(self, m, ctx);
-        self.note_link(was);
-    }
-}
-
-impl Handler<Offers> for BatchFramework {
-    fn handle(&mut self, m: Offers, ctx: &mut Ctx<'_, Self>) {
-        // Offers of a master not followed (any more) cannot be used: it
-        // does not lead, or the framework has moved on.
-        if !self.masters.is_current(ctx.sender()) {
-            return;
-        }
-        let master = self.masters.current().clone();
-        for offer in m.offers {
+    fn offers(&mut self, driver: &mut BatchDriver<'_, '_>, offers: Vec<Offer>) {
+        for offer in offers {
             self.sizes.note(&offer.resources);
             let pending = &mut self.pending;
             let container = self.cfg.container.as_ref();
@@ -341,15 +296,9 @@ impl Handler<Offers> for BatchFramework {
                     container,
                 })
             });
-            match op {
-                Some(op) => {
-                    let corral_api::framework::Operation::Launch(tasks) = &op;
-                    for t in tasks {
-                        (self.observe)(BatchEvent::Launched(
-                            t.task_id.clone(),
-                            offer.agent_id.clone(),
-                        ));
-                    }
+            let sent = match op {
+                Some(Operation::Launch(tasks)) => {
+                    let launched: Vec<TaskId> = tasks.iter().map(|t| t.task_id.clone()).collect();
                     // While tasks wait, what is left of the offer should
                     // come back at the next pass, not after a filter.
                     let refuse = if self.pending.is_empty() {
@@ -357,70 +306,28 @@ impl Handler<Offers> for BatchFramework {
                     } else {
                         Duration::ZERO
                     };
-                    let accept = Accept {
-                        offer_ids: vec![offer.id],
-                        operations: vec![op],
-                        refuse: Some(refuse),
-                    };
-                    ctx.send(&master, accept);
+                    let sent = driver.launch(&offer.id, tasks, Some(refuse));
+                    if sent.is_ok() {
+                        for id in launched {
+                            (self.observe)(BatchEvent::Launched(id, offer.agent_id.clone()));
+                        }
+                    }
+                    sent
                 }
-                None => {
-                    let refuse = Some(self.cfg.refuse);
-                    ctx.send(
-                        &master,
-                        Decline {
-                            offer_ids: vec![offer.id],
-                            refuse,
-                        },
-                    );
-                }
+                None => driver.decline(vec![offer.id], Some(self.cfg.refuse)),
+            };
+            if let Err(e) = sent {
+                tracing::warn!("cannot answer an offer: {e}");
             }
         }
         if self.pending.is_empty() {
-            ctx.send(&master, Suppress);
+            let _ = driver.suppress();
         } else {
-            self.check_fit(ctx);
+            self.check_fit(driver);
         }
     }
-}
 
-impl Handler<Stop> for BatchFramework {
-    fn handle(&mut self, _: Stop, ctx: &mut Ctx<'_, Self>) {
-        let here = ctx.me().addr();
-        if ctx.sender().map(Pid::addr) != Some(here) {
-            tracing::warn!(sender = ?ctx.sender(), "a Stop from another node ignored");
-            return;
-        }
-        self.stop(ctx);
-    }
-}
-
-impl Handler<Rescind> for BatchFramework {
-    fn handle(&mut self, _: Rescind, _ctx: &mut Ctx<'_, Self>) {}
-}
-
-impl Handler<Heartbeat> for BatchFramework {
-    fn handle(&mut self, _: Heartbeat, _ctx: &mut Ctx<'_, Self>) {}
-}
-
-impl Handler<FrameworkError> for BatchFramework {
-    fn handle(&mut self, m: FrameworkError, ctx: &mut Ctx<'_, Self>) {
-        if self.masters.is_current(ctx.sender()) {
-            (self.observe)(BatchEvent::Error(m.message));
-        }
-    }
-}
-
-impl Handler<Update> for BatchFramework {
-    fn handle(&mut self, m: Update, ctx: &mut Ctx<'_, Self>) {
-        // An update relayed by a master not followed is not acknowledged:
-        // the agent resends it until the leader forwards an acknowledgement.
-        if !self.masters.is_current(ctx.sender()) {
-            return;
-        }
-        let status = m.status;
-        let master = self.masters.current().clone();
-        acknowledge(ctx, &master, &status);
+    fn update(&mut self, driver: &mut BatchDriver<'_, '_>, status: &TaskStatus) {
         let known = self.cfg.tasks.iter().any(|t| t.id == status.task_id);
         let over = self
             .latest
@@ -432,16 +339,32 @@ impl Handler<Update> for BatchFramework {
         // A task that never reached an agent is not retried: the batch
         // reports what happened, as `mesos-execute` does.
         self.latest.insert(status.task_id.clone(), status.clone());
-        (self.observe)(BatchEvent::Status(status));
+        (self.observe)(BatchEvent::Status(status.clone()));
         if self.finished() == self.cfg.tasks.len() {
             self.done = true;
             (self.observe)(BatchEvent::Done(self.latest.clone()));
             if self.cfg.teardown_when_done {
-                ctx.send(&master, Teardown);
-                // Torn down: a new leader must not see it subscribe again.
-                leave(self, ctx);
+                // Acknowledge the last update before leaving: once torn
+                // down the driver sends nothing more.
+                let _ = driver.acknowledge(status);
+                let _ = driver.teardown();
             }
         }
+    }
+
+    fn handlers(h: &mut Handlers<BatchFramework>) {
+        h.on::<Stop>();
+    }
+}
+
+impl Handler<Stop> for BatchFramework {
+    fn handle(&mut self, _: Stop, ctx: &mut Ctx<'_, Self>) {
+        let here = ctx.me().addr();
+        if ctx.sender().map(Pid::addr) != Some(here) {
+            tracing::warn!(sender = ?ctx.sender(), "a Stop from another node ignored");
+            return;
+        }
+        self.with(ctx, |batch, driver| batch.stop(driver));
     }
 }
 
@@ -452,7 +375,7 @@ fn place(
     task: &BatchTask,
     container: Option<&ContainerTemplate>,
     left: &Resources,
-) -> Option<(Resources, Option<corral_api::container::ContainerInfo>)> {
+) -> Option<(Resources, Option<ContainerInfo>)> {
     match container {
         None => left
             .contains(&task.resources)
@@ -460,51 +383,6 @@ fn place(
         Some(c) => c
             .place(&task.resources, left)
             .map(|(r, info)| (r, Some(info))),
-    }
-}
-
-/// The most of each scalar resource that any one offer had: what a
-/// framework, which sees only offers, knows of the agents' sizes.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct OfferSizes {
-    largest: BTreeMap<String, Scalar>,
-}
-
-/// A resource a task asks more of than any offer had.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Shortfall {
-    /// The resource, e.g. `cpus`.
-    pub name: String,
-    /// What the task asks.
-    pub need: Scalar,
-    /// The most any one offer had (0 if none had it).
-    pub largest: Scalar,
-}
-
-impl OfferSizes {
-    /// Takes one offer's resources into account.
-    pub fn note(&mut self, offered: &Resources) {
-        for name in offered.scalar_names() {
-            let amount = offered.amount(name);
-            let most = self.largest.entry(name.to_owned()).or_default();
-            *most = (*most).max(amount);
-        }
-    }
-
-    /// The scalars of `need` that exceed every offer seen (empty if each
-    /// was reached by some offer).
-    pub fn short_of(&self, need: &Resources) -> Vec<Shortfall> {
-        need.scalar_names()
-            .filter_map(|name| {
-                let largest = self.largest.get(name).copied().unwrap_or_default();
-                let need = need.amount(name);
-                (need > largest).then(|| Shortfall {
-                    name: name.to_owned(),
-                    need,
-                    largest,
-                })
-            })
-            .collect()
     }
 }
 
@@ -547,34 +425,5 @@ impl Progress {
             }
             _ => {}
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn res(text: &str) -> Resources {
-        text.parse().unwrap()
-    }
-
-    #[test]
-    fn a_task_is_short_of_what_no_single_offer_had() {
-        let mut sizes = OfferSizes::default();
-        sizes.note(&res("cpus:2;mem:1024;ports:[31000-32000]"));
-        sizes.note(&res("cpus:1;mem:4096"));
-        assert!(sizes.short_of(&res("cpus:2;mem:4096")).is_empty());
-        let short = sizes.short_of(&res("cpus:4096;mem:512;gpus:1"));
-        let named: Vec<(&str, String, String)> = short
-            .iter()
-            .map(|s| (s.name.as_str(), s.need.to_string(), s.largest.to_string()))
-            .collect();
-        assert_eq!(
-            named,
-            [
-                ("cpus", "4096".to_owned(), "2".to_owned()),
-                ("gpus", "1".to_owned(), "0".to_owned())
-            ]
-        );
     }
 }

@@ -5,17 +5,14 @@
 //!   `corral local` demo);
 //! - [`service`]: keep N instances of a command running, relaunching any
 //!   that ends;
-//! - [`local`]: master and agents in one process on loopback (mesos-local);
-//! - [`framework`]: what every framework here does alike (follow the
-//!   leading master among several, acknowledge, fit tasks into offers).
+//! - [`local`]: master and agents in one process on loopback (mesos-local).
 //!
-//! A framework is an actor: offers and status updates arrive as messages,
-//! accepts and kills leave as messages; there is no RPC client and no
-//! polling.
+//! Each framework is a `corral_scheduler::Scheduler`: it decides about
+//! offers and updates, and the scheduler driver (an actor) does the rest —
+//! following the leading master, acknowledging, reconciling.
 
 #![warn(missing_docs)]
 
 pub mod batch;
-pub mod framework;
 pub mod local;
 pub mod service;

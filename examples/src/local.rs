@@ -416,3 +416,32 @@ pub fn find_executor() -> Option<PathBuf> {
     .into_iter()
     .find(|p| p.is_file())
 }
+
+/// Finds the `corral-executor` binary ([`find_executor`]), building it
+/// with cargo (in the running binary's profile) when it is not there yet,
+/// as on a fresh clone where only an example was built.
+pub fn find_or_build_executor() -> Result<PathBuf, LocalError> {
+    if let Some(found) = find_executor() {
+        return Ok(found);
+    }
+    let exe = std::env::current_exe().map_err(|e| LocalError::Config(e.to_string()))?;
+    let release = exe.ancestors().any(|d| d.ends_with("release"));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = std::process::Command::new(cargo);
+    build.args(["build", "-p", "corral-executor"]);
+    if release {
+        build.arg("--release");
+    }
+    eprintln!("building corral-executor (the program that runs tasks) ...");
+    let status = build.status().map_err(|e| {
+        LocalError::Config(format!("cannot run cargo to build corral-executor: {e}"))
+    })?;
+    if !status.success() {
+        return Err(LocalError::Config(format!(
+            "cargo build -p corral-executor failed ({status})"
+        )));
+    }
+    find_executor().ok_or_else(|| {
+        LocalError::Config("corral-executor was built but is not next to this binary".to_owned())
+    })
+}

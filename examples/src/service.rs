@@ -1,35 +1,31 @@
 //! A long-running service framework: keeps `instances` copies of a command
 //! running, relaunching (under a new task id) any that ends, the way
 //! Marathon keeps an app at its instance count. With
-//! [`ServiceFramework::with_container`] the instances run in Docker
+//! [`Service::with_container`] the instances run in Docker
 //! containers, each publishing its ports on host ports of its own taken
 //! from the offers.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use corral_api::framework::{
-    Accept, Decline, FrameworkError, FrameworkInfo, Heartbeat, Kill, Offers, Operation, Rescind,
-    Revive, Subscribed, Suppress, Update,
-};
+use corral_api::framework::{FrameworkInfo, Offer, Operation};
 use corral_api::ids::{FrameworkId, TaskId};
-use corral_api::leader::{LeaderElected, NotLeader};
 use corral_api::resources::Resources;
-use corral_api::task::TaskInfo;
-use corral_api::task::{TaskState, TaskStatus};
-use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid};
+use corral_api::task::{TaskInfo, TaskState, TaskStatus};
+use corral_runtime::Pid;
+use corral_scheduler::fit::{fill, ContainerTemplate};
+use corral_scheduler::{Driver, DriverConfig, Scheduler, SchedulerDriver};
 
 use crate::batch::Observer;
-use crate::framework::{
-    acknowledge, fill, on_exited, on_leader_elected, on_not_leader, on_subscribed,
-    start_subscribing, ContainerTemplate, FollowsLeader, Joined, Masters,
-};
+
+#[cfg(test)]
+mod leader_tests;
 
 /// What the service runs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServiceConfig {
     /// The master (the first one tried; see
-    /// [`ServiceFramework::with_masters`] for several).
+    /// [`Service::with_masters`] for several).
     pub master: Pid,
     /// How the framework introduces itself.
     pub info: FrameworkInfo,
@@ -72,23 +68,28 @@ struct Slot {
     generation: u64,
 }
 
+/// The service as an actor: [`Service`] run by the scheduler driver.
+pub type ServiceFramework = SchedulerDriver<Service>;
+
+type ServiceDriver<'a, 'c> = Driver<'a, 'c, Service>;
+
 /// Keeps the instances running. See the module doc.
-pub struct ServiceFramework {
+pub struct Service {
     cfg: ServiceConfig,
     observe: Observer<ServiceEvent>,
     slots: Vec<Slot>,
     by_task: BTreeMap<TaskId, usize>,
-    masters: Masters,
+    masters: Vec<Pid>,
     suppressed: bool,
     container: Option<ContainerTemplate>,
 }
 
-impl ServiceFramework {
-    /// A service that reports to `observe`.
-    pub fn new(cfg: ServiceConfig, observe: Observer<ServiceEvent>) -> ServiceFramework {
-        ServiceFramework {
+impl Service {
+    /// A service that follows `cfg.master` and reports to `observe`.
+    pub fn new(cfg: ServiceConfig, observe: Observer<ServiceEvent>) -> Service {
+        Service {
             slots: vec![Slot::default(); cfg.instances],
-            masters: Masters::new(vec![cfg.master.clone()], cfg.info.clone()),
+            masters: vec![cfg.master.clone()],
             cfg,
             observe,
             by_task: BTreeMap::new(),
@@ -99,10 +100,10 @@ impl ServiceFramework {
 
     /// This service, following whichever of `masters` leads (tried in
     /// order) instead of only the config's master. An empty list keeps the
-    /// config's master. Call before the framework starts.
-    pub fn with_masters(mut self, masters: Vec<Pid>) -> ServiceFramework {
+    /// config's master.
+    pub fn with_masters(mut self, masters: Vec<Pid>) -> Service {
         if !masters.is_empty() {
-            self.masters = Masters::new(masters, self.cfg.info.clone());
+            self.masters = masters;
         }
         self
     }
@@ -110,9 +111,19 @@ impl ServiceFramework {
     /// This service, running every instance in `container` (its published
     /// ports taken from each offer, so instances on one agent never share
     /// a host port).
-    pub fn with_container(mut self, container: ContainerTemplate) -> ServiceFramework {
+    pub fn with_container(mut self, container: ContainerTemplate) -> Service {
         self.container = Some(container);
         self
+    }
+
+    /// The framework actor that runs this service.
+    pub fn into_framework(mut self) -> ServiceFramework {
+        let masters = std::mem::take(&mut self.masters);
+        let cfg = DriverConfig::new(masters, self.cfg.info.clone());
+        match SchedulerDriver::new(cfg, self) {
+            Ok(driver) => driver,
+            Err(e) => unreachable!("the master list is never empty: {e}"),
+        }
     }
 
     /// The next empty slot's task, if one is empty and it fits in `left`.
@@ -148,79 +159,29 @@ impl ServiceFramework {
     fn has_empty_slot(&self) -> bool {
         self.slots.iter().any(|s| s.task.is_none())
     }
-
-    /// Kills the instance in slot `n` (for operators and tests: the
-    /// service then relaunches it).
-    pub fn kill_instance(&mut self, n: usize, ctx: &mut Ctx<'_, Self>) {
-        if let Some(task_id) = self.slots.get(n).and_then(|s| s.task.clone()) {
-            ctx.send(&self.masters.current().clone(), Kill { task_id });
-        }
-    }
 }
 
-impl Actor for ServiceFramework {
-    fn handlers(h: &mut Handlers<Self>) {
-        h.on::<Subscribed>()
-            .on::<Offers>()
-            .on::<Rescind>()
-            .on::<Update>()
-            .on::<Heartbeat>()
-            .on::<FrameworkError>()
-            .on::<NotLeader>()
-            .on::<LeaderElected>();
+impl Scheduler for Service {
+    fn registered(&mut self, _driver: &mut ServiceDriver<'_, '_>, id: &FrameworkId) {
+        (self.observe)(ServiceEvent::Subscribed(id.clone()));
     }
 
-    fn started(&mut self, ctx: &mut Ctx<'_, Self>) {
-        start_subscribing(self, ctx);
+    fn reregistered(&mut self, _driver: &mut ServiceDriver<'_, '_>, _id: &FrameworkId) {
+        // A new leader offers until told otherwise: suppress again at its
+        // first offers if no slot is empty.
+        self.suppressed = false;
     }
 
-    fn exited(&mut self, pid: &Pid, ctx: &mut Ctx<'_, Self>) {
-        on_exited(self, pid, ctx);
+    fn error(&mut self, _driver: &mut ServiceDriver<'_, '_>, message: &str) {
+        tracing::warn!(%message, "master refused a request");
     }
-}
 
-impl FollowsLeader for ServiceFramework {
-    fn masters(&mut self) -> &mut Masters {
-        &mut self.masters
-    }
-}
-
-impl Handler<Subscribed> for ServiceFramework {
-    fn handle(&mut self, m: Subscribed, ctx: &mut Ctx<'_, Self>) {
-        match on_subscribed(self, m, ctx) {
-            Some(Joined::First(id)) => (self.observe)(ServiceEvent::Subscribed(id)),
-            // A new leader offers until told otherwise: suppress again at
-            // its first offers if no slot is empty.
-            Some(Joined::Again(_)) => self.suppressed = false,
-            None => {}
-        }
-    }
-}
-
-impl Handler<NotLeader> for ServiceFramework {
-    fn handle(&mut self, m: NotLeader, ctx: &mut Ctx<'_, Self>) {
-        on_not_leader(self, m, ctx);
-    }
-}
-
-impl Handler<LeaderElected> for ServiceFramework {
-    fn handle(&mut self, m: LeaderElected, ctx: &mut Ctx<'_, Self>) {
-        on_leader_elected(self, m, ctx);
-    }
-}
-
-impl Handler<Offers> for ServiceFramework {
-    fn handle(&mut self, m: Offers, ctx: &mut Ctx<'_, Self>) {
-        // Offers of a master not followed (any more) cannot be used.
-        if !self.masters.is_current(ctx.sender()) {
-            return;
-        }
-        let master = self.masters.current().clone();
+    fn offers(&mut self, driver: &mut ServiceDriver<'_, '_>, offers: Vec<Offer>) {
         let cap = match self.cfg.tasks_per_offer {
             0 => usize::MAX,
             n => n,
         };
-        for offer in m.offers {
+        for offer in offers {
             let mut taken = 0;
             let op = fill(&offer, |left| {
                 if taken >= cap {
@@ -230,49 +191,27 @@ impl Handler<Offers> for ServiceFramework {
                 taken += 1;
                 Some(task)
             });
-            match op {
-                Some(op @ Operation::Launch(_)) => {
+            let sent = match op {
+                Some(Operation::Launch(tasks)) => {
                     let refuse = if self.has_empty_slot() {
                         Duration::ZERO
                     } else {
                         self.cfg.refuse
                     };
-                    let accept = Accept {
-                        offer_ids: vec![offer.id],
-                        operations: vec![op],
-                        refuse: Some(refuse),
-                    };
-                    ctx.send(&master, accept);
+                    driver.launch(&offer.id, tasks, Some(refuse))
                 }
-                None => {
-                    let refuse = Some(self.cfg.refuse);
-                    ctx.send(
-                        &master,
-                        Decline {
-                            offer_ids: vec![offer.id],
-                            refuse,
-                        },
-                    );
-                }
+                None => driver.decline(vec![offer.id], Some(self.cfg.refuse)),
+            };
+            if let Err(e) = sent {
+                tracing::warn!("cannot answer an offer: {e}");
             }
         }
-        if !self.has_empty_slot() && !self.suppressed {
+        if !self.has_empty_slot() && !self.suppressed && driver.suppress().is_ok() {
             self.suppressed = true;
-            ctx.send(&master, Suppress);
         }
     }
-}
 
-impl Handler<Update> for ServiceFramework {
-    fn handle(&mut self, m: Update, ctx: &mut Ctx<'_, Self>) {
-        // Not acknowledged when relayed by a master not followed: the agent
-        // resends it until the leader forwards an acknowledgement.
-        if !self.masters.is_current(ctx.sender()) {
-            return;
-        }
-        let status = m.status;
-        let master = self.masters.current().clone();
-        acknowledge(ctx, &master, &status);
+    fn update(&mut self, driver: &mut ServiceDriver<'_, '_>, status: &TaskStatus) {
         let Some(&n) = self.by_task.get(&status.task_id) else {
             return;
         };
@@ -291,29 +230,11 @@ impl Handler<Update> for ServiceFramework {
             self.by_task.remove(&status.task_id);
             (self.observe)(ServiceEvent::Relaunching {
                 instance: n,
-                ended: status.task_id,
+                ended: status.task_id.clone(),
             });
-            if self.suppressed {
+            if self.suppressed && driver.revive().is_ok() {
                 self.suppressed = false;
-                ctx.send(&master, Revive);
             }
         }
-    }
-}
-
-impl Handler<Rescind> for ServiceFramework {
-    fn handle(&mut self, _: Rescind, _ctx: &mut Ctx<'_, Self>) {}
-}
-
-impl Handler<Heartbeat> for ServiceFramework {
-    fn handle(&mut self, _: Heartbeat, _ctx: &mut Ctx<'_, Self>) {}
-}
-
-impl Handler<FrameworkError> for ServiceFramework {
-    fn handle(&mut self, m: FrameworkError, ctx: &mut Ctx<'_, Self>) {
-        if !self.masters.is_current(ctx.sender()) {
-            return;
-        }
-        tracing::warn!(message = %m.message, "master refused a request");
     }
 }

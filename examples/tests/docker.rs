@@ -23,11 +23,11 @@ use corral_api::ids::{OfferId, TaskId};
 use corral_api::resources::RangeSet;
 use corral_api::task::TaskInfo;
 use corral_api::task::{StatusReason, TaskState, TaskStatus};
-use corral_examples::framework::ContainerTemplate;
 use corral_examples::local::{start_framework, LocalConfig};
-use corral_examples::service::{ServiceConfig, ServiceEvent, ServiceFramework};
+use corral_examples::service::{Service, ServiceConfig, ServiceEvent};
 use corral_executor::container::labels;
 use corral_executor::docker::host;
+use corral_scheduler::fit::ContainerTemplate;
 
 /// The test image.
 const IMAGE: &str = "corral/busybox:test";
@@ -383,13 +383,14 @@ fn two_containers_on_one_agent_get_distinct_offered_ports() {
         },
         ports: vec![8080],
     };
-    let service = ServiceFramework::new(
+    let service = Service::new(
         cfg,
         Box::new(move |e| {
             let _ = tx.send(e);
         }),
     )
-    .with_container(template);
+    .with_container(template)
+    .into_framework();
     let (_node, _pid) = start_framework(service).expect("the service starts");
     let mut running = std::collections::BTreeSet::new();
     while running.len() < 2 {

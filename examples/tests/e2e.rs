@@ -13,9 +13,9 @@ use corral_api::framework::{Decline, FrameworkInfo, Kill, Reconcile};
 use corral_api::ids::{OfferId, TaskId};
 use corral_api::task::TaskInfo;
 use corral_api::task::{StatusReason, TaskState};
-use corral_examples::batch::{BatchConfig, BatchEvent, BatchFramework};
+use corral_examples::batch::{Batch, BatchConfig, BatchEvent};
 use corral_examples::local::start_framework;
-use corral_examples::service::{ServiceConfig, ServiceEvent, ServiceFramework};
+use corral_examples::service::{Service, ServiceConfig, ServiceEvent};
 
 fn task(id: &str, command: &str, resources: &str) -> TaskInfo {
     TaskInfo {
@@ -41,12 +41,15 @@ fn fifty_tasks_over_three_agents_all_finish() {
         "echo $INSTANCE done",
         res("cpus:0.1;mem:32"),
     );
-    let (_node, _pid) = start_framework(BatchFramework::new(
-        batch,
-        Box::new(move |e| {
-            let _ = tx.send(e);
-        }),
-    ))
+    let (_node, _pid) = start_framework(
+        Batch::new(
+            batch,
+            Box::new(move |e| {
+                let _ = tx.send(e);
+            }),
+        )
+        .into_framework(),
+    )
     .expect("framework starts");
     let mut agents = BTreeSet::new();
     let done = loop {
@@ -193,12 +196,13 @@ fn weighted_roles_share_the_cluster_about_one_to_three() {
             refuse: Duration::ZERO,
             tasks_per_offer: 1,
         };
-        let fw = ServiceFramework::new(
+        let fw = Service::new(
             cfg,
             Box::new(move |e| {
                 let _ = tx.send((role, e));
             }),
-        );
+        )
+        .into_framework();
         nodes.push(start_framework(fw).expect("framework starts"));
     }
     let (mut light, mut heavy) = (0, 0);

@@ -14,7 +14,7 @@ use common::http::{get, raw, request};
 use common::{clock, cluster, res};
 use corral_api::framework::FrameworkInfo;
 use corral_api::task::TaskState;
-use corral_examples::batch::{BatchConfig, BatchEvent, BatchFramework};
+use corral_examples::batch::{Batch, BatchConfig, BatchEvent};
 use corral_examples::local::{start_framework, LocalCluster};
 use corral_runtime::{Node, Pid};
 use serde_json::Value;
@@ -118,12 +118,13 @@ fn batch(
         res("cpus:0.1;mem:32"),
     );
     cfg.teardown_when_done = false;
-    let framework = BatchFramework::new(
+    let framework = Batch::new(
         cfg,
         Box::new(move |e| {
             let _ = tx.send(e);
         }),
-    );
+    )
+    .into_framework();
     let (node, pid) = start_framework(framework).expect("framework starts");
     (node, pid, rx)
 }

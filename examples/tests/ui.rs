@@ -18,9 +18,9 @@ use std::time::Duration;
 use common::{clock, cluster, http, res};
 use corral_api::framework::FrameworkInfo;
 use corral_api::task::TaskState;
-use corral_examples::batch::{BatchConfig, BatchEvent, BatchFramework};
+use corral_examples::batch::{Batch, BatchConfig, BatchEvent};
 use corral_examples::local::start_framework;
-use corral_examples::service::{ServiceConfig, ServiceEvent, ServiceFramework};
+use corral_examples::service::{Service, ServiceConfig, ServiceEvent};
 use corral_runtime::{Node, Pid};
 use serde_json::Value;
 
@@ -182,7 +182,7 @@ fn start_service(master: Pid) -> (Node, Receiver<ServiceEvent>) {
         let _ = tx.send(e);
     });
     let (node, _pid) =
-        start_framework(ServiceFramework::new(cfg, observe)).expect("service starts");
+        start_framework(Service::new(cfg, observe).into_framework()).expect("service starts");
     (node, rx)
 }
 
@@ -203,7 +203,8 @@ fn start_batch(master: Pid) -> (Node, Receiver<BatchEvent>) {
     let observe = Box::new(move |e| {
         let _ = tx.send(e);
     });
-    let (node, _pid) = start_framework(BatchFramework::new(cfg, observe)).expect("batch starts");
+    let (node, _pid) =
+        start_framework(Batch::new(cfg, observe).into_framework()).expect("batch starts");
     (node, rx)
 }
 

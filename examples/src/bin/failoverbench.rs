@@ -24,18 +24,13 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use corral_agent::{Agent, AgentConfig};
-use corral_api::framework::{
-    Decline, FrameworkError, FrameworkInfo, Heartbeat, Offers, Rescind, Subscribed, Update,
-};
-use corral_api::leader::{LeaderElected, NotLeader};
-use corral_examples::framework::{
-    on_exited, on_leader_elected, on_not_leader, on_subscribed, start_subscribing, FollowsLeader,
-    Masters,
-};
+use corral_api::framework::{FrameworkInfo, Offer};
+use corral_api::task::TaskStatus;
 use corral_master::group::spawn_member;
 use corral_master::master::{Master, MasterConfig};
 use corral_master::state::GetLeadership;
-use corral_runtime::{Actor, Ctx, Handler, Handlers, Node, NodeConfig, Pid};
+use corral_runtime::{Node, NodeConfig, Pid};
+use corral_scheduler::{Driver, DriverConfig, Scheduler, SchedulerDriver};
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -173,10 +168,10 @@ fn drive(rounds: usize) -> Result<()> {
     let (tx, offers) = channel();
     let masters = master_pids(&group)?;
     let info = FrameworkInfo::new("failoverbench", "*");
-    let fw = Bench {
-        masters: Masters::new(masters.clone(), info),
-        offers: tx,
-    };
+    let fw = SchedulerDriver::new(
+        DriverConfig::new(masters.clone(), info),
+        Bench { offers: tx },
+    )?;
     node.spawn("failoverbench", fw)?;
 
     let mut took = Vec::new();
@@ -235,86 +230,21 @@ fn wait_standby(node: &Node, master: &Pid) -> Result<()> {
 /// Declines every offer at once (so offers keep coming) and reports who
 /// sent it.
 struct Bench {
-    masters: Masters,
     offers: Sender<Pid>,
 }
 
-impl FollowsLeader for Bench {
-    fn masters(&mut self) -> &mut Masters {
-        &mut self.masters
-    }
-}
-
-impl Actor for Bench {
-    fn handlers(h: &mut Handlers<Self>) {
-        h.on::<Subscribed>()
-            .on::<NotLeader>()
-            .on::<LeaderElected>()
-            .on::<Offers>()
-            .on::<Rescind>()
-            .on::<Update>()
-            .on::<Heartbeat>()
-            .on::<FrameworkError>();
-    }
-
-    fn started(&mut self, ctx: &mut Ctx<'_, Self>) {
-        start_subscribing(self, ctx);
-    }
-
-    fn exited(&mut self, pid: &Pid, ctx: &mut Ctx<'_, Self>) {
-        on_exited(self, pid, ctx);
-    }
-}
-
-impl Handler<Subscribed> for Bench {
-    fn handle(&mut self, m: Subscribed, ctx: &mut Ctx<'_, Self>) {
-        on_subscribed(self, m, ctx);
-    }
-}
-
-impl Handler<NotLeader> for Bench {
-    fn handle(&mut self, m: NotLeader, ctx: &mut Ctx<'_, Self>) {
-        on_not_leader(self, m, ctx);
-    }
-}
-
-impl Handler<LeaderElected> for Bench {
-    fn handle(&mut self, m: LeaderElected, ctx: &mut Ctx<'_, Self>) {
-        on_leader_elected(self, m, ctx);
-    }
-}
-
-impl Handler<Offers> for Bench {
-    fn handle(&mut self, m: Offers, ctx: &mut Ctx<'_, Self>) {
-        let Some(from) = ctx.sender().cloned() else {
-            return;
-        };
-        if !self.masters.is_current(Some(&from)) {
-            return;
+impl Scheduler for Bench {
+    fn offers(&mut self, driver: &mut Driver<'_, '_, Self>, offers: Vec<Offer>) {
+        let _ = self.offers.send(driver.master().clone());
+        let ids = offers.into_iter().map(|o| o.id).collect();
+        if let Err(e) = driver.decline(ids, Some(Duration::from_millis(10))) {
+            eprintln!("cannot decline: {e}");
         }
-        let _ = self.offers.send(from.clone());
-        let decline = Decline {
-            offer_ids: m.offers.into_iter().map(|o| o.id).collect(),
-            refuse: Some(Duration::from_millis(10)),
-        };
-        ctx.send(&from, decline);
     }
-}
 
-impl Handler<Rescind> for Bench {
-    fn handle(&mut self, _: Rescind, _: &mut Ctx<'_, Self>) {}
-}
+    fn update(&mut self, _: &mut Driver<'_, '_, Self>, _: &TaskStatus) {}
 
-impl Handler<Update> for Bench {
-    fn handle(&mut self, _: Update, _: &mut Ctx<'_, Self>) {}
-}
-
-impl Handler<Heartbeat> for Bench {
-    fn handle(&mut self, _: Heartbeat, _: &mut Ctx<'_, Self>) {}
-}
-
-impl Handler<FrameworkError> for Bench {
-    fn handle(&mut self, m: FrameworkError, _: &mut Ctx<'_, Self>) {
-        eprintln!("framework error: {}", m.message);
+    fn error(&mut self, _: &mut Driver<'_, '_, Self>, message: &str) {
+        eprintln!("framework error: {message}");
     }
 }

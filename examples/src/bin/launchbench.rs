@@ -25,9 +25,9 @@ use corral_api::container::ContainerInfo;
 use corral_api::framework::FrameworkInfo;
 use corral_api::resources::Resources;
 use corral_api::task::{TaskState, TaskStatus};
-use corral_examples::batch::{BatchConfig, BatchEvent, BatchFramework};
-use corral_examples::framework::ContainerTemplate;
+use corral_examples::batch::{Batch, BatchConfig, BatchEvent};
 use corral_examples::local::{find_executor, start_framework, LocalCluster, LocalConfig};
+use corral_scheduler::fit::ContainerTemplate;
 
 /// Measures end-to-end task launch throughput on a local cluster.
 #[derive(Parser, Debug)]
@@ -170,12 +170,15 @@ fn latency(args: &Args, work_dir: &std::path::Path, executor: &std::path::Path) 
 /// Runs one batch framework to its end; fails unless every task finished.
 fn run(batch: BatchConfig) -> Result<Run> {
     let (tx, rx) = channel();
-    let (node, _) = start_framework(BatchFramework::new(
-        batch,
-        Box::new(move |e| {
-            let _ = tx.send((now(), e));
-        }),
-    ))?;
+    let (node, _) = start_framework(
+        Batch::new(
+            batch,
+            Box::new(move |e| {
+                let _ = tx.send((now(), e));
+            }),
+        )
+        .into_framework(),
+    )?;
     let mut start = None;
     let mut launched = BTreeMap::new();
     let mut to_running = Vec::new();

@@ -30,7 +30,7 @@ mod unreachable;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid, TimerId};
+use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid, Time, TimerId};
 use thiserror::Error;
 
 use self::leadership::Phase;
@@ -177,6 +177,14 @@ pub struct Master {
     /// Agents the registry names that have not re-registered since this
     /// master was elected.
     recovering: BTreeMap<AgentId, AgentEntry>,
+    /// Until when a master that started without a registry (alone) waits
+    /// for the agents of its previous run to re-register before it calls
+    /// a task it does not know lost (see `tasks.rs`, reconciliation).
+    settle_until: Time,
+    /// Reconciliation questions about unknown tasks, held while agents may
+    /// still come back with them, and whether a timer will answer them.
+    deferred_reconciles: Vec<(FrameworkId, TaskId)>,
+    deferred_timer: bool,
     /// Agents whose admission is being written to the registry.
     admitting: BTreeSet<Pid>,
     /// Agents that stopped answering pings, each with the timer that
@@ -221,6 +229,9 @@ impl Master {
             leader_hint: None,
             leader_entry: None,
             recovering: BTreeMap::new(),
+            settle_until: Time::ZERO,
+            deferred_reconciles: Vec::new(),
+            deferred_timer: false,
             admitting: BTreeSet::new(),
             unreachable: BTreeMap::new(),
             prefix: String::new(),
@@ -331,6 +342,10 @@ impl Actor for Master {
             self.watch_leadership(ctx);
         } else {
             self.phase = Phase::Leading { term: 0 };
+            // A restarted lone master knows nothing of its agents: give
+            // them the time a live agent takes to notice it and come back.
+            let wait = self.cfg.ping_interval * (self.cfg.max_missed_pings + 1);
+            self.settle_until = ctx.now() + wait;
             self.lead_here(ctx);
         }
     }

@@ -1,7 +1,9 @@
 //! Tasks: status updates from agents, acknowledgements from frameworks,
 //! kills and reconciliation.
 
-use corral_runtime::{Ctx, Handler};
+use std::time::Duration;
+
+use corral_runtime::{Ctx, Handler, Time};
 
 use super::records::TaskRec;
 use super::{not_subscribed, Master, MasterBug};
@@ -47,12 +49,22 @@ impl Master {
         }
     }
 
+    /// The record of a task that ended under this master, if it is still
+    /// kept.
+    fn completed(&self, fw: &FrameworkId, task_id: &TaskId) -> Option<&(TaskId, TaskRec)> {
+        self.frameworks
+            .get(fw)
+            .and_then(|f| f.completed.iter().rev().find(|(id, _)| id == task_id))
+    }
+
+    /// Whether `task_id` ended under this master (its end is known).
+    fn ended_here(&self, fw: &FrameworkId, task_id: &TaskId) -> bool {
+        self.completed(fw, task_id).is_some()
+    }
+
     /// What the master says about a task it has no live record of.
     fn unknown_status(&self, fw: &FrameworkId, task_id: &TaskId, now_ms: u64) -> TaskStatus {
-        let completed = self
-            .frameworks
-            .get(fw)
-            .and_then(|f| f.completed.iter().rev().find(|(id, _)| id == task_id));
+        let completed = self.completed(fw, task_id);
         let aware = self
             .frameworks
             .get(fw)
@@ -274,16 +286,58 @@ impl Handler<Reconcile> for Master {
                 .map(|((_, id), t)| self.reconciled(&fw, id, t, now_ms))
                 .collect()
         } else {
-            m.task_ids
-                .iter()
-                .map(|id| match self.tasks.get(&(fw.clone(), id.clone())) {
-                    Some(t) => self.reconciled(&fw, id, t, now_ms),
-                    None => self.unknown_status(&fw, id, now_ms),
-                })
-                .collect()
+            let mut known = Vec::new();
+            for id in &m.task_ids {
+                match self.tasks.get(&(fw.clone(), id.clone())) {
+                    Some(t) => known.push(self.reconciled(&fw, id, t, now_ms)),
+                    None if self.settling(ctx.now()) && !self.ended_here(&fw, id) => {
+                        self.deferred_reconciles.push((fw.clone(), id.clone()));
+                    }
+                    None => known.push(self.unknown_status(&fw, id, now_ms)),
+                }
+            }
+            self.answer_deferred_later(ctx);
+            known
         };
         for status in statuses {
             self.send_to_framework(&fw, Update { status }, ctx);
         }
+    }
+}
+
+impl Master {
+    /// Whether agents of before this master led may still re-register
+    /// with tasks it does not know: the registry's agents not back yet, or
+    /// a lone master's first moments. Like Mesos's master, it says nothing
+    /// about an unknown task until then rather than call it lost.
+    fn settling(&self, now: Time) -> bool {
+        !self.recovering.is_empty() || now < self.settle_until
+    }
+
+    /// Answers the deferred questions once the master has settled,
+    /// checking every second.
+    fn answer_deferred_later(&mut self, ctx: &mut Ctx<'_, Self>) {
+        if self.deferred_reconciles.is_empty() || self.deferred_timer {
+            return;
+        }
+        self.deferred_timer = true;
+        ctx.delay(Duration::from_secs(1), |m: &mut Self, ctx| {
+            m.deferred_timer = false;
+            if m.settling(ctx.now()) {
+                m.answer_deferred_later(ctx);
+                return;
+            }
+            let now_ms = ctx.unix_time_ms();
+            for (fw, id) in std::mem::take(&mut m.deferred_reconciles) {
+                if !m.frameworks.contains_key(&fw) {
+                    continue;
+                }
+                let status = match m.tasks.get(&(fw.clone(), id.clone())) {
+                    Some(t) => m.reconciled(&fw, &id, t, now_ms),
+                    None => m.unknown_status(&fw, &id, now_ms),
+                };
+                m.send_to_framework(&fw, Update { status }, ctx);
+            }
+        });
     }
 }

@@ -7,7 +7,8 @@
 //! and the master may offer it again at once.
 //!
 //! Lenient where the master may legitimately have let go first: offers of
-//! a framework that re-subscribed or went down, and offers and launches of
+//! a framework that re-subscribed or went down, launches of one that went
+//! down (they may have been lost with it), and offers and launches of
 //! earlier terms once a later term's offer is seen (a new leader holds
 //! only what its agents report).
 
@@ -42,8 +43,15 @@ impl OfferLedger {
     /// Takes in one thing a framework saw or did.
     pub fn see(&mut self, seen: Seen) {
         match seen {
-            Seen::Subscribed { fw, .. } | Seen::Down { fw } => {
+            Seen::Subscribed { fw, .. } => {
                 self.offers.retain(|_, h| h.fw != fw);
+            }
+            Seen::Down { fw } => {
+                // A launch sent just before the scheduler's machine went
+                // down may have gone down with it (seed 61557: the master
+                // never got it, and rightly offered what it named).
+                self.offers.retain(|_, h| h.fw != fw);
+                self.in_flight.retain(|_, h| h.fw != fw);
             }
             Seen::Offered {
                 fw, current, offer, ..

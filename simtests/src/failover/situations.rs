@@ -38,10 +38,11 @@ pub struct Situations {
     /// Registrations of an agent still running a task of a removed
     /// framework, with a leader elected since the removal (bug 7).
     pub removed_tasks_reported_to_new_leader: usize,
-    /// Answers an agent had from a master of an older term than one it had
-    /// followed (seed 6049: a deposed leader took a task's end the new
-    /// leader never saw, and the task was DROPPED after FAILED).
-    pub deposed_leader_answered: usize,
+    /// Launches a framework had sent, not yet run by any agent, when its
+    /// scheduler's machine went down (seed 61557: one never reached the
+    /// master, which rightly offered what it named; the offer ledger now
+    /// lets such launches go).
+    pub launches_down_with_scheduler: usize,
 }
 
 /// What one agent is doing, as its notes say.
@@ -68,6 +69,8 @@ pub struct Watch {
     received: BTreeMap<TaskId, BTreeSet<[u8; 16]>>,
     /// Tasks a framework heard UNREACHABLE for.
     unreachable: BTreeSet<TaskId>,
+    /// Per framework, tasks it sent launches for that no agent ran yet.
+    launching: BTreeMap<usize, BTreeSet<TaskId>>,
     /// The latest elected term when each removed framework was removed.
     removed_in_term: BTreeMap<usize, u64>,
 }
@@ -117,10 +120,10 @@ impl Watch {
                     agent.live.clear();
                 }
             }
-            AgentNote::Event(AgentEvent::IgnoredDeposedMaster { .. }) => {
-                self.seen.deposed_leader_answered += 1;
-            }
             AgentNote::Event(AgentEvent::TaskLaunched { task_id, .. }) => {
+                for launching in self.launching.values_mut() {
+                    launching.remove(task_id);
+                }
                 agent.live.insert(task_id.clone());
             }
             AgentNote::Event(AgentEvent::Recovered { tasks, .. }) => {
@@ -146,6 +149,22 @@ impl Watch {
 
     /// Something a framework saw, after the checks read the notes.
     pub(super) fn seen(&mut self, seen: &Seen, frameworks: &[SharedLog]) {
+        match seen {
+            Seen::Accepted { fw, tasks, .. } => {
+                let mine = self.launching.entry(*fw).or_default();
+                mine.extend(tasks.iter().map(|(t, _)| t.clone()));
+            }
+            Seen::Down { fw } => {
+                let lost = self.launching.remove(fw).map_or(0, |t| t.len());
+                self.seen.launches_down_with_scheduler += lost;
+            }
+            Seen::Updated { task_id, .. } => {
+                for launching in self.launching.values_mut() {
+                    launching.remove(task_id);
+                }
+            }
+            _ => {}
+        }
         let Seen::Updated {
             task_id,
             state,

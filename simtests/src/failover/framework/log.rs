@@ -231,4 +231,16 @@ mod tests {
         ]);
         assert_eq!(reordered.len(), 1, "{reordered:?}");
     }
+
+    /// A checker fix, first met by chaos seed 1773 (whose trace has since
+    /// moved on): a master's UNKNOWN answer to reconciliation of a task
+    /// dropped before launch is no state after its terminal one; UNKNOWN
+    /// from the agent (with a uuid) would be.
+    #[test]
+    fn a_masters_unknown_answer_after_the_end_is_no_new_state() {
+        let answered = record(&[(TaskState::Dropped, Some(1)), (TaskState::Unknown, None)]);
+        assert!(answered.is_empty(), "{answered:?}");
+        let from_agent = record(&[(TaskState::Dropped, Some(1)), (TaskState::Unknown, Some(2))]);
+        assert_eq!(from_agent.len(), 1, "{from_agent:?}");
+    }
 }

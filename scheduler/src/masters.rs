@@ -1,6 +1,6 @@
 //! Which master a framework follows when the cluster has several (3 or 5,
-//! one leading): a sans-IO core that decides, fed by the shell in
-//! [`crate::framework`], which does the sending and keeps the timer.
+//! one leading): a sans-IO core that decides, fed by the driver
+//! ([`crate::SchedulerDriver`]), which does the sending and keeps the timer.
 //!
 //! Only a master of the configured list is ever believed: a `NotLeader`
 //! hint or a `LeaderElected` naming a pid outside the list, or sent by one,
@@ -11,7 +11,7 @@
 use corral_api::framework::{FrameworkInfo, Subscribe};
 use corral_api::ids::FrameworkId;
 use corral_api::leader::{LeaderTerm, Verdict};
-use corral_runtime::{Pid, Time, TimerId};
+use corral_runtime::{Pid, Time};
 
 /// What the shell does after a `handle_*` call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,8 +73,6 @@ pub struct Masters {
     info: FrameworkInfo,
     /// The latest term of a master that accepted the subscription.
     term: LeaderTerm,
-    /// The shell's pending retry timer.
-    pub(super) retry: Option<TimerId>,
 }
 
 impl Masters {
@@ -102,7 +100,6 @@ impl Masters {
             left: false,
             info,
             term: LeaderTerm::default(),
-            retry: None,
         }
     }
 

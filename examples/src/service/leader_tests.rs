@@ -3,7 +3,7 @@
 //!
 //! Masters A, B and C (nodes 1-3) are doubles that record every message
 //! and answer `Subscribe` as each test says; the framework under test is a
-//! one-instance [`ServiceFramework`] on node 10. Tests inject what a master
+//! one-instance [`Service`] on node 10. Tests inject what a master
 //! or a stranger (node 9) would send with their pids as senders. Every wait
 //! is on an event with a virtual-time limit; a failure names the seed.
 
@@ -24,8 +24,8 @@ use corral_api::task::{StatusSource, TaskState, TaskStatus};
 use corral_runtime::sim::{Sim, SimConfig};
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Message, Pid, Time};
 
-use crate::framework::SUBSCRIBE_RETRY;
-use crate::service::{ServiceConfig, ServiceEvent, ServiceFramework};
+use crate::service::{Service, ServiceConfig, ServiceEvent};
+use corral_scheduler::SUBSCRIBE_RETRY;
 
 const SEED: u64 = 7;
 
@@ -189,7 +189,9 @@ fn harness(answers: [Answer; 3]) -> Harness {
     sim.add_node(framework_pid().addr(), move |k| {
         let ev = ev.clone();
         let observe = Box::new(move |e| ev.lock().unwrap().push(e));
-        let fw = ServiceFramework::new(config(), observe).with_masters(vec![a(), b(), c()]);
+        let fw = Service::new(config(), observe)
+            .with_masters(vec![a(), b(), c()])
+            .into_framework();
         k.spawn_actor("fw", fw).unwrap();
     })
     .unwrap();

@@ -1,0 +1,54 @@
+//! What a framework decides: the [`Scheduler`] trait.
+
+use corral_api::framework::Offer;
+use corral_api::ids::{FrameworkId, OfferId};
+use corral_api::task::TaskStatus;
+use corral_runtime::Handlers;
+
+use crate::driver::{Driver, SchedulerDriver};
+
+/// A framework's decisions. The [`SchedulerDriver`] calls these methods
+/// on its actor's event loop and does everything else: subscribing,
+/// following the leading master, heartbeats, acknowledgements and
+/// reconciliation. Each method gets a [`Driver`] to act through.
+///
+/// Only [`offers`](Scheduler::offers) and [`update`](Scheduler::update)
+/// must be written; the rest default to doing nothing.
+pub trait Scheduler: Sized + 'static {
+    /// The first subscription of this framework's life was accepted (or,
+    /// for a scheduler started with a framework id, the first since it
+    /// started): `framework_id` is its id, to keep for a failover.
+    fn registered(&mut self, _driver: &mut Driver<'_, '_, Self>, _framework_id: &FrameworkId) {}
+
+    /// Subscribed again after [`disconnected`](Scheduler::disconnected)
+    /// (a new leader, or the link came back). The driver has already asked
+    /// the master for the state of every task it knows to be live.
+    fn reregistered(&mut self, _driver: &mut Driver<'_, '_, Self>, _framework_id: &FrameworkId) {}
+
+    /// Offers from the leading master. Answer each with
+    /// [`Driver::launch`], [`Driver::accept`] or [`Driver::decline`]; an
+    /// offer left unanswered stays out of other frameworks' reach until the
+    /// master's offer timeout, if it has one.
+    fn offers(&mut self, driver: &mut Driver<'_, '_, Self>, offers: Vec<Offer>);
+
+    /// An offer was withdrawn (its agent left, or it timed out): launches
+    /// on it will fail.
+    fn rescinded(&mut self, _driver: &mut Driver<'_, '_, Self>, _offer_id: &OfferId) {}
+
+    /// A task's status changed, or a reconciliation answered. In automatic
+    /// mode (the default) the driver acknowledges it after this returns;
+    /// otherwise call [`Driver::acknowledge`].
+    fn update(&mut self, driver: &mut Driver<'_, '_, Self>, status: &TaskStatus);
+
+    /// The master refused a request, in words.
+    fn error(&mut self, _driver: &mut Driver<'_, '_, Self>, _message: &str) {}
+
+    /// The framework lost the master it was subscribed to; the driver is
+    /// subscribing again (offers and acknowledgements wait until then).
+    fn disconnected(&mut self, _driver: &mut Driver<'_, '_, Self>) {}
+
+    /// Declares the framework's own messages (`h.on::<M>()`), each handled
+    /// by an `impl Handler<M> for SchedulerDriver<Self>` that calls
+    /// [`SchedulerDriver::with`]. None by default.
+    fn handlers(_h: &mut Handlers<SchedulerDriver<Self>>) {}
+}

@@ -26,7 +26,7 @@ use corral_api::framework::FrameworkInfo;
 use corral_api::resources::Resources;
 use corral_api::task::{TaskState, TaskStatus};
 use corral_examples::batch::{Batch, BatchConfig, BatchEvent};
-use corral_examples::local::{find_executor, start_framework, LocalCluster, LocalConfig};
+use corral_examples::local::{find_or_build_executor, start_framework, LocalCluster, LocalConfig};
 use corral_scheduler::fit::ContainerTemplate;
 
 /// Measures end-to-end task launch throughput on a local cluster.
@@ -81,10 +81,7 @@ fn main() -> Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
         .init();
-    let executor = find_executor().context(
-        "corral-executor not found next to this binary: build it with \
-         `cargo build --release -p corral-executor`",
-    )?;
+    let executor = find_or_build_executor()?;
     let work_dir = std::env::temp_dir().join(format!("corral-launchbench-{}", std::process::id()));
     let result = if args.docker {
         latency(&args, &work_dir, &executor)

@@ -691,6 +691,47 @@ fn tasks_the_master_expects_but_the_agent_never_got_are_reported_dropped_or_lost
     assert_eq!(status.source, StatusSource::Agent);
 }
 
+/// A launch that reaches an agent while it registers again is not run: it
+/// may come from a deposed leader the next one never hears from (chaos
+/// seed 35582). The master that still expects the task names it in its
+/// answer, and the agent reports it DROPPED.
+#[test]
+fn a_launch_that_arrives_while_registering_is_dropped_not_run() {
+    let mut w = world(5, runs_forever());
+    w.registered();
+    // The master goes quiet; the agent registers again, unanswered.
+    let n = w.registrations();
+    w.control.borrow_mut().answer_registrations = false;
+    w.control.borrow_mut().pings = false;
+    w.wait("registering again", secs(60), move |l| {
+        l.registrations.len() > n
+    });
+    let launched = w.log.borrow().launched.len();
+    let msg = master::RunTasks {
+        framework_id: fw(),
+        framework: framework(true),
+        tasks: vec![task("late")],
+    };
+    w.from(master_pid(), msg);
+    w.run_for(secs(1));
+    assert_eq!(w.log.borrow().launched.len(), launched, "not launched");
+    w.control.borrow_mut().expected = vec![master::ExpectedTask {
+        framework_id: fw(),
+        task_id: TaskId::from("late"),
+        partition_aware: true,
+    }];
+    w.control.borrow_mut().answer_registrations = true;
+    w.control.borrow_mut().pings = true;
+    w.wait("the launch reported dropped", secs(60), |l| {
+        l.has_state("late", TaskState::Dropped)
+    });
+    assert_eq!(
+        w.log.borrow().launched.len(),
+        launched,
+        "still not launched"
+    );
+}
+
 /// A task of a shut-down framework whose launch never arrived is reported
 /// too: the master holds what it would use until it hears it ended.
 #[test]

@@ -357,3 +357,20 @@ fn a_launch_lost_with_its_scheduler_holds_nothing() {
         "no scheduler went down with a launch in flight ({seen:?})"
     );
 }
+
+/// Found in the 100,000-seed run (seed 64813): a task whose launch an agent
+/// never ran (it arrived while the agent registered again) was reported
+/// LOST by the agent; the leader gave its resources back, as a LOST from
+/// the agent means, but its state still counted the task as using them,
+/// so it showed the agent allocated beyond its resources.
+#[test]
+fn a_task_its_agent_reports_lost_uses_nothing_in_the_leaders_state() {
+    let (c, o) = chaos(64813);
+    assert_eq!(o.violation, None);
+    // The seed still meets the situation: an agent queued LOST itself.
+    let seen = situations(&c);
+    assert!(
+        seen.lost_reported_by_agent > 0,
+        "no agent reported a task LOST: the seed no longer meets the situation ({seen:?})"
+    );
+}

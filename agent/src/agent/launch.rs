@@ -28,6 +28,16 @@ impl Handler<master::RunTasks> for Agent {
             tracing::warn!(framework = %msg.framework_id, "ignoring RunTasks before the first registration");
             return;
         };
+        // While (re-)registering, the sender may be a deposed leader whose
+        // launch the next leader never learns of (seed 35582: it took the
+        // agent's earlier report and ignored the later one naming the
+        // task). Mesos's agent drops launches until it is registered too;
+        // a master that still expects the task lists it in its answer to
+        // the registration, and the agent then reports it DROPPED.
+        if !self.is_registered() {
+            tracing::warn!(framework = %msg.framework_id, "ignoring RunTasks while registering");
+            return;
+        }
         // The master knows the framework: if it was shut down here before,
         // it is back (the master is the authority on frameworks).
         if self.removed_frameworks.remove(&msg.framework_id) {

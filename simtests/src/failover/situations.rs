@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use corral_agent::AgentEvent;
 use corral_api::ids::TaskId;
-use corral_api::task::TaskState;
+use corral_api::task::{StatusSource, TaskState};
 use corral_runtime::Time;
 
 use super::checks::AgentNote;
@@ -43,6 +43,9 @@ pub struct Situations {
     /// master, which rightly offered what it named; the offer ledger now
     /// lets such launches go).
     pub launches_down_with_scheduler: usize,
+    /// LOST queued by an agent itself for a task (seed 64813: a launch it
+    /// never ran; the leader's state kept counting the task as used).
+    pub lost_reported_by_agent: usize,
 }
 
 /// What one agent is doing, as its notes say.
@@ -138,6 +141,9 @@ impl Watch {
                         .entry(s.task_id.clone())
                         .or_default()
                         .push((uuid, s.state));
+                }
+                if s.state == TaskState::Lost && s.source == StatusSource::Agent {
+                    self.seen.lost_reported_by_agent += 1;
                 }
                 if s.state == TaskState::Dropped && self.unreachable.contains(&s.task_id) {
                     self.seen.dropped_after_unreachable += 1;

@@ -29,7 +29,7 @@ use corral_api::executor as exec;
 use corral_api::ids::{AgentId, FrameworkId};
 use corral_api::leader::LeaderTerm;
 use corral_api::resources::Resources;
-use corral_api::task::{TaskState, TaskStatus};
+use corral_api::task::TaskStatus;
 use corral_runtime::{Actor, Ctx, ExitStatus, Handlers, Pid, ProcessId, Time, TimerId};
 
 use crate::config::AgentConfig;
@@ -236,7 +236,7 @@ impl Agent {
     /// hears of it, and acknowledges it itself.
     fn push_status(&mut self, status: TaskStatus, now: Time) -> PushResult {
         let key = (status.framework_id.clone(), status.task_id.clone());
-        let ends = status.state.is_terminal() || status.state == TaskState::Lost;
+        let ends = status.state.holds_nothing();
         let result = if self.removed_frameworks.contains(&key.0) && !ends {
             PushResult::Queued
         } else {

@@ -94,7 +94,7 @@ impl LeaderTerm {
 
     /// Judges an answer from a master leading in `term`, at `now`.
     pub fn judge(&mut self, term: u64, now: Time) -> Verdict {
-        let Some(latest) = self.latest.filter(|l| term < *l) else {
+        let Some(latest) = self.stale(term) else {
             self.latest = Some(term);
             self.refusing_since = None;
             return Verdict::Follow;
@@ -108,10 +108,11 @@ impl LeaderTerm {
         Verdict::FollowReset { was: latest }
     }
 
-    /// Whether an answer in `term` would be followed now, without changing
-    /// anything (for messages that only announce, like `LeaderElected`).
-    pub fn is_stale(&self, term: u64) -> bool {
-        self.latest.is_some_and(|l| term < l)
+    /// The latest term followed, if `term` is older: an answer in `term`
+    /// comes from a deposed leader. Changes nothing (for messages that
+    /// only announce, like `LeaderElected`).
+    pub fn stale(&self, term: u64) -> Option<u64> {
+        self.latest.filter(|l| term < *l)
     }
 }
 
@@ -129,8 +130,8 @@ mod tests {
         assert_eq!(t.judge(3, at(0)), Verdict::Follow);
         assert_eq!(t.judge(3, at(1)), Verdict::Follow, "same leader again");
         assert_eq!(t.judge(2, at(2)), Verdict::Stale { latest: 3 });
-        assert!(t.is_stale(2));
-        assert!(!t.is_stale(4));
+        assert_eq!(t.stale(2), Some(3));
+        assert_eq!(t.stale(4), None);
         assert_eq!(t.judge(4, at(3)), Verdict::Follow);
         assert_eq!(t.latest(), Some(4));
     }

@@ -74,6 +74,13 @@ impl TaskState {
                 | TaskState::GoneByOperator
         )
     }
+
+    /// Whether the task holds nothing where it ran: a terminal state, or
+    /// `Lost` (ended there, though not terminal: a task its agent
+    /// reported lost may only come back in a new report).
+    pub fn holds_nothing(self) -> bool {
+        self.is_terminal() || self == TaskState::Lost
+    }
 }
 
 /// Who produced a status update.

@@ -234,7 +234,7 @@ impl Masters {
     /// unless the framework already followed a later term.
     pub fn handle_leader_elected(&mut self, sender: Option<&Pid>, leader: &Pid, term: u64) -> Next {
         let known_sender = sender.is_some_and(|s| self.index(s).is_some());
-        let fresh = !self.term.is_stale(term);
+        let fresh = self.term.stale(term).is_none();
         let Some(to) = self
             .index(leader)
             .filter(|_| known_sender && fresh && !self.left)

@@ -106,7 +106,7 @@ impl Handler<master::LeaderElected> for Agent {
             tracing::warn!(%sender, leader = %msg.leader, "ignoring LeaderElected naming a master that is not one of the agent's masters");
             return;
         }
-        if let Some(latest) = self.leader_term.latest().filter(|l| msg.term < *l) {
+        if let Some(latest) = self.leader_term.stale(msg.term) {
             tracing::warn!(leader = %msg.leader, %sender, term = msg.term, latest, "ignoring LeaderElected of an older term");
             self.notify(AgentEvent::IgnoredDeposedMaster {
                 master: sender,

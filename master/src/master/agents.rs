@@ -15,7 +15,6 @@ use corral_api::agent::{
 };
 use corral_api::ids::{id_problem, AgentId, FrameworkId, TaskId};
 use corral_api::resources::{Attributes, Resources};
-use corral_api::task::TaskState;
 
 /// The most bytes an agent's host name may have.
 const MAX_HOSTNAME_BYTES: usize = 255;
@@ -87,7 +86,7 @@ impl Master {
             .collect();
         for ((fw, task_id), t) in &self.tasks {
             let reported = reported.contains(&(fw, task_id));
-            if t.agent == id && !reported && !t.state.is_terminal() && t.state != TaskState::Lost {
+            if t.agent == id && !reported && !t.state.holds_nothing() {
                 let held = used.entry(fw.clone()).or_insert_with(Resources::empty);
                 *held = held.plus(&t.resources);
             }
@@ -119,7 +118,7 @@ impl Master {
             }
             // A LOST the agent reports has ended there (see the update
             // handler): it holds nothing.
-            if !t.state.is_terminal() && t.state != TaskState::Lost {
+            if !t.state.holds_nothing() {
                 let held = used
                     .entry(t.framework_id.clone())
                     .or_insert_with(Resources::empty);
@@ -321,7 +320,7 @@ impl Master {
         {
             strangers.insert(&t.framework_id);
             let key = (t.framework_id.clone(), t.task_id.clone());
-            let live = !t.state.is_terminal() && t.state != TaskState::Lost;
+            let live = !t.state.holds_nothing();
             if !live || self.orphans.contains_key(&key) {
                 continue;
             }

@@ -66,11 +66,9 @@ impl Master {
         // O(agents + frameworks + tasks + offers), not their products.
         let mut used_on: BTreeMap<&AgentId, Resources> = BTreeMap::new();
         let mut used_by: BTreeMap<&FrameworkId, Quantities> = BTreeMap::new();
-        // A task its agent reported LOST has ended there and holds nothing
-        // (the update handler gave its resources back), though Mesos does
-        // not call LOST terminal.
-        let holds = |t: &TaskRec| !t.state.is_terminal() && t.state != TaskState::Lost;
-        for ((fw, _), t) in self.tasks.iter().filter(|(_, t)| holds(t)) {
+        // A task its agent reported LOST holds nothing: the update handler
+        // gave its resources back.
+        for ((fw, _), t) in self.tasks.iter().filter(|(_, t)| !t.state.holds_nothing()) {
             add(&mut used_on, &t.agent, &t.resources);
             used_by.entry(fw).or_default().add(&t.resources);
         }

@@ -126,7 +126,7 @@ impl Handler<StatusUpdate> for Master {
             uuid,
         };
         if !self.frameworks.contains_key(&fw) {
-            let ends = status.state.is_terminal() || status.state == TaskState::Lost;
+            let ends = status.state.holds_nothing();
             if ends {
                 self.orphan_ended(&fw, &status.task_id, &agent, ctx);
             }
@@ -138,10 +138,10 @@ impl Handler<StatusUpdate> for Master {
         let key = (fw.clone(), status.task_id.clone());
         let mut freed = None;
         if let Some(task) = self.tasks.get_mut(&key).filter(|t| t.agent == agent) {
-            let was_live = !task.state.is_terminal() && task.state != TaskState::Lost;
+            let was_live = !task.state.holds_nothing();
             // An agent's TASK_LOST ends the task, as in Mesos (it is not
             // final for the master's own reports of unreachable agents).
-            let ends = status.state.is_terminal() || status.state == TaskState::Lost;
+            let ends = status.state.holds_nothing();
             let early = self.cfg.planted == Some(MasterBug::FreeAtRunning)
                 && status.state == TaskState::Running
                 && task.state != TaskState::Running;
@@ -288,12 +288,11 @@ impl Handler<Reconcile> for Master {
         } else {
             let mut known = Vec::new();
             for id in &m.task_ids {
-                match self.tasks.get(&(fw.clone(), id.clone())) {
-                    Some(t) => known.push(self.reconciled(&fw, id, t, now_ms)),
-                    None if self.settling(ctx.now()) && !self.ended_here(&fw, id) => {
-                        self.deferred_reconciles.push((fw.clone(), id.clone()));
-                    }
-                    None => known.push(self.unknown_status(&fw, id, now_ms)),
+                let unknown = !self.tasks.contains_key(&(fw.clone(), id.clone()));
+                if unknown && self.settling(ctx.now()) && !self.ended_here(&fw, id) {
+                    self.deferred_reconciles.push((fw.clone(), id.clone()));
+                } else {
+                    known.push(self.answer(&fw, id, now_ms));
                 }
             }
             self.answer_deferred_later(ctx);
@@ -306,6 +305,14 @@ impl Handler<Reconcile> for Master {
 }
 
 impl Master {
+    /// What the master says of one task to an explicit reconciliation.
+    fn answer(&self, fw: &FrameworkId, id: &TaskId, now_ms: u64) -> TaskStatus {
+        match self.tasks.get(&(fw.clone(), id.clone())) {
+            Some(t) => self.reconciled(fw, id, t, now_ms),
+            None => self.unknown_status(fw, id, now_ms),
+        }
+    }
+
     /// Whether agents of before this master led may still re-register
     /// with tasks it does not know: the registry's agents not back yet, or
     /// a lone master's first moments. Like Mesos's master, it says nothing
@@ -332,10 +339,7 @@ impl Master {
                 if !m.frameworks.contains_key(&fw) {
                     continue;
                 }
-                let status = match m.tasks.get(&(fw.clone(), id.clone())) {
-                    Some(t) => m.reconciled(&fw, &id, t, now_ms),
-                    None => m.unknown_status(&fw, &id, now_ms),
-                };
+                let status = m.answer(&fw, &id, now_ms);
                 m.send_to_framework(&fw, Update { status }, ctx);
             }
         });

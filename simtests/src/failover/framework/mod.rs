@@ -651,7 +651,7 @@ impl Handler<NotLeader> for Framework {
 
 impl Handler<LeaderElected> for Framework {
     fn handle(&mut self, m: LeaderElected, ctx: &mut Ctx<'_, Self>) {
-        if self.current.as_ref() != Some(&m.leader) && !self.term.is_stale(m.term) {
+        if self.current.as_ref() != Some(&m.leader) && self.term.stale(m.term).is_none() {
             self.lost_master(Some(m.leader), ctx);
         }
     }

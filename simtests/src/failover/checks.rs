@@ -173,6 +173,11 @@ impl Checks {
         self.traffic.borrow_mut().push(Seen::Down { fw: i });
     }
 
+    /// A master's machine crashed: the offers it made are void.
+    pub fn master_down(&self, master: Pid) {
+        self.traffic.borrow_mut().push(Seen::MasterDown { master });
+    }
+
     fn result(&mut self, name: &'static str) -> Result<(), String> {
         if name == INV1 {
             self.leader_state_within_totals()?;
@@ -235,6 +240,11 @@ impl Checks {
                 } => self.received(task_id, uuid),
                 Seen::Offered { offer, .. } => {
                     self.dirty.insert(offer.hostname.clone());
+                }
+                Seen::MasterDown { master } => {
+                    let hosts = self.offers.hosts_offered_by(master);
+                    let over = self.over.keys().filter(|h| hosts.contains(*h)).count();
+                    self.watch.seen.over_offered_when_master_crashed += over;
                 }
                 _ => {}
             }

@@ -421,6 +421,16 @@ impl Cluster {
             .sum()
     }
 
+    /// Crashes master `i`'s machine, telling the checkers its offers are
+    /// void; whether it was up.
+    pub fn crash_master(&mut self, i: usize) -> bool {
+        let crashed = self.sim.crash(master_addr(i)).is_ok();
+        if crashed {
+            self.checks.borrow().master_down(master_pid(i));
+        }
+        crashed
+    }
+
     /// Crashes framework `i`'s scheduler; it comes back with
     /// [`restart_framework`](Cluster::restart_framework) or, if `for_good`,
     /// never.

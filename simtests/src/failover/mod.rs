@@ -300,7 +300,7 @@ fn faults(c: &mut Cluster, mix: Mix, crash: &mut Option<(Time, usize)>) -> Resul
     let mut schedulers = scheduler_events(c);
     c.sim.run_until_checked(Time::ZERO + FIRST_CRASH_AT)?;
     if let Some(l) = c.leader() {
-        if c.sim.crash(master_addr(l)).is_ok() {
+        if c.crash_master(l) {
             *crash = Some((c.sim.now(), l));
             let back = random_ms(c, 5_000..15_000);
             repairs.push((c.sim.now() + back, Repair::RestartMaster(l)));
@@ -392,12 +392,12 @@ fn fault(c: &mut Cluster, mix: Mix) -> Option<(Time, Repair)> {
     match kind {
         0 => {
             let l = c.leader()?;
-            c.sim.crash(master_addr(l)).ok()?;
+            c.crash_master(l).then_some(())?;
             let back = random_ms(c, 2_000..15_000);
             Some((now + back, Repair::RestartMaster(l)))
         }
         1 => {
-            c.sim.crash(master_addr(m)).ok()?;
+            c.crash_master(m).then_some(())?;
             let back = random_ms(c, 2_000..15_000);
             Some((now + back, Repair::RestartMaster(m)))
         }

@@ -8,14 +8,17 @@
 //!
 //! Lenient where the master may legitimately have let go first: offers of
 //! a framework that re-subscribed or went down, launches of one that went
-//! down (they may have been lost with it), and offers and launches of
-//! earlier terms once a later term's offer is seen (a new leader holds
+//! down (they may have been lost with it), offers and launches of a master
+//! that crashed (it remembers none of them when it comes back; a launch
+//! that reached an agent is in the agent's tasks), and offers and launches
+//! of earlier terms once a later term's offer is seen (a new leader holds
 //! only what its agents report).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use corral_api::ids::{OfferId, TaskId};
 use corral_api::resources::Resources;
+use corral_runtime::Pid;
 
 use super::checks::offer_term;
 use super::traffic::Seen;
@@ -25,6 +28,8 @@ use super::traffic::Seen;
 struct Held {
     /// The framework's index.
     fw: usize,
+    /// The master that made the offer.
+    master: Pid,
     hostname: String,
     term: u64,
     resources: Resources,
@@ -53,8 +58,15 @@ impl OfferLedger {
                 self.offers.retain(|_, h| h.fw != fw);
                 self.in_flight.retain(|_, h| h.fw != fw);
             }
+            Seen::MasterDown { master } => {
+                self.offers.retain(|_, h| h.master != master);
+                self.in_flight.retain(|_, h| h.master != master);
+            }
             Seen::Offered {
-                fw, current, offer, ..
+                fw,
+                from,
+                current,
+                offer,
             } => {
                 let term = offer_term(&offer.id.0).unwrap_or(0);
                 if term > self.term {
@@ -67,6 +79,7 @@ impl OfferLedger {
                 }
                 let held = Held {
                     fw,
+                    master: from,
                     hostname: offer.hostname.clone(),
                     term,
                     resources: offer.resources.clone(),
@@ -111,6 +124,15 @@ impl OfferLedger {
     /// The agent (or a master's answer) accounts for the task from now on.
     pub fn landed(&mut self, task: &TaskId) {
         self.in_flight.remove(task);
+    }
+
+    /// The agents `master`'s outstanding offers are on.
+    pub fn hosts_offered_by(&self, master: &Pid) -> BTreeSet<String> {
+        self.offers
+            .values()
+            .filter(|h| h.master == *master)
+            .map(|h| h.hostname.clone())
+            .collect()
     }
 
     /// What the ledger holds on `hostname`, described.

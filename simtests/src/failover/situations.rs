@@ -46,6 +46,11 @@ pub struct Situations {
     /// LOST queued by an agent itself for a task (seed 64813: a launch it
     /// never ran; the leader's state kept counting the task as used).
     pub lost_reported_by_agent: usize,
+    /// Agents whose resources were in a rescinded offer a framework had
+    /// not yet heard of and in a newer offer or launch when the master
+    /// that made them crashed (seed 89950: a lone master stayed down past
+    /// the rescind grace, and the offer ledger kept the void offers).
+    pub over_offered_when_master_crashed: usize,
 }
 
 /// What one agent is doing, as its notes say.

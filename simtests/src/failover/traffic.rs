@@ -73,6 +73,14 @@ pub enum Seen {
         /// The framework's index.
         fw: usize,
     },
+    /// A master's machine crashed: the offers it made and the launches
+    /// sent to it are gone with its memory, and no rescind of them will
+    /// ever come (seed 89950: a lone master down for longer than the
+    /// rescind grace while its offers' framework still held them).
+    MasterDown {
+        /// The master.
+        master: Pid,
+    },
 }
 
 /// The shared feed, in order.

@@ -26,6 +26,21 @@ pub struct TaskInfo {
     pub container: Option<ContainerInfo>,
 }
 
+impl TaskInfo {
+    /// A process task running `command` with `resources`, named after its
+    /// id, with no extra environment.
+    pub fn command(task_id: TaskId, command: &str, resources: Resources) -> TaskInfo {
+        TaskInfo {
+            name: task_id.0.clone(),
+            task_id,
+            command: command.to_owned(),
+            env: Vec::new(),
+            resources,
+            container: None,
+        }
+    }
+}
+
 /// Where a task is in its life (MESOS-NOTES.md lists the meanings).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum TaskState {

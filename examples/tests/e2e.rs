@@ -288,18 +288,30 @@ fn malformed_requests_are_rejected_and_the_cluster_goes_on() {
         task_id: TaskId("ghost".into()),
     }));
     assert_eq!(p.update_of("ghost").state, TaskState::Lost);
-    // The cluster goes on: a fresh offer holds the whole agent again and a
-    // task launched from it finishes.
-    let whole = loop {
-        let offers = p.next_offers();
-        if let Some(o) = offers.into_iter().find(|o| o.resources.cpus() >= 2.0) {
-            break o;
+    // The cluster goes on: the whole agent is offered again, in one offer
+    // or in several (what "ok" gave back may come apart from the rest; the
+    // master never merges outstanding offers), and a task launched on them
+    // all in one accept finishes.
+    let mut held: Vec<OfferId> = Vec::new();
+    let mut cpus = 0.0;
+    let mut offers = p.take_passed_over_offers();
+    loop {
+        for o in offers {
+            cpus += o.resources.cpus();
+            held.push(o.id);
         }
+        if cpus >= 2.0 - 1e-9 {
+            break;
+        }
+        offers = p.next_offers();
+    }
+    assert!(cpus <= 2.0 + 1e-9, "offered {cpus} cpus of 2");
+    let Call::Accept(mut accept) = launch(&held[0], vec![task("after", "true", "cpus:0.1;mem:32")])
+    else {
+        unreachable!()
     };
-    p.call(launch(
-        &whole.id,
-        vec![task("after", "true", "cpus:0.1;mem:32")],
-    ));
+    accept.offer_ids = held;
+    p.call(Call::Accept(accept));
     assert_eq!(
         p.updates_until_end("after").pop().map(|u| u.state),
         Some(TaskState::Finished)

@@ -10,6 +10,8 @@
 //! replays it.
 
 pub mod failover;
+pub mod harness;
+pub mod nodes;
 pub mod registrar;
 pub mod ring;
 pub mod runner;

@@ -6,6 +6,7 @@
 
 pub mod http;
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::time::Duration;
@@ -124,6 +125,9 @@ pub struct ProbeHandle {
     pub node: Node,
     pub pid: Pid,
     pub seen: Receiver<Seen>,
+    /// Offers `next` skipped while it awaited something else, less those
+    /// rescinded since: still outstanding at the master.
+    passed_over: RefCell<Vec<Offer>>,
 }
 
 impl ProbeHandle {
@@ -134,7 +138,12 @@ impl ProbeHandle {
             tx,
         };
         let (node, pid) = start_framework(probe).expect("probe node starts");
-        ProbeHandle { node, pid, seen }
+        ProbeHandle {
+            node,
+            pid,
+            seen,
+            passed_over: RefCell::default(),
+        }
     }
 
     pub fn call(&self, call: Call) {
@@ -163,10 +172,18 @@ impl ProbeHandle {
             let left = deadline.saturating_duration_since(clock());
             match self.seen.recv_timeout(left) {
                 Ok(s) if want(&s) => return Some(s),
+                Ok(Seen::Offers(offers)) => self.passed_over.borrow_mut().extend(offers),
+                Ok(Seen::Rescind(id)) => self.passed_over.borrow_mut().retain(|o| o.id != id),
                 Ok(_) => continue,
                 Err(_) => return None,
             }
         }
+    }
+
+    /// The offers skipped so far by waits for something else, which the
+    /// master still holds out to this framework.
+    pub fn take_passed_over_offers(&self) -> Vec<Offer> {
+        std::mem::take(&mut *self.passed_over.borrow_mut())
     }
 
     pub fn next_offers(&self) -> Vec<Offer> {

@@ -1,39 +1,29 @@
 //! The simulated cluster of the failover scenario, as its [`Shape`] says:
 //! 1, 3 or 5 master nodes (registrar + master each, as `corral master`
 //! runs them), agents, frameworks, and a probe that asks the masters about themselves — with
-//! the checkers ([`Checks`]) registered as invariants.
-//!
-//! Agents run the real command executor: the simulator's process-actor
-//! hook ([`Sim::set_process_actors`]) turns each executor process an agent
-//! launches into a `corral_executor` actor on the agent's node, configured
-//! from the environment the agent set, as `corral-executor` would read it.
-//! The executor runs its task's command as a simulated process.
+//! the checkers ([`Checks`]) registered as invariants. The nodes boot as
+//! [`crate::nodes`] says.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use corral_agent::{Agent, AgentConfig};
-use corral_api::ids::{AgentId, FrameworkId};
-use corral_executor::command::CommandExecutor;
-use corral_executor::config::CommandExecutorConfig;
-use corral_executor::env;
-use corral_master::allocator::AllocatorActorConfig;
-use corral_master::master::{Master, MasterConfig};
-use corral_master::registrar::{Registrar, RegistrarConfig};
+use corral_agent::{AgentConfig, AgentEvent};
+use corral_master::master::MasterConfig;
 use corral_master::state::{GetLeadership, GetState, MasterState};
 use corral_runtime::sim::{Sim, SimConfig, Violation};
-use corral_runtime::{Actor, Ctx, Handlers, Kernel, Pid, ProcessSpec, Time};
+use corral_runtime::{Actor, Ctx, Handlers, Pid, Time};
 
 use super::checks::{AgentNote, AgentNotes, Checks};
 use super::framework::{Framework, FrameworkLog, SharedLog};
 use super::planted::PlantedBug;
 use super::shape::Shape;
 use super::traffic::Traffic;
+use crate::nodes::{self, AgentWatcher};
+pub use crate::nodes::{agent_addr, agent_hostname, framework_addr, master_addr, master_pid};
 use crate::registrar::Ledger;
 
 /// Masters in the fixed shape.
@@ -45,121 +35,28 @@ const PROBE_EVERY: Duration = Duration::from_secs(1);
 /// Largest clock drift of a node, in parts per million.
 const MAX_DRIFT_PPM: u32 = 1000;
 
-/// Address of master node `i`.
-pub fn master_addr(i: usize) -> SocketAddr {
-    SocketAddr::from(([10, 0, 1, i as u8 + 1], 5050))
-}
-
-/// Address of agent node `i`.
-pub fn agent_addr(i: usize) -> SocketAddr {
-    SocketAddr::from(([10, 0, 2, i as u8 + 1], 5051))
-}
-
-/// Address of framework node `i`.
-pub fn framework_addr(i: usize) -> SocketAddr {
-    SocketAddr::from(([10, 0, 3, i as u8 + 1], 5050))
-}
-
 fn probe_addr() -> SocketAddr {
     SocketAddr::from(([10, 0, 4, 1], 5050))
 }
 
-fn pid(name: &str, addr: SocketAddr) -> Pid {
-    Pid::new(name, addr).unwrap_or_else(|e| unreachable!("fixed names: {e}"))
-}
+pub use crate::nodes::ALLOCATION_INTERVAL;
 
-/// The master on node `i`.
-pub fn master_pid(i: usize) -> Pid {
-    pid(Master::NAME, master_addr(i))
-}
-
-/// The registrar on node `i` (Raft id `i + 1`).
-pub fn registrar_pid(i: usize) -> Pid {
-    pid("registrar", master_addr(i))
-}
-
-/// Hostname of agent `i`.
-pub fn agent_hostname(i: usize) -> String {
-    format!("agent-{i}")
-}
-
-/// The allocation interval of the scenario's masters.
-pub const ALLOCATION_INTERVAL: Duration = Duration::from_millis(500);
-
-/// The masters' settings: Mesos's, with shorter waits so a run converges
-/// in a minute of virtual time; weights and offer timeout from the shape.
+/// The masters' settings: [`nodes::master_config`]'s, with weights and
+/// offer timeout from the shape.
 fn master_config(shape: &Shape, planted: Option<PlantedBug>) -> MasterConfig {
-    MasterConfig {
-        allocator: AllocatorActorConfig {
-            interval: ALLOCATION_INTERVAL,
-            weights: shape.weights.clone(),
-            ..AllocatorActorConfig::default()
-        },
-        offer_timeout: shape.offer_timeout,
-        planted: planted.and_then(PlantedBug::master),
-        heartbeat_interval: Duration::from_secs(5),
-        ping_interval: Duration::from_secs(5),
-        max_missed_pings: 3,
-        default_refuse: Duration::from_secs(1),
-        agent_reregister_timeout: Duration::from_secs(60),
-        ..MasterConfig::default()
-    }
+    let mut cfg = nodes::master_config();
+    cfg.allocator.weights = shape.weights.clone();
+    cfg.offer_timeout = shape.offer_timeout;
+    cfg.planted = planted.and_then(PlantedBug::master);
+    cfg
 }
 
 fn agent_config(i: usize, shape: &Shape, planted: Option<PlantedBug>) -> AgentConfig {
     let a = &shape.agents[i];
-    let masters = (0..shape.masters).map(master_pid).collect();
-    let mut cfg = AgentConfig::new(
-        master_pid(0),
-        agent_hostname(i),
-        a.resources.clone(),
-        PathBuf::from("/var/lib/corral"),
-        "corral-executor".into(),
-    )
-    .with_masters(masters);
+    let mut cfg = nodes::agent_config(i, shape.masters, a.resources.clone());
     cfg.attributes = a.attributes.clone();
     cfg.planted = planted.and_then(PlantedBug::agent);
-    cfg.registration_backoff_max = Duration::from_secs(4);
-    cfg.status_retry_min = Duration::from_secs(1);
-    cfg.status_retry_max = Duration::from_secs(8);
-    cfg.executor_registration_timeout = Duration::from_secs(10);
-    cfg.kill_grace = Duration::from_secs(2);
-    // The machine's crash took the executors: do not wait 15 min for them.
-    cfg.recovery_timeout = Duration::from_secs(10);
     cfg
-}
-
-/// The executor an agent launched, as `corral-executor` builds itself from
-/// its environment; None for any other process.
-fn executor_from_spec(spec: &ProcessSpec) -> Option<(String, CommandExecutor)> {
-    let var = |name: &str| {
-        spec.env
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
-    };
-    let agent: Pid = var(env::AGENT_PID)?.parse().ok()?;
-    let framework_id = FrameworkId(var(env::FRAMEWORK_ID)?.to_owned());
-    let executor_id = var(env::EXECUTOR_ID)?;
-    let sandbox = var(env::SANDBOX)?;
-    let mut cfg = CommandExecutorConfig::new(agent, framework_id, executor_id, sandbox);
-    cfg.agent_id = var(env::AGENT_ID).map(AgentId::from);
-    cfg.work_dir = var(env::WORK_DIR).map(PathBuf::from);
-    cfg.checkpoint = var(env::CHECKPOINT) == Some("1");
-    if let Some(t) = var(env::RECOVERY_TIMEOUT) {
-        cfg.recovery_timeout = corral_executor::run::parse_mesos_duration(t)?;
-    }
-    let name = corral_executor::run::actor_name(executor_id);
-    let executor = CommandExecutor::new(cfg, Box::new(|_| {})).ok()?;
-    Some((name, executor))
-}
-
-/// Spawns the executor an agent launched on the agent's node.
-fn spawn_executor(spec: &ProcessSpec, kernel: &mut Kernel) -> Option<String> {
-    let (name, executor) = executor_from_spec(spec)?;
-    kernel.spawn_actor(&name, executor).ok()?;
-    Some(name)
 }
 
 /// What the probe learnt: each master's last answer about its lead, and the
@@ -265,7 +162,7 @@ impl Cluster {
             max_drift_ppm: MAX_DRIFT_PPM,
             ..SimConfig::default()
         });
-        sim.set_process_actors(Box::new(spawn_executor));
+        sim.set_process_actors(Box::new(nodes::spawn_executor));
         let ledger = Rc::new(RefCell::new(Ledger::default()));
         add_masters(&mut sim, &ledger, &shape, planted);
         let notes: AgentNotes = Arc::new(Mutex::new(Vec::new()));
@@ -463,25 +360,10 @@ fn add_masters(
     shape: &Shape,
     planted: Option<PlantedBug>,
 ) {
-    let peers: Vec<(u64, Pid)> = (0..shape.masters)
-        .map(|i| (i as u64 + 1, registrar_pid(i)))
-        .collect();
-    for i in 0..shape.masters {
-        let mut rcfg = RegistrarConfig::new(i as u64 + 1, peers.clone());
+    let mcfg = master_config(shape, planted);
+    nodes::add_masters(sim, shape.masters, ledger, &mcfg, |rcfg| {
         rcfg.planted = planted.and_then(PlantedBug::registrar);
-        let mcfg = master_config(shape, planted);
-        let l = ledger.clone();
-        sim.add_node(master_addr(i), move |k| {
-            let l = l.clone();
-            let r = Registrar::new(rcfg.clone())
-                .with_observer(Rc::new(move |e| l.borrow_mut().record(e)));
-            // A fresh kernel has no actors: the names are free.
-            let _ = k.spawn_actor("registrar", r);
-            let master = Master::replicated(mcfg.clone(), registrar_pid(i));
-            let _ = k.spawn_actor(Master::NAME, master);
-        })
-        .unwrap_or_else(|e| unreachable!("distinct addresses: {e}"));
-    }
+    });
 }
 
 fn add_frameworks(sim: &mut Sim, shape: &Shape, traffic: &Traffic) -> Vec<SharedLog> {
@@ -511,19 +393,19 @@ fn add_agent(
     shape: &Shape,
     planted: Option<PlantedBug>,
 ) {
-    let notes = notes.clone();
-    let cfg = agent_config(i, shape, planted);
-    sim.add_node(agent_addr(i), move |k| {
-        if let Ok(mut n) = notes.lock() {
+    nodes::add_agent(sim, i, agent_config(i, shape, planted), notes.clone());
+}
+
+impl AgentWatcher for AgentNotes {
+    fn booted(&self, i: usize) {
+        if let Ok(mut n) = self.lock() {
             n.push((i, AgentNote::Booted));
         }
-        let n = notes.clone();
-        let agent = Agent::new(cfg.clone()).with_observer(move |e| {
-            if let Ok(mut n) = n.lock() {
-                n.push((i, AgentNote::Event(e)));
-            }
-        });
-        let _ = k.spawn_actor(Agent::NAME, agent);
-    })
-    .unwrap_or_else(|e| unreachable!("distinct addresses: {e}"));
+    }
+
+    fn event(&self, i: usize, e: AgentEvent) {
+        if let Ok(mut n) = self.lock() {
+            n.push((i, AgentNote::Event(e)));
+        }
+    }
 }

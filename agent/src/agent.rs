@@ -1,6 +1,7 @@
-//! The agent actor: registers with the master, launches one executor per
-//! task, supervises it, and owns its status updates until the framework
-//! acknowledges them.
+//! The agent actor: registers with the master, launches an executor per
+//! task (the command executor) or per executor id (a framework's own,
+//! which runs every task naming it), supervises them, and owns the tasks'
+//! status updates until the framework acknowledges them.
 //!
 //! The handlers are split by conversation: `registration` (master
 //! registration, pings, agent shutdown), `leader` (which of the masters
@@ -83,8 +84,9 @@ pub struct Agent {
     /// leader's older term is refused.
     leader_term: LeaderTerm,
     tasks: BTreeMap<TaskKey, Task>,
-    /// Executor processes of supervised tasks.
-    processes: BTreeMap<ProcessId, TaskKey>,
+    /// Executor processes and the supervised tasks each runs (one for the
+    /// command executor, any number for a framework's own executor).
+    processes: BTreeMap<ProcessId, BTreeSet<TaskKey>>,
     /// Executors of forgotten tasks, SIGKILLed by their timer if still alive.
     orphans: BTreeMap<ProcessId, TimerId>,
     updates: UpdateManager,
@@ -342,9 +344,7 @@ impl Agent {
         self.updates.remove(key);
         self.dirty.insert(key.clone());
         if let Some(process) = task.process {
-            if self.processes.remove(&process).is_some() {
-                self.reap(process, task.executor.as_ref(), ctx);
-            }
+            self.release_process(process, key, task.executor.as_ref(), ctx);
         }
         let summary = task.summary();
         self.notify(AgentEvent::TaskCompleted {
@@ -355,6 +355,25 @@ impl Agent {
         self.completed.push_back(summary);
         while self.completed.len() > self.cfg.max_completed_tasks {
             self.completed.pop_front();
+        }
+    }
+
+    /// Task `key` no longer needs its executor's `process`: the executor
+    /// is reaped once no supervised task needs it.
+    fn release_process(
+        &mut self,
+        process: ProcessId,
+        key: &TaskKey,
+        executor: Option<&Pid>,
+        ctx: &mut Ctx<'_, Self>,
+    ) {
+        let Some(keys) = self.processes.get_mut(&process) else {
+            return;
+        };
+        keys.remove(key);
+        if keys.is_empty() {
+            self.processes.remove(&process);
+            self.reap(process, executor, ctx);
         }
     }
 

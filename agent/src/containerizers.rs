@@ -236,6 +236,7 @@ mod tests {
             env: vec![],
             resources: Resources::parse("cpus:1").unwrap(),
             container: container.then(|| ContainerInfo::docker("img")),
+            executor: None,
         }
     }
 

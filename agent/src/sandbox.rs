@@ -1,7 +1,9 @@
 //! Sandboxes: one directory per task under the agent's work directory, with
 //! the executor's (and task's) stdout and stderr files inside.
 //!
-//! Layout: `{work_dir}/frameworks/{framework_id}/tasks/{task_id}`. Ids become
+//! Layout: `{work_dir}/frameworks/{framework_id}/tasks/{task_id}`, and for a
+//! framework's own executor, shared by its tasks,
+//! `{work_dir}/frameworks/{framework_id}/executors/{executor_id}`. Ids become
 //! path components, so the agent refuses (TASK_ERROR) any id that
 //! [`safe_id`] rejects: no id can name `..`, hold a `/`, or otherwise escape
 //! the work directory. The master validates ids too; this is the agent's own
@@ -28,14 +30,24 @@ impl Sandbox {
     /// The sandbox of `task_id` of `framework_id`, or None if either id is
     /// not [`safe_id`].
     pub fn new(work_dir: &Path, framework_id: &str, task_id: &str) -> Option<Sandbox> {
-        if !safe_id(framework_id) || !safe_id(task_id) {
+        Sandbox::under(work_dir, framework_id, "tasks", task_id)
+    }
+
+    /// The sandbox of custom executor `executor_id` of `framework_id`, or
+    /// None if either id is not [`safe_id`].
+    pub fn of_executor(work_dir: &Path, framework_id: &str, executor_id: &str) -> Option<Sandbox> {
+        Sandbox::under(work_dir, framework_id, "executors", executor_id)
+    }
+
+    fn under(work_dir: &Path, framework_id: &str, kind: &str, id: &str) -> Option<Sandbox> {
+        if !safe_id(framework_id) || !safe_id(id) {
             return None;
         }
         let dir = work_dir
             .join("frameworks")
             .join(framework_id)
-            .join("tasks")
-            .join(task_id);
+            .join(kind)
+            .join(id);
         Some(Sandbox {
             stdout: dir.join("stdout"),
             stderr: dir.join("stderr"),

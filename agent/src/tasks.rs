@@ -179,12 +179,7 @@ pub(crate) fn describe_exit(status: &ExitStatus) -> String {
     }
 }
 
-/// A version 4 uuid from 16 random bytes (the bytes come from `Ctx::rng`).
-pub(crate) fn uuid_v4(mut bytes: [u8; 16]) -> [u8; 16] {
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    bytes
-}
+pub(crate) use corral_api::task::uuid_v4;
 
 #[cfg(test)]
 mod tests {
@@ -205,6 +200,7 @@ mod tests {
                 env: vec![],
                 resources: Resources::parse("cpus:1;mem:64").unwrap(),
                 container: None,
+                executor: None,
             },
             sandbox: Sandbox::new(std::path::Path::new("/w"), fw, id).unwrap(),
             process: None,

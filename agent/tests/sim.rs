@@ -409,6 +409,7 @@ fn task(id: &str) -> TaskInfo {
         env: vec![],
         resources: Resources::parse("cpus:1;mem:128").unwrap(),
         container: None,
+        executor: None,
     }
 }
 

@@ -10,7 +10,8 @@
 //!   [`container`] (Docker container tasks);
 //! - one module per protocol, each reading like a spec: [`framework`]
 //!   (framework ↔ master), [`agent`] (agent ↔ master) and [`executor`]
-//!   (executor ↔ agent);
+//!   (executor ↔ agent, with [`executor_env`], the environment an executor
+//!   is started with);
 //! - [`leader`]: how agents and frameworks find the leading master and tell
 //!   it from a deposed one.
 //!
@@ -20,6 +21,7 @@
 pub mod agent;
 pub mod container;
 pub mod executor;
+pub mod executor_env;
 pub mod framework;
 pub mod ids;
 pub mod leader;

@@ -24,6 +24,28 @@ pub struct TaskInfo {
     /// Run the command in this (Docker) container instead of as a plain
     /// process; None for a process task.
     pub container: Option<ContainerInfo>,
+    /// The framework's own executor to run the task, instead of the
+    /// command executor; the agent starts it once per executor id and
+    /// hands it each task naming that id. None: the command executor runs
+    /// `command`.
+    #[serde(default)]
+    pub executor: Option<ExecutorInfo>,
+}
+
+/// A framework's own executor: a program the agent starts in a sandbox of
+/// its own, which registers with the agent and runs the tasks it is sent
+/// (`corral-executor-sdk` writes one). Tasks naming the same executor id
+/// on one agent share one executor process, while it runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutorInfo {
+    /// Unique within the framework on an agent; a safe name (1-255 of
+    /// `A-Z a-z 0-9 . _ -`, not `.` or `..`).
+    pub executor_id: String,
+    /// Started with `/bin/sh -c` in the executor's sandbox.
+    pub command: String,
+    /// Extra environment for the executor process.
+    #[serde(default)]
+    pub env: Vec<(String, String)>,
 }
 
 impl TaskInfo {
@@ -37,6 +59,16 @@ impl TaskInfo {
             env: Vec::new(),
             resources,
             container: None,
+            executor: None,
+        }
+    }
+
+    /// The id of the executor that runs this task: its custom executor's,
+    /// or, for the command executor (one per task), the task's own.
+    pub fn executor_id(&self) -> &str {
+        match &self.executor {
+            Some(e) => &e.executor_id,
+            None => &self.task_id.0,
         }
     }
 }
@@ -160,6 +192,14 @@ pub struct TaskStatus {
     pub timestamp_ms: u64,
     /// Set when the update must be acknowledged; it is retried until then.
     pub uuid: Option<[u8; 16]>,
+}
+
+/// A version 4 uuid (a status update's id) from 16 random bytes: the
+/// version and variant bits set, the rest as given.
+pub fn uuid_v4(mut random: [u8; 16]) -> [u8; 16] {
+    random[6] = (random[6] & 0x0f) | 0x40;
+    random[8] = (random[8] & 0x3f) | 0x80;
+    random
 }
 
 /// Every task state, in lifecycle order.

@@ -31,14 +31,8 @@ impl Scheduler for Hello {
                     continue;
                 }
             };
-            let task = TaskInfo {
-                name: task_id.0.clone(),
-                command: format!("echo hello from {task_id}"),
-                task_id,
-                env: Vec::new(),
-                resources: need,
-                container: None,
-            };
+            let command = format!("echo hello from {task_id}");
+            let task = TaskInfo::command(task_id, &command, need);
             match driver.launch(&offer.id, vec![task], Some(Duration::ZERO)) {
                 Ok(()) => {
                     self.to_launch.pop();

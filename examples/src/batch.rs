@@ -294,6 +294,7 @@ impl Scheduler for Batch {
                     env: Vec::new(),
                     resources,
                     container,
+                    executor: None,
                 })
             });
             let sent = match op {

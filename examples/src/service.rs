@@ -153,6 +153,7 @@ impl Service {
             env: vec![("INSTANCE".to_owned(), n.to_string())],
             resources,
             container,
+            executor: None,
         })
     }
 

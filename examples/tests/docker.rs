@@ -107,6 +107,7 @@ fn container_task(id: &str, command: &str, resources: &str, info: ContainerInfo)
         env: vec![("GREETING".to_owned(), "hello".to_owned())],
         resources: res(resources),
         container: Some(info),
+        executor: None,
     }
 }
 

@@ -25,6 +25,7 @@ fn task(id: &str, command: &str, resources: &str) -> TaskInfo {
         env: Vec::new(),
         resources: res(resources),
         container: None,
+        executor: None,
     }
 }
 

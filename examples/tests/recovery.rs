@@ -23,6 +23,7 @@ fn task(id: &str) -> TaskInfo {
         env: Vec::new(),
         resources: common::res("cpus:0.5;mem:64"),
         container: None,
+        executor: None,
     }
 }
 

@@ -380,6 +380,7 @@ mod tests {
             ],
             resources: Resources::parse("cpus:0.5;mem:64;ports:[31000-31000]").unwrap(),
             container: Some(container),
+            executor: None,
         }
     }
 

@@ -31,6 +31,7 @@ fn run_task(id: &str, framework: &str) -> RunTask {
             env: vec![],
             resources: Resources::default(),
             container: None,
+            executor: None,
         },
     }
 }

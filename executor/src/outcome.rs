@@ -51,9 +51,7 @@ impl UuidSource {
         let mut uuid = [0u8; 16];
         uuid[..8].copy_from_slice(&self.next_u64().to_le_bytes());
         uuid[8..].copy_from_slice(&self.next_u64().to_le_bytes());
-        uuid[6] = (uuid[6] & 0x0f) | 0x40;
-        uuid[8] = (uuid[8] & 0x3f) | 0x80;
-        uuid
+        corral_api::task::uuid_v4(uuid)
     }
 }
 

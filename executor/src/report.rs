@@ -180,6 +180,7 @@ mod tests {
             ],
             resources: Resources::default(),
             container: None,
+            executor: None,
         };
         let spec = process_spec(&task, &"fw".into(), Path::new("/sb"));
         assert_eq!(spec.command, "echo hi");

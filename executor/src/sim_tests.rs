@@ -143,6 +143,7 @@ fn task(command: &str) -> TaskInfo {
         env: vec![],
         resources: Resources::default(),
         container: None,
+        executor: None,
     }
 }
 

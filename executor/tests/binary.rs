@@ -46,6 +46,7 @@ impl Handler<RegisterExecutor> for FakeAgent {
             env: vec![],
             resources: Resources::default(),
             container: None,
+            executor: None,
         };
         let framework_id = msg.framework_id;
         ctx.send(&from, RunTask { framework_id, task });
@@ -262,7 +263,7 @@ fn without_an_agent_pid_it_says_so_in_one_line_and_exits_1() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         stderr,
-        "corral-executor: CORRAL_AGENT_PID is not set: the command executor is \
-         started by a Corral agent\n"
+        "corral-executor: CORRAL_AGENT_PID is not set: an executor is started \
+         by a Corral agent\n"
     );
 }

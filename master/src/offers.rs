@@ -460,7 +460,9 @@ fn plan_launch<'a>(
 }
 
 /// A task's own problems: its id (empty, or `fresh` false: already used in
-/// this accept, or an existing task's), no command, empty resources, and a
+/// this accept, or an existing task's), no command (or, for a task of the
+/// framework's own executor, an executor without id or command, or a
+/// container as well), empty resources, and a
 /// container that cannot work (see `ContainerInfo::validate`: port mappings
 /// outside the task's ports, parameters outside the allow-list, ...).
 fn check_task(
@@ -472,7 +474,24 @@ fn check_task(
     if let Some(problem) = id_problem(&task.task_id.0) {
         return invalid(format!("invalid task id: {problem}"));
     }
-    if task.command.trim().is_empty() && task.container.is_none() {
+    if let Some(e) = &task.executor {
+        if let Some(problem) = id_problem(&e.executor_id) {
+            return invalid(format!(
+                "task '{}': invalid executor id: {problem}",
+                task.task_id
+            ));
+        }
+        if e.command.trim().is_empty() {
+            return invalid(format!(
+                "task '{}': executor {} has no command",
+                task.task_id, e.executor_id
+            ));
+        }
+        if task.container.is_some() {
+            let m = "a task with its own executor cannot have a container (the executor runs it)";
+            return invalid(format!("task '{}': {m}", task.task_id));
+        }
+    } else if task.command.trim().is_empty() && task.container.is_none() {
         return invalid(format!("task '{}' has no command", task.task_id));
     }
     if !fresh || task_exists(&task.task_id) {

@@ -354,6 +354,7 @@ impl World {
             env: Vec::new(),
             resources: res("cpus:1;mem:512"),
             container: None,
+            executor: None,
         };
         let accept = Accept {
             offer_ids: vec![offer],

@@ -151,6 +151,7 @@ fn task(id: &str) -> TaskInfo {
         env: Vec::new(),
         resources: "cpus:1".parse().unwrap(),
         container: None,
+        executor: None,
     }
 }
 

@@ -38,7 +38,10 @@ use corral_master::master::MasterConfig;
 use corral_runtime::sim::{Sim, SimConfig, SimError, Violation};
 use corral_runtime::{Actor, Pid, Time};
 
-use crate::nodes::{self, AgentWatcher};
+use corral_executor_sdk::{Executor, ExecutorConfig, ExecutorDriver};
+use corral_runtime::Kernel;
+
+use crate::nodes::{self, AgentWatcher, CustomExecutors};
 use crate::registrar::Ledger;
 
 /// The most nodes of one kind (their addresses end in one byte).
@@ -96,7 +99,6 @@ pub enum Node {
 }
 
 /// Describes a cluster to build: one master and no agents by default.
-#[derive(Debug, Clone)]
 pub struct ClusterBuilder {
     seed: u64,
     masters: usize,
@@ -104,6 +106,7 @@ pub struct ClusterBuilder {
     max_drift_ppm: u32,
     link_timeout: Duration,
     master: MasterConfig,
+    executors: CustomExecutors,
 }
 
 impl ClusterBuilder {
@@ -117,7 +120,28 @@ impl ClusterBuilder {
             max_drift_ppm: 0,
             link_timeout: Duration::from_secs(2),
             master: nodes::master_config(),
+            executors: CustomExecutors::new(),
         }
+    }
+
+    /// Runs the framework's own executor `make` builds wherever a task's
+    /// `ExecutorInfo` names `command`: the agent starts it as a process,
+    /// and here it is the executor's driver actor on the agent's node.
+    /// Tasks of the command executor run as usual.
+    pub fn executor<E: Executor>(
+        mut self,
+        command: &str,
+        make: impl Fn(&ExecutorConfig) -> E + 'static,
+    ) -> ClusterBuilder {
+        let spawn = move |cfg: &ExecutorConfig, name: &str, k: &mut Kernel| {
+            let driver = ExecutorDriver::new(cfg.clone(), make(cfg), Box::new(|_| {}))
+                .map_err(|e| e.to_string())?;
+            k.spawn_actor(name, driver)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        self.executors.insert(command.to_owned(), Box::new(spawn));
+        self
     }
 
     /// `n` masters, replicating their registry through Raft.
@@ -178,17 +202,26 @@ impl ClusterBuilder {
             max_drift_ppm: self.max_drift_ppm,
             ..SimConfig::default()
         });
-        sim.set_process_actors(Box::new(nodes::spawn_executor));
+        let ClusterBuilder {
+            masters,
+            agents,
+            master,
+            executors,
+            ..
+        } = self;
+        sim.set_process_actors(Box::new(move |spec, k| {
+            nodes::spawn_executor(spec, k, &executors)
+        }));
         let ledger = Rc::new(RefCell::new(Ledger::default()));
-        nodes::add_masters(&mut sim, self.masters, &ledger, &self.master, |_| {});
-        for (i, resources) in self.agents.iter().enumerate() {
-            let cfg = nodes::agent_config(i, self.masters, resources.clone());
+        nodes::add_masters(&mut sim, masters, &ledger, &master, |_| {});
+        for (i, resources) in agents.iter().enumerate() {
+            let cfg = nodes::agent_config(i, masters, resources.clone());
             nodes::add_agent(&mut sim, i, cfg, Unwatched);
         }
         Ok(SimCluster {
             sim,
-            masters: self.masters,
-            agents: self.agents.len(),
+            masters,
+            agents: agents.len(),
             frameworks: Vec::new(),
             ledger,
         })

@@ -10,17 +10,18 @@
 //! The executor runs its task's command as a simulated process.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
 
 use corral_agent::{Agent, AgentConfig, AgentEvent};
-use corral_api::ids::{AgentId, FrameworkId};
 use corral_api::resources::Resources;
 use corral_executor::command::CommandExecutor;
 use corral_executor::config::CommandExecutorConfig;
 use corral_executor::env;
+use corral_executor_sdk::{actor_name, ExecutorConfig};
 use corral_master::allocator::AllocatorActorConfig;
 use corral_master::master::{Master, MasterConfig};
 use corral_master::registrar::{Registrar, RegistrarConfig};
@@ -152,36 +153,60 @@ pub fn agent_config(i: usize, masters: usize, resources: Resources) -> AgentConf
     cfg
 }
 
-/// The executor an agent launched, as `corral-executor` builds itself from
-/// its environment; None for any other process.
-fn executor_from_spec(spec: &ProcessSpec) -> Option<(String, CommandExecutor)> {
-    let var = |name: &str| {
-        spec.env
+/// A framework's own executor for the simulator: spawns, on the agent's
+/// node under the given name, the executor actor for a configuration.
+pub type SpawnCustom = Box<dyn Fn(&ExecutorConfig, &str, &mut Kernel) -> Result<(), String>>;
+
+/// Framework executors by the command their `ExecutorInfo` names; any
+/// other executor process is the command executor.
+pub type CustomExecutors = BTreeMap<String, SpawnCustom>;
+
+/// The executor configuration a launched process's environment gives, as
+/// an executor program reads it; None for a process that is no executor.
+fn executor_config(spec: &ProcessSpec) -> Option<ExecutorConfig> {
+    let var = |name: &'static str| {
+        Ok(spec
+            .env
             .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
+            .find(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.clone()))
     };
-    let agent: Pid = var(env::AGENT_PID)?.parse().ok()?;
-    let framework_id = FrameworkId(var(env::FRAMEWORK_ID)?.to_owned());
-    let executor_id = var(env::EXECUTOR_ID)?;
-    let sandbox = var(env::SANDBOX)?;
-    let mut cfg = CommandExecutorConfig::new(agent, framework_id, executor_id, sandbox);
-    cfg.agent_id = var(env::AGENT_ID).map(AgentId::from);
-    cfg.work_dir = var(env::WORK_DIR).map(PathBuf::from);
-    cfg.checkpoint = var(env::CHECKPOINT) == Some("1");
-    if let Some(t) = var(env::RECOVERY_TIMEOUT) {
-        cfg.recovery_timeout = corral_executor::run::parse_mesos_duration(t)?;
-    }
-    let name = corral_executor::run::actor_name(executor_id);
-    let executor = CommandExecutor::new(cfg, Box::new(|_| {})).ok()?;
-    Some((name, executor))
+    corral_executor_sdk::env::config_from(var).ok()
 }
 
 /// Spawns the executor an agent launched on the agent's node (the
-/// simulator's process-actor hook).
-pub(crate) fn spawn_executor(spec: &ProcessSpec, kernel: &mut Kernel) -> Option<String> {
-    let (name, executor) = executor_from_spec(spec)?;
+/// simulator's process-actor hook): the framework's own if `custom` has
+/// its command, else the command executor, as `corral-executor` would
+/// build itself from its environment.
+pub(crate) fn spawn_executor(
+    spec: &ProcessSpec,
+    kernel: &mut Kernel,
+    custom: &CustomExecutors,
+) -> Option<String> {
+    let common = executor_config(spec)?;
+    let name = actor_name(&common.executor_id);
+    if let Some(spawn) = custom.get(&spec.command) {
+        if let Err(e) = spawn(&common, &name, kernel) {
+            tracing::warn!(command = %spec.command, "cannot start the executor: {e}");
+            return None;
+        }
+        return Some(name);
+    }
+    let mut cfg = CommandExecutorConfig::new(
+        common.agent,
+        common.framework_id,
+        common.executor_id,
+        common.sandbox,
+    );
+    cfg.agent_id = common.agent_id;
+    cfg.checkpoint = common.checkpoint;
+    cfg.recovery_timeout = common.recovery_timeout;
+    cfg.work_dir = spec
+        .env
+        .iter()
+        .find(|(k, v)| k == env::WORK_DIR && !v.is_empty())
+        .map(|(_, v)| PathBuf::from(v));
+    let executor = CommandExecutor::new(cfg, Box::new(|_| {})).ok()?;
     kernel.spawn_actor(&name, executor).ok()?;
     Some(name)
 }

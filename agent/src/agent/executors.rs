@@ -1,72 +1,111 @@
 //! What executors tell the agent: that they are up (answered with their
-//! task) and how their task is doing (acknowledged at once, then owned by
+//! tasks) and how each task is doing (acknowledged at once, then owned by
 //! the agent's update manager until the framework acknowledges it).
 
 use corral_api::executor as exec;
-use corral_api::ids::TaskId;
+use corral_api::ids::FrameworkId;
 use corral_runtime::{Ctx, Handler};
 
 use super::Agent;
 use crate::events::AgentEvent;
-use crate::updates::PushResult;
+use crate::updates::{PushResult, TaskKey};
 
 impl Handler<exec::RegisterExecutor> for Agent {
     fn handle(&mut self, msg: exec::RegisterExecutor, ctx: &mut Ctx<'_, Self>) {
         let Some(sender) = ctx.sender().cloned() else {
             return;
         };
-        let key = (msg.framework_id, TaskId(msg.executor_id));
+        let (framework, executor_id) = (msg.framework_id, msg.executor_id);
         let grace = self.cfg.kill_grace;
-        let Some(task) = self.tasks.get_mut(&key) else {
-            tracing::info!(framework = %key.0, executor = %key.1, %sender, "ignoring registration of an unknown executor");
+        let keys = self.tasks_of_executor(&framework, &executor_id);
+        if keys.is_empty() {
+            tracing::info!(%framework, executor = %executor_id, %sender, "ignoring registration of an unknown executor");
             return;
-        };
-        if task.terminal {
-            // Too late (it timed out or was killed): tell it to go away.
-            tracing::info!(framework = %key.0, executor = %key.1, "executor registered after its task ended; shutting it down");
+        }
+        let live: Vec<TaskKey> = keys
+            .into_iter()
+            .filter(|k| self.tasks.get(k).is_some_and(|t| !t.terminal))
+            .collect();
+        if live.is_empty() {
+            // Too late (its tasks timed out or were killed): tell it to go away.
+            tracing::info!(%framework, executor = %executor_id, "executor registered after its tasks ended; shutting it down");
             ctx.send(&sender, exec::ShutdownExecutor { grace });
             return;
         }
-        if let Some(known) = task.executor.as_ref().filter(|known| **known != sender) {
-            tracing::warn!(framework = %key.0, executor = %key.1, %known, %sender, "ignoring a second executor for one task");
+        let other = live
+            .iter()
+            .filter_map(|k| self.tasks.get(k)?.executor.as_ref())
+            .find(|known| **known != sender);
+        if let Some(known) = other {
+            tracing::warn!(%framework, executor = %executor_id, %known, %sender, "ignoring a second executor under one id");
             return;
         }
-        let first = task.executor.is_none();
-        task.executor = Some(sender.clone());
-        task.awaiting_executor = false;
-        if task.process.is_none() {
+        let mut first = Vec::new();
+        for key in &live {
+            let Some(task) = self.tasks.get_mut(key) else {
+                continue;
+            };
+            if task.executor.is_none() {
+                first.push(key.clone());
+            }
+            task.executor = Some(sender.clone());
+            task.awaiting_executor = false;
+            if let Some(timer) = task.registration_timer.take() {
+                ctx.cancel(timer);
+            }
+            self.dirty.insert(key.clone());
+        }
+        if live
+            .iter()
+            .any(|k| self.tasks.get(k).is_some_and(|t| t.process.is_none()))
+        {
             // Started by an earlier run: only the link tells us it ends.
             ctx.link(&sender);
         }
-        if let Some(timer) = task.registration_timer.take() {
-            ctx.cancel(timer);
-        }
         // Where its updates come from must be durable before it gets its
-        // task: a restarted agent takes it back only from this pid.
-        self.dirty.insert(key.clone());
+        // tasks: a restarted agent takes it back only from this pid.
         self.write_checkpoints(ctx);
-        let Some(task) = self.tasks.get(&key) else {
-            return;
-        };
-        // A repeated registration means our RunTask may have been lost.
-        ctx.send(
-            &sender,
-            exec::RunTask {
-                framework_id: key.0.clone(),
-                task: task.info.clone(),
-            },
-        );
-        if task.kill_requested {
-            let task_id = key.1.clone();
-            ctx.send(&sender, exec::KillTask { task_id, grace });
+        for key in &live {
+            let Some(task) = self.tasks.get(key) else {
+                continue;
+            };
+            // A repeated registration means our RunTask may have been lost.
+            ctx.send(
+                &sender,
+                exec::RunTask {
+                    framework_id: key.0.clone(),
+                    task: task.info.clone(),
+                },
+            );
+            if task.kill_requested {
+                let task_id = key.1.clone();
+                ctx.send(&sender, exec::KillTask { task_id, grace });
+            }
         }
-        if first {
+        for key in first {
             self.notify(AgentEvent::ExecutorRegistered {
                 framework_id: key.0,
                 task_id: key.1,
-                executor: sender,
+                executor: sender.clone(),
             });
         }
+    }
+}
+
+impl Agent {
+    /// The tasks run (or to be run) by executor `executor_id` of
+    /// `framework`: one for the command executor, any number for a
+    /// framework's own.
+    pub(super) fn tasks_of_executor(
+        &self,
+        framework: &FrameworkId,
+        executor_id: &str,
+    ) -> Vec<TaskKey> {
+        self.tasks
+            .iter()
+            .filter(|((f, _), t)| f == framework && t.info.executor_id() == executor_id)
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 }
 

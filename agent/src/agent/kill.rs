@@ -88,7 +88,13 @@ impl Agent {
         task.kill_requested = true;
         self.dirty.insert(key.clone());
         let Some(executor) = task.executor.clone() else {
-            if let Some(process) = task.process {
+            // The executor never got the task. One that other tasks wait
+            // for too is left to run theirs.
+            let shared = task
+                .process
+                .and_then(|p| self.processes.get(&p))
+                .is_some_and(|keys| keys.len() > 1);
+            if let (Some(process), false) = (task.process, shared) {
                 ctx.signal(process, Signal::Kill);
             }
             let why = "killed before its executor registered";
@@ -107,7 +113,10 @@ impl Agent {
         }
     }
 
-    /// The executor had the grace and a margin to end a killed task.
+    /// The executor had the grace and a margin to end a killed task. It is
+    /// SIGKILLed: a framework's own executor with other tasks takes them
+    /// down too (they fail as its exit says), since the agent cannot tell
+    /// what still holds the killed task's resources.
     fn kill_timed_out(&mut self, key: &TaskKey, launch_seq: u64, ctx: &mut Ctx<'_, Self>) {
         let Some(task) = self.tasks.get_mut(key) else {
             return;
@@ -139,24 +148,26 @@ impl Agent {
             ctx.cancel(timer);
             return;
         }
-        let Some(key) = self.processes.remove(&id) else {
+        let Some(keys) = self.processes.remove(&id) else {
             return;
         };
-        let Some(task) = self.tasks.get(&key) else {
-            return;
-        };
-        if task.terminal {
-            return;
-        }
         let how = describe_exit(&status);
-        let update = if task.kill_requested {
-            let why = format!("executor {how} after the kill");
-            AgentStatus::new(TaskState::Killed, StatusReason::KilledByFramework, why)
-        } else {
-            let why = format!("executor {how} before its task ended");
-            AgentStatus::new(TaskState::Failed, StatusReason::ExecutorTerminated, why)
-        };
-        self.end_task(&key, update, ctx);
+        for key in keys {
+            let Some(task) = self.tasks.get(&key) else {
+                continue;
+            };
+            if task.terminal {
+                continue;
+            }
+            let update = if task.kill_requested {
+                let why = format!("executor {how} after the kill");
+                AgentStatus::new(TaskState::Killed, StatusReason::KilledByFramework, why)
+            } else {
+                let why = format!("executor {how} before its task ended");
+                AgentStatus::new(TaskState::Failed, StatusReason::ExecutorTerminated, why)
+            };
+            self.end_task(&key, update, ctx);
+        }
         self.flush(ctx);
     }
 }

@@ -5,12 +5,13 @@
 use std::time::Duration;
 
 use corral_api::agent as master;
+use corral_api::executor as exec;
+use corral_api::executor_env as env;
 use corral_api::framework::FrameworkInfo;
 use corral_api::ids::{AgentId, FrameworkId};
 use corral_api::task::TaskInfo;
 use corral_api::task::{StatusReason, TaskState};
-use corral_executor::env;
-use corral_runtime::{Ctx, Handler, Pid, ProcessSpec, Signal};
+use corral_runtime::{Ctx, Handler, Pid, ProcessId, ProcessSpec, Signal};
 
 use super::Agent;
 use crate::containerizers::refusal;
@@ -61,13 +62,6 @@ impl Agent {
         ctx: &mut Ctx<'_, Self>,
     ) {
         let key = (framework_id.clone(), info.task_id.clone());
-        let Some(sandbox) = Sandbox::new(&self.cfg.work_dir, &framework_id.0, &info.task_id.0)
-        else {
-            let why =
-                "framework or task id is not a safe name (1-255 of A-Z a-z 0-9 . _ -, not . or ..)";
-            self.refuse(&key, why, ctx);
-            return;
-        };
         // A task id whose terminal update is still on its way counts as in
         // use too: a new task under it could never report.
         if self.tasks.contains_key(&key) || self.updates.is_terminated(&key) {
@@ -82,26 +76,76 @@ impl Agent {
             self.refuse(&key, &why, ctx);
             return;
         }
-        let spec = ProcessSpec {
-            command: self.cfg.executor_command.clone(),
-            env: self.executor_env(ctx.me(), agent_id, framework_id, framework, &key, &sandbox),
-            cwd: Some(sandbox.dir.clone()),
-            stdout: Some(sandbox.stdout.clone()),
-            stderr: Some(sandbox.stderr.clone()),
+        // A task of a custom executor that runs here already joins it.
+        let executor = match self.executor_of(framework_id, &info) {
+            Ok(e) => e,
+            Err(why) => {
+                self.refuse(&key, &why, ctx);
+                return;
+            }
         };
-        let process = ctx.launch(spec);
+        let (sandbox, process, executor_pid) = match executor {
+            Some(running) => running,
+            None => {
+                let Some(sandbox) = executor_sandbox(&self.cfg.work_dir, framework_id, &info)
+                else {
+                    let why = "framework, task or executor id is not a safe name \
+                               (1-255 of A-Z a-z 0-9 . _ -, not . or ..)";
+                    self.refuse(&key, why, ctx);
+                    return;
+                };
+                let spec = ProcessSpec {
+                    command: match &info.executor {
+                        Some(custom) => custom.command.clone(),
+                        None => self.cfg.executor_command.clone(),
+                    },
+                    env: self.executor_env(
+                        ctx.me(),
+                        agent_id,
+                        framework_id,
+                        framework,
+                        &info,
+                        &sandbox,
+                    ),
+                    cwd: Some(sandbox.dir.clone()),
+                    stdout: Some(sandbox.stdout.clone()),
+                    stderr: Some(sandbox.stderr.clone()),
+                };
+                let process = ctx.launch(spec);
+                tracing::info!(framework = %key.0, task = %key.1, executor = info.executor_id(), process = process.0, "launching executor");
+                (sandbox, process, None)
+            }
+        };
         let launch_seq = self.next_launch_seq;
         self.next_launch_seq += 1;
-        let timer_key = key.clone();
-        let registration_timer = ctx.delay(
-            self.cfg.executor_registration_timeout,
-            move |a: &mut Agent, ctx| {
-                a.registration_timed_out(&timer_key, launch_seq, ctx);
-            },
-        );
-        tracing::info!(framework = %key.0, task = %key.1, process = process.0, "launching executor");
+        // Until the executor registers; one that has gets the task now.
+        let registration_timer = match &executor_pid {
+            Some(pid) => {
+                let task = info.clone();
+                ctx.send(
+                    pid,
+                    exec::RunTask {
+                        framework_id: framework_id.clone(),
+                        task,
+                    },
+                );
+                None
+            }
+            None => {
+                let timer_key = key.clone();
+                Some(ctx.delay(
+                    self.cfg.executor_registration_timeout,
+                    move |a: &mut Agent, ctx| {
+                        a.registration_timed_out(&timer_key, launch_seq, ctx);
+                    },
+                ))
+            }
+        };
         self.used = used;
-        self.processes.insert(process, key.clone());
+        self.processes
+            .entry(process)
+            .or_default()
+            .insert(key.clone());
         self.dirty.insert(key.clone());
         self.tasks.insert(
             key.clone(),
@@ -112,12 +156,12 @@ impl Agent {
                 sandbox,
                 process: Some(process),
                 awaiting_executor: false,
-                executor: None,
+                executor: executor_pid,
                 kill_requested: false,
                 state: TaskState::Staging,
                 terminal: false,
                 launch_seq,
-                registration_timer: Some(registration_timer),
+                registration_timer,
                 kill_timer: None,
             },
         );
@@ -126,6 +170,41 @@ impl Agent {
             task_id: key.1,
             process,
         });
+    }
+
+    /// The running custom executor `info` joins: its sandbox, process and
+    /// (once registered) pid; None if it must be started. An error when
+    /// the executor id is taken by another executor.
+    fn executor_of(
+        &self,
+        framework_id: &FrameworkId,
+        info: &TaskInfo,
+    ) -> Result<Option<(Sandbox, ProcessId, Option<Pid>)>, String> {
+        let Some(custom) = &info.executor else {
+            return Ok(None);
+        };
+        let peer = self.tasks.values().find(|t| {
+            t.framework_id == *framework_id
+                && !t.terminal
+                && t.info.executor_id() == custom.executor_id
+        });
+        let Some(peer) = peer else {
+            return Ok(None);
+        };
+        if peer.info.executor.as_ref() != Some(custom) {
+            return Err(format!(
+                "executor {} runs here with another command or environment",
+                custom.executor_id
+            ));
+        }
+        // One recovered from an earlier run cannot be watched for its exit.
+        let Some(process) = peer.process else {
+            return Err(format!(
+                "executor {} is being taken back after the agent restarted; launch again later",
+                custom.executor_id
+            ));
+        };
+        Ok(Some((peer.sandbox.clone(), process, peer.executor.clone())))
     }
 
     /// TASK_ERROR for a task that was never launched.
@@ -161,15 +240,16 @@ impl Agent {
         agent_id: &AgentId,
         framework_id: &FrameworkId,
         framework: &FrameworkInfo,
-        key: &TaskKey,
+        info: &TaskInfo,
         sandbox: &Sandbox,
     ) -> Vec<(String, String)> {
+        let executor_id = info.executor_id().to_owned();
         let dir = sandbox.dir.to_string_lossy().into_owned();
         let checkpoint = if framework.checkpoint { "1" } else { "0" };
         let mut vars = vec![
             (env::AGENT_PID, me.to_string()),
             (env::FRAMEWORK_ID, framework_id.0.clone()),
-            (env::EXECUTOR_ID, key.1 .0.clone()),
+            (env::EXECUTOR_ID, executor_id.clone()),
             (env::SANDBOX, dir.clone()),
             (env::AGENT_ID, agent_id.0.clone()),
             (env::LISTEN_IP, me.addr().ip().to_string()),
@@ -178,7 +258,7 @@ impl Agent {
                 self.cfg.work_dir.to_string_lossy().into_owned(),
             ),
             ("MESOS_FRAMEWORK_ID", framework_id.0.clone()),
-            ("MESOS_EXECUTOR_ID", key.1 .0.clone()),
+            ("MESOS_EXECUTOR_ID", executor_id),
             ("MESOS_SANDBOX", dir.clone()),
             ("MESOS_DIRECTORY", dir),
             ("MESOS_SLAVE_ID", agent_id.0.clone()),
@@ -211,7 +291,12 @@ impl Agent {
                 vars.push((name, path.display().to_string()));
             }
         }
-        vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+        let mut vars: Vec<(String, String)> =
+            vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        if let Some(custom) = &info.executor {
+            vars.extend(custom.env.iter().cloned());
+        }
+        vars
     }
 
     /// The executor of `key` (launch `launch_seq`) had its time to register.
@@ -231,6 +316,20 @@ impl Agent {
         let status = AgentStatus::new(TaskState::Failed, StatusReason::ExecutorTerminated, why);
         self.end_task(key, status, ctx);
         self.flush(ctx);
+    }
+}
+
+/// The sandbox of the executor that runs `info`: the task's own for the
+/// command executor, the executor's (shared by its tasks) for a custom
+/// one. None if a name is not safe.
+fn executor_sandbox(
+    work_dir: &std::path::Path,
+    framework_id: &FrameworkId,
+    info: &TaskInfo,
+) -> Option<Sandbox> {
+    match &info.executor {
+        None => Sandbox::new(work_dir, &framework_id.0, &info.task_id.0),
+        Some(custom) => Sandbox::of_executor(work_dir, &framework_id.0, &custom.executor_id),
     }
 }
 

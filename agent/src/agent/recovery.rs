@@ -7,7 +7,6 @@
 //! watched through a link), not by `process_exited`.
 
 use corral_api::executor as exec;
-use corral_api::ids::TaskId;
 use corral_api::leader::LeaderTerm;
 use corral_api::task::{StatusReason, TaskState};
 use corral_runtime::{Ctx, Handler, Pid, StorageError};
@@ -271,51 +270,60 @@ impl Agent {
 
 impl Handler<exec::ReregisterExecutor> for Agent {
     /// An executor that outlived its agent's link (a restart of this agent,
-    /// or a broken connection) asks to be taken back.
+    /// or a broken connection) asks to be taken back, with all its tasks.
     fn handle(&mut self, msg: exec::ReregisterExecutor, ctx: &mut Ctx<'_, Self>) {
         let Some(sender) = ctx.sender().cloned() else {
             return;
         };
-        let key = (msg.framework_id, TaskId(msg.executor_id.clone()));
+        let (framework, executor_id) = (msg.framework_id, msg.executor_id);
         let grace = self.cfg.kill_grace;
-        let Some(task) = self.tasks.get_mut(&key) else {
-            tracing::info!(framework = %key.0, executor = %key.1, %sender, "an unknown executor re-registered; shutting it down");
-            ctx.send(&sender, exec::ShutdownExecutor { grace });
-            return;
-        };
-        if task.terminal {
-            tracing::info!(framework = %key.0, executor = %key.1, "executor re-registered after its task ended; shutting it down");
+        let live: Vec<TaskKey> = self
+            .tasks_of_executor(&framework, &executor_id)
+            .into_iter()
+            .filter(|k| self.tasks.get(k).is_some_and(|t| !t.terminal))
+            .collect();
+        if live.is_empty() {
+            tracing::info!(%framework, executor = %executor_id, %sender, "an executor with no live task here re-registered; shutting it down");
             ctx.send(&sender, exec::ShutdownExecutor { grace });
             return;
         }
-        if let Some(known) = task.executor.as_ref().filter(|known| **known != sender) {
-            tracing::warn!(framework = %key.0, executor = %key.1, %known, %sender, "ignoring a re-registration from another executor than the task's");
+        let other = live
+            .iter()
+            .filter_map(|k| self.tasks.get(k)?.executor.as_ref())
+            .find(|known| **known != sender);
+        if let Some(known) = other {
+            tracing::warn!(%framework, executor = %executor_id, %known, %sender, "ignoring a re-registration from another executor than the tasks'");
             return;
         }
-        tracing::info!(framework = %key.0, task = %key.1, %sender, "executor re-registered");
-        task.executor = Some(sender.clone());
-        task.awaiting_executor = false;
-        let watch = task.process.is_none();
-        let kill = task.kill_requested;
+        tracing::info!(%framework, executor = %executor_id, %sender, "executor re-registered");
+        let mut watch = false;
+        let mut kills = Vec::new();
+        for key in &live {
+            let Some(task) = self.tasks.get_mut(key) else {
+                continue;
+            };
+            task.executor = Some(sender.clone());
+            task.awaiting_executor = false;
+            watch |= task.process.is_none();
+            if task.kill_requested {
+                kills.push(key.1.clone());
+            }
+            self.dirty.insert(key.clone());
+        }
         if watch {
             ctx.link(&sender);
         }
-        self.dirty.insert(key.clone());
         self.write_checkpoints(ctx);
-        ctx.send(
-            &sender,
-            exec::ExecutorReregistered {
-                executor_id: msg.executor_id,
-            },
-        );
-        if kill {
-            let task_id = key.1.clone();
+        ctx.send(&sender, exec::ExecutorReregistered { executor_id });
+        for task_id in kills {
             ctx.send(&sender, exec::KillTask { task_id, grace });
         }
-        self.notify(AgentEvent::ExecutorRegistered {
-            framework_id: key.0,
-            task_id: key.1,
-            executor: sender,
-        });
+        for key in live {
+            self.notify(AgentEvent::ExecutorRegistered {
+                framework_id: key.0,
+                task_id: key.1,
+                executor: sender.clone(),
+            });
+        }
     }
 }

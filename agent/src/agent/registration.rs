@@ -263,7 +263,7 @@ impl Handler<master::ShutdownAgent> for Agent {
         }
         tracing::warn!(reason = %msg.message, "the master shut this agent down; starting over as a new agent");
         let tasks = std::mem::take(&mut self.tasks);
-        for task in tasks.into_values() {
+        for (key, task) in tasks {
             for timer in [task.registration_timer, task.kill_timer]
                 .into_iter()
                 .flatten()
@@ -271,10 +271,7 @@ impl Handler<master::ShutdownAgent> for Agent {
                 ctx.cancel(timer);
             }
             match task.process {
-                Some(process) if self.processes.remove(&process).is_some() => {
-                    self.reap(process, task.executor.as_ref(), ctx);
-                }
-                Some(_) => {}
+                Some(process) => self.release_process(process, &key, task.executor.as_ref(), ctx),
                 // An executor of an earlier run: only a message can stop it.
                 None => self.shut_down_executor(task.executor.as_ref(), ctx),
             }

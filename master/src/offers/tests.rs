@@ -28,6 +28,7 @@ fn task(id: &str, resources: Resources) -> TaskInfo {
         env: Vec::new(),
         resources,
         container: None,
+        executor: None,
     }
 }
 

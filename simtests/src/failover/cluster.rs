@@ -162,7 +162,10 @@ impl Cluster {
             max_drift_ppm: MAX_DRIFT_PPM,
             ..SimConfig::default()
         });
-        sim.set_process_actors(Box::new(nodes::spawn_executor));
+        let commands_only = nodes::CustomExecutors::new();
+        sim.set_process_actors(Box::new(move |spec, k| {
+            nodes::spawn_executor(spec, k, &commands_only)
+        }));
         let ledger = Rc::new(RefCell::new(Ledger::default()));
         add_masters(&mut sim, &ledger, &shape, planted);
         let notes: AgentNotes = Arc::new(Mutex::new(Vec::new()));

@@ -281,6 +281,7 @@ impl Framework {
             env: Vec::new(),
             resources: ask.resources.clone(),
             container: None,
+            executor: None,
         }
     }
 
@@ -486,6 +487,7 @@ impl Framework {
             env: Vec::new(),
             resources: resources.clone(),
             container: None,
+            executor: None,
         }
     }
 }

@@ -5,17 +5,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use corral_api::ids::{AgentId, FrameworkId};
+use corral_executor_sdk::ExecutorConfig;
 use corral_runtime::Pid;
 
-/// Mesos's executor registration timeout (1 min).
-pub const DEFAULT_REGISTRATION_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// How often unanswered registrations and unacknowledged updates are resent.
-pub const DEFAULT_RETRY_INTERVAL: Duration = Duration::from_secs(1);
-
-/// How long an executor of a checkpointing framework waits for a restarted
-/// agent (Mesos's `MESOS_RECOVERY_TIMEOUT`, 15 min).
-pub const DEFAULT_RECOVERY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// The command executor's timing defaults are every executor's (Mesos's).
+pub use corral_executor_sdk::{
+    DEFAULT_RECOVERY_TIMEOUT, DEFAULT_REGISTRATION_TIMEOUT, DEFAULT_RETRY_INTERVAL,
+};
 
 /// What a [`CommandExecutor`](crate::command::CommandExecutor) needs to run.
 ///
@@ -111,6 +107,26 @@ impl CommandExecutorConfig {
             retry_interval: DEFAULT_RETRY_INTERVAL,
             checkpoint: false,
             recovery_timeout: DEFAULT_RECOVERY_TIMEOUT,
+        }
+    }
+
+    /// What every executor reads from the agent's environment
+    /// ([`corral_executor_sdk::env::config_from`]), with the agent's work
+    /// directory, which only the command executor needs.
+    pub fn from_common(common: ExecutorConfig, work_dir: Option<PathBuf>) -> CommandExecutorConfig {
+        CommandExecutorConfig {
+            agent_id: common.agent_id,
+            checkpoint: common.checkpoint,
+            recovery_timeout: common.recovery_timeout,
+            registration_timeout: common.registration_timeout,
+            retry_interval: common.retry_interval,
+            work_dir,
+            ..CommandExecutorConfig::new(
+                common.agent,
+                common.framework_id,
+                common.executor_id,
+                common.sandbox,
+            )
         }
     }
 

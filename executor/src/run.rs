@@ -92,16 +92,8 @@ pub fn run_from_env() -> Result<Outcome, RunError> {
 /// their containers with.
 fn config_from_env() -> Result<CommandExecutorConfig, RunError> {
     let common = env::config_from_env()?;
-    let mut cfg = CommandExecutorConfig::new(
-        common.agent,
-        common.framework_id,
-        common.executor_id,
-        common.sandbox,
-    );
-    cfg.agent_id = common.agent_id;
-    cfg.checkpoint = common.checkpoint;
-    cfg.recovery_timeout = common.recovery_timeout;
-    cfg.work_dir = env::optional(corral_api::executor_env::WORK_DIR)?.map(std::path::PathBuf::from);
+    let work_dir = env::optional(corral_api::executor_env::WORK_DIR)?.map(std::path::PathBuf::from);
+    let cfg = CommandExecutorConfig::from_common(common, work_dir);
     cfg.validate()?;
     Ok(cfg)
 }

@@ -192,20 +192,12 @@ pub(crate) fn spawn_executor(
         }
         return Some(name);
     }
-    let mut cfg = CommandExecutorConfig::new(
-        common.agent,
-        common.framework_id,
-        common.executor_id,
-        common.sandbox,
-    );
-    cfg.agent_id = common.agent_id;
-    cfg.checkpoint = common.checkpoint;
-    cfg.recovery_timeout = common.recovery_timeout;
-    cfg.work_dir = spec
+    let work_dir = spec
         .env
         .iter()
         .find(|(k, v)| k == env::WORK_DIR && !v.is_empty())
         .map(|(_, v)| PathBuf::from(v));
+    let cfg = CommandExecutorConfig::from_common(common, work_dir);
     let executor = CommandExecutor::new(cfg, Box::new(|_| {})).ok()?;
     kernel.spawn_actor(&name, executor).ok()?;
     Some(name)

@@ -4,10 +4,11 @@
 
 use corral_api::executor as exec;
 use corral_api::ids::FrameworkId;
-use corral_runtime::{Ctx, Handler};
+use corral_runtime::{Ctx, Handler, Pid};
 
 use super::Agent;
 use crate::events::AgentEvent;
+use crate::tasks::Task;
 use crate::updates::{PushResult, TaskKey};
 
 impl Handler<exec::RegisterExecutor> for Agent {
@@ -17,29 +18,23 @@ impl Handler<exec::RegisterExecutor> for Agent {
         };
         let (framework, executor_id) = (msg.framework_id, msg.executor_id);
         let grace = self.cfg.kill_grace;
-        let keys = self.tasks_of_executor(&framework, &executor_id);
-        if keys.is_empty() {
-            tracing::info!(%framework, executor = %executor_id, %sender, "ignoring registration of an unknown executor");
-            return;
-        }
-        let live: Vec<TaskKey> = keys
-            .into_iter()
-            .filter(|k| self.tasks.get(k).is_some_and(|t| !t.terminal))
-            .collect();
-        if live.is_empty() {
-            // Too late (its tasks timed out or were killed): tell it to go away.
-            tracing::info!(%framework, executor = %executor_id, "executor registered after its tasks ended; shutting it down");
-            ctx.send(&sender, exec::ShutdownExecutor { grace });
-            return;
-        }
-        let other = live
-            .iter()
-            .filter_map(|k| self.tasks.get(k)?.executor.as_ref())
-            .find(|known| **known != sender);
-        if let Some(known) = other {
-            tracing::warn!(%framework, executor = %executor_id, %known, %sender, "ignoring a second executor under one id");
-            return;
-        }
+        let live = match self.executor_claim(&framework, &executor_id, &sender) {
+            Claim::Unknown => {
+                tracing::info!(%framework, executor = %executor_id, %sender, "ignoring registration of an unknown executor");
+                return;
+            }
+            Claim::Idle => {
+                // Too late (its tasks timed out or were killed): tell it to go away.
+                tracing::info!(%framework, executor = %executor_id, "executor registered after its tasks ended; shutting it down");
+                ctx.send(&sender, exec::ShutdownExecutor { grace });
+                return;
+            }
+            Claim::Taken(known) => {
+                tracing::warn!(%framework, executor = %executor_id, %known, %sender, "ignoring a second executor under one id");
+                return;
+            }
+            Claim::Tasks(live) => live,
+        };
         let mut first = Vec::new();
         for key in &live {
             let Some(task) = self.tasks.get_mut(key) else {
@@ -92,20 +87,48 @@ impl Handler<exec::RegisterExecutor> for Agent {
     }
 }
 
+/// What an executor's (re-)registration may claim.
+pub(super) enum Claim {
+    /// No task here ever named the executor.
+    Unknown,
+    /// Its tasks all ended.
+    Idle,
+    /// Another executor process registered under the id.
+    Taken(Pid),
+    /// These live tasks, now the sender's.
+    Tasks(Vec<TaskKey>),
+}
+
 impl Agent {
-    /// The tasks run (or to be run) by executor `executor_id` of
-    /// `framework`: one for the command executor, any number for a
-    /// framework's own.
-    pub(super) fn tasks_of_executor(
+    /// What `sender`, registering as executor `executor_id` of
+    /// `framework`, may take: the live tasks naming that executor (one
+    /// for the command executor, any number for a framework's own).
+    pub(super) fn executor_claim(
         &self,
         framework: &FrameworkId,
         executor_id: &str,
-    ) -> Vec<TaskKey> {
-        self.tasks
+        sender: &Pid,
+    ) -> Claim {
+        let named: Vec<(&TaskKey, &Task)> = self
+            .tasks
             .iter()
             .filter(|((f, _), t)| f == framework && t.info.executor_id() == executor_id)
-            .map(|(k, _)| k.clone())
-            .collect()
+            .collect();
+        if named.is_empty() {
+            return Claim::Unknown;
+        }
+        let live: Vec<(&TaskKey, &Task)> = named.into_iter().filter(|(_, t)| !t.terminal).collect();
+        if live.is_empty() {
+            return Claim::Idle;
+        }
+        let other = live
+            .iter()
+            .filter_map(|(_, t)| t.executor.as_ref())
+            .find(|known| *known != sender);
+        match other {
+            Some(known) => Claim::Taken(known.clone()),
+            None => Claim::Tasks(live.into_iter().map(|(k, _)| k.clone()).collect()),
+        }
     }
 }
 

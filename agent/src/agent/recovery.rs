@@ -11,6 +11,7 @@ use corral_api::leader::LeaderTerm;
 use corral_api::task::{StatusReason, TaskState};
 use corral_runtime::{Ctx, Handler, Pid, StorageError};
 
+use super::executors::Claim;
 use super::Agent;
 use crate::checkpoint::{self, CheckpointError, TaskCheckpoint, TaskRecord};
 use crate::config::RecoverMode;
@@ -277,24 +278,18 @@ impl Handler<exec::ReregisterExecutor> for Agent {
         };
         let (framework, executor_id) = (msg.framework_id, msg.executor_id);
         let grace = self.cfg.kill_grace;
-        let live: Vec<TaskKey> = self
-            .tasks_of_executor(&framework, &executor_id)
-            .into_iter()
-            .filter(|k| self.tasks.get(k).is_some_and(|t| !t.terminal))
-            .collect();
-        if live.is_empty() {
-            tracing::info!(%framework, executor = %executor_id, %sender, "an executor with no live task here re-registered; shutting it down");
-            ctx.send(&sender, exec::ShutdownExecutor { grace });
-            return;
-        }
-        let other = live
-            .iter()
-            .filter_map(|k| self.tasks.get(k)?.executor.as_ref())
-            .find(|known| **known != sender);
-        if let Some(known) = other {
-            tracing::warn!(%framework, executor = %executor_id, %known, %sender, "ignoring a re-registration from another executor than the tasks'");
-            return;
-        }
+        let live = match self.executor_claim(&framework, &executor_id, &sender) {
+            Claim::Unknown | Claim::Idle => {
+                tracing::info!(%framework, executor = %executor_id, %sender, "an executor with no live task here re-registered; shutting it down");
+                ctx.send(&sender, exec::ShutdownExecutor { grace });
+                return;
+            }
+            Claim::Taken(known) => {
+                tracing::warn!(%framework, executor = %executor_id, %known, %sender, "ignoring a re-registration from another executor than the tasks'");
+                return;
+            }
+            Claim::Tasks(live) => live,
+        };
         tracing::info!(%framework, executor = %executor_id, %sender, "executor re-registered");
         let mut watch = false;
         let mut kills = Vec::new();

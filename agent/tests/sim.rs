@@ -1496,3 +1496,136 @@ fn an_update_is_not_acknowledged_to_the_executor_until_it_is_on_disk() {
 
 #[path = "sim/failover.rs"]
 mod failover;
+
+/// Task `id` of the framework's own executor `executor` started by `command`.
+fn custom_task(id: &str, executor: &str, command: &str) -> TaskInfo {
+    let mut t = task(id);
+    t.executor = Some(corral_api::task::ExecutorInfo {
+        executor_id: executor.into(),
+        command: command.into(),
+        env: vec![("EXTRA".into(), "1".into())],
+    });
+    t
+}
+
+fn run_custom(w: &mut World, tasks: Vec<TaskInfo>) {
+    let msg = master::RunTasks {
+        framework_id: fw(),
+        framework: framework(true),
+        tasks,
+    };
+    w.from(master_pid(), msg);
+}
+
+#[test]
+fn tasks_naming_one_executor_share_its_process_and_registration() {
+    let mut w = world(21, runs_forever());
+    w.registered();
+    run_custom(
+        &mut w,
+        vec![
+            custom_task("t1", "procs", "/opt/ex"),
+            custom_task("t2", "procs", "/opt/ex"),
+        ],
+    );
+    w.run_for(secs(1));
+    // One process, started by the executor's command in its own sandbox.
+    let launched = w.log.borrow().launched.clone();
+    assert_eq!(launched.len(), 1, "{launched:?}");
+    let spec = &launched[0];
+    assert_eq!(spec.command, "/opt/ex");
+    let sandbox = format!("{WORK_DIR}/frameworks/fw-1/executors/procs");
+    assert_eq!(spec.cwd, Some(PathBuf::from(&sandbox)));
+    assert_eq!(env_of(spec, "CORRAL_EXECUTOR_ID").as_deref(), Some("procs"));
+    assert_eq!(env_of(spec, "EXTRA").as_deref(), Some("1"));
+    // A kill before it registers ends that task alone: the process lives.
+    w.kill("t1");
+    w.wait("t1 KILLED", secs(1), |l| {
+        l.has_state("t1", TaskState::Killed)
+    });
+    assert_eq!(w.agent_processes(), 1);
+    // Its registration gets the live task only.
+    w.from(
+        executor_pid(),
+        exec::RegisterExecutor {
+            framework_id: fw(),
+            executor_id: "procs".into(),
+        },
+    );
+    w.wait("RunTask t2", secs(1), |l| {
+        l.to_executor
+            .iter()
+            .any(|(_, s)| *s == ToExecutor::RunTask(TaskId::from("t2")))
+    });
+    // A third task naming it goes to the registered executor at once.
+    run_custom(&mut w, vec![custom_task("t3", "procs", "/opt/ex")]);
+    w.wait("RunTask t3", secs(1), |l| {
+        l.to_executor
+            .iter()
+            .any(|(_, s)| *s == ToExecutor::RunTask(TaskId::from("t3")))
+    });
+    let log = w.log.borrow();
+    assert_eq!(log.launched.len(), 1, "no second process");
+    assert!(!log
+        .to_executor
+        .iter()
+        .any(|(_, s)| *s == ToExecutor::RunTask(TaskId::from("t1"))));
+}
+
+#[test]
+fn another_executor_under_a_running_executors_id_gets_task_error() {
+    let mut w = world(22, runs_forever());
+    w.registered();
+    run_custom(&mut w, vec![custom_task("t1", "procs", "/opt/ex")]);
+    run_custom(&mut w, vec![custom_task("t2", "procs", "/opt/other")]);
+    w.wait("t2 refused", secs(1), |l| {
+        l.has_state("t2", TaskState::Error)
+    });
+    let refused = w.log.borrow().updates_of("t2")[0].clone();
+    assert!(
+        refused
+            .message
+            .contains("executor procs runs here with another"),
+        "{}",
+        refused.message
+    );
+    assert_eq!(w.log.borrow().launched.len(), 1);
+}
+
+#[test]
+fn the_death_of_a_shared_executor_fails_each_of_its_tasks() {
+    let mut w = world(
+        23,
+        SimProcess {
+            runs_for: secs(5),
+            exit_code: 3,
+        },
+    );
+    w.registered();
+    run_custom(
+        &mut w,
+        vec![
+            custom_task("t1", "procs", "/opt/ex"),
+            custom_task("t2", "procs", "/opt/ex"),
+        ],
+    );
+    w.from(
+        executor_pid(),
+        exec::RegisterExecutor {
+            framework_id: fw(),
+            executor_id: "procs".into(),
+        },
+    );
+    w.wait("both failed", secs(10), |l| {
+        l.has_state("t1", TaskState::Failed) && l.has_state("t2", TaskState::Failed)
+    });
+    for t in ["t1", "t2"] {
+        let failed = w.log.borrow().updates_of(t)[0].clone();
+        assert_eq!(failed.reason, Some(StatusReason::ExecutorTerminated), "{t}");
+        assert!(
+            failed.message.contains("exited with code 3"),
+            "{t}: {}",
+            failed.message
+        );
+    }
+}

@@ -258,6 +258,49 @@ fn task_id_twice_in_one_accept_is_an_error_the_second_time() {
     assert_task_error(&r.rejected[0], "t1", StatusReason::InvalidTask);
 }
 
+/// A task of the framework's own executor `id` running `command`.
+fn executor_task(task_id: &str, id: &str, command: &str) -> TaskInfo {
+    let mut t = task(task_id, res(1.0, 1.0));
+    t.command = String::new();
+    t.executor = Some(corral_api::task::ExecutorInfo {
+        executor_id: id.to_owned(),
+        command: command.to_owned(),
+        env: Vec::new(),
+    });
+    t
+}
+
+#[test]
+fn a_task_of_its_own_executor_needs_no_command_but_a_well_formed_executor() {
+    let mut with_container = executor_task("t5", "procs", "/bin/ex");
+    with_container.container = Some(corral_api::container::ContainerInfo::docker("busybox"));
+    let tasks = vec![
+        executor_task("t1", "procs", "/bin/ex"),
+        executor_task("t2", "", "/bin/ex"),
+        executor_task("t3", "../up", "/bin/ex"),
+        executor_task("t4", "procs", "  "),
+        with_container,
+    ];
+    let r = accept_on_a1(tasks, no_tasks);
+    assert_eq!(r.launch.len(), 1, "{:?}", r.rejected);
+    assert_eq!(r.launch[0].task_id, TaskId::from("t1"));
+    let said: Vec<(&str, &str)> = r
+        .rejected
+        .iter()
+        .map(|s| (s.task_id.0.as_str(), s.message.as_str()))
+        .collect();
+    for s in &r.rejected {
+        assert_task_error(s, &s.task_id.0, StatusReason::InvalidTask);
+    }
+    assert!(said[0].1.contains("invalid executor id"), "{said:?}");
+    assert!(said[1].1.contains("invalid executor id"), "{said:?}");
+    assert!(
+        said[2].1.contains("executor procs has no command"),
+        "{said:?}"
+    );
+    assert!(said[3].1.contains("cannot have a container"), "{said:?}");
+}
+
 #[test]
 fn task_without_resources_is_an_error() {
     let r = accept_on_a1(vec![task("t1", Resources::empty())], no_tasks);

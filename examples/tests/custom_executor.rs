@@ -116,3 +116,60 @@ fn one_executor_runs_several_tasks_kills_one_and_its_death_fails_the_rest() {
         .expect("nothing held after the executor died");
     assert_eq!(state.agents[0].total.cpus(), 2.0);
 }
+
+#[test]
+fn a_checkpointing_frameworks_executor_is_taken_back_by_a_restarted_agent() {
+    let test = "custom-executor-restart";
+    let mut c = cluster(test, 1, "cpus:2;mem:512", |cfg| {
+        cfg.tune_agent = |a| a.recovery_timeout = Duration::from_secs(30);
+    });
+    let p = ProbeHandle::start(c.master());
+    let mut info = FrameworkInfo::new(test, "*");
+    info.checkpoint = true;
+    p.subscribe(info);
+    let offer = p.next_offers().remove(0);
+    p.call(launch(
+        &offer.id,
+        vec![task("a", "sleep 600"), task("b", "sleep 600")],
+    ));
+    for t in ["a", "b"] {
+        let states: Vec<TaskState> = std::iter::from_fn(|| Some(p.update_of(t).state))
+            .take_while(|s| *s != TaskState::Running)
+            .collect();
+        assert!(
+            states.iter().all(|s| *s == TaskState::Starting),
+            "{t}: {states:?}"
+        );
+    }
+    c.restart_agent(0).expect("the agent restarts");
+    // The one executor re-registers (every second) and is given back both
+    // tasks, well within the agent's 30 s recovery timeout.
+    c.wait_for_agent(
+        0,
+        Duration::from_secs(20),
+        "the executor of a and b to re-register with the restarted agent",
+        |s| {
+            ["a", "b"].iter().all(|id| {
+                s.tasks.iter().any(|t| {
+                    t.task_id.0 == *id && t.state == TaskState::Running && t.executor_connected
+                })
+            })
+        },
+    )
+    .expect("the restarted agent takes the executor back");
+    let ended: Vec<_> = p
+        .seen
+        .try_iter()
+        .filter(|s| matches!(s, common::Seen::Update(u) if u.state.is_terminal()))
+        .collect();
+    assert_eq!(ended, [], "no task may end because the agent restarted");
+    // The restarted agent commands the executor it took back.
+    for t in ["a", "b"] {
+        p.call(Call::Kill(Kill {
+            task_id: TaskId(t.into()),
+        }));
+        let end = p.updates_until_end(t).pop().expect("an update");
+        assert_eq!(end.state, TaskState::Killed, "{t}: {end:?}");
+    }
+    c.shutdown();
+}

@@ -9,7 +9,7 @@ use corral_api::ids::{AgentId, FrameworkId, TaskId};
 use corral_api::resources::Resources;
 use corral_api::task::TaskInfo;
 use corral_api::task::{StatusReason, StatusSource, TaskState, TaskStatus};
-use corral_runtime::{ExitStatus, Pid, ProcessId, TimerId};
+use corral_runtime::{Pid, ProcessId, TimerId};
 
 use crate::sandbox::Sandbox;
 use crate::updates::{TaskKey, UpdateManager};
@@ -170,15 +170,6 @@ impl AgentStatus {
     }
 }
 
-/// How an executor process ended, in words.
-pub(crate) fn describe_exit(status: &ExitStatus) -> String {
-    match status {
-        ExitStatus::Exited(code) => format!("exited with code {code}"),
-        ExitStatus::Signaled(signal) => format!("was killed by signal {signal}"),
-        ExitStatus::FailedToStart(why) => format!("failed to start: {why}"),
-    }
-}
-
 pub(crate) use corral_api::task::uuid_v4;
 
 #[cfg(test)]
@@ -277,16 +268,6 @@ mod tests {
             updates.push(status, corral_runtime::Time::ZERO);
         }
         assert_eq!(reported_state(&t, &updates), TaskState::Running);
-    }
-
-    #[test]
-    fn exits_read_as_words() {
-        assert_eq!(describe_exit(&ExitStatus::Exited(3)), "exited with code 3");
-        assert_eq!(
-            describe_exit(&ExitStatus::Signaled(9)),
-            "was killed by signal 9"
-        );
-        assert!(describe_exit(&ExitStatus::FailedToStart("no sh".into())).contains("no sh"));
     }
 
     #[test]

@@ -1044,7 +1044,7 @@ fn an_executor_that_exits_without_a_terminal_update_fails_its_task() {
     assert_eq!(failed.source, StatusSource::Agent);
     assert_eq!(failed.reason, Some(StatusReason::ExecutorTerminated));
     assert!(
-        failed.message.contains("exited with code 1"),
+        failed.message.contains("exited with status 1"),
         "{}",
         failed.message
     );
@@ -1623,7 +1623,7 @@ fn the_death_of_a_shared_executor_fails_each_of_its_tasks() {
         let failed = w.log.borrow().updates_of(t)[0].clone();
         assert_eq!(failed.reason, Some(StatusReason::ExecutorTerminated), "{t}");
         assert!(
-            failed.message.contains("exited with code 3"),
+            failed.message.contains("exited with status 3"),
             "{t}: {}",
             failed.message
         );

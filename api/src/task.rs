@@ -186,7 +186,7 @@ pub struct TaskStatus {
     pub source: StatusSource,
     /// Why, when it matters.
     pub reason: Option<StatusReason>,
-    /// Free text for people (e.g. "exited with code 3").
+    /// Free text for people (e.g. "exited with status 3").
     pub message: String,
     /// Milliseconds since the Unix epoch at the source.
     pub timestamp_ms: u64,

@@ -165,7 +165,7 @@ impl MasterArgs {
                 ..AllocatorActorConfig::default()
             },
             offer_timeout: self.offer_timeout,
-            ping_interval: self.agent_ping_timeout,
+            agent_ping_timeout: self.agent_ping_timeout,
             max_missed_pings: self.max_agent_ping_timeouts,
             agent_reregister_timeout: self.agent_reregister_timeout,
             agent_removal_timeout: self.agent_removal_timeout,

@@ -352,10 +352,9 @@ pub fn no_fit(short: &[Shortfall]) -> String {
 }
 
 fn signal_name(signal: i32) -> String {
-    match signal {
-        libc::SIGINT => "SIGINT".to_owned(),
-        libc::SIGTERM => "SIGTERM".to_owned(),
-        n => format!("signal {n}"),
+    match corral_runtime::signal_name(signal) {
+        Some(name) => name.to_owned(),
+        None => format!("signal {signal}"),
     }
 }
 

@@ -68,9 +68,9 @@ impl Executor for Processes {
         };
         self.of_task.remove(&task);
         let (state, how) = match (self.killing.remove(&task).is_some(), &status) {
-            (true, _) => (TaskState::Killed, format!("{status:?} after the kill")),
-            (false, ExitStatus::Exited(0)) => (TaskState::Finished, "exited with code 0".into()),
-            (false, _) => (TaskState::Failed, format!("{status:?}")),
+            (true, _) => (TaskState::Killed, format!("{status} after the kill")),
+            (false, ExitStatus::Exited(0)) => (TaskState::Finished, status.to_string()),
+            (false, _) => (TaskState::Failed, status.to_string()),
         };
         let _ = ex.update(&task, state, how);
     }

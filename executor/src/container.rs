@@ -19,7 +19,8 @@ use corral_runtime::message;
 use serde::{Deserialize, Serialize};
 
 use crate::config::CommandExecutorConfig;
-use crate::report::{signal_name, KillCause};
+use crate::report::KillCause;
+use corral_runtime::signal_name;
 
 /// Where the task's sandbox is mounted inside its container (Mesos's path).
 pub const CONTAINER_SANDBOX: &str = "/mnt/mesos/sandbox";

@@ -53,7 +53,7 @@ pub fn process_spec(task: &TaskInfo, framework_id: &FrameworkId, sandbox: &Path)
 /// The terminal state, reason and message for a command that ended with
 /// `status`, after a kill for `kill` if one was asked.
 pub fn ending(status: &ExitStatus, kill: Option<KillCause>) -> (TaskState, StatusReason, String) {
-    let how = describe_exit(status);
+    let how = status.to_string();
     match kill {
         Some(KillCause::Framework) => (
             TaskState::Killed,
@@ -83,43 +83,6 @@ pub fn ending(status: &ExitStatus, kill: Option<KillCause>) -> (TaskState, Statu
             format!("Command {how}"),
         ),
     }
-}
-
-/// "exited with status 3", "terminated by signal 9 (SIGKILL)", "failed to
-/// start: ...".
-pub fn describe_exit(status: &ExitStatus) -> String {
-    match status {
-        ExitStatus::Exited(code) => format!("exited with status {code}"),
-        ExitStatus::Signaled(n) => match signal_name(*n) {
-            Some(name) => format!("terminated by signal {n} ({name})"),
-            None => format!("terminated by signal {n}"),
-        },
-        ExitStatus::FailedToStart(why) => format!("failed to start: {why}"),
-    }
-}
-
-/// The POSIX name of a common signal number (Linux numbering).
-pub fn signal_name(n: i32) -> Option<&'static str> {
-    Some(match n {
-        1 => "SIGHUP",
-        2 => "SIGINT",
-        3 => "SIGQUIT",
-        4 => "SIGILL",
-        5 => "SIGTRAP",
-        6 => "SIGABRT",
-        7 => "SIGBUS",
-        8 => "SIGFPE",
-        9 => "SIGKILL",
-        10 => "SIGUSR1",
-        11 => "SIGSEGV",
-        12 => "SIGUSR2",
-        13 => "SIGPIPE",
-        14 => "SIGALRM",
-        15 => "SIGTERM",
-        24 => "SIGXCPU",
-        25 => "SIGXFSZ",
-        _ => return None,
-    })
 }
 
 #[cfg(test)]

@@ -532,7 +532,7 @@ impl World {
 fn loss_cfg() -> MasterConfig {
     let mut cfg = MasterConfig::default();
     cfg.allocator.interval = Duration::from_millis(200);
-    cfg.ping_interval = secs(1);
+    cfg.agent_ping_timeout = secs(1);
     cfg.max_missed_pings = 3;
     cfg.agent_removal_timeout = secs(20);
     cfg

@@ -82,7 +82,7 @@ pub use message::{Message, Request};
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use node::{Node, NodeConfig, NodeError};
 pub use pid::{validate_name, Pid, PidError, MAX_NAME_BYTES};
-pub use process::{ExitStatus, ProcessId, ProcessRequest, ProcessSpec, Signal};
+pub use process::{signal_name, ExitStatus, ProcessId, ProcessRequest, ProcessSpec, Signal};
 /// The trait of [`Ctx::rng`]'s random source, re-exported so actor crates
 /// need no `rand` dependency of their own.
 pub use rand::RngCore;

@@ -42,6 +42,45 @@ pub enum ExitStatus {
     FailedToStart(String),
 }
 
+/// "exited with status 3", "terminated by signal 9 (SIGKILL)", "failed
+/// to start: ...": how every component says how a process ended.
+impl std::fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExitStatus::Exited(code) => write!(f, "exited with status {code}"),
+            ExitStatus::Signaled(n) => match signal_name(*n) {
+                Some(name) => write!(f, "terminated by signal {n} ({name})"),
+                None => write!(f, "terminated by signal {n}"),
+            },
+            ExitStatus::FailedToStart(why) => write!(f, "failed to start: {why}"),
+        }
+    }
+}
+
+/// The POSIX name of a common signal number (Linux numbering).
+pub fn signal_name(n: i32) -> Option<&'static str> {
+    Some(match n {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        5 => "SIGTRAP",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        10 => "SIGUSR1",
+        11 => "SIGSEGV",
+        12 => "SIGUSR2",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        24 => "SIGXCPU",
+        25 => "SIGXFSZ",
+        _ => return None,
+    })
+}
+
 impl ExitStatus {
     /// Exited with code 0.
     pub fn success(&self) -> bool {
@@ -85,4 +124,26 @@ pub enum ProcessRequest {
         /// Which signal.
         signal: Signal,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExitStatus;
+
+    #[test]
+    fn an_exit_reads_as_words_with_the_signals_name() {
+        assert_eq!(ExitStatus::Exited(3).to_string(), "exited with status 3");
+        assert_eq!(
+            ExitStatus::Signaled(9).to_string(),
+            "terminated by signal 9 (SIGKILL)"
+        );
+        assert_eq!(
+            ExitStatus::Signaled(64).to_string(),
+            "terminated by signal 64"
+        );
+        assert_eq!(
+            ExitStatus::FailedToStart("no sh".into()).to_string(),
+            "failed to start: no sh"
+        );
+    }
 }

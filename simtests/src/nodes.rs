@@ -76,7 +76,7 @@ pub fn master_config() -> MasterConfig {
             ..AllocatorActorConfig::default()
         },
         heartbeat_interval: Duration::from_secs(5),
-        ping_interval: Duration::from_secs(5),
+        agent_ping_timeout: Duration::from_secs(5),
         max_missed_pings: 3,
         default_refuse: Duration::from_secs(1),
         agent_reregister_timeout: Duration::from_secs(60),

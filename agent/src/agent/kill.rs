@@ -8,7 +8,7 @@ use corral_api::task::{StatusReason, TaskState};
 use corral_runtime::{Ctx, ExitStatus, Handler, ProcessId, Signal};
 
 use super::{Agent, KILL_MARGIN};
-use crate::tasks::{describe_exit, AgentStatus};
+use crate::tasks::AgentStatus;
 use crate::updates::TaskKey;
 
 impl Handler<master::KillTask> for Agent {
@@ -151,7 +151,7 @@ impl Agent {
         let Some(keys) = self.processes.remove(&id) else {
             return;
         };
-        let how = describe_exit(&status);
+        let how = status.to_string();
         for key in keys {
             let Some(task) = self.tasks.get(&key) else {
                 continue;

@@ -179,7 +179,7 @@ impl Master {
             .collect();
         let msg = AgentRegistered {
             agent_id: id.clone(),
-            ping_interval: self.cfg.ping_interval,
+            ping_interval: self.cfg.agent_ping_timeout,
             tasks,
             term: self.term(),
         };
@@ -189,7 +189,7 @@ impl Master {
     /// Pings every agent; one that misses `max_missed_pings` in a row is
     /// lost.
     pub(super) fn ping_agents(&mut self, ctx: &mut Ctx<'_, Self>) {
-        let timeout = self.cfg.ping_interval;
+        let timeout = self.cfg.agent_ping_timeout;
         let agents: Vec<(AgentId, Pid)> = self
             .agents
             .iter()

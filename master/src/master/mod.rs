@@ -56,8 +56,9 @@ pub struct MasterConfig {
     pub allocator: AllocatorActorConfig,
     /// How often frameworks get a [`Heartbeat`] (15 s).
     pub heartbeat_interval: Duration,
-    /// How often agents are pinged, and how long a ping may take (15 s).
-    pub ping_interval: Duration,
+    /// How often agents are pinged, and how long a ping may take (15 s;
+    /// `--agent-ping-timeout`, Mesos's flag of that name).
+    pub agent_ping_timeout: Duration,
     /// Pings an agent may miss in a row before it is unreachable (5).
     pub max_missed_pings: u32,
     /// Offers older than this are rescinded (Mesos: none by default).
@@ -105,7 +106,7 @@ impl Default for MasterConfig {
         MasterConfig {
             allocator: AllocatorActorConfig::default(),
             heartbeat_interval: Duration::from_secs(15),
-            ping_interval: Duration::from_secs(15),
+            agent_ping_timeout: Duration::from_secs(15),
             max_missed_pings: 5,
             offer_timeout: None,
             default_refuse: Duration::from_secs(5),
@@ -137,7 +138,7 @@ impl MasterConfig {
         self.allocator.validate()?;
         let zero = [
             ("heartbeat_interval", self.heartbeat_interval.is_zero()),
-            ("ping_interval", self.ping_interval.is_zero()),
+            ("agent_ping_timeout", self.agent_ping_timeout.is_zero()),
             ("max_missed_pings", self.max_missed_pings == 0),
             ("offer_timeout", self.offer_timeout == Some(Duration::ZERO)),
             ("max_completed_tasks", self.max_completed_tasks == 0),
@@ -333,7 +334,7 @@ impl Actor for Master {
         }
         let every = self.cfg.heartbeat_interval;
         ctx.delay(every, |m: &mut Self, ctx| m.heartbeat(ctx));
-        let every = self.cfg.ping_interval;
+        let every = self.cfg.agent_ping_timeout;
         ctx.delay(every, |m: &mut Self, ctx| m.ping_agents(ctx));
         if let Some(timeout) = self.cfg.offer_timeout {
             ctx.delay(timeout, |m: &mut Self, ctx| m.expire_offers(ctx));
@@ -344,7 +345,7 @@ impl Actor for Master {
             self.phase = Phase::Leading { term: 0 };
             // A restarted lone master knows nothing of its agents: give
             // them the time a live agent takes to notice it and come back.
-            let wait = self.cfg.ping_interval * (self.cfg.max_missed_pings + 1);
+            let wait = self.cfg.agent_ping_timeout * (self.cfg.max_missed_pings + 1);
             self.settle_until = ctx.now() + wait;
             self.lead_here(ctx);
         }

@@ -37,7 +37,7 @@ impl Executor for Processes {
         let process = ex.launch(spec);
         self.of_task.insert(id.clone(), process);
         self.task_of.insert(process, id.clone());
-        let _ = ex.update(&id, TaskState::Running, format!("pid {}", process.0));
+        let _ = ex.update(&id, TaskState::Running, "");
     }
 
     fn kill(&mut self, ex: &mut Control<'_, '_, Self>, id: &TaskId, grace: Duration) {

@@ -424,24 +424,55 @@ pub fn find_or_build_executor() -> Result<PathBuf, LocalError> {
     if let Some(found) = find_executor() {
         return Ok(found);
     }
-    let exe = std::env::current_exe().map_err(|e| LocalError::Config(e.to_string()))?;
-    let release = exe.ancestors().any(|d| d.ends_with("release"));
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut build = std::process::Command::new(cargo);
-    build.args(["build", "-p", "corral-executor"]);
-    if release {
-        build.arg("--release");
-    }
-    eprintln!("building corral-executor (the program that runs tasks) ...");
-    let status = build.status().map_err(|e| {
-        LocalError::Config(format!("cannot run cargo to build corral-executor: {e}"))
-    })?;
-    if !status.success() {
-        return Err(LocalError::Config(format!(
-            "cargo build -p corral-executor failed ({status})"
-        )));
-    }
+    build(
+        "corral-executor (the program that runs tasks)",
+        &["-p", "corral-executor"],
+    )?;
     find_executor().ok_or_else(|| {
         LocalError::Config("corral-executor was built but is not next to this binary".to_owned())
     })
+}
+
+/// Finds example `name` of this package beside the running binary (in
+/// `target/<profile>/examples`), building it with cargo (in the running
+/// binary's profile) when it is not there yet.
+pub fn find_or_build_example(name: &str) -> Result<PathBuf, LocalError> {
+    let beside = || -> Option<PathBuf> {
+        let exe = std::env::current_exe().ok()?;
+        let dir = exe.parent()?;
+        [dir.join(name), dir.parent()?.join("examples").join(name)]
+            .into_iter()
+            .find(|p| p.is_file())
+    };
+    if let Some(found) = beside() {
+        return Ok(found);
+    }
+    build(name, &["-p", "corral-examples", "--example", name])?;
+    beside().ok_or_else(|| {
+        LocalError::Config(format!("{name} was built but is not beside this binary"))
+    })
+}
+
+/// Runs `cargo build ARGS` in the running binary's profile, saying what
+/// it builds and why it failed.
+fn build(what: &str, args: &[&str]) -> Result<(), LocalError> {
+    let exe = std::env::current_exe().map_err(|e| LocalError::Config(e.to_string()))?;
+    let release = exe.ancestors().any(|d| d.ends_with("release"));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = std::process::Command::new(cargo);
+    command.arg("build").args(args);
+    if release {
+        command.arg("--release");
+    }
+    eprintln!("building {what} ...");
+    let status = command
+        .status()
+        .map_err(|e| LocalError::Config(format!("cannot run cargo to build {what}: {e}")))?;
+    if !status.success() {
+        return Err(LocalError::Config(format!(
+            "cargo build {} failed ({status})",
+            args.join(" ")
+        )));
+    }
+    Ok(())
 }

@@ -118,12 +118,27 @@ pub enum LogFormat {
     Json,
 }
 
+/// The log directive that drops the HTTP library's report of each
+/// malformed request.
+const QUIET_MALFORMED_REQUESTS: &str = "actix_http::h1::dispatcher=off";
+
 /// Logs to stderr through tracing in `format`, at `level` unless
 /// `CORRAL_LOG` says otherwise.
 pub fn init_logs_as(level: &str, format: LogFormat) {
-    let filter = std::env::var("CORRAL_LOG").unwrap_or_else(|_| level.to_owned());
+    let wanted = std::env::var("CORRAL_LOG").unwrap_or_else(|_| level.to_owned());
+    let mut filter = tracing_subscriber::EnvFilter::new(&wanted);
+    // The HTTP library logs every malformed request at ERROR: the client's
+    // mistake, already answered 400, and a way for anyone to flood the
+    // log. Silenced unless the filter names the library itself.
+    if !wanted.contains("actix_http") {
+        if let Ok(quiet) = QUIET_MALFORMED_REQUESTS.parse() {
+            filter = filter.add_directive(quiet);
+        }
+    }
+    // Colour only for a person at a terminal, not in a log file.
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),

@@ -2,7 +2,7 @@
 //! progress: shared by `corral execute` and the `corral local` demo.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -152,6 +152,8 @@ pub fn run_batch_watched(
         statuses: BTreeMap::new(),
         progress: Progress::default(),
         states: BTreeMap::new(),
+        terminal: std::io::stdout().is_terminal(),
+        shown_line: String::new(),
     };
     let subscribed_to = match masters_shown(&list) {
         (true, one) => one,
@@ -187,6 +189,11 @@ struct Run {
     statuses: BTreeMap<TaskId, TaskStatus>,
     progress: Progress,
     states: BTreeMap<TaskId, TaskState>,
+    /// Progress goes on one line rewritten in place on a terminal, and
+    /// as a new line when it changed into a file or pipe (no `\r`).
+    terminal: bool,
+    /// The progress line shown last.
+    shown_line: String,
 }
 
 impl Run {
@@ -280,9 +287,11 @@ impl Run {
 
     /// Tears the framework down unless it is done (`subscribed`: whether a
     /// master ever had it), shuts its node down, and sums up.
-    fn stop(self, ending: Ending, subscribed: bool) -> BatchSummary {
+    fn stop(mut self, ending: Ending, subscribed: bool) -> BatchSummary {
         self.show();
-        println!();
+        if self.terminal {
+            println!();
+        }
         if ending != Ending::Done {
             self.node.send(&self.pid, Stop);
             let confirmed = self.torn_down();
@@ -323,12 +332,18 @@ impl Run {
         }
     }
 
-    fn show(&self) {
+    fn show(&mut self) {
         let p = &self.progress;
-        print!(
-            "\rtasks: {} | launched {} | running {} | finished {} | failed {}   ",
+        let line = format!(
+            "tasks: {} | launched {} | running {} | finished {} | failed {}",
             self.total, p.launched, p.running, p.finished, p.failed
         );
+        if self.terminal {
+            print!("\r{line}   ");
+        } else if line != self.shown_line {
+            println!("{line}");
+        }
+        self.shown_line = line;
         let _ = std::io::stdout().flush();
     }
 }

@@ -25,6 +25,11 @@ fn cluster(test: &str) -> LocalCluster {
     LocalCluster::start(cfg).expect("cluster starts")
 }
 
+#[allow(clippy::disallowed_methods)] // tests wait on real time
+fn clock() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -48,11 +53,19 @@ fn execute_runs_instances_and_exits_zero_when_all_finish() {
         text(&out.stdout),
         text(&out.stderr)
     );
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("3 of 3 tasks finished"), "{stdout}");
+    // Into a pipe, progress comes as whole lines, each a change.
+    assert!(!stdout.contains('\r'), "{stdout:?}");
+    let progress: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("tasks: 3 |"))
+        .collect();
     assert!(
-        text(&out.stdout).contains("3 of 3 tasks finished"),
-        "{}",
-        text(&out.stdout)
+        progress.contains(&"tasks: 3 | launched 3 | running 0 | finished 3 | failed 0"),
+        "{stdout}"
     );
+    assert!(progress.windows(2).all(|w| w[0] != w[1]), "{stdout}");
 }
 
 #[test]
@@ -174,4 +187,70 @@ fn corral_local_runs_its_demo_to_the_end() {
         "{}",
         text(&out.stdout)
     );
+}
+
+#[test]
+fn logs_into_a_file_or_pipe_carry_no_colour_codes() {
+    let c = cluster("nocolour");
+    let master = c.master().addr().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["execute", "--master", &master, "--command", "true"])
+        .env("CORRAL_LOG", "debug")
+        .output()
+        .expect("corral runs");
+    let stderr = text(&out.stderr);
+    assert!(stderr.lines().count() > 3, "debug logs expected: {stderr}");
+    assert!(!stderr.contains('\u{1b}'), "colour codes in {stderr:?}");
+}
+
+#[test]
+fn malformed_http_requests_are_answered_400_and_not_logged_as_errors() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+        .to_string();
+    let dir = std::env::temp_dir().join(format!("corral-cli-{}-quiet", std::process::id()));
+    let log = dir.with_extension("log");
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut master = Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["master", "--port", &port, "--work-dir"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("a log file"))
+        .spawn()
+        .expect("corral master starts");
+    let ask = |request: &[u8]| -> String {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(format!("127.0.0.1:{port}")) else {
+            return String::new();
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let _ = s.write_all(request);
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer);
+        text(&answer)
+    };
+    let deadline = clock() + Duration::from_secs(20);
+    while !ask(b"GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").ends_with("ok") {
+        assert!(clock() < deadline, "the master's HTTP API did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for bad in [
+        &b"NOT HTTP\r\n\r\n"[..],
+        b"GET /state HTTP/1.1\r\nHost: t\r\nContent-Length: abc\r\n\r\n",
+    ] {
+        let answer = ask(bad);
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer:?}");
+    }
+    let _ = master.kill();
+    let _ = master.wait();
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(!logged.contains("ERROR"), "{logged}");
+    assert!(
+        logged.contains("master running") || logged.contains("INFO"),
+        "{logged}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&log);
 }

@@ -418,6 +418,10 @@ fn bad_requests_to_the_master_are_refused_and_it_goes_on() {
     // Not HTTP at all.
     let r = raw(&m, "NOT HTTP", b"");
     assert_eq!(r.status, 400);
+    // HEAD where GET works: the headers, no body.
+    let r = request(&m, "HEAD", "/state", b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), "");
     // Still serving.
     assert_eq!(get(&m, "/health").text(), "ok");
     assert_eq!(
@@ -470,7 +474,7 @@ fn bad_file_requests_to_an_agent_are_refused_and_it_goes_on() {
     }
     let r = request(&a, "POST", "/files/read?path=fine", b"");
     assert_eq!(r.status, 405);
-    assert_eq!(r.header("allow"), Some("GET"));
+    assert_eq!(r.header("allow"), Some("GET, HEAD"));
     let r = request(&a, "POST", "/state", &vec![b'x'; 64 * 1024 + 1]);
     assert_eq!(r.status, 413);
     let r = get(&a, "/files/read?path=offset%3Dabc");

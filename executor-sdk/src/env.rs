@@ -123,7 +123,9 @@ pub fn init_tracing() {
         Ok(f) => (f, None),
         Err(e) => (EnvFilter::new("warn"), Some(e)),
     };
+    // An executor's stderr is a file in its sandbox: no colour codes there.
     let installed = tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .with_env_filter(filter)
         .try_init()

@@ -251,8 +251,9 @@ pub fn only(allow: &'static str) -> Route {
     })
 }
 
-/// A path answering GET with `handler` and 405 (with `Allow: GET`) to
-/// anything else.
+/// A path answering GET with `handler`, HEAD likewise (the server sends
+/// the headers only), and 405 (with `Allow: GET, HEAD`) to anything else:
+/// monitoring checks and `curl -I` ask with HEAD.
 pub fn get<F, Args>(path: &str, handler: F) -> actix_web::Resource
 where
     F: actix_web::Handler<Args>,
@@ -260,8 +261,9 @@ where
     F::Output: actix_web::Responder + 'static,
 {
     web::resource(path)
-        .route(web::get().to(handler))
-        .default_service(only("GET"))
+        .route(web::get().to(handler.clone()))
+        .route(web::head().to(handler))
+        .default_service(only("GET, HEAD"))
 }
 
 /// Reads a request's body, up to the server's limit: 413 past it, whether

@@ -56,6 +56,7 @@ pub fn serve(
     };
     HttpServer::start("agent", &cfg, move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::new(api.clone()))
+            .service(get("/", index))
             .service(get("/state", state))
             .service(get("/metrics", metrics))
             .service(get("/health", health))
@@ -86,6 +87,40 @@ async fn metrics(api: web::Data<AgentApi>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok()
         .content_type(prometheus::CONTENT_TYPE)
         .body(text))
+}
+
+/// What each endpoint serves, for `GET /`.
+const ENDPOINTS: [(&str, &str); 6] = [
+    (
+        "/state",
+        "the agent's tasks, resources and pending updates (JSON)",
+    ),
+    ("/metrics", "Prometheus metrics"),
+    ("/health", "ok while the agent serves"),
+    (
+        "/files/browse?path=DIR",
+        "a sandbox directory's entries (JSON)",
+    ),
+    (
+        "/files/read?path=FILE&offset=N&length=N",
+        "part of a sandbox file (JSON)",
+    ),
+    ("/files/download?path=FILE", "a sandbox file"),
+];
+
+/// The body of `GET /`.
+#[derive(serde::Serialize)]
+struct Index {
+    agent: String,
+    endpoints: std::collections::BTreeMap<&'static str, &'static str>,
+}
+
+/// `GET /`: what this agent serves (the master's web UI links here).
+async fn index(api: web::Data<AgentApi>) -> HttpResponse {
+    HttpResponse::Ok().json(Index {
+        agent: api.agent.to_string(),
+        endpoints: ENDPOINTS.into_iter().collect(),
+    })
 }
 
 /// `GET /health`.

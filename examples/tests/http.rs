@@ -314,6 +314,15 @@ fn state_matches_the_cluster_and_metrics_move() {
         .starts_with("text/plain"));
     assert_eq!(download.text(), data);
 
+    // The agent's root (where the master's UI links) says what it serves.
+    let index = get(&agent_url, "/");
+    assert_eq!(index.status, 200, "{}", index.text());
+    assert!(
+        index.json()["endpoints"]["/state"].is_string(),
+        "{}",
+        index.text()
+    );
+
     let listing = get(&agent_url, &format!("/files/browse?path={}", enc(&sandbox))).json();
     let names: BTreeSet<&str> = listing
         .as_array()

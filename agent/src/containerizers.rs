@@ -142,6 +142,17 @@ pub enum DockerCheck {
     Unavailable(String),
 }
 
+/// Whether the Docker engine answers here (asked once per process).
+pub fn docker_answers() -> bool {
+    docker_probe().is_ok()
+}
+
+/// The engine's version, or why it did not answer: asked once per process.
+fn docker_probe() -> &'static Result<String, String> {
+    static PROBE: OnceLock<Result<String, String>> = OnceLock::new();
+    PROBE.get_or_init(|| host::probe(host::PROBE_TIMEOUT).map_err(|e| e.to_string()))
+}
+
 /// The binary edge's Docker check, before the agent actor starts. When
 /// `cfg` offers the docker containerizer: asks the daemon for its version
 /// (once per process: every agent of a local cluster shares the answer),
@@ -168,10 +179,8 @@ pub fn prepare_docker(cfg: &mut AgentConfig) -> DockerCheck {
             .ok()
             .filter(|h| !h.is_empty());
     }
-    static PROBE: OnceLock<Result<String, String>> = OnceLock::new();
     static WARNED: AtomicBool = AtomicBool::new(false);
-    let probed = PROBE.get_or_init(|| host::probe(host::PROBE_TIMEOUT).map_err(|e| e.to_string()));
-    match probed {
+    match docker_probe() {
         Ok(version) if cfg.recover == crate::RecoverMode::Reconnect => DockerCheck::Ready {
             version: version.clone(),
             removed: Vec::new(),

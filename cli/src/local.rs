@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use corral_agent::containerizers::{containerizers_text, docker_answers, parse_containerizers};
+use corral_agent::Containerizer;
 use corral_api::framework::FrameworkInfo;
 use corral_api::resources::Resources;
 use corral_examples::batch::BatchConfig;
@@ -41,6 +43,11 @@ pub struct LocalArgs {
     /// The demo tasks' command.
     #[arg(long, default_value = "sleep 0.3")]
     demo_command: String,
+    /// How the agents may run tasks: `process`, `docker` or both, in order
+    /// of preference (e.g. `docker,process`); `auto` adds `docker` when
+    /// the Docker engine answers.
+    #[arg(long, env = "CORRAL_CONTAINERIZERS", default_value = "auto")]
+    containerizers: String,
     #[command(flatten)]
     master: MasterArgs,
 }
@@ -61,7 +68,15 @@ pub fn local(args: LocalArgs) -> Result<ExitCode> {
         Some(dir) => dir.clone(),
         None => std::env::temp_dir().join(format!("corral-local-{}", std::process::id())),
     };
+    let containerizers = match args.containerizers.as_str() {
+        "auto" if docker_answers() => vec![Containerizer::Docker, Containerizer::Process],
+        "auto" => vec![Containerizer::Process],
+        text => {
+            parse_containerizers(text).with_context(|| format!("bad --containerizers '{text}'"))?
+        }
+    };
     let mut cfg = LocalConfig::new(args.agents, resources, &work_dir, std::path::Path::new("/"));
+    cfg.containerizers = containerizers.clone();
     cfg.executor_command = executor_command(args.executor.clone())?;
     cfg.master = args.master.config()?;
     cfg.master_addr = SocketAddr::new(args.master.ip(), args.master.port());
@@ -69,9 +84,10 @@ pub fn local(args: LocalArgs) -> Result<ExitCode> {
     cfg.http_port = Some(args.master.http_port());
     let cluster = LocalCluster::start(cfg)?;
     println!(
-        "local cluster: master {} with {} agents; sandboxes under {}",
+        "local cluster: master {} with {} agents running {}; sandboxes under {}",
         cluster.master(),
         cluster.agents(),
+        containerizers_text(&containerizers),
         work_dir.display()
     );
     if let Some(url) = cluster.http_url() {

@@ -254,3 +254,73 @@ fn malformed_http_requests_are_answered_400_and_not_logged_as_errors() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_file(&log);
 }
+
+/// Builds the Docker test image (the project's script), or says why not.
+fn docker_test_image() -> Result<&'static str, String> {
+    let image = "corral/busybox:test";
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/build-test-image.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg(image)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} failed: {}",
+            script.display(),
+            text(&out.stderr)
+        ));
+    }
+    Ok(image)
+}
+
+#[test]
+fn corral_local_runs_docker_tasks_when_the_engine_is_there() {
+    let image = docker_test_image().unwrap_or_else(|why| panic!("this test needs Docker: {why}"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+        .to_string();
+    let dir = std::env::temp_dir().join(format!("corral-cli-{}-local-docker", std::process::id()));
+    let mut local = Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["local", "--agents", "1", "--port", &port, "--work-dir"])
+        .arg(&dir)
+        .env("CORRAL_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("corral local starts");
+    let mut first = String::new();
+    if let Some(out) = local.stdout.take() {
+        let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut first);
+    }
+    assert!(first.contains("running docker,process"), "{first}");
+    let master = format!("127.0.0.1:{port}");
+    let out = corral(&[
+        "execute",
+        "--master",
+        &master,
+        "--docker-image",
+        image,
+        "--command",
+        "echo hi",
+        "--timeout",
+        "60s",
+    ]);
+    let _ = local.kill();
+    let _ = local.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("1 of 1 tasks finished"),
+        "{}",
+        text(&out.stdout)
+    );
+}

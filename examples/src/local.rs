@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use corral_agent::state::{AgentSnapshot, GetAgentState};
 pub use corral_agent::RecoverMode;
-use corral_agent::{Agent, AgentConfig};
+use corral_agent::{Agent, AgentConfig, Containerizer};
 use corral_api::resources::{RangeSet, Resources};
 use corral_master::http::{HttpConfig, HttpError, HttpServer};
 use corral_master::master::{Master, MasterConfig};
@@ -38,6 +38,8 @@ pub struct LocalConfig {
     pub executor_command: String,
     /// The master's settings.
     pub master: MasterConfig,
+    /// How the agents may run tasks (default: plain processes only).
+    pub containerizers: Vec<Containerizer>,
     /// Agent settings applied to every agent after the defaults.
     pub tune_agent: fn(&mut AgentConfig),
     /// Serve HTTP: the master's API and UI on TCP at `master_addr`'s IP and
@@ -66,6 +68,7 @@ impl LocalConfig {
             work_dir: work_dir.to_owned(),
             executor_command: executor_command(executor),
             master: MasterConfig::default(),
+            containerizers: vec![Containerizer::Process],
             tune_agent: |_| {},
             http: false,
             http_port: None,
@@ -152,6 +155,7 @@ impl LocalCluster {
                 cfg.work_dir.join(format!("agent-{i}")),
                 cfg.executor_command.clone(),
             );
+            acfg.containerizers = cfg.containerizers.clone();
             (cfg.tune_agent)(&mut acfg);
             // Docker, when the agent offers it: checked once (leftovers of
             // an earlier run are kept: their executors re-register).

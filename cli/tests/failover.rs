@@ -30,6 +30,20 @@ fn killing_the_leading_master_keeps_tasks_running_and_a_new_leader_offers() {
     let dir = common::procs::test_dir("failover-leader");
     let mut masters = Masters::on_free_ports(3, &dir, &["--allocation-interval", "100ms"]);
     let first = wait_for(START, "a leader among 3 masters", || masters.leader());
+    // A standby sends a browser (the UI page) and API clients to the leader.
+    let standby = (first + 1) % 3;
+    for path in ["/", "/state"] {
+        let (status, location) = wait_for(START, "a standby to know the leader", || {
+            let got = common::state::answer_at(&masters.http(standby), path)?;
+            (got.0 == 307).then_some(got)
+        });
+        assert_eq!(status, 307);
+        assert_eq!(
+            location.as_deref(),
+            Some(format!("http://{}{path}", masters.http(first)).as_str()),
+            "{path} on a standby"
+        );
+    }
 
     let group = masters.group();
     let agents: Vec<Proc> = (0..2)

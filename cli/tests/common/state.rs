@@ -18,6 +18,21 @@ pub fn state_at(addr: &str) -> Option<Value> {
     resp.into_json().ok()
 }
 
+/// The status and `Location` header of `GET path` at `addr` (HOST:PORT),
+/// redirects not followed; None if nothing answered.
+pub fn answer_at(addr: &str, path: &str) -> Option<(u16, Option<String>)> {
+    let agent = ureq::AgentBuilder::new()
+        .redirects(0)
+        .timeout(Duration::from_secs(2))
+        .build();
+    let resp = match agent.get(&format!("http://{addr}{path}")).call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(_) => return None,
+    };
+    Some((resp.status(), resp.header("location").map(str::to_owned)))
+}
+
 /// The (id, agent id) of each task a master's state shows running, sorted.
 pub fn running_tasks(state: &Value) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = tasks(state)

@@ -60,7 +60,7 @@ impl MasterApi {
 pub(super) fn routes(api: MasterApi) -> impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static {
     move |cfg| {
         cfg.app_data(web::Data::new(api.clone()))
-            .service(get("/", assets::index))
+            .service(get("/", ui))
             .service(get("/app.js", assets::app_js))
             .service(get("/style.css", assets::style_css))
             .service(get("/state", state))
@@ -75,6 +75,16 @@ pub(super) fn routes(api: MasterApi) -> impl Fn(&mut web::ServiceConfig) + Send 
 }
 
 /// `GET /state`: the cluster, as [`StateJson`].
+/// `GET /`: the web UI, on the leader. A standby sends the browser to the
+/// leader's UI: the page's own requests could not follow a redirect to
+/// another origin ("Failed to fetch"), a page load can.
+async fn ui(api: web::Data<MasterApi>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    if let Some(elsewhere) = api.redirect(&req).await? {
+        return Ok(elsewhere);
+    }
+    Ok(assets::index().await)
+}
+
 async fn state(api: web::Data<MasterApi>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     if let Some(elsewhere) = api.redirect(&req).await? {
         return Ok(elsewhere);

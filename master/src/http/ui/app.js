@@ -635,7 +635,14 @@ async function fetchState() {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), FETCH_TIMEOUT_MS);
   try {
-    const response = await fetch("state", { cache: "no-store", signal: abort.signal });
+    const response = await fetch("state", { cache: "no-store", signal: abort.signal, redirect: "manual" });
+    // This master stopped leading and redirects to the leader, on another
+    // origin the page may not fetch from: load the page again, which the
+    // standby sends to the leader's UI.
+    if (response.type === "opaqueredirect") {
+      location.reload();
+      throw new Error("this master no longer leads; going to the leader's UI");
+    }
     if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
     return await response.json();
   } catch (e) {

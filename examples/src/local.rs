@@ -110,6 +110,8 @@ pub struct LocalCluster {
     /// Each agent's configuration as started (for restarts).
     agent_cfgs: Vec<AgentConfig>,
     http: bool,
+    /// What the cluster was started with (for agents added later).
+    cfg: LocalConfig,
 }
 
 impl LocalCluster {
@@ -136,50 +138,66 @@ impl LocalCluster {
         } else {
             None
         };
-        let mut agent_nodes = Vec::new();
-        let mut agent_http = Vec::new();
-        let mut agent_cfgs = Vec::new();
-        for i in 0..cfg.agents {
-            let first = 31_000 + 1000 * i as u64;
-            let ports = RangeSet::from_pairs([(first, first + 999)])
-                .ok_or_else(|| LocalError::Config("bad port range".to_owned()))?;
-            let resources = cfg
-                .agent_resources
-                .clone()
-                .with_ranges("ports", ports)
-                .map_err(|e| LocalError::Config(e.to_string()))?;
-            let mut acfg = AgentConfig::new(
-                master.clone(),
-                format!("local-{i}"),
-                resources,
-                cfg.work_dir.join(format!("agent-{i}")),
-                cfg.executor_command.clone(),
-            );
-            acfg.containerizers = cfg.containerizers.clone();
-            (cfg.tune_agent)(&mut acfg);
-            // Docker, when the agent offers it: checked once (leftovers of
-            // an earlier run are kept: their executors re-register).
-            corral_agent::prepare_docker(&mut acfg);
-            let listen = SocketAddr::from(([127, 0, 0, 1], 0));
-            let (node, server) = start_agent(listen, &mut acfg, cfg.http)?;
-            agent_http.extend(server);
-            agent_nodes.push(node);
-            agent_cfgs.push(acfg);
-        }
-        let cluster = LocalCluster {
+        let agents = cfg.agents;
+        let mut cluster = LocalCluster {
             master,
             master_http,
-            agent_http,
+            agent_http: Vec::new(),
             master_node,
-            agent_nodes,
-            agent_cfgs,
+            agent_nodes: Vec::new(),
+            agent_cfgs: Vec::new(),
             http: cfg.http,
+            cfg,
         };
-        let n = cfg.agents;
+        for _ in 0..agents {
+            cluster.start_agent()?;
+        }
         cluster.wait_for(Duration::from_secs(30), "agents to register", |s| {
-            s.agents.len() >= n
+            s.agents.len() >= agents
         })?;
         Ok(cluster)
+    }
+
+    /// Starts one more agent, as the configuration describes the others,
+    /// and waits until it has registered (up to 30 s); returns its index.
+    pub fn add_agent(&mut self) -> Result<usize, LocalError> {
+        let i = self.start_agent()?;
+        self.wait_for(Duration::from_secs(30), "the new agent to register", |s| {
+            s.agents.len() > i
+        })?;
+        Ok(i)
+    }
+
+    /// Starts agent number `agent_nodes.len()` (not waiting for it).
+    fn start_agent(&mut self) -> Result<usize, LocalError> {
+        let i = self.agent_nodes.len();
+        let cfg = &self.cfg;
+        let first = 31_000 + 1000 * i as u64;
+        let ports = RangeSet::from_pairs([(first, first + 999)])
+            .ok_or_else(|| LocalError::Config("bad port range".to_owned()))?;
+        let resources = cfg
+            .agent_resources
+            .clone()
+            .with_ranges("ports", ports)
+            .map_err(|e| LocalError::Config(e.to_string()))?;
+        let mut acfg = AgentConfig::new(
+            self.master.clone(),
+            format!("local-{i}"),
+            resources,
+            cfg.work_dir.join(format!("agent-{i}")),
+            cfg.executor_command.clone(),
+        );
+        acfg.containerizers = cfg.containerizers.clone();
+        (cfg.tune_agent)(&mut acfg);
+        // Docker, when the agent offers it: checked once (leftovers of
+        // an earlier run are kept: their executors re-register).
+        corral_agent::prepare_docker(&mut acfg);
+        let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        let (node, server) = start_agent(listen, &mut acfg, self.http)?;
+        self.agent_http.extend(server);
+        self.agent_nodes.push(node);
+        self.agent_cfgs.push(acfg);
+        Ok(i)
     }
 
     /// The master's pid, for frameworks.

@@ -180,7 +180,10 @@ fn decline_filter_keeps_the_agent_away_for_refuse_seconds() {
 
 #[test]
 fn weighted_roles_share_the_cluster_about_one_to_three() {
-    let c = cluster("weights", 4, "cpus:1;mem:1024", |cfg| {
+    // No agent until both frameworks are subscribed: one that started
+    // first (the machine may be busy) would take what the other had to
+    // share, and DRF shares only what both ask for.
+    let mut c = cluster("weights", 0, "cpus:1;mem:1024", |cfg| {
         cfg.master.allocator.weights = vec![("light".into(), 1.0), ("heavy".into(), 3.0)];
     });
     let (tx, rx) = channel();
@@ -205,6 +208,23 @@ fn weighted_roles_share_the_cluster_about_one_to_three() {
         )
         .into_framework();
         nodes.push(start_framework(fw).expect("framework starts"));
+    }
+    let mut subscribed = BTreeSet::new();
+    let mut early = Vec::new();
+    while subscribed.len() < 2 {
+        let (role, e) = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("both frameworks subscribe");
+        match e {
+            ServiceEvent::Subscribed(_) => {
+                subscribed.insert(role);
+            }
+            other => early.push((role, other)),
+        }
+    }
+    assert!(early.is_empty(), "events before any agent: {early:?}");
+    for _ in 0..4 {
+        c.add_agent().expect("an agent joins");
     }
     let (mut light, mut heavy) = (0, 0);
     while light + heavy < 16 {

@@ -122,8 +122,23 @@ fn plain(url: &str, e: ureq::Error) -> anyhow::Error {
             let body = response.into_string().unwrap_or_default();
             anyhow!("{url} answered {code}: {}", body.trim())
         }
-        ureq::Error::Transport(t) => anyhow!("cannot reach {url}: {t}"),
+        ureq::Error::Transport(t) => anyhow!("cannot reach {url}: {}", transport_reason(&t)),
     }
+}
+
+/// Why a request did not get through, once: the innermost cause (e.g.
+/// "Connection refused (os error 111)"), as ureq's own text repeats the URL
+/// and wraps the cause twice.
+fn transport_reason(t: &ureq::Transport) -> String {
+    let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(t);
+    let mut innermost = None;
+    while let Some(c) = cause {
+        innermost = Some(c.to_string());
+        cause = c.source();
+    }
+    innermost
+        .or_else(|| t.message().map(str::to_owned))
+        .unwrap_or_else(|| t.kind().to_string())
 }
 
 /// How one master's answer (after at most one redirect) turned out.

@@ -127,9 +127,16 @@ fn when_every_master_fails_one_error_says_what_each_said() {
     let e = master.state_json().unwrap_err().to_string();
     assert!(e.starts_with("no master answered"), "{e}");
     assert!(
-        e.contains(&format!("cannot reach http://{refused}/state")),
+        e.contains(&format!("cannot reach http://{refused}/state: ")),
         "{e}"
     );
+    // Each failure is said once: no URL or cause repeated.
+    assert_eq!(
+        e.matches(&format!("http://{refused}/state")).count(),
+        1,
+        "{e}"
+    );
+    assert!(!e.contains("Connection Failed"), "{e}");
     assert!(e.contains("answered 503: no leader elected yet"), "{e}");
 }
 

@@ -72,6 +72,10 @@ pub struct Totals {
     pub total: Amounts,
     pub used: Amounts,
     pub offered: Amounts,
+    /// What unreachable agents have (in none of the above); absent from
+    /// older masters.
+    #[serde(default)]
+    pub unreachable: Amounts,
 }
 
 /// The master's `/state`.

@@ -151,6 +151,15 @@ pub fn state(c: Common) -> Result<ExitCode> {
     );
     println!("mem (MB)    {}", fmt_res(u.mem, t.mem));
     println!("disk (MB)   {}", fmt_res(u.disk, t.disk));
+    let away = &s.totals.unreachable;
+    if away.cpus > 0.0 || away.mem > 0.0 || away.disk > 0.0 {
+        println!(
+            "not counted cpus {}, mem {} MB, disk {} MB on unreachable agents",
+            trim(away.cpus),
+            trim(away.mem),
+            trim(away.disk)
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

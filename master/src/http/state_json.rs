@@ -11,7 +11,7 @@
 //!             "state": "TASK_RUNNING", "resources": R,
 //!             "history": [{"state": "TASK_STAGING", "time_ms": 1700000000100}]}],
 //!  "outstanding_offers": 2,
-//!  "totals": {"total": Q, "used": Q, "offered": Q}}
+//!  "totals": {"total": Q, "used": Q, "offered": Q, "unreachable": Q}}
 //! ```
 //!
 //! where R is `{"cpus": 1.5, "mem": 1024, "disk": 0, "gpus": 0, "ports":
@@ -147,23 +147,26 @@ pub struct HistoryJson {
     pub time_ms: u64,
 }
 
-/// Cluster-wide sums over the admitted agents.
+/// Cluster-wide sums over the reachable agents (as Mesos's totals, which
+/// leave unreachable agents out), and apart, what unreachable ones have.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TotalsJson {
-    /// Everything the agents have.
+    /// Everything the reachable agents have.
     pub total: QuantitiesJson,
-    /// What live tasks use.
+    /// What live tasks use on them.
     pub used: QuantitiesJson,
-    /// What is offered and not yet answered.
+    /// What is offered of them and not yet answered.
     pub offered: QuantitiesJson,
+    /// What the unreachable agents have: in none of the above.
+    pub unreachable: QuantitiesJson,
 }
 
 impl StateJson {
     /// The document for `state`. `leader` is the leading master's pid.
     pub fn new(state: &MasterState, leader: &str) -> StateJson {
-        let sum = |part: fn(&AgentState) -> &Resources| {
+        let sum = |part: fn(&AgentState) -> &Resources, reachable: bool| {
             let mut total = Quantities::empty();
-            for a in &state.agents {
+            for a in state.agents.iter().filter(|a| a.reachable == reachable) {
                 total.add(part(a));
             }
             QuantitiesJson::from(&total)
@@ -178,9 +181,10 @@ impl StateJson {
             tasks: state.tasks.iter().map(task).collect(),
             outstanding_offers: state.outstanding_offers,
             totals: TotalsJson {
-                total: sum(|a| &a.total),
-                used: sum(|a| &a.used),
-                offered: sum(|a| &a.offered),
+                total: sum(|a| &a.total, true),
+                used: sum(|a| &a.used, true),
+                offered: sum(|a| &a.offered, true),
+                unreachable: sum(|a| &a.total, false),
             },
         }
     }
@@ -265,6 +269,10 @@ mod tests {
                 agent("b", "cpus:1;mem:512;gpus:1", ""),
                 // The same ports as `a`: another machine's, so they add up.
                 agent("c", "cpus:1;mem:512;ports:[31000-31999]", ""),
+                AgentState {
+                    reachable: false,
+                    ..agent("d", "cpus:8;mem:8192", "cpus:1")
+                },
             ],
             frameworks: vec![FrameworkState {
                 id: FrameworkId("fw".into()),
@@ -310,6 +318,9 @@ mod tests {
         assert_eq!(v["totals"]["used"]["cpus"], 0.5);
         assert_eq!(v["totals"]["total"]["ports"], 2000);
         assert_eq!(v["totals"]["used"]["ports"], 0);
+        // The unreachable agent is counted apart, in nothing else.
+        assert_eq!(v["totals"]["unreachable"]["cpus"], 8.0);
+        assert_eq!(v["totals"]["unreachable"]["mem"], 8192.0);
         let back: StateJson = serde_json::from_value(v).unwrap();
         assert_eq!(back, doc);
     }

@@ -168,6 +168,7 @@ function normalizeTotals(raw, agents) {
     total: normalizeQuantities(raw.total),
     used: normalizeQuantities(raw.used),
     offered: normalizeQuantities(raw.offered),
+    unreachable: normalizeQuantities(raw.unreachable),
   };
 }
 
@@ -366,6 +367,11 @@ function resourceRow(type, totals) {
 
 function renderResources(totals) {
   byId("resource-rows").replaceChildren(...TOTAL_TYPES.map((t) => resourceRow(t, totals)));
+  // Unreachable agents' resources are in no total: say what is left out.
+  const away = totals.unreachable;
+  const parts = away ? RESOURCE_TYPES.filter((t) => away[t.key] > 0)
+    .map((t) => `${t.format(away[t.key])} ${t.label.toLowerCase()}`) : [];
+  setText("unreachable-note", parts.length ? `Not counted: ${parts.join(", ")} on unreachable agents.` : "");
 }
 
 function countByState(tasks) {

@@ -33,8 +33,10 @@ fn web_ui_shows_the_cluster_as_state_reports_it() {
     let browser = Browser::find();
     // The local cluster gives agent i the ports [31000+1000i, 31999+1000i];
     // both also offer [31000-31099], as two machines would.
+    // Both agents also report one hostname, as two agents on one machine.
     let c = cluster("ui", 2, "cpus:2;mem:1024;ports:[31000-31099]", |cfg| {
-        cfg.http = true
+        cfg.http = true;
+        cfg.tune_agent = |a| a.hostname = "shared-host".into();
     });
     let url = c.http_url().expect("the cluster serves HTTP when asked to");
     let base = url.trim_end_matches('/');
@@ -117,6 +119,16 @@ fn assert_tables_match(dom: &str, state: &Value) {
             attr_of(row, "<tr", "data-reachable").as_deref(),
             Some("true"),
             "agent {id}"
+        );
+    }
+    // Agents sharing a hostname are told apart by their ports.
+    for agent in &items(state, "agents") {
+        let (id, pid) = (str_at(agent, "/id"), str_at(agent, "/pid"));
+        let port = pid.rsplit(':').next().unwrap_or_default();
+        let row = &agent_rows[&id];
+        assert!(
+            row.contains(&format!("shared-host:{port}")),
+            "agent {id}: {row}"
         );
     }
     let shown: BTreeSet<String> = rows(dom, "data-framework-id").into_keys().collect();

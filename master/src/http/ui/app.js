@@ -497,11 +497,20 @@ function activeTasksBy(tasks, field) {
   return counts;
 }
 
-function agentRow(a, activeTasks) {
+// "host:port" of an agent's pid (agent@ip:port), to tell apart agents
+// sharing a hostname.
+function pidPort(pid) {
+  const at = str(pid).lastIndexOf(":");
+  return at >= 0 ? str(pid).slice(at + 1) : "";
+}
+
+function agentRow(a, activeTasks, shared) {
   const status = a.reachable ? badge("reachable", "ok") : badge("unreachable", "bad");
+  // Several agents on one machine share its hostname: add each one's port.
+  const name = a.hostname && shared.has(a.hostname) ? `${a.hostname}:${pidPort(a.pid)}` : a.hostname;
   const host = a.http
-    ? el("a", { href: a.http, title: `${a.pid}` }, a.hostname || a.http)
-    : el("span", { title: a.pid }, a.hostname || "–");
+    ? el("a", { href: a.http, title: `${a.pid}` }, name || a.http)
+    : el("span", { title: a.pid }, name || "–");
   return el("tr", { "data-agent-id": a.id, "data-reachable": a.reachable },
     idCell(a.id), el("td", {}, host), el("td", {}, status),
     usageCell("cpus", a.used.cpus, a.total.cpus, formatCpus),
@@ -514,7 +523,10 @@ function agentRow(a, activeTasks) {
 function renderAgents(s) {
   const active = activeTasksBy(s.tasks, "agentId");
   const agents = [...s.agents].sort((a, b) => a.hostname.localeCompare(b.hostname) || a.id.localeCompare(b.id));
-  fillBody("agents-body", agents.map((a) => agentRow(a, active)), 8, "No agents have registered.");
+  const seen = new Set();
+  const shared = new Set();
+  for (const a of agents) (seen.has(a.hostname) ? shared : seen).add(a.hostname);
+  fillBody("agents-body", agents.map((a) => agentRow(a, active, shared)), 8, "No agents have registered.");
   const reachable = s.agents.filter((a) => a.reachable).length;
   setText("agents-summary", `${s.agents.length} registered, ${reachable} reachable`);
 }

@@ -771,14 +771,9 @@ fn run_tasks_launches_an_executor_with_its_environment_and_sends_it_the_task() {
     let sandbox = format!("{WORK_DIR}/frameworks/fw-1/tasks/t1");
     assert_eq!(spec.command, EXECUTOR_COMMAND);
     assert_eq!(spec.cwd, Some(PathBuf::from(&sandbox)));
-    assert_eq!(
-        spec.stdout,
-        Some(PathBuf::from(format!("{sandbox}/stdout")))
-    );
-    assert_eq!(
-        spec.stderr,
-        Some(PathBuf::from(format!("{sandbox}/stderr")))
-    );
+    // The command executor's own lines go apart from its task's output.
+    let log = Some(PathBuf::from(format!("{sandbox}/executor.log")));
+    assert_eq!((&spec.stdout, &spec.stderr), (&log, &log));
     let expect = [
         ("CORRAL_AGENT_PID", agent_pid().to_string()),
         ("CORRAL_FRAMEWORK_ID", "fw-1".into()),
@@ -1538,6 +1533,10 @@ fn tasks_naming_one_executor_share_its_process_and_registration() {
     assert_eq!(spec.cwd, Some(PathBuf::from(&sandbox)));
     assert_eq!(env_of(spec, "CORRAL_EXECUTOR_ID").as_deref(), Some("procs"));
     assert_eq!(env_of(spec, "EXTRA").as_deref(), Some("1"));
+    assert_eq!(
+        spec.stderr,
+        Some(PathBuf::from(format!("{sandbox}/stderr")))
+    );
     // A kill before it registers ends that task alone: the process lives.
     w.kill("t1");
     w.wait("t1 KILLED", secs(1), |l| {

@@ -79,6 +79,36 @@ fn fifty_tasks_over_three_agents_all_finish() {
 }
 
 #[test]
+fn a_tasks_stdout_and_stderr_hold_its_output_alone() {
+    let test = "output";
+    // The executors log all they do, into their own file.
+    let c = cluster(test, 1, "cpus:1;mem:256", |cfg| {
+        cfg.tune_agent = |a| a.executor_log = Some("debug".into());
+    });
+    let p = ProbeHandle::start(c.master());
+    let fw = p.subscribe(FrameworkInfo::new(test, "*"));
+    let offer = &p.next_offers()[0];
+    p.call(launch(
+        &offer.id,
+        vec![task("o", "echo out; echo err >&2", "cpus:0.5;mem:64")],
+    ));
+    let end = p.updates_until_end("o").pop().expect("an update");
+    assert_eq!(end.state, TaskState::Finished, "{end:?}");
+    let sandbox = std::env::temp_dir()
+        .join(format!("corral-e2e-{}-{test}", std::process::id()))
+        .join("agent-0/frameworks")
+        .join(&fw.0)
+        .join("tasks/o");
+    let read = |name: &str| std::fs::read_to_string(sandbox.join(name)).unwrap_or_default();
+    assert_eq!(read("stdout"), "out\n");
+    assert_eq!(read("stderr"), "err\n");
+    assert!(
+        !read("executor.log").is_empty(),
+        "the executor's lines are in executor.log"
+    );
+}
+
+#[test]
 fn failing_command_reports_its_exit_code() {
     let c = cluster("failing", 1, "cpus:1;mem:256", |_| {});
     let p = ProbeHandle::start(c.master());

@@ -163,7 +163,12 @@ impl Agent {
                 let why = format!("executor {how} after the kill");
                 AgentStatus::new(TaskState::Killed, StatusReason::KilledByFramework, why)
             } else {
-                let why = format!("executor {how} before its task ended");
+                let log = if task.info.executor.is_none() {
+                    format!(" (its log: {} in the sandbox)", super::launch::EXECUTOR_LOG)
+                } else {
+                    String::new()
+                };
+                let why = format!("executor {how} before its task ended{log}");
                 AgentStatus::new(TaskState::Failed, StatusReason::ExecutorTerminated, why)
             };
             self.end_task(&key, update, ctx);

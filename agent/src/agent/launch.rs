@@ -20,6 +20,9 @@ use crate::sandbox::Sandbox;
 use crate::tasks::{AgentStatus, Task};
 use crate::updates::TaskKey;
 
+/// Where the command executor's own output goes, in its task's sandbox.
+pub const EXECUTOR_LOG: &str = "executor.log";
+
 impl Handler<master::RunTasks> for Agent {
     fn handle(&mut self, msg: master::RunTasks, ctx: &mut Ctx<'_, Self>) {
         if !self.sent_by_master("RunTasks", ctx) {
@@ -94,22 +97,28 @@ impl Agent {
                     self.refuse(&key, why, ctx);
                     return;
                 };
-                let spec = ProcessSpec {
-                    command: match &info.executor {
-                        Some(custom) => custom.command.clone(),
-                        None => self.cfg.executor_command.clone(),
-                    },
-                    env: self.executor_env(
-                        ctx.me(),
-                        agent_id,
-                        framework_id,
-                        framework,
-                        &info,
-                        &sandbox,
+                // A framework's own executor writes to the sandbox's stdout
+                // and stderr; the command executor's own lines go apart, so
+                // that those files hold the task's output alone.
+                let (command, stdout, stderr) = match &info.executor {
+                    Some(custom) => (
+                        custom.command.clone(),
+                        sandbox.stdout.clone(),
+                        sandbox.stderr.clone(),
                     ),
+                    None => {
+                        let log = sandbox.dir.join(EXECUTOR_LOG);
+                        (self.cfg.executor_command.clone(), log.clone(), log)
+                    }
+                };
+                let env =
+                    self.executor_env(ctx.me(), agent_id, framework_id, framework, &info, &sandbox);
+                let spec = ProcessSpec {
+                    command,
+                    env,
                     cwd: Some(sandbox.dir.clone()),
-                    stdout: Some(sandbox.stdout.clone()),
-                    stderr: Some(sandbox.stderr.clone()),
+                    stdout: Some(stdout),
+                    stderr: Some(stderr),
                 };
                 let process = ctx.launch(spec);
                 tracing::info!(framework = %key.0, task = %key.1, executor = info.executor_id(), process = process.0, "launching executor");

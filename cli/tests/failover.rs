@@ -178,8 +178,10 @@ fn an_agent_killed_and_restarted_keeps_its_task_and_a_stopped_agent_is_unreachab
     wait_for(START, "the agent registered", || {
         (agents_of(&state_of(http)?) == 1).then_some(())
     });
-    // `sleep 602` is this test's own: its process is found by that line.
-    let cmd = "sleep 602";
+    // `sleep 602.N`, N this test process's id, is this run's own: its
+    // process is found by that line (a run that failed midway may have
+    // left its task running).
+    let cmd = &format!("sleep 602.{}", std::process::id());
     let mut framework = Proc::spawn(
         "execute",
         &dir,

@@ -212,9 +212,19 @@ impl Master {
         }
     }
 
+    /// A request; a POST says it is JSON, as the master takes
+    /// state-changing calls only so (a guard against cross-site forms).
+    fn request(&self, method: &str, url: &str) -> ureq::Request {
+        let request = self.agent.request(method, url);
+        match method {
+            "POST" => request.set("Content-Type", "application/json"),
+            _ => request,
+        }
+    }
+
     /// One master's answer, following one redirect to the leader.
     fn ask(&self, method: &str, url: &str) -> Outcome {
-        let response = match self.agent.request(method, url).call() {
+        let response = match self.request(method, url).call() {
             Ok(r) => r,
             Err(ureq::Error::Status(code, r)) if try_next(code) => {
                 return Outcome::Next(plain(url, ureq::Error::Status(code, r)).to_string())
@@ -238,7 +248,7 @@ impl Master {
         else {
             return Outcome::Next(format!("{url} redirected to no usable Location"));
         };
-        match self.agent.request(method, &leader).call() {
+        match self.request(method, &leader).call() {
             Ok(r) if (200..300).contains(&r.status()) => Outcome::Answer(Ok(Box::new(r))),
             Ok(r) => Outcome::Next(format!(
                 "{url} redirected to {leader}, which answered {} (one redirect is followed)",

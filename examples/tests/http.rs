@@ -362,8 +362,42 @@ fn operator_kill_ends_a_running_task() {
         &events,
         |e| matches!(e, BatchEvent::Status(s) if s.state == TaskState::Running),
     );
-    let kill =
-        |fw: &str, task: &str| request(&master, "POST", &format!("/tasks/{fw}/{task}/kill"), b"");
+    let kill_as = |content_type: &str, fw: &str, task: &str| {
+        let head = format!(
+            "POST /tasks/{fw}/{task}/kill HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
+             Content-Type: {content_type}\r\nContent-Length: 0"
+        );
+        raw(&master, &head, b"")
+    };
+    let kill = |fw: &str, task: &str| kill_as("application/json", fw, task);
+
+    // What a cross-site form could send is refused, and kills nothing.
+    for form in [
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "multipart/form-data",
+    ] {
+        let r = kill_as(form, &framework, "sleeper-0");
+        assert_eq!(r.status, 415, "{form}: {}", r.text());
+        assert!(r.error().contains("application/json"), "{}", r.text());
+    }
+    let r = request(
+        &master,
+        "POST",
+        &format!("/tasks/{framework}/sleeper-0/kill"),
+        b"",
+    );
+    assert_eq!(r.status, 415, "no content type: {}", r.text());
+    let running = |s: &Value| {
+        s["tasks"].as_array().is_some_and(|ts| {
+            ts.iter()
+                .any(|t| t["id"] == "sleeper-0" && t["state"] == "TASK_RUNNING")
+        })
+    };
+    assert!(
+        running(&get(&master, "/state").json()),
+        "the refused kills killed nothing"
+    );
 
     let r = kill(&framework, "sleeper-0");
     assert_eq!(r.status, 202, "{}", r.text());

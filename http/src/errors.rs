@@ -88,6 +88,11 @@ impl ApiError {
         ApiError::new(StatusCode::CONFLICT, message)
     }
 
+    /// 415: the request's body is not of a type the endpoint takes.
+    pub fn unsupported_media_type(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, message)
+    }
+
     /// 413: the request's body is over `max_bytes`.
     pub fn too_large(max_bytes: usize) -> ApiError {
         ApiError::new(

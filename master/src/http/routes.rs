@@ -137,6 +137,21 @@ async fn kill(
             return Err(ApiError::bad_request(format!("bad {what}: {problem}")));
         }
     }
+    // A page on another site can make a browser post a form here (no
+    // preflight for form content types), never a JSON request: so a kill
+    // must say it is JSON, and a cross-site form cannot kill tasks.
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(ApiError::unsupported_media_type(
+            "send the kill with Content-Type: application/json (a guard against \
+             cross-site forms); the body may be empty",
+        ));
+    }
     let msg = OperatorKill {
         framework_id: FrameworkId(framework_id.clone()),
         task_id: TaskId(task_id.clone()),

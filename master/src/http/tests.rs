@@ -175,8 +175,16 @@ fn bad_requests_get_json_errors_and_the_server_goes_on() {
                 StatusCode::METHOD_NOT_ALLOWED,
             ),
             (
-                TestRequest::post().uri("/tasks/f/t/kill"),
+                TestRequest::post()
+                    .uri("/tasks/f/t/kill")
+                    .insert_header((header::CONTENT_TYPE, "application/json")),
                 StatusCode::NOT_FOUND,
+            ),
+            (
+                TestRequest::post()
+                    .uri("/tasks/f/t/kill")
+                    .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded")),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ),
             (
                 TestRequest::post().uri("/tasks/a%20b/t/kill"),
@@ -240,7 +248,10 @@ fn an_unknown_task_kill_names_what_is_unknown() {
     let api = master();
     on_actix(async move {
         let svc = init_service(app(LIMIT, routes(api))).await;
-        let req = TestRequest::post().uri("/tasks/fw-1/t-1/kill").to_request();
+        let req = TestRequest::post()
+            .uri("/tasks/fw-1/t-1/kill")
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .to_request();
         let r = call_service(&svc, req).await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
         let v = json(&read_body(r).await);

@@ -7,7 +7,8 @@
 //! registration, pings, agent shutdown), `leader` (which of the masters
 //! leads: `NotLeader` hints and `LeaderElected`), `launch` (running tasks),
 //! `executors` (what executors say), `kill` (kills, framework shutdown and
-//! executor exits) and `acks` (acknowledgements). This file holds the state and the pieces they share:
+//! executor exits), `acks` (acknowledgements) and `operator` (the state
+//! snapshot). This file holds the state and the pieces they share:
 //! queueing status updates, sending them, and ending and forgetting tasks.
 //!
 //! The actor uses only [`Ctx`] for time, randomness, processes and timers,
@@ -18,6 +19,7 @@ mod executors;
 mod kill;
 mod launch;
 mod leader;
+mod operator;
 mod recovery;
 mod registration;
 mod watchdog;

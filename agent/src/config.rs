@@ -7,7 +7,7 @@ use corral_api::agent::http_url_problem;
 use corral_api::resources::{Attributes, Resources};
 use corral_runtime::Pid;
 
-use crate::containerizers::{check_containerizers, Containerizer};
+use crate::containerizer::{check_containerizers, Containerizer};
 use crate::error::ConfigError;
 
 /// What a (re)started agent does with the executors an earlier run of it

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::containerizers::ContainerizersError;
+use crate::containerizer::ContainerizersError;
 
 /// Why an [`AgentConfig`](crate::AgentConfig) was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -59,6 +59,7 @@
 mod agent;
 pub mod checkpoint;
 mod config;
+pub mod containerizer;
 pub mod containerizers;
 mod detect;
 mod error;

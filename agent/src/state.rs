@@ -1,13 +1,12 @@
 //! The agent's operator protocol: one ask, [`GetAgentState`], answered
-//! with an [`AgentSnapshot`] built from the actor's accessors. Wire names
+//! with an [`AgentSnapshot`] (by the agent, in `agent/operator.rs`). Wire names
 //! `agent.*`. The agent's HTTP `/state` and `/metrics` stand on it.
 
 use corral_api::ids::AgentId;
 use corral_api::resources::Resources;
-use corral_runtime::{message, Ctx, Handler};
+use corral_runtime::message;
 use serde::{Deserialize, Serialize};
 
-use crate::agent::Agent;
 use crate::tasks::TaskSummary;
 
 /// Ask an agent for a snapshot of itself.
@@ -43,23 +42,3 @@ pub struct AgentSnapshot {
 
 message!(GetAgentState = "agent.GetAgentState" => AgentSnapshot);
 message!(AgentSnapshot = "agent.AgentSnapshot");
-
-impl Handler<GetAgentState> for Agent {
-    fn handle(&mut self, _: GetAgentState, ctx: &mut Ctx<'_, Self>) {
-        let cfg = self.config();
-        let snapshot = AgentSnapshot {
-            id: self.agent_id().cloned(),
-            hostname: cfg.hostname.clone(),
-            pid: ctx.me().to_string(),
-            master: self.master().to_string(),
-            registered: self.is_registered(),
-            resources: cfg.resources.clone(),
-            used: self.used_resources().clone(),
-            work_dir: cfg.work_dir.display().to_string(),
-            tasks: self.tasks().collect(),
-            completed: self.completed_tasks().cloned().collect(),
-            pending_updates: self.pending_updates() as u64,
-        };
-        ctx.reply(snapshot);
-    }
-}

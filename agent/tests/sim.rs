@@ -1503,6 +1503,13 @@ fn custom_task(id: &str, executor: &str, command: &str) -> TaskInfo {
     t
 }
 
+/// Tasks t1 and t2, both on executor `procs`.
+fn two_on_procs() -> Vec<TaskInfo> {
+    ["t1", "t2"]
+        .map(|t| custom_task(t, "procs", "/opt/ex"))
+        .to_vec()
+}
+
 fn run_custom(w: &mut World, tasks: Vec<TaskInfo>) {
     let msg = master::RunTasks {
         framework_id: fw(),
@@ -1516,13 +1523,7 @@ fn run_custom(w: &mut World, tasks: Vec<TaskInfo>) {
 fn tasks_naming_one_executor_share_its_process_and_registration() {
     let mut w = world(21, runs_forever());
     w.registered();
-    run_custom(
-        &mut w,
-        vec![
-            custom_task("t1", "procs", "/opt/ex"),
-            custom_task("t2", "procs", "/opt/ex"),
-        ],
-    );
+    run_custom(&mut w, two_on_procs());
     w.run_for(secs(1));
     // One process, started by the executor's command in its own sandbox.
     let launched = w.log.borrow().launched.clone();
@@ -1601,13 +1602,7 @@ fn the_death_of_a_shared_executor_fails_each_of_its_tasks() {
         },
     );
     w.registered();
-    run_custom(
-        &mut w,
-        vec![
-            custom_task("t1", "procs", "/opt/ex"),
-            custom_task("t2", "procs", "/opt/ex"),
-        ],
-    );
+    run_custom(&mut w, two_on_procs());
     w.from(
         executor_pid(),
         exec::RegisterExecutor {

@@ -392,9 +392,8 @@ impl SimCluster {
         while !done(self) {
             match self.sim.next_event_time() {
                 Some(t) if t <= deadline => {
-                    let next = t;
                     self.sim
-                        .run_until_checked(next)
+                        .run_until_checked(t)
                         .map_err(HarnessError::Violated)?;
                 }
                 _ => {

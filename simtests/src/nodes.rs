@@ -164,14 +164,16 @@ pub type CustomExecutors = BTreeMap<String, SpawnCustom>;
 /// The executor configuration a launched process's environment gives, as
 /// an executor program reads it; None for a process that is no executor.
 fn executor_config(spec: &ProcessSpec) -> Option<ExecutorConfig> {
-    let var = |name: &'static str| {
-        Ok(spec
-            .env
-            .iter()
-            .find(|(k, v)| k == name && !v.is_empty())
-            .map(|(_, v)| v.clone()))
-    };
-    corral_executor_sdk::env::config_from(var).ok()
+    corral_executor_sdk::env::config_from(|name| Ok(spec_var(spec, name))).ok()
+}
+
+/// A launched process's variable, as an executor reads its environment:
+/// None when unset or empty.
+fn spec_var(spec: &ProcessSpec, name: &str) -> Option<String> {
+    spec.env
+        .iter()
+        .find(|(k, v)| k == name && !v.is_empty())
+        .map(|(_, v)| v.clone())
 }
 
 /// Spawns the executor an agent launched on the agent's node (the
@@ -192,11 +194,7 @@ pub(crate) fn spawn_executor(
         }
         return Some(name);
     }
-    let work_dir = spec
-        .env
-        .iter()
-        .find(|(k, v)| k == env::WORK_DIR && !v.is_empty())
-        .map(|(_, v)| PathBuf::from(v));
+    let work_dir = spec_var(spec, env::WORK_DIR).map(PathBuf::from);
     let cfg = CommandExecutorConfig::from_common(common, work_dir);
     let executor = CommandExecutor::new(cfg, Box::new(|_| {})).ok()?;
     kernel.spawn_actor(&name, executor).ok()?;

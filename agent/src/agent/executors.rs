@@ -3,7 +3,7 @@
 //! the agent's update manager until the framework acknowledges it).
 
 use corral_api::executor as exec;
-use corral_api::ids::FrameworkId;
+use corral_api::ids::{FrameworkId, TaskId};
 use corral_runtime::{Ctx, Handler, Pid};
 
 use super::Agent;
@@ -100,6 +100,18 @@ pub(super) enum Claim {
 }
 
 impl Agent {
+    /// The tasks of `framework`: a range of the task map (keyed by framework
+    /// first), not a walk over every framework's tasks on each launch and
+    /// registration.
+    pub(super) fn tasks_of<'a>(
+        &'a self,
+        framework: &'a FrameworkId,
+    ) -> impl Iterator<Item = (&'a TaskKey, &'a Task)> + 'a {
+        self.tasks
+            .range((framework.clone(), TaskId(String::new()))..)
+            .take_while(move |((f, _), _)| f == framework)
+    }
+
     /// What `sender`, registering as executor `executor_id` of
     /// `framework`, may take: the live tasks naming that executor (one
     /// for the command executor, any number for a framework's own).
@@ -110,9 +122,8 @@ impl Agent {
         sender: &Pid,
     ) -> Claim {
         let named: Vec<(&TaskKey, &Task)> = self
-            .tasks
-            .iter()
-            .filter(|((f, _), t)| f == framework && t.info.executor_id() == executor_id)
+            .tasks_of(framework)
+            .filter(|(_, t)| t.info.executor_id() == executor_id)
             .collect();
         if named.is_empty() {
             return Claim::Unknown;

@@ -192,11 +192,10 @@ impl Agent {
         let Some(custom) = &info.executor else {
             return Ok(None);
         };
-        let peer = self.tasks.values().find(|t| {
-            t.framework_id == *framework_id
-                && !t.terminal
-                && t.info.executor_id() == custom.executor_id
-        });
+        let peer = self
+            .tasks_of(framework_id)
+            .map(|(_, t)| t)
+            .find(|t| !t.terminal && t.info.executor_id() == custom.executor_id);
         let Some(peer) = peer else {
             return Ok(None);
         };

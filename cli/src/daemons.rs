@@ -206,12 +206,20 @@ pub fn master(command: MasterCommand) -> Result<ExitCode> {
     };
     let http = HttpConfig::new(SocketAddr::new(args.ip, args.http_port()));
     let http = corral_master::http::serve(http, node.clone(), pid.clone())?;
-    println!(
+    announce(format_args!(
         "master running at {pid}; web UI and API at {}; allocation interval {}",
         http.url(),
         show_duration(args.allocation_interval)
-    );
+    ));
     run_until_stopped(&node)
+}
+
+/// Prints a line about a running node to stdout. The node outlives its
+/// reader (`corral local | head -1`), so a write that fails is ignored
+/// rather than taking the node down.
+pub(crate) fn announce(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
 }
 
 /// Serves until the process is killed, or fails once the node's event loop
@@ -324,10 +332,10 @@ pub fn agent(args: AgentArgs) -> Result<ExitCode> {
         .with_context(|| format!("bad --containerizers '{}'", args.containerizers))?;
     match prepare_docker(&mut cfg) {
         DockerCheck::NotEnabled => {}
-        DockerCheck::Ready { version, removed } => println!(
+        DockerCheck::Ready { version, removed } => announce(format_args!(
             "docker containerizer: {version}; removed {} container(s) left by an earlier run",
             removed.len()
-        ),
+        )),
         // prepare_docker has said so (once); the agent starts anyway.
         DockerCheck::Unavailable(_) => {}
     }
@@ -353,11 +361,11 @@ pub fn agent(args: AgentArgs) -> Result<ExitCode> {
     let cfg_masters = cfg.masters.clone();
     let pid = node.spawn(Agent::NAME, Agent::new(cfg))?;
     let masters: Vec<String> = cfg_masters.iter().map(|m| m.addr().to_string()).collect();
-    println!(
+    announce(format_args!(
         "agent running at {pid} (HTTP at {}), registering with {}",
         http.url(),
         masters.join(", ")
-    );
+    ));
     run_until_stopped(&node)
 }
 

@@ -15,7 +15,7 @@ use corral_api::resources::Resources;
 use corral_examples::batch::BatchConfig;
 use corral_examples::local::{LocalCluster, LocalConfig};
 
-use crate::daemons::MasterArgs;
+use crate::daemons::{announce, MasterArgs};
 use crate::flags::{executor_command, init_logs_as};
 use crate::run_batch::{print_summary, run_batch};
 
@@ -83,18 +83,18 @@ pub fn local(args: LocalArgs) -> Result<ExitCode> {
     cfg.http = true;
     cfg.http_port = Some(args.master.http_port());
     let cluster = LocalCluster::start(cfg)?;
-    println!(
+    announce(format_args!(
         "local cluster: master {} with {} agents running {}; sandboxes under {}",
         cluster.master(),
         cluster.agents(),
         containerizers_text(&containerizers),
         work_dir.display()
-    );
+    ));
     if let Some(url) = cluster.http_url() {
-        println!("web UI: {url}/");
+        announce(format_args!("web UI: {url}/"));
     }
     let Some(n) = args.demo else {
-        println!("running until interrupted (Ctrl-C)");
+        announce(format_args!("running until interrupted (Ctrl-C)"));
         loop {
             std::thread::park();
         }

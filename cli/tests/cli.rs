@@ -256,6 +256,48 @@ fn malformed_http_requests_are_answered_400_and_not_logged_as_errors() {
 }
 
 /// Builds the Docker test image (the project's script), or says why not.
+/// `corral local | head -1`: the reader of its banner goes away before
+/// the banner is printed, and the cluster must run on (it once died of
+/// the broken pipe, taking a running job's master with it).
+#[test]
+fn corral_local_outlives_the_reader_of_its_output() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+        .to_string();
+    let dir = std::env::temp_dir().join(format!("corral-cli-{}-local-pipe", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a test directory");
+    let errors = dir.join("stderr");
+    let mut local = Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["local", "--agents", "1", "--containerizers", "process"])
+        .args(["--port", &port, "--work-dir"])
+        .arg(dir.join("work"))
+        .env("CORRAL_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&errors).expect("a log file"))
+        .spawn()
+        .expect("corral local starts");
+    drop(local.stdout.take());
+    let master = format!("127.0.0.1:{port}");
+    let out = corral(&["execute", "--master", &master, "--command", "true"]);
+    let alive = local.try_wait().map(|s| s.is_none());
+    let _ = local.kill();
+    let _ = local.wait();
+    let logged = std::fs::read_to_string(&errors).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    // The broken pipe panicked the main thread, and the cluster went on
+    // only until its shutdown, which unwinding had begun, was done.
+    assert!(!logged.contains("panicked"), "{logged}");
+    assert!(matches!(alive, Ok(true)), "corral local died: {alive:?}");
+}
+
 fn docker_test_image() -> Result<&'static str, String> {
     let image = "corral/busybox:test";
     let script =

@@ -317,7 +317,15 @@ pub fn find_task<'a>(state: &'a State, task_id: &str, framework: Option<&str>) -
     match matches.as_slice() {
         [one] => Ok(one),
         [] => bail!("no task '{task_id}' on this cluster"),
-        _ => bail!("task id '{task_id}' is used by several frameworks; say which with --framework"),
+        several => {
+            // `corral execute` names its tasks alike in every job, and
+            // the jobs of removed frameworks stay listed.
+            let frameworks: Vec<&str> = several.iter().map(|t| t.framework_id.as_str()).collect();
+            bail!(
+                "task id '{task_id}' is used by several frameworks ({}); say which with --framework",
+                frameworks.join(", ")
+            )
+        }
     }
 }
 

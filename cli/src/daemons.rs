@@ -78,6 +78,17 @@ pub struct MasterArgs {
     /// removed and its tasks are TASK_GONE (a duration: 30s, 10m).
     #[arg(long, env = "CORRAL_AGENT_REMOVAL_TIMEOUT", default_value = "10m", value_parser = duration)]
     agent_removal_timeout: Duration,
+    /// Removed frameworks kept, with their last tasks, for /state, the web
+    /// UI and `corral task log` (0: none).
+    #[arg(long, env = "CORRAL_MAX_COMPLETED_FRAMEWORKS", default_value_t = 50)]
+    max_completed_frameworks: usize,
+    /// Ended tasks kept per framework, for reconciliation and display.
+    #[arg(
+        long,
+        env = "CORRAL_MAX_COMPLETED_TASKS_PER_FRAMEWORK",
+        default_value_t = 1000
+    )]
+    max_completed_tasks_per_framework: usize,
     #[command(flatten)]
     common: NodeCommon,
 }
@@ -169,6 +180,8 @@ impl MasterArgs {
             max_missed_pings: self.max_agent_ping_timeouts,
             agent_reregister_timeout: self.agent_reregister_timeout,
             agent_removal_timeout: self.agent_removal_timeout,
+            max_completed_frameworks: self.max_completed_frameworks,
+            max_completed_tasks: self.max_completed_tasks_per_framework,
             http_url: Some(format!(
                 "http://{}",
                 SocketAddr::new(self.ip, self.http_port())

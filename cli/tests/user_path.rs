@@ -191,6 +191,35 @@ fn the_readme_cluster_runs_a_job_across_two_default_agents() {
             (finished == 4).then_some(())
         },
     );
+    // The job's framework is gone; the master still shows it and its
+    // tasks, and the tasks' output can still be read.
+    let state = master_state(m).expect("the master still serves /state");
+    let completed = state["completed_frameworks"].as_array().expect("a list");
+    assert!(
+        completed.iter().any(|f| f["id"] == fw.as_str()),
+        "{completed:?}"
+    );
+    let ended: Vec<&Value> = state["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["framework_id"] == fw.as_str())
+        .collect();
+    assert_eq!(ended.len(), 4, "{ended:?}");
+    assert!(
+        ended.iter().all(|t| t["state"] == "TASK_FINISHED"),
+        "{ended:?}"
+    );
+    let task = ended[0]["id"].as_str().expect("a task id").to_owned();
+    let mut log = Proc::spawn(
+        "task-log",
+        &dir,
+        &["task", "log", &task, "--master", &master_addr],
+    );
+    let status = exit_of(&mut log, START, "corral task log", (&dir, "task-log"));
+    let printed = log_of(&dir, "task-log");
+    assert!(status.success(), "{printed}");
+    assert!(printed.contains("hi"), "{printed}");
 }
 
 #[test]

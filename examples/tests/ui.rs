@@ -46,10 +46,15 @@ fn web_ui_shows_the_cluster_as_state_reports_it() {
     let (_batch_node, batch) = start_batch(c.master().clone());
     wait_for_running(&service, SERVICE_INSTANCES);
     wait_for_batch(&batch);
-    let state = wait_for_state(base, "the service and the batch in /state", |s| {
-        count_state(s, "TASK_RUNNING") >= SERVICE_INSTANCES
-            && count_state(s, "TASK_FINISHED") >= BATCH_TASKS
-    });
+    let state = wait_for_state(
+        base,
+        "the service, and the batch completed, in /state",
+        |s| {
+            count_state(s, "TASK_RUNNING") >= SERVICE_INSTANCES
+                && count_state(s, "TASK_FINISHED") >= BATCH_TASKS
+                && items(s, "completed_frameworks").len() == 1
+        },
+    );
 
     let dom = browser.rendered_dom(&format!("{base}/#/tasks"));
     assert_eq!(
@@ -133,6 +138,14 @@ fn assert_tables_match(dom: &str, state: &Value) {
     }
     let shown: BTreeSet<String> = rows(dom, "data-framework-id").into_keys().collect();
     assert_eq!(shown, ids("frameworks"), "frameworks table");
+    let shown: BTreeSet<String> = rows(dom, "data-completed-framework-id")
+        .into_keys()
+        .collect();
+    assert_eq!(
+        shown,
+        ids("completed_frameworks"),
+        "completed frameworks table"
+    );
 
     let want: BTreeMap<String, String> = items(state, "tasks")
         .iter()
@@ -202,7 +215,9 @@ fn start_batch(master: Pid) -> (Node, Receiver<BatchEvent>) {
     let (tx, rx) = channel();
     let info = FrameworkInfo::new("ui-batch", "*");
     let command = format!("echo {BATCH_OUTPUT}");
-    let mut cfg = BatchConfig::uniform(
+    // Torn down once done (the default): the page lists it among the
+    // completed frameworks, and its tasks' output stays readable.
+    let cfg = BatchConfig::uniform(
         master,
         info,
         "ui-echo",
@@ -210,8 +225,6 @@ fn start_batch(master: Pid) -> (Node, Receiver<BatchEvent>) {
         &command,
         res("cpus:0.1;mem:16"),
     );
-    // A torn-down framework's completed tasks leave /state; keep them.
-    cfg.teardown_when_done = false;
     let observe = Box::new(move |e| {
         let _ = tx.send(e);
     });

@@ -58,6 +58,8 @@ pub struct FrameworkState {
     pub used: Quantities,
     /// How much is offered to it and not yet answered, over all agents.
     pub offered: Quantities,
+    /// When the master removed it (Unix ms); None while it is subscribed.
+    pub removed_ms: Option<u64>,
 }
 
 /// A task as the master sees it.
@@ -92,7 +94,10 @@ pub struct MasterState {
     pub agents: Vec<AgentState>,
     /// Subscribed frameworks, by id.
     pub frameworks: Vec<FrameworkState>,
-    /// Live tasks and the latest completed ones, by framework and id.
+    /// Removed frameworks kept for display, oldest removal first.
+    pub completed_frameworks: Vec<FrameworkState>,
+    /// Live tasks and the latest completed ones, by framework and id,
+    /// then those of the completed frameworks.
     pub tasks: Vec<TaskView>,
     /// Offers outstanding.
     pub outstanding_offers: usize,

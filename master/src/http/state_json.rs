@@ -6,7 +6,9 @@
 //!  "start_time_ms": 1700000000000,
 //!  "agents": [{"id": "..", "hostname": "..", "pid": "agent@..", "http": "http://10.0.0.2:5051",
 //!              "total": R, "used": R, "offered": R, "attributes": "rack:r1", "reachable": true}],
-//!  "frameworks": [{"id": "..", "name": "..", "role": "*", "connected": true, "used": Q, "offered": Q}],
+//!  "frameworks": [{"id": "..", "name": "..", "role": "*", "connected": true, "used": Q, "offered": Q,
+//!                  "removed_time_ms": null}],
+//!  "completed_frameworks": [{... as above, "connected": false, "removed_time_ms": 1700000009000}],
 //!  "tasks": [{"id": "..", "name": "..", "framework_id": "..", "agent_id": "..",
 //!             "state": "TASK_RUNNING", "resources": R,
 //!             "history": [{"state": "TASK_STAGING", "time_ms": 1700000000100}]}],
@@ -21,6 +23,9 @@
 //! 0, "gpus": 0, "ports": 2002}`: `ports` is how many ports, since the same
 //! range on two agents is two sets of ports. `http` is null for an
 //! agent that serves no HTTP. Task states use Mesos's names.
+//! `completed_frameworks` are frameworks the master removed, kept for
+//! display (Mesos's `completed_frameworks`); their tasks are in `tasks`,
+//! those still live at the removal as `TASK_KILLED`.
 
 use serde::{Deserialize, Serialize};
 
@@ -71,7 +76,10 @@ pub struct StateJson {
     pub agents: Vec<AgentJson>,
     /// Subscribed frameworks.
     pub frameworks: Vec<FrameworkJson>,
-    /// Live tasks and the latest completed ones.
+    /// Removed frameworks kept for display, oldest removal first.
+    pub completed_frameworks: Vec<FrameworkJson>,
+    /// Live tasks and the latest completed ones, completed frameworks'
+    /// included.
     pub tasks: Vec<TaskJson>,
     /// Offers not yet answered.
     pub outstanding_offers: usize,
@@ -117,6 +125,8 @@ pub struct FrameworkJson {
     pub used: QuantitiesJson,
     /// How much is offered to it.
     pub offered: QuantitiesJson,
+    /// When the master removed it, Unix ms; null while subscribed.
+    pub removed_time_ms: Option<u64>,
 }
 
 /// A task in `/state`.
@@ -178,6 +188,7 @@ impl StateJson {
             start_time_ms: state.start_time_ms,
             agents: state.agents.iter().map(agent).collect(),
             frameworks: state.frameworks.iter().map(framework).collect(),
+            completed_frameworks: state.completed_frameworks.iter().map(framework).collect(),
             tasks: state.tasks.iter().map(task).collect(),
             outstanding_offers: state.outstanding_offers,
             totals: TotalsJson {
@@ -212,6 +223,7 @@ fn framework(f: &FrameworkState) -> FrameworkJson {
         connected: f.connected,
         used: (&f.used).into(),
         offered: (&f.offered).into(),
+        removed_time_ms: f.removed_ms,
     }
 }
 
@@ -281,6 +293,16 @@ mod tests {
                 connected: true,
                 used: Quantities::of(&r("cpus:0.5;mem:64;ports:[31000-31001]")),
                 offered: Quantities::empty(),
+                removed_ms: None,
+            }],
+            completed_frameworks: vec![FrameworkState {
+                id: FrameworkId("gone".into()),
+                name: "old".into(),
+                role: "*".into(),
+                connected: false,
+                used: Quantities::empty(),
+                offered: Quantities::empty(),
+                removed_ms: Some(99),
             }],
             tasks: vec![TaskView {
                 id: TaskId("t1".into()),
@@ -308,6 +330,12 @@ mod tests {
         assert_eq!(v["agents"][1]["total"]["disk"], 0.0);
         assert_eq!(v["agents"][1]["total"]["gpus"], 1.0);
         assert_eq!(v["frameworks"][0]["connected"], true);
+        assert_eq!(
+            v["frameworks"][0]["removed_time_ms"],
+            serde_json::Value::Null
+        );
+        assert_eq!(v["completed_frameworks"][0]["id"], "gone");
+        assert_eq!(v["completed_frameworks"][0]["removed_time_ms"], 99);
         assert_eq!(v["tasks"][0]["state"], "TASK_RUNNING");
         assert_eq!(v["tasks"][0]["history"][0]["state"], "TASK_STAGING");
         assert_eq!(v["tasks"][0]["history"][1]["time_ms"], 20);

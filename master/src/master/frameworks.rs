@@ -237,10 +237,10 @@ impl Master {
 
     /// Forgets the framework and shuts its tasks down on their agents.
     pub(super) fn remove_framework(&mut self, fw: &FrameworkId, ctx: &mut Ctx<'_, Self>) {
-        let Some(rec) = self.frameworks.remove(fw) else {
+        let Some(mut rec) = self.frameworks.remove(fw) else {
             return;
         };
-        if let Some(pid) = rec.pid {
+        if let Some(pid) = rec.pid.take() {
             self.framework_pids.remove(&pid);
             ctx.unlink(&pid);
         }
@@ -256,10 +256,12 @@ impl Master {
             .collect();
         let mut agents: BTreeSet<AgentId> = BTreeSet::new();
         let mut still_running = Vec::new();
+        let mut last_tasks = Vec::new();
         for key in keys {
             let Some(task) = self.tasks.remove(&key) else {
                 continue;
             };
+            last_tasks.push((key.1.clone(), task.clone()));
             if task.state.is_terminal() {
                 continue;
             }
@@ -289,6 +291,7 @@ impl Master {
             }
         }
         tracing::info!(framework = %fw, "framework removed");
+        self.keep_completed(fw.clone(), rec, last_tasks, ctx.unix_time_ms());
         // Forgotten here already; the registry follows (if the write is
         // lost, a later leader keeps the framework for its failover
         // timeout and then removes it).

@@ -20,6 +20,7 @@
 
 mod agents;
 mod allocations;
+mod completed;
 mod frameworks;
 mod leadership;
 mod metrics;
@@ -33,6 +34,7 @@ use std::time::Duration;
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid, Time, TimerId};
 use thiserror::Error;
 
+use self::completed::CompletedFramework;
 use self::leadership::Phase;
 use self::metrics::Counters;
 use self::records::{AgentRec, FrameworkRec, TaskRec};
@@ -66,8 +68,12 @@ pub struct MasterConfig {
     /// Decline filter when a framework gives none (5 s).
     pub default_refuse: Duration,
     /// Completed tasks kept per framework for reconciliation and display
-    /// (1000).
+    /// (1000; Mesos's `--max_completed_tasks_per_framework`).
     pub max_completed_tasks: usize,
+    /// Removed frameworks kept, with their completed tasks, for display
+    /// (50; Mesos's `--max_completed_frameworks`): `/state` lists them and
+    /// `corral task log` still finds their tasks' sandboxes.
+    pub max_completed_frameworks: usize,
     /// Role of frameworks that name none (`*`).
     pub default_role: String,
     /// After a failover, how long the new leader waits for the agents its
@@ -111,6 +117,7 @@ impl Default for MasterConfig {
             offer_timeout: None,
             default_refuse: Duration::from_secs(5),
             max_completed_tasks: 1000,
+            max_completed_frameworks: 50,
             default_role: "*".to_owned(),
             agent_reregister_timeout: Duration::from_secs(600),
             agent_removal_timeout: Duration::from_secs(600),
@@ -208,6 +215,9 @@ pub struct Master {
     /// removed before it was elected), by where they run and what they
     /// use: held from offers until their agent reports them ended.
     orphans: BTreeMap<(FrameworkId, TaskId), (AgentId, Resources)>,
+    /// Removed frameworks with their last tasks, oldest first, for display
+    /// only (kept in memory, as Mesos does: a new leader starts empty).
+    completed_frameworks: std::collections::VecDeque<CompletedFramework>,
     offers: OfferBook,
     counters: Counters,
 }
@@ -247,6 +257,7 @@ impl Master {
             framework_pids: BTreeMap::new(),
             tasks: BTreeMap::new(),
             orphans: BTreeMap::new(),
+            completed_frameworks: std::collections::VecDeque::new(),
             offers: OfferBook::new(""),
             counters: Counters::default(),
         }

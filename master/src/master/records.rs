@@ -49,6 +49,19 @@ pub(super) struct TaskRec {
 }
 
 impl TaskRec {
+    /// What observers see of this task, `id` of framework `fw`.
+    pub fn view(&self, fw: &FrameworkId, id: &corral_api::ids::TaskId) -> TaskView {
+        TaskView {
+            id: id.clone(),
+            name: self.name.clone(),
+            framework_id: fw.clone(),
+            agent_id: self.agent.clone(),
+            state: self.state,
+            resources: self.resources.clone(),
+            history: self.history.clone(),
+        }
+    }
+
     /// Moves to `state` at `now_ms`; a terminal state is final.
     pub fn transition(&mut self, state: TaskState, now_ms: u64) -> bool {
         if self.state.is_terminal() || self.state == state {
@@ -110,31 +123,26 @@ impl Master {
                 connected: f.pid.is_some(),
                 used: sum(&used_by, id),
                 offered: sum(&offered_to, id),
+                removed_ms: None,
             })
             .collect();
-        let view = |fw: &FrameworkId, id: &corral_api::ids::TaskId, t: &TaskRec| TaskView {
-            id: id.clone(),
-            name: t.name.clone(),
-            framework_id: fw.clone(),
-            agent_id: t.agent.clone(),
-            state: t.state,
-            resources: t.resources.clone(),
-            history: t.history.clone(),
-        };
         let mut tasks: Vec<TaskView> = self
             .tasks
             .iter()
-            .map(|((fw, id), t)| view(fw, id, t))
+            .map(|((fw, id), t)| t.view(fw, id))
             .collect();
         for (fw, f) in &self.frameworks {
-            tasks.extend(f.completed.iter().map(|(id, t)| view(fw, id, t)));
+            tasks.extend(f.completed.iter().map(|(id, t)| t.view(fw, id)));
         }
+        let (completed_frameworks, completed_tasks) = self.completed_views();
+        tasks.extend(completed_tasks);
         MasterState {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             start_time_ms: self.start_time_ms,
             pid: me.to_string(),
             agents,
             frameworks,
+            completed_frameworks,
             tasks,
             outstanding_offers: self.offers.len(),
         }

@@ -134,6 +134,7 @@ function normalizeFramework(raw) {
     connected: f.connected === true,
     used: normalizeQuantities(f.used),
     offered: normalizeQuantities(f.offered),
+    removedMs: typeof f.removed_time_ms === "number" ? f.removed_time_ms : null,
   };
 }
 
@@ -182,6 +183,7 @@ function normalizeState(raw) {
     startTimeMs: typeof s.start_time_ms === "number" ? s.start_time_ms : null,
     agents,
     frameworks: list(s.frameworks).filter(isObject).map(normalizeFramework),
+    completedFrameworks: list(s.completed_frameworks).filter(isObject).map(normalizeFramework),
     tasks: list(s.tasks).filter(isObject).map(normalizeTask),
     outstandingOffers: num(s.outstanding_offers),
     totals: normalizeTotals(s.totals, agents),
@@ -542,12 +544,25 @@ function frameworkRow(f, activeTasks) {
     el("td", { class: "num muted" }, offered));
 }
 
+function completedFrameworkRow(f, taskCounts) {
+  return el("tr", { "data-completed-framework-id": f.id },
+    idCell(f.id), el("td", { class: "strong" }, f.name || "–"), el("td", { class: "mono" }, f.role || "–"),
+    el("td", { class: "nowrap", "data-time-ms": f.removedMs }, formatTime(f.removedMs)),
+    el("td", { class: "num" }, taskCounts.get(f.id) || 0));
+}
+
 function renderFrameworks(s) {
   const active = activeTasksBy(s.tasks, "frameworkId");
   const frameworks = [...s.frameworks].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   fillBody("frameworks-body", frameworks.map((f) => frameworkRow(f, active)), 8, "No frameworks are subscribed.");
   const connected = s.frameworks.filter((f) => f.connected).length;
   setText("frameworks-summary", `${s.frameworks.length} subscribed, ${connected} connected`);
+  const tasks = new Map();
+  for (const t of s.tasks) tasks.set(t.frameworkId, (tasks.get(t.frameworkId) || 0) + 1);
+  // The latest removal first.
+  const completed = [...s.completedFrameworks].sort((a, b) => (b.removedMs || 0) - (a.removedMs || 0));
+  fillBody("completed-frameworks-body", completed.map((f) => completedFrameworkRow(f, tasks)), 5, "No framework has been removed.");
+  setText("completed-frameworks-summary", `${completed.length} kept`);
 }
 
 // When the task started: its first TASK_RUNNING, else its first state.
@@ -605,7 +620,7 @@ function compareTasks(a, b) {
 
 function renderTasks(s) {
   const agents = new Map(s.agents.map((a) => [a.id, a]));
-  const frameworks = new Map(s.frameworks.map((f) => [f.id, f]));
+  const frameworks = new Map([...s.completedFrameworks, ...s.frameworks].map((f) => [f.id, f]));
   const filter = byId("task-filter").value.trim().toLowerCase();
   const shown = s.tasks.filter((t) => taskMatches(t, filter, agents, frameworks)).sort(compareTasks);
   const empty = filter ? "No task matches the filter." : "No tasks yet.";

@@ -97,10 +97,38 @@ fn parse_meminfo_total_kb(text: &str) -> Option<u64> {
 
 /// Free space (for unprivileged users) of the file system holding `dir`, MB.
 fn free_disk_mb(dir: &Path) -> Result<u64, AgentError> {
-    let existing = nearest_existing(dir)
-        .ok_or_else(|| detect_error("disk", format!("no part of {} exists", dir.display())))?;
-    let c_path = CString::new(existing.as_os_str().as_encoded_bytes())
-        .map_err(|e| detect_error("disk", e))?;
+    let space = disk_space(dir).map_err(|e| detect_error("disk", e))?;
+    Ok(space.available_bytes / (1024 * 1024))
+}
+
+/// The size of a file system and what is left of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DiskSpace {
+    /// Its size.
+    pub total_bytes: u64,
+    /// Not used by any file.
+    pub free_bytes: u64,
+    /// What unprivileged users may still write.
+    pub available_bytes: u64,
+}
+
+impl DiskSpace {
+    /// The used fraction, 0 to 1 (Mesos's measure for sandbox collection).
+    pub fn usage(&self) -> f64 {
+        if self.total_bytes == 0 {
+            return 0.0;
+        }
+        let used = self.total_bytes.saturating_sub(self.free_bytes);
+        used as f64 / self.total_bytes as f64
+    }
+}
+
+/// The file system holding `dir` (or its nearest existing ancestor).
+pub(crate) fn disk_space(dir: &Path) -> Result<DiskSpace, String> {
+    let existing =
+        nearest_existing(dir).ok_or_else(|| format!("no part of {} exists", dir.display()))?;
+    let c_path =
+        CString::new(existing.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
     // SAFETY: statvfs is plain old data; zeroed is a valid value for it.
     let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: `c_path` is a NUL-terminated string and `stat` a valid out
@@ -108,13 +136,17 @@ fn free_disk_mb(dir: &Path) -> Result<u64, AgentError> {
     let rc = unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) };
     if rc != 0 {
         let err = std::io::Error::last_os_error();
-        return Err(detect_error(
-            "disk",
-            format!("statvfs {}: {err}", existing.display()),
-        ));
+        return Err(format!("statvfs {}: {err}", existing.display()));
     }
-    let bytes = u128::from(stat.f_bavail) * u128::from(stat.f_frsize);
-    Ok(u64::try_from(bytes / (1024 * 1024)).unwrap_or(u64::MAX))
+    let bytes = |blocks| {
+        let b = u128::from(blocks) * u128::from(stat.f_frsize);
+        u64::try_from(b).unwrap_or(u64::MAX)
+    };
+    Ok(DiskSpace {
+        total_bytes: bytes(stat.f_blocks),
+        free_bytes: bytes(stat.f_bfree),
+        available_bytes: bytes(stat.f_bavail),
+    })
 }
 
 /// `dir` itself or its nearest ancestor that exists.

@@ -29,7 +29,10 @@
 //! # Operators
 //! [`state::GetAgentState`] asks the actor for a snapshot of itself; the
 //! agent's HTTP API ([`http::serve`]: `/state`, `/metrics`, sandbox files)
-//! stands on it, on a thread beside the node.
+//! stands on it, on a thread beside the node. So does sandbox collection
+//! ([`gc`]): finished tasks' sandboxes stay for operators to read, until
+//! `--gc-delay` passes (sooner as the disk fills), then a sweeper thread
+//! removes them.
 //!
 //! # Containers
 //! A task with a Docker container description runs when the agent offers
@@ -64,6 +67,7 @@ pub mod containerizers;
 mod detect;
 mod error;
 mod events;
+pub mod gc;
 pub mod http;
 pub mod sandbox;
 pub mod state;

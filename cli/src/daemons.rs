@@ -9,6 +9,8 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use corral_agent::containerizers::parse_containerizers;
+use corral_agent::gc::sweeper::Sweeper;
+use corral_agent::gc::GcConfig;
 use corral_agent::{
     detect_resources, hostname, prepare_docker, Agent, AgentConfig, DockerCheck, RecoverMode,
 };
@@ -296,6 +298,17 @@ pub struct AgentArgs {
     /// (a duration: 30s, 15m).
     #[arg(long, env = "CORRAL_RECOVERY_TIMEOUT", default_value = "15m", value_parser = duration)]
     recovery_timeout: Duration,
+    /// How long a finished task's sandbox is kept once it stops changing,
+    /// on a disk with room to spare (a duration: 12h, 3d, 1w).
+    #[arg(long, env = "CORRAL_GC_DELAY", default_value = "1w", value_parser = duration)]
+    gc_delay: Duration,
+    /// The fraction of the work directory's disk to keep free: the fuller
+    /// the disk past 1 minus this, the sooner sandboxes are removed.
+    #[arg(long, env = "CORRAL_GC_DISK_HEADROOM", default_value_t = 0.1)]
+    gc_disk_headroom: f64,
+    /// How often the disk is measured and old sandboxes removed.
+    #[arg(long, env = "CORRAL_DISK_WATCH_INTERVAL", default_value = "1m", value_parser = duration)]
+    disk_watch_interval: Duration,
     #[command(flatten)]
     common: NodeCommon,
 }
@@ -357,6 +370,12 @@ pub fn agent(args: AgentArgs) -> Result<ExitCode> {
     // Executors join the agent with its own identity.
     cfg.executor_tls = args.common.tls.config()?;
     cfg.validate()?;
+    let gc = GcConfig {
+        delay: args.gc_delay,
+        disk_headroom: args.gc_disk_headroom,
+        interval: args.disk_watch_interval,
+    };
+    gc.validate()?;
     let addr = SocketAddr::new(args.ip, args.port);
     let node = Node::start(NodeConfig {
         listen: addr,
@@ -370,7 +389,9 @@ pub fn agent(args: AgentArgs) -> Result<ExitCode> {
     let agent_pid = node.pid(Agent::NAME)?;
     let work_dir = cfg.work_dir.clone();
     let http = HttpConfig::new(http_addr);
-    let http = corral_agent::http::serve(http, node.clone(), agent_pid, work_dir)?;
+    let http = corral_agent::http::serve(http, node.clone(), agent_pid.clone(), work_dir.clone())?;
+    let _sweeper = Sweeper::start(node.clone(), agent_pid, work_dir, gc)
+        .context("cannot start sandbox collection")?;
     let cfg_masters = cfg.masters.clone();
     let pid = node.spawn(Agent::NAME, Agent::new(cfg))?;
     let masters: Vec<String> = cfg_masters.iter().map(|m| m.addr().to_string()).collect();

@@ -21,10 +21,12 @@ pub fn duration(text: &str) -> Result<Duration, String> {
         "ms" => n / 1000.0,
         "" | "s" | "secs" => n,
         "m" | "mins" => n * 60.0,
-        "h" => n * 3600.0,
+        "h" | "hrs" => n * 3600.0,
+        "d" | "days" => n * 86_400.0,
+        "w" | "weeks" => n * 604_800.0,
         _ => {
             return Err(format!(
-                "'{text}': unknown unit '{unit}' (use ms, s, m or h)"
+                "'{text}': unknown unit '{unit}' (use ms, s, m, h, d or w)"
             ))
         }
     };
@@ -156,6 +158,8 @@ mod tests {
         assert_eq!(duration("2"), Ok(Duration::from_secs(2)));
         assert_eq!(duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(duration("1w"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(duration("2days"), Ok(Duration::from_secs(2 * 86_400)));
         assert_eq!(show_duration(Duration::from_millis(1500)), "1.5s");
         assert_eq!(show_duration(Duration::from_secs(3)), "3s");
         assert_eq!(show_duration(Duration::from_millis(250)), "250ms");

@@ -452,3 +452,86 @@ fn execute_whose_only_master_dies_mid_job_gives_up_after_its_connect_timeout() {
     assert!(gone >= Duration::from_secs(2), "gave up after {gone:?}");
     eprintln!("execute gave up {gone:?} after its master was killed");
 }
+
+/// A finished job's sandbox is removed once `--gc-delay` has passed (the
+/// one flag this agent changes, with its sweep interval), while a running
+/// task's sandbox, as old, stays.
+#[test]
+fn a_finished_tasks_sandbox_is_collected_after_the_gc_delay_and_a_live_one_is_not() {
+    let dir = test_dir("user-gc");
+    let (m, a) = (ip(61), ip(62));
+    let _master = lone_master(&dir, m);
+    let master_addr = format!("{m}:5050");
+    let work = dir.join("agent0");
+    let _agent = Proc::spawn(
+        "agent0",
+        &dir,
+        &[
+            "agent",
+            "--master",
+            &master_addr,
+            "--ip",
+            &a.to_string(),
+            "--work-dir",
+            &work.to_string_lossy(),
+            "--gc-delay",
+            "2s",
+            "--gc-disk-headroom",
+            "0",
+            "--disk-watch-interval",
+            "200ms",
+        ],
+    );
+    wait_for(START, "the agent registered", || {
+        master_state(m).filter(|s| agents_of(s) == 1)
+    });
+    let mut service = execute(
+        &dir,
+        "service",
+        &["--master", &master_addr, "--command", "sleep 60"],
+    );
+    let live = wait_for(START, "the long task running", || {
+        running_framework(&master_state(m)?)
+    });
+    let mut job = execute(
+        &dir,
+        "job",
+        &["--master", &master_addr, "--command", "echo hi"],
+    );
+    let status = exit_of(&mut job, START, "the job to end", (&dir, "job"));
+    assert!(status.success(), "{}", log_of(&dir, "job"));
+    let out = log_of(&dir, "job");
+    let done = out
+        .split_whitespace()
+        .skip_while(|w| *w != "framework")
+        .nth(1)
+        .expect("execute names its framework");
+    let sandbox = |fw: &str| work.join("frameworks").join(fw);
+    assert!(
+        sandbox(done).exists(),
+        "the job's sandbox is there at first"
+    );
+    wait_for(
+        Duration::from_secs(20),
+        "the finished job's sandboxes removed",
+        || (!sandbox(done).exists()).then_some(()),
+    );
+    // The long task's sandbox is older than the job's, which went: only
+    // its being in use keeps it.
+    let live_sandbox = sandbox(&live).join("tasks").join("corral-execute-0");
+    assert!(
+        live_sandbox.is_dir(),
+        "{} was removed",
+        live_sandbox.display()
+    );
+    service.signal("TERM");
+    exit_of(
+        &mut service,
+        START,
+        "the service to stop",
+        (&dir, "service"),
+    );
+    let log = log_of(&dir, "agent0");
+    assert!(log.contains("removed a finished task's sandbox"), "{log}");
+    assert!(!log.contains("cannot remove"), "{log}");
+}

@@ -79,7 +79,7 @@ pub use actor::{Actor, DispatchError, Handler, Handlers};
 pub use ctx::{AskError, Ctx, ReplyTo, TimerId};
 pub use kernel::{Kernel, KernelConfig, SpawnError};
 pub use message::{Message, Request};
-pub use metrics::{Metrics, MetricsSnapshot};
+pub use metrics::{Counter, Metrics, MetricsSnapshot};
 pub use node::{Node, NodeConfig, NodeError};
 pub use pid::{validate_name, Pid, PidError, MAX_NAME_BYTES};
 pub use process::{signal_name, ExitStatus, ProcessId, ProcessRequest, ProcessSpec, Signal};

@@ -2,6 +2,17 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// One counter of a [`MetricsSnapshot`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counter {
+    /// Its name, as the snapshot's field.
+    pub name: &'static str,
+    /// What it counts, in a sentence.
+    pub help: &'static str,
+    /// Its value.
+    pub value: u64,
+}
+
 macro_rules! counters {
     ($($(#[doc = $doc:literal])* $name:ident,)*) => {
         /// Live counters of one node (or one simulated node).
@@ -24,6 +35,19 @@ macro_rules! counters {
             /// Reads every counter.
             pub fn snapshot(&self) -> MetricsSnapshot {
                 MetricsSnapshot { $($name: self.$name.load(Ordering::Relaxed),)* }
+            }
+        }
+
+        impl MetricsSnapshot {
+            /// Every counter with its name (the field's) and what it
+            /// counts (the field's doc), for exporters: a counter added
+            /// here is exported with its help text, written once.
+            pub fn counters(&self) -> Vec<Counter> {
+                vec![$(Counter {
+                    name: stringify!($name),
+                    help: concat!($($doc),*).trim(),
+                    value: self.$name,
+                },)*]
             }
         }
     };

@@ -306,20 +306,28 @@ pub fn read_file(agent_http: &str, path: &str, offset: u64, length: u64) -> Resu
         .with_context(|| format!("{url} did not answer JSON"))
 }
 
-/// The one task with this id (an id may repeat across frameworks: then the
-/// caller must say which).
+/// The task with this id: the only one, or else the only live one (an id
+/// may repeat across frameworks, as `corral execute` names its tasks alike
+/// in every job and removed frameworks' tasks stay listed; when that does
+/// not settle it the caller must say which framework).
 pub fn find_task<'a>(state: &'a State, task_id: &str, framework: Option<&str>) -> Result<&'a Task> {
     let matches: Vec<&Task> = state
         .tasks
         .iter()
         .filter(|t| t.id == task_id && framework.is_none_or(|f| t.framework_id == f))
         .collect();
+    let live: Vec<&Task> = matches
+        .iter()
+        .copied()
+        .filter(|t| !has_ended(&t.state))
+        .collect();
+    if let ([_, _, ..], [one]) = (matches.as_slice(), live.as_slice()) {
+        return Ok(one);
+    }
     match matches.as_slice() {
         [one] => Ok(one),
         [] => bail!("no task '{task_id}' on this cluster"),
         several => {
-            // `corral execute` names its tasks alike in every job, and
-            // the jobs of removed frameworks stay listed.
             let frameworks: Vec<&str> = several.iter().map(|t| t.framework_id.as_str()).collect();
             bail!(
                 "task id '{task_id}' is used by several frameworks ({}); say which with --framework",
@@ -327,6 +335,21 @@ pub fn find_task<'a>(state: &'a State, task_id: &str, framework: Option<&str>) -
             )
         }
     }
+}
+
+/// Whether a task in `state` (Mesos's name) has ended for good.
+pub fn has_ended(state: &str) -> bool {
+    matches!(
+        state,
+        "TASK_FINISHED"
+            | "TASK_FAILED"
+            | "TASK_KILLED"
+            | "TASK_ERROR"
+            | "TASK_DROPPED"
+            | "TASK_GONE"
+            | "TASK_GONE_BY_OPERATOR"
+            | "TASK_LOST"
+    )
 }
 
 #[cfg(test)]

@@ -171,3 +171,38 @@ fn redirects_name_absolute_urls_or_paths_on_the_same_origin() {
     assert_eq!(redirect_target(asked, "ftp://x/"), None);
     assert_eq!(redirect_target(asked, "state"), None);
 }
+
+/// A `/state` with tasks `(framework, id, state)`.
+fn state_with(tasks: &[(&str, &str, &str)]) -> State {
+    let tasks: Vec<serde_json::Value> = tasks
+        .iter()
+        .map(|(fw, id, state)| {
+            serde_json::json!({"id": id, "name": id, "framework_id": fw, "agent_id": "a",
+                "state": state, "resources": {}})
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "version": "0", "leader": "m", "start_time_ms": 0, "agents": [], "frameworks": [],
+        "tasks": tasks, "outstanding_offers": 0,
+        "totals": {"total": {}, "used": {}, "offered": {}},
+    });
+    serde_json::from_value(doc).unwrap()
+}
+
+#[test]
+fn a_task_id_several_jobs_used_means_the_live_one_else_asks_which() {
+    let s = state_with(&[
+        ("old", "t", "TASK_FINISHED"),
+        ("new", "t", "TASK_RUNNING"),
+        ("a", "u", "TASK_FINISHED"),
+        ("b", "u", "TASK_FAILED"),
+        ("c", "v", "TASK_FINISHED"),
+    ]);
+    assert_eq!(find_task(&s, "t", None).unwrap().framework_id, "new");
+    assert_eq!(find_task(&s, "t", Some("old")).unwrap().framework_id, "old");
+    assert_eq!(find_task(&s, "v", None).unwrap().framework_id, "c");
+    let err = find_task(&s, "u", None).unwrap_err().to_string();
+    assert!(err.contains("several frameworks (a, b)"), "{err}");
+    let err = find_task(&s, "w", None).unwrap_err().to_string();
+    assert_eq!(err, "no task 'w' on this cluster");
+}

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 
-use crate::api::{find_task, read_file, Master, State};
+use crate::api::{find_task, has_ended, read_file, Master, State};
 use crate::table::Table;
 
 /// Where the master is, and how to print.
@@ -318,20 +318,6 @@ fn print_json(
     Ok(())
 }
 
-fn ended(state: &str) -> bool {
-    matches!(
-        state,
-        "TASK_FINISHED"
-            | "TASK_FAILED"
-            | "TASK_KILLED"
-            | "TASK_ERROR"
-            | "TASK_DROPPED"
-            | "TASK_GONE"
-            | "TASK_GONE_BY_OPERATOR"
-            | "TASK_LOST"
-    )
-}
-
 /// `corral task log`.
 pub fn task_log(a: LogArgs) -> Result<ExitCode> {
     const CHUNK: u64 = 64 * 1024;
@@ -366,8 +352,8 @@ pub fn task_log(a: LogArgs) -> Result<ExitCode> {
             break;
         }
         let now = master.state()?;
-        let done =
-            find_task(&now, &task.id, Some(&task.framework_id)).map_or(true, |t| ended(&t.state));
+        let done = find_task(&now, &task.id, Some(&task.framework_id))
+            .map_or(true, |t| has_ended(&t.state));
         if done {
             // One last read: what it wrote just before it ended.
             let last = read_file(&http, &path, offset, CHUNK)?;
@@ -386,7 +372,7 @@ pub fn kill(a: KillArgs) -> Result<ExitCode> {
     let master = Master::new(&a.master)?;
     let s = master.state()?;
     let task = find_task(&s, &a.task_id, a.framework.as_deref())?;
-    if ended(&task.state) {
+    if has_ended(&task.state) {
         bail!(
             "task '{}' has already ended ({})",
             task.id,

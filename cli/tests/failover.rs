@@ -32,7 +32,9 @@ fn killing_the_leading_master_keeps_tasks_running_and_a_new_leader_offers() {
     let first = wait_for(START, "a leader among 3 masters", || masters.leader());
     // A standby sends a browser (the UI page) and API clients to the leader.
     let standby = (first + 1) % 3;
-    for path in ["/", "/state"] {
+    // So do the Mesos endpoints tools read; `/master/redirect` names the
+    // leader protocol-relative, as Mesos does.
+    for path in ["/", "/state", "/master/state", "/master/tasks?limit=1"] {
         let (status, location) = wait_for(START, "a standby to know the leader", || {
             let got = common::state::answer_at(&masters.http(standby), path)?;
             (got.0 == 307).then_some(got)
@@ -44,6 +46,11 @@ fn killing_the_leading_master_keeps_tasks_running_and_a_new_leader_offers() {
             "{path} on a standby"
         );
     }
+    let (status, location) = common::state::answer_at(&masters.http(standby), "/master/redirect")
+        .expect("the standby answers");
+    assert_eq!(status, 307);
+    let leader = format!("//{}", masters.http(first));
+    assert_eq!(location.as_deref(), Some(leader.as_str()));
 
     let group = masters.group();
     let agents: Vec<Proc> = (0..2)

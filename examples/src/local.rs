@@ -125,19 +125,23 @@ impl LocalCluster {
             listen: cfg.master_addr,
             ..NodeConfig::default()
         })?);
-        let master = master_node.spawn(Master::NAME, Master::new(cfg.master.clone()))?;
+        // HTTP first: the master records its URL when it takes the lead,
+        // for redirects to it.
+        let mut master_cfg = cfg.master.clone();
         let master_http = if cfg.http {
             let port = cfg.http_port.unwrap_or(cfg.master_addr.port());
             let listen = SocketAddr::new(cfg.master_addr.ip(), port);
-            let (node, pid) = (master_node.clone(), master.clone());
-            Some(corral_master::http::serve(
-                HttpConfig::new(listen),
-                node,
-                pid,
-            )?)
+            let pid = master_node
+                .pid(Master::NAME)
+                .map_err(|e| LocalError::Config(e.to_string()))?;
+            let server =
+                corral_master::http::serve(HttpConfig::new(listen), master_node.clone(), pid)?;
+            master_cfg.http_url = Some(server.url());
+            Some(server)
         } else {
             None
         };
+        let master = master_node.spawn(Master::NAME, Master::new(master_cfg))?;
         let agents = cfg.agents;
         let mut cluster = LocalCluster {
             master,

@@ -11,7 +11,7 @@ use std::sync::mpsc::{channel, Receiver};
 use std::time::Duration;
 
 use common::http::{get, raw, request};
-use common::{clock, cluster, res};
+use common::{clock, cluster, eventually, next_event, res};
 use corral_api::framework::FrameworkInfo;
 use corral_api::task::TaskState;
 use corral_examples::batch::{Batch, BatchConfig, BatchEvent};
@@ -127,32 +127,6 @@ fn batch(
     .into_framework();
     let (node, pid) = start_framework(framework).expect("framework starts");
     (node, pid, rx)
-}
-
-/// The next event `want` accepts, within 60 s.
-fn next_event(rx: &Receiver<BatchEvent>, want: impl Fn(&BatchEvent) -> bool) -> BatchEvent {
-    let deadline = clock() + Duration::from_secs(60);
-    loop {
-        let left = deadline.saturating_duration_since(clock());
-        match rx.recv_timeout(left) {
-            Ok(e) if want(&e) => return e,
-            Ok(_) => continue,
-            Err(e) => panic!("the awaited event did not come: {e}"),
-        }
-    }
-}
-
-/// Polls `f` until it gives a value, for up to 30 s.
-fn eventually<T>(what: &str, f: impl Fn() -> Option<T>) -> T {
-    let deadline = clock() + Duration::from_secs(30);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(clock() < deadline, "timed out waiting for {what}");
-        // Polling an HTTP endpoint is the event here: it has no push.
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn task_state<'a>(state: &'a Value, id: &str) -> Option<&'a str> {

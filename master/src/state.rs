@@ -41,6 +41,8 @@ pub struct AgentState {
     pub reachable: bool,
     /// Base URL of its HTTP API (`http://ip:port`), if it serves one.
     pub http: Option<String>,
+    /// When this master admitted it, Unix ms.
+    pub registered_ms: u64,
 }
 
 /// A framework as the master sees it.
@@ -60,6 +62,13 @@ pub struct FrameworkState {
     pub offered: Quantities,
     /// When the master removed it (Unix ms); None while it is subscribed.
     pub removed_ms: Option<u64>,
+    /// When it subscribed with this master, Unix ms.
+    pub registered_ms: u64,
+    /// Its scheduler's actor, while connected.
+    pub pid: Option<String>,
+    /// Its own description (user, failover timeout, checkpointing,
+    /// principal, capabilities).
+    pub info: corral_api::framework::FrameworkInfo,
 }
 
 /// A task as the master sees it.
@@ -88,6 +97,8 @@ pub struct MasterState {
     pub version: String,
     /// When the master started (Unix ms).
     pub start_time_ms: u64,
+    /// When it took the lead (Unix ms); None while it does not lead.
+    pub elected_ms: Option<u64>,
     /// The master's actor.
     pub pid: String,
     /// Admitted agents, by id.
@@ -153,6 +164,10 @@ pub struct MasterMetrics {
     pub resources_used: Quantities,
     /// What is offered and not yet answered, summed over agents.
     pub resources_offered: Quantities,
+    /// Whether this master leads.
+    pub elected: bool,
+    /// When it started, Unix ms.
+    pub start_time_ms: u64,
 }
 
 /// Kill a task as an operator (not as its framework). The framework hears

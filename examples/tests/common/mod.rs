@@ -260,3 +260,29 @@ pub fn cluster(
     tune(&mut cfg);
     LocalCluster::start(cfg).expect("local cluster starts")
 }
+
+/// The next event `want` accepts, within 60 s.
+pub fn next_event<E>(rx: &Receiver<E>, want: impl Fn(&E) -> bool) -> E {
+    let deadline = clock() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(clock());
+        match rx.recv_timeout(left) {
+            Ok(e) if want(&e) => return e,
+            Ok(_) => continue,
+            Err(e) => panic!("the awaited event did not come: {e}"),
+        }
+    }
+}
+
+/// Polls `f` until it gives a value, for up to 30 s.
+pub fn eventually<T>(what: &str, f: impl Fn() -> Option<T>) -> T {
+    let deadline = clock() + Duration::from_secs(30);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(clock() < deadline, "timed out waiting for {what}");
+        // Polling an HTTP endpoint is the event here: it has no push.
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

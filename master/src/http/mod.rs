@@ -11,6 +11,7 @@
 //! | `/health` | 200 `ok` |
 //! | `POST /tasks/{framework_id}/{task_id}/kill` | kill a task as an operator: 202, 404 unknown, 409 already ended |
 //! | `/`, `/app.js`, `/style.css` | the web UI |
+//! | `/master/state`, `/master/tasks`, `/metrics/snapshot`, ... | Apache Mesos's v0 read-only endpoints, Mesos's shapes (`mesos`, `docs/mesos-compatibility.md`) |
 //!
 //! Every error is JSON `{"error": "..."}`: 404 for an unknown path, 405 (with
 //! `Allow`) for a wrong method, 413 for a body over
@@ -26,6 +27,7 @@
 //! (see `routes.rs`).
 
 mod assets;
+mod mesos;
 mod metrics;
 mod routes;
 pub mod state_json;

@@ -31,7 +31,10 @@ impl MasterApi {
     /// `None` when this master leads; otherwise the answer to give instead
     /// of serving `req`: 307 to the same path on the leader's HTTP server,
     /// or 503 while no leader is known (as Mesos's non-leading masters).
-    async fn redirect(&self, req: &HttpRequest) -> Result<Option<HttpResponse>, ApiError> {
+    pub(super) async fn redirect(
+        &self,
+        req: &HttpRequest,
+    ) -> Result<Option<HttpResponse>, ApiError> {
         let l = ask(&self.node, &self.master, GetLeadership, "master").await?;
         if l.leading {
             return Ok(None);
@@ -70,7 +73,8 @@ pub(super) fn routes(api: MasterApi) -> impl Fn(&mut web::ServiceConfig) + Send 
                 web::resource("/tasks/{framework_id}/{task_id}/kill")
                     .route(web::post().to(kill))
                     .default_service(only("POST")),
-            );
+            )
+            .configure(super::mesos::mesos_routes);
     }
 }
 

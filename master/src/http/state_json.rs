@@ -267,10 +267,12 @@ mod tests {
             attributes: "rack:r1".into(),
             reachable: true,
             http: None,
+            registered_ms: 1,
         };
         MasterState {
             version: "0.1.0".into(),
             start_time_ms: 5,
+            elected_ms: Some(6),
             pid: "master@127.0.0.1:5050".into(),
             agents: vec![
                 agent(
@@ -294,6 +296,9 @@ mod tests {
                 used: Quantities::of(&r("cpus:0.5;mem:64;ports:[31000-31001]")),
                 offered: Quantities::empty(),
                 removed_ms: None,
+                registered_ms: 7,
+                pid: Some("scheduler@127.0.0.1:4000".into()),
+                info: corral_api::framework::FrameworkInfo::new("batch", "*"),
             }],
             completed_frameworks: vec![FrameworkState {
                 id: FrameworkId("gone".into()),
@@ -303,6 +308,9 @@ mod tests {
                 used: Quantities::empty(),
                 offered: Quantities::empty(),
                 removed_ms: Some(99),
+                registered_ms: 8,
+                pid: None,
+                info: corral_api::framework::FrameworkInfo::new("old", "*"),
             }],
             tasks: vec![TaskView {
                 id: TaskId("t1".into()),

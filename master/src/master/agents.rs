@@ -135,6 +135,7 @@ impl Master {
                 attributes: m.attributes,
                 missed_pings: 0,
                 http: m.http,
+                registered_ms: ctx.unix_time_ms(),
             },
         );
         let used = used.into_iter().collect();

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use super::records::{FrameworkRec, TaskRec};
 use super::Master;
 use crate::state::{FrameworkState, TaskView};
+use corral_api::framework::FrameworkInfo;
 use corral_api::ids::{FrameworkId, TaskId};
 use corral_api::resources::Quantities;
 use corral_api::task::TaskState;
@@ -13,8 +14,10 @@ use corral_api::task::TaskState;
 /// A framework the master removed, with its latest tasks.
 pub(super) struct CompletedFramework {
     pub id: FrameworkId,
-    pub name: String,
+    pub info: FrameworkInfo,
     pub role: String,
+    /// When it subscribed, Unix ms.
+    pub registered_ms: u64,
     /// When it was removed, Unix ms.
     pub removed_ms: u64,
     /// Its latest tasks, oldest first, each in its last state.
@@ -47,8 +50,9 @@ impl Master {
         }
         self.completed_frameworks.push_back(CompletedFramework {
             id,
-            name: rec.info.name,
+            info: rec.info,
             role: rec.role,
+            registered_ms: rec.registered_ms,
             removed_ms: now_ms,
             tasks,
         });
@@ -64,12 +68,15 @@ impl Master {
             .iter()
             .map(|f| FrameworkState {
                 id: f.id.clone(),
-                name: f.name.clone(),
+                name: f.info.name.clone(),
                 role: f.role.clone(),
                 connected: false,
                 used: Quantities::empty(),
                 offered: Quantities::empty(),
                 removed_ms: Some(f.removed_ms),
+                registered_ms: f.registered_ms,
+                pid: None,
+                info: f.info.clone(),
             })
             .collect();
         let tasks = self
@@ -106,6 +113,7 @@ mod tests {
             role: "web".into(),
             pid: None,
             failover: None,
+            registered_ms: 0,
             completed: completed
                 .iter()
                 .map(|(id, s)| (TaskId::from(*id), task(*s)))

@@ -136,6 +136,7 @@ impl Master {
                     pid: Some(from.clone()),
                     failover: None,
                     completed: VecDeque::new(),
+                    registered_ms: ctx.unix_time_ms(),
                 },
             );
             self.framework_pids.insert(from.clone(), id.clone());

@@ -58,6 +58,7 @@ pub(super) enum Phase {
 impl Master {
     /// Records this master as the leader others are sent to.
     pub(super) fn lead_here(&mut self, ctx: &Ctx<'_, Self>) {
+        self.elected_ms = ctx.unix_time_ms();
         let master = ctx.me().clone();
         self.leader_hint = Some(master.clone());
         let http = self.cfg.http_url.clone();
@@ -280,6 +281,7 @@ impl Master {
                 pid: None,
                 failover: None,
                 completed: VecDeque::new(),
+                registered_ms: ctx.unix_time_ms(),
             },
         );
         let framework = id.clone();

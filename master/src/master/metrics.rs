@@ -54,6 +54,8 @@ impl Master {
             offered.add(&o.resources);
         }
         MasterMetrics {
+            elected: self.leading(),
+            start_time_ms: self.start_time_ms,
             offers_sent: self.counters.offers_sent,
             offers_declined: self.counters.offers_declined,
             offers_rescinded: self.counters.offers_rescinded,

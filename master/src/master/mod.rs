@@ -204,6 +204,8 @@ pub struct Master {
     next_agent: u64,
     next_framework: u64,
     start_time_ms: u64,
+    /// When this master last took the lead, Unix ms.
+    elected_ms: u64,
     allocator: Option<Pid>,
     agents: BTreeMap<AgentId, AgentRec>,
     agent_pids: BTreeMap<Pid, AgentId>,
@@ -249,6 +251,7 @@ impl Master {
             next_agent: 0,
             next_framework: 0,
             start_time_ms: 0,
+            elected_ms: 0,
             allocator: None,
             agents: BTreeMap::new(),
             agent_pids: BTreeMap::new(),

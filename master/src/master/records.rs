@@ -21,6 +21,8 @@ pub(super) struct AgentRec {
     pub missed_pings: u32,
     /// Base URL of its HTTP API, if it announced one.
     pub http: Option<String>,
+    /// When this master admitted it, Unix ms.
+    pub registered_ms: u64,
 }
 
 /// A subscribed framework.
@@ -33,6 +35,9 @@ pub(super) struct FrameworkRec {
     pub failover: Option<TimerId>,
     /// Latest tasks that ended and were acknowledged, oldest first.
     pub completed: VecDeque<(corral_api::ids::TaskId, TaskRec)>,
+    /// When it first subscribed with this master (or this master
+    /// recovered it from the registry), Unix ms.
+    pub registered_ms: u64,
 }
 
 /// A task the master launched.
@@ -111,6 +116,7 @@ impl Master {
                 attributes: a.attributes.clone(),
                 reachable: a.missed_pings == 0,
                 http: a.http.clone(),
+                registered_ms: a.registered_ms,
             })
             .collect();
         let frameworks = self
@@ -124,6 +130,9 @@ impl Master {
                 used: sum(&used_by, id),
                 offered: sum(&offered_to, id),
                 removed_ms: None,
+                registered_ms: f.registered_ms,
+                pid: f.pid.as_ref().map(Pid::to_string),
+                info: f.info.clone(),
             })
             .collect();
         let mut tasks: Vec<TaskView> = self
@@ -139,6 +148,7 @@ impl Master {
         MasterState {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             start_time_ms: self.start_time_ms,
+            elected_ms: self.leading().then_some(self.elected_ms),
             pid: me.to_string(),
             agents,
             frameworks,

@@ -1,0 +1,231 @@
+//! Mesos's v0 read-only endpoints of a real local cluster, read as a Mesos
+//! tool reads them: field names, types and units of `/master/state` and
+//! its siblings, paging of `/master/tasks`, `/master/redirect`, `/version`,
+//! `/metrics/snapshot` keys, and JSONP.
+
+mod common;
+
+use std::sync::mpsc::{channel, Receiver};
+
+use common::http::get;
+use common::{cluster, eventually, next_event, res};
+use corral_api::framework::FrameworkInfo;
+use corral_examples::batch::{Batch, BatchConfig, BatchEvent};
+use corral_examples::local::{start_framework, LocalCluster};
+use corral_runtime::Node;
+use serde_json::Value;
+
+/// Starts a batch `name` of `count` `true` tasks; `stay`: it stays
+/// subscribed once done (else it tears itself down).
+fn batch(c: &LocalCluster, name: &str, count: usize, stay: bool) -> (Node, Receiver<BatchEvent>) {
+    let (tx, rx) = channel();
+    let mut cfg = BatchConfig::uniform(
+        c.master().clone(),
+        FrameworkInfo::new(name, "*"),
+        name,
+        count,
+        "true",
+        res("cpus:0.1;mem:32"),
+    );
+    cfg.teardown_when_done = !stay;
+    let observe = Box::new(move |e| {
+        let _ = tx.send(e);
+    });
+    let (node, _) =
+        start_framework(Batch::new(cfg, observe).into_framework()).expect("framework starts");
+    (node, rx)
+}
+
+fn list<'a>(v: &'a Value, key: &str) -> &'a Vec<Value> {
+    v[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("{key} is a list: {v}"))
+}
+
+fn named<'a>(frameworks: &'a [Value], name: &str) -> &'a Value {
+    frameworks
+        .iter()
+        .find(|f| f["name"] == name)
+        .unwrap_or_else(|| panic!("no framework {name}"))
+}
+
+/// Whether `x` is a time in seconds since the epoch (not milliseconds).
+fn seconds(x: &Value) -> bool {
+    x.as_f64().is_some_and(|s| (1.5e9..1e10).contains(&s))
+}
+
+#[test]
+fn mesos_tools_read_the_cluster_with_mesos_names() {
+    let c = cluster(
+        "mesos-v0",
+        2,
+        "cpus:1;mem:512;ports:[31000-31005,31010-31020]",
+        |cfg| {
+            cfg.http = true;
+        },
+    );
+    let base = c.http_url().expect("the master serves HTTP");
+    let (_stays, stays) = batch(&c, "stays", 3, true);
+    let (_leaves, leaves) = batch(&c, "leaves", 2, false);
+    for batch in [&stays, &leaves] {
+        next_event(batch, |e| matches!(e, BatchEvent::Done(_)));
+    }
+    let state = eventually("both batches settled in /master/state", || {
+        let s = get(&base, "/master/state").json();
+        let kept = |key: &str| {
+            s[key]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|f| f["completed_tasks"].as_array().map_or(0, Vec::len))
+                .sum::<usize>()
+        };
+        (kept("frameworks") == 3 && kept("completed_frameworks") == 2).then_some(s)
+    });
+
+    // Top level.
+    assert_eq!(state["version"], env!("CARGO_PKG_VERSION"));
+    assert!(seconds(&state["start_time"]), "{}", state["start_time"]);
+    assert!(seconds(&state["elected_time"]), "{}", state["elected_time"]);
+    assert_eq!(state["activated_slaves"], 2.0);
+    assert_eq!(state["leader"], state["pid"]);
+    assert_eq!(list(&state, "orphan_tasks").len(), 0);
+    // Agents.
+    let slaves = list(&state, "slaves");
+    assert_eq!(slaves.len(), 2);
+    for s in slaves {
+        assert!(s["port"].is_u64(), "{s}");
+        assert!(seconds(&s["registered_time"]), "{s}");
+        assert_eq!(s["resources"]["cpus"], 1.0, "{s}");
+        assert_eq!(s["resources"]["gpus"], 0.0, "{s}");
+        assert_eq!(s["resources"]["mem"], 512.0, "{s}");
+        assert_eq!(s["active"], true);
+    }
+    // Ranges as Mesos writes them; the local cluster gives each agent a
+    // range of its own beside the one given, so one has several.
+    let ranges: Vec<&str> = slaves
+        .iter()
+        .filter_map(|s| s["resources"]["ports"].as_str())
+        .collect();
+    assert_eq!(ranges.len(), 2, "{ranges:?}");
+    assert!(ranges.iter().all(|r| r.starts_with('[')), "{ranges:?}");
+    assert!(
+        ranges.iter().any(|r| r.contains("-31005, 31010-")),
+        "Mesos writes [a-b, c-d]: {ranges:?}"
+    );
+    let slave_ids: Vec<&str> = slaves.iter().filter_map(|s| s["id"].as_str()).collect();
+    // Frameworks and their tasks.
+    let stays_fw = named(list(&state, "frameworks"), "stays");
+    assert_eq!(stays_fw["active"], true);
+    assert_eq!(stays_fw["role"], "*");
+    assert_eq!(stays_fw["unregistered_time"], 0.0);
+    let tasks = list(stays_fw, "completed_tasks");
+    assert_eq!(tasks.len(), 3);
+    for t in tasks {
+        assert_eq!(t["state"], "TASK_FINISHED", "{t}");
+        assert_eq!(t["executor_id"], "");
+        assert!(t.get("agent_id").is_none(), "v0 says slave_id: {t}");
+        assert!(
+            slave_ids.contains(&t["slave_id"].as_str().unwrap_or("")),
+            "{t}"
+        );
+        let statuses = list(t, "statuses");
+        assert_eq!(
+            statuses.last().map(|s| &s["state"]),
+            Some(&Value::from("TASK_FINISHED"))
+        );
+        assert!(statuses.iter().all(|s| seconds(&s["timestamp"])), "{t}");
+    }
+    let gone = named(list(&state, "completed_frameworks"), "leaves");
+    assert_eq!(gone["active"], false);
+    assert!(seconds(&gone["unregistered_time"]), "{gone}");
+    assert_eq!(list(gone, "completed_tasks").len(), 2);
+    let (stays_id, gone_id) = (
+        stays_fw["id"].as_str().expect("an id"),
+        gone["id"].as_str().expect("an id"),
+    );
+
+    // The older paths give the same document.
+    for path in ["/master/state.json", "/state.json"] {
+        let again = get(&base, path).json();
+        assert_eq!(again["slaves"], state["slaves"], "{path}");
+    }
+
+    // The summary counts the subscribed frameworks' tasks.
+    let summary = get(&base, "/master/state-summary").json();
+    let finished: u64 = list(&summary, "slaves")
+        .iter()
+        .filter_map(|s| s["TASK_FINISHED"].as_u64())
+        .sum();
+    assert_eq!(finished, 3);
+    let frameworks = list(&summary, "frameworks");
+    assert_eq!(frameworks.len(), 1);
+    assert_eq!(frameworks[0]["TASK_FINISHED"], 3);
+    assert!(frameworks[0].get("tasks").is_none(), "no task lists");
+
+    // Filters.
+    let one = get(&base, &format!("/master/frameworks?framework_id={gone_id}")).json();
+    assert_eq!(list(&one, "frameworks").len(), 0);
+    assert_eq!(list(&one, "completed_frameworks").len(), 1);
+    assert_eq!(
+        list(&get(&base, "/master/slaves").json(), "slaves").len(),
+        2
+    );
+    let path = format!("/master/slaves?slave_id={}", slave_ids[0]);
+    assert_eq!(list(&get(&base, &path).json(), "slaves").len(), 1);
+
+    // Tasks: every framework's, pages, order, filters.
+    let all = get(&base, "/master/tasks").json();
+    assert_eq!(list(&all, "tasks").len(), 5);
+    assert_eq!(
+        list(&get(&base, "/master/tasks?limit=2").json(), "tasks").len(),
+        2
+    );
+    let rest = get(&base, "/master/tasks?offset=4").json();
+    assert_eq!(list(&rest, "tasks").len(), 1);
+    let first = |order: &str| {
+        let v = get(&base, &format!("/master/tasks?order={order}")).json();
+        list(&v, "tasks")[0]["statuses"][0]["timestamp"].as_f64()
+    };
+    assert!(first("asc") <= first("desc"), "newest first by default");
+    let path = format!("/master/tasks?framework_id={stays_id}");
+    assert_eq!(list(&get(&base, &path).json(), "tasks").len(), 3);
+    let path = format!("/master/tasks?framework_id={gone_id}&task_id=leaves-1");
+    let found = get(&base, &path).json();
+    assert_eq!(list(&found, "tasks").len(), 1);
+    assert_eq!(found["tasks"][0]["id"], "leaves-1");
+
+    // Redirect, version, health.
+    let r = get(&base, "/master/redirect");
+    assert_eq!(r.status, 307);
+    let host = base.trim_start_matches("http://").trim_end_matches('/');
+    assert_eq!(r.header("location"), Some(format!("//{host}").as_str()));
+    assert_eq!(
+        get(&base, "/version").json()["version"],
+        env!("CARGO_PKG_VERSION")
+    );
+    let health = get(&base, "/master/health");
+    assert_eq!((health.status, health.text()), (200, String::new()));
+
+    // Metrics, all numbers.
+    let m = get(&base, "/metrics/snapshot").json();
+    let m = m.as_object().expect("an object");
+    assert!(m.values().all(Value::is_f64), "{m:?}");
+    assert_eq!(m["master/elected"], 1.0);
+    assert_eq!(m["master/slaves_connected"], 2.0);
+    assert_eq!(m["master/cpus_total"], 2.0);
+    assert_eq!(m["master/tasks_finished"], 3.0, "the subscribed batch's");
+    assert_eq!(m["master/tasks_running"], 0.0);
+    assert!(m["master/uptime_secs"].as_f64() > Some(0.0));
+
+    // JSONP, and a callback that is not a name.
+    let r = get(&base, "/version?jsonp=show");
+    assert_eq!(r.header("content-type"), Some("text/javascript"));
+    let text = r.text();
+    assert!(
+        text.starts_with("show({") && text.ends_with("});"),
+        "{text}"
+    );
+    let r = get(&base, "/master/state?jsonp=alert(1)//");
+    assert_eq!(r.status, 400, "{}", r.text());
+}

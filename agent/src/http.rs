@@ -9,6 +9,7 @@
 //! | `/files/browse?path=REL` | the entries of a directory: `[{"name", "path", "size", "is_dir", "mtime_ms"}]` |
 //! | `/files/read?path=REL&offset=N&length=M` | `{"data": "...", "offset": N, "length": bytes}`, at most 1 MiB; past the end, empty data |
 //! | `/files/download?path=REL` | the file, as `text/plain` |
+//! | `/slave(1)/state`, `/metrics/snapshot`, `/slave(1)/health` | Apache Mesos's v0 views of an agent, Mesos's shapes (`mesos`, `docs/mesos-compatibility.md`) |
 //!
 //! REL is relative to the agent's work directory (`frameworks/FW/tasks/T/stdout`,
 //! as `/state`'s `sandbox` gives it; empty for the work directory itself),
@@ -21,6 +22,7 @@
 
 mod download;
 pub mod files;
+mod mesos;
 mod metrics;
 pub mod state_json;
 
@@ -30,6 +32,7 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use corral_http::ask::ask;
+use corral_http::mesos::{answer, Query};
 use corral_http::{get, prometheus, ApiError, HttpConfig, HttpError, HttpServer};
 use corral_runtime::{Node, Pid};
 use serde::Deserialize;
@@ -62,8 +65,30 @@ pub fn serve(
             .service(get("/health", health))
             .service(get("/files/browse", browse))
             .service(get("/files/read", read))
-            .service(get("/files/download", download));
+            .service(get("/files/download", download))
+            .service(get("/slave(1)/state", mesos_state))
+            .service(get("/slave(1)/state.json", mesos_state))
+            .service(get("/state.json", mesos_state))
+            .service(get("/slave(1)/health", mesos_health))
+            .service(get("/metrics/snapshot", mesos_snapshot));
     })
+}
+
+/// `GET /slave(1)/state`: the agent in Mesos's shape ([`mesos`]).
+async fn mesos_state(api: web::Data<AgentApi>, query: Query) -> Result<HttpResponse, ApiError> {
+    let snapshot = ask(&api.node, &api.agent, GetAgentState, "agent").await?;
+    answer(&query, &mesos::agent_state(&snapshot))
+}
+
+/// `GET /metrics/snapshot`: Mesos's `slave/*` keys.
+async fn mesos_snapshot(api: web::Data<AgentApi>, query: Query) -> Result<HttpResponse, ApiError> {
+    let snapshot = ask(&api.node, &api.agent, GetAgentState, "agent").await?;
+    answer(&query, &mesos::snapshot(&snapshot))
+}
+
+/// `GET /slave(1)/health`: 200 with no body, as Mesos.
+async fn mesos_health() -> HttpResponse {
+    HttpResponse::Ok().finish()
 }
 
 /// What the handlers share.

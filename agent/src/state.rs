@@ -32,6 +32,8 @@ pub struct AgentSnapshot {
     pub used: Resources,
     /// Where its sandboxes live (absolute).
     pub work_dir: String,
+    /// Its attributes (Mesos's text).
+    pub attributes: String,
     /// Tasks supervised now.
     pub tasks: Vec<TaskSummary>,
     /// Tasks whose last update was acknowledged, oldest first.

@@ -54,6 +54,8 @@ impl Task {
             resources: self.info.resources.clone(),
             sandbox: self.sandbox.dir.display().to_string(),
             executor_connected: self.executor.is_some() && !self.awaiting_executor,
+            executor_id: self.info.executor_id().to_owned(),
+            framework: self.framework.clone(),
         }
     }
 }
@@ -128,6 +130,11 @@ pub struct TaskSummary {
     /// re-registers (the task fails if it does not within the recovery
     /// timeout).
     pub executor_connected: bool,
+    /// The executor that runs it: its framework's own executor's id, or
+    /// for the command executor the task's own id.
+    pub executor_id: String,
+    /// Its framework's description, as given with the task.
+    pub framework: FrameworkInfo,
 }
 
 /// What the agent says about a task: everything but the uuid and time, which

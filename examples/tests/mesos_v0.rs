@@ -15,16 +15,22 @@ use corral_examples::local::{start_framework, LocalCluster};
 use corral_runtime::Node;
 use serde_json::Value;
 
-/// Starts a batch `name` of `count` `true` tasks; `stay`: it stays
-/// subscribed once done (else it tears itself down).
-fn batch(c: &LocalCluster, name: &str, count: usize, stay: bool) -> (Node, Receiver<BatchEvent>) {
+/// Starts a batch `name` of `count` tasks running `command`; `stay`: it
+/// stays subscribed once done (else it tears itself down).
+fn batch(
+    c: &LocalCluster,
+    name: &str,
+    count: usize,
+    command: &str,
+    stay: bool,
+) -> (Node, Receiver<BatchEvent>) {
     let (tx, rx) = channel();
     let mut cfg = BatchConfig::uniform(
         c.master().clone(),
         FrameworkInfo::new(name, "*"),
         name,
         count,
-        "true",
+        command,
         res("cpus:0.1;mem:32"),
     );
     cfg.teardown_when_done = !stay;
@@ -65,8 +71,8 @@ fn mesos_tools_read_the_cluster_with_mesos_names() {
         },
     );
     let base = c.http_url().expect("the master serves HTTP");
-    let (_stays, stays) = batch(&c, "stays", 3, true);
-    let (_leaves, leaves) = batch(&c, "leaves", 2, false);
+    let (_stays, stays) = batch(&c, "stays", 3, "true", true);
+    let (_leaves, leaves) = batch(&c, "leaves", 2, "true", false);
     for batch in [&stays, &leaves] {
         next_event(batch, |e| matches!(e, BatchEvent::Done(_)));
     }
@@ -228,4 +234,56 @@ fn mesos_tools_read_the_cluster_with_mesos_names() {
     );
     let r = get(&base, "/master/state?jsonp=alert(1)//");
     assert_eq!(r.status, 400, "{}", r.text());
+
+    // Each agent, as a Mesos agent: a running task under its framework and
+    // executor, the ended ones among completed frameworks and executors.
+    let (_runs, _events) = batch(&c, "runs", 1, "sleep 60", true);
+    let agent_of_task = eventually("the long task running", || {
+        let s = get(&base, "/master/state").json();
+        let runs = list(&s, "frameworks")
+            .iter()
+            .find(|f| f["name"] == "runs")?
+            .clone();
+        let t = runs["tasks"].as_array()?.first()?.clone();
+        (t["state"] == "TASK_RUNNING").then(|| t["slave_id"].as_str().map(str::to_owned))?
+    });
+    let (mut finished, mut ended_tasks) = (0.0, 0);
+    for agent in c.agent_http_urls() {
+        let state = get(&agent, "/slave(1)/state").json();
+        let m = get(&agent, "/metrics/snapshot").json();
+        assert_eq!(m["slave/registered"], 1.0, "{m}");
+        finished += m["slave/tasks_finished"].as_f64().unwrap_or(0.0);
+        let ended: usize = list(&state, "completed_frameworks")
+            .iter()
+            .flat_map(|f| list(f, "completed_executors"))
+            .map(|e| list(e, "completed_tasks").len())
+            .sum();
+        ended_tasks += ended;
+        if state["id"] != agent_of_task.as_str() {
+            assert_eq!(list(&state, "frameworks").len(), 0, "{state}");
+            continue;
+        }
+        let fw = &list(&state, "frameworks")[0];
+        assert_eq!(fw["name"], "runs");
+        let executor = &list(fw, "executors")[0];
+        assert_eq!(executor["id"], "runs-0");
+        let directory = executor["directory"].as_str().unwrap_or("");
+        assert!(directory.ends_with("/tasks/runs-0"), "{directory}");
+        let t = &list(executor, "tasks")[0];
+        assert_eq!(t["state"], "TASK_RUNNING");
+        assert_eq!(t["executor_id"], "", "a command task's, as Mesos writes it");
+        assert_eq!(t["slave_id"], state["id"]);
+        assert_eq!(m["slave/tasks_running"], 1.0, "{m}");
+        assert_eq!(m["slave/executors_running"], 1.0, "{m}");
+        assert_eq!(m["slave/frameworks_active"], 1.0, "{m}");
+        assert!(
+            (m["slave/cpus_used"].as_f64().unwrap_or(0.0) - 0.1).abs() < 1e-9,
+            "{m}"
+        );
+    }
+    assert_eq!(finished, 5.0, "the two batches' tasks, over both agents");
+    assert_eq!(
+        ended_tasks, 5,
+        "each under its completed framework and executor"
+    );
 }

@@ -2,8 +2,9 @@
 //! actix-web server on a thread of its own beside the node ([`HttpServer`]),
 //! JSON errors ([`ApiError`]), asking an actor from a handler
 //! ([`ask::ask`]), the Prometheus text format ([`prometheus`]) with the
-//! node's runtime counters ([`runtime_metrics`]), and the JSON of one
-//! agent's resources ([`ResourcesJson`]).
+//! node's runtime counters ([`runtime_metrics`]), the JSON of one agent's
+//! resources ([`ResourcesJson`]), and Mesos's JSON conventions for the
+//! Mesos-shaped endpoints ([`mesos`]).
 //!
 //! Handlers never touch an actor's state: they ask the actor through the
 //! node, as any other actor would, so a slow request never stalls it and
@@ -11,6 +12,7 @@
 
 pub mod ask;
 mod errors;
+pub mod mesos;
 pub mod prometheus;
 mod resources_json;
 pub mod runtime_metrics;

@@ -18,6 +18,7 @@ impl Handler<GetAgentState> for Agent {
             resources: cfg.resources.clone(),
             used: self.used_resources().clone(),
             work_dir: cfg.work_dir.display().to_string(),
+            attributes: cfg.attributes.clone(),
             tasks: self.tasks().collect(),
             completed: self.completed_tasks().cloned().collect(),
             pending_updates: self.pending_updates() as u64,

@@ -121,6 +121,8 @@ mod tests {
             resources: "cpus:0.1;mem:32".parse().unwrap(),
             sandbox: "/w/frameworks/fw/tasks/t".into(),
             executor_connected: true,
+            executor_id: "t".into(),
+            framework: corral_api::framework::FrameworkInfo::new("batch", "*"),
         };
         let snapshot = AgentSnapshot {
             id: Some(AgentId("a-S1".into())),
@@ -131,6 +133,7 @@ mod tests {
             resources: "cpus:1;mem:128".parse().unwrap(),
             used: Resources::empty(),
             work_dir: "/w".into(),
+            attributes: String::new(),
             tasks: vec![],
             completed: vec![summary],
             pending_updates: 0,

@@ -12,32 +12,9 @@
 use serde_json::{json, Map, Value};
 
 use crate::state::{AgentState, FrameworkState, MasterState, TaskView};
-use corral_api::resources::{AttrValue, Attributes, Quantities, Resources};
+use corral_api::resources::Quantities;
 use corral_api::task::{task_state_name, TaskState};
-
-/// Seconds since the epoch, from milliseconds.
-pub(super) fn secs(ms: u64) -> f64 {
-    ms as f64 / 1000.0
-}
-
-/// One agent's resources: the four common scalars always, then every other
-/// scalar, range and set by name.
-pub(super) fn resources(r: &Resources) -> Value {
-    let mut m = Map::new();
-    for name in ["cpus", "gpus", "mem", "disk"] {
-        m.insert(name.into(), json!(r.get(name)));
-    }
-    for name in r.scalar_names() {
-        m.insert(name.into(), json!(r.get(name)));
-    }
-    for name in r.range_names() {
-        m.insert(name.into(), json!(spaced(&r.ranges(name).to_string())));
-    }
-    for name in r.set_names() {
-        m.insert(name.into(), json!(spaced(&r.set(name).to_string())));
-    }
-    Value::Object(m)
-}
+use corral_http::mesos::{attributes, resources, secs};
 
 /// A sum over agents: its scalars (ranges and sets of different agents do
 /// not add up to ranges and sets).
@@ -48,29 +25,6 @@ pub(super) fn quantities(q: &Quantities) -> Value {
         "mem": q.get("mem"),
         "disk": q.get("disk"),
     })
-}
-
-/// Mesos writes `[1-2, 5-6]` and `{a, b}` where resource text has no space.
-fn spaced(text: &str) -> String {
-    text.replace(',', ", ")
-}
-
-/// Attributes as an object: numbers as numbers, the rest as text.
-fn attributes(text: &str) -> Value {
-    let mut m = Map::new();
-    if let Ok(attrs) = Attributes::parse(text) {
-        for (name, value) in attrs.iter() {
-            let v = match value {
-                AttrValue::Scalar(_) => value
-                    .to_string()
-                    .parse::<f64>()
-                    .map_or_else(|_| json!(value.to_string()), |n| json!(n)),
-                _ => json!(spaced(&value.to_string())),
-            };
-            m.insert(name.into(), v);
-        }
-    }
-    Value::Object(m)
 }
 
 /// The port of an actor address `name@ip:port`.
@@ -330,22 +284,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn values_read_as_mesos_writes_them() {
-        let r: Resources = "cpus:2;mem:64;ports:[1-2,5-6];disks:{a,b};bandwidth:10"
-            .parse()
-            .expect("resources");
-        let v = resources(&r);
-        assert_eq!(v["cpus"], 2.0);
-        assert_eq!(v["gpus"], 0.0, "the four scalars are always there");
-        assert_eq!(v["disk"], 0.0);
-        assert_eq!(v["bandwidth"], 10.0);
-        assert_eq!(v["ports"], "[1-2, 5-6]");
-        assert_eq!(v["disks"], "{a, b}");
-        let a = attributes("rack:r1;level:3;slots:[1-4]");
-        assert_eq!(a, json!({"rack": "r1", "level": 3.0, "slots": "[1-4]"}));
-        assert_eq!(attributes(""), json!({}));
+    fn actor_addresses_give_host_and_port() {
         assert_eq!(host_of("master@10.0.0.1:5050"), "10.0.0.1");
         assert_eq!(port_of("master@10.0.0.1:5050"), 5050);
-        assert_eq!(secs(1_500), 1.5);
+        assert_eq!(port_of("nonsense"), 0);
     }
 }

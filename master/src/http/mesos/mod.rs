@@ -32,6 +32,7 @@ use serde_json::{json, Value};
 use super::routes::MasterApi;
 use crate::state::{GetLeadership, GetMetrics, GetState, MasterState, TaskView};
 use corral_http::ask::ask;
+use corral_http::mesos::{answer, Query};
 use corral_http::{get, ApiError};
 
 /// How many tasks `/master/tasks` gives when not told (Mesos's).
@@ -51,34 +52,6 @@ pub(super) fn mesos_routes(cfg: &mut web::ServiceConfig) {
         .service(get("/master/health", health))
         .service(get("/version", version))
         .service(get("/metrics/snapshot", metrics_snapshot));
-}
-
-type Query = web::Query<BTreeMap<String, String>>;
-
-/// JSON, or `callback(JSON)` as JavaScript when the query asks for JSONP.
-fn answer(query: &Query, body: &impl serde::Serialize) -> Result<HttpResponse, ApiError> {
-    let text = serde_json::to_string(body)
-        .map_err(|e| ApiError::internal(format!("cannot write JSON: {e}")))?;
-    match query.get("jsonp") {
-        Some(callback) => {
-            // The callback is echoed into a script: only a name may be.
-            let name_ok = !callback.is_empty()
-                && callback
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '$' | '.'));
-            if !name_ok {
-                return Err(ApiError::bad_request(
-                    "jsonp must name a function ([A-Za-z0-9_$.])",
-                ));
-            }
-            Ok(HttpResponse::Ok()
-                .content_type("text/javascript")
-                .body(format!("{callback}({text});")))
-        }
-        None => Ok(HttpResponse::Ok()
-            .content_type("application/json")
-            .body(text)),
-    }
 }
 
 /// A view of the leader's state: the state, the query, the leader's

@@ -1,0 +1,117 @@
+//! What the master's and the agent's Mesos-shaped (v0) endpoints share:
+//! Mesos's way of writing times, resources and attributes in JSON, and
+//! its JSONP answers.
+//!
+//! Shapes follow Apache Mesos 1.11 (`src/common/http.cpp`): times are
+//! seconds since the epoch with a fraction, resource objects always carry
+//! `cpus`, `gpus`, `mem` and `disk` (MB), ranges read `"[a-b, c-d]"` and
+//! sets `"{a, b}"`.
+
+use std::collections::BTreeMap;
+
+use actix_web::{web, HttpResponse};
+use corral_api::resources::{AttrValue, Attributes, Resources};
+use serde_json::{json, Map, Value};
+
+use crate::ApiError;
+
+/// A request's query parameters.
+pub type Query = web::Query<BTreeMap<String, String>>;
+
+/// Seconds since the epoch, from milliseconds.
+pub fn secs(ms: u64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+/// One agent's resources: the four common scalars always, then every
+/// other scalar, range and set by name.
+pub fn resources(r: &Resources) -> Value {
+    let mut m = Map::new();
+    for name in ["cpus", "gpus", "mem", "disk"] {
+        m.insert(name.into(), json!(r.get(name)));
+    }
+    for name in r.scalar_names() {
+        m.insert(name.into(), json!(r.get(name)));
+    }
+    for name in r.range_names() {
+        m.insert(name.into(), json!(spaced(&r.ranges(name).to_string())));
+    }
+    for name in r.set_names() {
+        m.insert(name.into(), json!(spaced(&r.set(name).to_string())));
+    }
+    Value::Object(m)
+}
+
+/// Mesos writes `[1-2, 5-6]` and `{a, b}` where resource text has no space.
+fn spaced(text: &str) -> String {
+    text.replace(',', ", ")
+}
+
+/// Attributes (Mesos's text) as an object: numbers as numbers, the rest as
+/// text; nothing for text that does not parse.
+pub fn attributes(text: &str) -> Value {
+    let mut m = Map::new();
+    if let Ok(attrs) = Attributes::parse(text) {
+        for (name, value) in attrs.iter() {
+            let v = match value {
+                AttrValue::Scalar(_) => value
+                    .to_string()
+                    .parse::<f64>()
+                    .map_or_else(|_| json!(value.to_string()), |n| json!(n)),
+                _ => json!(spaced(&value.to_string())),
+            };
+            m.insert(name.into(), v);
+        }
+    }
+    Value::Object(m)
+}
+
+/// `body` as JSON, or as `callback(JSON);` JavaScript when the query has
+/// `jsonp=callback` (Mesos's JSONP); a callback that is not a name
+/// (`[A-Za-z0-9_$.]`) is refused, as it is echoed into a script.
+pub fn answer(query: &Query, body: &impl serde::Serialize) -> Result<HttpResponse, ApiError> {
+    let text = serde_json::to_string(body)
+        .map_err(|e| ApiError::internal(format!("cannot write JSON: {e}")))?;
+    match query.get("jsonp") {
+        Some(callback) => {
+            let name_ok = !callback.is_empty()
+                && callback
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '$' | '.'));
+            if !name_ok {
+                return Err(ApiError::bad_request(
+                    "jsonp must name a function ([A-Za-z0-9_$.])",
+                ));
+            }
+            Ok(HttpResponse::Ok()
+                .content_type("text/javascript")
+                .body(format!("{callback}({text});")))
+        }
+        None => Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .body(text)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_read_as_mesos_writes_them() {
+        let r: Resources = "cpus:2;mem:64;ports:[1-2,5-6];disks:{a,b};bandwidth:10"
+            .parse()
+            .expect("resources");
+        let v = resources(&r);
+        assert_eq!(v["cpus"], 2.0);
+        assert_eq!(v["gpus"], 0.0, "the four scalars are always there");
+        assert_eq!(v["disk"], 0.0);
+        assert_eq!(v["bandwidth"], 10.0);
+        assert_eq!(v["ports"], "[1-2, 5-6]");
+        assert_eq!(v["disks"], "{a, b}");
+        let a = attributes("rack:r1;level:3;slots:[1-4]");
+        assert_eq!(a, json!({"rack": "r1", "level": 3.0, "slots": "[1-4]"}));
+        assert_eq!(attributes(""), json!({}));
+        assert_eq!(secs(1_500), 1.5);
+    }
+}

@@ -68,6 +68,7 @@ fn mesos_tools_read_the_cluster_with_mesos_names() {
         "cpus:1;mem:512;ports:[31000-31005,31010-31020]",
         |cfg| {
             cfg.http = true;
+            cfg.master.allocator.weights = vec![("analytics".into(), 3.0)];
         },
     );
     let base = c.http_url().expect("the master serves HTTP");
@@ -200,6 +201,21 @@ fn mesos_tools_read_the_cluster_with_mesos_names() {
     let found = get(&base, &path).json();
     assert_eq!(list(&found, "tasks").len(), 1);
     assert_eq!(found["tasks"][0]["id"], "leaves-1");
+
+    // Roles: the weighted one, and the one the subscribed batch is in.
+    let roles = get(&base, "/master/roles").json();
+    let roles = list(&roles, "roles");
+    let names: Vec<&str> = roles.iter().filter_map(|r| r["name"].as_str()).collect();
+    assert_eq!(names, ["*", "analytics"]);
+    assert_eq!(roles[1]["weight"], 3.0);
+    assert_eq!(roles[1]["frameworks"], serde_json::json!([]));
+    assert_eq!(roles[0]["weight"], 1.0);
+    assert_eq!(roles[0]["frameworks"], serde_json::json!([stays_id]));
+    assert_eq!(
+        roles[0]["allocated"],
+        serde_json::json!({}),
+        "its tasks ended"
+    );
 
     // Redirect, version, health.
     let r = get(&base, "/master/redirect");

@@ -112,6 +112,8 @@ pub struct MasterState {
     pub tasks: Vec<TaskView>,
     /// Offers outstanding.
     pub outstanding_offers: usize,
+    /// Role weights as configured (roles not listed weigh 1).
+    pub role_weights: Vec<(String, f64)>,
 }
 
 /// Ask a master whether it leads, and who does.

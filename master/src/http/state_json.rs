@@ -322,6 +322,7 @@ mod tests {
                 history: vec![(TaskState::Staging, 10), (TaskState::Running, 20)],
             }],
             outstanding_offers: 1,
+            role_weights: Vec::new(),
         }
     }
 

@@ -155,6 +155,7 @@ impl Master {
             completed_frameworks,
             tasks,
             outstanding_offers: self.offers.len(),
+            role_weights: self.cfg.allocator.weights.clone(),
         }
     }
 }

@@ -9,6 +9,8 @@
 //! Corral does not keep is written empty (`offers`, `executors`,
 //! `hostname`, `webui_url`) rather than invented.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Map, Value};
 
 use crate::state::{AgentState, FrameworkState, MasterState, TaskView};
@@ -229,6 +231,69 @@ fn counts<'a>(tasks: impl Iterator<Item = &'a TaskView> + Clone) -> Map<String, 
         m.insert(task_state_name(s).into(), json!(n));
     }
     m
+}
+
+/// A quantity object of `/master/roles`: only the scalars present.
+fn present(q: &Quantities) -> Value {
+    let mut m = Map::new();
+    for name in ["cpus", "gpus", "mem", "disk"] {
+        let amount = q.get(name);
+        if amount > 0.0 {
+            m.insert(name.into(), json!(amount));
+        }
+    }
+    Value::Object(m)
+}
+
+/// One role of `/master/roles`, as summed from its frameworks.
+struct Role<'a> {
+    weight: f64,
+    allocated: Quantities,
+    offered: Quantities,
+    frameworks: Vec<&'a str>,
+}
+
+impl Role<'_> {
+    fn new() -> Self {
+        Role {
+            weight: 1.0,
+            allocated: Quantities::empty(),
+            offered: Quantities::empty(),
+            frameworks: Vec::new(),
+        }
+    }
+}
+
+/// `GET /master/roles`: every role a subscribed framework is in or a
+/// weight names, by name, with what its frameworks are allocated and
+/// offered. No quotas or reservations exist yet: written empty.
+pub(super) fn roles(state: &MasterState) -> Value {
+    let mut roles: BTreeMap<&str, Role<'_>> = BTreeMap::new();
+    for (name, weight) in &state.role_weights {
+        roles.entry(name).or_insert_with(Role::new).weight = *weight;
+    }
+    for f in &state.frameworks {
+        let r = roles.entry(&f.role).or_insert_with(Role::new);
+        r.allocated = r.allocated.plus(&f.used);
+        r.offered = r.offered.plus(&f.offered);
+        r.frameworks.push(&f.id.0);
+    }
+    let roles: Vec<Value> = roles
+        .into_iter()
+        .map(|(name, r)| {
+            json!({
+                "name": name,
+                "weight": r.weight,
+                "quota": {"role": name, "guarantee": {}, "limit": {}, "consumed": present(&r.allocated)},
+                "resources": present(&r.allocated.plus(&r.offered)),
+                "allocated": present(&r.allocated),
+                "offered": present(&r.offered),
+                "reserved": {},
+                "frameworks": r.frameworks,
+            })
+        })
+        .collect();
+    json!({ "roles": roles })
 }
 
 /// Each id once, in order.

@@ -10,6 +10,7 @@
 //! | `/master/frameworks?framework_id=` | frameworks and completed frameworks with their tasks |
 //! | `/master/slaves?slave_id=` | agents |
 //! | `/master/tasks?limit=&offset=&order=&framework_id=&task_id=` | tasks, 100 by default, newest first |
+//! | `/master/roles` | roles with their weights, frameworks, allocated and offered amounts |
 //! | `/master/redirect`, `/redirect` | 307 to `//leader-host:port`, 503 `No leader elected` |
 //! | `/master/health` | 200, empty |
 //! | `/version` | `{"version": ...}` |
@@ -47,6 +48,7 @@ pub(super) fn mesos_routes(cfg: &mut web::ServiceConfig) {
         .service(get("/master/frameworks", frameworks))
         .service(get("/master/slaves", slaves))
         .service(get("/master/tasks", tasks))
+        .service(get("/master/roles", roles))
         .service(get("/master/redirect", redirect))
         .service(get("/redirect", redirect))
         .service(get("/master/health", health))
@@ -114,6 +116,14 @@ async fn tasks(
     query: Query,
 ) -> Result<HttpResponse, ApiError> {
     leader_view(&api, &req, &query, tasks_view).await
+}
+
+async fn roles(
+    api: web::Data<MasterApi>,
+    req: HttpRequest,
+    query: Query,
+) -> Result<HttpResponse, ApiError> {
+    leader_view(&api, &req, &query, |s, _, _| json::roles(s)).await
 }
 
 fn frameworks_view(s: &MasterState, query: &Query, _: &str) -> Value {

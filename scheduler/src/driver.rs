@@ -332,6 +332,7 @@ impl<S: Scheduler> Handler<Offers> for SchedulerDriver<S> {
         // Offers of a master not followed (any more) cannot be used: it
         // does not lead, or the framework has moved on.
         if !self.heard_from_current(ctx) || !self.core.masters.is_subscribed() {
+            self.with(ctx, |s, d| s.ignored_offers(d, &m.offers));
             return;
         }
         self.with(ctx, |s, d| s.offers(d, m.offers));

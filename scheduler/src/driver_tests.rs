@@ -54,6 +54,8 @@ enum Heard {
     Registered,
     Reregistered,
     Offers,
+    /// Offers dropped, and who sent them.
+    Ignored(Option<Pid>),
     Update(TaskState),
     Disconnected,
     Refused(DriverError),
@@ -178,6 +180,10 @@ impl Scheduler for Probe {
         }
     }
 
+    fn ignored_offers(&mut self, driver: &mut Driver<'_, '_, Self>, _: &[Offer]) {
+        self.hear(Heard::Ignored(driver.sender().cloned()));
+    }
+
     fn update(&mut self, _: &mut Driver<'_, '_, Self>, status: &TaskStatus) {
         self.hear(Heard::Update(status.state));
     }
@@ -299,6 +305,20 @@ fn updates_are_acknowledged_after_the_scheduler_saw_them() {
     h.run_for(Duration::from_millis(100));
     assert!(!h.heard().contains(&Heard::Update(TaskState::Finished)));
     assert!(!h.got(&b()).contains(&Got::Ack([8; 16])));
+}
+
+#[test]
+fn offers_of_a_master_not_followed_are_shown_as_ignored_with_their_sender() {
+    let mut h = Harness::launched_at_a(config());
+    let offered = h.heard().iter().filter(|e| **e == Heard::Offers).count();
+    h.inject(&b(), offers());
+    h.run_for(Duration::from_millis(100));
+    let heard = h.heard();
+    assert_eq!(heard.last(), Some(&Heard::Ignored(Some(b()))));
+    let after = heard.iter().filter(|e| **e == Heard::Offers).count();
+    assert_eq!(after, offered, "B's offers are not usable");
+    // Nothing was launched on them.
+    assert!(!h.got(&b()).iter().any(|g| matches!(g, Got::Launch(_))));
 }
 
 #[test]

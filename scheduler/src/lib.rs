@@ -8,7 +8,8 @@
 //! re-subscribes under the framework id so the master gives its tasks
 //! back, reconciles the tasks it knows after every re-subscription,
 //! acknowledges updates (automatically unless asked not to), and drops
-//! offers and updates from masters it does not follow. A request the
+//! offers and updates from masters it does not follow (showing the offers
+//! to [`Scheduler::ignored_offers`]). A request the
 //! driver cannot serve returns a [`DriverError`] and sends nothing.
 //!
 //! ```

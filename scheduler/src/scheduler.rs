@@ -31,6 +31,14 @@ pub trait Scheduler: Sized + 'static {
     /// master's offer timeout, if it has one.
     fn offers(&mut self, driver: &mut Driver<'_, '_, Self>, offers: Vec<Offer>);
 
+    /// Offers the driver dropped: they came from a master it does not
+    /// follow now (a deposed leader that has not noticed yet, or one the
+    /// framework moved away from), or while it was not subscribed, so they
+    /// cannot be used. [`Driver::sender`] names the master that sent them.
+    /// For logs, and for tests that check from outside which master offered
+    /// what; nothing by default.
+    fn ignored_offers(&mut self, _driver: &mut Driver<'_, '_, Self>, _offers: &[Offer]) {}
+
     /// An offer was withdrawn (its agent left, or it timed out): launches
     /// on it will fail.
     fn rescinded(&mut self, _driver: &mut Driver<'_, '_, Self>, _offer_id: &OfferId) {}

@@ -111,7 +111,7 @@ const INV3: &str = "inv3-terminal-final-updates-in-order";
 /// How long an agent's resources may stay offered twice: a rescinded
 /// offer's framework hears of it a link's latency after the master offers
 /// it again (or, with the master crashed, never).
-const RESCIND_GRACE: Duration = Duration::from_secs(5);
+pub const RESCIND_GRACE: Duration = Duration::from_secs(5);
 
 impl Checks {
     /// A checker of a cluster of `shape` over these recorders.

@@ -12,13 +12,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use corral_agent::{AgentConfig, AgentEvent};
+use corral_api::task::TaskState;
 use corral_master::master::MasterConfig;
 use corral_master::state::{GetLeadership, GetState, MasterState};
 use corral_runtime::sim::{Sim, SimConfig, Violation};
 use corral_runtime::{Actor, Ctx, Handlers, Pid, Time};
 
 use super::checks::{AgentNote, AgentNotes, Checks};
-use super::framework::{Framework, FrameworkLog, SharedLog};
+use super::framework::{ChaosScheduler, FrameworkLog, SharedLog};
 use super::planted::PlantedBug;
 use super::shape::Shape;
 use super::traffic::Traffic;
@@ -331,24 +332,50 @@ impl Cluster {
         crashed
     }
 
-    /// Crashes framework `i`'s scheduler; it comes back with
-    /// [`restart_framework`](Cluster::restart_framework) or, if `for_good`,
-    /// never.
-    pub fn crash_framework(&mut self, i: usize, for_good: bool) {
-        if self.sim.crash(framework_addr(i)).is_err() {
-            return;
+    /// Crashes framework `i`'s scheduler's machine; it comes back with
+    /// [`restart_framework`](Cluster::restart_framework).
+    pub fn crash_framework(&mut self, i: usize) {
+        if self.sim.crash(framework_addr(i)).is_ok() {
+            self.checks.borrow().framework_down(i);
         }
-        if let Some(fw) = self.frameworks.get(i) {
-            if for_good {
-                fw.borrow_mut().quit_at = Some(self.sim.now());
-            }
-        }
-        self.checks.borrow().framework_down(i);
     }
 
     /// Restarts framework `i`'s scheduler (under its framework id).
     pub fn restart_framework(&mut self, i: usize) {
         let _ = self.sim.restart(framework_addr(i));
+    }
+
+    /// Whether an agent reported a launch it never got to a framework
+    /// (DROPPED with the agent's uuid): bug 1's situation.
+    pub fn agent_dropped_a_launch(&self) -> bool {
+        self.frameworks.iter().any(|f| {
+            f.borrow()
+                .updates
+                .values()
+                .flatten()
+                .any(|r| r.uuid.is_some() && r.state == TaskState::Dropped)
+        })
+    }
+
+    /// Whether a task FAILED, not by its own command, on an agent whose
+    /// machine crashed only before its launch by the simulator's clock, and
+    /// counts as crashed after it only with the clocks' drift allowed for
+    /// (seed 3028's situation).
+    pub fn failed_by_a_crash_close_to_launch(&self) -> bool {
+        let crashes = self.agent_crashes.borrow();
+        self.frameworks.iter().any(|f| {
+            let f = f.borrow();
+            f.launched.iter().any(|(t, l)| {
+                let before = (0..self.agents)
+                    .filter(|i| agent_hostname(*i) == l.hostname)
+                    .filter_map(|i| crashes.get(&i))
+                    .all(|times| times.iter().all(|at| *at < l.at));
+                !l.fails
+                    && f.terminal(t) == Some(TaskState::Failed)
+                    && before
+                    && self.agent_crashed_since(&l.hostname, l.at)
+            })
+        })
     }
 
     /// Hostnames of the agents.
@@ -381,8 +408,12 @@ fn add_frameworks(sim: &mut Sim, shape: &Shape, traffic: &Traffic) -> Vec<Shared
         let (fs, traffic, n_masters) = (fs.clone(), traffic.clone(), shape.masters);
         sim.add_node(framework_addr(i), move |k| {
             let masters = (0..n_masters).map(master_pid).collect();
-            let f = Framework::new(i, fs.clone(), masters, log.clone(), traffic.clone());
-            let _ = k.spawn_actor(Framework::NAME, f);
+            match ChaosScheduler::driver(i, fs.clone(), masters, log.clone(), traffic.clone()) {
+                Ok(driver) => {
+                    let _ = k.spawn_actor(ChaosScheduler::NAME, driver);
+                }
+                Err(e) => unreachable!("the scenario has masters: {e}"),
+            }
         })
         .unwrap_or_else(|e| unreachable!("distinct addresses: {e}"));
     }

@@ -27,16 +27,20 @@
 //! Figure: `failover_s_sim`, the virtual time from the first leader crash
 //! to the first offer the framework receives from another master.
 //!
-//! Agents run the real command executor (see [`Cluster`]); the framework
-//! is the scenario's own small scheduler (`framework`), partition-aware
-//! and checkpointing, which reconciles its live tasks every 5 s.
+//! Agents run the real command executor (see [`Cluster`]); each framework
+//! is a scheduler written on the scheduler SDK (`corral-scheduler`: its
+//! driver subscribes, follows the leader, acknowledges and reconciles),
+//! partition-aware and checkpointing, which reconciles its live tasks
+//! every 5 s (`framework`).
 //! It runs as `corral sim --scenario chaos`; [`Mix::MastersOnly`]
 //! (`corral sim --scenario failover-masters`) keeps the fixed shape
 //! ([`Shape::fixed`]) and the agents' machines and links up.
 //!
 //! # Bugs this scenario found (all fixed; each is a regression test)
-//! Bugs 1-5 were found with the fixed shape: their seeds replay with
-//! [`run_with`] and the tests check that each bug's situation still arises.
+//! Bugs 1-5 were found with the fixed shape. Their tests replay seeds of
+//! the fixed shape ([`run_with`]) that meet each bug's situation, and check
+//! that it still arises: the finding seeds' traces moved on with later
+//! changes (`examples/situation_seeds.rs` finds seeds that meet them).
 //! 1. A task whose `RunTasks` was lost (sent to an agent whose machine had
 //!    just crashed, or over a link that then died) stayed STAGING (or
 //!    UNREACHABLE) at the master forever, and kept counting in the agent's
@@ -87,7 +91,7 @@ use corral_runtime::sim::Violation;
 use corral_runtime::Time;
 use rand::Rng;
 
-pub use checks::{offer_term, AgentNote, Checks};
+pub use checks::{offer_term, AgentNote, Checks, RESCIND_GRACE};
 pub use cluster::{
     agent_addr, agent_hostname, framework_addr, master_addr, master_pid, Cluster, ProbeLog,
     ALLOCATION_INTERVAL, DEFAULT_AGENTS, MASTERS,
@@ -316,9 +320,7 @@ fn faults(c: &mut Cluster, mix: Mix, crash: &mut Option<(Time, usize)>) -> Resul
         for (_, r) in due {
             repair(c, r);
         }
-        if let Some(r) = scheduler_faults(c, &mut schedulers) {
-            repairs.push(r);
-        }
+        repairs.extend(scheduler_faults(c, &mut schedulers));
         if c.sim.rng().random_bool(FAULT_PROBABILITY) {
             if let Some(r) = fault(c, mix) {
                 repairs.push(r);
@@ -328,35 +330,32 @@ fn faults(c: &mut Cluster, mix: Mix, crash: &mut Option<(Time, usize)>) -> Resul
     Ok(())
 }
 
-/// When each scheduler that fails over or quits does so.
-fn scheduler_events(c: &Cluster) -> Vec<(Time, usize, bool)> {
+/// When each scheduler that fails over does so (one that quits decides
+/// that itself).
+fn scheduler_events(c: &Cluster) -> Vec<(Time, usize)> {
     c.shape
         .frameworks
         .iter()
         .enumerate()
-        .filter_map(|(i, f)| {
-            let at = Time::ZERO + f.event_at?;
-            Some((at, i, f.behaviour == Behaviour::Quits))
-        })
+        .filter(|(_, f)| f.behaviour == Behaviour::FailsOver)
+        .filter_map(|(i, f)| Some((Time::ZERO + f.event_at?, i)))
         .collect()
 }
 
-/// Fails over or stops the schedulers whose time has come; the restart a
-/// failover needs.
-fn scheduler_faults(c: &mut Cluster, due: &mut Vec<(Time, usize, bool)>) -> Option<(Time, Repair)> {
+/// Crashes the schedulers whose time to fail over has come; the restarts
+/// they need.
+fn scheduler_faults(c: &mut Cluster, due: &mut Vec<(Time, usize)>) -> Vec<(Time, Repair)> {
     let now = c.sim.now();
-    let (now_due, later): (Vec<_>, Vec<_>) = due.drain(..).partition(|(t, _, _)| *t <= now);
+    let (now_due, later): (Vec<_>, Vec<_>) = due.drain(..).partition(|(t, _)| *t <= now);
     *due = later;
-    let mut repair = None;
-    for (_, i, for_good) in now_due {
-        tracing::info!(at = ?now, framework = i, for_good, "scheduler down");
-        c.crash_framework(i, for_good);
-        if !for_good {
-            let back = random_ms(c, 500..5_000);
-            repair = Some((now + back, Repair::RestartFramework(i)));
-        }
+    let mut repairs = Vec::new();
+    for (_, i) in now_due {
+        tracing::info!(at = ?now, framework = i, "scheduler down");
+        c.crash_framework(i);
+        let back = random_ms(c, 500..5_000);
+        repairs.push((now + back, Repair::RestartFramework(i)));
     }
-    repair
+    repairs
 }
 
 fn random_ms(c: &mut Cluster, range: std::ops::Range<u64>) -> Duration {

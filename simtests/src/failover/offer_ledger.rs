@@ -7,8 +7,8 @@
 //! and the master may offer it again at once.
 //!
 //! Lenient where the master may legitimately have let go first: offers of
-//! a framework that re-subscribed or went down, launches of one that went
-//! down (they may have been lost with it), offers and launches of a master
+//! a framework that re-subscribed, quit or went down, launches of one that
+//! went down (they may have been lost with it), offers and launches of a master
 //! that crashed (it remembers none of them when it comes back; a launch
 //! that reached an agent is in the agent's tasks), and offers and launches
 //! of earlier terms once a later term's offer is seen (a new leader holds
@@ -48,7 +48,7 @@ impl OfferLedger {
     /// Takes in one thing a framework saw or did.
     pub fn see(&mut self, seen: Seen) {
         match seen {
-            Seen::Subscribed { fw, .. } => {
+            Seen::Subscribed { fw, .. } | Seen::Left { fw } => {
                 self.offers.retain(|_, h| h.fw != fw);
             }
             Seen::Down { fw } => {

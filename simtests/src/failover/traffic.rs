@@ -28,7 +28,7 @@ pub enum Seen {
         fw: usize,
         /// The master that sent it.
         from: Pid,
-        /// From the master it is subscribed to (it ignores others').
+        /// From the master it follows (the driver drops others' offers).
         current: bool,
         /// The offer.
         offer: Offer,
@@ -67,9 +67,17 @@ pub enum Seen {
         /// The producer's uuid (None: made by a master).
         uuid: Option<[u8; 16]>,
     },
-    /// Framework `fw`'s scheduler went away (crashed or quit): the offers
-    /// it held stay with the master until it rescinds or recovers them.
+    /// Framework `fw`'s scheduler's machine went down: the offers it held
+    /// stay with the master until it rescinds or recovers them, and the
+    /// launches it sent last may have gone down with it.
     Down {
+        /// The framework's index.
+        fw: usize,
+    },
+    /// Framework `fw`'s scheduler quit for good: the offers it held stay
+    /// with the master until it rescinds or recovers them; what it sent
+    /// before still arrives.
+    Left {
         /// The framework's index.
         fw: usize,
     },

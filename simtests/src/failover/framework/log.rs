@@ -66,7 +66,7 @@ pub struct FrameworkLog {
     pub behaviour: Behaviour,
     /// Offers suppressed (a cycler between Suppress and Revive).
     pub suppressed: bool,
-    /// Its scheduler disconnected for good at this time.
+    /// Its scheduler quit for good at this time (on its own clock).
     pub quit_at: Option<Time>,
     /// Its failover timeout at the master.
     pub failover_timeout: Duration,

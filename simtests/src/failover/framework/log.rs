@@ -50,7 +50,8 @@ pub struct FrameworkLog {
     pub framework_id: Option<FrameworkId>,
     /// The master it is subscribed to (None while looking for one).
     pub subscribed_to: Option<Pid>,
-    /// Every offer received: when, from which master, its id.
+    /// Every offer received from the master followed (those the driver
+    /// drops are in the traffic only): when, from which master, its id.
     pub offers: Vec<(Time, Pid, OfferId)>,
     /// Tasks launched (accepts sent), by id.
     pub launched: BTreeMap<TaskId, Launch>,

@@ -97,9 +97,11 @@ impl ChaosScheduler {
         good: Vec<(TaskInfo, Ask)>,
         d: &D<'_, '_>,
     ) {
+        // Launches are sent from `offers`, which the driver calls only
+        // while subscribed, and name fresh task ids: a refusal is a bug
+        // here, and fails the seed.
         if let Err(e) = sent {
-            // The callbacks run subscribed, with fresh task ids: a bug.
-            return tracing::error!(framework = self.index, error = %e, "launch not sent");
+            unreachable!("framework {}: launch refused: {e}", self.index);
         }
         let tasks = good
             .iter()

@@ -8,11 +8,11 @@
 //!
 //! Lenient where the master may legitimately have let go first: offers of
 //! a framework that re-subscribed, quit or went down, launches of one that
-//! went down (they may have been lost with it), offers and launches of a master
-//! that crashed (it remembers none of them when it comes back; a launch
-//! that reached an agent is in the agent's tasks), and offers and launches
-//! of earlier terms once a later term's offer is seen (a new leader holds
-//! only what its agents report).
+//! went down (they may have been lost with it), offers and launches of a
+//! master that crashed (it remembers none of them when it comes back; a
+//! launch that reached an agent is in the agent's tasks), and offers and
+//! launches of earlier terms once a later term's offer is seen (a new
+//! leader holds only what its agents report).
 
 use std::collections::{BTreeMap, BTreeSet};
 

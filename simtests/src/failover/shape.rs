@@ -37,8 +37,9 @@ pub enum Behaviour {
     /// A service whose scheduler fails over: its node restarts and it
     /// subscribes again under its framework id.
     FailsOver,
-    /// A service whose scheduler disconnects for good; the master tears it
-    /// down once its failover timeout passes.
+    /// A service whose scheduler quits for good at its time (it leaves its
+    /// master and stops); the master tears it down once its failover
+    /// timeout passes.
     Quits,
     /// Runs short jobs and sends invalid requests: unknown and used offer
     /// ids, duplicate task ids, resources it was not offered, kills of

@@ -26,6 +26,9 @@ pub const MAX_PENDING_PER_TASK: usize = 100;
 /// Why an executor stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
+    /// The executor said its work is done ([`Control::finish`]), and
+    /// every task ended with the agent holding every update.
+    Finished,
     /// The agent asked it to shut down, and every task ended with the
     /// agent holding every update.
     Shutdown,
@@ -39,6 +42,7 @@ pub enum Outcome {
 impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            Outcome::Finished => "its work is done and the agent holds every update",
             Outcome::Shutdown => "shut down by the agent",
             Outcome::AgentLost => "the agent is gone",
             Outcome::RegistrationTimedOut => "the agent did not take the executor in time",
@@ -96,6 +100,8 @@ struct Core {
     pending: BTreeMap<TaskId, VecDeque<TaskStatus>>,
     /// The agent asked for a shutdown.
     shutting_down: bool,
+    /// The executor said its work is done.
+    finishing: bool,
     on_done: Option<OnDone>,
     stopped: bool,
 }
@@ -135,6 +141,7 @@ impl<E: Executor> ExecutorDriver<E> {
                 ended: BTreeSet::new(),
                 pending: BTreeMap::new(),
                 shutting_down: false,
+                finishing: false,
                 on_done: Some(on_done),
                 stopped: false,
             },
@@ -255,6 +262,8 @@ impl<E: Executor> ExecutorDriver<E> {
             self.stop(Outcome::AgentLost, ctx);
         } else if self.core.shutting_down && quiet {
             self.stop(Outcome::Shutdown, ctx);
+        } else if self.core.finishing && quiet {
+            self.stop(Outcome::Finished, ctx);
         }
     }
 
@@ -468,6 +477,15 @@ impl<'c, E: Executor> Control<'_, 'c, E> {
                 .send(&self.core.cfg.agent, ExecutorUpdate { status });
         }
         Ok(())
+    }
+
+    /// Says the executor's work is done: the driver stops with
+    /// [`Outcome::Finished`] once every task has ended and the agent holds
+    /// every update (at once if that is so already). Tasks given later are
+    /// still handed to [`Executor::launch`] until then. An executor that
+    /// runs a single task calls it after reporting that task's end.
+    pub fn finish(&mut self) {
+        self.core.finishing = true;
     }
 
     /// The tasks given and not ended yet.

@@ -131,10 +131,12 @@ impl Handler<ExecutorUpdate> for AgentDouble {
     }
 }
 
-/// Reports RUNNING on launch; a kill ends the task KILLED.
+/// Reports RUNNING on launch; a kill ends the task KILLED (and, if it
+/// `finishes_when_idle`, says its work is done once no task is live).
 #[derive(Default)]
 struct Worker {
     launched: Shared<Vec<String>>,
+    finishes_when_idle: bool,
 }
 
 impl Executor for Worker {
@@ -149,6 +151,9 @@ impl Executor for Worker {
 
     fn kill(&mut self, ex: &mut Control<'_, '_, Self>, id: &TaskId, _: Duration) {
         ex.update(id, TaskState::Killed, "").expect("a live task");
+        if self.finishes_when_idle && ex.live_tasks().is_empty() {
+            ex.finish();
+        }
     }
 }
 
@@ -161,6 +166,10 @@ struct World {
 
 impl World {
     fn new(checkpoint: bool, agent: Agent) -> World {
+        World::with(checkpoint, agent, false)
+    }
+
+    fn with(checkpoint: bool, agent: Agent, finishes_when_idle: bool) -> World {
         let mut sim = Sim::new(SimConfig {
             seed: 1,
             link_timeout: Duration::from_secs(2),
@@ -187,6 +196,7 @@ impl World {
             });
             let worker = Worker {
                 launched: l.clone(),
+                finishes_when_idle,
             };
             let driver = ExecutorDriver::new(cfg, worker, done).expect("a valid config");
             let _ = k.spawn_actor(&actor_name("e1"), driver);
@@ -302,6 +312,38 @@ fn a_shutdown_stops_the_executor_once_the_agent_holds_every_update() {
     w.send_to_executor(UpdateAck { task_id, uuid });
     w.run_for(secs(1));
     assert_eq!(w.outcome(), Some(Outcome::Shutdown));
+}
+
+#[test]
+fn a_finished_executor_stops_once_its_last_end_is_held_and_not_before() {
+    let mut w = World::with(
+        false,
+        Agent {
+            tasks: vec![task("t1"), task("t2")],
+            auto_ack: true,
+            ..Agent::default()
+        },
+        true,
+    );
+    w.run_for(secs(2));
+    w.send_to_executor(KillTask {
+        task_id: TaskId("t1".into()),
+        grace: secs(1),
+    });
+    w.run_for(secs(2));
+    assert_eq!(w.outcome(), None, "t2 still runs");
+    w.agent.borrow_mut().auto_ack = false;
+    w.send_to_executor(KillTask {
+        task_id: TaskId("t2".into()),
+        grace: secs(1),
+    });
+    w.run_for(secs(3));
+    assert_eq!(w.outcome(), None, "t2's KILLED is not acknowledged yet");
+    let (task_id, uuid) = w.agent.borrow().unacked[0].clone();
+    assert_eq!(task_id.0, "t2");
+    w.send_to_executor(UpdateAck { task_id, uuid });
+    w.run_for(secs(1));
+    assert_eq!(w.outcome(), Some(Outcome::Finished));
 }
 
 #[test]

@@ -18,7 +18,7 @@ use corral_api::task::{StatusReason, TaskState};
 use corral_runtime::message;
 use serde::{Deserialize, Serialize};
 
-use crate::config::CommandExecutorConfig;
+use crate::config::Site;
 use crate::report::KillCause;
 use corral_runtime::signal_name;
 
@@ -145,41 +145,38 @@ impl ContainerExit {
 message!(ContainerStarted = "executor.ContainerStarted");
 message!(ContainerExited = "executor.ContainerExited");
 
-/// The container for `task`, run for the executor configured by `cfg`: the
+/// The container for `task`, run at `site`: the
 /// task's command in its image, its `cpus` and `mem` as limits, its sandbox
 /// mounted at [`CONTAINER_SANDBOX`] (also the working directory), labels
 /// naming its agent, framework and task. Fails, in words, when the task
 /// has no container or its parameters do not parse (the master checks them
 /// first; this is the executor's own guard).
-pub fn container_spec(
-    task: &TaskInfo,
-    cfg: &CommandExecutorConfig,
-) -> Result<ContainerSpec, String> {
+pub fn container_spec(task: &TaskInfo, site: &Site) -> Result<ContainerSpec, String> {
     let Some(info) = task.container.as_ref() else {
         return Err("the task has no container".to_owned());
     };
     let parameters = info.docker_parameters().map_err(|e| e.to_string())?;
-    let agent_id = cfg.agent_id.as_ref().map_or("", |a| a.0.as_str());
-    let sandbox = cfg.sandbox.to_string_lossy().into_owned();
+    let agent_id = site.agent_id.as_ref().map_or("", |a| a.0.as_str());
+    let sandbox = site.sandbox.to_string_lossy().into_owned();
     let mut label_list = vec![
         (labels::AGENT_ID, agent_id.to_owned()),
-        (labels::FRAMEWORK_ID, cfg.framework_id.0.clone()),
+        (labels::FRAMEWORK_ID, site.framework_id.0.clone()),
         (labels::TASK_ID, task.task_id.0.clone()),
         (labels::SANDBOX, sandbox.clone()),
     ];
-    if let Some(dir) = &cfg.work_dir {
+    if let Some(dir) = &site.work_dir {
         label_list.push((labels::WORK_DIR, dir.to_string_lossy().into_owned()));
     }
-    let (binds, make_dirs) = binds(&cfg.sandbox, &info.volumes);
+    let (binds, make_dirs) = binds(&site.sandbox, &info.volumes);
     let cpus = task.resources.cpus();
     let mem_mb = task.resources.mem_mb().max(MIN_MEMORY_MB);
     let command = Some(task.command.clone()).filter(|c| !c.trim().is_empty());
     Ok(ContainerSpec {
-        name: container_name(agent_id, cfg, &task.task_id.0),
+        name: container_name(agent_id, site, &task.task_id.0),
         image: info.image.trim().to_owned(),
         force_pull: info.force_pull_image,
         command,
-        env: container_env(task, &cfg.framework_id.0),
+        env: container_env(task, &site.framework_id.0),
         labels: label_list
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v))
@@ -194,21 +191,21 @@ pub fn container_spec(
         make_dirs,
         parameters,
         working_dir: CONTAINER_SANDBOX.to_owned(),
-        stdout: cfg.sandbox.join("stdout"),
-        stderr: cfg.sandbox.join("stderr"),
+        stdout: site.sandbox.join("stdout"),
+        stderr: site.sandbox.join("stderr"),
     })
 }
 
 /// `corral-{task id, shortened}-{hash}`: readable, and unique per agent
 /// work directory, agent, framework and task (Docker names are global to
 /// the daemon, which several agents may share).
-fn container_name(agent_id: &str, cfg: &CommandExecutorConfig, task_id: &str) -> String {
-    let work_dir = cfg.work_dir.as_deref().unwrap_or(Path::new(""));
+fn container_name(agent_id: &str, site: &Site, task_id: &str) -> String {
+    let work_dir = site.work_dir.as_deref().unwrap_or(Path::new(""));
     let mut hash = Fnv::default();
     for part in [
         work_dir.to_string_lossy().as_bytes(),
         agent_id.as_bytes(),
-        cfg.framework_id.0.as_bytes(),
+        site.framework_id.0.as_bytes(),
         task_id.as_bytes(),
     ] {
         hash.write(part);
@@ -359,15 +356,14 @@ mod tests {
     use super::*;
     use corral_api::container::{ContainerInfo, PortProtocol, Volume};
     use corral_api::resources::Resources;
-    use corral_runtime::Pid;
 
-    fn cfg() -> CommandExecutorConfig {
-        let agent = Pid::new("agent", ([127, 0, 0, 1], 5051).into()).unwrap();
-        let mut c =
-            CommandExecutorConfig::new(agent, "fw".into(), "t1", "/w/frameworks/fw/tasks/t1");
-        c.agent_id = Some("a1".into());
-        c.work_dir = Some("/w".into());
-        c
+    fn cfg() -> Site {
+        Site {
+            framework_id: "fw".into(),
+            agent_id: Some("a1".into()),
+            sandbox: "/w/frameworks/fw/tasks/t1".into(),
+            work_dir: Some("/w".into()),
+        }
     }
 
     fn task(container: ContainerInfo) -> TaskInfo {

@@ -14,15 +14,19 @@
 //! is `corral_api::executor`.
 //!
 //! # Its loop
-//! [`lifecycle::Lifecycle`] holds every decision without I/O: inputs
-//! (`handle_*`, each with the present time), outputs polled as
-//! [`lifecycle::Action`]s, and one deadline ([`lifecycle::Lifecycle::poll_timeout`]).
-//! [`command::CommandExecutor`] is the actor around it: it feeds messages,
-//! process exits, link failures and timer ticks in, and carries the actions
-//! out through `Ctx` (send, launch, signal, stop), so the same code runs on a
-//! real node and in the simulator. [`run::run_from_env`] is the binary's edge:
-//! it reads the environment, starts the node and waits for the
-//! [`command::Outcome`].
+//! It is an executor like any framework's own, written on the executor
+//! SDK ([`corral_executor_sdk`]): the SDK's driver registers with the
+//! agent, hands the task over, and sends each status update until the
+//! agent holds it, taking a restarted agent back for a checkpointing
+//! framework. What is the command executor's own is its one task:
+//! [`lifecycle::Lifecycle`] holds those decisions without I/O (inputs
+//! `handle_*`, outputs polled as [`lifecycle::Action`]s, one deadline),
+//! and [`command::CommandExecutor`] is the `Executor` around it, carrying
+//! the actions out through the driver (update, launch, signal, timers),
+//! so the same code runs on a real node and in the simulator.
+//! [`run::run_from_env`] is the binary's edge: it reads the environment,
+//! starts the node and the container driver, and waits for the driver's
+//! outcome.
 //!
 //! ```text
 //! executor                         agent
@@ -30,12 +34,12 @@
 //!    |------------------------------>|
 //!    |                       RunTask |
 //!    |<------------------------------|
-//!    | ExecutorUpdate STARTING       |   each update is resent, in order,
-//!    | ExecutorUpdate RUNNING        |   every retry interval until its
-//!    | ExecutorUpdate FINISHED/...   |   UpdateAck arrives
+//!    | ExecutorUpdate STARTING       |   one update at a time, in order,
+//!    |------------------------------>|   resent every retry interval
+//!    |           UpdateAck (its uuid)|   until its UpdateAck arrives;
+//!    |<------------------------------|   then the next: RUNNING, then
+//!    | ExecutorUpdate RUNNING ...    |   FINISHED/FAILED/KILLED
 //!    |------------------------------>|
-//!    |           UpdateAck (per uuid)|
-//!    |<------------------------------|
 //!    stops once the terminal update is acknowledged
 //! ```
 //!
@@ -64,6 +68,5 @@ pub mod container;
 pub mod docker;
 pub mod env;
 pub mod lifecycle;
-mod outcome;
 pub mod report;
 pub mod run;

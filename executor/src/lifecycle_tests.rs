@@ -5,34 +5,36 @@ use std::time::Duration;
 use corral_api::container::ContainerInfo;
 use corral_api::resources::Resources;
 use corral_api::task::TaskInfo;
-use corral_runtime::Pid;
+use corral_executor_sdk::AGENT_LOST_GRACE;
 
 use super::*;
 
-fn cfg() -> CommandExecutorConfig {
-    let agent = Pid::new("agent", ([10, 0, 0, 1], 5051).into()).unwrap();
-    CommandExecutorConfig::new(agent, "fw".into(), "t1", "/sandbox/t1")
-}
-
-fn at_ms(ms: u64) -> Now {
-    Now {
-        time: Time::ZERO + Duration::from_millis(ms),
-        unix_time_ms: 1_700_000_000_000 + ms,
+fn site() -> Site {
+    Site {
+        framework_id: "fw".into(),
+        agent_id: Some("a1".into()),
+        sandbox: "/sandbox/t1".into(),
+        work_dir: None,
     }
 }
 
-fn run_task(id: &str, framework: &str) -> RunTask {
-    RunTask {
-        framework_id: framework.into(),
-        task: TaskInfo {
-            task_id: id.into(),
-            name: id.into(),
-            command: "sleep 100".into(),
-            env: vec![],
-            resources: Resources::default(),
-            container: None,
-            executor: None,
-        },
+fn at_ms(ms: u64) -> Time {
+    Time::ZERO + Duration::from_millis(ms)
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+fn task(id: &str) -> TaskInfo {
+    TaskInfo {
+        task_id: id.into(),
+        name: id.into(),
+        command: "sleep 100".into(),
+        env: vec![],
+        resources: Resources::default(),
+        container: None,
+        executor: None,
     }
 }
 
@@ -40,268 +42,144 @@ fn drain(l: &mut Lifecycle) -> Vec<Action> {
     std::iter::from_fn(|| l.poll_action()).collect()
 }
 
-fn updates(actions: &[Action]) -> Vec<TaskStatus> {
+/// The updates among `actions`: state, reason, message.
+fn updates(actions: &[Action]) -> Vec<(TaskState, Option<StatusReason>, String)> {
     actions
         .iter()
         .filter_map(|a| match a {
-            Action::Update(u) => Some(u.status.clone()),
+            Action::Update {
+                state,
+                reason,
+                message,
+            } => Some((*state, *reason, message.clone())),
             _ => None,
         })
         .collect()
 }
 
 fn states(actions: &[Action]) -> Vec<TaskState> {
-    updates(actions).iter().map(|s| s.state).collect()
+    updates(actions).iter().map(|u| u.0).collect()
 }
 
-fn ack(l: &mut Lifecycle, now: Now, status: &TaskStatus) {
-    let uuid = status.uuid.expect("executor updates carry a uuid");
-    l.handle_ack(
-        now,
-        UpdateAck {
-            task_id: status.task_id.clone(),
-            uuid,
-        },
-    );
-}
-
-/// A lifecycle that got its task at time 0 and had its updates acked.
+/// A lifecycle whose command was launched at time 0.
 fn running() -> Lifecycle {
-    let mut l = Lifecycle::new(cfg());
-    l.handle_start(at_ms(0), 7);
-    l.handle_run_task(at_ms(0), run_task("t1", "fw"));
-    for s in updates(&drain(&mut l)) {
-        ack(&mut l, at_ms(0), &s);
-    }
+    let mut l = Lifecycle::new(site());
+    l.handle_launch(&task("t1"));
+    drain(&mut l);
     l
 }
 
 #[test]
-fn registration_is_resent_every_interval_until_the_timeout() {
-    let mut l = Lifecycle::new(cfg());
-    l.handle_start(at_ms(0), 1);
-    let mut actions = drain(&mut l);
-    while let Some(t) = l.poll_timeout() {
-        l.handle_timeout(at_ms(t.as_nanos() / 1_000_000));
-        actions.extend(drain(&mut l));
-    }
-    let registers = actions
-        .iter()
-        .filter(|a| matches!(a, Action::Register(_)))
-        .count();
-    assert_eq!(registers, 60, "one at start, one per second until 60 s");
-    assert_eq!(
-        actions.last(),
-        Some(&Action::Stop(Outcome::RegistrationTimedOut))
-    );
-    assert!(l.is_done());
-}
-
-#[test]
-fn a_task_is_reported_starting_then_launched_then_running() {
-    let mut l = Lifecycle::new(cfg());
-    l.handle_start(at_ms(0), 1);
-    drain(&mut l);
-    l.handle_run_task(at_ms(300), run_task("t1", "fw"));
+fn a_task_is_reported_starting_then_launched_in_its_sandbox_then_running() {
+    let mut l = Lifecycle::new(site());
+    assert_eq!(l.task_id(), None);
+    l.handle_launch(&task("t1"));
     let actions = drain(&mut l);
-    assert_eq!(actions.len(), 3);
-    assert!(matches!(actions[1], Action::Launch(ref spec) if spec.command == "sleep 100"));
-    let sent = updates(&actions);
+    assert_eq!(actions.len(), 3, "{actions:?}");
+    assert_eq!(states(&actions), [TaskState::Starting, TaskState::Running]);
+    let Action::Launch(spec) = &actions[1] else {
+        panic!("expected the launch between STARTING and RUNNING: {actions:?}");
+    };
+    assert_eq!(spec.command, "sleep 100");
     assert_eq!(
-        sent.iter().map(|s| s.state).collect::<Vec<_>>(),
-        [TaskState::Starting, TaskState::Running]
+        spec.cwd.as_deref(),
+        Some(std::path::Path::new("/sandbox/t1"))
     );
-    for s in &sent {
-        assert_eq!(s.task_id, "t1".into());
-        assert_eq!(s.framework_id, "fw".into());
-        assert_eq!(s.source, StatusSource::Executor);
-        assert_eq!(s.timestamp_ms, 1_700_000_000_300);
-    }
-    assert_ne!(sent[0].uuid, sent[1].uuid);
-    // Registration is over: the next deadline is the updates' resend.
-    assert_eq!(l.poll_timeout(), Some(at_ms(1300).time));
+    assert_eq!(l.task_id(), Some(&TaskId::from("t1")));
+    assert_eq!(l.poll_timeout(), None);
+    assert!(!l.has_ended());
 }
 
 #[test]
-fn unacknowledged_updates_are_resent_in_order_until_acked() {
-    let mut l = Lifecycle::new(cfg());
-    l.handle_start(at_ms(0), 1);
-    l.handle_run_task(at_ms(0), run_task("t1", "fw"));
-    let first = updates(&drain(&mut l));
-    l.handle_timeout(at_ms(1000));
-    assert_eq!(updates(&drain(&mut l)), first, "both again, same order");
-    // An ack for an unknown uuid changes nothing.
-    l.handle_ack(
-        at_ms(1100),
-        UpdateAck {
-            task_id: "t1".into(),
-            uuid: [9; 16],
-        },
-    );
-    ack(&mut l, at_ms(1200), &first[0]);
-    l.handle_timeout(at_ms(2000));
-    assert_eq!(updates(&drain(&mut l)), first[1..]);
-    ack(&mut l, at_ms(2100), &first[1]);
-    assert_eq!(l.poll_timeout(), None);
-    assert!(drain(&mut l).is_empty());
+fn the_commands_exit_is_its_end() {
+    for (status, state) in [
+        (ExitStatus::Exited(0), TaskState::Finished),
+        (ExitStatus::Exited(3), TaskState::Failed),
+        (ExitStatus::Signaled(9), TaskState::Failed),
+        (
+            ExitStatus::FailedToStart("no shell".into()),
+            TaskState::Failed,
+        ),
+    ] {
+        let mut l = running();
+        l.handle_process_exit(status.clone());
+        let end = updates(&drain(&mut l));
+        assert_eq!(end.len(), 1, "{status:?}");
+        assert_eq!(end[0].0, state, "{status:?}");
+        assert_eq!(end[0].1, Some(StatusReason::CommandExited));
+        assert_eq!(end[0].2, format!("Command {status}"));
+        assert!(l.has_ended());
+    }
 }
 
 #[test]
 fn a_kill_sends_sigterm_then_sigkill_after_the_grace() {
     let mut l = running();
-    let kill = |grace| KillTask {
-        task_id: "t1".into(),
-        grace: Duration::from_secs(grace),
-    };
-    l.handle_kill(at_ms(500), kill(3));
+    l.handle_kill(at_ms(500), secs(3), KillCause::Framework);
     assert_eq!(drain(&mut l), [Action::Signal(Signal::Term)]);
-    // A second kill sends no second SIGTERM, but may shorten the grace.
-    l.handle_kill(at_ms(600), kill(1));
+    assert_eq!(l.poll_timeout(), Some(at_ms(3500)));
+    // A second kill sends no second SIGTERM, but may shorten the grace;
+    // a longer one does not lengthen it.
+    l.handle_kill(at_ms(600), secs(1), KillCause::Shutdown);
+    l.handle_kill(at_ms(700), secs(10), KillCause::Framework);
     assert!(drain(&mut l).is_empty());
-    assert_eq!(l.poll_timeout(), Some(at_ms(1600).time));
+    assert_eq!(l.poll_timeout(), Some(at_ms(1600)));
+    l.handle_timeout(at_ms(1599));
+    assert!(drain(&mut l).is_empty(), "not due yet");
     l.handle_timeout(at_ms(1600));
     assert_eq!(drain(&mut l), [Action::Signal(Signal::Kill)]);
-    l.handle_process_exit(at_ms(1700), ExitStatus::Signaled(9));
+    assert_eq!(l.poll_timeout(), None);
+    l.handle_process_exit(ExitStatus::Signaled(9));
     let end = updates(&drain(&mut l));
     assert_eq!(end.len(), 1);
-    assert_eq!(end[0].state, TaskState::Killed);
-    assert_eq!(end[0].reason, Some(StatusReason::KilledByFramework));
-    assert!(end[0].message.contains("SIGKILL"), "{}", end[0].message);
-    ack(&mut l, at_ms(1800), &end[0]);
+    // The first cause names the kill.
     assert_eq!(
-        drain(&mut l),
-        [Action::Stop(Outcome::Finished(TaskState::Killed))]
+        (end[0].0, end[0].1),
+        (TaskState::Killed, Some(StatusReason::KilledByFramework))
     );
-}
-
-#[test]
-fn a_kill_before_the_task_reports_it_killed_and_launches_nothing() {
-    let mut l = Lifecycle::new(cfg());
-    l.handle_start(at_ms(0), 1);
-    drain(&mut l);
-    l.handle_kill(
-        at_ms(10),
-        KillTask {
-            task_id: "t1".into(),
-            grace: Duration::from_secs(5),
-        },
-    );
-    let killed = updates(&drain(&mut l));
-    assert_eq!(killed.len(), 1);
-    assert_eq!(killed[0].state, TaskState::Killed);
-    l.handle_run_task(at_ms(20), run_task("t1", "fw"));
-    assert!(drain(&mut l).is_empty(), "a killed task is not launched");
-    ack(&mut l, at_ms(30), &killed[0]);
     assert_eq!(
-        drain(&mut l),
-        [Action::Stop(Outcome::Finished(TaskState::Killed))]
+        end[0].2,
+        "Command killed on request: it terminated by signal 9 (SIGKILL)"
     );
 }
 
 #[test]
-fn shutdown_without_a_task_stops_at_once() {
-    let mut l = Lifecycle::new(cfg());
-    l.handle_start(at_ms(0), 1);
-    drain(&mut l);
-    l.handle_shutdown(
-        at_ms(10),
-        ShutdownExecutor {
-            grace: Duration::from_secs(5),
-        },
-    );
-    assert_eq!(drain(&mut l), [Action::Stop(Outcome::Shutdown)]);
-    assert_eq!(l.poll_timeout(), None);
-}
-
-#[test]
-fn shutdown_with_a_task_kills_it_and_reports_killed() {
+fn a_command_that_obeys_sigterm_is_never_sigkilled() {
     let mut l = running();
-    l.handle_shutdown(
-        at_ms(10),
-        ShutdownExecutor {
-            grace: Duration::from_secs(5),
-        },
-    );
-    assert_eq!(drain(&mut l), [Action::Signal(Signal::Term)]);
-    l.handle_process_exit(at_ms(20), ExitStatus::Signaled(15));
+    l.handle_kill(at_ms(0), secs(5), KillCause::Shutdown);
+    drain(&mut l);
+    l.handle_process_exit(ExitStatus::Signaled(15));
     let end = updates(&drain(&mut l));
-    assert_eq!(end[0].state, TaskState::Killed);
-    assert!(end[0].message.contains("shut down"), "{}", end[0].message);
-}
-
-#[test]
-fn agent_loss_kills_the_command_and_stops_once_it_exited() {
-    let mut l = Lifecycle::new(cfg());
-    l.handle_start(at_ms(0), 1);
-    l.handle_run_task(at_ms(0), run_task("t1", "fw"));
-    drain(&mut l);
-    l.handle_agent_lost(at_ms(100));
-    assert_eq!(drain(&mut l), [Action::Signal(Signal::Term)]);
-    // The unacknowledged updates are dropped: nothing is resent.
-    assert_eq!(l.poll_timeout(), Some(at_ms(5100).time));
-    l.handle_timeout(at_ms(5100));
-    assert_eq!(drain(&mut l), [Action::Signal(Signal::Kill)]);
-    l.handle_process_exit(at_ms(5200), ExitStatus::Signaled(9));
-    assert_eq!(drain(&mut l), [Action::Stop(Outcome::AgentLost)]);
-}
-
-#[test]
-fn agent_loss_without_a_running_command_stops_at_once() {
-    let mut l = Lifecycle::new(cfg());
-    l.handle_start(at_ms(0), 1);
-    drain(&mut l);
-    l.handle_agent_lost(at_ms(1));
-    assert_eq!(drain(&mut l), [Action::Stop(Outcome::AgentLost)]);
-
-    // The command ended; its terminal update waits for an ack that will
-    // never come.
-    let mut l = running();
-    l.handle_process_exit(at_ms(1), ExitStatus::Exited(0));
-    assert_eq!(states(&drain(&mut l)), [TaskState::Finished]);
-    l.handle_agent_lost(at_ms(2));
-    assert_eq!(drain(&mut l), [Action::Stop(Outcome::AgentLost)]);
+    assert_eq!(end[0].0, TaskState::Killed);
+    assert!(end[0].2.contains("executor was shut down"), "{}", end[0].2);
+    assert_eq!(l.poll_timeout(), None, "no SIGKILL left armed");
+    l.handle_timeout(at_ms(10_000));
+    assert!(drain(&mut l).is_empty());
 }
 
 #[test]
 fn input_out_of_place_is_ignored() {
-    let mut l = Lifecycle::new(cfg());
-    l.handle_start(at_ms(0), 1);
-    drain(&mut l);
-    // Before any task: an exit, an ack, another framework's task.
-    l.handle_process_exit(at_ms(1), ExitStatus::Exited(0));
-    l.handle_ack(
-        at_ms(1),
-        UpdateAck {
-            task_id: "t1".into(),
-            uuid: [0; 16],
-        },
-    );
-    l.handle_run_task(at_ms(1), run_task("t1", "other-fw"));
+    let mut l = Lifecycle::new(site());
+    // Before any task: an exit, a kill, container reports, a timeout.
+    l.handle_process_exit(ExitStatus::Exited(0));
+    l.handle_kill(at_ms(1), secs(1), KillCause::Framework);
+    l.handle_container_started("c");
+    l.handle_container_exit(ContainerExit::failed("x"));
+    l.handle_timeout(at_ms(2));
     assert!(drain(&mut l).is_empty());
-    // With a task: a second task, a kill for another task.
-    l.handle_run_task(at_ms(2), run_task("t1", "fw"));
+    assert_eq!(l.task_id(), None);
+    // With a task: a second task.
+    l.handle_launch(&task("t1"));
     assert_eq!(drain(&mut l).len(), 3);
-    l.handle_run_task(at_ms(3), run_task("t2", "fw"));
-    l.handle_kill(
-        at_ms(3),
-        KillTask {
-            task_id: "t2".into(),
-            grace: Duration::ZERO,
-        },
-    );
+    l.handle_launch(&task("t2"));
     assert!(drain(&mut l).is_empty());
-    // After the stop: nothing at all.
-    l.handle_agent_lost(at_ms(4));
-    l.handle_process_exit(at_ms(5), ExitStatus::Exited(0));
-    assert_eq!(
-        drain(&mut l),
-        [
-            Action::Signal(Signal::Term),
-            Action::Stop(Outcome::AgentLost)
-        ]
-    );
-    l.handle_run_task(at_ms(6), run_task("t3", "fw"));
-    l.handle_agent_lost(at_ms(6));
+    assert_eq!(l.task_id(), Some(&TaskId::from("t1")));
+    // After the end: nothing at all.
+    l.handle_process_exit(ExitStatus::Exited(0));
+    assert_eq!(states(&drain(&mut l)), [TaskState::Finished]);
+    l.handle_process_exit(ExitStatus::Exited(1));
+    l.handle_kill(at_ms(3), secs(1), KillCause::AgentLost);
+    l.handle_launch(&task("t3"));
     l.handle_timeout(at_ms(100_000));
     assert!(drain(&mut l).is_empty());
     assert_eq!(l.poll_timeout(), None);
@@ -309,10 +187,11 @@ fn input_out_of_place_is_ignored() {
 
 // ---- container tasks ----
 
-fn container_task(id: &str) -> RunTask {
-    let mut msg = run_task(id, "fw");
-    msg.task.container = Some(ContainerInfo::docker("corral/busybox:test"));
-    msg
+fn container_task(id: &str) -> TaskInfo {
+    TaskInfo {
+        container: Some(ContainerInfo::docker("corral/busybox:test")),
+        ..task(id)
+    }
 }
 
 fn exited(code: i64) -> ContainerExit {
@@ -322,23 +201,18 @@ fn exited(code: i64) -> ContainerExit {
     }
 }
 
-/// A container task that got its task at time 0, with its STARTING acked.
+/// A container task given at time 0, its start asked of the driver.
 fn container_starting() -> Lifecycle {
-    let mut l = Lifecycle::new(cfg());
-    l.handle_start(at_ms(0), 7);
-    l.handle_run_task(at_ms(0), container_task("t1"));
-    for s in updates(&drain(&mut l)) {
-        ack(&mut l, at_ms(0), &s);
-    }
+    let mut l = Lifecycle::new(site());
+    l.handle_launch(&container_task("t1"));
+    drain(&mut l);
     l
 }
 
 #[test]
 fn a_container_task_is_running_only_once_the_driver_says_so() {
-    let mut l = Lifecycle::new(cfg());
-    l.handle_start(at_ms(0), 1);
-    drain(&mut l);
-    l.handle_run_task(at_ms(5), container_task("t1"));
+    let mut l = Lifecycle::new(site());
+    l.handle_launch(&container_task("t1"));
     let actions = drain(&mut l);
     assert_eq!(states(&actions), [TaskState::Starting]);
     let Some(Action::StartContainer(spec)) = actions.get(1) else {
@@ -346,300 +220,126 @@ fn a_container_task_is_running_only_once_the_driver_says_so() {
     };
     assert_eq!(spec.image, "corral/busybox:test");
     assert_eq!(spec.command.as_deref(), Some("sleep 100"));
-    l.handle_container_started(at_ms(900), "corral-t1-x");
+    l.handle_container_started("corral-t1-x");
     let running = updates(&drain(&mut l));
     assert_eq!(running.len(), 1);
-    assert_eq!(running[0].state, TaskState::Running);
-    assert!(
-        running[0].message.contains("corral-t1-x"),
-        "{}",
-        running[0].message
-    );
+    assert_eq!(running[0].0, TaskState::Running);
+    assert!(running[0].2.contains("corral-t1-x"), "{}", running[0].2);
     // A repeated report changes nothing.
-    l.handle_container_started(at_ms(901), "corral-t1-x");
+    l.handle_container_started("corral-t1-x");
     assert!(updates(&drain(&mut l)).is_empty());
-    l.handle_container_exit(at_ms(2000), exited(0));
+    l.handle_container_exit(exited(0));
     let end = updates(&drain(&mut l));
-    assert_eq!(end.last().map(|s| s.state), Some(TaskState::Finished));
-    assert_eq!(
-        end.last().unwrap().message,
-        "Container exited with status 0"
-    );
+    assert_eq!(end.len(), 1);
+    assert_eq!(end[0].0, TaskState::Finished);
+    assert_eq!(end[0].2, "Container exited with status 0");
 }
 
 #[test]
 fn a_kill_stops_the_container_with_the_grace_and_reports_killed() {
     let mut l = container_starting();
-    l.handle_container_started(at_ms(10), "c");
+    l.handle_container_started("c");
     drain(&mut l);
-    let kill = |grace| KillTask {
-        task_id: "t1".into(),
-        grace: Duration::from_secs(grace),
-    };
-    l.handle_kill(at_ms(100), kill(5));
-    assert_eq!(
-        drain(&mut l),
-        [Action::StopContainer {
-            grace: Duration::from_secs(5)
-        }]
-    );
+    l.handle_kill(at_ms(100), secs(5), KillCause::Framework);
+    assert_eq!(drain(&mut l), [Action::StopContainer { grace: secs(5) }]);
     // A later kill with a longer grace adds nothing; a shorter one is sent.
-    l.handle_kill(at_ms(200), kill(10));
+    l.handle_kill(at_ms(200), secs(10), KillCause::Framework);
     assert!(drain(&mut l).is_empty());
-    l.handle_kill(at_ms(300), kill(1));
-    assert_eq!(
-        drain(&mut l),
-        [Action::StopContainer {
-            grace: Duration::from_secs(1)
-        }]
-    );
-    // Docker escalates itself: the lifecycle arms no SIGKILL timer of its own.
-    assert_eq!(
-        drain(&mut l)
-            .iter()
-            .filter(|a| matches!(a, Action::Signal(_)))
-            .count(),
-        0
-    );
-    l.handle_container_exit(at_ms(1300), exited(137));
+    l.handle_kill(at_ms(300), secs(1), KillCause::Framework);
+    assert_eq!(drain(&mut l), [Action::StopContainer { grace: secs(1) }]);
+    // Docker escalates itself: no SIGKILL timer of the lifecycle's own.
+    assert_eq!(l.poll_timeout(), None);
+    l.handle_container_exit(exited(137));
     let end = updates(&drain(&mut l));
     assert_eq!(end.len(), 1);
-    assert_eq!(end[0].state, TaskState::Killed);
-    assert_eq!(end[0].reason, Some(StatusReason::KilledByFramework));
-    ack(&mut l, at_ms(1400), &end[0]);
     assert_eq!(
-        drain(&mut l),
-        [Action::Stop(Outcome::Finished(TaskState::Killed))]
+        (end[0].0, end[0].1),
+        (TaskState::Killed, Some(StatusReason::KilledByFramework))
     );
 }
 
 #[test]
 fn a_kill_before_the_container_runs_never_reports_running() {
     let mut l = container_starting();
-    l.handle_kill(
-        at_ms(10),
-        KillTask {
-            task_id: "t1".into(),
-            grace: Duration::from_secs(2),
-        },
-    );
+    l.handle_kill(at_ms(10), secs(2), KillCause::Framework);
     assert!(matches!(drain(&mut l)[..], [Action::StopContainer { .. }]));
     // The start raced the stop: still no RUNNING.
-    l.handle_container_started(at_ms(20), "c");
+    l.handle_container_started("c");
     assert!(updates(&drain(&mut l)).is_empty());
-    l.handle_container_exit(at_ms(30), exited(143));
+    l.handle_container_exit(exited(143));
     assert_eq!(states(&drain(&mut l)), [TaskState::Killed]);
 }
 
 #[test]
 fn oom_and_launch_failures_are_named() {
     let mut l = container_starting();
-    l.handle_container_started(at_ms(10), "c");
+    l.handle_container_started("c");
     drain(&mut l);
-    l.handle_container_exit(
-        at_ms(20),
-        ContainerExit {
-            oom_killed: true,
-            ..exited(137)
-        },
-    );
+    l.handle_container_exit(ContainerExit {
+        oom_killed: true,
+        ..exited(137)
+    });
     let end = updates(&drain(&mut l));
-    assert_eq!(end[0].state, TaskState::Failed);
-    assert_eq!(end[0].reason, Some(StatusReason::ContainerMemoryLimit));
-    assert!(end[0].message.contains("OOM"), "{}", end[0].message);
+    assert_eq!(end[0].0, TaskState::Failed);
+    assert_eq!(end[0].1, Some(StatusReason::ContainerMemoryLimit));
+    assert!(end[0].2.contains("OOM"), "{}", end[0].2);
 
     let mut l = container_starting();
-    l.handle_container_exit(at_ms(20), ContainerExit::failed("image 'x' is missing"));
+    l.handle_container_exit(ContainerExit::failed("image 'x' is missing"));
     let end = updates(&drain(&mut l));
-    assert_eq!(end[0].state, TaskState::Failed);
-    assert_eq!(end[0].reason, Some(StatusReason::ContainerLaunchFailed));
-    assert_eq!(
-        end[0].message,
-        "Container failed to start: image 'x' is missing"
-    );
+    assert_eq!(end[0].0, TaskState::Failed);
+    assert_eq!(end[0].1, Some(StatusReason::ContainerLaunchFailed));
+    assert_eq!(end[0].2, "Container failed to start: image 'x' is missing");
 }
 
 #[test]
 fn a_container_that_cannot_be_described_fails_at_once() {
-    let mut l = Lifecycle::new(cfg());
-    l.handle_start(at_ms(0), 1);
-    drain(&mut l);
-    let mut msg = container_task("t1");
-    if let Some(c) = msg.task.container.as_mut() {
+    let mut l = Lifecycle::new(site());
+    let mut t = container_task("t1");
+    if let Some(c) = t.container.as_mut() {
         c.parameters = vec![("privileged".into(), "true".into())];
     }
-    l.handle_run_task(at_ms(1), msg);
+    l.handle_launch(&t);
     let actions = drain(&mut l);
     assert!(!actions
         .iter()
         .any(|a| matches!(a, Action::StartContainer(_))));
     let sent = updates(&actions);
     assert_eq!(
-        sent.iter().map(|s| s.state).collect::<Vec<_>>(),
+        sent.iter().map(|s| s.0).collect::<Vec<_>>(),
         [TaskState::Starting, TaskState::Failed]
     );
-    assert!(
-        sent[1].message.contains("privileged"),
-        "{}",
-        sent[1].message
-    );
+    assert!(sent[1].2.contains("privileged"), "{}", sent[1].2);
+    assert!(l.has_ended());
 }
 
 #[test]
-fn agent_loss_stops_the_container_and_stops_once_it_is_gone() {
+fn agent_loss_stops_the_container_with_its_grace() {
     let mut l = container_starting();
-    l.handle_container_started(at_ms(10), "c");
+    l.handle_container_started("c");
     drain(&mut l);
-    l.handle_agent_lost(at_ms(100));
+    l.handle_kill(at_ms(100), AGENT_LOST_GRACE, KillCause::AgentLost);
     assert_eq!(
         drain(&mut l),
         [Action::StopContainer {
             grace: AGENT_LOST_GRACE
         }]
     );
+    l.handle_container_exit(exited(143));
+    let end = updates(&drain(&mut l));
     assert_eq!(
-        l.poll_timeout(),
-        None,
-        "nothing to resend, Docker escalates"
+        (end[0].0, end[0].1),
+        (TaskState::Killed, Some(StatusReason::ExecutorTerminated))
     );
-    l.handle_container_exit(at_ms(200), exited(143));
-    assert_eq!(drain(&mut l), [Action::Stop(Outcome::AgentLost)]);
 }
 
 #[test]
 fn process_and_container_inputs_do_not_cross() {
     let mut l = container_starting();
-    l.handle_process_exit(at_ms(1), ExitStatus::Exited(0));
+    l.handle_process_exit(ExitStatus::Exited(0));
     assert!(drain(&mut l).is_empty());
     let mut l = running();
-    l.handle_container_started(at_ms(1), "c");
-    l.handle_container_exit(at_ms(1), exited(0));
-    assert!(drain(&mut l).is_empty());
-}
-
-/// A checkpointing lifecycle that got its task at time 0; its STARTING
-/// update was acked, RUNNING was not.
-fn running_checkpointed() -> (Lifecycle, TaskStatus) {
-    let mut c = cfg();
-    c.checkpoint = true;
-    c.recovery_timeout = Duration::from_secs(10);
-    let mut l = Lifecycle::new(c);
-    l.handle_start(at_ms(0), 7);
-    l.handle_run_task(at_ms(0), run_task("t1", "fw"));
-    let sent = updates(&drain(&mut l));
-    ack(&mut l, at_ms(0), &sent[0]);
-    (l, sent[1].clone())
-}
-
-fn reregisters(actions: &[Action]) -> usize {
-    actions
-        .iter()
-        .filter(|a| matches!(a, Action::Reregister(r) if r.task_id == Some("t1".into())))
-        .count()
-}
-
-#[test]
-fn a_checkpointing_executor_keeps_its_task_and_reregisters_until_the_agent_is_back() {
-    let (mut l, running_update) = running_checkpointed();
-    l.handle_agent_lost(at_ms(100));
-    let actions = drain(&mut l);
-    assert_eq!(reregisters(&actions), 1, "{actions:?}");
-    assert!(!actions.iter().any(|a| matches!(a, Action::Signal(_))));
-    assert!(l.is_reconnecting());
-    // A second link failure changes nothing.
-    l.handle_agent_lost(at_ms(200));
-    assert!(drain(&mut l).is_empty());
-    // Every second it asks again (and resends its pending update).
-    l.handle_timeout(at_ms(1100));
-    let actions = drain(&mut l);
-    assert_eq!(reregisters(&actions), 1, "{actions:?}");
-    // The agent takes it back: the unacknowledged update goes out at once.
-    l.handle_reregistered(
-        at_ms(1500),
-        ExecutorReregistered {
-            executor_id: "t1".into(),
-        },
-    );
-    assert_eq!(
-        updates(&drain(&mut l)),
-        std::slice::from_ref(&running_update)
-    );
-    assert!(!l.is_reconnecting());
-    ack(&mut l, at_ms(1600), &running_update);
-    // Nothing is due any more: no re-registration, no resend.
-    assert_eq!(l.poll_timeout(), None);
-    // The task still ends and reports normally.
-    l.handle_process_exit(at_ms(2000), ExitStatus::Exited(0));
-    assert_eq!(states(&drain(&mut l)), [TaskState::Finished]);
-}
-
-#[test]
-fn a_checkpointing_executor_gives_up_after_the_recovery_timeout() {
-    let (mut l, _) = running_checkpointed();
-    l.handle_agent_lost(at_ms(0));
-    drain(&mut l);
-    for t in (1000..10_000).step_by(1000) {
-        l.handle_timeout(at_ms(t));
-        let actions = drain(&mut l);
-        assert!(
-            !actions.iter().any(|a| matches!(a, Action::Signal(_))),
-            "{actions:?}"
-        );
-    }
-    // At 10 s: killed as a non-checkpointing executor would be at once.
-    l.handle_timeout(at_ms(10_000));
-    assert_eq!(drain(&mut l), [Action::Signal(Signal::Term)]);
-    l.handle_timeout(at_ms(15_000));
-    assert_eq!(drain(&mut l), [Action::Signal(Signal::Kill)]);
-    l.handle_process_exit(at_ms(15_100), ExitStatus::Signaled(9));
-    assert_eq!(drain(&mut l), [Action::Stop(Outcome::AgentLost)]);
-}
-
-#[test]
-fn a_checkpointing_executor_reports_an_end_that_happened_while_the_agent_was_away() {
-    let (mut l, running_update) = running_checkpointed();
-    l.handle_agent_lost(at_ms(0));
-    drain(&mut l);
-    l.handle_process_exit(at_ms(500), ExitStatus::Exited(1));
-    assert_eq!(states(&drain(&mut l)), [TaskState::Failed]);
-    l.handle_reregistered(
-        at_ms(800),
-        ExecutorReregistered {
-            executor_id: "t1".into(),
-        },
-    );
-    let resent = updates(&drain(&mut l));
-    assert_eq!(resent.len(), 2);
-    assert_eq!(resent[0], running_update);
-    ack(&mut l, at_ms(900), &resent[0]);
-    ack(&mut l, at_ms(900), &resent[1]);
-    assert_eq!(
-        drain(&mut l),
-        [Action::Stop(Outcome::Finished(TaskState::Failed))]
-    );
-}
-
-#[test]
-fn a_checkpointing_executor_still_registering_keeps_registering() {
-    let mut c = cfg();
-    c.checkpoint = true;
-    let mut l = Lifecycle::new(c);
-    l.handle_start(at_ms(0), 1);
-    drain(&mut l);
-    l.handle_agent_lost(at_ms(10));
-    assert!(drain(&mut l).is_empty());
-    l.handle_timeout(at_ms(1000));
-    assert!(matches!(drain(&mut l)[..], [Action::Register(_)]));
-}
-
-#[test]
-fn a_stray_reregistered_is_ignored() {
-    let mut l = running();
-    l.handle_reregistered(
-        at_ms(5),
-        ExecutorReregistered {
-            executor_id: "t1".into(),
-        },
-    );
+    l.handle_container_started("c");
+    l.handle_container_exit(exited(0));
     assert!(drain(&mut l).is_empty());
 }

@@ -7,9 +7,10 @@ use std::net::SocketAddr;
 use std::sync::{mpsc, Arc};
 
 use corral_executor_sdk::env::{self, EnvError};
+use corral_executor_sdk::{ConfigError, ExecutorConfig, ExecutorDriver, Outcome};
 use corral_runtime::{Node, NodeConfig, NodeError, SpawnError};
 
-use crate::command::{CommandExecutor, CommandExecutorConfig, ConfigError, Outcome};
+use crate::command::{CommandExecutor, Site};
 use crate::docker::driver::{self, DriverReport};
 pub use corral_executor_sdk::env::parse_mesos_duration;
 pub use corral_executor_sdk::{actor_name, ACTOR_NAME};
@@ -43,21 +44,21 @@ pub enum RunError {
 /// Logs go to stderr, filtered by `CORRAL_LOG` (default `warn`); an already
 /// installed tracing subscriber is kept.
 pub fn run_from_env() -> Result<Outcome, RunError> {
-    let cfg = config_from_env()?;
+    let (cfg, site) = config_from_env()?;
     let name = actor_name(&cfg.executor_id);
     env::init_tracing();
     let listen = SocketAddr::new(env::listen_ip()?, 0);
     let (tx, rx) = mpsc::channel();
     let (containers, pending_driver) = driver::channel();
-    let executor = CommandExecutor::new(
+    let executor = ExecutorDriver::new(
         cfg,
+        CommandExecutor::new(site).with_containers(containers),
         Box::new(move |outcome| {
             // The receiver lives until `recv` returns; a failed send only
             // means nobody waits any more.
             let _ = tx.send(outcome);
         }),
-    )?
-    .with_containers(containers);
+    )?;
     let node = Arc::new(Node::start(NodeConfig {
         listen,
         tls: env::tls_from_env()?,
@@ -87,13 +88,13 @@ pub fn run_from_env() -> Result<Outcome, RunError> {
     outcome
 }
 
-/// The command executor's configuration: what any executor reads from the
-/// agent's environment, and the work directory its container tasks label
-/// their containers with.
-fn config_from_env() -> Result<CommandExecutorConfig, RunError> {
-    let common = env::config_from_env()?;
-    let work_dir = env::optional(corral_api::executor_env::WORK_DIR)?.map(std::path::PathBuf::from);
-    let cfg = CommandExecutorConfig::from_common(common, work_dir);
+/// What any executor reads from the agent's environment, and where the
+/// command executor's task runs: with the work directory its container
+/// tasks label their containers with.
+fn config_from_env() -> Result<(ExecutorConfig, Site), RunError> {
+    let cfg = env::config_from_env()?;
     cfg.validate()?;
-    Ok(cfg)
+    let work_dir = env::optional(corral_api::executor_env::WORK_DIR)?.map(std::path::PathBuf::from);
+    let site = Site::of(&cfg, work_dir);
+    Ok((cfg, site))
 }

@@ -15,11 +15,12 @@ use corral_api::task::{StatusReason, TaskState, TaskStatus};
 use corral_runtime::sim::{Sim, SimConfig};
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid, Time};
 
-use super::{CommandExecutor, CommandExecutorConfig, Outcome};
+use super::{CommandExecutor, Site};
 use corral_api::executor::{
     ExecutorReregistered, ExecutorUpdate, KillTask, RegisterExecutor, ReregisterExecutor, RunTask,
     ShutdownExecutor, UpdateAck,
 };
+use corral_executor_sdk::{ExecutorConfig, ExecutorDriver, Outcome};
 
 const AGENT_NODE: u8 = 1;
 const EXECUTOR_NODE: u8 = 2;
@@ -176,7 +177,7 @@ fn world_with(
         k.spawn_actor("agent", agent).unwrap();
     })
     .unwrap();
-    let mut cfg = CommandExecutorConfig::new(
+    let mut cfg = ExecutorConfig::new(
         agent_pid(),
         FrameworkId::from("fw-1"),
         "task-1",
@@ -186,11 +187,11 @@ fn world_with(
     cfg.recovery_timeout = secs(30);
     let done = outcomes.clone();
     let on_done = Box::new(move |o| done.lock().unwrap().push(o));
-    let mut executor = CommandExecutor::new(cfg, on_done).unwrap();
+    let mut command = CommandExecutor::new(Site::of(&cfg, None));
     if let Some(hook) = containers {
-        executor = executor.with_containers(hook);
+        command = command.with_containers(hook);
     }
-    let mut executor = Some(executor);
+    let mut executor = Some(ExecutorDriver::new(cfg, command, on_done).unwrap());
     sim.add_node(addr(EXECUTOR_NODE), move |k| {
         if let Some(e) = executor.take() {
             k.spawn_actor("executor", e).unwrap();
@@ -247,10 +248,7 @@ impl World {
 #[test]
 fn true_reports_starting_running_finished_and_stops_once() {
     let mut w = world(1, "true", NORMAL);
-    assert_eq!(
-        w.run_to_outcome(secs(30)),
-        Outcome::Finished(TaskState::Finished)
-    );
+    assert_eq!(w.run_to_outcome(secs(30)), Outcome::Finished);
     assert_eq!(
         w.states(),
         [TaskState::Starting, TaskState::Running, TaskState::Finished]
@@ -268,10 +266,7 @@ fn true_reports_starting_running_finished_and_stops_once() {
 #[test]
 fn a_nonzero_exit_fails_with_its_status() {
     let mut w = world(2, "exit 3", NORMAL);
-    assert_eq!(
-        w.run_to_outcome(secs(30)),
-        Outcome::Finished(TaskState::Failed)
-    );
+    assert_eq!(w.run_to_outcome(secs(30)), Outcome::Finished);
     assert_eq!(
         w.states(),
         [TaskState::Starting, TaskState::Running, TaskState::Failed]
@@ -292,10 +287,7 @@ fn a_kill_during_a_long_sleep_reports_killed_at_once() {
         grace: secs(1),
     };
     w.sim.send(agent_pid(), &executor_pid(), kill).unwrap();
-    assert_eq!(
-        w.run_to_outcome(secs(30)),
-        Outcome::Finished(TaskState::Killed)
-    );
+    assert_eq!(w.run_to_outcome(secs(30)), Outcome::Finished);
     assert_eq!(
         w.states(),
         [TaskState::Starting, TaskState::Running, TaskState::Killed]
@@ -315,11 +307,7 @@ fn dropped_first_copies_are_resent_and_still_arrive_in_order() {
     };
     for seed in 0..20 {
         let mut w = world(seed, "sleep 2", lossy);
-        assert_eq!(
-            w.run_to_outcome(secs(60)),
-            Outcome::Finished(TaskState::Finished),
-            "seed {seed}"
-        );
+        assert_eq!(w.run_to_outcome(secs(60)), Outcome::Finished, "seed {seed}");
         assert_eq!(
             w.states(),
             [TaskState::Starting, TaskState::Running, TaskState::Finished],
@@ -377,7 +365,7 @@ fn losing_the_agent_kills_the_command_and_ends_with_agent_lost() {
 }
 
 #[test]
-fn strangers_and_second_tasks_are_ignored() {
+fn strangers_are_ignored_and_a_second_task_is_refused() {
     let mut w = world(7, "sleep 100", NORMAL);
     w.run_until(secs(30), "TASK_RUNNING", |w| {
         w.states().contains(&TaskState::Running)
@@ -398,8 +386,18 @@ fn strangers_and_second_tasks_are_ignored() {
     w.sim.send(agent_pid(), &executor_pid(), second).unwrap();
     let later = w.sim.now() + secs(20);
     w.sim.run_until(later);
-    assert_eq!(w.states(), [TaskState::Starting, TaskState::Running]);
-    assert_eq!(w.running_processes(), 1);
+    assert_eq!(
+        w.states(),
+        [TaskState::Starting, TaskState::Running, TaskState::Error]
+    );
+    let refused = w.last_update();
+    assert_eq!(refused.task_id, TaskId::from("task-2"));
+    assert!(
+        refused.message.contains("runs one task"),
+        "{}",
+        refused.message
+    );
+    assert_eq!(w.running_processes(), 1, "the first task runs on");
     assert_eq!(w.outcome(), None);
 }
 
@@ -465,10 +463,7 @@ fn a_container_task_runs_through_the_hook_and_believes_only_its_node() {
             ContainerExited { exit },
         )
         .unwrap();
-    assert_eq!(
-        w.run_to_outcome(secs(90)),
-        Outcome::Finished(TaskState::Finished)
-    );
+    assert_eq!(w.run_to_outcome(secs(90)), Outcome::Finished);
     assert_eq!(w.running_processes(), 0, "no process was launched");
 }
 
@@ -477,10 +472,7 @@ fn without_a_driver_a_container_task_fails_plainly() {
     let mut t = task("true");
     t.container = Some(corral_api::container::ContainerInfo::docker("img"));
     let mut w = world_with(9, t, NORMAL, None);
-    assert_eq!(
-        w.run_to_outcome(secs(30)),
-        Outcome::Finished(TaskState::Failed)
-    );
+    assert_eq!(w.run_to_outcome(secs(30)), Outcome::Finished);
     let end = w.last_update();
     assert_eq!(end.reason, Some(StatusReason::ContainerLaunchFailed));
     assert!(

@@ -18,10 +18,9 @@ use std::time::Duration;
 
 use corral_agent::{Agent, AgentConfig, AgentEvent};
 use corral_api::resources::Resources;
-use corral_executor::command::CommandExecutor;
-use corral_executor::config::CommandExecutorConfig;
+use corral_executor::command::{CommandExecutor, Site};
 use corral_executor::env;
-use corral_executor_sdk::{actor_name, ExecutorConfig};
+use corral_executor_sdk::{actor_name, ExecutorConfig, ExecutorDriver};
 use corral_master::allocator::AllocatorActorConfig;
 use corral_master::master::{Master, MasterConfig};
 use corral_master::registrar::{Registrar, RegistrarConfig};
@@ -195,8 +194,8 @@ pub(crate) fn spawn_executor(
         return Some(name);
     }
     let work_dir = spec_var(spec, env::WORK_DIR).map(PathBuf::from);
-    let cfg = CommandExecutorConfig::from_common(common, work_dir);
-    let executor = CommandExecutor::new(cfg, Box::new(|_| {})).ok()?;
+    let command = CommandExecutor::new(Site::of(&common, work_dir));
+    let executor = ExecutorDriver::new(common, command, Box::new(|_| {})).ok()?;
     kernel.spawn_actor(&name, executor).ok()?;
     Some(name)
 }

@@ -76,7 +76,7 @@ impl CommandExecutor {
                     }
                 }
                 Action::StartContainer(spec) => match self.containers.as_mut() {
-                    Some(hook) => hook(DriverCommand::Start(Box::new(spec))),
+                    Some(hook) => hook(DriverCommand::Start(spec)),
                     None => {
                         let why = "this executor has no container driver";
                         self.core.handle_container_exit(ContainerExit::failed(why));

@@ -41,7 +41,7 @@ pub enum Action {
     /// Have the container driver create and start this container; it
     /// answers with [`handle_container_started`](Lifecycle::handle_container_started)
     /// and [`handle_container_exit`](Lifecycle::handle_container_exit).
-    StartContainer(ContainerSpec),
+    StartContainer(Box<ContainerSpec>),
     /// Have the container driver stop the container: SIGTERM, then SIGKILL
     /// after `grace` (a second one may only shorten the grace).
     StopContainer {
@@ -231,7 +231,9 @@ impl Lifecycle {
         let message = format!("Starting a container from image '{image}'");
         self.update(TaskState::Starting, None, message);
         match container_spec(task, &self.site) {
-            Ok(spec) => self.actions.push_back(Action::StartContainer(spec)),
+            Ok(spec) => self
+                .actions
+                .push_back(Action::StartContainer(Box::new(spec))),
             Err(why) => self.handle_container_exit(ContainerExit::failed(why)),
         }
     }

@@ -124,6 +124,9 @@ pub enum LogFormat {
 /// malformed request.
 const QUIET_MALFORMED_REQUESTS: &str = "actix_http::h1::dispatcher=off";
 
+/// The log directive that keeps the HTTP server's start-up chatter out.
+const QUIET_SERVER_START: &str = "actix_server=warn";
+
 /// Logs to stderr through tracing in `format`, at `level` unless
 /// `CORRAL_LOG` says otherwise.
 pub fn init_logs_as(level: &str, format: LogFormat) {
@@ -134,6 +137,13 @@ pub fn init_logs_as(level: &str, format: LogFormat) {
     // log. Silenced unless the filter names the library itself.
     if !wanted.contains("actix_http") {
         if let Ok(quiet) = QUIET_MALFORMED_REQUESTS.parse() {
+            filter = filter.add_directive(quiet);
+        }
+    }
+    // Its server says "starting 1 workers" three times per HTTP port at
+    // INFO; the node's own line says where it serves.
+    if !wanted.contains("actix_server") {
+        if let Ok(quiet) = QUIET_SERVER_START.parse() {
             filter = filter.add_directive(quiet);
         }
     }

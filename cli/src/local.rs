@@ -83,10 +83,13 @@ pub fn local(args: LocalArgs) -> Result<ExitCode> {
     cfg.http = true;
     cfg.http_port = Some(args.master.http_port());
     let cluster = LocalCluster::start(cfg)?;
+    let agents = match cluster.agents() {
+        1 => "1 agent".to_owned(),
+        n => format!("{n} agents"),
+    };
     announce(format_args!(
-        "local cluster: master {} with {} agents running {}; sandboxes under {}",
+        "local cluster: master {} with {agents} running {}; sandboxes under {}",
         cluster.master(),
-        cluster.agents(),
         containerizers_text(&containerizers),
         work_dir.display()
     ));

@@ -2,6 +2,10 @@
 //! log | kill`) against a real local cluster with its HTTP API, and the
 //! configuration layers (flags over environment over `--config` file).
 
+// Tests run real processes and read real files, not actor code
+// (clippy.toml keeps those out of actor code).
+#![allow(clippy::disallowed_methods)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::channel;

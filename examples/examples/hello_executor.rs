@@ -5,6 +5,9 @@
 //!
 //! `cargo run --release -p corral-examples --example hello_executor`
 
+// A program's main, not an actor: it removes its scratch directory.
+#![allow(clippy::disallowed_methods)]
+
 use std::sync::mpsc::{channel, Sender};
 use std::time::Duration;
 

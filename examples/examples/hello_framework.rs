@@ -4,6 +4,9 @@
 //!
 //! `cargo run --release -p corral-examples --example hello_framework`
 
+// A program's main, not an actor: it removes its scratch directory.
+#![allow(clippy::disallowed_methods)]
+
 use std::sync::mpsc::{channel, Sender};
 use std::time::Duration;
 

@@ -480,7 +480,9 @@ pub fn find_or_build_example(name: &str) -> Result<PathBuf, LocalError> {
 }
 
 /// Runs `cargo build ARGS` in the running binary's profile, saying what
-/// it builds and why it failed.
+/// it builds and why it failed. Not actor code: the process that starts a
+/// local cluster builds what it lacks before any node runs.
+#[allow(clippy::disallowed_methods)]
 fn build(what: &str, args: &[&str]) -> Result<(), LocalError> {
     let exe = std::env::current_exe().map_err(|e| LocalError::Config(e.to_string()))?;
     let release = exe.ancestors().any(|d| d.ends_with("release"));

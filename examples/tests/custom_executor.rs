@@ -3,6 +3,10 @@
 //! name it, sends it each, kills one through it, and fails the rest
 //! clearly when the executor process dies under them.
 
+// Tests run real processes and read real files, not actor code
+// (clippy.toml keeps those out of actor code).
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

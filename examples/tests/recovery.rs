@@ -3,6 +3,10 @@
 //! checkpoint and its executors re-register), and `--recover=cleanup`
 //! kills them instead.
 
+// Tests run real processes and read real files, not actor code
+// (clippy.toml keeps those out of actor code).
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use std::time::Duration;

@@ -6,6 +6,10 @@
 //!
 //! Needs Debian's `chromium`: `scripts/install-test-deps.sh` installs it.
 
+// Tests run real processes and read real files, not actor code
+// (clippy.toml keeps those out of actor code).
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -7,6 +7,10 @@
 //! wait on a socket of a slow browser; HTTP handlers reach the actors only
 //! by asking them, from actix-web's blocking pool (see [`ask`](crate::ask)).
 
+// The HTTP server is an edge beside the node, on a thread of its own
+// (clippy.toml keeps threads out of actor code).
+#![allow(clippy::disallowed_methods)]
+
 use std::net::SocketAddr;
 use std::sync::mpsc;
 use std::thread::JoinHandle;

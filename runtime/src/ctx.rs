@@ -279,10 +279,4 @@ impl<'a, A: Actor> Ctx<'a, A> {
         let prefix = Store::prefix(self.cell.pid.name());
         Store::new(self.kernel.storage(), prefix)
     }
-
-    /// Bytes queued for `pid`'s node and not yet written, so a sender can
-    /// slow down before the backlog limit drops messages. Zero for local pids.
-    pub fn backlog_bytes(&self, pid: &Pid) -> usize {
-        self.kernel.backlog_bytes(pid.addr())
-    }
 }

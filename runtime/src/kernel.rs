@@ -442,12 +442,6 @@ impl Kernel {
         }
     }
 
-    pub(crate) fn backlog_bytes(&self, addr: SocketAddr) -> usize {
-        self.out
-            .get(&addr)
-            .map_or(0, |p| p.buf.len() + p.in_flight_bytes)
-    }
-
     pub(crate) fn add_timer(&mut self, at: Time, entry: TimerEntry) -> TimerKey {
         let key = TimerKey {
             at,

@@ -4,6 +4,10 @@
 //! live tasks use, and removes the others that are too old. When the
 //! agent does not answer it removes nothing that sweep.
 
+// The sweeper is an edge beside the node: it reads the disk, removes
+// sandboxes and reads the wall clock, which the agent's actor may not.
+#![allow(clippy::disallowed_methods)]
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::io;
@@ -103,7 +107,6 @@ fn sweep(node: &Node, agent: &Pid, work_dir: &Path, cfg: &GcConfig) -> Result<us
 
 /// The machine's clock: file times are on it, and the sweeper is no
 /// actor (it runs beside the node, never in the simulator).
-#[allow(clippy::disallowed_methods)]
 fn wall_clock() -> SystemTime {
     SystemTime::now()
 }

@@ -14,6 +14,9 @@
 //! `cargo run --release -p corral-examples --bin launchbench [-- --tasks N]`
 //! `cargo run --release -p corral-examples --bin launchbench -- --docker`
 
+// A benchmark's main, not actor code: it cleans its scratch directory.
+#![allow(clippy::disallowed_methods)]
+
 use std::collections::BTreeMap;
 use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};

@@ -23,8 +23,7 @@ pub struct NodeConfig {
     /// Larger ones are refused at the sender and skipped at the receiver.
     pub max_message_bytes: usize,
     /// Largest backlog of unsent bytes to one peer node. Default 64 MiB.
-    /// Messages past it are dropped and counted (`dropped_backlog`); actors
-    /// that stream can watch [`Ctx::backlog_bytes`](crate::Ctx::backlog_bytes).
+    /// Messages past it are dropped and counted (`dropped_backlog`).
     pub max_backlog_bytes: usize,
     /// Run-queue length at which the node stops reading from the network
     /// until its actors catch up (QUIC flow control then slows the senders).

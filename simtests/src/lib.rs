@@ -15,7 +15,7 @@ pub mod nodes;
 pub mod registrar;
 pub mod ring;
 pub mod runner;
+mod scenarios;
 
-pub use runner::{
-    find, median, run_batch, scenarios, Batch, Figure, Outcome, Params, Scenario, Summary,
-};
+pub use runner::{median, run_batch, Batch, Figure, Outcome, Params, Scenario, Summary};
+pub use scenarios::{find, scenarios};

@@ -26,6 +26,7 @@
 //! carries a `leader` field, and a non-leader will answer 307 to the leader
 //! (see `routes.rs`).
 
+mod api;
 mod assets;
 mod mesos;
 mod metrics;
@@ -45,6 +46,6 @@ pub use corral_http::{HttpConfig, HttpError, HttpServer};
 /// bound; a bind failure (port in use, address not on this machine) comes
 /// back at once as [`HttpError::Bind`].
 pub fn serve(cfg: HttpConfig, node: Arc<Node>, master: Pid) -> Result<HttpServer, HttpError> {
-    let api = routes::MasterApi { node, master };
+    let api = api::MasterApi { node, master };
     HttpServer::start("master", &cfg, routes::routes(api))
 }

@@ -2,62 +2,20 @@
 //! needs ([`GetState`], [`GetMetrics`], [`OperatorKill`]) and shapes the
 //! answer; none touches the master's state.
 
-use std::sync::Arc;
-
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use corral_runtime::{Node, Pid};
 use serde::Serialize;
 
+use super::api::MasterApi;
 use super::assets;
 use super::metrics::render;
 use super::state_json::StateJson;
-use crate::state::{GetLeadership, GetMetrics, GetState, KillOutcome, OperatorKill};
+use crate::state::{GetMetrics, GetState, KillOutcome, OperatorKill};
 use corral_api::ids::{id_problem, FrameworkId, TaskId};
 use corral_http::ask::ask;
 use corral_http::prometheus;
 use corral_http::ApiError;
 use corral_http::{get, only, read_body};
-
-/// What the master's handlers share: the node to ask through and the
-/// master to ask.
-#[derive(Clone)]
-pub(super) struct MasterApi {
-    pub node: Arc<Node>,
-    pub master: Pid,
-}
-
-impl MasterApi {
-    /// `None` when this master leads; otherwise the answer to give instead
-    /// of serving `req`: 307 to the same path on the leader's HTTP server,
-    /// or 503 while no leader is known (as Mesos's non-leading masters).
-    pub(super) async fn redirect(
-        &self,
-        req: &HttpRequest,
-    ) -> Result<Option<HttpResponse>, ApiError> {
-        let l = ask(&self.node, &self.master, GetLeadership, "master").await?;
-        if l.leading {
-            return Ok(None);
-        }
-        match l.leader_http {
-            Some(base) => {
-                let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
-                let location = format!("{}{path}", base.trim_end_matches('/'));
-                Ok(Some(
-                    HttpResponse::TemporaryRedirect()
-                        .insert_header((header::LOCATION, location))
-                        .finish(),
-                ))
-            }
-            None => Err(ApiError::unavailable(match l.leader {
-                Some(leader) => format!(
-                    "this master does not lead; {leader} does, with no HTTP address known yet"
-                ),
-                None => "this master does not lead, and no leader is known yet".to_owned(),
-            })),
-        }
-    }
-}
 
 /// Adds the master's routes and their shared data to an app.
 pub(super) fn routes(api: MasterApi) -> impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static {

@@ -11,7 +11,8 @@ use actix_web::http::{header, StatusCode};
 use actix_web::test::{call_service, init_service, read_body, TestRequest};
 use corral_runtime::{Node, NodeConfig};
 
-use super::routes::{routes, MasterApi};
+use super::api::MasterApi;
+use super::routes::routes;
 use super::{serve, HttpConfig, HttpError};
 use crate::master::{Master, MasterConfig};
 use corral_http::app;

@@ -27,7 +27,6 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use corral_agent::AgentEvent;
@@ -37,25 +36,14 @@ use corral_master::registrar::Op;
 use corral_runtime::sim::Sim;
 use corral_runtime::{Pid, Time};
 
-use super::cluster::{agent_hostname, master_addr, SharedProbe};
 use super::framework::SharedLog;
-use super::offer_ledger::{overlap, OfferLedger};
+use super::notes::{agent_index, AgentNote, AgentNotes, SharedProbe};
+use super::offer_ledger::{offer_term, overlap, OfferLedger};
 use super::shape::Shape;
 use super::situations::{Situations, Watch};
 use super::traffic::{Seen, Traffic};
+use crate::nodes::{agent_hostname, master_addr};
 use crate::registrar::Ledger;
-
-/// What an agent node told the checker.
-#[derive(Debug)]
-pub enum AgentNote {
-    /// The node (re)booted: everything the agent ran before is gone.
-    Booted,
-    /// The agent's observer reported this.
-    Event(AgentEvent),
-}
-
-/// Agent notes by agent index, in order (agents' observers must be `Send`).
-pub type AgentNotes = Arc<Mutex<Vec<(usize, AgentNote)>>>;
 
 /// What one agent runs, as its events say.
 #[derive(Default, Debug)]
@@ -541,30 +529,5 @@ impl Checks {
             }
         }
         Ok(())
-    }
-}
-
-/// The index of the agent with this hostname.
-pub fn agent_index(hostname: &str) -> Option<usize> {
-    hostname.strip_prefix("agent-")?.parse().ok()
-}
-
-/// The term in an offer id (`{prefix}t{term}-O{n}`, see the master's
-/// `take_lead`).
-pub fn offer_term(id: &str) -> Option<u64> {
-    let (head, _) = id.rsplit_once("-O")?;
-    let (_, term) = head.rsplit_once('t')?;
-    term.parse().ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::offer_term;
-
-    #[test]
-    fn offer_ids_carry_their_term() {
-        assert_eq!(offer_term("0a1b2c3dt7-O12"), Some(7));
-        assert_eq!(offer_term("ffffffff-O3"), None);
-        assert_eq!(offer_term("garbage"), None);
     }
 }

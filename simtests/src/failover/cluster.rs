@@ -14,12 +14,13 @@ use std::time::Duration;
 use corral_agent::{AgentConfig, AgentEvent};
 use corral_api::task::TaskState;
 use corral_master::master::MasterConfig;
-use corral_master::state::{GetLeadership, GetState, MasterState};
+use corral_master::state::{GetLeadership, GetState};
 use corral_runtime::sim::{Sim, SimConfig, Violation};
 use corral_runtime::{Actor, Ctx, Handlers, Pid, Time};
 
-use super::checks::{AgentNote, AgentNotes, Checks};
+use super::checks::Checks;
 use super::framework::{ChaosScheduler, FrameworkLog, SharedLog};
+use super::notes::{AgentNote, AgentNotes, SharedProbe};
 use super::planted::PlantedBug;
 use super::shape::Shape;
 use super::traffic::Traffic;
@@ -59,21 +60,6 @@ fn agent_config(i: usize, shape: &Shape, planted: Option<PlantedBug>) -> AgentCo
     cfg.planted = planted.and_then(PlantedBug::agent);
     cfg
 }
-
-/// What the probe learnt: each master's last answer about its lead, and the
-/// leader's last state.
-#[derive(Default)]
-pub struct ProbeLog {
-    /// Each master's last `Leadership` answer: when, whether it leads.
-    pub leading: BTreeMap<Pid, (Time, bool)>,
-    /// The last state a leading master gave: when, from whom.
-    pub state: Option<(Time, Pid, MasterState)>,
-    /// States received so far (the checker reads each once).
-    pub states: u64,
-}
-
-/// Shared probe log.
-pub type SharedProbe = Rc<RefCell<ProbeLog>>;
 
 /// Asks every master whether it leads, and a leading one for its state.
 struct Probe {

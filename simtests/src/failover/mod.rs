@@ -79,6 +79,7 @@
 mod checks;
 mod cluster;
 mod framework;
+mod notes;
 mod offer_ledger;
 mod planted;
 mod settle;
@@ -92,12 +93,14 @@ use corral_runtime::sim::Violation;
 use corral_runtime::Time;
 use rand::Rng;
 
-pub use checks::{offer_term, AgentNote, Checks, RESCIND_GRACE};
+pub use checks::{Checks, RESCIND_GRACE};
 pub use cluster::{
-    agent_addr, agent_hostname, framework_addr, master_addr, master_pid, Cluster, ProbeLog,
+    agent_addr, agent_hostname, framework_addr, master_addr, master_pid, Cluster,
     ALLOCATION_INTERVAL, DEFAULT_AGENTS, MASTERS,
 };
 pub use framework::{FrameworkLog, Launch, Received};
+pub use notes::{AgentNote, ProbeLog};
+pub use offer_ledger::offer_term;
 pub use planted::{PlantedBug, PLANTED};
 pub use settle::{converged, killed_by_failover};
 pub use shape::{AgentShape, Behaviour, FrameworkShape, Shape};

@@ -20,7 +20,6 @@ use corral_api::ids::{OfferId, TaskId};
 use corral_api::resources::Resources;
 use corral_runtime::Pid;
 
-use super::checks::offer_term;
 use super::traffic::Seen;
 
 /// What the ledger holds for one offer or one launch.
@@ -167,4 +166,24 @@ pub fn overlap(total: &Resources, held: &[(String, Resources)]) -> Option<String
         }
     }
     (!total.contains(&sum)).then(|| format!("they hold {sum}, more than its {total}"))
+}
+
+/// The term in an offer id (`{prefix}t{term}-O{n}`, see the master's
+/// `take_lead`).
+pub fn offer_term(id: &str) -> Option<u64> {
+    let (head, _) = id.rsplit_once("-O")?;
+    let (_, term) = head.rsplit_once('t')?;
+    term.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::offer_term;
+
+    #[test]
+    fn offer_ids_carry_their_term() {
+        assert_eq!(offer_term("0a1b2c3dt7-O12"), Some(7));
+        assert_eq!(offer_term("ffffffff-O3"), None);
+        assert_eq!(offer_term("garbage"), None);
+    }
 }

@@ -11,8 +11,9 @@ use corral_api::task::TaskState;
 use corral_master::state::{AgentState, MasterState, TaskView};
 use corral_runtime::Time;
 
-use super::checks::{agent_index, Checks};
+use super::checks::Checks;
 use super::framework::{FrameworkLog, SharedLog};
+use super::notes::agent_index;
 use super::shape::Behaviour;
 
 /// Why the cluster has not converged yet, if it has not: a leader leads

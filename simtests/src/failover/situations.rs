@@ -12,8 +12,8 @@ use corral_api::ids::TaskId;
 use corral_api::task::{StatusSource, TaskState};
 use corral_runtime::Time;
 
-use super::checks::AgentNote;
 use super::framework::SharedLog;
+use super::notes::AgentNote;
 use super::traffic::Seen;
 
 /// How often each situation arose in a run.
@@ -235,6 +235,6 @@ fn framework_of(frameworks: &[SharedLog], task: &TaskId) -> Option<usize> {
 fn host_of(frameworks: &[SharedLog], task: &TaskId) -> Option<usize> {
     frameworks.iter().find_map(|f| {
         let f = f.borrow();
-        super::checks::agent_index(&f.launched.get(task)?.hostname)
+        super::notes::agent_index(&f.launched.get(task)?.hostname)
     })
 }

@@ -30,7 +30,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::routes::MasterApi;
+use super::api::MasterApi;
 use crate::state::{GetLeadership, GetMetrics, GetState, MasterState, TaskView};
 use corral_http::ask::ask;
 use corral_http::mesos::{answer, Query};

@@ -52,10 +52,8 @@
 //! With [`RecoverMode::Cleanup`] it shuts the old executors down instead.
 //!
 //! # Not yet
-//! Recovery of Docker container tasks (the agent still removes the
-//! containers left under its work directory at start), cgroup limits for
-//! process tasks and sandbox garbage collection are still to come
-//! (DESIGN.md, Agent).
+//! cgroup limits for process tasks, and a framework's own executor's
+//! resources (docs/architecture.md, Agent).
 
 #![warn(missing_docs)]
 

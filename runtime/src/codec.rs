@@ -1,8 +1,8 @@
 //! The wire codec: serde + postcard, length-prefixed frames, size limits.
 //!
 //! Everything that turns values into bytes or back goes through this module,
-//! so the format can be swapped in one place (DESIGN.md explains why postcard
-//! and not bincode). A frame on a stream is a little-endian `u32` length
+//! so the format can be swapped in one place (docs/architecture.md, Dependencies,
+//! says why postcard and not bincode). A frame on a stream is a little-endian `u32` length
 //! followed by that many bytes: a postcard-encoded [`Header`] and, for
 //! messages, the postcard-encoded body right after it.
 

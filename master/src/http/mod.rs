@@ -1,4 +1,4 @@
-//! The master's HTTP API and web UI (DESIGN.md, Operator surfaces), on the
+//! The master's HTTP API and web UI (docs/architecture.md, HTTP surfaces), on the
 //! server `corral-http` shares with the agent's.
 //!
 //! [`serve`] starts actix-web on a thread of its own beside the master's

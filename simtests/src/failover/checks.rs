@@ -1,5 +1,5 @@
-//! The failover scenario's safety checkers, named after DESIGN.md's
-//! invariants. They read the cluster from outside: the registrars'
+//! The failover scenario's safety checkers, named after the invariants of
+//! docs/architecture.md (The simulator and chaos testing). They read the cluster from outside: the registrars'
 //! observer reports ([`Ledger`]), what the frameworks received and sent
 //! ([`FrameworkLog`](super::FrameworkLog), [`Traffic`]), the agents'
 //! observer events ([`AgentNote`]) and the probe's answers

@@ -38,6 +38,21 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// A TCP port nobody listens on now (a master's default port would clash
+/// between tests running side by side).
+fn free_port() -> String {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+        .to_string()
+}
+
+/// This test run's scratch path for `name`.
+fn scratch(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("corral-cli-{}-{name}", std::process::id()))
+}
+
 #[test]
 fn execute_runs_instances_and_exits_zero_when_all_finish() {
     let c = cluster("ok");
@@ -209,12 +224,7 @@ fn logs_into_a_file_or_pipe_carry_no_colour_codes() {
 
 #[test]
 fn malformed_http_requests_are_answered_400_and_not_logged_as_errors() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-        .to_string();
-    let dir = std::env::temp_dir().join(format!("corral-cli-{}-quiet", std::process::id()));
+    let (port, dir) = (free_port(), scratch("quiet"));
     let log = dir.with_extension("log");
     let _ = std::fs::remove_dir_all(&dir);
     // Its banner (stdout) and logs (stderr) in one file: the banner shows
@@ -266,12 +276,7 @@ fn malformed_http_requests_are_answered_400_and_not_logged_as_errors() {
 /// the broken pipe, taking a running job's master with it).
 #[test]
 fn corral_local_outlives_the_reader_of_its_output() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-        .to_string();
-    let dir = std::env::temp_dir().join(format!("corral-cli-{}-local-pipe", std::process::id()));
+    let (port, dir) = (free_port(), scratch("local-pipe"));
     std::fs::create_dir_all(&dir).expect("a test directory");
     let errors = dir.join("stderr");
     let mut local = Command::new(env!("CARGO_BIN_EXE_corral"))
@@ -325,12 +330,7 @@ fn docker_test_image() -> Result<&'static str, String> {
 #[test]
 fn corral_local_runs_docker_tasks_when_the_engine_is_there() {
     let image = docker_test_image().unwrap_or_else(|why| panic!("this test needs Docker: {why}"));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-        .to_string();
-    let dir = std::env::temp_dir().join(format!("corral-cli-{}-local-docker", std::process::id()));
+    let (port, dir) = (free_port(), scratch("local-docker"));
     let mut local = Command::new(env!("CARGO_BIN_EXE_corral"))
         .args(["local", "--agents", "1", "--port", &port, "--work-dir"])
         .arg(&dir)

@@ -286,15 +286,22 @@ fn updates_are_resent_in_order_until_acknowledged() {
     );
 }
 
-#[test]
-fn a_shutdown_stops_the_executor_once_the_agent_holds_every_update() {
-    let mut w = World::new(
+/// Two tasks run; t1 is killed and its end acknowledged; then `end_t2`
+/// ends t2 while the agent holds back acknowledgements. The executor must
+/// not stop until the agent holds t2's end, and then stop with `outcome`.
+fn stops_once_the_last_end_is_held(
+    finishes_when_idle: bool,
+    end_t2: impl FnOnce(&mut World),
+    outcome: Outcome,
+) {
+    let mut w = World::with(
         false,
         Agent {
             tasks: vec![task("t1"), task("t2")],
             auto_ack: true,
             ..Agent::default()
         },
+        finishes_when_idle,
     );
     w.run_for(secs(2));
     w.send_to_executor(KillTask {
@@ -304,46 +311,32 @@ fn a_shutdown_stops_the_executor_once_the_agent_holds_every_update() {
     w.run_for(secs(1));
     assert_eq!(w.outcome(), None, "one task still runs");
     w.agent.borrow_mut().auto_ack = false;
-    w.send_to_executor(ShutdownExecutor { grace: secs(1) });
+    end_t2(&mut w);
     w.run_for(secs(3));
     assert_eq!(w.outcome(), None, "t2's KILLED is not acknowledged yet");
     let (task_id, uuid) = w.agent.borrow().unacked[0].clone();
     assert_eq!(task_id.0, "t2");
     w.send_to_executor(UpdateAck { task_id, uuid });
     w.run_for(secs(1));
-    assert_eq!(w.outcome(), Some(Outcome::Shutdown));
+    assert_eq!(w.outcome(), Some(outcome));
+}
+
+#[test]
+fn a_shutdown_stops_the_executor_once_the_agent_holds_every_update() {
+    let shutdown = |w: &mut World| w.send_to_executor(ShutdownExecutor { grace: secs(1) });
+    stops_once_the_last_end_is_held(false, shutdown, Outcome::Shutdown);
 }
 
 #[test]
 fn a_finished_executor_stops_once_its_last_end_is_held_and_not_before() {
-    let mut w = World::with(
-        false,
-        Agent {
-            tasks: vec![task("t1"), task("t2")],
-            auto_ack: true,
-            ..Agent::default()
-        },
-        true,
-    );
-    w.run_for(secs(2));
-    w.send_to_executor(KillTask {
-        task_id: TaskId("t1".into()),
-        grace: secs(1),
-    });
-    w.run_for(secs(2));
-    assert_eq!(w.outcome(), None, "t2 still runs");
-    w.agent.borrow_mut().auto_ack = false;
-    w.send_to_executor(KillTask {
-        task_id: TaskId("t2".into()),
-        grace: secs(1),
-    });
-    w.run_for(secs(3));
-    assert_eq!(w.outcome(), None, "t2's KILLED is not acknowledged yet");
-    let (task_id, uuid) = w.agent.borrow().unacked[0].clone();
-    assert_eq!(task_id.0, "t2");
-    w.send_to_executor(UpdateAck { task_id, uuid });
-    w.run_for(secs(1));
-    assert_eq!(w.outcome(), Some(Outcome::Finished));
+    // The worker says its work is done once it has no task left.
+    let kill_t2 = |w: &mut World| {
+        w.send_to_executor(KillTask {
+            task_id: TaskId("t2".into()),
+            grace: secs(1),
+        })
+    };
+    stops_once_the_last_end_is_held(true, kill_t2, Outcome::Finished);
 }
 
 #[test]

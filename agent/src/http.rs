@@ -37,7 +37,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use corral_http::ask::ask;
 use corral_http::mesos::{answer, Query};
-use corral_http::{get, prometheus, ApiError, HttpConfig, HttpError, HttpServer};
+use corral_http::{get, get_tree, prometheus, ApiError, HttpConfig, HttpError, HttpServer};
 use corral_runtime::{Node, Pid};
 use serde::Deserialize;
 
@@ -70,11 +70,11 @@ pub fn serve(
             .service(get("/files/browse", browse))
             .service(get("/files/read", read))
             .service(get("/files/download", download))
-            .service(get("/slave(1)/state", mesos_state))
+            .service(get_tree("/slave(1)/state", mesos_state))
             .service(get("/slave(1)/state.json", mesos_state))
             .service(get("/state.json", mesos_state))
-            .service(get("/slave(1)/health", mesos_health))
-            .service(get("/metrics/snapshot", mesos_snapshot));
+            .service(get_tree("/slave(1)/health", mesos_health))
+            .service(get_tree("/metrics/snapshot", mesos_snapshot));
     })
 }
 

@@ -20,4 +20,4 @@ mod server;
 
 pub use self::errors::{echo, ApiError, HttpError};
 pub use self::resources_json::ResourcesJson;
-pub use self::server::{app, get, only, read_body, HttpConfig, HttpServer};
+pub use self::server::{app, get, get_tree, only, read_body, HttpConfig, HttpServer};

@@ -264,7 +264,28 @@ where
     Args: actix_web::FromRequest + 'static,
     F::Output: actix_web::Responder + 'static,
 {
-    web::resource(path)
+    get_only(web::resource(path), handler)
+}
+
+/// [`get`] of `path` and of every path under it (`path/...`), as Mesos's
+/// libprocess serves an endpoint for the longest prefix of a path it knows.
+pub fn get_tree<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    let under = format!("{path}/{{tail:.*}}");
+    get_only(web::resource(vec![path.to_owned(), under]), handler)
+}
+
+fn get_only<F, Args>(resource: actix_web::Resource, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    resource
         .route(web::get().to(handler.clone()))
         .route(web::head().to(handler))
         .default_service(only("GET, HEAD"))

@@ -34,26 +34,29 @@ use super::api::MasterApi;
 use crate::state::{GetLeadership, GetMetrics, GetState, MasterState, TaskView};
 use corral_http::ask::ask;
 use corral_http::mesos::{answer, Query};
-use corral_http::{get, ApiError};
+use corral_http::{get, get_tree, ApiError};
 
 /// How many tasks `/master/tasks` gives when not told (Mesos's).
 const TASK_LIMIT: usize = 100;
 
 /// Adds the Mesos routes.
 pub(super) fn mesos_routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(get("/master/state", state))
+    // Longest-prefix paths as libprocess serves them (`/master/state/x` is
+    // the state), but not under the redirect: Mesos answers 404 there so
+    // that redirects cannot loop.
+    cfg.service(get_tree("/master/state", state))
         .service(get("/master/state.json", state))
         .service(get("/state.json", state))
-        .service(get("/master/state-summary", state_summary))
-        .service(get("/master/frameworks", frameworks))
-        .service(get("/master/slaves", slaves))
-        .service(get("/master/tasks", tasks))
-        .service(get("/master/roles", roles))
+        .service(get_tree("/master/state-summary", state_summary))
+        .service(get_tree("/master/frameworks", frameworks))
+        .service(get_tree("/master/slaves", slaves))
+        .service(get_tree("/master/tasks", tasks))
+        .service(get_tree("/master/roles", roles))
         .service(get("/master/redirect", redirect))
         .service(get("/redirect", redirect))
-        .service(get("/master/health", health))
-        .service(get("/version", version))
-        .service(get("/metrics/snapshot", metrics_snapshot));
+        .service(get_tree("/master/health", health))
+        .service(get_tree("/version", version))
+        .service(get_tree("/metrics/snapshot", metrics_snapshot));
 }
 
 /// A view of the leader's state: the state, the query, the leader's

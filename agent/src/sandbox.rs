@@ -11,6 +11,15 @@
 
 use std::path::{Path, PathBuf};
 
+/// The work directory's folder of every framework's sandboxes.
+pub const FRAMEWORKS_DIR: &str = "frameworks";
+
+/// A framework's folder of its command tasks' sandboxes.
+pub const TASKS_DIR: &str = "tasks";
+
+/// A framework's folder of its own executors' sandboxes.
+pub const EXECUTORS_DIR: &str = "executors";
+
 /// The longest id accepted as a path component, in bytes (a common file
 /// name limit).
 pub const MAX_ID_BYTES: usize = 255;
@@ -30,13 +39,13 @@ impl Sandbox {
     /// The sandbox of `task_id` of `framework_id`, or None if either id is
     /// not [`safe_id`].
     pub fn new(work_dir: &Path, framework_id: &str, task_id: &str) -> Option<Sandbox> {
-        Sandbox::under(work_dir, framework_id, "tasks", task_id)
+        Sandbox::under(work_dir, framework_id, TASKS_DIR, task_id)
     }
 
     /// The sandbox of custom executor `executor_id` of `framework_id`, or
     /// None if either id is not [`safe_id`].
     pub fn of_executor(work_dir: &Path, framework_id: &str, executor_id: &str) -> Option<Sandbox> {
-        Sandbox::under(work_dir, framework_id, "executors", executor_id)
+        Sandbox::under(work_dir, framework_id, EXECUTORS_DIR, executor_id)
     }
 
     fn under(work_dir: &Path, framework_id: &str, kind: &str, id: &str) -> Option<Sandbox> {
@@ -44,7 +53,7 @@ impl Sandbox {
             return None;
         }
         let dir = work_dir
-            .join("frameworks")
+            .join(FRAMEWORKS_DIR)
             .join(framework_id)
             .join(kind)
             .join(id);

@@ -38,6 +38,17 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Fails the test with `out`'s output unless the command succeeded.
+#[track_caller]
+fn assert_succeeded(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
 /// A TCP port nobody listens on now (a master's default port would clash
 /// between tests running side by side).
 fn free_port() -> String {
@@ -66,12 +77,7 @@ fn execute_runs_instances_and_exits_zero_when_all_finish() {
         "--instances",
         "3",
     ]);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_succeeded(&out);
     let stdout = text(&out.stdout);
     assert!(stdout.contains("3 of 3 tasks finished"), "{stdout}");
     // Into a pipe, progress comes as whole lines, each a change.
@@ -167,12 +173,7 @@ fn execute_follows_a_list_of_masters_past_one_that_is_down() {
         .expect("a free port");
     let list = format!("{down},{master}");
     let out = corral(&["execute", "--masters", &list, "--command", "true"]);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_succeeded(&out);
     assert!(text(&out.stdout).contains("1 of 1 tasks finished"));
 }
 
@@ -195,12 +196,7 @@ fn a_bad_entry_in_a_master_list_is_named() {
 #[test]
 fn corral_local_runs_its_demo_to_the_end() {
     let out = corral(&["local", "--agents", "2", "--demo", "5", "--port", "0"]);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_succeeded(&out);
     assert!(
         text(&out.stdout).contains("5 of 5 tasks finished"),
         "{}",
@@ -296,12 +292,7 @@ fn corral_local_outlives_the_reader_of_its_output() {
     let _ = local.wait();
     let logged = std::fs::read_to_string(&errors).unwrap_or_default();
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_succeeded(&out);
     // The broken pipe panicked the main thread, and the cluster went on
     // only until its shutdown, which unwinding had begun, was done.
     assert!(!logged.contains("panicked"), "{logged}");
@@ -359,12 +350,7 @@ fn corral_local_runs_docker_tasks_when_the_engine_is_there() {
     let _ = local.kill();
     let _ = local.wait();
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_succeeded(&out);
     assert!(
         text(&out.stdout).contains("1 of 1 tasks finished"),
         "{}",

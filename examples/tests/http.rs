@@ -11,16 +11,13 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::mpsc::{channel, Receiver};
 use std::time::Duration;
 
 use common::http::{get, raw, request};
-use common::{clock, cluster, eventually, next_event, res};
-use corral_api::framework::FrameworkInfo;
+use common::{batch, clock, cluster, eventually, next_event};
 use corral_api::task::TaskState;
-use corral_examples::batch::{Batch, BatchConfig, BatchEvent};
-use corral_examples::local::{start_framework, LocalCluster};
-use corral_runtime::{Node, Pid};
+use corral_examples::batch::BatchEvent;
+use corral_examples::local::LocalCluster;
 use serde_json::Value;
 
 /// Percent-encodes a query value.
@@ -104,35 +101,6 @@ fn http_cluster(test: &str, agents: usize) -> (LocalCluster, PathBuf) {
     (c, work_dir)
 }
 
-/// A batch framework running `command` as tasks `{name}-0..count`, kept
-/// subscribed after they end (so `/state` still shows them).
-fn batch(
-    c: &LocalCluster,
-    name: &str,
-    count: usize,
-    command: &str,
-) -> (Node, Pid, Receiver<BatchEvent>) {
-    let (tx, rx) = channel();
-    let mut cfg = BatchConfig::uniform(
-        c.master().clone(),
-        FrameworkInfo::new(name, "*"),
-        name,
-        count,
-        command,
-        res("cpus:0.1;mem:32"),
-    );
-    cfg.teardown_when_done = false;
-    let framework = Batch::new(
-        cfg,
-        Box::new(move |e| {
-            let _ = tx.send(e);
-        }),
-    )
-    .into_framework();
-    let (node, pid) = start_framework(framework).expect("framework starts");
-    (node, pid, rx)
-}
-
 fn task_state<'a>(state: &'a Value, id: &str) -> Option<&'a str> {
     state["tasks"].as_array()?.iter().find(|t| t["id"] == id)?["state"].as_str()
 }
@@ -147,7 +115,7 @@ fn state_matches_the_cluster_and_metrics_move() {
     assert_eq!(agent_urls.len(), 2);
 
     let before = metrics(&master);
-    let (_node, _pid, events) = batch(&c, "hello", 1, "echo hello-from-task");
+    let (_node, _pid, events) = batch(&c, "hello", 1, "echo hello-from-task", true);
     let done = next_event(&events, |e| matches!(e, BatchEvent::Done(_)));
     let BatchEvent::Done(statuses) = done else {
         unreachable!()
@@ -331,7 +299,7 @@ fn state_matches_the_cluster_and_metrics_move() {
 fn operator_kill_ends_a_running_task() {
     let (c, _) = http_cluster("kill", 1);
     let master = c.http_url().expect("HTTP");
-    let (_node, _pid, events) = batch(&c, "sleeper", 1, "sleep 60");
+    let (_node, _pid, events) = batch(&c, "sleeper", 1, "sleep 60", true);
     let framework = match next_event(&events, |e| matches!(e, BatchEvent::Subscribed(_))) {
         BatchEvent::Subscribed(id) => id.0,
         _ => unreachable!(),

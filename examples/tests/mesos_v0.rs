@@ -9,42 +9,10 @@
 
 mod common;
 
-use std::sync::mpsc::{channel, Receiver};
-
 use common::http::get;
-use common::{cluster, eventually, next_event, res};
-use corral_api::framework::FrameworkInfo;
-use corral_examples::batch::{Batch, BatchConfig, BatchEvent};
-use corral_examples::local::{start_framework, LocalCluster};
-use corral_runtime::Node;
+use common::{batch, cluster, eventually, next_event};
+use corral_examples::batch::BatchEvent;
 use serde_json::Value;
-
-/// Starts a batch `name` of `count` tasks running `command`; `stay`: it
-/// stays subscribed once done (else it tears itself down).
-fn batch(
-    c: &LocalCluster,
-    name: &str,
-    count: usize,
-    command: &str,
-    stay: bool,
-) -> (Node, Receiver<BatchEvent>) {
-    let (tx, rx) = channel();
-    let mut cfg = BatchConfig::uniform(
-        c.master().clone(),
-        FrameworkInfo::new(name, "*"),
-        name,
-        count,
-        command,
-        res("cpus:0.1;mem:32"),
-    );
-    cfg.teardown_when_done = !stay;
-    let observe = Box::new(move |e| {
-        let _ = tx.send(e);
-    });
-    let (node, _) =
-        start_framework(Batch::new(cfg, observe).into_framework()).expect("framework starts");
-    (node, rx)
-}
 
 fn list<'a>(v: &'a Value, key: &str) -> &'a Vec<Value> {
     v[key]
@@ -76,8 +44,8 @@ fn mesos_tools_read_the_cluster_with_mesos_names() {
         },
     );
     let base = c.http_url().expect("the master serves HTTP");
-    let (_stays, stays) = batch(&c, "stays", 3, "true", true);
-    let (_leaves, leaves) = batch(&c, "leaves", 2, "true", false);
+    let (_stays, _, stays) = batch(&c, "stays", 3, "true", true);
+    let (_leaves, _, leaves) = batch(&c, "leaves", 2, "true", false);
     for batch in [&stays, &leaves] {
         next_event(batch, |e| matches!(e, BatchEvent::Done(_)));
     }
@@ -265,7 +233,7 @@ fn mesos_tools_read_the_cluster_with_mesos_names() {
 
     // Each agent, as a Mesos agent: a running task under its framework and
     // executor, the ended ones among completed frameworks and executors.
-    let (_runs, _events) = batch(&c, "runs", 1, "sleep 60", true);
+    let (_runs, _, _events) = batch(&c, "runs", 1, "sleep 60", true);
     let agent_of_task = eventually("the long task running", || {
         let s = get(&base, "/master/state").json();
         let runs = list(&s, "frameworks")

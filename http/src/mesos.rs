@@ -42,6 +42,38 @@ pub fn resources(r: &Resources) -> Value {
     Value::Object(m)
 }
 
+/// The host of an actor address `name@host:port`.
+pub fn host_of(pid: &str) -> &str {
+    let addr = pid.split_once('@').map_or(pid, |(_, a)| a);
+    addr.rsplit_once(':').map_or(addr, |(h, _)| h)
+}
+
+/// The port of an actor address `name@host:port` (0 if it has none).
+pub fn port_of(pid: &str) -> u16 {
+    pid.rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Mesos's usage gauges of the four common resources, as `put` takes
+/// them: `{name}_total`, `{name}_used` and `{name}_percent` (a fraction
+/// from 0 to 1, 0 when there is none), from the amounts `total` and
+/// `used` give by name.
+pub fn usage_gauges(
+    total: impl Fn(&str) -> f64,
+    used: impl Fn(&str) -> f64,
+    mut put: impl FnMut(&str, f64),
+) {
+    for name in ["cpus", "gpus", "mem", "disk"] {
+        let (total, used) = (total(name), used(name));
+        put(&format!("{name}_total"), total);
+        put(&format!("{name}_used"), used);
+        let percent = if total > 0.0 { used / total } else { 0.0 };
+        put(&format!("{name}_percent"), percent);
+    }
+}
+
 /// Mesos writes `[1-2, 5-6]` and `{a, b}` where resource text has no space.
 fn spaced(text: &str) -> String {
     text.replace(',', ", ")
@@ -113,5 +145,19 @@ mod tests {
         assert_eq!(a, json!({"rack": "r1", "level": 3.0, "slots": "[1-4]"}));
         assert_eq!(attributes(""), json!({}));
         assert_eq!(secs(1_500), 1.5);
+        assert_eq!(host_of("master@10.0.0.1:5050"), "10.0.0.1");
+        assert_eq!(port_of("master@10.0.0.1:5050"), 5050);
+        assert_eq!(port_of("nonsense"), 0);
+        let mut g = BTreeMap::new();
+        usage_gauges(
+            |n| if n == "cpus" { 4.0 } else { 0.0 },
+            |_| 1.0,
+            |k, v| {
+                g.insert(k.to_owned(), v);
+            },
+        );
+        assert_eq!(g["cpus_percent"], 0.25);
+        assert_eq!(g["mem_percent"], 0.0, "nothing at all is 0");
+        assert_eq!(g.len(), 12);
     }
 }

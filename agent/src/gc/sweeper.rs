@@ -21,6 +21,7 @@ use corral_runtime::{Node, Pid};
 
 use super::{expired, Found, GcConfig};
 use crate::detect::disk_space;
+use crate::sandbox::{EXECUTORS_DIR, FRAMEWORKS_DIR, TASKS_DIR};
 use crate::state::GetAgentState;
 
 /// How long a sweep waits for the agent's list of live tasks.
@@ -75,7 +76,7 @@ impl Drop for Sweeper {
 fn sweep(node: &Node, agent: &Pid, work_dir: &Path, cfg: &GcConfig) -> Result<usize, String> {
     let usage = disk_space(work_dir)?.usage();
     let max_age = cfg.max_age(usage);
-    let found = sandboxes(work_dir, wall_clock());
+    let found = sandboxes(work_dir, SystemTime::now());
     if found.iter().all(|f| f.age <= max_age) {
         return Ok(0);
     }
@@ -105,19 +106,13 @@ fn sweep(node: &Node, agent: &Pid, work_dir: &Path, cfg: &GcConfig) -> Result<us
     Ok(removed)
 }
 
-/// The machine's clock: file times are on it, and the sweeper is no
-/// actor (it runs beside the node, never in the simulator).
-fn wall_clock() -> SystemTime {
-    SystemTime::now()
-}
-
 /// Every sandbox under `{work_dir}/frameworks/*/{tasks,executors}/*`,
 /// aged by the newest change at its top level (what a task last wrote to
 /// its output files, or the directory's own entries).
 fn sandboxes(work_dir: &Path, now: SystemTime) -> Vec<Found> {
     let mut found = Vec::new();
-    for framework in subdirs(&work_dir.join("frameworks")) {
-        for kind in ["tasks", "executors"] {
+    for framework in subdirs(&work_dir.join(FRAMEWORKS_DIR)) {
+        for kind in [TASKS_DIR, EXECUTORS_DIR] {
             for dir in subdirs(&framework.join(kind)) {
                 if let Some(changed) = last_change(&dir) {
                     let age = now.duration_since(changed).unwrap_or(Duration::ZERO);
@@ -172,7 +167,7 @@ mod tests {
         }
         fs::write(w.join("frameworks/f1/tasks/t1/stdout"), "hi").expect("a file");
         fs::write(w.join("frameworks/f1/tasks/not-a-dir"), "x").expect("a file");
-        let later = wall_clock() + Duration::from_secs(3600);
+        let later = SystemTime::now() + Duration::from_secs(3600);
         let mut found: Vec<String> = sandboxes(&w, later)
             .into_iter()
             .map(|f| {

@@ -19,7 +19,7 @@ use crate::state::AgentSnapshot;
 use crate::tasks::TaskSummary;
 use corral_api::resources::Resources;
 use corral_api::task::{task_state_name, TaskState};
-use corral_http::mesos::{attributes, resources};
+use corral_http::mesos::{attributes, host_of, resources, usage_gauges};
 
 /// A task, Mesos's shape.
 fn task(t: &TaskSummary, agent_id: &str) -> Value {
@@ -139,12 +139,6 @@ pub(super) fn agent_state(s: &AgentSnapshot) -> Value {
     })
 }
 
-/// The host of an actor address `name@host:port`.
-fn host_of(pid: &str) -> &str {
-    let addr = pid.split_once('@').map_or(pid, |(_, a)| a);
-    addr.rsplit_once(':').map_or(addr, |(h, _)| h)
-}
-
 /// `GET /metrics/snapshot`: Mesos's `slave/*` keys. Terminal task counts
 /// are of the ended tasks the agent keeps (its last 1,000), not since it
 /// started as in Mesos.
@@ -154,15 +148,7 @@ pub(super) fn snapshot(s: &AgentSnapshot) -> BTreeMap<String, f64> {
         out.insert(format!("slave/{key}"), value);
     };
     put("registered", if s.registered { 1.0 } else { 0.0 });
-    for name in ["cpus", "gpus", "mem", "disk"] {
-        let (total, used) = (s.resources.get(name), s.used.get(name));
-        put(&format!("{name}_total"), total);
-        put(&format!("{name}_used"), used);
-        put(
-            &format!("{name}_percent"),
-            if total > 0.0 { used / total } else { 0.0 },
-        );
-    }
+    usage_gauges(|n| s.resources.get(n), |n| s.used.get(n), &mut put);
     let all = || s.tasks.iter().chain(&s.completed);
     for (state, key) in [
         (TaskState::Staging, "tasks_staging"),

@@ -286,3 +286,32 @@ pub fn eventually<T>(what: &str, f: impl Fn() -> Option<T>) -> T {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// A batch framework running `command` as tasks `{name}-0..count` of
+/// `cpus:0.1;mem:32` each; `stay`: it stays subscribed once its tasks end
+/// (else it tears itself down). Its node, its pid, and its events.
+pub fn batch(
+    c: &LocalCluster,
+    name: &str,
+    count: usize,
+    command: &str,
+    stay: bool,
+) -> (Node, Pid, Receiver<corral_examples::batch::BatchEvent>) {
+    use corral_examples::batch::{Batch, BatchConfig};
+    let (tx, rx) = channel();
+    let mut cfg = BatchConfig::uniform(
+        c.master().clone(),
+        FrameworkInfo::new(name, "*"),
+        name,
+        count,
+        command,
+        res("cpus:0.1;mem:32"),
+    );
+    cfg.teardown_when_done = !stay;
+    let observe = Box::new(move |e| {
+        let _ = tx.send(e);
+    });
+    let (node, pid) =
+        start_framework(Batch::new(cfg, observe).into_framework()).expect("framework starts");
+    (node, pid, rx)
+}

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use super::records::{FrameworkRec, TaskRec};
+use super::records::{keep_latest, FrameworkRec, TaskRec};
 use super::Master;
 use crate::state::{FrameworkState, TaskView};
 use corral_api::framework::FrameworkInfo;
@@ -45,9 +45,7 @@ impl Master {
             task.transition(TaskState::Killed, now_ms);
             tasks.push_back((task_id, task));
         }
-        while tasks.len() > self.cfg.max_completed_tasks {
-            tasks.pop_front();
-        }
+        keep_latest(&mut tasks, self.cfg.max_completed_tasks);
         self.completed_frameworks.push_back(CompletedFramework {
             id,
             info: rec.info,
@@ -56,9 +54,7 @@ impl Master {
             removed_ms: now_ms,
             tasks,
         });
-        while self.completed_frameworks.len() > max_frameworks {
-            self.completed_frameworks.pop_front();
-        }
+        keep_latest(&mut self.completed_frameworks, max_frameworks);
     }
 
     /// The removed frameworks kept, oldest first, and their tasks.

@@ -262,17 +262,17 @@ impl Master {
             let Some(task) = self.tasks.remove(&key) else {
                 continue;
             };
-            last_tasks.push((key.1.clone(), task.clone()));
-            if task.state.is_terminal() {
-                continue;
+            if !task.state.is_terminal() {
+                agents.insert(task.agent.clone());
+                // Tasks on an unreachable agent are not in the allocator;
+                // if the agent comes back, its report holds them again.
+                if task.state != TaskState::Lost && self.agents.contains_key(&task.agent) {
+                    let held = (task.agent.clone(), task.resources.clone());
+                    still_running.push(held.clone());
+                    self.orphans.insert(key.clone(), held);
+                }
             }
-            agents.insert(task.agent.clone());
-            // Tasks on an unreachable agent are not in the allocator; if
-            // the agent comes back, its report holds them again.
-            if task.state != TaskState::Lost && self.agents.contains_key(&task.agent) {
-                still_running.push((task.agent.clone(), task.resources.clone()));
-                self.orphans.insert(key, (task.agent, task.resources));
-            }
+            last_tasks.push((key.1, task));
         }
         // The allocator frees what the framework held, offers too, but
         // keeps its live tasks' resources from offers until their agents

@@ -160,6 +160,13 @@ impl Master {
     }
 }
 
+/// Drops the oldest entries of `q` beyond its latest `max`.
+pub(super) fn keep_latest<T>(q: &mut VecDeque<T>, max: usize) {
+    while q.len() > max {
+        q.pop_front();
+    }
+}
+
 /// Adds `r` to what `m` holds for `key`: parts of one agent's resources,
 /// which never overlap (a task's resources are not offered).
 fn add<'a, K: Ord>(m: &mut BTreeMap<&'a K, Resources>, key: &'a K, r: &Resources) {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use corral_runtime::{Ctx, Handler, Time};
 
-use super::records::TaskRec;
+use super::records::{keep_latest, TaskRec};
 use super::{not_subscribed, Master, MasterBug};
 use crate::allocator::messages::ReleaseOrphaned;
 use crate::state::{KillOutcome, OperatorKill};
@@ -43,9 +43,7 @@ impl Master {
         let max = self.cfg.max_completed_tasks;
         if let Some(f) = self.frameworks.get_mut(fw) {
             f.completed.push_back((id, task));
-            while f.completed.len() > max {
-                f.completed.pop_front();
-            }
+            keep_latest(&mut f.completed, max);
         }
     }
 

@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use crate::state::{AgentState, FrameworkState, MasterState, TaskView};
 use corral_api::resources::Quantities;
 use corral_api::task::{task_state_name, TaskState};
-use corral_http::mesos::{attributes, resources, secs};
+use corral_http::mesos::{attributes, host_of, port_of, resources, secs};
 
 /// A sum over agents: its scalars (ranges and sets of different agents do
 /// not add up to ranges and sets).
@@ -27,20 +27,6 @@ pub(super) fn quantities(q: &Quantities) -> Value {
         "mem": q.get("mem"),
         "disk": q.get("disk"),
     })
-}
-
-/// The port of an actor address `name@ip:port`.
-pub(super) fn port_of(pid: &str) -> u16 {
-    pid.rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0)
-}
-
-/// The host of an actor address `name@ip:port`.
-pub(super) fn host_of(pid: &str) -> &str {
-    let addr = pid.split_once('@').map_or(pid, |(_, a)| a);
-    addr.rsplit_once(':').map_or(addr, |(h, _)| h)
 }
 
 /// An agent, as `slaves[]`.
@@ -342,16 +328,4 @@ pub(super) fn state_summary(state: &MasterState) -> Value {
         "slaves": slaves,
         "frameworks": frameworks,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn actor_addresses_give_host_and_port() {
-        assert_eq!(host_of("master@10.0.0.1:5050"), "10.0.0.1");
-        assert_eq!(port_of("master@10.0.0.1:5050"), 5050);
-        assert_eq!(port_of("nonsense"), 0);
-    }
 }

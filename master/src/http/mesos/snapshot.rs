@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use crate::state::MasterMetrics;
 use corral_api::task::TaskState;
+use corral_http::mesos::usage_gauges;
 
 /// The keys and values; `now_ms` is the wall clock, for the uptime.
 pub(super) fn snapshot(m: &MasterMetrics, now_ms: u64) -> BTreeMap<String, f64> {
@@ -18,12 +19,11 @@ pub(super) fn snapshot(m: &MasterMetrics, now_ms: u64) -> BTreeMap<String, f64> 
     let mut put = |key: &str, value: f64| {
         out.insert(format!("master/{key}"), value);
     };
-    for name in ["cpus", "gpus", "mem", "disk"] {
-        let (total, used) = (m.resources_total.get(name), m.resources_used.get(name));
-        put(&format!("{name}_total"), total);
-        put(&format!("{name}_used"), used);
-        put(&format!("{name}_percent"), fraction(used, total));
-    }
+    usage_gauges(
+        |n| m.resources_total.get(n),
+        |n| m.resources_used.get(n),
+        &mut put,
+    );
     put("elected", if m.elected { 1.0 } else { 0.0 });
     let uptime_ms = now_ms.saturating_sub(m.start_time_ms);
     put("uptime_secs", uptime_ms as f64 / 1000.0);
@@ -57,15 +57,6 @@ pub(super) fn snapshot(m: &MasterMetrics, now_ms: u64) -> BTreeMap<String, f64> 
         );
     }
     out
-}
-
-/// `used / total`, 0 when there is nothing.
-fn fraction(used: f64, total: f64) -> f64 {
-    if total > 0.0 {
-        used / total
-    } else {
-        0.0
-    }
 }
 
 const TASK_KEYS: [(TaskState, &str); 13] = [

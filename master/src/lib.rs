@@ -7,17 +7,19 @@
 //!   kills);
 //! - [`allocator`]: hierarchical DRF as a pure core plus the actor that runs
 //!   it once per interval;
-//! - [`offers`]: the offer book with Mesos's accept validation (pure);
-//! - [`master`]: the master actor that ties them together;
+//! - [`core`]: the master's decisions as a sans-IO core, with the offer
+//!   book and Mesos's accept validation;
+//! - [`master`]: the master actor, a thin shell that runs the core and
+//!   spawns the allocator beside it;
 //! - [`http`]: the master's HTTP API (`/state`, `/metrics`, `/health`,
 //!   operator kills) and web UI, on a thread beside the node;
 //! - [`registrar`]: the registry replicated over Raft (raft-rs), which
 //!   elects the leading master and keeps what must survive failover.
 
 pub mod allocator;
+pub mod core;
 pub mod group;
 pub mod http;
 pub mod master;
-pub mod offers;
 pub mod registrar;
 pub mod state;

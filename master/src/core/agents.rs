@@ -2,16 +2,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use corral_runtime::{AskError, Ctx, Handler, Pid};
+use corral_runtime::{AskError, Pid};
 
+use super::effects::{AfterWrite, Io, Question, Then, Timer};
 use super::records::AgentRec;
 use super::records::TaskRec;
-use super::Master;
+use super::MasterCore;
 use crate::allocator::messages::{AddAgent, HoldOrphaned};
 use crate::registrar::Op;
 use corral_api::agent::{
-    http_url_problem, AgentRegistered, AgentTask, ExpectedTask, Ping, Pong, RegisterAgent,
-    ShutdownAgent, ShutdownFramework, MAX_REPORTED_TASKS,
+    http_url_problem, AgentRegistered, AgentTask, ExpectedTask, Pong, RegisterAgent, ShutdownAgent,
+    ShutdownFramework, MAX_REPORTED_TASKS,
 };
 use corral_api::ids::{id_problem, AgentId, FrameworkId, TaskId};
 use corral_api::resources::{Attributes, Resources};
@@ -52,15 +53,15 @@ fn check_registration(m: &RegisterAgent) -> Option<String> {
     None
 }
 
-impl Master {
+impl MasterCore {
     /// Admits an agent (the registry holds it already), with the tasks and
     /// frameworks it reports: a newly elected master learns them this way,
     /// and the allocator counts what the tasks hold as used.
-    pub(super) fn admit(&mut self, id: AgentId, m: RegisterAgent, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn admit(&mut self, id: AgentId, m: RegisterAgent, io: &mut Io) {
         tracing::info!(agent = %id, pid = %m.pid, resources = %m.resources, tasks = m.tasks.len(), "agent registered");
         self.recovering.remove(&id);
         self.agent_pids.insert(m.pid.clone(), id.clone());
-        ctx.link(&m.pid);
+        io.link(&m.pid);
         // A master alone learns frameworks back from its agents. With a
         // registry, every live framework is in it, and so here since the
         // election: one an agent reports that is not was removed, and its
@@ -69,11 +70,11 @@ impl Master {
             let grace = self.cfg.agent_reregister_timeout;
             for info in m.frameworks {
                 if let Some(fw) = info.id.clone() {
-                    self.recover_framework(&fw, info, grace, ctx);
+                    self.recover_framework(&fw, info, grace, io);
                 }
             }
         }
-        let now_ms = ctx.unix_time_ms();
+        let now_ms = io.unix_time_ms();
         let mut used: BTreeMap<FrameworkId, Resources> = BTreeMap::new();
         // Tasks this master holds live here that the agent does not report
         // (their launch was lost; the agent says so in an update once it
@@ -92,7 +93,7 @@ impl Master {
             }
         }
         self.forget_orphans_on(&id);
-        let orphaned = self.adopt_orphans(&id, &m.pid, &m.tasks, ctx);
+        let orphaned = self.adopt_orphans(&id, &m.pid, &m.tasks, io);
         for t in m.tasks {
             if !self.frameworks.contains_key(&t.framework_id) {
                 continue;
@@ -103,7 +104,7 @@ impl Master {
                     tracing::warn!(agent = %id, task = %t.task_id, "reported task is on another agent here; ignored");
                     continue;
                 }
-                Some(_) => self.reported_again(&key, &id, t.state, ctx),
+                Some(_) => self.reported_again(&key, &id, t.state, io),
                 None => {
                     let rec = TaskRec {
                         name: t.name.clone(),
@@ -135,12 +136,12 @@ impl Master {
                 attributes: m.attributes,
                 missed_pings: 0,
                 http: m.http,
-                registered_ms: ctx.unix_time_ms(),
+                registered_ms: io.unix_time_ms(),
             },
         );
         let used = used.into_iter().collect();
         self.to_allocator(
-            ctx,
+            io,
             AddAgent {
                 agent: id,
                 total,
@@ -154,7 +155,7 @@ impl Master {
     /// agent: the agent reports those it does not know (their launch never
     /// reached it), and since this answer follows every `RunTasks` sent to
     /// it, a launch still on its way cannot be mistaken for a lost one.
-    pub(super) fn registered(&self, id: &AgentId, to: &Pid, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn registered(&self, id: &AgentId, to: &Pid, io: &mut Io) {
         let live = self
             .tasks
             .iter()
@@ -184,12 +185,12 @@ impl Master {
             tasks,
             term: self.term(),
         };
-        ctx.send(to, msg);
+        io.send(to, msg);
     }
 
     /// Pings every agent; one that misses `max_missed_pings` in a row is
     /// lost.
-    pub(super) fn ping_agents(&mut self, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn ping_agents(&mut self, io: &mut Io) {
         let timeout = self.cfg.agent_ping_timeout;
         let agents: Vec<(AgentId, Pid)> = self
             .agents
@@ -198,19 +199,17 @@ impl Master {
             .collect();
         for (id, pid) in agents {
             let to = pid.clone();
-            ctx.ask(&to, Ping, timeout, move |m: &mut Self, r, ctx| {
-                m.ponged(&id, &pid, r, ctx)
-            });
+            io.ask(&to, Question::Ping, timeout, Then::Ponged { id, pid });
         }
-        ctx.delay(timeout, |m: &mut Self, ctx| m.ping_agents(ctx));
+        io.delay(timeout, Timer::PingAgents);
     }
 
-    fn ponged(
+    pub(super) fn ponged(
         &mut self,
         id: &AgentId,
         pid: &Pid,
         r: Result<Pong, AskError>,
-        ctx: &mut Ctx<'_, Self>,
+        io: &mut Io,
     ) {
         let max = self.cfg.max_missed_pings;
         // The agent may have re-registered from a new pid meanwhile.
@@ -223,7 +222,7 @@ impl Master {
                 agent.missed_pings += 1;
                 tracing::info!(agent = %id, missed = agent.missed_pings, %e, "agent missed a ping");
                 if agent.missed_pings >= max {
-                    self.agent_lost(id, ctx);
+                    self.agent_lost(id, io);
                 }
             }
         }
@@ -231,14 +230,12 @@ impl Master {
 
     /// An agent that stopped answering becomes unreachable (see the
     /// `unreachable` module).
-    fn agent_lost(&mut self, id: &AgentId, ctx: &mut Ctx<'_, Self>) {
-        self.mark_unreachable(id, ctx);
+    fn agent_lost(&mut self, id: &AgentId, io: &mut Io) {
+        self.mark_unreachable(id, io);
     }
-}
 
-impl Handler<RegisterAgent> for Master {
-    fn handle(&mut self, m: RegisterAgent, ctx: &mut Ctx<'_, Self>) {
-        if self.refuse_unless_leading(ctx) {
+    pub(super) fn on_register_agent(&mut self, m: RegisterAgent, io: &mut Io) {
+        if self.refuse_unless_leading(io) {
             return;
         }
         if let Some(problem) = check_registration(&m) {
@@ -249,8 +246,8 @@ impl Handler<RegisterAgent> for Master {
         // was lost, or the agent restarted (its report then tells what it
         // still runs).
         if let Some(id) = self.agent_pids.get(&m.pid).cloned() {
-            self.adopt_orphans_again(&id, &m, ctx);
-            return self.registered(&id, &m.pid, ctx);
+            self.adopt_orphans_again(&id, &m, io);
+            return self.registered(&id, &m.pid, io);
         }
         if self.admitting.contains(&m.pid) {
             // Its admission is being written; the answer follows.
@@ -261,19 +258,19 @@ impl Handler<RegisterAgent> for Master {
             Some(id) if self.removed_agents.contains(&id) => {
                 tracing::info!(agent = %id, "removed agent came back; shutting it down");
                 let message = format!("agent {id} was removed after it became unreachable");
-                ctx.send(&pid, ShutdownAgent { message });
+                io.send(&pid, ShutdownAgent { message });
             }
             Some(id) if self.agents.contains_key(&id) => {
                 let hostname = m.hostname.clone();
-                self.adopt_orphans_again(&id, &m, ctx);
-                self.moved(id.clone(), m, ctx);
-                self.record_address(id, hostname, pid, ctx);
+                self.adopt_orphans_again(&id, &m, io);
+                self.moved(id.clone(), m, io);
+                self.record_address(id, hostname, pid, io);
             }
-            Some(id) if self.unreachable.contains_key(&id) => self.rejoin(id, m, ctx),
+            Some(id) if self.unreachable.contains_key(&id) => self.rejoin(id, m, io),
             Some(id) if self.recovering.get(&id).is_some_and(|e| e.pid == pid) => {
                 // Back after a failover, at the address the registry has.
-                self.admit(id.clone(), m, ctx);
-                self.registered(&id, &pid, ctx);
+                self.admit(id.clone(), m, io);
+                self.registered(&id, &pid, io);
             }
             known => {
                 // New, or known to an earlier master run at another
@@ -287,19 +284,18 @@ impl Handler<RegisterAgent> for Master {
                     hostname: m.hostname.clone(),
                     pid: pid.clone(),
                 };
-                self.persist(op, Some(pid.clone()), ctx, move |me: &mut Self, ctx| {
-                    if me.agents.contains_key(&id) {
-                        return me.moved(id, m, ctx);
-                    }
-                    me.admit(id.clone(), m, ctx);
-                    me.registered(&id, &pid, ctx);
-                });
+                let guard = Some(pid.clone());
+                let registration = Box::new(m);
+                let after = AfterWrite::AdmitAgent {
+                    id,
+                    registration,
+                    pid,
+                };
+                self.persist(op, guard, after, io);
             }
         }
     }
-}
 
-impl Master {
     /// Reported tasks of frameworks this master does not know still run on
     /// agent `id` (their `ShutdownFramework` was lost, or sent by an
     /// earlier leader): their frameworks are shut down there again, and
@@ -311,7 +307,7 @@ impl Master {
         id: &AgentId,
         pid: &Pid,
         tasks: &[AgentTask],
-        ctx: &mut Ctx<'_, Self>,
+        io: &mut Io,
     ) -> Resources {
         let mut held = Resources::empty();
         let mut strangers: BTreeSet<&FrameworkId> = BTreeSet::new();
@@ -338,24 +334,40 @@ impl Master {
         for framework_id in strangers {
             tracing::info!(agent = %id, framework = %framework_id, "the agent runs tasks of an unknown framework: shutting it down there");
             let framework_id = framework_id.clone();
-            ctx.send(pid, ShutdownFramework { framework_id });
+            io.send(pid, ShutdownFramework { framework_id });
         }
         held
     }
 
     /// [`adopt_orphans`](Self::adopt_orphans) for an agent the allocator
     /// already has.
-    fn adopt_orphans_again(&mut self, id: &AgentId, m: &RegisterAgent, ctx: &mut Ctx<'_, Self>) {
-        let resources = self.adopt_orphans(id, &m.pid, &m.tasks, ctx);
+    fn adopt_orphans_again(&mut self, id: &AgentId, m: &RegisterAgent, io: &mut Io) {
+        let resources = self.adopt_orphans(id, &m.pid, &m.tasks, io);
         if !resources.is_empty() {
             let agent = id.clone();
-            self.to_allocator(ctx, HoldOrphaned { agent, resources });
+            self.to_allocator(io, HoldOrphaned { agent, resources });
         }
+    }
+
+    /// The registry holds the agent's admission: admits and answers it
+    /// (or, if it was admitted meanwhile from another address, moves it).
+    pub(super) fn admission_written(
+        &mut self,
+        id: AgentId,
+        m: RegisterAgent,
+        pid: Pid,
+        io: &mut Io,
+    ) {
+        if self.agents.contains_key(&id) {
+            return self.moved(id, m, io);
+        }
+        self.admit(id.clone(), m, io);
+        self.registered(&id, &pid, io);
     }
 
     /// The same agent from a new actor (e.g. restarted): moves it over
     /// and answers it (the caller sees to the registry).
-    fn moved(&mut self, id: AgentId, m: RegisterAgent, ctx: &mut Ctx<'_, Self>) {
+    fn moved(&mut self, id: AgentId, m: RegisterAgent, io: &mut Io) {
         let pid = m.pid.clone();
         if let Some(agent) = self.agents.get_mut(&id) {
             let old = std::mem::replace(&mut agent.pid, pid.clone());
@@ -363,26 +375,20 @@ impl Master {
             // A restarted agent may serve HTTP on a new port.
             agent.http = m.http.clone();
             self.agent_pids.remove(&old);
-            ctx.unlink(&old);
+            io.unlink(&old);
         }
         self.agent_pids.insert(pid.clone(), id.clone());
-        ctx.link(&pid);
+        io.link(&pid);
         tracing::info!(agent = %id, %pid, "agent re-registered");
-        self.registered(&id, &pid, ctx);
+        self.registered(&id, &pid, io);
     }
 
     /// Writes an admitted agent's new address to the registry, after the
     /// fact: the agent was already answered, and a lost write only means a
     /// later leader announces itself to the old address (the agent finds
     /// the leader through its list of masters anyway).
-    pub(super) fn record_address(
-        &mut self,
-        id: AgentId,
-        hostname: String,
-        pid: Pid,
-        ctx: &mut Ctx<'_, Self>,
-    ) {
+    pub(super) fn record_address(&mut self, id: AgentId, hostname: String, pid: Pid, io: &mut Io) {
         let op = Op::AdmitAgent { id, hostname, pid };
-        self.persist(op, None, ctx, |_, _| {});
+        self.persist(op, None, AfterWrite::Nothing, io);
     }
 }

@@ -1,7 +1,7 @@
 //! Leadership: which of several masters acts, and what a newly elected one
 //! rebuilds.
 //!
-//! With a registrar ([`Master::replicated`]), the master leads exactly
+//! With a registrar (see [`MasterCore::new`]), the master leads exactly
 //! while its registrar is the Raft leader. It learns that by asking the
 //! registrar ([`GetLeader`]) every `leader_poll`; on winning it commits an
 //! [`Op::Elected`] entry (once that is applied, every earlier entry is
@@ -18,30 +18,26 @@
 //! every framework and agent with [`NotLeader`], naming the leader it
 //! knows.
 //!
-//! Registry writes ([`Master::persist`]) complete before the master acts
-//! on them, so a new leader never misses an admitted agent or a known
+//! Registry writes (`registry.rs`) complete before the master acts on
+//! them, so a new leader never misses an admitted agent or a known
 //! framework; a write that fails leaves the master's state unchanged and
 //! the agent or framework retries.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
-use corral_runtime::{AskError, Ctx, Pid};
+use corral_runtime::{AskError, Pid};
 
+use super::effects::{AfterWrite, Io, Question, Then, Timer};
+use super::offers::OfferBook;
 use super::records::FrameworkRec;
-use super::Master;
+use super::registry::PROPOSE_TIMEOUT;
+use super::MasterCore;
 use crate::allocator::messages::{AddFramework, RemoveAgent, RemoveFramework, SuppressOffers};
-use crate::offers::OfferBook;
-use crate::registrar::{
-    GetLeader, GetRegistry, LeaderEntry, LeaderInfo, Op, Propose, ProposeError, Registry,
-};
+use crate::registrar::{LeaderEntry, LeaderInfo, Op, Proposed, Registry, RegistrySnapshot};
 use corral_api::framework::FrameworkInfo;
 use corral_api::ids::{AgentId, FrameworkId};
 use corral_api::leader::{LeaderElected, NotLeader};
-
-/// How long a registry write may take before it is given up (the agent
-/// or framework that caused it retries).
-const PROPOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where a master stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,11 +51,11 @@ pub(super) enum Phase {
     Leading { term: u64 },
 }
 
-impl Master {
+impl MasterCore {
     /// Records this master as the leader others are sent to.
-    pub(super) fn lead_here(&mut self, ctx: &Ctx<'_, Self>) {
-        self.elected_ms = ctx.unix_time_ms();
-        let master = ctx.me().clone();
+    pub(super) fn lead_here(&mut self, io: &Io) {
+        self.elected_ms = io.unix_time_ms();
+        let master = self.me.clone();
         self.leader_hint = Some(master.clone());
         let http = self.cfg.http_url.clone();
         self.leader_entry = Some(LeaderEntry { master, http });
@@ -72,32 +68,34 @@ impl Master {
 
     /// If this master does not lead, tells the sender who does and returns
     /// true: the message is not for it.
-    pub(super) fn refuse_unless_leading(&self, ctx: &mut Ctx<'_, Self>) -> bool {
+    pub(super) fn refuse_unless_leading(&self, io: &mut Io) -> bool {
         if self.leading() {
             return false;
         }
-        if let Some(from) = ctx.sender().cloned() {
+        if let Some(from) = io.sender().cloned() {
             let leader = self.leader_hint.clone();
-            ctx.send(&from, NotLeader { leader });
+            io.send(&from, NotLeader { leader });
         }
         true
     }
 
     /// Asks the registrar who leads; the answer schedules the next ask, so
     /// one is in flight at most.
-    pub(super) fn watch_leadership(&mut self, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn watch_leadership(&mut self, io: &mut Io) {
         let Some(registrar) = self.registrar.clone() else {
             return;
         };
         let timeout = self.cfg.leader_poll.max(Duration::from_secs(1));
-        ctx.ask(&registrar, GetLeader, timeout, |m: &mut Self, r, ctx| {
-            m.leader_known(r, ctx);
-            let every = m.cfg.leader_poll;
-            ctx.delay(every, |m: &mut Self, ctx| m.watch_leadership(ctx));
-        });
+        io.ask(&registrar, Question::GetLeader, timeout, Then::LeaderKnown);
     }
 
-    fn leader_known(&mut self, r: Result<LeaderInfo, AskError>, ctx: &mut Ctx<'_, Self>) {
+    /// Acts on who leads, then asks again after `leader_poll`.
+    pub(super) fn leader_answered(&mut self, r: Result<LeaderInfo, AskError>, io: &mut Io) {
+        self.leader_known(r, io);
+        io.delay(self.cfg.leader_poll, Timer::WatchLeadership);
+    }
+
+    fn leader_known(&mut self, r: Result<LeaderInfo, AskError>, io: &mut Io) {
         let info = match r {
             Ok(info) => info,
             Err(e) => {
@@ -105,17 +103,17 @@ impl Master {
                 // master's lead.
                 if self.phase != Phase::Standby {
                     tracing::warn!(%e, "the registrar does not answer; giving up the lead");
-                    self.abdicate(ctx);
+                    self.abdicate(io);
                 }
                 return;
             }
         };
         match self.phase {
             Phase::Standby => {
-                self.note_leader(info.leader.as_ref(), ctx);
+                self.note_leader(info.leader.as_ref(), io);
                 if info.is_leader {
                     self.phase = Phase::Electing { term: info.term };
-                    self.elect(info.term, ctx);
+                    self.elect(info.term, io);
                 }
             }
             Phase::Electing { term } | Phase::Leading { term } => {
@@ -125,8 +123,8 @@ impl Master {
                         now = info.term,
                         "the registrar is no longer the leader; giving up the lead"
                     );
-                    self.abdicate(ctx);
-                    self.note_leader(info.leader.as_ref(), ctx);
+                    self.abdicate(io);
+                    self.note_leader(info.leader.as_ref(), io);
                 }
             }
         }
@@ -136,8 +134,8 @@ impl Master {
     /// redirects, and reads its registry entry (with its HTTP URL) once per
     /// leader: again only while the entry does not name it yet (its
     /// `Elected` is not applied here yet).
-    fn note_leader(&mut self, registrar: Option<&Pid>, ctx: &mut Ctx<'_, Self>) {
-        let hint = registrar.and_then(|r| Pid::new(Master::NAME, r.addr()).ok());
+    fn note_leader(&mut self, registrar: Option<&Pid>, io: &mut Io) {
+        let hint = registrar.and_then(|r| Pid::new(super::MASTER_NAME, r.addr()).ok());
         if hint != self.leader_hint {
             self.leader_hint = hint.clone();
             self.leader_entry = None;
@@ -151,66 +149,78 @@ impl Master {
         let Some(registrar) = self.registrar.clone() else {
             return;
         };
-        ctx.ask(
-            &registrar,
-            GetRegistry,
-            PROPOSE_TIMEOUT,
-            move |m: &mut Self, r, _| {
-                let Ok(snapshot) = r else { return };
-                if m.leader_hint.as_ref() != Some(&hint) {
-                    return;
-                }
-                m.leader_entry = snapshot.registry.leader.filter(|l| l.master == hint);
-            },
-        );
+        let then = Then::LeaderEntry { hint };
+        io.ask(&registrar, Question::GetRegistry, PROPOSE_TIMEOUT, then);
     }
 
     /// Commits `Elected`, then reads the registry and takes the lead.
-    fn elect(&mut self, term: u64, ctx: &mut Ctx<'_, Self>) {
+    fn elect(&mut self, term: u64, io: &mut Io) {
         let Some(registrar) = self.registrar.clone() else {
             return;
         };
         let op = Op::Elected {
-            master: ctx.me().clone(),
+            master: self.me.clone(),
             http: self.cfg.http_url.clone(),
         };
         tracing::info!(term, "the registrar leads; committing the election");
-        let to = registrar.clone();
-        ctx.ask(
-            &to,
-            Propose { op },
-            PROPOSE_TIMEOUT,
-            move |m: &mut Self, r, ctx| {
-                if m.phase != (Phase::Electing { term }) {
-                    return;
-                }
-                if let Err(e) = r
-                    .map_err(|e| e.to_string())
-                    .and_then(|p| p.result.map_err(|e| e.to_string()))
-                {
-                    tracing::info!(term, %e, "the election entry did not commit; standing by");
-                    m.phase = Phase::Standby;
-                    return;
-                }
-                ctx.ask(
-                    &registrar,
-                    GetRegistry,
-                    PROPOSE_TIMEOUT,
-                    move |m: &mut Self, r, ctx| {
-                        if m.phase != (Phase::Electing { term }) {
-                            return;
-                        }
-                        match r {
-                            Ok(snapshot) => m.take_lead(term, snapshot.registry, ctx),
-                            Err(e) => {
-                                tracing::info!(term, %e, "cannot read the registry; standing by");
-                                m.phase = Phase::Standby;
-                            }
-                        }
-                    },
-                );
-            },
-        );
+        let then = Then::ElectionCommitted {
+            term,
+            registrar: registrar.clone(),
+        };
+        io.ask(&registrar, Question::Propose(op), PROPOSE_TIMEOUT, then);
+    }
+
+    /// The registry read for the leader named `hint`: its entry, once it
+    /// names it.
+    pub(super) fn leader_entry_read(&mut self, hint: Pid, r: Result<RegistrySnapshot, AskError>) {
+        let Ok(snapshot) = r else { return };
+        if self.leader_hint.as_ref() != Some(&hint) {
+            return;
+        }
+        self.leader_entry = snapshot.registry.leader.filter(|l| l.master == hint);
+    }
+
+    /// The election entry of `term` committed (or not): next, the registry
+    /// is read.
+    pub(super) fn election_committed(
+        &mut self,
+        term: u64,
+        registrar: Pid,
+        r: Result<Proposed, AskError>,
+        io: &mut Io,
+    ) {
+        if self.phase != (Phase::Electing { term }) {
+            return;
+        }
+        if let Err(e) = r
+            .map_err(|e| e.to_string())
+            .and_then(|p| p.result.map_err(|e| e.to_string()))
+        {
+            tracing::info!(term, %e, "the election entry did not commit; standing by");
+            self.phase = Phase::Standby;
+            return;
+        }
+        let then = Then::RegistryRead { term };
+        io.ask(&registrar, Question::GetRegistry, PROPOSE_TIMEOUT, then);
+    }
+
+    /// The registry, read to take the lead in `term`.
+    pub(super) fn registry_read(
+        &mut self,
+        term: u64,
+        r: Result<RegistrySnapshot, AskError>,
+        io: &mut Io,
+    ) {
+        if self.phase != (Phase::Electing { term }) {
+            return;
+        }
+        match r {
+            Ok(snapshot) => self.take_lead(term, snapshot.registry, io),
+            Err(e) => {
+                tracing::info!(term, %e, "cannot read the registry; standing by");
+                self.phase = Phase::Standby;
+            }
+        }
     }
 
     /// Rebuilds what the registry says and starts acting.
@@ -223,21 +233,21 @@ impl Master {
         }
     }
 
-    fn take_lead(&mut self, term: u64, registry: Registry, ctx: &mut Ctx<'_, Self>) {
+    fn take_lead(&mut self, term: u64, registry: Registry, io: &mut Io) {
         self.phase = Phase::Leading { term };
         self.offers = OfferBook::new(&format!("{}t{term}", self.prefix));
-        self.lead_here(ctx);
+        self.lead_here(io);
         self.removed_agents = registry.removed;
-        let me = ctx.me().clone();
+        let me = self.me.clone();
         let grace = self.cfg.agent_reregister_timeout;
         for (id, entry) in &registry.frameworks {
-            self.recover_framework(id, entry.info.clone(), grace, ctx);
+            self.recover_framework(id, entry.info.clone(), grace, io);
             let leader = me.clone();
-            ctx.send(&entry.pid, LeaderElected { leader, term });
+            io.send(&entry.pid, LeaderElected { leader, term });
         }
         for entry in registry.agents.values() {
             let leader = me.clone();
-            ctx.send(&entry.pid, LeaderElected { leader, term });
+            io.send(&entry.pid, LeaderElected { leader, term });
         }
         tracing::info!(
             term,
@@ -247,9 +257,7 @@ impl Master {
         );
         self.recovering = registry.agents;
         if !self.recovering.is_empty() {
-            ctx.delay(grace, move |m: &mut Self, ctx| {
-                m.reregister_timeout(term, ctx)
-            });
+            io.delay(grace, Timer::ReregisterTimeout { term });
         }
     }
 
@@ -261,7 +269,7 @@ impl Master {
         id: &FrameworkId,
         info: FrameworkInfo,
         grace: Duration,
-        ctx: &mut Ctx<'_, Self>,
+        io: &mut Io,
     ) {
         if self.frameworks.contains_key(id) {
             return;
@@ -281,19 +289,19 @@ impl Master {
                 pid: None,
                 failover: None,
                 completed: VecDeque::new(),
-                registered_ms: ctx.unix_time_ms(),
+                registered_ms: io.unix_time_ms(),
             },
         );
         let framework = id.clone();
-        self.to_allocator(ctx, AddFramework { framework, role });
+        self.to_allocator(io, AddFramework { framework, role });
         let framework = id.clone();
-        self.to_allocator(ctx, SuppressOffers { framework });
-        self.arm_failover(id, timeout, ctx);
+        self.to_allocator(io, SuppressOffers { framework });
+        self.arm_failover(id, timeout, io);
     }
 
     /// Agents the registry named that did not come back in time are
     /// removed (and told to shut down should they return).
-    fn reregister_timeout(&mut self, term: u64, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn reregister_timeout(&mut self, term: u64, io: &mut Io) {
         if self.phase != (Phase::Leading { term }) {
             return;
         }
@@ -301,103 +309,52 @@ impl Master {
         for id in late {
             tracing::warn!(agent = %id, "agent did not re-register after the failover; removing it");
             let op = Op::RemoveAgent { id: id.clone() };
-            self.persist(op, None, ctx, move |m: &mut Self, _| {
-                if m.recovering.remove(&id).is_some() {
-                    m.removed_agents.insert(id);
-                }
-            });
+            let after = AfterWrite::AgentRemovedAfterFailover(id);
+            self.persist(op, None, after, io);
         }
-    }
-
-    /// Writes `op` to the registry, then runs `then`; with no registrar
-    /// (a master alone) runs `then` at once. Nothing runs if the write
-    /// fails or this master stops leading meanwhile. `guard`, an agent or
-    /// framework whose registration is being written, is held in
-    /// `admitting` until the write ends, so that its retries meanwhile are
-    /// not written twice.
-    pub(super) fn persist<F>(
-        &mut self,
-        op: Op,
-        guard: Option<Pid>,
-        ctx: &mut Ctx<'_, Self>,
-        then: F,
-    ) where
-        F: FnOnce(&mut Self, &mut Ctx<'_, Self>) + 'static,
-    {
-        let Some(registrar) = self.registrar.clone() else {
-            return then(self, ctx);
-        };
-        let Phase::Leading { term } = self.phase else {
-            return;
-        };
-        if let Some(pid) = &guard {
-            self.admitting.insert(pid.clone());
-        }
-        ctx.ask(
-            &registrar,
-            Propose { op },
-            PROPOSE_TIMEOUT,
-            move |m: &mut Self, r, ctx| {
-                if m.phase != (Phase::Leading { term }) {
-                    return;
-                }
-                if let Some(pid) = &guard {
-                    m.admitting.remove(pid);
-                }
-                match r.map(|p| p.result) {
-                    Ok(Ok(_)) => then(m, ctx),
-                    Ok(Err(ProposeError::NotLeader { .. })) => {
-                        tracing::warn!("the registrar lost the lead during a write");
-                        m.abdicate(ctx);
-                    }
-                    Ok(Err(e)) => tracing::warn!(%e, "registry write failed"),
-                    Err(e) => tracing::warn!(%e, "registry write got no answer"),
-                }
-            },
-        );
     }
 
     /// Stops acting: everyone connected is told to look elsewhere, and
     /// everything this master knew is forgotten (the next leader rebuilds
     /// it from the registry and the agents).
-    pub(super) fn abdicate(&mut self, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn abdicate(&mut self, io: &mut Io) {
         if self.phase == Phase::Standby {
             return;
         }
         self.phase = Phase::Standby;
-        if self.leader_hint.as_ref() == Some(ctx.me()) {
+        if self.leader_hint.as_ref() == Some(&self.me) {
             self.leader_hint = None;
             self.leader_entry = None;
         }
         let leader = self.leader_hint.clone();
         let agents = std::mem::take(&mut self.agents);
         for (id, agent) in agents {
-            ctx.send(
+            io.send(
                 &agent.pid,
                 NotLeader {
                     leader: leader.clone(),
                 },
             );
-            ctx.unlink(&agent.pid);
-            self.to_allocator(ctx, RemoveAgent { agent: id });
+            io.unlink(&agent.pid);
+            self.to_allocator(io, RemoveAgent { agent: id });
         }
         let frameworks = std::mem::take(&mut self.frameworks);
         for (id, rec) in frameworks {
             if let Some(pid) = &rec.pid {
-                ctx.send(
+                io.send(
                     pid,
                     NotLeader {
                         leader: leader.clone(),
                     },
                 );
-                ctx.unlink(pid);
+                io.unlink(pid);
             }
             if let Some(timer) = rec.failover {
-                ctx.cancel(timer);
+                io.cancel(timer);
             }
             let still_running = Vec::new();
             self.to_allocator(
-                ctx,
+                io,
                 RemoveFramework {
                     framework: id,
                     still_running,
@@ -410,7 +367,7 @@ impl Master {
         self.recovering = BTreeMap::new();
         self.admitting = BTreeSet::new();
         for (_, (_, timer)) in std::mem::take(&mut self.unreachable) {
-            ctx.cancel(timer);
+            io.cancel(timer);
         }
         self.tasks = BTreeMap::new();
         self.orphans = BTreeMap::new();

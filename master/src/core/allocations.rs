@@ -2,50 +2,42 @@
 
 use std::collections::BTreeMap;
 
-use corral_runtime::{Ctx, Handler};
-
-use super::Master;
+use super::effects::{Io, Timer};
+use super::MasterCore;
 use crate::allocator::messages::Allocations;
 use corral_api::framework::{Offer, Offers, Rescind};
 use corral_api::ids::FrameworkId;
 
-impl Master {
+impl MasterCore {
     /// Rescinds offers older than `offer_timeout`, then checks again.
-    pub(super) fn expire_offers(&mut self, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn expire_offers(&mut self, io: &mut Io) {
         let Some(timeout) = self.cfg.offer_timeout else {
             return;
         };
-        for offer in self.offers.expire(ctx.now(), timeout) {
+        for offer in self.offers.expire(io.now(), timeout) {
             self.counters.offers_rescinded += 1;
             let rescind = Rescind {
                 offer_id: offer.id.clone(),
             };
-            if self.cfg.planted != Some(super::MasterBug::SilentRescind) {
-                self.send_to_framework(&offer.framework, rescind, ctx);
+            if self.cfg.planted != Some(super::config::MasterBug::SilentRescind) {
+                self.send_to_framework(&offer.framework, rescind, io);
             }
-            self.give_back(
-                &offer.framework,
-                [(offer.agent, offer.resources)],
-                None,
-                ctx,
-            );
+            self.give_back(&offer.framework, [(offer.agent, offer.resources)], None, io);
         }
         let every = timeout.min(std::time::Duration::from_secs(1));
-        ctx.delay(every, |m: &mut Self, ctx| m.expire_offers(ctx));
+        io.delay(every, Timer::ExpireOffers);
     }
 }
 
-impl Handler<Allocations> for Master {
-    fn handle(&mut self, m: Allocations, ctx: &mut Ctx<'_, Self>) {
+impl MasterCore {
+    /// The allocator's decisions (the shell passes on only its
+    /// allocator's) become offers to connected frameworks.
+    pub(super) fn on_allocations(&mut self, m: Allocations, io: &mut Io) {
         if !self.leading() {
             // Made before this master stepped down; nothing to offer.
             return;
         }
-        if ctx.sender() != self.allocator.as_ref() {
-            tracing::warn!(from = ?ctx.sender(), "allocations from a stranger dropped");
-            return;
-        }
-        let now = ctx.now();
+        let now = io.now();
         let mut batches: BTreeMap<FrameworkId, Vec<Offer>> = BTreeMap::new();
         for a in m.allocations {
             let connected = self
@@ -66,11 +58,11 @@ impl Handler<Allocations> for Master {
                 }
                 // Gone since the pass: give it back (the allocator ignores
                 // it if it has forgotten the framework or agent too).
-                _ => self.give_back(&a.framework, [(a.agent, a.resources)], None, ctx),
+                _ => self.give_back(&a.framework, [(a.agent, a.resources)], None, io),
             }
         }
         for (fw, offers) in batches {
-            self.send_to_framework(&fw, Offers { offers }, ctx);
+            self.send_to_framework(&fw, Offers { offers }, io);
         }
     }
 }

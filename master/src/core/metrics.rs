@@ -1,22 +1,13 @@
-//! The master's counters and its answer to [`GetMetrics`]: counters kept as
-//! things happen, gauges computed from its records when asked, and the
-//! allocation pass times fetched from the allocator.
+//! The master's counters and gauges: counters kept as things happen,
+//! gauges computed from its records when asked (the shell adds the
+//! allocator's pass times).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use corral_runtime::{Ctx, Handler};
-
-use super::Master;
-use crate::allocator::messages::GetCycleTimes;
-use crate::state::{GetMetrics, MasterMetrics};
+use super::MasterCore;
+use crate::state::MasterMetrics;
 use corral_api::resources::Quantities;
 use corral_api::task::TaskState;
-
-/// How long the master waits for the allocator's pass times before it
-/// answers without them. The allocator runs on the master's node, so only a
-/// pass that is still running can make it wait.
-const CYCLE_TIMES_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Counts since the master started.
 #[derive(Clone, Debug, Default)]
@@ -26,9 +17,9 @@ pub(super) struct Counters {
     pub offers_rescinded: u64,
 }
 
-impl Master {
+impl MasterCore {
     /// The counters and gauges, without the allocator's part.
-    fn metrics(&self) -> MasterMetrics {
+    pub fn metrics(&self) -> MasterMetrics {
         let mut tasks: BTreeMap<TaskState, u64> = BTreeMap::new();
         let completed = self.frameworks.values().flat_map(|f| f.completed.iter());
         for t in self.tasks.values().chain(completed.map(|(_, t)| t)) {
@@ -70,32 +61,6 @@ impl Master {
             resources_total: total,
             resources_used: used,
             resources_offered: offered,
-        }
-    }
-}
-
-impl Handler<GetMetrics> for Master {
-    fn handle(&mut self, _: GetMetrics, ctx: &mut Ctx<'_, Self>) {
-        let Some(reply) = ctx.reply_to() else {
-            return; // sent, not asked: nobody to answer
-        };
-        let metrics = self.metrics();
-        match self.allocator.clone() {
-            Some(allocator) => {
-                ctx.ask(
-                    &allocator,
-                    GetCycleTimes,
-                    CYCLE_TIMES_TIMEOUT,
-                    move |_: &mut Self, cycles, ctx| {
-                        let metrics = MasterMetrics {
-                            allocation_cycles: cycles.ok(),
-                            ..metrics
-                        };
-                        ctx.respond(reply, metrics);
-                    },
-                );
-            }
-            None => ctx.respond(reply, metrics),
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 
 use super::records::{keep_latest, FrameworkRec, TaskRec};
-use super::Master;
+use super::MasterCore;
 use crate::state::{FrameworkState, TaskView};
 use corral_api::framework::FrameworkInfo;
 use corral_api::ids::{FrameworkId, TaskId};
@@ -24,7 +24,7 @@ pub(super) struct CompletedFramework {
     pub tasks: VecDeque<(TaskId, TaskRec)>,
 }
 
-impl Master {
+impl MasterCore {
     /// Keeps removed framework `id` for display, with its completed tasks
     /// and `last`, the tasks the master still held for it. Those still
     /// live end here as KILLED: their agents are told to kill them, and
@@ -89,7 +89,8 @@ mod tests {
     use std::collections::VecDeque;
 
     use super::*;
-    use crate::master::{Master, MasterConfig};
+    use crate::core::config::MasterConfig;
+    use crate::core::tests::new_core;
     use corral_api::framework::FrameworkInfo;
 
     fn task(state: TaskState) -> TaskRec {
@@ -117,8 +118,8 @@ mod tests {
         }
     }
 
-    fn master(frameworks: usize, tasks: usize) -> Master {
-        Master::new(MasterConfig {
+    fn master(frameworks: usize, tasks: usize) -> MasterCore {
+        new_core(MasterConfig {
             max_completed_frameworks: frameworks,
             max_completed_tasks: tasks,
             ..MasterConfig::default()

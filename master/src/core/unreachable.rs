@@ -12,9 +12,8 @@
 //! registry records the removal, waiting tasks become TASK_GONE, and the
 //! agent is told to shut down should it ever return.
 
-use corral_runtime::Ctx;
-
-use super::Master;
+use super::effects::{AfterWrite, Io, Timer};
+use super::MasterCore;
 use crate::allocator::messages::RemoveAgent;
 use crate::registrar::Op;
 use corral_api::agent::{KillTask, RegisterAgent};
@@ -22,20 +21,20 @@ use corral_api::framework::{Rescind, Update};
 use corral_api::ids::{AgentId, FrameworkId, TaskId};
 use corral_api::task::{StatusReason, StatusSource, TaskState, TaskStatus};
 
-impl Master {
+impl MasterCore {
     /// Takes an agent that stopped answering out of service.
-    pub(super) fn mark_unreachable(&mut self, id: &AgentId, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn mark_unreachable(&mut self, id: &AgentId, io: &mut Io) {
         let Some(agent) = self.agents.remove(id) else {
             return;
         };
         tracing::warn!(agent = %id, "agent unreachable");
         self.agent_pids.remove(&agent.pid);
-        ctx.unlink(&agent.pid);
+        io.unlink(&agent.pid);
         for (fw, offer_id) in self.offers.remove_agent(id) {
             self.counters.offers_rescinded += 1;
-            self.send_to_framework(&fw, Rescind { offer_id }, ctx);
+            self.send_to_framework(&fw, Rescind { offer_id }, io);
         }
-        self.to_allocator(ctx, RemoveAgent { agent: id.clone() });
+        self.to_allocator(io, RemoveAgent { agent: id.clone() });
         self.forget_orphans_on(id);
         let message = format!("agent {id} stopped answering pings");
         for (fw, task_id) in self.live_tasks_on(id) {
@@ -49,7 +48,7 @@ impl Master {
                 TaskState::Lost
             };
             let reason = StatusReason::AgentUnreachable;
-            self.tell(&fw, &task_id, state, reason, &message, ctx);
+            self.tell(&fw, &task_id, state, reason, &message, io);
             if !aware {
                 if let Some(task) = self.tasks.remove(&(fw.clone(), task_id.clone())) {
                     self.retire(&fw, task_id, task);
@@ -57,50 +56,51 @@ impl Master {
             }
         }
         let after = self.cfg.agent_removal_timeout;
-        let expiring = id.clone();
-        let timer = ctx.delay(after, move |m: &mut Self, ctx| {
-            m.remove_unreachable(&expiring, ctx)
-        });
+        let timer = io.delay(after, Timer::RemoveUnreachable(id.clone()));
         self.unreachable.insert(id.clone(), (agent, timer));
     }
 
     /// The agent did not come back in time: the registry records its
     /// removal, then its waiting tasks are GONE.
-    fn remove_unreachable(&mut self, id: &AgentId, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn remove_unreachable(&mut self, id: &AgentId, io: &mut Io) {
         if !self.unreachable.contains_key(id) {
             return;
         }
         let op = Op::RemoveAgent { id: id.clone() };
-        let id = id.clone();
-        self.persist(op, None, ctx, move |m: &mut Self, ctx| {
-            if m.unreachable.remove(&id).is_none() {
-                return;
+        let after = AfterWrite::UnreachableRemoved(id.clone());
+        self.persist(op, None, after, io);
+    }
+
+    /// The registry records the unreachable agent's removal: its waiting
+    /// tasks are GONE, and it is told to shut down should it return.
+    pub(super) fn unreachable_removed(&mut self, id: AgentId, io: &mut Io) {
+        if self.unreachable.remove(&id).is_none() {
+            return;
+        }
+        tracing::warn!(agent = %id, "unreachable agent removed");
+        self.removed_agents.insert(id.clone());
+        let message = format!("agent {id} was removed after it stayed unreachable");
+        let on_agent: Vec<(FrameworkId, TaskId)> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| t.agent == id)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (fw, task_id) in on_agent {
+            let reason = StatusReason::AgentRemoved;
+            self.tell(&fw, &task_id, TaskState::Gone, reason, &message, io);
+            if let Some(task) = self.tasks.remove(&(fw.clone(), task_id.clone())) {
+                self.retire(&fw, task_id, task);
             }
-            tracing::warn!(agent = %id, "unreachable agent removed");
-            m.removed_agents.insert(id.clone());
-            let message = format!("agent {id} was removed after it stayed unreachable");
-            let on_agent: Vec<(FrameworkId, TaskId)> = m
-                .tasks
-                .iter()
-                .filter(|(_, t)| t.agent == id)
-                .map(|(k, _)| k.clone())
-                .collect();
-            for (fw, task_id) in on_agent {
-                let reason = StatusReason::AgentRemoved;
-                m.tell(&fw, &task_id, TaskState::Gone, reason, &message, ctx);
-                if let Some(task) = m.tasks.remove(&(fw.clone(), task_id.clone())) {
-                    m.retire(&fw, task_id, task);
-                }
-            }
-        });
+        }
     }
 
     /// The unreachable agent registered again before its removal.
-    pub(super) fn rejoin(&mut self, id: AgentId, m: RegisterAgent, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn rejoin(&mut self, id: AgentId, m: RegisterAgent, io: &mut Io) {
         let Some((old, timer)) = self.unreachable.remove(&id) else {
             return;
         };
-        ctx.cancel(timer);
+        io.cancel(timer);
         tracing::info!(agent = %id, "unreachable agent is back");
         // Tasks still running there that their frameworks were told are
         // LOST: those frameworks may have replaced them already.
@@ -124,10 +124,10 @@ impl Master {
             .collect();
         let pid = m.pid.clone();
         let hostname = m.hostname.clone();
-        self.admit(id.clone(), m, ctx);
+        self.admit(id.clone(), m, io);
         for (framework_id, task_id) in lost {
             tracing::info!(agent = %id, task = %task_id, "killing a task its framework was told is lost");
-            ctx.send(
+            io.send(
                 &pid,
                 KillTask {
                     framework_id,
@@ -135,9 +135,9 @@ impl Master {
                 },
             );
         }
-        self.registered(&id, &pid, ctx);
+        self.registered(&id, &pid, io);
         if old.pid != pid {
-            self.record_address(id, hostname, pid, ctx);
+            self.record_address(id, hostname, pid, io);
         }
     }
 
@@ -149,7 +149,7 @@ impl Master {
         key: &(FrameworkId, TaskId),
         agent: &AgentId,
         state: TaskState,
-        ctx: &mut Ctx<'_, Self>,
+        io: &mut Io,
     ) {
         let unreachable = self
             .tasks
@@ -160,7 +160,7 @@ impl Master {
         }
         let message = format!("agent {agent} is reachable again");
         let reason = StatusReason::AgentReregistered;
-        self.tell(&key.0, &key.1, state, reason, &message, ctx);
+        self.tell(&key.0, &key.1, state, reason, &message, io);
     }
 
     /// Moves a task to `state` and tells its framework, if it changed.
@@ -171,9 +171,9 @@ impl Master {
         state: TaskState,
         reason: StatusReason,
         message: &str,
-        ctx: &mut Ctx<'_, Self>,
+        io: &mut Io,
     ) {
-        let now_ms = ctx.unix_time_ms();
+        let now_ms = io.unix_time_ms();
         let Some(task) = self.tasks.get_mut(&(fw.clone(), task_id.clone())) else {
             return;
         };
@@ -191,7 +191,7 @@ impl Master {
             timestamp_ms: now_ms,
             uuid: None,
         };
-        self.send_to_framework(fw, Update { status }, ctx);
+        self.send_to_framework(fw, Update { status }, io);
     }
 
     /// The keys of the non-terminal tasks on `agent`.

@@ -3,9 +3,11 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use corral_runtime::{Pid, TimerId};
+use corral_runtime::Pid;
 
-use super::Master;
+use super::effects::TimerKey;
+
+use super::MasterCore;
 use crate::state::{AgentState, FrameworkState, MasterState, TaskView};
 use corral_api::framework::FrameworkInfo;
 use corral_api::ids::{AgentId, FrameworkId};
@@ -32,7 +34,7 @@ pub(super) struct FrameworkRec {
     /// None while disconnected (failing over).
     pub pid: Option<Pid>,
     /// Fires when `failover_timeout` runs out while disconnected.
-    pub failover: Option<TimerId>,
+    pub failover: Option<TimerKey>,
     /// Latest tasks that ended and were acknowledged, oldest first.
     pub completed: VecDeque<(corral_api::ids::TaskId, TaskRec)>,
     /// When it first subscribed with this master (or this master
@@ -78,8 +80,9 @@ impl TaskRec {
     }
 }
 
-impl Master {
-    pub(super) fn snapshot(&self, me: &Pid) -> MasterState {
+impl MasterCore {
+    /// The master's state for observers (`/state`, the CLI, the checkers).
+    pub fn snapshot(&self) -> MasterState {
         // One pass over tasks and one over offers, so a snapshot costs
         // O(agents + frameworks + tasks + offers), not their products.
         let mut used_on: BTreeMap<&AgentId, Resources> = BTreeMap::new();
@@ -149,7 +152,7 @@ impl Master {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             start_time_ms: self.start_time_ms,
             elected_ms: self.leading().then_some(self.elected_ms),
-            pid: me.to_string(),
+            pid: self.me.to_string(),
             agents,
             frameworks,
             completed_frameworks,

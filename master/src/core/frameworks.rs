@@ -4,17 +4,15 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
-use corral_runtime::{Ctx, Handler, Pid};
+use corral_runtime::Pid;
 
-use super::records::{FrameworkRec, TaskRec};
-use super::{not_subscribed, Master};
+use super::effects::{AfterWrite, Io, Outgoing, Timer};
+use super::records::FrameworkRec;
+use super::{not_subscribed, MasterCore};
 use crate::allocator::messages::{AddFramework, RemoveFramework, ReviveOffers, SuppressOffers};
 use crate::registrar::Op;
-use corral_api::agent::{RunTasks, ShutdownFramework};
-use corral_api::framework::{
-    Accept, Decline, FrameworkError, FrameworkInfo, Revive, Subscribe, Subscribed, Suppress,
-    Teardown, Update,
-};
+use corral_api::agent::ShutdownFramework;
+use corral_api::framework::{FrameworkError, FrameworkInfo, Subscribe, Subscribed};
 use corral_api::ids::{id_problem, AgentId, FrameworkId};
 use corral_api::task::TaskState;
 
@@ -46,30 +44,30 @@ pub(super) fn check_info(info: &FrameworkInfo, default_role: &str) -> Result<Str
     Ok(role)
 }
 
-impl Master {
+impl MasterCore {
     /// The framework the current message comes from, if subscribed.
-    pub(super) fn sender_framework(&self, ctx: &Ctx<'_, Self>) -> Option<FrameworkId> {
-        ctx.sender()
+    pub(super) fn sender_framework(&self, io: &Io) -> Option<FrameworkId> {
+        io.sender()
             .and_then(|p| self.framework_pids.get(p))
             .cloned()
     }
 
-    pub(super) fn send_to_framework<M: corral_runtime::Message>(
+    pub(super) fn send_to_framework<M: Into<Outgoing>>(
         &self,
         fw: &FrameworkId,
         msg: M,
-        ctx: &mut Ctx<'_, Self>,
+        io: &mut Io,
     ) {
         if let Some(pid) = self.frameworks.get(fw).and_then(|f| f.pid.as_ref()) {
-            ctx.send(pid, msg);
+            io.send(pid, msg);
         }
     }
 
-    fn subscribe(&mut self, from: Pid, info: FrameworkInfo, ctx: &mut Ctx<'_, Self>) {
+    fn subscribe(&mut self, from: Pid, info: FrameworkInfo, io: &mut Io) {
         let role = match check_info(&info, &self.cfg.default_role) {
             Ok(role) => role,
             Err(message) => {
-                ctx.send(&from, FrameworkError { message });
+                io.send(&from, FrameworkError { message });
                 return;
             }
         };
@@ -94,10 +92,10 @@ impl Master {
         match self.frameworks.get(&id) {
             Some(rec) if rec.role != role => {
                 let message = format!("framework {id} cannot change its role from '{}'", rec.role);
-                ctx.send(&from, FrameworkError { message });
+                io.send(&from, FrameworkError { message });
             }
             Some(rec) if rec.pid.as_ref() == Some(&from) && rec.info == info => {
-                self.subscribed(id, from, ctx);
+                self.subscribed(id, from, io);
             }
             _ => {
                 // The registry learns the framework (or its new address)
@@ -109,24 +107,29 @@ impl Master {
                     pid: from.clone(),
                 };
                 let guard = Some(from.clone());
-                self.persist(op, guard, ctx, move |m: &mut Self, ctx| {
-                    m.register_framework(id, from, info, role, ctx);
-                });
+                let info = Box::new(info);
+                let after = AfterWrite::RegisterFramework {
+                    id,
+                    from,
+                    info,
+                    role,
+                };
+                self.persist(op, guard, after, io);
             }
         }
     }
 
     /// Records a (re-)subscription that the registry now holds.
-    fn register_framework(
+    pub(super) fn register_framework(
         &mut self,
         id: FrameworkId,
         from: Pid,
         info: FrameworkInfo,
         role: String,
-        ctx: &mut Ctx<'_, Self>,
+        io: &mut Io,
     ) {
         if self.frameworks.contains_key(&id) {
-            self.reconnect(&id, from.clone(), info, ctx);
+            self.reconnect(&id, from.clone(), info, io);
         } else {
             self.frameworks.insert(
                 id.clone(),
@@ -136,22 +139,22 @@ impl Master {
                     pid: Some(from.clone()),
                     failover: None,
                     completed: VecDeque::new(),
-                    registered_ms: ctx.unix_time_ms(),
+                    registered_ms: io.unix_time_ms(),
                 },
             );
             self.framework_pids.insert(from.clone(), id.clone());
-            ctx.link(&from);
+            io.link(&from);
             tracing::info!(framework = %id, %role, "framework subscribed");
             let framework = id.clone();
-            self.to_allocator(ctx, AddFramework { framework, role });
+            self.to_allocator(io, AddFramework { framework, role });
         }
-        self.subscribed(id, from, ctx);
+        self.subscribed(id, from, io);
     }
 
-    fn subscribed(&mut self, framework_id: FrameworkId, to: Pid, ctx: &mut Ctx<'_, Self>) {
+    fn subscribed(&mut self, framework_id: FrameworkId, to: Pid, io: &mut Io) {
         let heartbeat_interval = self.cfg.heartbeat_interval;
         let term = self.term();
-        ctx.send(
+        io.send(
             &to,
             Subscribed {
                 framework_id,
@@ -161,39 +164,33 @@ impl Master {
         );
     }
 
-    fn reconnect(
-        &mut self,
-        id: &FrameworkId,
-        from: Pid,
-        info: FrameworkInfo,
-        ctx: &mut Ctx<'_, Self>,
-    ) {
+    fn reconnect(&mut self, id: &FrameworkId, from: Pid, info: FrameworkInfo, io: &mut Io) {
         let Some(rec) = self.frameworks.get_mut(id) else {
             return;
         };
         if let Some(old) = rec.pid.replace(from.clone()) {
             if old != from {
                 self.framework_pids.remove(&old);
-                ctx.unlink(&old);
+                io.unlink(&old);
             }
         }
         if let Some(timer) = rec.failover.take() {
-            ctx.cancel(timer);
+            io.cancel(timer);
         }
         rec.info = FrameworkInfo {
             id: Some(id.clone()),
             ..info
         };
         self.framework_pids.insert(from.clone(), id.clone());
-        ctx.link(&from);
+        io.link(&from);
         tracing::info!(framework = %id, "framework re-subscribed");
         let framework = id.clone();
-        self.to_allocator(ctx, ReviveOffers { framework });
+        self.to_allocator(io, ReviveOffers { framework });
     }
 
     /// The framework's actor is gone: its offers go back, and it has its
     /// `failover_timeout` to re-subscribe before its tasks are killed.
-    pub(super) fn framework_disconnected(&mut self, fw: FrameworkId, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn framework_disconnected(&mut self, fw: FrameworkId, io: &mut Io) {
         let Some(rec) = self.frameworks.get_mut(&fw) else {
             return;
         };
@@ -202,51 +199,48 @@ impl Master {
         }
         let timeout = rec.info.failover_timeout;
         tracing::info!(framework = %fw, ?timeout, "framework disconnected");
-        self.recover_offers_of(&fw, ctx);
+        self.recover_offers_of(&fw, io);
         let framework = fw.clone();
-        self.to_allocator(ctx, SuppressOffers { framework });
-        self.arm_failover(&fw, timeout, ctx);
+        self.to_allocator(io, SuppressOffers { framework });
+        self.arm_failover(&fw, timeout, io);
     }
 
     /// Removes the framework after `timeout` unless it re-subscribes first.
-    pub(super) fn arm_failover(
-        &mut self,
-        fw: &FrameworkId,
-        timeout: Duration,
-        ctx: &mut Ctx<'_, Self>,
-    ) {
-        let expiring = fw.clone();
-        let timer = ctx.delay(timeout, move |m: &mut Self, ctx| {
-            let fw = expiring;
-            let expired = m.frameworks.get(&fw).is_some_and(|f| f.pid.is_none());
-            if expired {
-                tracing::info!(framework = %fw, "failover timeout passed");
-                m.remove_framework(&fw, ctx);
-            }
-        });
+    pub(super) fn arm_failover(&mut self, fw: &FrameworkId, timeout: Duration, io: &mut Io) {
+        let timer = io.delay(timeout, Timer::FailoverTimeout(fw.clone()));
         if let Some(rec) = self.frameworks.get_mut(fw) {
             if let Some(old) = rec.failover.replace(timer) {
-                ctx.cancel(old);
+                io.cancel(old);
             }
         }
     }
 
-    fn recover_offers_of(&mut self, fw: &FrameworkId, ctx: &mut Ctx<'_, Self>) {
+    /// The framework's failover timeout ran out: it is removed unless it
+    /// re-subscribed meanwhile.
+    pub(super) fn failover_timeout(&mut self, fw: &FrameworkId, io: &mut Io) {
+        let expired = self.frameworks.get(fw).is_some_and(|f| f.pid.is_none());
+        if expired {
+            tracing::info!(framework = %fw, "failover timeout passed");
+            self.remove_framework(fw, io);
+        }
+    }
+
+    fn recover_offers_of(&mut self, fw: &FrameworkId, io: &mut Io) {
         let offered = self.offers.remove_framework(fw);
-        self.give_back(fw, offered, None, ctx);
+        self.give_back(fw, offered, None, io);
     }
 
     /// Forgets the framework and shuts its tasks down on their agents.
-    pub(super) fn remove_framework(&mut self, fw: &FrameworkId, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn remove_framework(&mut self, fw: &FrameworkId, io: &mut Io) {
         let Some(mut rec) = self.frameworks.remove(fw) else {
             return;
         };
         if let Some(pid) = rec.pid.take() {
             self.framework_pids.remove(&pid);
-            ctx.unlink(&pid);
+            io.unlink(&pid);
         }
         if let Some(timer) = rec.failover {
-            ctx.cancel(timer);
+            io.cancel(timer);
         }
         self.offers.remove_framework(fw);
         let keys: Vec<_> = self
@@ -279,7 +273,7 @@ impl Master {
         // report them ended (`orphan_ended`).
         let framework = fw.clone();
         self.to_allocator(
-            ctx,
+            io,
             RemoveFramework {
                 framework,
                 still_running,
@@ -288,136 +282,36 @@ impl Master {
         for agent in &agents {
             if let Some(a) = self.agents.get(agent) {
                 let framework_id = fw.clone();
-                ctx.send(&a.pid, ShutdownFramework { framework_id });
+                io.send(&a.pid, ShutdownFramework { framework_id });
             }
         }
         tracing::info!(framework = %fw, "framework removed");
-        self.keep_completed(fw.clone(), rec, last_tasks, ctx.unix_time_ms());
+        self.keep_completed(fw.clone(), rec, last_tasks, io.unix_time_ms());
         // Forgotten here already; the registry follows (if the write is
         // lost, a later leader keeps the framework for its failover
         // timeout and then removes it).
-        self.persist(Op::RemoveFramework { id: fw.clone() }, None, ctx, |_, _| {});
+        let op = Op::RemoveFramework { id: fw.clone() };
+        self.persist(op, None, AfterWrite::Nothing, io);
+    }
+
+    pub(super) fn on_subscribe(&mut self, m: Subscribe, io: &mut Io) {
+        if self.refuse_unless_leading(io) {
+            return;
+        }
+        if let Some(from) = io.sender().cloned() {
+            self.subscribe(from, m.info, io);
+        }
     }
 }
 
-impl Handler<Subscribe> for Master {
-    fn handle(&mut self, m: Subscribe, ctx: &mut Ctx<'_, Self>) {
-        if self.refuse_unless_leading(ctx) {
+impl MasterCore {
+    pub(super) fn on_teardown(&mut self, io: &mut Io) {
+        if self.refuse_unless_leading(io) {
             return;
         }
-        if let Some(from) = ctx.sender().cloned() {
-            self.subscribe(from, m.info, ctx);
-        }
-    }
-}
-
-impl Handler<Accept> for Master {
-    fn handle(&mut self, accept: Accept, ctx: &mut Ctx<'_, Self>) {
-        if self.refuse_unless_leading(ctx) {
-            return;
-        }
-        let Some(fw) = self.sender_framework(ctx) else {
-            return not_subscribed(ctx, "accept");
+        let Some(fw) = self.sender_framework(io) else {
+            return not_subscribed(io, "teardown");
         };
-        let Some(info) = self.frameworks.get(&fw).map(|f| f.info.clone()) else {
-            return;
-        };
-        let now_ms = ctx.unix_time_ms();
-        let tasks = &self.tasks;
-        let result = self.offers.accept(
-            &fw,
-            &accept,
-            info.partition_aware,
-            |t| tasks.contains_key(&(fw.clone(), t.clone())),
-            now_ms,
-        );
-        if !result.unknown_offers.is_empty() {
-            tracing::debug!(framework = %fw, offers = ?result.unknown_offers, "accept named unknown offers");
-        }
-        let refuse = Some(accept.refuse.unwrap_or(self.cfg.default_refuse));
-        self.give_back(&fw, result.recover, refuse, ctx);
-        for status in result.rejected {
-            self.send_to_framework(&fw, Update { status }, ctx);
-        }
-        let (Some(agent), false) = (result.agent, result.launch.is_empty()) else {
-            return;
-        };
-        let Some(pid) = self.agents.get(&agent).map(|a| a.pid.clone()) else {
-            return;
-        };
-        for task in &result.launch {
-            let rec = TaskRec {
-                name: task.name.clone(),
-                agent: agent.clone(),
-                resources: task.resources.clone(),
-                state: TaskState::Staging,
-                history: vec![(TaskState::Staging, now_ms)],
-                terminal_uuid: None,
-            };
-            self.tasks.insert((fw.clone(), task.task_id.clone()), rec);
-        }
-        let run = RunTasks {
-            framework_id: fw,
-            framework: info,
-            tasks: result.launch,
-        };
-        ctx.send(&pid, run);
-    }
-}
-
-impl Handler<Decline> for Master {
-    fn handle(&mut self, decline: Decline, ctx: &mut Ctx<'_, Self>) {
-        if self.refuse_unless_leading(ctx) {
-            return;
-        }
-        let Some(fw) = self.sender_framework(ctx) else {
-            return not_subscribed(ctx, "decline");
-        };
-        let result = self.offers.decline(&fw, &decline.offer_ids);
-        if !result.ignored.is_empty() {
-            tracing::debug!(framework = %fw, offers = ?result.ignored, "decline named unknown offers");
-        }
-        self.counters.offers_declined += result.recover.len() as u64;
-        let refuse = Some(decline.refuse.unwrap_or(self.cfg.default_refuse));
-        self.give_back(&fw, result.recover, refuse, ctx);
-    }
-}
-
-impl Handler<Revive> for Master {
-    fn handle(&mut self, _: Revive, ctx: &mut Ctx<'_, Self>) {
-        if self.refuse_unless_leading(ctx) {
-            return;
-        }
-        let Some(framework) = self.sender_framework(ctx) else {
-            return not_subscribed(ctx, "revive");
-        };
-        if self.cfg.planted == Some(super::MasterBug::IgnoreRevive) {
-            return;
-        }
-        self.to_allocator(ctx, ReviveOffers { framework });
-    }
-}
-
-impl Handler<Suppress> for Master {
-    fn handle(&mut self, _: Suppress, ctx: &mut Ctx<'_, Self>) {
-        if self.refuse_unless_leading(ctx) {
-            return;
-        }
-        let Some(framework) = self.sender_framework(ctx) else {
-            return not_subscribed(ctx, "suppress");
-        };
-        self.to_allocator(ctx, SuppressOffers { framework });
-    }
-}
-
-impl Handler<Teardown> for Master {
-    fn handle(&mut self, _: Teardown, ctx: &mut Ctx<'_, Self>) {
-        if self.refuse_unless_leading(ctx) {
-            return;
-        }
-        let Some(fw) = self.sender_framework(ctx) else {
-            return not_subscribed(ctx, "teardown");
-        };
-        self.remove_framework(&fw, ctx);
+        self.remove_framework(&fw, io);
     }
 }

@@ -193,7 +193,7 @@ fn ask(ctx: &mut Ctx<'_, Master>, to: &Pid, question: Question, timeout: Duratio
         }
         Question::Propose(op) => ctx.ask(
             to,
-            Propose { op },
+            Propose { op: *op },
             timeout,
             move |m: &mut Master, r, ctx| answer(Answer::Proposed(r))(m, ctx),
         ),

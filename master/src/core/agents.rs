@@ -140,15 +140,12 @@ impl MasterCore {
             },
         );
         let used = used.into_iter().collect();
-        self.to_allocator(
-            io,
-            AddAgent {
-                agent: id,
-                total,
-                used,
-                orphaned,
-            },
-        );
+        io.tell_allocator(AddAgent {
+            agent: id,
+            total,
+            used,
+            orphaned,
+        });
     }
 
     /// Answers a registration, naming the tasks this master holds on the
@@ -345,7 +342,7 @@ impl MasterCore {
         let resources = self.adopt_orphans(id, &m.pid, &m.tasks, io);
         if !resources.is_empty() {
             let agent = id.clone();
-            self.to_allocator(io, HoldOrphaned { agent, resources });
+            io.tell_allocator(HoldOrphaned { agent, resources });
         }
     }
 

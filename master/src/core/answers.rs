@@ -89,7 +89,7 @@ impl MasterCore {
         if self.cfg.planted == Some(super::config::MasterBug::IgnoreRevive) {
             return;
         }
-        self.to_allocator(io, ReviveOffers { framework });
+        io.tell_allocator(ReviveOffers { framework });
     }
 
     pub(super) fn on_suppress(&mut self, io: &mut Io) {
@@ -99,6 +99,6 @@ impl MasterCore {
         let Some(framework) = self.sender_framework(io) else {
             return not_subscribed(io, "suppress");
         };
-        self.to_allocator(io, SuppressOffers { framework });
+        io.tell_allocator(SuppressOffers { framework });
     }
 }

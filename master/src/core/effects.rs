@@ -118,7 +118,7 @@ pub enum Question {
     /// The registry's content ([`crate::registrar::GetRegistry`]).
     GetRegistry,
     /// Write `op` to the registry ([`crate::registrar::Propose`]).
-    Propose(Op),
+    Propose(Box<Op>),
 }
 
 /// An answer to a [`Question`], or why none came.
@@ -305,7 +305,7 @@ impl Io {
         self.actions.push(Action::Send(to.clone(), msg.into()));
     }
 
-    pub(crate) fn to_allocator(&mut self, msg: impl Into<ToAllocator>) {
+    pub(crate) fn tell_allocator(&mut self, msg: impl Into<ToAllocator>) {
         self.actions.push(Action::Allocator(msg.into()));
     }
 

@@ -146,7 +146,7 @@ impl MasterCore {
             io.link(&from);
             tracing::info!(framework = %id, %role, "framework subscribed");
             let framework = id.clone();
-            self.to_allocator(io, AddFramework { framework, role });
+            io.tell_allocator(AddFramework { framework, role });
         }
         self.subscribed(id, from, io);
     }
@@ -185,7 +185,7 @@ impl MasterCore {
         io.link(&from);
         tracing::info!(framework = %id, "framework re-subscribed");
         let framework = id.clone();
-        self.to_allocator(io, ReviveOffers { framework });
+        io.tell_allocator(ReviveOffers { framework });
     }
 
     /// The framework's actor is gone: its offers go back, and it has its
@@ -201,7 +201,7 @@ impl MasterCore {
         tracing::info!(framework = %fw, ?timeout, "framework disconnected");
         self.recover_offers_of(&fw, io);
         let framework = fw.clone();
-        self.to_allocator(io, SuppressOffers { framework });
+        io.tell_allocator(SuppressOffers { framework });
         self.arm_failover(&fw, timeout, io);
     }
 
@@ -272,13 +272,10 @@ impl MasterCore {
         // keeps its live tasks' resources from offers until their agents
         // report them ended (`orphan_ended`).
         let framework = fw.clone();
-        self.to_allocator(
-            io,
-            RemoveFramework {
-                framework,
-                still_running,
-            },
-        );
+        io.tell_allocator(RemoveFramework {
+            framework,
+            still_running,
+        });
         for agent in &agents {
             if let Some(a) = self.agents.get(agent) {
                 let framework_id = fw.clone();

@@ -32,24 +32,12 @@ use super::effects::{AfterWrite, Io, Question, Then, Timer};
 use super::offers::OfferBook;
 use super::records::FrameworkRec;
 use super::registry::PROPOSE_TIMEOUT;
-use super::MasterCore;
+use super::{MasterCore, Phase};
 use crate::allocator::messages::{AddFramework, RemoveAgent, RemoveFramework, SuppressOffers};
 use crate::registrar::{LeaderEntry, LeaderInfo, Op, Proposed, Registry, RegistrySnapshot};
 use corral_api::framework::FrameworkInfo;
 use corral_api::ids::{AgentId, FrameworkId};
 use corral_api::leader::{LeaderElected, NotLeader};
-
-/// Where a master stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Phase {
-    /// Not leading: everyone is answered [`NotLeader`].
-    Standby,
-    /// Its registrar leads in `term`: committing [`Op::Elected`], then
-    /// reading the registry.
-    Electing { term: u64 },
-    /// Acting as the leader for `term` (0 for a master alone).
-    Leading { term: u64 },
-}
 
 impl MasterCore {
     /// Records this master as the leader others are sent to.
@@ -167,7 +155,12 @@ impl MasterCore {
             term,
             registrar: registrar.clone(),
         };
-        io.ask(&registrar, Question::Propose(op), PROPOSE_TIMEOUT, then);
+        io.ask(
+            &registrar,
+            Question::Propose(Box::new(op)),
+            PROPOSE_TIMEOUT,
+            then,
+        );
     }
 
     /// The registry read for the leader named `hint`: its entry, once it
@@ -293,9 +286,9 @@ impl MasterCore {
             },
         );
         let framework = id.clone();
-        self.to_allocator(io, AddFramework { framework, role });
+        io.tell_allocator(AddFramework { framework, role });
         let framework = id.clone();
-        self.to_allocator(io, SuppressOffers { framework });
+        io.tell_allocator(SuppressOffers { framework });
         self.arm_failover(id, timeout, io);
     }
 
@@ -336,7 +329,7 @@ impl MasterCore {
                 },
             );
             io.unlink(&agent.pid);
-            self.to_allocator(io, RemoveAgent { agent: id });
+            io.tell_allocator(RemoveAgent { agent: id });
         }
         let frameworks = std::mem::take(&mut self.frameworks);
         for (id, rec) in frameworks {
@@ -353,13 +346,10 @@ impl MasterCore {
                 io.cancel(timer);
             }
             let still_running = Vec::new();
-            self.to_allocator(
-                io,
-                RemoveFramework {
-                    framework: id,
-                    still_running,
-                },
-            );
+            io.tell_allocator(RemoveFramework {
+                framework: id,
+                still_running,
+            });
         }
         self.agent_pids = BTreeMap::new();
         self.framework_pids = BTreeMap::new();

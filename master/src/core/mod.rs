@@ -60,7 +60,6 @@ use corral_runtime::{Pid, Time};
 use self::completed::CompletedFramework;
 use self::config::MasterConfig;
 use self::effects::{Action, Clock, Incoming, Input, Io, Timer};
-use self::leadership::Phase;
 use self::metrics::Counters;
 use self::offers::OfferBook;
 use self::records::{AgentRec, FrameworkRec, TaskRec};
@@ -74,6 +73,18 @@ use corral_api::resources::Resources;
 /// The name master actors run under, so agents and frameworks can
 /// address `master@host:port`.
 pub const MASTER_NAME: &str = "master";
+
+/// Where a master stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Not leading: everyone is answered `NotLeader`.
+    Standby,
+    /// Its registrar leads in `term`: committing `Op::Elected`, then
+    /// reading the registry.
+    Electing { term: u64 },
+    /// Acting as the leader for `term` (0 for a master alone).
+    Leading { term: u64 },
+}
 
 /// The master's state and decisions. See the module doc.
 pub struct MasterCore {
@@ -283,11 +294,6 @@ impl MasterCore {
         }
     }
 
-    /// Sends `msg` to the allocator.
-    fn to_allocator(&self, io: &mut Io, msg: impl Into<effects::ToAllocator>) {
-        io.to_allocator(msg);
-    }
-
     /// Gives resources a framework held back to the allocator, with the
     /// decline filter `refuse` if any: the one way the master returns
     /// offers, unused parts of accepts and ended tasks' resources.
@@ -305,7 +311,7 @@ impl MasterCore {
                 resources,
                 refuse,
             };
-            self.to_allocator(io, recover);
+            io.tell_allocator(recover);
         }
     }
 

@@ -11,8 +11,7 @@ use std::time::Duration;
 use corral_runtime::{AskError, Pid};
 
 use super::effects::{AfterWrite, Answer, Io, Question, Then};
-use super::leadership::Phase;
-use super::MasterCore;
+use super::{MasterCore, Phase};
 use crate::registrar::{Op, ProposeError, Proposed};
 
 /// How long a registry write may take before it is given up (the agent
@@ -36,7 +35,12 @@ impl MasterCore {
             self.admitting.insert(pid.clone());
         }
         let then = Then::Written { term, guard, after };
-        io.ask(&registrar, Question::Propose(op), PROPOSE_TIMEOUT, then);
+        io.ask(
+            &registrar,
+            Question::Propose(Box::new(op)),
+            PROPOSE_TIMEOUT,
+            then,
+        );
     }
 
     /// The registrar answered a write made in `term`.

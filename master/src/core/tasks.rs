@@ -19,7 +19,7 @@ impl MasterCore {
         let key = (fw.clone(), task_id.clone());
         if self.orphans.get(&key).is_some_and(|(on, _)| on == agent) {
             if let Some((agent, resources)) = self.orphans.remove(&key) {
-                self.to_allocator(io, ReleaseOrphaned { agent, resources });
+                io.tell_allocator(ReleaseOrphaned { agent, resources });
             }
         }
     }

@@ -34,7 +34,7 @@ impl MasterCore {
             self.counters.offers_rescinded += 1;
             self.send_to_framework(&fw, Rescind { offer_id }, io);
         }
-        self.to_allocator(io, RemoveAgent { agent: id.clone() });
+        io.tell_allocator(RemoveAgent { agent: id.clone() });
         self.forget_orphans_on(id);
         let message = format!("agent {id} stopped answering pings");
         for (fw, task_id) in self.live_tasks_on(id) {

@@ -1,6 +1,6 @@
 //! The driver actor: everything an executor does besides deciding.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
@@ -16,112 +16,8 @@ use corral_runtime::{
 };
 
 use crate::config::{ConfigError, ExecutorConfig};
-use crate::executor::Executor;
-
-/// Unacknowledged updates one task may queue before [`Control::update`]
-/// refuses more: a task that reports faster than its agent takes them is
-/// told so instead of growing without bound.
-pub const MAX_PENDING_PER_TASK: usize = 100;
-
-/// Why an executor stopped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// The executor said its work is done ([`Control::finish`]), and
-    /// every task ended with the agent holding every update.
-    Finished,
-    /// The agent asked it to shut down, and every task ended with the
-    /// agent holding every update.
-    Shutdown,
-    /// The agent went away (and did not come back within the recovery
-    /// timeout, for a checkpointing framework); every task ended.
-    AgentLost,
-    /// The agent never took the executor within the registration timeout.
-    RegistrationTimedOut,
-}
-
-impl std::fmt::Display for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Outcome::Finished => "its work is done and the agent holds every update",
-            Outcome::Shutdown => "shut down by the agent",
-            Outcome::AgentLost => "the agent is gone",
-            Outcome::RegistrationTimedOut => "the agent did not take the executor in time",
-        })
-    }
-}
-
-/// Called once with the [`Outcome`] when the executor stops.
-pub type OnDone = Box<dyn FnOnce(Outcome) + Send>;
-
-/// Why the driver could not do what was asked. Nothing was sent.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ExecutorError {
-    /// No task with this id was given to this executor.
-    #[error("task {0} was not given to this executor")]
-    UnknownTask(TaskId),
-    /// The task already reported a terminal state; nothing may follow.
-    #[error("task {0} already ended")]
-    Ended(TaskId),
-    /// An executor may not report this state (the agent and master report
-    /// staging, loss and the like).
-    #[error("an executor cannot report {0:?}")]
-    NotAnExecutorState(TaskState),
-    /// The task has [`MAX_PENDING_PER_TASK`] updates the agent has not
-    /// acknowledged yet.
-    #[error("task {0} has {MAX_PENDING_PER_TASK} unacknowledged updates; try again later")]
-    Backlog(TaskId),
-}
-
-/// Where the executor stands with its agent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
-    /// Registering since then, until the first task arrives.
-    Registering(Time),
-    /// The agent took the executor; updates flow.
-    Registered,
-    /// The agent's link failed at that time; re-registering (checkpointing
-    /// frameworks only).
-    Reregistering(Time),
-    /// The agent is gone for good: tasks are being stopped.
-    Lost,
-}
-
-/// The driver's state, apart from the executor.
-struct Core {
-    cfg: ExecutorConfig,
-    phase: Phase,
-    /// Tasks given and not ended, with the latest state reported.
-    live: BTreeMap<TaskId, TaskState>,
-    /// Tasks that reported a terminal state (a repeated `RunTask` of one
-    /// is not run again).
-    ended: BTreeSet<TaskId>,
-    /// Per task, updates the agent has not acknowledged, oldest first; the
-    /// oldest is the one sent (in order, one at a time).
-    pending: BTreeMap<TaskId, VecDeque<TaskStatus>>,
-    /// The agent asked for a shutdown.
-    shutting_down: bool,
-    /// The executor said its work is done.
-    finishing: bool,
-    on_done: Option<OnDone>,
-    stopped: bool,
-}
-
-/// Runs an [`Executor`] for the agent that started it. Spawn it under
-/// [`crate::actor_name`] of its executor id (what [`crate::run`] does).
-///
-/// It registers with the agent (resending every `retry_interval` until
-/// the first task arrives, and stopping with
-/// [`Outcome::RegistrationTimedOut`] after `registration_timeout`), hands
-/// each task to [`Executor::launch`], kills to [`Executor::kill`], and
-/// sends each update reported through [`Control::update`], per task in
-/// order, until the agent acknowledges it. If the agent's link fails, a
-/// checkpointing framework's executor keeps its tasks and re-registers
-/// until `recovery_timeout`; otherwise [`Executor::agent_lost`] stops
-/// them. Messages from anyone but the agent are dropped.
-pub struct ExecutorDriver<E: Executor> {
-    executor: E,
-    core: Core,
-}
+use crate::executor::{Control, Executor, ExecutorDriver};
+use crate::state::{Core, ExecutorError, OnDone, Outcome, Phase, MAX_PENDING_PER_TASK};
 
 impl<E: Executor> ExecutorDriver<E> {
     /// A driver running `executor` as `cfg` says; `on_done` is called once
@@ -399,13 +295,6 @@ impl<E: Executor> Handler<ExecutorReregistered> for ExecutorDriver<E> {
         self.resend(ctx);
         self.with(ctx, |e, ex| e.reregistered(ex));
     }
-}
-
-/// What an executor acts through, inside its methods: status updates,
-/// processes, timers, and the raw actor context for anything else.
-pub struct Control<'a, 'c, E: Executor> {
-    core: &'a mut Core,
-    ctx: &'a mut Ctx<'c, ExecutorDriver<E>>,
 }
 
 impl<'c, E: Executor> Control<'_, 'c, E> {

@@ -1,12 +1,14 @@
-//! What an executor decides: the [`Executor`] trait.
+//! What an executor decides: the [`Executor`] trait, and the two types it
+//! names: the [`ExecutorDriver`] actor that runs it and the [`Control`]
+//! handle it acts through (their behaviour is in `driver.rs`).
 
 use std::time::Duration;
 
 use corral_api::ids::TaskId;
 use corral_api::task::TaskInfo;
-use corral_runtime::{ExitStatus, Handlers, ProcessId};
+use corral_runtime::{Ctx, ExitStatus, Handlers, ProcessId};
 
-use crate::driver::{Control, ExecutorDriver};
+use crate::state::Core;
 
 /// How long an executor whose agent is gone (and whose framework does not
 /// checkpoint) gives its tasks to stop, by default.
@@ -69,4 +71,28 @@ pub trait Executor: Sized + 'static {
     /// `impl Handler<M> for ExecutorDriver<Self>` that calls
     /// [`ExecutorDriver::with`]. None by default.
     fn handlers(_h: &mut Handlers<ExecutorDriver<Self>>) {}
+}
+
+/// Runs an [`Executor`] for the agent that started it. Spawn it under
+/// [`crate::actor_name`] of its executor id (what [`crate::run`] does).
+///
+/// It registers with the agent (resending every `retry_interval` until
+/// the first task arrives, and stopping with
+/// [`Outcome::RegistrationTimedOut`](crate::Outcome::RegistrationTimedOut) after `registration_timeout`), hands
+/// each task to [`Executor::launch`], kills to [`Executor::kill`], and
+/// sends each update reported through [`Control::update`], per task in
+/// order, until the agent acknowledges it. If the agent's link fails, a
+/// checkpointing framework's executor keeps its tasks and re-registers
+/// until `recovery_timeout`; otherwise [`Executor::agent_lost`] stops
+/// them. Messages from anyone but the agent are dropped.
+pub struct ExecutorDriver<E: Executor> {
+    pub(crate) executor: E,
+    pub(crate) core: Core,
+}
+
+/// What an executor acts through, inside its methods: status updates,
+/// processes, timers, and the raw actor context for anything else.
+pub struct Control<'a, 'c, E: Executor> {
+    pub(crate) core: &'a mut Core,
+    pub(crate) ctx: &'a mut Ctx<'c, ExecutorDriver<E>>,
 }

@@ -52,11 +52,12 @@ mod driver;
 pub mod env;
 mod executor;
 mod run;
+mod state;
 
 pub use config::{
     ConfigError, ExecutorConfig, DEFAULT_RECOVERY_TIMEOUT, DEFAULT_REGISTRATION_TIMEOUT,
     DEFAULT_RETRY_INTERVAL,
 };
-pub use driver::{Control, ExecutorDriver, ExecutorError, OnDone, Outcome, MAX_PENDING_PER_TASK};
-pub use executor::{Executor, AGENT_LOST_GRACE};
+pub use executor::{Control, Executor, ExecutorDriver, AGENT_LOST_GRACE};
 pub use run::{actor_name, run, RunError, ACTOR_NAME};
+pub use state::{ExecutorError, OnDone, Outcome, MAX_PENDING_PER_TASK};

@@ -7,9 +7,10 @@ use std::sync::mpsc;
 use corral_runtime::{Node, NodeConfig, NodeError, SpawnError};
 
 use crate::config::{ConfigError, ExecutorConfig};
-use crate::driver::{ExecutorDriver, Outcome};
 use crate::env::{self, EnvError};
 use crate::executor::Executor;
+use crate::executor::ExecutorDriver;
+use crate::state::Outcome;
 
 /// The actor name an executor runs under on its node when its id cannot be
 /// part of a name.

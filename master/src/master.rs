@@ -10,14 +10,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid, TimerId};
+use corral_runtime::{Actor, Ctx, Handler, Handlers, Message, Pid, TimerId};
 
 use crate::allocator::messages::{Allocations, GetCycleTimes};
 use crate::allocator::AllocatorActor;
 pub use crate::core::config::{MasterBug, MasterConfig, MasterConfigError};
-use crate::core::effects::{
-    Action, Answer, Clock, Input, Outgoing, Question, Then, TimerKey, ToAllocator,
-};
+use crate::core::effects::{Action, Answer, Clock, Courier, Input, Question, Then, TimerKey};
 use crate::core::MasterCore;
 use crate::registrar::{GetLeader, GetRegistry, Propose};
 use crate::state::{GetLeadership, GetMetrics, GetState, MasterMetrics, OperatorKill};
@@ -103,10 +101,10 @@ impl Master {
     fn carry_out(&mut self, actions: Vec<Action>, ctx: &mut Ctx<'_, Self>) {
         for action in actions {
             match action {
-                Action::Send(to, msg) => send(ctx, &to, msg),
+                Action::Send(to, msg) => msg.deliver(&to, ctx),
                 Action::Allocator(msg) => {
                     if let Some(allocator) = &self.allocator {
-                        to_allocator(ctx, allocator, msg);
+                        msg.deliver(allocator, ctx);
                     }
                 }
                 Action::Ask {
@@ -141,36 +139,9 @@ fn clock(ctx: &Ctx<'_, Master>) -> Clock {
     }
 }
 
-fn send(ctx: &mut Ctx<'_, Master>, to: &Pid, msg: Outgoing) {
-    match msg {
-        Outgoing::FrameworkError(m) => ctx.send(to, m),
-        Outgoing::Heartbeat(m) => ctx.send(to, m),
-        Outgoing::Subscribed(m) => ctx.send(to, m),
-        Outgoing::Offers(m) => ctx.send(to, m),
-        Outgoing::Rescind(m) => ctx.send(to, m),
-        Outgoing::Update(m) => ctx.send(to, m),
-        Outgoing::NotLeader(m) => ctx.send(to, m),
-        Outgoing::LeaderElected(m) => ctx.send(to, m),
-        Outgoing::AgentRegistered(m) => ctx.send(to, m),
-        Outgoing::ShutdownAgent(m) => ctx.send(to, m),
-        Outgoing::ShutdownFramework(m) => ctx.send(to, m),
-        Outgoing::RunTasks(m) => ctx.send(to, m),
-        Outgoing::KillTask(m) => ctx.send(to, m),
-        Outgoing::StatusAck(m) => ctx.send(to, m),
-    }
-}
-
-fn to_allocator(ctx: &mut Ctx<'_, Master>, to: &Pid, msg: ToAllocator) {
-    match msg {
-        ToAllocator::AddAgent(m) => ctx.send(to, m),
-        ToAllocator::RemoveAgent(m) => ctx.send(to, m),
-        ToAllocator::AddFramework(m) => ctx.send(to, m),
-        ToAllocator::RemoveFramework(m) => ctx.send(to, m),
-        ToAllocator::HoldOrphaned(m) => ctx.send(to, m),
-        ToAllocator::ReleaseOrphaned(m) => ctx.send(to, m),
-        ToAllocator::ReviveOffers(m) => ctx.send(to, m),
-        ToAllocator::SuppressOffers(m) => ctx.send(to, m),
-        ToAllocator::Recover(m) => ctx.send(to, m),
+impl Courier for Ctx<'_, Master> {
+    fn deliver<M: Message>(&mut self, to: &Pid, msg: M) {
+        self.send(to, msg);
     }
 }
 

@@ -3,9 +3,8 @@
 
 use std::collections::HashMap;
 
-use crate::codec::CodecError;
 use crate::ctx::Ctx;
-use crate::envelope::Body;
+use crate::envelope::{Body, DispatchError};
 use crate::message::Message;
 use crate::pid::Pid;
 use crate::process::{ExitStatus, ProcessId};
@@ -36,26 +35,6 @@ pub trait Actor: Sized + 'static {
 pub trait Handler<M: Message>: Actor {
     /// Handles one message. Answer asks with [`Ctx::reply`].
     fn handle(&mut self, msg: M, ctx: &mut Ctx<'_, Self>);
-}
-
-/// Why a message could not be given to a handler.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DispatchError {
-    /// The actor declares no handler for this wire name.
-    #[error("no handler for message {0:?}")]
-    NoHandler(String),
-    /// The bytes did not decode as the handler's message type.
-    #[error("message {name:?} did not decode: {error}")]
-    Undecodable {
-        /// The wire name.
-        name: String,
-        /// What the codec said.
-        error: CodecError,
-    },
-    /// A local message's Rust type differs from the handler's: two message
-    /// types share one wire name (a programmer error).
-    #[error("message {0:?} has a different Rust type than its handler expects")]
-    TypeMismatch(String),
 }
 
 pub(crate) type HandlerFn<A> =

@@ -1,46 +1,17 @@
-//! The cell around one actor: its handler table, its pending asks and timers,
-//! and the object-safe face the kernel drives it through.
+//! The cell around one actor: the actor with its handler table and its
+//! state (pending asks and timers, kept in `ctx.rs`), the object-safe face
+//! the kernel drives it through, and spawning, which builds cells.
 
 use std::collections::BTreeMap;
 
-use crate::actor::{Actor, DispatchError, Handlers};
+use crate::actor::{Actor, Handlers};
 use crate::codec::{AskFailure, Corr};
-use crate::ctx::{AskError, Ctx, Current};
-use crate::envelope::{Body, Envelope};
-use crate::kernel::{Kernel, LocalId, TimerKey};
+use crate::ctx::{AskError, CellState, Ctx, Current};
+use crate::envelope::{DispatchError, Envelope};
+use crate::kernel::{AnyActor, Kernel, LocalId, SpawnError, TimerKey};
 use crate::metrics::Metrics;
 use crate::pid::Pid;
 use crate::process::{ExitStatus, ProcessId};
-
-pub(crate) type AskFn<A> = Box<dyn FnOnce(&mut A, Result<Body, AskError>, &mut Ctx<'_, A>)>;
-pub(crate) type TimerFn<A> = Box<dyn FnOnce(&mut A, &mut Ctx<'_, A>)>;
-
-impl<A: Actor> PendingAsk<A> {
-    /// The ask `id` of `actor` ended (answered, failed, timed out or its
-    /// actor stopped): the kernel drops its timeout and its peer tracking.
-    fn retire(&self, k: &mut Kernel, actor: LocalId, id: u64) {
-        k.cancel_timer(self.timeout);
-        k.forget_ask(self.target, actor, id);
-    }
-}
-
-pub(crate) struct PendingAsk<A: Actor> {
-    pub(crate) then: AskFn<A>,
-    pub(crate) timeout: TimerKey,
-    pub(crate) reply_name: &'static str,
-    /// The asked actor's node, so its loss can fail the ask at once.
-    pub(crate) target: std::net::SocketAddr,
-}
-
-/// Per-actor runtime state that `Ctx` reads and writes.
-pub(crate) struct CellState<A: Actor> {
-    pub(crate) pid: Pid,
-    pub(crate) id: LocalId,
-    pub(crate) asks: BTreeMap<u64, PendingAsk<A>>,
-    pub(crate) timers: BTreeMap<TimerKey, TimerFn<A>>,
-    pub(crate) next_ask_id: u64,
-    pub(crate) stopping: bool,
-}
 
 pub(crate) struct Cell<A: Actor> {
     actor: A,
@@ -128,19 +99,6 @@ impl<A: Actor> Cell<A> {
     }
 }
 
-/// What the kernel can do with any actor, whatever its type.
-pub(crate) trait AnyActor {
-    fn on_start(&mut self, k: &mut Kernel);
-    fn on_envelope(&mut self, env: Envelope, k: &mut Kernel);
-    fn on_timer(&mut self, key: TimerKey, k: &mut Kernel);
-    fn on_ask_timeout(&mut self, id: u64, k: &mut Kernel);
-    fn on_ask_failed(&mut self, id: u64, failure: AskFailure, k: &mut Kernel);
-    fn on_exited(&mut self, pid: &Pid, k: &mut Kernel);
-    fn on_process_exited(&mut self, id: ProcessId, status: ExitStatus, k: &mut Kernel);
-    fn on_stop(&mut self, k: &mut Kernel);
-    fn wants_stop(&self) -> bool;
-}
-
 impl<A: Actor> AnyActor for Cell<A> {
     fn on_start(&mut self, k: &mut Kernel) {
         self.with_ctx(k, None, |a, ctx| a.started(ctx));
@@ -193,5 +151,22 @@ impl<A: Actor> AnyActor for Cell<A> {
 
     fn wants_stop(&self) -> bool {
         self.state.stopping
+    }
+}
+
+// Spawning builds a `Cell`, so it lives here rather than beside the kernel's
+// and `Ctx`'s other methods, which know no actor type.
+impl Kernel {
+    /// Starts `actor` under `name` on this node; it gets `started` before
+    /// any message.
+    pub fn spawn_actor<A: Actor>(&mut self, name: &str, actor: A) -> Result<Pid, SpawnError> {
+        self.spawn(name, move |pid, id| Box::new(Cell::new(pid, id, actor)))
+    }
+}
+
+impl<A: 'static> Ctx<'_, A> {
+    /// Starts a new actor on this node under `name`.
+    pub fn spawn<B: Actor>(&mut self, name: &str, actor: B) -> Result<Pid, SpawnError> {
+        self.kernel().spawn_actor(name, actor)
     }
 }

@@ -4,16 +4,15 @@ use std::time::Duration;
 
 use rand::RngCore;
 
-use crate::actor::Actor;
-use crate::cell::{Cell, CellState, PendingAsk};
 use crate::codec::Corr;
 use crate::envelope::Body;
-use crate::kernel::{Kernel, SpawnError, TimerEntry, TimerKey};
+use crate::kernel::{Kernel, LocalId, TimerEntry, TimerKey};
 use crate::message::{Message, Request};
 use crate::pid::Pid;
 use crate::process::{ProcessId, ProcessSpec, Signal};
 use crate::storage::Store;
 use crate::time::Time;
+use std::collections::BTreeMap;
 
 /// Why an [`ask`](Ctx::ask) produced no reply.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -78,13 +77,13 @@ pub(crate) struct Current {
 /// replying, timers, links, spawning, stopping, time and randomness. The host
 /// behind it (a real node or the simulator) decides what those mean, so an
 /// actor written against `Ctx` runs unchanged on both.
-pub struct Ctx<'a, A: Actor> {
+pub struct Ctx<'a, A> {
     kernel: &'a mut Kernel,
     cell: &'a mut CellState<A>,
     current: Option<Current>,
 }
 
-impl<'a, A: Actor> Ctx<'a, A> {
+impl<'a, A: 'static> Ctx<'a, A> {
     pub(crate) fn new(
         kernel: &'a mut Kernel,
         cell: &'a mut CellState<A>,
@@ -95,6 +94,11 @@ impl<'a, A: Actor> Ctx<'a, A> {
             cell,
             current,
         }
+    }
+
+    /// The node's kernel, for the spawning glue in `cell.rs`.
+    pub(crate) fn kernel(&mut self) -> &mut Kernel {
+        self.kernel
     }
 
     /// This actor's address.
@@ -207,7 +211,7 @@ impl<'a, A: Actor> Ctx<'a, A> {
         self.cell.timers.remove(&timer.0).is_some()
     }
 
-    /// Asks to be told ([`Actor::exited`]) when `pid` stops, or when its node
+    /// Asks to be told ([`crate::Actor::exited`]) when `pid` stops, or when its node
     /// dies or becomes unreachable (within the host's link timeout). Linking to
     /// an actor that does not exist fires `exited` at once.
     pub fn link(&mut self, pid: &Pid) {
@@ -221,13 +225,7 @@ impl<'a, A: Actor> Ctx<'a, A> {
         self.kernel.unlink(self.cell.id, &me, pid);
     }
 
-    /// Starts a new actor on this node under `name`.
-    pub fn spawn<B: Actor>(&mut self, name: &str, actor: B) -> Result<Pid, SpawnError> {
-        self.kernel
-            .spawn(name, move |pid, id| Box::new(Cell::new(pid, id, actor)))
-    }
-
-    /// Stops this actor once the current event is handled: [`Actor::stopped`]
+    /// Stops this actor once the current event is handled: [`crate::Actor::stopped`]
     /// runs, linked actors get `exited`, pending asks and timers are dropped.
     pub fn stop(&mut self) {
         self.cell.stopping = true;
@@ -262,7 +260,7 @@ impl<'a, A: Actor> Ctx<'a, A> {
     }
 
     /// Starts an OS process (a simulated one in the simulator); its end comes
-    /// back as [`Actor::process_exited`]. Processes outlive the actor that
+    /// back as [`crate::Actor::process_exited`]. Processes outlive the actor that
     /// launched them (an agent's tasks survive the agent).
     pub fn launch(&mut self, spec: ProcessSpec) -> ProcessId {
         self.kernel.launch(self.cell.id, spec)
@@ -279,4 +277,34 @@ impl<'a, A: Actor> Ctx<'a, A> {
         let prefix = Store::prefix(self.cell.pid.name());
         Store::new(self.kernel.storage(), prefix)
     }
+}
+
+pub(crate) type AskFn<A> = Box<dyn FnOnce(&mut A, Result<Body, AskError>, &mut Ctx<'_, A>)>;
+pub(crate) type TimerFn<A> = Box<dyn FnOnce(&mut A, &mut Ctx<'_, A>)>;
+
+impl<A> PendingAsk<A> {
+    /// The ask `id` of `actor` ended (answered, failed, timed out or its
+    /// actor stopped): the kernel drops its timeout and its peer tracking.
+    pub(crate) fn retire(&self, k: &mut Kernel, actor: LocalId, id: u64) {
+        k.cancel_timer(self.timeout);
+        k.forget_ask(self.target, actor, id);
+    }
+}
+
+pub(crate) struct PendingAsk<A> {
+    pub(crate) then: AskFn<A>,
+    pub(crate) timeout: TimerKey,
+    pub(crate) reply_name: &'static str,
+    /// The asked actor's node, so its loss can fail the ask at once.
+    pub(crate) target: std::net::SocketAddr,
+}
+
+/// Per-actor runtime state that `Ctx` reads and writes.
+pub(crate) struct CellState<A> {
+    pub(crate) pid: Pid,
+    pub(crate) id: LocalId,
+    pub(crate) asks: BTreeMap<u64, PendingAsk<A>>,
+    pub(crate) timers: BTreeMap<TimerKey, TimerFn<A>>,
+    pub(crate) next_ask_id: u64,
+    pub(crate) stopping: bool,
 }

@@ -1,11 +1,11 @@
-//! Messages in flight inside a node: who, to whom, which exchange, and the body.
+//! Messages in flight inside a node: who, to whom, which exchange, and the
+//! body, and why one could not be given to its handler.
 
 use std::any::Any;
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use crate::actor::DispatchError;
-use crate::codec::{self, Corr};
+use crate::codec::{self, CodecError, Corr};
 use crate::message::Message;
 use crate::pid::Pid;
 
@@ -31,6 +31,26 @@ impl Body {
             }
         }
     }
+}
+
+/// Why a message could not be given to a handler.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DispatchError {
+    /// The actor declares no handler for this wire name.
+    #[error("no handler for message {0:?}")]
+    NoHandler(String),
+    /// The bytes did not decode as the handler's message type.
+    #[error("message {name:?} did not decode: {error}")]
+    Undecodable {
+        /// The wire name.
+        name: String,
+        /// What the codec said.
+        error: CodecError,
+    },
+    /// A local message's Rust type differs from the handler's: two message
+    /// types share one wire name (a programmer error).
+    #[error("message {0:?} has a different Rust type than its handler expects")]
+    TypeMismatch(String),
 }
 
 /// One message addressed to a local actor.

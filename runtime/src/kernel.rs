@@ -18,7 +18,6 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha12Rng;
 use serde::Serialize;
 
-use crate::cell::AnyActor;
 use crate::codec::{self, AskFailure, CodecError, Corr, Header};
 use crate::envelope::{Body, Envelope};
 use crate::message::Message;
@@ -288,18 +287,6 @@ impl Kernel {
     /// When the earliest timer is due, if any.
     pub fn next_deadline(&self) -> Option<Time> {
         self.timers.keys().next().map(|k| k.at)
-    }
-
-    /// Starts `actor` under `name` on this node; it gets `started` before
-    /// any message.
-    pub fn spawn_actor<A: crate::Actor>(
-        &mut self,
-        name: &str,
-        actor: A,
-    ) -> Result<Pid, SpawnError> {
-        self.spawn(name, move |pid, id| {
-            Box::new(crate::cell::Cell::new(pid, id, actor))
-        })
     }
 
     /// Sends `msg` to `to` on behalf of `from`, which need not be an actor
@@ -836,4 +823,17 @@ impl Kernel {
             self.append::<()>(addr, &header, None, false);
         }
     }
+}
+
+/// What the kernel can do with any actor, whatever its type.
+pub(crate) trait AnyActor {
+    fn on_start(&mut self, k: &mut Kernel);
+    fn on_envelope(&mut self, env: Envelope, k: &mut Kernel);
+    fn on_timer(&mut self, key: TimerKey, k: &mut Kernel);
+    fn on_ask_timeout(&mut self, id: u64, k: &mut Kernel);
+    fn on_ask_failed(&mut self, id: u64, failure: AskFailure, k: &mut Kernel);
+    fn on_exited(&mut self, pid: &Pid, k: &mut Kernel);
+    fn on_process_exited(&mut self, id: ProcessId, status: ExitStatus, k: &mut Kernel);
+    fn on_stop(&mut self, k: &mut Kernel);
+    fn wants_stop(&self) -> bool;
 }

@@ -75,8 +75,9 @@ mod time;
 #[cfg(test)]
 mod kernel_tests;
 
-pub use actor::{Actor, DispatchError, Handler, Handlers};
+pub use actor::{Actor, Handler, Handlers};
 pub use ctx::{AskError, Ctx, ReplyTo, TimerId};
+pub use envelope::DispatchError;
 pub use kernel::{Kernel, KernelConfig, SpawnError};
 pub use message::{Message, Request};
 pub use metrics::{Counter, Metrics, MetricsSnapshot};

@@ -9,16 +9,16 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use corral_api::framework::{
-    Accept, Acknowledge, Decline, FrameworkError, FrameworkInfo, Heartbeat, Kill, LeaderElected,
-    NotLeader, Offers, Operation, Reconcile, Rescind, Revive, Subscribed, Suppress, Teardown,
-    Update,
+    Accept, Acknowledge, Decline, FrameworkError, Heartbeat, Kill, LeaderElected, NotLeader,
+    Offers, Operation, Reconcile, Rescind, Revive, Subscribed, Suppress, Teardown, Update,
 };
 use corral_api::ids::{FrameworkId, OfferId, TaskId};
 use corral_api::task::{TaskInfo, TaskState, TaskStatus};
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Message, Pid, Time, TimerId};
 
 use crate::masters::{Joined, Masters, Next};
-use crate::scheduler::Scheduler;
+use crate::scheduler::{Driver, Scheduler, SchedulerDriver};
+use crate::state::{Acks, Core, DriverConfig, DriverError};
 
 /// How often an unanswered Subscribe is sent again (to the next master of
 /// the list).
@@ -27,93 +27,6 @@ pub const SUBSCRIBE_RETRY: Duration = Duration::from_secs(2);
 /// How many heartbeat intervals of silence from the master followed make
 /// the driver subscribe again (to the next master of the list).
 pub const MISSED_HEARTBEATS: u32 = 3;
-
-/// Who acknowledges status updates.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Acks {
-    /// The driver, after [`Scheduler::update`] returns (the default).
-    #[default]
-    Automatic,
-    /// The scheduler, with [`Driver::acknowledge`]: an update it does not
-    /// acknowledge is resent by its agent, so it can defer work safely.
-    Explicit,
-}
-
-/// How a driver runs its scheduler.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DriverConfig {
-    /// The masters, tried in order until one leads.
-    pub masters: Vec<Pid>,
-    /// How the framework introduces itself. With `info.id` set it
-    /// subscribes as that framework (a failover) and reconciles all its
-    /// tasks at once.
-    pub info: FrameworkInfo,
-    /// Who acknowledges updates.
-    pub acks: Acks,
-}
-
-impl DriverConfig {
-    /// A framework described by `info` that follows whichever of `masters`
-    /// leads, acknowledging automatically.
-    pub fn new(masters: Vec<Pid>, info: FrameworkInfo) -> DriverConfig {
-        DriverConfig {
-            masters,
-            info,
-            acks: Acks::Automatic,
-        }
-    }
-
-    /// This config, with the scheduler acknowledging updates itself.
-    pub fn explicit_acks(mut self) -> DriverConfig {
-        self.acks = Acks::Explicit;
-        self
-    }
-}
-
-/// Why the driver could not do what was asked. Nothing was sent.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum DriverError {
-    /// The config names no master.
-    #[error("a framework needs at least one master")]
-    NoMasters,
-    /// Not subscribed to a master right now (before `registered`, or
-    /// between `disconnected` and `reregistered`).
-    #[error("not subscribed to a master; wait for registered or reregistered")]
-    NotSubscribed,
-    /// The framework tore itself down: it follows no master any more.
-    #[error("the framework was torn down")]
-    TornDown,
-    /// A launch names a task that is already live, or names it twice.
-    #[error("task {0} is already live or named twice in the launch")]
-    DuplicateTask(TaskId),
-    /// A launch without tasks, or an accept without offers.
-    #[error("nothing to launch: {0}")]
-    Empty(&'static str),
-}
-
-/// The actor that runs scheduler `S`; spawn it like any actor.
-pub struct SchedulerDriver<S: Scheduler> {
-    scheduler: S,
-    core: Core,
-}
-
-/// The driver's own state, apart from the scheduler.
-struct Core {
-    acks: Acks,
-    masters: Masters,
-    /// Whether the framework started with an id (a failed-over scheduler).
-    started_with_id: bool,
-    /// The pending subscribe retry.
-    retry: Option<TimerId>,
-    /// The pending heartbeat check, and the interval the master gave.
-    heartbeat: Option<TimerId>,
-    heartbeat_interval: Duration,
-    /// When the master followed was last heard from.
-    last_heard: Time,
-    /// Tasks not known to have ended, with their latest known state:
-    /// what the driver reconciles after a re-subscription.
-    live: BTreeMap<TaskId, TaskState>,
-}
 
 impl<S: Scheduler> SchedulerDriver<S> {
     /// A driver running `scheduler` as `cfg` says.
@@ -385,15 +298,6 @@ impl<S: Scheduler> Handler<Update> for SchedulerDriver<S> {
             }
         });
     }
-}
-
-/// What a scheduler acts through, inside its methods: requests to the
-/// leading master, timers, and the raw actor context for anything else.
-/// Every request returns [`DriverError`] instead of sending when it cannot
-/// be served (not subscribed, torn down, a malformed launch).
-pub struct Driver<'a, 'c, S: Scheduler> {
-    core: &'a mut Core,
-    ctx: &'a mut Ctx<'c, SchedulerDriver<S>>,
 }
 
 impl<'c, S: Scheduler> Driver<'_, 'c, S> {

@@ -53,9 +53,9 @@ mod driver_tests;
 pub mod fit;
 mod masters;
 mod scheduler;
+mod state;
 
-pub use driver::{
-    Acks, Driver, DriverConfig, DriverError, SchedulerDriver, MISSED_HEARTBEATS, SUBSCRIBE_RETRY,
-};
+pub use driver::{MISSED_HEARTBEATS, SUBSCRIBE_RETRY};
 pub use masters::{Joined, Masters, Next};
-pub use scheduler::Scheduler;
+pub use scheduler::{Driver, Scheduler, SchedulerDriver};
+pub use state::{Acks, DriverConfig, DriverError};

@@ -1,11 +1,13 @@
-//! What a framework decides: the [`Scheduler`] trait.
+//! What a framework decides: the [`Scheduler`] trait, and the two types it
+//! names: the [`SchedulerDriver`] actor that runs it and the [`Driver`]
+//! handle it acts through (their behaviour is in `driver.rs`).
 
 use corral_api::framework::Offer;
 use corral_api::ids::{FrameworkId, OfferId};
 use corral_api::task::TaskStatus;
-use corral_runtime::Handlers;
+use corral_runtime::{Ctx, Handlers};
 
-use crate::driver::{Driver, SchedulerDriver};
+use crate::state::Core;
 
 /// A framework's decisions. The [`SchedulerDriver`] calls these methods
 /// on its actor's event loop and does everything else: subscribing,
@@ -59,4 +61,19 @@ pub trait Scheduler: Sized + 'static {
     /// by an `impl Handler<M> for SchedulerDriver<Self>` that calls
     /// [`SchedulerDriver::with`]. None by default.
     fn handlers(_h: &mut Handlers<SchedulerDriver<Self>>) {}
+}
+
+/// The actor that runs scheduler `S`; spawn it like any actor.
+pub struct SchedulerDriver<S: Scheduler> {
+    pub(crate) scheduler: S,
+    pub(crate) core: Core,
+}
+
+/// What a scheduler acts through, inside its methods: requests to the
+/// leading master, timers, and the raw actor context for anything else.
+/// Every request returns [`DriverError`](crate::DriverError) instead of sending when it cannot
+/// be served (not subscribed, torn down, a malformed launch).
+pub struct Driver<'a, 'c, S: Scheduler> {
+    pub(crate) core: &'a mut Core,
+    pub(crate) ctx: &'a mut Ctx<'c, SchedulerDriver<S>>,
 }

@@ -12,7 +12,7 @@ use crate::allocator::{AllocatorActorConfig, AllocatorError};
 pub struct MasterConfig {
     /// The allocator's interval, weights and thresholds.
     pub allocator: AllocatorActorConfig,
-    /// How often frameworks get a [`Heartbeat`] (15 s).
+    /// How often frameworks get a [`Heartbeat`](corral_api::framework::Heartbeat) (15 s).
     pub heartbeat_interval: Duration,
     /// How often agents are pinged, and how long a ping may take (15 s;
     /// `--agent-ping-timeout`, Mesos's flag of that name).

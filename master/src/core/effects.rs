@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use corral_runtime::{AskError, Pid, Time};
+use corral_runtime::{AskError, Message, Pid, Time};
 
 use crate::allocator::messages::{
     AddAgent, AddFramework, Allocations, HoldOrphaned, Recover, ReleaseOrphaned, RemoveAgent,
@@ -51,7 +51,21 @@ macro_rules! message_enum {
                 $name::$msg(m)
             }
         })*
+        impl $name {
+            /// Hands the message, as its own type, to `courier` for `to`.
+            pub fn deliver(self, to: &Pid, courier: &mut impl Courier) {
+                match self {
+                    $($name::$msg(m) => courier.deliver(to, m)),*
+                }
+            }
+        }
     };
+}
+
+/// What carries the core's messages: the shell's `Ctx`.
+pub trait Courier {
+    /// Sends `msg` to `to`.
+    fn deliver<M: Message>(&mut self, to: &Pid, msg: M);
 }
 
 message_enum! {

@@ -10,7 +10,6 @@
 //! new incarnation means the peer restarted, so links to its old actors fire
 //! `exited` at once instead of after the link timeout.
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::rc::Rc;
 
@@ -18,7 +17,7 @@ use bytes::Bytes;
 use quinn::{Connection, RecvStream, SendStream};
 use tokio::sync::Notify;
 
-use super::event_loop::Host;
+use super::host::{Host, Peer};
 use super::tls::SERVER_NAME;
 use crate::codec::{self, Frame, FrameReader, Header};
 use crate::kernel::Outgoing;
@@ -30,30 +29,6 @@ const READ_CHUNK_BYTES: usize = 256 * 1024;
 /// Application error codes on QUIC streams and connections.
 const CODE_BAD_STREAM: u32 = 1;
 const CODE_PEER_FAILED: u32 = 2;
-
-/// What this node knows about one peer node.
-pub(crate) struct Peer {
-    /// The connection this node sends on; None while dialing.
-    conn: Option<Connection>,
-    queue: VecDeque<Outgoing>,
-    writer: Rc<Notify>,
-    incarnation: Option<u64>,
-}
-
-impl Peer {
-    fn new() -> Peer {
-        Peer {
-            conn: None,
-            queue: VecDeque::new(),
-            writer: Rc::new(Notify::new()),
-            incarnation: None,
-        }
-    }
-
-    fn conn_id(&self) -> Option<usize> {
-        self.conn.as_ref().map(Connection::stable_id)
-    }
-}
 
 /// Queues frames for a peer, dialing it if this node has no connection.
 pub(crate) fn route(host: &Rc<Host>, out: Outgoing) {

@@ -13,7 +13,8 @@ use std::sync::{mpsc, Arc};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::Notify;
 
-use super::conn::{self, Peer};
+use super::conn;
+use super::host::Host;
 use super::tls::{self, TransportTuning};
 use super::{Control, NodeConfig, NodeError};
 use crate::kernel::{Kernel, KernelConfig};
@@ -22,25 +23,6 @@ use crate::time::Time;
 
 /// Events run per turn before the loop lets I/O tasks in.
 const RUN_BUDGET: usize = 4096;
-
-/// The state the event loop and its connection tasks share (one thread).
-pub(crate) struct Host {
-    pub(crate) kernel: RefCell<Kernel>,
-    pub(crate) peers: RefCell<BTreeMap<SocketAddr, Peer>>,
-    /// Wakes the loop: new frames or a peer failure.
-    pub(crate) wake: Notify,
-    /// Wakes readers paused because the run queue was full.
-    pub(crate) drained: Notify,
-    pub(crate) endpoint: quinn::Endpoint,
-    pub(crate) addr: SocketAddr,
-    pub(crate) incarnation: u64,
-    pub(crate) cfg: NodeConfig,
-    pub(crate) metrics: Arc<Metrics>,
-    /// OS pid (= process group id) of each running process, until it is
-    /// reaped; see `process.rs`.
-    pub(crate) processes: RefCell<BTreeMap<crate::process::ProcessId, u32>>,
-    clock_start: std::time::Instant,
-}
 
 /// Thread body of a node: bind, report readiness, serve until shut down.
 pub(crate) fn run(

@@ -19,6 +19,7 @@
 mod config;
 mod conn;
 mod event_loop;
+mod host;
 mod process;
 mod proxy;
 mod redb_store;

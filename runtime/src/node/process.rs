@@ -29,7 +29,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::rc::Rc;
 
-use super::event_loop::Host;
+use super::host::Host;
 use crate::process::{ExitStatus, ProcessId, ProcessRequest, ProcessSpec, Signal};
 
 /// Carries out one request of the kernel. Call with the kernel not borrowed.

@@ -62,6 +62,7 @@ pub mod checkpoint;
 mod config;
 pub mod containerizer;
 pub mod containerizers;
+pub mod core;
 mod detect;
 mod error;
 mod events;

@@ -3,11 +3,14 @@
 
 use corral_api::agent as master;
 use corral_api::executor as exec;
+use corral_api::ids::FrameworkId;
 use corral_api::task::{StatusReason, TaskState};
 use corral_runtime::{ExitStatus, Pid, Signal};
 
 use super::phase::KillPath;
-use super::{Action, AgentCore, LaunchId, Now, Outgoing, Timer, KILL_MARGIN};
+use super::{
+    Action, AgentCore, LaunchId, Now, Outgoing, Timer, KILL_MARGIN, MAX_REMOVED_FRAMEWORKS,
+};
 use crate::tasks::AgentStatus;
 use crate::updates::TaskKey;
 
@@ -186,5 +189,17 @@ impl AgentCore {
             self.end_task(now, &key, update);
         }
         self.flush(now.time);
+    }
+
+    /// Remembers that a framework was shut down (bounded).
+    pub(super) fn remember_removed(&mut self, framework_id: &FrameworkId) {
+        if self.removed_frameworks.insert(framework_id.clone()) {
+            self.removed_order.push_back(framework_id.clone());
+            if self.removed_order.len() > MAX_REMOVED_FRAMEWORKS {
+                if let Some(old) = self.removed_order.pop_front() {
+                    self.removed_frameworks.remove(&old);
+                }
+            }
+        }
     }
 }

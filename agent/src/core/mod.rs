@@ -15,12 +15,13 @@
 //! leads), `watchdog` (a master that stops pinging), `launch` (running
 //! tasks), `executors` (what executors say), `kill` (kills, framework
 //! shutdown and executor exits), `acks` (acknowledgements) and `recovery`
-//! (checkpoints and restarts). This file holds the state and what they
-//! share: queueing status updates, sending them, and ending and forgetting
-//! tasks.
+//! (checkpoints and restarts). What they share is in `statuses` (queueing
+//! status updates and sending them) and `ending` (ending and forgetting
+//! tasks, reaping their executors); this file holds the state.
 
 mod acks;
 mod actions;
+mod ending;
 mod executors;
 mod kill;
 mod launch;
@@ -28,6 +29,7 @@ mod leader;
 pub(crate) mod phase;
 mod recovery;
 mod registration;
+mod statuses;
 mod watchdog;
 
 #[cfg(test)]
@@ -36,21 +38,18 @@ mod tests;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
-use corral_api::agent as master;
 use corral_api::ids::{AgentId, FrameworkId};
 use corral_api::leader::LeaderTerm;
 use corral_api::resources::Resources;
-use corral_api::task::TaskStatus;
 use corral_runtime::{Pid, Time};
 use rand::RngCore;
 
 pub use self::actions::{Action, LaunchId, Outgoing, Timer};
 pub use self::launch::EXECUTOR_LOG;
-use self::phase::Deadlines;
 use crate::config::AgentConfig;
 use crate::events::AgentEvent;
-use crate::tasks::{uuid_v4, AgentStatus, Task, TaskSummary};
-use crate::updates::{PushResult, TaskKey, UpdateManager};
+use crate::tasks::{Task, TaskSummary};
+use crate::updates::{TaskKey, UpdateManager};
 
 /// Frameworks remembered as shut down (their late updates are dropped).
 const MAX_REMOVED_FRAMEWORKS: usize = 1000;
@@ -308,225 +307,5 @@ impl AgentCore {
             tracing::warn!(sender = ?from, "ignoring {what} from a sender that is not the master");
         }
         ok
-    }
-
-    /// Queues an update the agent makes about `key`.
-    fn push_agent_status(&mut self, now: &mut Now<'_>, key: &TaskKey, status: AgentStatus) {
-        let mut bytes = [0u8; 16];
-        now.rng.fill_bytes(&mut bytes);
-        let status = status.into_status(key, self.agent_id.clone(), now.unix_ms, uuid_v4(bytes));
-        let result = self.push_status(status, now.time);
-        if !matches!(result, PushResult::Queued) {
-            tracing::debug!(framework = %key.0, task = %key.1, ?result, "agent update not queued");
-        }
-    }
-
-    /// Queues `status`, unless its framework was shut down and the status
-    /// does not end the task (then it is dropped and reported as queued:
-    /// nobody waits for it). A shut-down framework's task end is still
-    /// sent: the master keeps what the task used from offers until it
-    /// hears of it, and acknowledges it itself.
-    fn push_status(&mut self, status: TaskStatus, now: Time) -> PushResult {
-        let key = (status.framework_id.clone(), status.task_id.clone());
-        let ends = status.state.holds_nothing();
-        let result = if self.removed_frameworks.contains(&key.0) && !ends {
-            PushResult::Queued
-        } else {
-            self.updates.push(status.clone(), now)
-        };
-        if result == PushResult::Queued {
-            self.dirty.insert(key.clone());
-            if let Some(task) = self.tasks.get_mut(&key) {
-                task.state = status.state;
-            }
-            self.notify(AgentEvent::StatusQueued(status));
-        }
-        result
-    }
-
-    /// Sends the updates that are due (when registered) and sets the retry
-    /// timer for the next.
-    fn flush(&mut self, now: Time) {
-        self.write_checkpoints(None);
-        if self.is_registered() {
-            for status in self.updates.due(now) {
-                let master = self.master.clone();
-                self.send(
-                    &master,
-                    Outgoing::StatusUpdate(master::StatusUpdate { status }),
-                );
-            }
-        }
-        self.arm_retry(now);
-    }
-
-    /// Keeps exactly one retry timer, at the next due update (none while
-    /// unregistered: registering resends everything).
-    fn arm_retry(&mut self, now: Time) {
-        let want = if self.is_registered() {
-            self.updates.next_due()
-        } else {
-            None
-        };
-        if let Some(at) = self.retry_at {
-            if Some(at) == want {
-                return;
-            }
-            self.cancel_timer(Timer::Retry);
-            self.retry_at = None;
-        }
-        if let Some(at) = want {
-            self.set_timer(Timer::Retry, at.saturating_since(now));
-            self.retry_at = Some(at);
-        }
-    }
-
-    /// Marks a live task terminal: its deadlines stop and its resources
-    /// are free. `killed`: a kill no executor had ends it. The caller
-    /// queues (or has queued) the terminal update.
-    fn mark_terminal(&mut self, key: &TaskKey, killed: bool) {
-        let Some(task) = self.tasks.get_mut(key) else {
-            return;
-        };
-        if task.phase.is_ended() {
-            return;
-        }
-        let deadlines = task.phase.end(killed);
-        let seq = task.launch_seq;
-        let resources = task.info.resources.clone();
-        self.dirty.insert(key.clone());
-        self.stop_deadlines(key, seq, deadlines);
-        match self.used.checked_minus(&resources) {
-            Some(left) => self.used = left,
-            None => tracing::error!(task = %key.1, "task resources were not counted as used"),
-        }
-    }
-
-    /// Cancels the deadlines of `key` (launch `seq`) that stop now.
-    fn stop_deadlines(&mut self, key: &TaskKey, seq: u64, deadlines: Deadlines) {
-        let stray = self.stray_deadlines.remove(&(key.clone(), seq));
-        if deadlines.registration || stray {
-            self.cancel_timer(Timer::ExecutorRegistration(key.clone(), seq));
-        }
-        if deadlines.kill {
-            self.cancel_timer(Timer::Kill(key.clone(), seq));
-        }
-    }
-
-    /// Ends a live task with an update made by the agent.
-    fn end_task(&mut self, now: &mut Now<'_>, key: &TaskKey, status: AgentStatus) {
-        self.end_task_as(now, key, status, false);
-    }
-
-    /// Ends a live task with an update made by the agent; `killed` when a
-    /// kill that no executor had ends it.
-    fn end_task_as(&mut self, now: &mut Now<'_>, key: &TaskKey, status: AgentStatus, killed: bool) {
-        if self.tasks.get(key).is_none_or(|t| t.phase.is_ended()) {
-            return;
-        }
-        tracing::info!(framework = %key.0, task = %key.1, state = ?status.state, "{}", status.message);
-        self.mark_terminal(key, killed);
-        self.push_agent_status(now, key, status);
-        self.maybe_forget(key);
-    }
-
-    /// Forgets a terminal task once its last update is acknowledged, and a
-    /// stream of an unknown task once it is empty.
-    fn maybe_forget(&mut self, key: &TaskKey) {
-        if !self.updates.is_empty_for(key) {
-            return;
-        }
-        match self.tasks.get(key) {
-            Some(task) if task.phase.is_ended() => {}
-            Some(_) => return,
-            None => {
-                self.updates.remove(key);
-                return;
-            }
-        }
-        let Some(task) = self.tasks.remove(key) else {
-            return;
-        };
-        self.updates.remove(key);
-        self.dirty.insert(key.clone());
-        if let Some(process) = task.process {
-            self.release_process(process, key, task.phase.executor());
-        }
-        let summary = task.summary();
-        self.notify(AgentEvent::TaskCompleted {
-            framework_id: summary.framework_id.clone(),
-            task_id: summary.task_id.clone(),
-            state: summary.state,
-        });
-        self.completed.push_back(summary);
-        while self.completed.len() > self.cfg.max_completed_tasks {
-            self.completed.pop_front();
-        }
-    }
-
-    /// Task `key` no longer needs its executor's `process`: the executor
-    /// is reaped once no supervised task needs it.
-    fn release_process(&mut self, process: LaunchId, key: &TaskKey, executor: Option<&Pid>) {
-        let Some(keys) = self.processes.get_mut(&process) else {
-            return;
-        };
-        keys.remove(key);
-        if keys.is_empty() {
-            self.processes.remove(&process);
-            self.reap(process, executor.cloned());
-        }
-    }
-
-    /// Stops an executor whose task is forgotten. It normally exits by
-    /// itself right after its last update was acknowledged, so only one
-    /// that lingers past [`KILL_MARGIN`] is asked to shut down (if it
-    /// registered), and SIGKILLed if it still runs after the grace.
-    fn reap(&mut self, process: LaunchId, executor: Option<Pid>) {
-        let Some(executor) = executor else {
-            self.act(Action::Signal {
-                process,
-                signal: corral_runtime::Signal::Kill,
-            });
-            return;
-        };
-        let grace = self.cfg.kill_grace;
-        self.set_timer(Timer::Orphan(process), KILL_MARGIN);
-        self.orphans
-            .insert(process, Orphan::Lingering { executor, grace });
-    }
-
-    /// An orphaned executor's timer fired.
-    fn orphan_timer(&mut self, process: LaunchId) {
-        match self.orphans.get(&process) {
-            None => {}
-            Some(Orphan::Lingering { executor, grace }) => {
-                let (executor, grace) = (executor.clone(), *grace);
-                self.send(
-                    &executor,
-                    Outgoing::ShutdownExecutor(corral_api::executor::ShutdownExecutor { grace }),
-                );
-                self.set_timer(Timer::Orphan(process), grace + KILL_MARGIN);
-                self.orphans.insert(process, Orphan::ShuttingDown);
-            }
-            Some(Orphan::ShuttingDown) => {
-                self.orphans.remove(&process);
-                self.act(Action::Signal {
-                    process,
-                    signal: corral_runtime::Signal::Kill,
-                });
-            }
-        }
-    }
-
-    /// Remembers that a framework was shut down (bounded).
-    fn remember_removed(&mut self, framework_id: &FrameworkId) {
-        if self.removed_frameworks.insert(framework_id.clone()) {
-            self.removed_order.push_back(framework_id.clone());
-            if self.removed_order.len() > MAX_REMOVED_FRAMEWORKS {
-                if let Some(old) = self.removed_order.pop_front() {
-                    self.removed_frameworks.remove(&old);
-                }
-            }
-        }
     }
 }

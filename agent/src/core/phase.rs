@@ -276,3 +276,172 @@ impl Phase {
         deadlines
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use corral_api::framework::FrameworkInfo;
+    use corral_api::resources::Resources;
+    use corral_api::task::{TaskInfo, TaskState};
+
+    use super::*;
+
+    fn executor() -> Pid {
+        "executor@10.0.0.9:40000".parse().expect("pid")
+    }
+
+    fn saved(executor: Option<Pid>, terminal: bool, kill_requested: bool) -> TaskCheckpoint {
+        TaskCheckpoint {
+            framework: FrameworkInfo::new("fw", "*"),
+            info: TaskInfo {
+                task_id: "t".into(),
+                name: "t".into(),
+                command: "true".into(),
+                env: vec![],
+                resources: Resources::empty(),
+                container: None,
+                executor: None,
+            },
+            executor,
+            state: TaskState::Running,
+            terminal,
+            kill_requested,
+        }
+    }
+
+    /// Every combination an earlier run may have stored reads back as the
+    /// same fields, before and after the agent decides to wait for the
+    /// executor: old checkpoints stay readable and are rewritten unchanged.
+    #[test]
+    fn every_stored_combination_round_trips_through_the_phase() {
+        for executor in [None, Some(executor())] {
+            for terminal in [false, true] {
+                for kill in [false, true] {
+                    let fields = (executor.clone(), terminal, kill);
+                    let mut phase = Phase::restored(&saved(executor.clone(), terminal, kill));
+                    assert_eq!(phase.stored(), fields, "restored {phase:?}");
+                    phase.await_executor();
+                    assert_eq!(phase.stored(), fields, "waiting {phase:?}");
+                    assert_eq!(phase.is_reconnecting(), !terminal);
+                }
+            }
+        }
+    }
+
+    /// (from, input, to, what the input returns) for each transition.
+    #[test]
+    fn transitions() {
+        let e = executor;
+        let reconnecting = |kill| Phase::Reconnecting {
+            executor: Some(e()),
+            kill,
+        };
+        let registered = [
+            (Phase::Launching, Phase::Running { executor: e() }, true),
+            (
+                reconnecting(Kill::NotAsked),
+                Phase::Running { executor: e() },
+                false,
+            ),
+            (
+                reconnecting(Kill::Asked),
+                Phase::Killing {
+                    executor: e(),
+                    timed: false,
+                },
+                false,
+            ),
+            (
+                reconnecting(Kill::Timed),
+                Phase::Killing {
+                    executor: e(),
+                    timed: true,
+                },
+                false,
+            ),
+        ];
+        for (mut from, to, deadline) in registered {
+            let was = from.clone();
+            assert_eq!(from.executor_registered(e()), deadline, "{was:?}");
+            assert_eq!(from, to, "{was:?} registered");
+        }
+        let kills = [
+            (Phase::Launching, Phase::Launching, KillPath::EndNow),
+            (
+                Phase::Running { executor: e() },
+                Phase::Killing {
+                    executor: e(),
+                    timed: true,
+                },
+                KillPath::Executor(e()),
+            ),
+            (
+                reconnecting(Kill::NotAsked),
+                reconnecting(Kill::Timed),
+                KillPath::Executor(e()),
+            ),
+            (
+                Phase::Reconnecting {
+                    executor: None,
+                    kill: Kill::NotAsked,
+                },
+                Phase::Reconnecting {
+                    executor: None,
+                    kill: Kill::NotAsked,
+                },
+                KillPath::EndNow,
+            ),
+        ];
+        for (mut from, to, path) in kills {
+            let was = from.clone();
+            assert_eq!(from.kill(), path, "{was:?}");
+            assert_eq!(from, to, "{was:?} killed");
+        }
+        let ends = [
+            (
+                Phase::Launching,
+                true,
+                Deadlines {
+                    registration: true,
+                    kill: false,
+                },
+                Phase::Ended {
+                    executor: None,
+                    killed: true,
+                    connected: false,
+                },
+            ),
+            (
+                Phase::Killing {
+                    executor: e(),
+                    timed: true,
+                },
+                false,
+                Deadlines {
+                    registration: false,
+                    kill: true,
+                },
+                Phase::Ended {
+                    executor: Some(e()),
+                    killed: true,
+                    connected: true,
+                },
+            ),
+            (
+                reconnecting(Kill::NotAsked),
+                false,
+                Deadlines::default(),
+                Phase::Ended {
+                    executor: Some(e()),
+                    killed: false,
+                    connected: false,
+                },
+            ),
+        ];
+        for (mut from, killed, deadlines, to) in ends {
+            let was = from.clone();
+            assert_eq!(from.end(killed), deadlines, "{was:?}");
+            assert_eq!(from, to, "{was:?} ended");
+            assert_eq!(from.end(false), Deadlines::default(), "ending twice");
+        }
+    }
+}

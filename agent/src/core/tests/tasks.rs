@@ -286,3 +286,136 @@ fn a_shut_down_frameworks_updates_are_dropped_but_its_task_ends_are_sent() {
         ]
     );
 }
+
+fn custom(id: &str, command: &str) -> corral_api::task::TaskInfo {
+    let mut t = task(id);
+    t.executor = Some(corral_api::task::ExecutorInfo {
+        executor_id: "shared".into(),
+        command: command.into(),
+        env: vec![],
+    });
+    t
+}
+
+fn run_custom(tasks: Vec<corral_api::task::TaskInfo>) -> master::RunTasks {
+    master::RunTasks {
+        framework_id: fw(),
+        framework: framework(),
+        tasks,
+    }
+}
+
+/// A registered agent whose framework's own executor `shared` runs `c1`.
+fn custom_running() -> Harness {
+    let mut h = registered();
+    h.input(|c, n| c.handle_run_tasks(n, Some(&m1()), run_custom(vec![custom("c1", "exec-a")])));
+    h.input(|c, _| c.handle_register_executor(Some(&executor()), register_executor("shared")));
+    h
+}
+
+#[test]
+fn tasks_of_a_frameworks_own_executor() {
+    let cases: Vec<(&str, Given, Input, Vec<String>)> = vec![
+        (
+            "a second task joins the running executor",
+            custom_running,
+            Box::new(|c, n| {
+                c.handle_run_tasks(n, Some(&m1()), run_custom(vec![custom("c2", "exec-a")]))
+            }),
+            vec!["send exec RunTask(c2)".into(), "launched c2 0".into()],
+        ),
+        (
+            "the same executor id with another command is refused",
+            custom_running,
+            Box::new(|c, n| {
+                c.handle_run_tasks(n, Some(&m1()), run_custom(vec![custom("c2", "exec-b")]))
+            }),
+            vec![
+                "queued c2 Error".into(),
+                "send m1 StatusUpdate(c2 Error)".into(),
+                "set Retry".into(),
+            ],
+        ),
+        (
+            "a kill of one task before the shared executor registered spares the process",
+            || {
+                let mut h = registered();
+                let both = run_custom(vec![custom("c1", "exec-a"), custom("c2", "exec-a")]);
+                h.input(|c, n| c.handle_run_tasks(n, Some(&m1()), both));
+                h
+            },
+            Box::new(|c, n| c.handle_kill_task(n, Some(&m1()), kill("c1"))),
+            vec![
+                format!("cancel {:?}", Timer::ExecutorRegistration(key("c1"), 0)),
+                "queued c1 Killed".into(),
+                "send m1 StatusUpdate(c1 Killed)".into(),
+                "set Retry".into(),
+            ],
+        ),
+    ];
+    for (name, given, input, then) in cases {
+        let mut h = given();
+        let got = h.shown(|c, n| input(c, n));
+        assert_eq!(got, then, "{name}");
+    }
+}
+
+#[test]
+fn a_launch_for_a_framework_shut_down_here_brings_it_back() {
+    let mut h = running();
+    h.input(|c, n| {
+        c.handle_shutdown_framework(
+            n,
+            Some(&m1()),
+            master::ShutdownFramework { framework_id: fw() },
+        )
+    });
+    let got = h.shown(|c, n| c.handle_run_tasks(n, Some(&m1()), run(&["t2"])));
+    assert_eq!(
+        got,
+        [
+            "launch 1".to_owned(),
+            format!("set {:?}", Timer::ExecutorRegistration(key("t2"), 1)),
+            "launched t2 1".to_owned(),
+        ]
+    );
+    // Its updates are forwarded again.
+    let got = h.shown(|c, n| {
+        c.handle_executor_update(n, Some(&executor()), update("t1", TaskState::Running, 5))
+    });
+    assert_eq!(
+        got,
+        [
+            "queued t1 Running",
+            "send exec UpdateAck(t1)",
+            "send m1 StatusUpdate(t1 Running)",
+            "set Retry",
+        ]
+    );
+}
+
+#[test]
+fn an_executor_registering_after_its_tasks_ended_is_shut_down() {
+    let mut h = registered();
+    h.input(|c, n| c.handle_run_tasks(n, Some(&m1()), run(&["t1"])));
+    h.input(|c, n| c.handle_timer(n, Timer::ExecutorRegistration(key("t1"), 0)));
+    let got =
+        h.shown(|c, _| c.handle_register_executor(Some(&executor()), register_executor("t1")));
+    assert_eq!(got, ["send exec ShutdownExecutor"]);
+}
+
+#[test]
+fn a_task_with_too_many_pending_updates_is_not_acknowledged() {
+    let mut h = running();
+    let limit = crate::updates::MAX_PENDING_PER_TASK;
+    for i in 0..limit {
+        let mut u = update("t1", TaskState::Running, 0);
+        u.status.uuid = Some(u128::try_from(i).expect("small").to_be_bytes());
+        h.input(|c, n| c.handle_executor_update(n, Some(&executor()), u));
+    }
+    let mut u = update("t1", TaskState::Running, 0);
+    u.status.uuid = Some([0xff; 16]);
+    let got = h.shown(|c, n| c.handle_executor_update(n, Some(&executor()), u));
+    assert_eq!(got, Vec::<String>::new());
+    assert_eq!(h.core.pending_updates(), limit);
+}

@@ -195,3 +195,51 @@ fn an_unreadable_checkpoint_starts_the_agent_without_it() {
     );
     assert_eq!(h.core.agent_id(), None);
 }
+
+#[test]
+fn a_launching_executor_that_re_registers_leaves_its_deadline_to_fire() {
+    let mut h = registered();
+    h.input(|c, n| c.handle_run_tasks(n, Some(&m1()), run(&["t1"])));
+    let again = exec::ReregisterExecutor {
+        framework_id: fw(),
+        executor_id: "t1".into(),
+        task_id: None,
+    };
+    let got = h.shown(|c, _| c.handle_reregister_executor(Some(&executor()), again));
+    assert_eq!(
+        got,
+        [
+            "send exec ExecutorReregistered(t1)",
+            "executor registered t1"
+        ]
+    );
+    // The task ends before the deadline fired: the deadline stops with it.
+    let key = (fw(), TaskId::from("t1"));
+    let got = h.shown(|c, n| {
+        c.handle_executor_update(n, Some(&executor()), update("t1", TaskState::Finished, 1))
+    });
+    assert_eq!(
+        got,
+        [
+            "queued t1 Finished".to_owned(),
+            format!("cancel {:?}", Timer::ExecutorRegistration(key, 0)),
+            "send exec UpdateAck(t1)".to_owned(),
+            "send m1 StatusUpdate(t1 Finished)".to_owned(),
+            "set Retry".to_owned(),
+        ]
+    );
+}
+
+#[test]
+fn a_task_ended_while_reconnecting_shows_its_executor_as_not_connected() {
+    let (mut h, _) = restarted(
+        config(),
+        checkpoint(vec![record("t1", true, Some(executor()), false)]),
+    );
+    assert!(h.core.tasks().all(|t| !t.executor_connected));
+    h.input(|c, n| c.handle_timer(n, Timer::Recovery));
+    assert!(h
+        .core
+        .tasks()
+        .all(|t| !t.executor_connected && t.state == TaskState::Failed));
+}

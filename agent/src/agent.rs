@@ -1,73 +1,28 @@
-//! The agent actor: registers with the master, launches an executor per
-//! task (the command executor) or per executor id (a framework's own,
-//! which runs every task naming it), supervises them, and owns the tasks'
-//! status updates until the framework acknowledges them.
+//! The agent actor: the shell around [`AgentCore`]. It feeds the core each
+//! message, timer, link loss and process exit with the moment from `Ctx`,
+//! and carries the core's [`Action`]s out through `Ctx` in order: sends,
+//! timers (the core's [`Timer`] names mapped to `TimerId`s), processes
+//! (its [`LaunchId`]s mapped to `ProcessId`s), links, the checkpoint in
+//! `ctx.store()`, and the observer.
 //!
-//! The handlers are split by conversation: `registration` (master
-//! registration, pings, agent shutdown), `leader` (which of the masters
-//! leads: `NotLeader` hints and `LeaderElected`), `launch` (running tasks),
-//! `executors` (what executors say), `kill` (kills, framework shutdown and
-//! executor exits), `acks` (acknowledgements) and `operator` (the state
-//! snapshot). This file holds the state and the pieces they share:
-//! queueing status updates, sending them, and ending and forgetting tasks.
-//!
-//! The actor uses only [`Ctx`] for time, randomness, processes and timers,
-//! and keeps its state in ordered maps, so the simulator replays it exactly.
+//! The handlers are in `handlers`, the answer to operators in `operator`
+//! and the checkpoint writes in `store`.
 
-mod acks;
-mod executors;
-mod kill;
-mod launch;
-mod leader;
+mod handlers;
 mod operator;
-mod recovery;
-mod registration;
-mod watchdog;
+mod store;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::time::Duration;
+use std::collections::BTreeMap;
 
 use corral_api::agent as master;
-use corral_api::executor as exec;
-use corral_api::ids::{AgentId, FrameworkId};
-use corral_api::leader::LeaderTerm;
-use corral_api::resources::Resources;
-use corral_api::task::TaskStatus;
-use corral_runtime::{Actor, Ctx, ExitStatus, Handlers, Pid, ProcessId, Time, TimerId};
+use corral_runtime::{Actor, Ctx, ExitStatus, Handlers, Pid, ProcessId, TimerId};
 
+use crate::checkpoint::{self, TaskRecord};
 use crate::config::AgentConfig;
+use crate::core::{Action, AgentCore, LaunchId, Now, Outgoing, Timer};
 use crate::events::{AgentEvent, Observer};
-use crate::tasks::{uuid_v4, AgentStatus, Task, TaskSummary};
-use crate::updates::{PushResult, TaskKey, UpdateManager};
-
-/// Frameworks remembered as shut down (their late updates are dropped).
-const MAX_REMOVED_FRAMEWORKS: usize = 1000;
-/// Extra time the agent gives an executor beyond the kill grace before it
-/// SIGKILLs it itself.
-const KILL_MARGIN: Duration = Duration::from_secs(5);
-
-/// Where the agent stands with the master.
-#[derive(Debug)]
-enum Registration {
-    /// Sending `RegisterAgent` with backoff until `AgentRegistered`.
-    Registering {
-        /// The wait before the attempt after next (before jitter).
-        backoff: Duration,
-        /// The next scheduled attempt.
-        timer: Option<TimerId>,
-        /// Attempts that `NotLeader` hints may still send at once before
-        /// the next scheduled attempt: one fewer than there are masters, so
-        /// a chain of hints can reach any master, but masters that name
-        /// each other cannot make the agent send without pause.
-        redirects_left: usize,
-        /// A hint named the current master after the redirects ran out,
-        /// and it has not been tried: the next scheduled attempt goes to
-        /// it rather than on to the next master of the list.
-        hinted: bool,
-    },
-    /// Admitted; status updates flow.
-    Registered,
-}
+use crate::tasks::TaskSummary;
+use crate::updates::TaskKey;
 
 /// The agent actor. Spawn it under [`Agent::NAME`] on the agent's node.
 ///
@@ -75,40 +30,13 @@ enum Registration {
 /// of `config.masters` as soon as it starts, and follows the leading master
 /// among them. See the crate doc for its place.
 pub struct Agent {
-    cfg: AgentConfig,
-    /// The master the agent registers with, or is registered with: one of
-    /// `cfg.masters`. Everything for "the master" goes here, and only what
-    /// it sends is obeyed.
-    master: Pid,
-    registration: Registration,
-    agent_id: Option<AgentId>,
-    /// The latest term of a master that admitted the agent: a deposed
-    /// leader's older term is refused.
-    leader_term: LeaderTerm,
-    tasks: BTreeMap<TaskKey, Task>,
-    /// Executor processes and the supervised tasks each runs (one for the
-    /// command executor, any number for a framework's own executor).
-    processes: BTreeMap<ProcessId, BTreeSet<TaskKey>>,
-    /// Executors of forgotten tasks, SIGKILLed by their timer if still alive.
-    orphans: BTreeMap<ProcessId, TimerId>,
-    updates: UpdateManager,
-    /// Resources of non-terminal tasks.
-    used: Resources,
-    completed: VecDeque<TaskSummary>,
-    removed_frameworks: BTreeSet<FrameworkId>,
-    removed_order: VecDeque<FrameworkId>,
-    /// The status retry timer and when it fires.
-    retry_timer: Option<(TimerId, Time)>,
-    next_launch_seq: u64,
+    core: AgentCore,
     observer: Option<Observer>,
-    /// Tasks whose checkpoint record must be rewritten.
-    dirty: BTreeSet<TaskKey>,
-    /// The node has a store: the agent checkpoints (see [`crate::checkpoint`]).
-    checkpointing: bool,
-    /// Fires when the master has not pinged for a while (see `watchdog`).
-    ping_watchdog: Option<TimerId>,
-    /// The master's ping interval, from its `AgentRegistered`.
-    ping_interval: Duration,
+    /// The core's timers that are set.
+    timers: BTreeMap<Timer, TimerId>,
+    /// The core's executor processes that have not exited, both ways.
+    processes: BTreeMap<LaunchId, ProcessId>,
+    launches: BTreeMap<ProcessId, LaunchId>,
 }
 
 impl Agent {
@@ -121,37 +49,12 @@ impl Agent {
     /// If `cfg` does not pass [`AgentConfig::validate`]: binaries validate
     /// first and report the error in words.
     pub fn new(cfg: AgentConfig) -> Agent {
-        if let Err(e) = cfg.validate() {
-            panic!("Agent::new needs a validated AgentConfig: {e}");
-        }
         Agent {
-            updates: UpdateManager::new(cfg.status_retry_min, cfg.status_retry_max)
-                .reordering(cfg.planted == Some(crate::config::AgentBug::ReorderUpdates)),
-            registration: Registration::Registering {
-                backoff: registration::BACKOFF_MIN,
-                timer: None,
-                redirects_left: 0,
-                hinted: false,
-            },
-            // Validated: the list is not empty.
-            master: cfg.masters[0].clone(),
-            cfg,
-            agent_id: None,
-            leader_term: LeaderTerm::default(),
-            tasks: BTreeMap::new(),
-            processes: BTreeMap::new(),
-            orphans: BTreeMap::new(),
-            used: Resources::empty(),
-            completed: VecDeque::new(),
-            removed_frameworks: BTreeSet::new(),
-            removed_order: VecDeque::new(),
-            retry_timer: None,
-            next_launch_seq: 0,
+            core: AgentCore::new(cfg),
             observer: None,
-            dirty: BTreeSet::new(),
-            checkpointing: true,
-            ping_watchdog: None,
-            ping_interval: Duration::from_secs(15),
+            timers: BTreeMap::new(),
+            processes: BTreeMap::new(),
+            launches: BTreeMap::new(),
         }
     }
 
@@ -163,43 +66,133 @@ impl Agent {
 
     /// The configuration.
     pub fn config(&self) -> &AgentConfig {
-        &self.cfg
+        self.core.config()
     }
 
     /// The id the master gave, once registered (kept while reconnecting).
-    pub fn agent_id(&self) -> Option<&AgentId> {
-        self.agent_id.as_ref()
+    pub fn agent_id(&self) -> Option<&corral_api::ids::AgentId> {
+        self.core.agent_id()
     }
 
     /// The master the agent registers with now (or is registered with).
     pub fn master(&self) -> &Pid {
-        &self.master
+        self.core.master()
     }
 
     /// Whether the master has admitted the agent and the link holds.
     pub fn is_registered(&self) -> bool {
-        matches!(self.registration, Registration::Registered)
+        self.core.is_registered()
     }
 
     /// Resources of tasks that have not reached a terminal state.
-    pub fn used_resources(&self) -> &Resources {
-        &self.used
+    pub fn used_resources(&self) -> &corral_api::resources::Resources {
+        self.core.used_resources()
     }
 
     /// Tasks supervised now (live, or terminal with updates unacknowledged).
     pub fn tasks(&self) -> impl Iterator<Item = TaskSummary> + '_ {
-        self.tasks.values().map(Task::summary)
+        self.core.tasks()
     }
 
     /// Tasks whose last update was acknowledged, oldest first (bounded by
     /// `max_completed_tasks`).
     pub fn completed_tasks(&self) -> impl Iterator<Item = &TaskSummary> {
-        self.completed.iter()
+        self.core.completed_tasks()
     }
 
     /// Status updates not yet acknowledged.
     pub fn pending_updates(&self) -> usize {
-        self.updates.pending_count()
+        self.core.pending_updates()
+    }
+
+    /// Gives the core one input with the moment from `ctx`, then carries
+    /// out what it decided.
+    fn with_core(
+        &mut self,
+        ctx: &mut Ctx<'_, Self>,
+        input: impl FnOnce(&mut AgentCore, &mut Now<'_>),
+    ) {
+        let (time, unix_ms) = (ctx.now(), ctx.unix_time_ms());
+        let mut now = Now {
+            time,
+            unix_ms,
+            rng: ctx.rng(),
+        };
+        input(&mut self.core, &mut now);
+        self.drive(ctx);
+    }
+
+    /// Carries out the core's actions, in order. Checkpoint records that
+    /// could not be made durable are retried with the next checkpoint of
+    /// the same input, and handed back to the core after it.
+    fn drive(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let mut unsynced: BTreeMap<TaskKey, TaskRecord> = BTreeMap::new();
+        while let Some(action) = self.core.poll_action() {
+            match action {
+                Action::Send { to, msg } => send(ctx, &to, msg),
+                Action::Pong => {
+                    ctx.reply(master::Pong);
+                }
+                Action::Link(pid) => ctx.link(&pid),
+                Action::Unlink(pid) => ctx.unlink(&pid),
+                Action::SetTimer { timer, after } => {
+                    let fired = timer.clone();
+                    let id = ctx.delay(after, move |a: &mut Agent, ctx| a.timer_fired(fired, ctx));
+                    if let Some(old) = self.timers.insert(timer, id) {
+                        ctx.cancel(old);
+                    }
+                }
+                Action::CancelTimer(timer) => {
+                    if let Some(id) = self.timers.remove(&timer) {
+                        ctx.cancel(id);
+                    }
+                }
+                Action::Launch { launch, spec } => {
+                    let process = ctx.launch(spec);
+                    self.processes.insert(launch, process);
+                    self.launches.insert(process, launch);
+                }
+                Action::Signal { process, signal } => {
+                    if let Some(id) = self.processes.get(&process) {
+                        ctx.signal(*id, signal);
+                    }
+                }
+                Action::Checkpoint { records, then } => {
+                    unsynced.extend(records.into_iter().map(|r| {
+                        let key = (r.framework_id.clone(), r.task_id.clone());
+                        (key, r)
+                    }));
+                    if store::save_tasks(ctx, &unsynced) {
+                        unsynced.clear();
+                        if let Some((to, msg)) = then {
+                            send(ctx, &to, msg);
+                        }
+                    }
+                }
+                Action::SaveRegistration { agent_id, term } => {
+                    store::save_registration(ctx, &agent_id, term)
+                }
+                Action::ClearCheckpoint => store::clear(ctx),
+                Action::Notify(event) => self.notify(event),
+                Action::NotifyLaunched { key, launch } => {
+                    if let Some(process) = self.processes.get(&launch).copied() {
+                        self.notify(AgentEvent::TaskLaunched {
+                            framework_id: key.0,
+                            task_id: key.1,
+                            process,
+                        });
+                    }
+                }
+            }
+        }
+        if !unsynced.is_empty() {
+            self.core.handle_checkpoint_failed(unsynced.into_keys());
+        }
+    }
+
+    fn timer_fired(&mut self, timer: Timer, ctx: &mut Ctx<'_, Self>) {
+        self.timers.remove(&timer);
+        self.with_core(ctx, |core, now| core.handle_timer(now, timer));
     }
 
     fn notify(&mut self, event: AgentEvent) {
@@ -207,256 +200,53 @@ impl Agent {
             observer(event);
         }
     }
+}
 
-    /// Whether the current message comes from the master; logs if not.
-    fn sent_by_master(&self, what: &str, ctx: &Ctx<'_, Self>) -> bool {
-        let ok = ctx.sender() == Some(&self.master);
-        if !ok {
-            tracing::warn!(sender = ?ctx.sender(), "ignoring {what} from a sender that is not the master");
-        }
-        ok
-    }
-
-    /// Queues an update the agent makes about `key`.
-    fn push_agent_status(&mut self, key: &TaskKey, status: AgentStatus, ctx: &mut Ctx<'_, Self>) {
-        let mut bytes = [0u8; 16];
-        ctx.rng().fill_bytes(&mut bytes);
-        let status = status.into_status(
-            key,
-            self.agent_id.clone(),
-            ctx.unix_time_ms(),
-            uuid_v4(bytes),
-        );
-        let result = self.push_status(status, ctx.now());
-        if !matches!(result, PushResult::Queued) {
-            tracing::debug!(framework = %key.0, task = %key.1, ?result, "agent update not queued");
-        }
-    }
-
-    /// Queues `status`, unless its framework was shut down and the status
-    /// does not end the task (then it is dropped and reported as queued:
-    /// nobody waits for it). A shut-down framework's task end is still
-    /// sent: the master keeps what the task used from offers until it
-    /// hears of it, and acknowledges it itself.
-    fn push_status(&mut self, status: TaskStatus, now: Time) -> PushResult {
-        let key = (status.framework_id.clone(), status.task_id.clone());
-        let ends = status.state.holds_nothing();
-        let result = if self.removed_frameworks.contains(&key.0) && !ends {
-            PushResult::Queued
-        } else {
-            self.updates.push(status.clone(), now)
-        };
-        if result == PushResult::Queued {
-            self.dirty.insert(key.clone());
-            if let Some(task) = self.tasks.get_mut(&key) {
-                task.state = status.state;
-            }
-            self.notify(AgentEvent::StatusQueued(status));
-        }
-        result
-    }
-
-    /// Sends the updates that are due (when registered) and sets the retry
-    /// timer for the next.
-    fn flush(&mut self, ctx: &mut Ctx<'_, Self>) {
-        self.write_checkpoints(ctx);
-        if self.is_registered() {
-            for status in self.updates.due(ctx.now()) {
-                ctx.send(&self.master, master::StatusUpdate { status });
-            }
-        }
-        self.arm_retry(ctx);
-    }
-
-    /// Keeps exactly one retry timer, at the next due update (none while
-    /// unregistered: registering resends everything).
-    fn arm_retry(&mut self, ctx: &mut Ctx<'_, Self>) {
-        let want = if self.is_registered() {
-            self.updates.next_due()
-        } else {
-            None
-        };
-        if let Some((id, at)) = self.retry_timer {
-            if Some(at) == want {
-                return;
-            }
-            ctx.cancel(id);
-            self.retry_timer = None;
-        }
-        if let Some(at) = want {
-            let id = ctx.delay(at.saturating_since(ctx.now()), |a: &mut Agent, ctx| {
-                a.retry_timer = None;
-                a.flush(ctx);
-            });
-            self.retry_timer = Some((id, at));
-        }
-    }
-
-    /// Marks a live task terminal: its timers stop and its resources are
-    /// free. The caller queues (or has queued) the terminal update.
-    fn mark_terminal(&mut self, key: &TaskKey, ctx: &mut Ctx<'_, Self>) {
-        let Some(task) = self.tasks.get_mut(key) else {
-            return;
-        };
-        if task.terminal {
-            return;
-        }
-        task.terminal = true;
-        self.dirty.insert(key.clone());
-        for timer in [task.registration_timer.take(), task.kill_timer.take()]
-            .into_iter()
-            .flatten()
-        {
-            ctx.cancel(timer);
-        }
-        match self.used.checked_minus(&task.info.resources) {
-            Some(left) => self.used = left,
-            None => tracing::error!(task = %key.1, "task resources were not counted as used"),
-        }
-    }
-
-    /// Ends a live task with an update made by the agent.
-    fn end_task(&mut self, key: &TaskKey, status: AgentStatus, ctx: &mut Ctx<'_, Self>) {
-        if self.tasks.get(key).is_none_or(|t| t.terminal) {
-            return;
-        }
-        tracing::info!(framework = %key.0, task = %key.1, state = ?status.state, "{}", status.message);
-        self.mark_terminal(key, ctx);
-        self.push_agent_status(key, status, ctx);
-        self.maybe_forget(key, ctx);
-    }
-
-    /// Forgets a terminal task once its last update is acknowledged, and a
-    /// stream of an unknown task once it is empty.
-    fn maybe_forget(&mut self, key: &TaskKey, ctx: &mut Ctx<'_, Self>) {
-        if !self.updates.is_empty_for(key) {
-            return;
-        }
-        match self.tasks.get(key) {
-            Some(task) if task.terminal => {}
-            Some(_) => return,
-            None => {
-                self.updates.remove(key);
-                return;
-            }
-        }
-        let Some(task) = self.tasks.remove(key) else {
-            return;
-        };
-        self.updates.remove(key);
-        self.dirty.insert(key.clone());
-        if let Some(process) = task.process {
-            self.release_process(process, key, task.executor.as_ref(), ctx);
-        }
-        let summary = task.summary();
-        self.notify(AgentEvent::TaskCompleted {
-            framework_id: summary.framework_id.clone(),
-            task_id: summary.task_id.clone(),
-            state: summary.state,
-        });
-        self.completed.push_back(summary);
-        while self.completed.len() > self.cfg.max_completed_tasks {
-            self.completed.pop_front();
-        }
-    }
-
-    /// Task `key` no longer needs its executor's `process`: the executor
-    /// is reaped once no supervised task needs it.
-    fn release_process(
-        &mut self,
-        process: ProcessId,
-        key: &TaskKey,
-        executor: Option<&Pid>,
-        ctx: &mut Ctx<'_, Self>,
-    ) {
-        let Some(keys) = self.processes.get_mut(&process) else {
-            return;
-        };
-        keys.remove(key);
-        if keys.is_empty() {
-            self.processes.remove(&process);
-            self.reap(process, executor, ctx);
-        }
-    }
-
-    /// Stops an executor whose task is forgotten. It normally exits by
-    /// itself right after its last update was acknowledged, so only one
-    /// that lingers past [`KILL_MARGIN`] is asked to shut down (if it
-    /// registered), and SIGKILLed if it still runs after the grace.
-    fn reap(&mut self, process: ProcessId, executor: Option<&Pid>, ctx: &mut Ctx<'_, Self>) {
-        let Some(executor) = executor.cloned() else {
-            ctx.signal(process, corral_runtime::Signal::Kill);
-            return;
-        };
-        let grace = self.cfg.kill_grace;
-        let timer = ctx.delay(KILL_MARGIN, move |a: &mut Agent, ctx| {
-            if !a.orphans.contains_key(&process) {
-                return;
-            }
-            ctx.send(&executor, exec::ShutdownExecutor { grace });
-            let timer = ctx.delay(grace + KILL_MARGIN, move |a: &mut Agent, ctx| {
-                if a.orphans.remove(&process).is_some() {
-                    ctx.signal(process, corral_runtime::Signal::Kill);
-                }
-            });
-            a.orphans.insert(process, timer);
-        });
-        self.orphans.insert(process, timer);
-    }
-
-    /// Remembers that a framework was shut down (bounded).
-    fn remember_removed(&mut self, framework_id: &FrameworkId) {
-        if self.removed_frameworks.insert(framework_id.clone()) {
-            self.removed_order.push_back(framework_id.clone());
-            if self.removed_order.len() > MAX_REMOVED_FRAMEWORKS {
-                if let Some(old) = self.removed_order.pop_front() {
-                    self.removed_frameworks.remove(&old);
-                }
-            }
-        }
+/// Sends one of the agent's messages.
+fn send(ctx: &mut Ctx<'_, Agent>, to: &Pid, msg: Outgoing) {
+    match msg {
+        Outgoing::RegisterAgent(m) => ctx.send(to, m),
+        Outgoing::StatusUpdate(m) => ctx.send(to, m),
+        Outgoing::RunTask(m) => ctx.send(to, m),
+        Outgoing::KillTask(m) => ctx.send(to, m),
+        Outgoing::ShutdownExecutor(m) => ctx.send(to, m),
+        Outgoing::ExecutorReregistered(m) => ctx.send(to, m),
+        Outgoing::UpdateAck(m) => ctx.send(to, m),
     }
 }
 
 impl Actor for Agent {
     fn handlers(h: &mut Handlers<Self>) {
-        h.on::<master::AgentRegistered>()
-            .on::<master::Ping>()
-            .on::<master::RunTasks>()
-            .on::<master::KillTask>()
-            .on::<master::StatusAck>()
-            .on::<master::ShutdownFramework>()
-            .on::<master::ShutdownAgent>()
-            .on::<master::NotLeader>()
-            .on::<master::LeaderElected>()
-            .on::<exec::RegisterExecutor>()
-            .on::<exec::ReregisterExecutor>()
-            .on::<exec::ExecutorUpdate>()
-            .on::<crate::state::GetAgentState>();
+        handlers::register(h);
     }
 
     fn started(&mut self, ctx: &mut Ctx<'_, Self>) {
-        self.recover(ctx);
-        self.start_registering(ctx);
+        let loaded = checkpoint::load(&ctx.store());
+        let me = ctx.me().clone();
+        self.with_core(ctx, |core, now| core.handle_start(now, me, loaded));
     }
 
     fn exited(&mut self, pid: &Pid, ctx: &mut Ctx<'_, Self>) {
-        if *pid == self.master {
-            self.master_lost(ctx);
-        } else if self.cfg.masters.contains(pid) {
-            tracing::debug!(master = %pid, "lost a master the agent no longer talks to");
-        } else {
-            self.recovered_executor_lost(pid, ctx);
-        }
+        self.with_core(ctx, |core, now| core.handle_exited(now, pid));
     }
 
     fn process_exited(&mut self, id: ProcessId, status: ExitStatus, ctx: &mut Ctx<'_, Self>) {
-        self.executor_exited(id, status, ctx);
+        let Some(launch) = self.launches.remove(&id) else {
+            return;
+        };
+        self.processes.remove(&launch);
+        self.with_core(ctx, |core, now| {
+            core.handle_process_exit(now, launch, &status)
+        });
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use corral_api::resources::Resources;
 
     #[test]
     fn agents_can_run_on_a_node_thread() {

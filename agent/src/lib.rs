@@ -22,7 +22,10 @@
 //! The actor is driven only by messages (master, executors), its timers
 //! (registration retries, update retries, registration and kill deadlines)
 //! and process exits, all through `corral_runtime::Ctx`; it reads no
-//! clock, file or OS state itself, so the simulator runs it unchanged. What
+//! clock, file or OS state itself, so the simulator runs it unchanged. Its
+//! decisions are a sans-IO core, [`core::AgentCore`]: inputs are `handle_*`
+//! methods taking the moment and the sender, outputs are
+//! [`core::Action`]s the actor carries out in order. What
 //! touches the machine sits at the binary edge: [`detect_resources`] and
 //! [`hostname`] fill an [`AgentConfig`] before the actor starts.
 //!
@@ -62,6 +65,7 @@ pub mod checkpoint;
 mod config;
 pub mod containerizer;
 pub mod containerizers;
+pub mod core;
 mod detect;
 mod error;
 mod events;

@@ -3,16 +3,16 @@
 
 use std::collections::BTreeMap;
 
+use crate::core::phase::Phase;
+use crate::core::LaunchId;
+use crate::sandbox::Sandbox;
+use crate::updates::{TaskKey, UpdateManager};
 use corral_api::agent::AgentTask;
 use corral_api::framework::FrameworkInfo;
 use corral_api::ids::{AgentId, FrameworkId, TaskId};
 use corral_api::resources::Resources;
 use corral_api::task::TaskInfo;
 use corral_api::task::{StatusReason, StatusSource, TaskState, TaskStatus};
-use corral_runtime::{Pid, ProcessId, TimerId};
-
-use crate::sandbox::Sandbox;
-use crate::updates::{TaskKey, UpdateManager};
 
 /// One task and its executor, from launch until its last update is
 /// acknowledged.
@@ -26,22 +26,13 @@ pub(crate) struct Task {
     /// The executor process; it may outlive the task's terminal update.
     /// None for a task recovered from a checkpoint: its executor was
     /// started by an earlier run of the agent, which cannot signal it.
-    pub(crate) process: Option<ProcessId>,
-    /// Recovered from a checkpoint and its executor has not re-registered
-    /// yet.
-    pub(crate) awaiting_executor: bool,
-    /// The executor's actor, once it registered.
-    pub(crate) executor: Option<Pid>,
-    /// The framework (or the agent) asked for the task to be killed.
-    pub(crate) kill_requested: bool,
+    pub(crate) process: Option<LaunchId>,
+    /// Where its supervision stands (its executor, a kill, its end).
+    pub(crate) phase: Phase,
     /// The latest state queued for the master.
     pub(crate) state: TaskState,
-    /// A terminal update was queued: resources are free, nothing follows.
-    pub(crate) terminal: bool,
     /// Tells timers of an earlier launch under the same id apart.
     pub(crate) launch_seq: u64,
-    pub(crate) registration_timer: Option<TimerId>,
-    pub(crate) kill_timer: Option<TimerId>,
 }
 
 impl Task {
@@ -53,7 +44,7 @@ impl Task {
             state: self.state,
             resources: self.info.resources.clone(),
             sandbox: self.sandbox.dir.display().to_string(),
-            executor_connected: self.executor.is_some() && !self.awaiting_executor,
+            executor_connected: self.phase.executor_connected(),
             executor_id: self.info.executor_id().to_owned(),
             framework: self.framework.clone(),
         }
@@ -202,14 +193,17 @@ mod tests {
             },
             sandbox: Sandbox::new(std::path::Path::new("/w"), fw, id).unwrap(),
             process: None,
-            awaiting_executor: false,
-            executor: None,
-            kill_requested: false,
+            phase: if state.is_terminal() {
+                Phase::Ended {
+                    executor: None,
+                    killed: false,
+                    connected: false,
+                }
+            } else {
+                Phase::Launching
+            },
             state,
-            terminal: state.is_terminal(),
             launch_seq,
-            registration_timer: None,
-            kill_timer: None,
         }
     }
 

@@ -53,7 +53,7 @@
 //!    master knew and was answered as a lost-answer retry; a ping sent to
 //!    its earlier run then timed out, the master marked it unreachable, and
 //!    the agent, believing itself registered, never registered again.
-//!    Fixed by the agent's ping watchdog (`agent/src/agent/watchdog.rs`).
+//!    Fixed by the agent's ping watchdog (`agent/src/core/watchdog.rs`).
 //!    Seed 48.
 //! 3. After a failover, reconciliation reported the state the agent
 //!    re-registered with (e.g. FINISHED) while the agent's own updates

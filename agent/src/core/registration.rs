@@ -8,10 +8,10 @@ use corral_api::agent as master;
 use corral_api::agent::MAX_REPORTED_TASKS;
 use corral_api::leader::Verdict;
 use corral_api::task::{StatusReason, TaskState};
-use corral_runtime::{Ctx, Handler, Pid};
+use corral_runtime::Pid;
 use rand::RngCore;
 
-use super::{Agent, Registration};
+use super::{Action, AgentCore, Now, Outgoing, Registration, Timer};
 use crate::events::AgentEvent;
 use crate::tasks::{registration_report, AgentStatus};
 
@@ -19,25 +19,25 @@ use crate::tasks::{registration_report, AgentStatus};
 /// `registration_backoff_max`).
 pub(super) const BACKOFF_MIN: Duration = Duration::from_secs(1);
 
-impl Agent {
+impl AgentCore {
     /// Starts (or restarts) registering with the current master: the first
     /// attempt goes out now, later ones on a fresh backoff.
-    pub(super) fn start_registering(&mut self, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn start_registering(&mut self, now: &mut Now<'_>) {
         if let Registration::Registering {
-            timer: Some(timer), ..
+            scheduled: true, ..
         } = &self.registration
         {
-            ctx.cancel(*timer);
+            self.cancel_timer(Timer::Registration);
         }
         self.registration = Registration::Registering {
             backoff: BACKOFF_MIN.min(self.cfg.registration_backoff_max),
-            timer: None,
+            scheduled: false,
             redirects_left: self.redirect_budget(),
             hinted: false,
         };
-        self.arm_retry(ctx);
-        self.send_registration(ctx);
-        self.schedule_attempt(ctx);
+        self.arm_retry(now.time);
+        self.send_registration();
+        self.schedule_attempt(now);
     }
 
     /// Immediate attempts hints may cause per round of attempts.
@@ -46,24 +46,28 @@ impl Agent {
     }
 
     /// Arms the next scheduled attempt after a jittered, doubling backoff.
-    fn schedule_attempt(&mut self, ctx: &mut Ctx<'_, Self>) {
+    fn schedule_attempt(&mut self, now: &mut Now<'_>) {
         let max = self.cfg.registration_backoff_max;
-        let Registration::Registering { backoff, timer, .. } = &mut self.registration else {
+        let Registration::Registering {
+            backoff, scheduled, ..
+        } = &mut self.registration
+        else {
             return;
         };
-        let wait = jittered(*backoff, ctx.rng());
-        *timer = Some(ctx.delay(wait, |a: &mut Agent, ctx| a.scheduled_attempt(ctx)));
+        let wait = jittered(*backoff, now.rng);
+        *scheduled = true;
         *backoff = (*backoff * 2).min(max);
+        self.set_timer(Timer::Registration, wait);
     }
 
     /// The backoff ran out without an admission: the attempts so far went
     /// unanswered or were refused without a usable hint, so this one goes to
     /// the next master of the list (a dead master is skipped this way),
     /// unless a hint named the current master and it was not tried yet.
-    fn scheduled_attempt(&mut self, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn scheduled_attempt(&mut self, now: &mut Now<'_>) {
         let budget = self.redirect_budget();
         let Registration::Registering {
-            timer,
+            scheduled,
             redirects_left,
             hinted,
             ..
@@ -71,14 +75,14 @@ impl Agent {
         else {
             return;
         };
-        *timer = None;
+        *scheduled = false;
         *redirects_left = budget;
         if !std::mem::take(hinted) {
             let next = next_master(&self.cfg.masters, &self.master);
-            self.switch_master(next, ctx);
+            self.switch_master(next);
         }
-        self.send_registration(ctx);
-        self.schedule_attempt(ctx);
+        self.send_registration();
+        self.schedule_attempt(now);
     }
 
     /// Sends one `RegisterAgent` to the current master, reporting every
@@ -86,9 +90,13 @@ impl Agent {
     /// rebuilds its books from them), and links to the master so that
     /// losing it is noticed. Linking again is a no-op while the link holds;
     /// after `exited` it watches the master anew.
-    pub(super) fn send_registration(&mut self, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn send_registration(&mut self) {
+        let Some(me) = self.me.clone() else {
+            debug_assert!(false, "registering before handle_start");
+            return;
+        };
         let master = self.master.clone();
-        ctx.link(&master);
+        self.act(Action::Link(master.clone()));
         let (frameworks, tasks) = registration_report(self.tasks.values(), &self.updates);
         if tasks.len() > MAX_REPORTED_TASKS {
             tracing::error!(
@@ -101,24 +109,24 @@ impl Agent {
             resources: self.cfg.resources.clone(),
             attributes: self.cfg.attributes.clone(),
             id: self.agent_id.clone(),
-            pid: ctx.me().clone(),
+            pid: me,
             http: self.cfg.http_url.clone(),
             frameworks,
             tasks,
         };
         tracing::debug!(%master, id = ?msg.id, tasks = msg.tasks.len(), "registering with the master");
-        ctx.send(&master, msg);
+        self.send(&master, Outgoing::RegisterAgent(msg));
     }
 
     /// Makes `master` (one of the list) the current master. The link to
     /// the one before is dropped: its loss no longer concerns the agent.
-    pub(super) fn switch_master(&mut self, master: Pid, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn switch_master(&mut self, master: Pid) {
         debug_assert!(self.cfg.masters.contains(&master));
         if master == self.master {
             return;
         }
         tracing::info!(from = %self.master, to = %master, "switching masters");
-        ctx.unlink(&self.master);
+        self.act(Action::Unlink(self.master.clone()));
         self.master = master;
     }
 
@@ -126,7 +134,7 @@ impl Agent {
     /// starting with the next master of the list, since the one whose link
     /// broke is the least likely to answer (a master that does not lead
     /// names the one that does).
-    pub(super) fn master_lost(&mut self, ctx: &mut Ctx<'_, Self>) {
+    fn master_lost(&mut self, now: &mut Now<'_>) {
         if !self.is_registered() {
             // Still registering: the next attempt links again.
             return;
@@ -134,40 +142,39 @@ impl Agent {
         tracing::warn!(master = %self.master, "lost the master; registering again");
         self.notify(AgentEvent::Disconnected);
         let next = next_master(&self.cfg.masters, &self.master);
-        self.switch_master(next, ctx);
-        self.start_registering(ctx);
+        self.switch_master(next);
+        self.start_registering(now);
     }
-}
 
-/// The master after `current` in `masters`, wrapping around; the first if
-/// `current` is not listed.
-pub(super) fn next_master(masters: &[Pid], current: &Pid) -> Pid {
-    let next = masters
-        .iter()
-        .position(|m| m == current)
-        .map_or(0, |i| (i + 1) % masters.len());
-    masters.get(next).unwrap_or(current).clone()
-}
+    /// A watched actor went away: the master, a master of the list the
+    /// agent left, or a recovered task's executor.
+    pub fn handle_exited(&mut self, now: &mut Now<'_>, pid: &Pid) {
+        if *pid == self.master {
+            self.master_lost(now);
+        } else if self.cfg.masters.contains(pid) {
+            tracing::debug!(master = %pid, "lost a master the agent no longer talks to");
+        } else {
+            self.recovered_executor_lost(now, pid);
+        }
+    }
 
-/// A wait drawn uniformly from `[backoff / 2, backoff]`, so agents that lost
-/// the same master do not come back in lockstep.
-fn jittered(backoff: Duration, rng: &mut dyn RngCore) -> Duration {
-    let half = backoff / 2;
-    let span = u64::try_from((backoff - half).as_nanos()).unwrap_or(u64::MAX);
-    let extra = rng.next_u64() % span.saturating_add(1);
-    half + Duration::from_nanos(extra)
-}
-
-impl Handler<master::AgentRegistered> for Agent {
-    fn handle(&mut self, msg: master::AgentRegistered, ctx: &mut Ctx<'_, Self>) {
-        if !self.sent_by_master("AgentRegistered", ctx) {
+    /// A master admitted the agent (if `from` is the master it registers
+    /// with, and its term is not older than one followed before).
+    pub fn handle_agent_registered(
+        &mut self,
+        now: &mut Now<'_>,
+        from: Option<&Pid>,
+        msg: master::AgentRegistered,
+    ) {
+        if !self.sent_by_master("AgentRegistered", from) {
             return;
         }
-        let Registration::Registering { timer, .. } = &self.registration else {
+        let Registration::Registering { scheduled, .. } = &self.registration else {
             tracing::debug!("already registered; ignoring a repeated AgentRegistered");
             return;
         };
-        match self.leader_term.judge(msg.term, ctx.now()) {
+        let scheduled = *scheduled;
+        match self.leader_term.judge(msg.term, now.time) {
             Verdict::Follow => {}
             Verdict::FollowReset { was } => {
                 tracing::warn!(master = %self.master, term = msg.term, was, "the masters count terms afresh (a new cluster?); following the lower term");
@@ -184,35 +191,37 @@ impl Handler<master::AgentRegistered> for Agent {
                 return;
             }
         }
-        if let Some(timer) = timer {
-            ctx.cancel(*timer);
+        if scheduled {
+            self.cancel_timer(Timer::Registration);
         }
         if let Some(old) = self.agent_id.as_ref().filter(|old| **old != msg.agent_id) {
             tracing::warn!(%old, new = %msg.agent_id, "the master gave this agent a new id");
         }
         tracing::info!(agent_id = %msg.agent_id, master = %self.master, "registered with the master");
         self.agent_id = Some(msg.agent_id.clone());
-        self.checkpoint_agent_id(ctx);
+        self.checkpoint_agent_id();
         self.registration = Registration::Registered;
         self.ping_interval = msg.ping_interval;
-        self.pinged(ctx);
+        self.pinged();
         self.notify(AgentEvent::Registered {
             agent_id: msg.agent_id,
         });
-        for status in self.updates.resend_all(ctx.now()) {
-            ctx.send(&self.master, master::StatusUpdate { status });
+        for status in self.updates.resend_all(now.time) {
+            let master = self.master.clone();
+            self.send(
+                &master,
+                Outgoing::StatusUpdate(master::StatusUpdate { status }),
+            );
         }
-        self.report_unknown(&msg.tasks, ctx);
-        self.arm_retry(ctx);
+        self.report_unknown(now, &msg.tasks);
+        self.arm_retry(now.time);
     }
-}
 
-impl Agent {
     /// Tasks the master expects here that the agent does not know: their
     /// `RunTasks` never arrived (the answer to a registration follows every
     /// launch sent before it), so they are reported DROPPED, or LOST to
     /// frameworks that are not partition-aware, as Mesos's agent does.
-    fn report_unknown(&mut self, expected: &[master::ExpectedTask], ctx: &mut Ctx<'_, Self>) {
+    fn report_unknown(&mut self, now: &mut Now<'_>, expected: &[master::ExpectedTask]) {
         let mut any = false;
         for t in expected {
             let key = (t.framework_id.clone(), t.task_id.clone());
@@ -235,56 +244,74 @@ impl Agent {
                 StatusReason::Reconciliation,
                 "the task never reached this agent",
             );
-            self.push_agent_status(&key, status, ctx);
+            self.push_agent_status(now, &key, status);
             any = true;
         }
         if any {
-            self.flush(ctx);
+            self.flush(now.time);
         }
     }
-}
 
-impl Handler<master::Ping> for Agent {
-    fn handle(&mut self, _: master::Ping, ctx: &mut Ctx<'_, Self>) {
-        if ctx.sender() == Some(&self.master) {
-            self.pinged(ctx);
+    /// A ping: answered whoever sends it, and re-arms the watchdog when it
+    /// comes from the master.
+    pub fn handle_ping(&mut self, from: Option<&Pid>) {
+        if from == Some(&self.master) {
+            self.pinged();
         }
-        ctx.reply(master::Pong);
+        self.act(Action::Pong);
     }
-}
 
-impl Handler<master::ShutdownAgent> for Agent {
     /// The master removed this agent: its tasks and updates belong to an
     /// agent the master has written off, so the executors are stopped, all
     /// state is dropped, and the agent registers as a new agent.
-    fn handle(&mut self, msg: master::ShutdownAgent, ctx: &mut Ctx<'_, Self>) {
-        if !self.sent_by_master("ShutdownAgent", ctx) {
+    pub fn handle_shutdown_agent(
+        &mut self,
+        now: &mut Now<'_>,
+        from: Option<&Pid>,
+        msg: master::ShutdownAgent,
+    ) {
+        if !self.sent_by_master("ShutdownAgent", from) {
             return;
         }
         tracing::warn!(reason = %msg.message, "the master shut this agent down; starting over as a new agent");
         let tasks = std::mem::take(&mut self.tasks);
-        for (key, task) in tasks {
-            for timer in [task.registration_timer, task.kill_timer]
-                .into_iter()
-                .flatten()
-            {
-                ctx.cancel(timer);
-            }
+        for (key, mut task) in tasks {
+            let deadlines = task.phase.end(false);
+            self.stop_deadlines(&key, task.launch_seq, deadlines);
             match task.process {
-                Some(process) => self.release_process(process, &key, task.executor.as_ref(), ctx),
+                Some(process) => self.release_process(process, &key, task.phase.executor()),
                 // An executor of an earlier run: only a message can stop it.
-                None => self.shut_down_executor(task.executor.as_ref(), ctx),
+                None => self.shut_down_executor(task.phase.executor().cloned()),
             }
         }
         self.updates.clear();
         self.used = corral_api::resources::Resources::empty();
         self.agent_id = None;
-        self.clear_checkpoint(ctx);
+        self.clear_checkpoint();
         self.notify(AgentEvent::ShutDown {
             message: msg.message,
         });
-        self.start_registering(ctx);
+        self.start_registering(now);
     }
+}
+
+/// The master after `current` in `masters`, wrapping around; the first if
+/// `current` is not listed.
+pub(super) fn next_master(masters: &[Pid], current: &Pid) -> Pid {
+    let next = masters
+        .iter()
+        .position(|m| m == current)
+        .map_or(0, |i| (i + 1) % masters.len());
+    masters.get(next).unwrap_or(current).clone()
+}
+
+/// A wait drawn uniformly from `[backoff / 2, backoff]`, so agents that lost
+/// the same master do not come back in lockstep.
+fn jittered(backoff: Duration, rng: &mut dyn RngCore) -> Duration {
+    let half = backoff / 2;
+    let span = u64::try_from((backoff - half).as_nanos()).unwrap_or(u64::MAX);
+    let extra = rng.next_u64() % span.saturating_add(1);
+    half + Duration::from_nanos(extra)
 }
 
 #[cfg(test)]

@@ -11,11 +11,11 @@ use corral_api::framework::FrameworkInfo;
 use corral_api::ids::{AgentId, FrameworkId};
 use corral_api::task::TaskInfo;
 use corral_api::task::{StatusReason, TaskState};
-use corral_runtime::{Ctx, Handler, Pid, ProcessId, ProcessSpec, Signal};
+use corral_runtime::{Pid, ProcessSpec, Signal};
 
-use super::Agent;
+use super::phase::Phase;
+use super::{Action, AgentCore, LaunchId, Now, Outgoing, Timer};
 use crate::containerizers::refusal;
-use crate::events::AgentEvent;
 use crate::sandbox::Sandbox;
 use crate::tasks::{AgentStatus, Task};
 use crate::updates::TaskKey;
@@ -23,9 +23,16 @@ use crate::updates::TaskKey;
 /// Where the command executor's own output goes, in its task's sandbox.
 pub const EXECUTOR_LOG: &str = "executor.log";
 
-impl Handler<master::RunTasks> for Agent {
-    fn handle(&mut self, msg: master::RunTasks, ctx: &mut Ctx<'_, Self>) {
-        if !self.sent_by_master("RunTasks", ctx) {
+impl AgentCore {
+    /// The master places tasks here (obeyed only from the master, once
+    /// registered: see below).
+    pub fn handle_run_tasks(
+        &mut self,
+        now: &mut Now<'_>,
+        from: Option<&Pid>,
+        msg: master::RunTasks,
+    ) {
+        if !self.sent_by_master("RunTasks", from) {
             return;
         }
         let Some(agent_id) = self.agent_id.clone() else {
@@ -48,42 +55,40 @@ impl Handler<master::RunTasks> for Agent {
             self.removed_order.retain(|f| *f != msg.framework_id);
         }
         for task in msg.tasks {
-            self.run_task(&msg.framework_id, &msg.framework, task, &agent_id, ctx);
+            self.run_task(now, &msg.framework_id, &msg.framework, task, &agent_id);
         }
-        self.flush(ctx);
+        self.flush(now.time);
     }
-}
 
-impl Agent {
     /// Launches one task's executor, or refuses the task with TASK_ERROR.
     fn run_task(
         &mut self,
+        now: &mut Now<'_>,
         framework_id: &FrameworkId,
         framework: &FrameworkInfo,
         info: TaskInfo,
         agent_id: &AgentId,
-        ctx: &mut Ctx<'_, Self>,
     ) {
         let key = (framework_id.clone(), info.task_id.clone());
         // A task id whose terminal update is still on its way counts as in
         // use too: a new task under it could never report.
         if self.tasks.contains_key(&key) || self.updates.is_terminated(&key) {
-            self.refuse_duplicate(&key, ctx);
+            self.refuse_duplicate(now, &key);
             return;
         }
         let Some(used) = self.used.checked_plus(&info.resources) else {
-            self.refuse(&key, "its resources overlap those of a running task", ctx);
+            self.refuse(now, &key, "its resources overlap those of a running task");
             return;
         };
         if let Some(why) = refusal(&info, &self.cfg) {
-            self.refuse(&key, &why, ctx);
+            self.refuse(now, &key, &why);
             return;
         }
         // A task of a custom executor that runs here already joins it.
         let executor = match self.executor_of(framework_id, &info) {
             Ok(e) => e,
             Err(why) => {
-                self.refuse(&key, &why, ctx);
+                self.refuse(now, &key, &why);
                 return;
             }
         };
@@ -94,62 +99,41 @@ impl Agent {
                 else {
                     let why = "framework, task or executor id is not a safe name \
                                (1-255 of A-Z a-z 0-9 . _ -, not . or ..)";
-                    self.refuse(&key, why, ctx);
+                    self.refuse(now, &key, why);
                     return;
                 };
-                // A framework's own executor writes to the sandbox's stdout
-                // and stderr; the command executor's own lines go apart, so
-                // that those files hold the task's output alone.
-                let (command, stdout, stderr) = match &info.executor {
-                    Some(custom) => (
-                        custom.command.clone(),
-                        sandbox.stdout.clone(),
-                        sandbox.stderr.clone(),
-                    ),
-                    None => {
-                        let log = sandbox.dir.join(EXECUTOR_LOG);
-                        (self.cfg.executor_command.clone(), log.clone(), log)
-                    }
+                let Some(me) = self.me.clone() else {
+                    debug_assert!(false, "launching before handle_start");
+                    return;
                 };
-                let env =
-                    self.executor_env(ctx.me(), agent_id, framework_id, framework, &info, &sandbox);
-                let spec = ProcessSpec {
-                    command,
-                    env,
-                    cwd: Some(sandbox.dir.clone()),
-                    stdout: Some(stdout),
-                    stderr: Some(stderr),
-                };
-                let process = ctx.launch(spec);
-                tracing::info!(framework = %key.0, task = %key.1, executor = info.executor_id(), process = process.0, "launching executor");
+                let spec =
+                    self.executor_spec(&me, agent_id, framework_id, framework, &info, &sandbox);
+                let process = LaunchId(self.next_launch);
+                self.next_launch += 1;
+                self.act(Action::Launch {
+                    launch: process,
+                    spec,
+                });
+                tracing::info!(framework = %key.0, task = %key.1, executor = info.executor_id(), launch = process.0, "launching executor");
                 (sandbox, process, None)
             }
         };
         let launch_seq = self.next_launch_seq;
         self.next_launch_seq += 1;
         // Until the executor registers; one that has gets the task now.
-        let registration_timer = match &executor_pid {
+        match &executor_pid {
             Some(pid) => {
-                let task = info.clone();
-                ctx.send(
-                    pid,
-                    exec::RunTask {
-                        framework_id: framework_id.clone(),
-                        task,
-                    },
-                );
-                None
+                let run = exec::RunTask {
+                    framework_id: framework_id.clone(),
+                    task: info.clone(),
+                };
+                self.send(pid, Outgoing::RunTask(run));
             }
             None => {
-                let timer_key = key.clone();
-                Some(ctx.delay(
-                    self.cfg.executor_registration_timeout,
-                    move |a: &mut Agent, ctx| {
-                        a.registration_timed_out(&timer_key, launch_seq, ctx);
-                    },
-                ))
+                let timer = Timer::ExecutorRegistration(key.clone(), launch_seq);
+                self.set_timer(timer, self.cfg.executor_registration_timeout);
             }
-        };
+        }
         self.used = used;
         self.processes
             .entry(process)
@@ -164,20 +148,14 @@ impl Agent {
                 info,
                 sandbox,
                 process: Some(process),
-                awaiting_executor: false,
-                executor: executor_pid,
-                kill_requested: false,
+                phase: Phase::launched(executor_pid),
                 state: TaskState::Staging,
-                terminal: false,
                 launch_seq,
-                registration_timer,
-                kill_timer: None,
             },
         );
-        self.notify(AgentEvent::TaskLaunched {
-            framework_id: key.0,
-            task_id: key.1,
-            process,
+        self.act(Action::NotifyLaunched {
+            key,
+            launch: process,
         });
     }
 
@@ -188,14 +166,14 @@ impl Agent {
         &self,
         framework_id: &FrameworkId,
         info: &TaskInfo,
-    ) -> Result<Option<(Sandbox, ProcessId, Option<Pid>)>, String> {
+    ) -> Result<Option<(Sandbox, LaunchId, Option<Pid>)>, String> {
         let Some(custom) = &info.executor else {
             return Ok(None);
         };
         let peer = self
             .tasks_of(framework_id)
             .map(|(_, t)| t)
-            .find(|t| !t.terminal && t.info.executor_id() == custom.executor_id);
+            .find(|t| !t.phase.is_ended() && t.info.executor_id() == custom.executor_id);
         let Some(peer) = peer else {
             return Ok(None);
         };
@@ -212,33 +190,75 @@ impl Agent {
                 custom.executor_id
             ));
         };
-        Ok(Some((peer.sandbox.clone(), process, peer.executor.clone())))
+        Ok(Some((
+            peer.sandbox.clone(),
+            process,
+            peer.phase.executor().cloned(),
+        )))
     }
 
     /// TASK_ERROR for a task that was never launched.
-    fn refuse(&mut self, key: &TaskKey, why: &str, ctx: &mut Ctx<'_, Self>) {
+    fn refuse(&mut self, now: &mut Now<'_>, key: &TaskKey, why: &str) {
         tracing::warn!(framework = %key.0, task = %key.1, "refusing task: {why}");
         let status = AgentStatus::new(TaskState::Error, StatusReason::InvalidTask, why);
-        self.push_agent_status(key, status, ctx);
+        self.push_agent_status(now, key, status);
     }
 
     /// A task id already in use here. The master now takes the id as ended
     /// (it reused it), so a live task holding it is stopped and the id gets
     /// TASK_ERROR; if that task already ended, its own terminal update, still
     /// pending, is what the master sees for the id, and nothing is added.
-    fn refuse_duplicate(&mut self, key: &TaskKey, ctx: &mut Ctx<'_, Self>) {
+    fn refuse_duplicate(&mut self, now: &mut Now<'_>, key: &TaskKey) {
         let why = "the task id is already in use on this agent";
         tracing::warn!(framework = %key.0, task = %key.1, "refusing task: {why}");
         if let Some(process) = self
             .tasks
             .get(key)
-            .filter(|t| !t.terminal)
+            .filter(|t| !t.phase.is_ended())
             .and_then(|t| t.process)
         {
-            ctx.signal(process, Signal::Kill);
+            self.act(Action::Signal {
+                process,
+                signal: Signal::Kill,
+            });
         }
         let status = AgentStatus::new(TaskState::Error, StatusReason::InvalidTask, why);
-        self.end_task(key, status, ctx);
+        self.end_task(now, key, status);
+    }
+
+    /// What to run for the executor of `info`: its command, with its
+    /// output in the sandbox and its environment.
+    fn executor_spec(
+        &self,
+        me: &Pid,
+        agent_id: &AgentId,
+        framework_id: &FrameworkId,
+        framework: &FrameworkInfo,
+        info: &TaskInfo,
+        sandbox: &Sandbox,
+    ) -> ProcessSpec {
+        // A framework's own executor writes to the sandbox's stdout and
+        // stderr; the command executor's own lines go apart, so that those
+        // files hold the task's output alone.
+        let (command, stdout, stderr) = match &info.executor {
+            Some(custom) => (
+                custom.command.clone(),
+                sandbox.stdout.clone(),
+                sandbox.stderr.clone(),
+            ),
+            None => {
+                let log = sandbox.dir.join(EXECUTOR_LOG);
+                (self.cfg.executor_command.clone(), log.clone(), log)
+            }
+        };
+        let env = self.executor_env(me, agent_id, framework_id, framework, info, sandbox);
+        ProcessSpec {
+            command,
+            env,
+            cwd: Some(sandbox.dir.clone()),
+            stdout: Some(stdout),
+            stderr: Some(stderr),
+        }
     }
 
     /// The executor's environment: ours and Mesos's names.
@@ -308,22 +328,29 @@ impl Agent {
     }
 
     /// The executor of `key` (launch `launch_seq`) had its time to register.
-    fn registration_timed_out(&mut self, key: &TaskKey, launch_seq: u64, ctx: &mut Ctx<'_, Self>) {
-        let Some(task) = self.tasks.get_mut(key) else {
+    pub(super) fn registration_timed_out(
+        &mut self,
+        now: &mut Now<'_>,
+        key: &TaskKey,
+        launch_seq: u64,
+    ) {
+        let Some(task) = self.tasks.get(key) else {
             return;
         };
-        if task.launch_seq != launch_seq || task.terminal || task.executor.is_some() {
+        if task.launch_seq != launch_seq || task.phase != Phase::Launching {
             return;
         }
-        task.registration_timer = None;
         if let Some(process) = task.process {
-            ctx.signal(process, Signal::Kill);
+            self.act(Action::Signal {
+                process,
+                signal: Signal::Kill,
+            });
         }
         let secs = self.cfg.executor_registration_timeout.as_secs_f64();
         let why = format!("executor did not register within {secs} s");
         let status = AgentStatus::new(TaskState::Failed, StatusReason::ExecutorTerminated, why);
-        self.end_task(key, status, ctx);
-        self.flush(ctx);
+        self.end_task(now, key, status);
+        self.flush(now.time);
     }
 }
 

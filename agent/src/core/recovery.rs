@@ -1,54 +1,73 @@
-//! Surviving restarts: writing the checkpoint as the agent's state changes,
-//! reading it back at start, and taking back (or cleaning up) the executors
-//! an earlier run of the agent started.
+//! Surviving restarts: the checkpoint records the agent writes as its state
+//! changes, taking back the tasks of an earlier run's checkpoint at start,
+//! and the executors that run them (or cleaning them up).
 //!
 //! The agent cannot wait on processes it did not start in this run: a
 //! recovered task's executor is reattached by its `ReregisterExecutor` (and
-//! watched through a link), not by `process_exited`.
+//! watched through a link), not by a process exit.
 
 use corral_api::executor as exec;
 use corral_api::leader::LeaderTerm;
 use corral_api::task::{StatusReason, TaskState};
-use corral_runtime::{Ctx, Handler, Pid, StorageError};
+use corral_runtime::{Pid, StorageError, Time};
 
 use super::executors::Claim;
-use super::Agent;
-use crate::checkpoint::{self, CheckpointError, TaskCheckpoint, TaskRecord};
+use super::phase::Phase;
+use super::{Action, AgentCore, Now, Outgoing, Timer};
+use crate::checkpoint::{Checkpoint, CheckpointError, TaskCheckpoint, TaskRecord};
 use crate::config::RecoverMode;
 use crate::events::AgentEvent;
 use crate::sandbox::Sandbox;
 use crate::tasks::{AgentStatus, Task};
 use crate::updates::TaskKey;
 
-impl Agent {
-    /// Writes the records of the tasks that changed, then syncs. True when
-    /// they are durable (or the node keeps no checkpoint at all), so that
-    /// what an executor was told is safe stays safe across a crash.
-    pub(super) fn write_checkpoints(&mut self, ctx: &mut Ctx<'_, Self>) -> bool {
+impl AgentCore {
+    /// The agent starts as `me`, with what the shell read from its store:
+    /// it takes back an earlier run's tasks, then registers.
+    pub fn handle_start(
+        &mut self,
+        now: &mut Now<'_>,
+        me: Pid,
+        loaded: Result<Checkpoint, CheckpointError>,
+    ) {
+        self.me = Some(me);
+        self.recover(now, loaded);
+        self.start_registering(now);
+    }
+
+    /// Checkpoint records of these tasks were not made durable: they are
+    /// written again with the next checkpoint.
+    pub fn handle_checkpoint_failed(&mut self, keys: impl IntoIterator<Item = TaskKey>) {
+        if self.checkpointing {
+            self.dirty.extend(keys);
+        }
+    }
+
+    /// Writes the records of the tasks that changed, then syncs; `then` is
+    /// sent once they are durable (at once when the node keeps no
+    /// checkpoint). An empty write still goes out after an earlier write of
+    /// the same input, which the shell retries in it if that one failed.
+    pub(super) fn write_checkpoints(&mut self, then: Option<(Pid, Outgoing)>) {
         if !self.checkpointing {
             self.dirty.clear();
-            return true;
-        }
-        if self.dirty.is_empty() {
-            return true;
+            if let Some((to, msg)) = then {
+                self.send(&to, msg);
+            }
+            return;
         }
         let records: Vec<TaskRecord> = self.dirty.iter().map(|k| self.record(k)).collect();
-        let mut store = ctx.store();
-        let result = records
+        self.dirty.clear();
+        let earlier = self
+            .actions
             .iter()
-            .try_for_each(|r| checkpoint::save_task(&mut store, r))
-            .and_then(|()| store.sync().map_err(CheckpointError::from));
-        match result {
-            Ok(()) => {
-                self.dirty.clear();
-                true
+            .any(|a| matches!(a, Action::Checkpoint { records, .. } if !records.is_empty()));
+        if records.is_empty() && !earlier {
+            if let Some((to, msg)) = then {
+                self.send(&to, msg);
             }
-            Err(e) => {
-                // Kept dirty: the next write tries again.
-                tracing::warn!("cannot checkpoint tasks: {e}");
-                false
-            }
+            return;
         }
+        self.act(Action::Checkpoint { records, then });
     }
 
     /// The record of `key` as the agent holds it now.
@@ -56,13 +75,16 @@ impl Agent {
         TaskRecord {
             framework_id: key.0.clone(),
             task_id: key.1.clone(),
-            task: self.tasks.get(key).map(|t| TaskCheckpoint {
-                framework: t.framework.clone(),
-                info: t.info.clone(),
-                executor: t.executor.clone(),
-                state: t.state,
-                terminal: t.terminal,
-                kill_requested: t.kill_requested,
+            task: self.tasks.get(key).map(|t| {
+                let (executor, terminal, kill_requested) = t.phase.stored();
+                TaskCheckpoint {
+                    framework: t.framework.clone(),
+                    info: t.info.clone(),
+                    executor,
+                    state: t.state,
+                    terminal,
+                    kill_requested,
+                }
             }),
             pending: self.updates.pending_of(key).cloned().collect(),
         }
@@ -70,48 +92,37 @@ impl Agent {
 
     /// Checkpoints the id the master gave (synced: a restart must come back
     /// under it).
-    pub(super) fn checkpoint_agent_id(&mut self, ctx: &mut Ctx<'_, Self>) {
-        let Some(id) = self.agent_id.clone() else {
+    pub(super) fn checkpoint_agent_id(&mut self) {
+        let Some(agent_id) = self.agent_id.clone() else {
             return;
         };
         if !self.checkpointing {
             return;
         }
-        let mut store = ctx.store();
         let term = self.leader_term.latest();
-        let result = checkpoint::save_registration(&mut store, &id, term)
-            .and_then(|()| store.sync().map_err(CheckpointError::from));
-        if let Err(e) = result {
-            tracing::warn!("cannot checkpoint the agent id: {e}");
-        }
+        self.act(Action::SaveRegistration { agent_id, term });
     }
 
     /// Forgets the whole checkpoint (the master removed this agent).
-    pub(super) fn clear_checkpoint(&mut self, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn clear_checkpoint(&mut self) {
         self.dirty.clear();
-        if !self.checkpointing {
-            return;
-        }
-        let mut store = ctx.store();
-        let result = checkpoint::clear(&mut store)
-            .and_then(|()| store.sync().map_err(CheckpointError::from));
-        if let Err(e) = result {
-            tracing::warn!("cannot clear the checkpoint: {e}");
+        if self.checkpointing {
+            self.act(Action::ClearCheckpoint);
         }
     }
 
     /// Asks an executor (of an earlier run) to kill its task and exit.
-    pub(super) fn shut_down_executor(&mut self, executor: Option<&Pid>, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn shut_down_executor(&mut self, executor: Option<Pid>) {
         if let Some(executor) = executor {
             let grace = self.cfg.kill_grace;
-            ctx.send(executor, exec::ShutdownExecutor { grace });
+            let shutdown = exec::ShutdownExecutor { grace };
+            self.send(&executor, Outgoing::ShutdownExecutor(shutdown));
         }
     }
 
-    /// At start: reads the checkpoint of an earlier run and takes its tasks
-    /// back as `recover` says.
-    pub(super) fn recover(&mut self, ctx: &mut Ctx<'_, Self>) {
-        let loaded = checkpoint::load(&ctx.store());
+    /// At start: takes the checkpoint of an earlier run back as `recover`
+    /// says.
+    fn recover(&mut self, now: &mut Now<'_>, loaded: Result<Checkpoint, CheckpointError>) {
         let found = match loaded {
             Ok(found) => found,
             Err(CheckpointError::Storage(StorageError::NotConfigured)) => {
@@ -130,32 +141,30 @@ impl Agent {
         tracing::info!(agent_id = ?found.agent_id, tasks = found.tasks.len(), mode = ?self.cfg.recover, "recovering from the checkpoint");
         self.agent_id = found.agent_id;
         self.leader_term = LeaderTerm::new(found.leader_term);
-        let now = ctx.now();
         let mut live = Vec::new();
         for record in found.tasks {
-            if let Some(key) = self.restore(record, now) {
+            if let Some(key) = self.restore(record, now.time) {
                 live.push(key);
             }
         }
         let mut waiting = false;
         for key in live {
-            waiting |= self.resume(&key, ctx);
+            waiting |= self.resume(now, &key);
         }
         if waiting {
-            ctx.delay(self.cfg.recovery_timeout, |a: &mut Agent, ctx| {
-                a.recovery_timed_out(ctx);
-            });
+            self.set_timer(Timer::Recovery, self.cfg.recovery_timeout);
         }
-        self.write_checkpoints(ctx);
+        self.write_checkpoints(None);
+        let tasks = self.tasks.keys().map(|k| k.1.clone()).collect();
         self.notify(AgentEvent::Recovered {
             agent_id: self.agent_id.clone(),
-            tasks: self.tasks.keys().map(|k| k.1.clone()).collect(),
+            tasks,
         });
     }
 
     /// Puts one record back: its pending updates and its task. Returns the
     /// key of a task that had not ended.
-    fn restore(&mut self, record: TaskRecord, now: corral_runtime::Time) -> Option<TaskKey> {
+    fn restore(&mut self, record: TaskRecord, now: Time) -> Option<TaskKey> {
         let key = (record.framework_id, record.task_id);
         for status in record.pending {
             self.updates.push(status, now);
@@ -173,7 +182,8 @@ impl Agent {
         }
         let launch_seq = self.next_launch_seq;
         self.next_launch_seq += 1;
-        let terminal = saved.terminal;
+        let phase = Phase::restored(&saved);
+        let live = !phase.is_ended();
         self.tasks.insert(
             key.clone(),
             Task {
@@ -182,26 +192,21 @@ impl Agent {
                 info: saved.info,
                 sandbox,
                 process: None,
-                awaiting_executor: false,
-                executor: saved.executor,
-                kill_requested: saved.kill_requested,
+                phase,
                 state: saved.state,
-                terminal,
                 launch_seq,
-                registration_timer: None,
-                kill_timer: None,
             },
         );
-        (!terminal).then_some(key)
+        live.then_some(key)
     }
 
     /// Decides about one recovered live task; true if it now waits for its
     /// executor to re-register.
-    fn resume(&mut self, key: &TaskKey, ctx: &mut Ctx<'_, Self>) -> bool {
-        let Some(task) = self.tasks.get(key) else {
+    fn resume(&mut self, now: &mut Now<'_>, key: &TaskKey) -> bool {
+        let Some(task) = self.tasks.get_mut(key) else {
             return false;
         };
-        let executor = task.executor.clone();
+        let executor = task.phase.executor().cloned();
         let (state, why) = match self.cfg.recover {
             RecoverMode::Cleanup => (
                 TaskState::Killed,
@@ -212,68 +217,73 @@ impl Agent {
                 "the agent restarted and the framework does not checkpoint",
             ),
             RecoverMode::Reconnect => {
-                if let Some(task) = self.tasks.get_mut(key) {
-                    task.awaiting_executor = true;
-                }
+                task.phase.await_executor();
                 return true;
             }
         };
-        self.shut_down_executor(executor.as_ref(), ctx);
+        self.shut_down_executor(executor);
         let status = AgentStatus::new(state, StatusReason::ExecutorTerminated, why);
-        self.end_task(key, status, ctx);
+        self.end_task(now, key, status);
         false
     }
 
     /// The recovery timeout passed: tasks whose executor has not come back
     /// fail.
-    fn recovery_timed_out(&mut self, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn recovery_timed_out(&mut self, now: &mut Now<'_>) {
         let lost: Vec<TaskKey> = self
             .tasks
             .iter()
-            .filter(|(_, t)| t.awaiting_executor && !t.terminal)
+            .filter(|(_, t)| t.phase.is_reconnecting())
             .map(|(k, _)| k.clone())
             .collect();
         for key in lost {
-            let executor = self.tasks.get(&key).and_then(|t| t.executor.clone());
-            self.shut_down_executor(executor.as_ref(), ctx);
+            let executor = self
+                .tasks
+                .get(&key)
+                .and_then(|t| t.phase.executor().cloned());
+            self.shut_down_executor(executor);
             let why = "executor did not reconnect after agent restart";
             let status = AgentStatus::new(TaskState::Failed, StatusReason::ExecutorTerminated, why);
-            self.end_task(&key, status, ctx);
+            self.end_task(now, &key, status);
         }
-        self.flush(ctx);
+        self.flush(now.time);
     }
 
     /// A linked executor of a recovered task went away (its process is not
     /// ours to wait on): its task failed unless it already ended.
-    pub(super) fn recovered_executor_lost(&mut self, pid: &Pid, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn recovered_executor_lost(&mut self, now: &mut Now<'_>, pid: &Pid) {
         let lost: Vec<TaskKey> = self
             .tasks
             .iter()
-            .filter(|(_, t)| t.process.is_none() && !t.terminal && t.executor.as_ref() == Some(pid))
+            .filter(|(_, t)| {
+                t.process.is_none() && !t.phase.is_ended() && t.phase.executor() == Some(pid)
+            })
             .map(|(k, _)| k.clone())
             .collect();
         for key in lost {
             let Some(task) = self.tasks.get(&key) else {
                 continue;
             };
-            let status = if task.kill_requested {
+            let status = if task.phase.kill_requested() {
                 let why = "executor was lost after the kill";
                 AgentStatus::new(TaskState::Killed, StatusReason::KilledByFramework, why)
             } else {
                 let why = "executor was lost before its task ended";
                 AgentStatus::new(TaskState::Failed, StatusReason::ExecutorTerminated, why)
             };
-            self.end_task(&key, status, ctx);
+            self.end_task(now, &key, status);
         }
-        self.flush(ctx);
+        self.flush(now.time);
     }
-}
 
-impl Handler<exec::ReregisterExecutor> for Agent {
     /// An executor that outlived its agent's link (a restart of this agent,
     /// or a broken connection) asks to be taken back, with all its tasks.
-    fn handle(&mut self, msg: exec::ReregisterExecutor, ctx: &mut Ctx<'_, Self>) {
-        let Some(sender) = ctx.sender().cloned() else {
+    pub fn handle_reregister_executor(
+        &mut self,
+        from: Option<&Pid>,
+        msg: exec::ReregisterExecutor,
+    ) {
+        let Some(sender) = from.cloned() else {
             return;
         };
         let (framework, executor_id) = (msg.framework_id, msg.executor_id);
@@ -281,7 +291,8 @@ impl Handler<exec::ReregisterExecutor> for Agent {
         let live = match self.executor_claim(&framework, &executor_id, &sender) {
             Claim::Unknown | Claim::Idle => {
                 tracing::info!(%framework, executor = %executor_id, %sender, "an executor with no live task here re-registered; shutting it down");
-                ctx.send(&sender, exec::ShutdownExecutor { grace });
+                let shutdown = exec::ShutdownExecutor { grace };
+                self.send(&sender, Outgoing::ShutdownExecutor(shutdown));
                 return;
             }
             Claim::Taken(known) => {
@@ -297,21 +308,28 @@ impl Handler<exec::ReregisterExecutor> for Agent {
             let Some(task) = self.tasks.get_mut(key) else {
                 continue;
             };
-            task.executor = Some(sender.clone());
-            task.awaiting_executor = false;
+            // A launching task's registration deadline is left to fire:
+            // it finds the task running and does nothing.
+            if task.phase.executor_registered(sender.clone()) {
+                self.stray_deadlines.insert((key.clone(), task.launch_seq));
+            }
             watch |= task.process.is_none();
-            if task.kill_requested {
+            if task.phase.kill_requested() {
                 kills.push(key.1.clone());
             }
             self.dirty.insert(key.clone());
         }
         if watch {
-            ctx.link(&sender);
+            self.act(Action::Link(sender.clone()));
         }
-        self.write_checkpoints(ctx);
-        ctx.send(&sender, exec::ExecutorReregistered { executor_id });
+        self.write_checkpoints(None);
+        let reregistered = exec::ExecutorReregistered { executor_id };
+        self.send(&sender, Outgoing::ExecutorReregistered(reregistered));
         for task_id in kills {
-            ctx.send(&sender, exec::KillTask { task_id, grace });
+            self.send(
+                &sender,
+                Outgoing::KillTask(exec::KillTask { task_id, grace }),
+            );
         }
         for key in live {
             self.notify(AgentEvent::ExecutorRegistered {

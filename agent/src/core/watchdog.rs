@@ -7,9 +7,7 @@
 
 use std::time::Duration;
 
-use corral_runtime::Ctx;
-
-use super::Agent;
+use super::{AgentCore, Now, Timer};
 use crate::events::AgentEvent;
 
 /// Ping intervals without a ping after which the agent registers again:
@@ -17,28 +15,25 @@ use crate::events::AgentEvent;
 /// agent (5), so a live agent is back before it would be removed.
 pub(super) const SILENT_PINGS: u32 = 3;
 
-impl Agent {
+impl AgentCore {
     /// The master pinged (or just admitted the agent): re-arms the watch.
-    pub(super) fn pinged(&mut self, ctx: &mut Ctx<'_, Self>) {
-        if let Some(timer) = self.ping_watchdog.take() {
-            ctx.cancel(timer);
+    pub(super) fn pinged(&mut self) {
+        if std::mem::take(&mut self.watching_pings) {
+            self.cancel_timer(Timer::Watchdog);
         }
         // A zero interval from a confused master must not spin.
         let silence = self.ping_interval.max(Duration::from_secs(1)) * SILENT_PINGS;
-        let timer = ctx.delay(silence, |a: &mut Agent, ctx| {
-            a.ping_watchdog = None;
-            a.master_silent(ctx);
-        });
-        self.ping_watchdog = Some(timer);
+        self.set_timer(Timer::Watchdog, silence);
+        self.watching_pings = true;
     }
 
-    fn master_silent(&mut self, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn master_silent(&mut self, now: &mut Now<'_>) {
         if !self.is_registered() {
             return;
         }
         let silence = self.ping_interval * SILENT_PINGS;
         tracing::warn!(master = %self.master, ?silence, "no ping from the master; registering again");
         self.notify(AgentEvent::Disconnected);
-        self.start_registering(ctx);
+        self.start_registering(now);
     }
 }

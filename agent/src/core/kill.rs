@@ -3,17 +3,28 @@
 
 use corral_api::agent as master;
 use corral_api::executor as exec;
-use corral_api::ids::TaskId;
+use corral_api::ids::FrameworkId;
 use corral_api::task::{StatusReason, TaskState};
-use corral_runtime::{Ctx, ExitStatus, Handler, ProcessId, Signal};
+use corral_runtime::{ExitStatus, Pid, Signal};
 
-use super::{Agent, KILL_MARGIN};
+use super::phase::KillPath;
+use super::{
+    Action, AgentCore, LaunchId, Now, Outgoing, Timer, KILL_MARGIN, MAX_REMOVED_FRAMEWORKS,
+};
 use crate::tasks::AgentStatus;
 use crate::updates::TaskKey;
 
-impl Handler<master::KillTask> for Agent {
-    fn handle(&mut self, msg: master::KillTask, ctx: &mut Ctx<'_, Self>) {
-        if !self.sent_by_master("KillTask", ctx) {
+impl AgentCore {
+    /// The framework asks for a task to be killed (if `from` is the
+    /// master). An unknown task is answered TASK_LOST, unless its
+    /// framework was shut down here.
+    pub fn handle_kill_task(
+        &mut self,
+        now: &mut Now<'_>,
+        from: Option<&Pid>,
+        msg: master::KillTask,
+    ) {
+        if !self.sent_by_master("KillTask", from) {
             return;
         }
         let key = (msg.framework_id, msg.task_id);
@@ -27,20 +38,25 @@ impl Handler<master::KillTask> for Agent {
                     StatusReason::ExecutorTerminated,
                     "unknown task",
                 );
-                self.push_agent_status(&key, status, ctx);
+                self.push_agent_status(now, &key, status);
             }
-            Some(task) if task.terminal || task.kill_requested => {
+            Some(task) if task.phase.is_ended() || task.phase.kill_requested() => {
                 tracing::debug!(framework = %key.0, task = %key.1, "task already ended or being killed");
             }
-            Some(_) => self.kill_task(&key, ctx),
+            Some(_) => self.kill_task(now, &key),
         }
-        self.flush(ctx);
+        self.flush(now.time);
     }
-}
 
-impl Handler<master::ShutdownFramework> for Agent {
-    fn handle(&mut self, msg: master::ShutdownFramework, ctx: &mut Ctx<'_, Self>) {
-        if !self.sent_by_master("ShutdownFramework", ctx) {
+    /// The master forgot a framework (if `from` is the master): its tasks
+    /// are killed and its updates dropped, but for each task's end.
+    pub fn handle_shutdown_framework(
+        &mut self,
+        now: &mut Now<'_>,
+        from: Option<&Pid>,
+        msg: master::ShutdownFramework,
+    ) {
+        if !self.sent_by_master("ShutdownFramework", from) {
             return;
         }
         let fw = msg.framework_id;
@@ -66,86 +82,85 @@ impl Handler<master::ShutdownFramework> for Agent {
             if self
                 .tasks
                 .get(&key)
-                .is_some_and(|t| !t.terminal && !t.kill_requested)
+                .is_some_and(|t| !t.phase.is_ended() && !t.phase.kill_requested())
             {
-                self.kill_task(&key, ctx);
+                self.kill_task(now, &key);
             }
-            self.maybe_forget(&key, ctx);
+            self.maybe_forget(&key);
         }
-        self.flush(ctx);
+        self.flush(now.time);
     }
-}
 
-impl Agent {
     /// Kills a live task: at once if its executor has not registered,
     /// otherwise through the executor, with the agent's own SIGKILL if the
     /// executor has not ended the task after the grace and a margin.
-    pub(super) fn kill_task(&mut self, key: &TaskKey, ctx: &mut Ctx<'_, Self>) {
+    pub(super) fn kill_task(&mut self, now: &mut Now<'_>, key: &TaskKey) {
         let grace = self.cfg.kill_grace;
         let Some(task) = self.tasks.get_mut(key) else {
             return;
         };
-        task.kill_requested = true;
+        let path = task.phase.kill();
+        let (process, seq) = (task.process, task.launch_seq);
         self.dirty.insert(key.clone());
-        let Some(executor) = task.executor.clone() else {
-            // The executor never got the task. One that other tasks wait
-            // for too is left to run theirs.
-            let shared = task
-                .process
-                .and_then(|p| self.processes.get(&p))
-                .is_some_and(|keys| keys.len() > 1);
-            if let (Some(process), false) = (task.process, shared) {
-                ctx.signal(process, Signal::Kill);
+        let executor = match path {
+            KillPath::Executor(executor) => executor,
+            KillPath::EndNow => {
+                // The executor never got the task. One that other tasks
+                // wait for too is left to run theirs.
+                let shared = process
+                    .and_then(|p| self.processes.get(&p))
+                    .is_some_and(|keys| keys.len() > 1);
+                if let (Some(process), false) = (process, shared) {
+                    self.act(Action::Signal {
+                        process,
+                        signal: Signal::Kill,
+                    });
+                }
+                let why = "killed before its executor registered";
+                let status =
+                    AgentStatus::new(TaskState::Killed, StatusReason::KilledByFramework, why);
+                self.end_task_as(now, key, status, true);
+                return;
             }
-            let why = "killed before its executor registered";
-            let status = AgentStatus::new(TaskState::Killed, StatusReason::KilledByFramework, why);
-            self.end_task(key, status, ctx);
-            return;
         };
-        let task_id: TaskId = key.1.clone();
-        ctx.send(&executor, exec::KillTask { task_id, grace });
-        let (timer_key, seq) = (key.clone(), task.launch_seq);
-        let timer = ctx.delay(grace + KILL_MARGIN, move |a: &mut Agent, ctx| {
-            a.kill_timed_out(&timer_key, seq, ctx);
-        });
-        if let Some(old) = task.kill_timer.replace(timer) {
-            ctx.cancel(old);
-        }
+        let task_id = key.1.clone();
+        self.send(
+            &executor,
+            Outgoing::KillTask(exec::KillTask { task_id, grace }),
+        );
+        self.set_timer(Timer::Kill(key.clone(), seq), grace + KILL_MARGIN);
     }
 
     /// The executor had the grace and a margin to end a killed task. It is
     /// SIGKILLed: a framework's own executor with other tasks takes them
     /// down too (they fail as its exit says), since the agent cannot tell
     /// what still holds the killed task's resources.
-    fn kill_timed_out(&mut self, key: &TaskKey, launch_seq: u64, ctx: &mut Ctx<'_, Self>) {
-        let Some(task) = self.tasks.get_mut(key) else {
+    pub(super) fn kill_timed_out(&mut self, now: &mut Now<'_>, key: &TaskKey, launch_seq: u64) {
+        let Some(task) = self.tasks.get(key) else {
             return;
         };
-        if task.launch_seq != launch_seq || task.terminal {
+        if task.launch_seq != launch_seq || task.phase.is_ended() {
             return;
         }
-        task.kill_timer = None;
         if let Some(process) = task.process {
-            ctx.signal(process, Signal::Kill);
+            self.act(Action::Signal {
+                process,
+                signal: Signal::Kill,
+            });
         }
         let secs = (self.cfg.kill_grace + KILL_MARGIN).as_secs_f64();
         let why =
             format!("the executor did not end the task within {secs} s of the kill; killed it");
         let status = AgentStatus::new(TaskState::Killed, StatusReason::KilledByFramework, why);
-        self.end_task(key, status, ctx);
-        self.flush(ctx);
+        self.end_task(now, key, status);
+        self.flush(now.time);
     }
 
     /// An executor process ended. Its task, if not ended yet, failed (or was
     /// killed, if a kill was asked for).
-    pub(super) fn executor_exited(
-        &mut self,
-        id: ProcessId,
-        status: ExitStatus,
-        ctx: &mut Ctx<'_, Self>,
-    ) {
-        if let Some(timer) = self.orphans.remove(&id) {
-            ctx.cancel(timer);
+    pub fn handle_process_exit(&mut self, now: &mut Now<'_>, id: LaunchId, status: &ExitStatus) {
+        if self.orphans.remove(&id).is_some() {
+            self.cancel_timer(Timer::Orphan(id));
             return;
         }
         let Some(keys) = self.processes.remove(&id) else {
@@ -156,10 +171,10 @@ impl Agent {
             let Some(task) = self.tasks.get(&key) else {
                 continue;
             };
-            if task.terminal {
+            if task.phase.is_ended() {
                 continue;
             }
-            let update = if task.kill_requested {
+            let update = if task.phase.kill_requested() {
                 let why = format!("executor {how} after the kill");
                 AgentStatus::new(TaskState::Killed, StatusReason::KilledByFramework, why)
             } else {
@@ -171,8 +186,20 @@ impl Agent {
                 let why = format!("executor {how} before its task ended{log}");
                 AgentStatus::new(TaskState::Failed, StatusReason::ExecutorTerminated, why)
             };
-            self.end_task(&key, update, ctx);
+            self.end_task(now, &key, update);
         }
-        self.flush(ctx);
+        self.flush(now.time);
+    }
+
+    /// Remembers that a framework was shut down (bounded).
+    pub(super) fn remember_removed(&mut self, framework_id: &FrameworkId) {
+        if self.removed_frameworks.insert(framework_id.clone()) {
+            self.removed_order.push_back(framework_id.clone());
+            if self.removed_order.len() > MAX_REMOVED_FRAMEWORKS {
+                if let Some(old) = self.removed_order.pop_front() {
+                    self.removed_frameworks.remove(&old);
+                }
+            }
+        }
     }
 }

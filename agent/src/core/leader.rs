@@ -5,18 +5,18 @@
 //! of its list: anyone else could otherwise steer it away from the cluster.
 
 use corral_api::agent as master;
-use corral_runtime::{Ctx, Handler, Pid};
+use corral_runtime::Pid;
 
 use super::registration::next_master;
-use super::{Agent, Registration};
+use super::{AgentCore, Now, Registration};
 use crate::events::AgentEvent;
 
-impl Agent {
-    /// The sender, if it is one of the configured masters; logs if not.
-    fn master_of_the_list(&self, what: &str, ctx: &Ctx<'_, Self>) -> Option<Pid> {
-        let sender = ctx.sender().filter(|s| self.cfg.masters.contains(s));
+impl AgentCore {
+    /// `from`, if it is one of the configured masters; logs if not.
+    fn master_of_the_list(&self, what: &str, from: Option<&Pid>) -> Option<Pid> {
+        let sender = from.filter(|s| self.cfg.masters.contains(s));
         if sender.is_none() {
-            tracing::debug!(sender = ?ctx.sender(), "ignoring {what} from a sender that is not one of the masters");
+            tracing::debug!(sender = ?from, "ignoring {what} from a sender that is not one of the masters");
         }
         sender.cloned()
     }
@@ -25,7 +25,7 @@ impl Agent {
     /// master and is tried at once if the round's redirects allow,
     /// otherwise at the next scheduled attempt. The backoff schedule is
     /// kept either way.
-    fn follow_hint(&mut self, leader: Pid, ctx: &mut Ctx<'_, Self>) {
+    fn follow_hint(&mut self, leader: Pid) {
         if leader == self.master {
             // Already trying it: nothing new.
             return;
@@ -41,26 +41,30 @@ impl Agent {
         let now = *redirects_left > 0;
         *redirects_left = redirects_left.saturating_sub(1);
         *hinted = !now;
-        self.switch_master(leader, ctx);
+        self.switch_master(leader);
         if now {
-            self.send_registration(ctx);
+            self.send_registration();
         }
     }
 
     /// Leaves the master the agent was registered with for `next` and
     /// registers there.
-    fn reregister_with(&mut self, next: Pid, ctx: &mut Ctx<'_, Self>) {
+    fn reregister_with(&mut self, now: &mut Now<'_>, next: Pid) {
         if self.is_registered() {
             self.notify(AgentEvent::Disconnected);
         }
-        self.switch_master(next, ctx);
-        self.start_registering(ctx);
+        self.switch_master(next);
+        self.start_registering(now);
     }
-}
 
-impl Handler<master::NotLeader> for Agent {
-    fn handle(&mut self, msg: master::NotLeader, ctx: &mut Ctx<'_, Self>) {
-        let Some(sender) = self.master_of_the_list("NotLeader", ctx) else {
+    /// A master says it does not lead (naming the leader if it knows).
+    pub fn handle_not_leader(
+        &mut self,
+        now: &mut Now<'_>,
+        from: Option<&Pid>,
+        msg: master::NotLeader,
+    ) {
+        let Some(sender) = self.master_of_the_list("NotLeader", from) else {
             return;
         };
         let leader = match msg.leader {
@@ -76,7 +80,7 @@ impl Handler<master::NotLeader> for Agent {
             // Without a usable hint the next scheduled attempt moves on to
             // the next master of the list.
             if let Some(leader) = leader {
-                self.follow_hint(leader, ctx);
+                self.follow_hint(leader);
             }
             return;
         }
@@ -90,16 +94,20 @@ impl Handler<master::NotLeader> for Agent {
         let next = leader
             .filter(|p| *p != self.master)
             .unwrap_or_else(|| next_master(&self.cfg.masters, &self.master));
-        self.reregister_with(next, ctx);
+        self.reregister_with(now, next);
     }
-}
 
-impl Handler<master::LeaderElected> for Agent {
-    /// Registers with the new leader at once, even when registered (with
-    /// the same pid too: it may be a restarted process at the same
-    /// address, which knows the agent only from its registry).
-    fn handle(&mut self, msg: master::LeaderElected, ctx: &mut Ctx<'_, Self>) {
-        let Some(sender) = self.master_of_the_list("LeaderElected", ctx) else {
+    /// A master announces a newly elected leader: the agent registers with
+    /// it at once, even when registered (with the same pid too: it may be a
+    /// restarted process at the same address, which knows the agent only
+    /// from its registry).
+    pub fn handle_leader_elected(
+        &mut self,
+        now: &mut Now<'_>,
+        from: Option<&Pid>,
+        msg: master::LeaderElected,
+    ) {
+        let Some(sender) = self.master_of_the_list("LeaderElected", from) else {
             return;
         };
         if !self.cfg.masters.contains(&msg.leader) {
@@ -116,6 +124,6 @@ impl Handler<master::LeaderElected> for Agent {
             return;
         }
         tracing::info!(leader = %msg.leader, %sender, "a new leading master was elected; registering with it");
-        self.reregister_with(msg.leader, ctx);
+        self.reregister_with(now, msg.leader);
     }
 }

@@ -1,91 +1,15 @@
 //! What executors tell the agent: that they are up (answered with their
-//! tasks) and how each task is doing (acknowledged at once, then owned by
-//! the agent's update manager until the framework acknowledges it).
+//! tasks) and how each task is doing (acknowledged once durable, then owned
+//! by the agent's update manager until the framework acknowledges it).
 
 use corral_api::executor as exec;
 use corral_api::ids::{FrameworkId, TaskId};
-use corral_runtime::{Ctx, Handler, Pid};
+use corral_runtime::Pid;
 
-use super::Agent;
+use super::{Action, AgentCore, Now, Outgoing, Timer};
 use crate::events::AgentEvent;
 use crate::tasks::Task;
 use crate::updates::{PushResult, TaskKey};
-
-impl Handler<exec::RegisterExecutor> for Agent {
-    fn handle(&mut self, msg: exec::RegisterExecutor, ctx: &mut Ctx<'_, Self>) {
-        let Some(sender) = ctx.sender().cloned() else {
-            return;
-        };
-        let (framework, executor_id) = (msg.framework_id, msg.executor_id);
-        let grace = self.cfg.kill_grace;
-        let live = match self.executor_claim(&framework, &executor_id, &sender) {
-            Claim::Unknown => {
-                tracing::info!(%framework, executor = %executor_id, %sender, "ignoring registration of an unknown executor");
-                return;
-            }
-            Claim::Idle => {
-                // Too late (its tasks timed out or were killed): tell it to go away.
-                tracing::info!(%framework, executor = %executor_id, "executor registered after its tasks ended; shutting it down");
-                ctx.send(&sender, exec::ShutdownExecutor { grace });
-                return;
-            }
-            Claim::Taken(known) => {
-                tracing::warn!(%framework, executor = %executor_id, %known, %sender, "ignoring a second executor under one id");
-                return;
-            }
-            Claim::Tasks(live) => live,
-        };
-        let mut first = Vec::new();
-        for key in &live {
-            let Some(task) = self.tasks.get_mut(key) else {
-                continue;
-            };
-            if task.executor.is_none() {
-                first.push(key.clone());
-            }
-            task.executor = Some(sender.clone());
-            task.awaiting_executor = false;
-            if let Some(timer) = task.registration_timer.take() {
-                ctx.cancel(timer);
-            }
-            self.dirty.insert(key.clone());
-        }
-        if live
-            .iter()
-            .any(|k| self.tasks.get(k).is_some_and(|t| t.process.is_none()))
-        {
-            // Started by an earlier run: only the link tells us it ends.
-            ctx.link(&sender);
-        }
-        // Where its updates come from must be durable before it gets its
-        // tasks: a restarted agent takes it back only from this pid.
-        self.write_checkpoints(ctx);
-        for key in &live {
-            let Some(task) = self.tasks.get(key) else {
-                continue;
-            };
-            // A repeated registration means our RunTask may have been lost.
-            ctx.send(
-                &sender,
-                exec::RunTask {
-                    framework_id: key.0.clone(),
-                    task: task.info.clone(),
-                },
-            );
-            if task.kill_requested {
-                let task_id = key.1.clone();
-                ctx.send(&sender, exec::KillTask { task_id, grace });
-            }
-        }
-        for key in first {
-            self.notify(AgentEvent::ExecutorRegistered {
-                framework_id: key.0,
-                task_id: key.1,
-                executor: sender.clone(),
-            });
-        }
-    }
-}
 
 /// What an executor's (re-)registration may claim.
 pub(super) enum Claim {
@@ -99,7 +23,86 @@ pub(super) enum Claim {
     Tasks(Vec<TaskKey>),
 }
 
-impl Agent {
+impl AgentCore {
+    /// An executor registered: it gets its live tasks (and their kills).
+    pub fn handle_register_executor(&mut self, from: Option<&Pid>, msg: exec::RegisterExecutor) {
+        let Some(sender) = from.cloned() else {
+            return;
+        };
+        let (framework, executor_id) = (msg.framework_id, msg.executor_id);
+        let grace = self.cfg.kill_grace;
+        let live = match self.executor_claim(&framework, &executor_id, &sender) {
+            Claim::Unknown => {
+                tracing::info!(%framework, executor = %executor_id, %sender, "ignoring registration of an unknown executor");
+                return;
+            }
+            Claim::Idle => {
+                // Too late (its tasks timed out or were killed): tell it to go away.
+                tracing::info!(%framework, executor = %executor_id, "executor registered after its tasks ended; shutting it down");
+                let shutdown = exec::ShutdownExecutor { grace };
+                self.send(&sender, Outgoing::ShutdownExecutor(shutdown));
+                return;
+            }
+            Claim::Taken(known) => {
+                tracing::warn!(%framework, executor = %executor_id, %known, %sender, "ignoring a second executor under one id");
+                return;
+            }
+            Claim::Tasks(live) => live,
+        };
+        let mut first = Vec::new();
+        for key in &live {
+            let Some(task) = self.tasks.get_mut(key) else {
+                continue;
+            };
+            if task.phase.executor().is_none() {
+                first.push(key.clone());
+            }
+            let seq = task.launch_seq;
+            let launching = task.phase.executor_registered(sender.clone());
+            let stray = self.stray_deadlines.remove(&(key.clone(), seq));
+            if launching || stray {
+                self.cancel_timer(Timer::ExecutorRegistration(key.clone(), seq));
+            }
+            self.dirty.insert(key.clone());
+        }
+        if live
+            .iter()
+            .any(|k| self.tasks.get(k).is_some_and(|t| t.process.is_none()))
+        {
+            // Started by an earlier run: only the link tells us it ends.
+            self.act(Action::Link(sender.clone()));
+        }
+        // Where its updates come from must be durable before it gets its
+        // tasks: a restarted agent takes it back only from this pid.
+        self.write_checkpoints(None);
+        for key in &live {
+            let Some(task) = self.tasks.get(key) else {
+                continue;
+            };
+            // A repeated registration means our RunTask may have been lost.
+            let run = exec::RunTask {
+                framework_id: key.0.clone(),
+                task: task.info.clone(),
+            };
+            let kill = task.phase.kill_requested();
+            self.send(&sender, Outgoing::RunTask(run));
+            if kill {
+                let task_id = key.1.clone();
+                self.send(
+                    &sender,
+                    Outgoing::KillTask(exec::KillTask { task_id, grace }),
+                );
+            }
+        }
+        for key in first {
+            self.notify(AgentEvent::ExecutorRegistered {
+                framework_id: key.0,
+                task_id: key.1,
+                executor: sender.clone(),
+            });
+        }
+    }
+
     /// The tasks of `framework`: a range of the task map (keyed by framework
     /// first), not a walk over every framework's tasks on each launch and
     /// registration.
@@ -128,24 +131,33 @@ impl Agent {
         if named.is_empty() {
             return Claim::Unknown;
         }
-        let live: Vec<(&TaskKey, &Task)> = named.into_iter().filter(|(_, t)| !t.terminal).collect();
+        let live: Vec<(&TaskKey, &Task)> = named
+            .into_iter()
+            .filter(|(_, t)| !t.phase.is_ended())
+            .collect();
         if live.is_empty() {
             return Claim::Idle;
         }
         let other = live
             .iter()
-            .filter_map(|(_, t)| t.executor.as_ref())
+            .filter_map(|(_, t)| t.phase.executor())
             .find(|known| *known != sender);
         match other {
             Some(known) => Claim::Taken(known.clone()),
             None => Claim::Tasks(live.into_iter().map(|(k, _)| k.clone()).collect()),
         }
     }
-}
 
-impl Handler<exec::ExecutorUpdate> for Agent {
-    fn handle(&mut self, msg: exec::ExecutorUpdate, ctx: &mut Ctx<'_, Self>) {
-        let Some(sender) = ctx.sender().cloned() else {
+    /// An executor reports a task's status. It is acknowledged once the
+    /// agent holds it durably (or it is a resend, or about a task the agent
+    /// forgot); updates from anyone but the task's executor are ignored.
+    pub fn handle_executor_update(
+        &mut self,
+        now: &Now<'_>,
+        from: Option<&Pid>,
+        msg: exec::ExecutorUpdate,
+    ) {
+        let Some(sender) = from.cloned() else {
             return;
         };
         let mut status = msg.status;
@@ -154,45 +166,41 @@ impl Handler<exec::ExecutorUpdate> for Agent {
             return;
         };
         let key = (status.framework_id.clone(), status.task_id.clone());
-        let ack = exec::UpdateAck {
+        let ack = Outgoing::UpdateAck(exec::UpdateAck {
             task_id: status.task_id.clone(),
             uuid,
-        };
+        });
         let Some(task) = self.tasks.get(&key) else {
             // Likely a resend whose ack was lost after the task was
             // forgotten: acknowledge so the executor can stop.
             tracing::debug!(framework = %key.0, task = %key.1, "acknowledging an update of an unknown task");
-            ctx.send(&sender, ack);
+            self.send(&sender, ack);
             return;
         };
-        if task.executor.as_ref() != Some(&sender) {
+        if task.phase.executor() != Some(&sender) {
             tracing::warn!(framework = %key.0, task = %key.1, %sender, "ignoring an update from a sender that is not the task's executor");
             return;
         }
-        if task.terminal {
+        if task.phase.is_ended() {
             tracing::debug!(framework = %key.0, task = %key.1, state = ?status.state, "dropping an update after the task's terminal state");
-            ctx.send(&sender, ack);
+            self.send(&sender, ack);
             return;
         }
         status.agent_id = self.agent_id.clone();
         let terminal = status.state.is_terminal();
-        match self.push_status(status, ctx.now()) {
+        match self.push_status(status, now.time) {
             PushResult::Queued => {
                 if terminal {
-                    self.mark_terminal(&key, ctx);
-                    self.maybe_forget(&key, ctx);
+                    self.mark_terminal(&key, false);
+                    self.maybe_forget(&key);
                 }
                 // The ack tells the executor the agent owns the update: it
                 // must survive a crash of the agent first.
-                if self.write_checkpoints(ctx) {
-                    ctx.send(&sender, ack);
-                }
-                self.flush(ctx);
+                self.write_checkpoints(Some((sender, ack)));
+                self.flush(now.time);
             }
             PushResult::Duplicate | PushResult::AfterTerminal => {
-                if self.write_checkpoints(ctx) {
-                    ctx.send(&sender, ack);
-                }
+                self.write_checkpoints(Some((sender, ack)));
             }
             PushResult::Full | PushResult::NoUuid => {
                 // Not acknowledged: the executor resends later.

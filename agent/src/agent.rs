@@ -19,9 +19,9 @@ use corral_runtime::{Actor, Ctx, ExitStatus, Handlers, Pid, ProcessId, TimerId};
 
 use crate::checkpoint::{self, TaskRecord};
 use crate::config::AgentConfig;
+use crate::core::TaskSummary;
 use crate::core::{Action, AgentCore, LaunchId, Now, Outgoing, Timer};
 use crate::events::{AgentEvent, Observer};
-use crate::tasks::TaskSummary;
 use crate::updates::TaskKey;
 
 /// The agent actor. Spawn it under [`Agent::NAME`] on the agent's node.

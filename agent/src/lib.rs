@@ -73,13 +73,12 @@ pub mod gc;
 pub mod http;
 pub mod sandbox;
 pub mod state;
-mod tasks;
 pub mod updates;
 
 pub use agent::Agent;
 pub use config::{AgentBug, AgentConfig, RecoverMode};
 pub use containerizers::{prepare_docker, Containerizer, DockerCheck};
+pub use core::TaskSummary;
 pub use detect::{detect_resources, hostname};
 pub use error::{AgentError, ConfigError};
 pub use events::{AgentEvent, Observer};
-pub use tasks::TaskSummary;

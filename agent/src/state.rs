@@ -7,7 +7,7 @@ use corral_api::resources::Resources;
 use corral_runtime::message;
 use serde::{Deserialize, Serialize};
 
-use crate::tasks::TaskSummary;
+use crate::core::TaskSummary;
 
 /// Ask an agent for a snapshot of itself.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

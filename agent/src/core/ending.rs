@@ -6,9 +6,9 @@ use corral_api::executor as exec;
 use corral_runtime::{Pid, Signal};
 
 use super::phase::Deadlines;
+use super::tasks::AgentStatus;
 use super::{Action, AgentCore, LaunchId, Now, Orphan, Outgoing, Timer, KILL_MARGIN};
 use crate::events::AgentEvent;
-use crate::tasks::AgentStatus;
 use crate::updates::TaskKey;
 
 impl AgentCore {

@@ -6,9 +6,9 @@ use corral_api::executor as exec;
 use corral_api::ids::{FrameworkId, TaskId};
 use corral_runtime::Pid;
 
+use super::tasks::Task;
 use super::{Action, AgentCore, Now, Outgoing, Timer};
 use crate::events::AgentEvent;
-use crate::tasks::Task;
 use crate::updates::{PushResult, TaskKey};
 
 /// What an executor's (re-)registration may claim.

@@ -8,10 +8,10 @@ use corral_api::task::{StatusReason, TaskState};
 use corral_runtime::{ExitStatus, Pid, Signal};
 
 use super::phase::KillPath;
+use super::tasks::AgentStatus;
 use super::{
     Action, AgentCore, LaunchId, Now, Outgoing, Timer, KILL_MARGIN, MAX_REMOVED_FRAMEWORKS,
 };
-use crate::tasks::AgentStatus;
 use crate::updates::TaskKey;
 
 impl AgentCore {

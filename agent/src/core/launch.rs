@@ -14,10 +14,10 @@ use corral_api::task::{StatusReason, TaskState};
 use corral_runtime::{Pid, ProcessSpec, Signal};
 
 use super::phase::Phase;
+use super::tasks::{AgentStatus, Task};
 use super::{Action, AgentCore, LaunchId, Now, Outgoing, Timer};
 use crate::containerizers::refusal;
 use crate::sandbox::Sandbox;
-use crate::tasks::{AgentStatus, Task};
 use crate::updates::TaskKey;
 
 /// Where the command executor's own output goes, in its task's sandbox.

@@ -30,6 +30,7 @@ pub(crate) mod phase;
 mod recovery;
 mod registration;
 mod statuses;
+mod tasks;
 mod watchdog;
 
 #[cfg(test)]
@@ -46,9 +47,10 @@ use rand::RngCore;
 
 pub use self::actions::{Action, LaunchId, Outgoing, Timer};
 pub use self::launch::EXECUTOR_LOG;
+use self::tasks::Task;
+pub use self::tasks::TaskSummary;
 use crate::config::AgentConfig;
 use crate::events::AgentEvent;
-use crate::tasks::{Task, TaskSummary};
 use crate::updates::{TaskKey, UpdateManager};
 
 /// Frameworks remembered as shut down (their late updates are dropped).

@@ -13,12 +13,12 @@ use corral_runtime::{Pid, StorageError, Time};
 
 use super::executors::Claim;
 use super::phase::Phase;
+use super::tasks::{AgentStatus, Task};
 use super::{Action, AgentCore, Now, Outgoing, Timer};
 use crate::checkpoint::{Checkpoint, CheckpointError, TaskCheckpoint, TaskRecord};
 use crate::config::RecoverMode;
 use crate::events::AgentEvent;
 use crate::sandbox::Sandbox;
-use crate::tasks::{AgentStatus, Task};
 use crate::updates::TaskKey;
 
 impl AgentCore {

@@ -11,9 +11,9 @@ use corral_api::task::{StatusReason, TaskState};
 use corral_runtime::Pid;
 use rand::RngCore;
 
+use super::tasks::{registration_report, AgentStatus};
 use super::{Action, AgentCore, Now, Outgoing, Registration, Timer};
 use crate::events::AgentEvent;
-use crate::tasks::{registration_report, AgentStatus};
 
 /// The first wait between registration attempts (doubling up to
 /// `registration_backoff_max`).

@@ -6,9 +6,9 @@ use corral_api::agent as master;
 use corral_api::task::TaskStatus;
 use corral_runtime::Time;
 
+use super::tasks::{uuid_v4, AgentStatus};
 use super::{AgentCore, Now, Outgoing, Timer};
 use crate::events::AgentEvent;
-use crate::tasks::{uuid_v4, AgentStatus};
 use crate::updates::{PushResult, TaskKey};
 
 impl AgentCore {

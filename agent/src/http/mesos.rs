@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
+use crate::core::TaskSummary;
 use crate::state::AgentSnapshot;
-use crate::tasks::TaskSummary;
 use corral_api::resources::Resources;
 use corral_api::task::{task_state_name, TaskState};
 use corral_http::mesos::{attributes, host_of, resources, usage_gauges};

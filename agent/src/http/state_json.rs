@@ -19,8 +19,8 @@ use corral_api::task::task_state_name;
 use corral_http::ResourcesJson;
 use serde::{Deserialize, Serialize};
 
+use crate::core::TaskSummary;
 use crate::state::AgentSnapshot;
-use crate::tasks::TaskSummary;
 
 /// The whole agent `/state` document.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

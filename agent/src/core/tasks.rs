@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::core::phase::Phase;
-use crate::core::LaunchId;
+use super::phase::Phase;
+use super::LaunchId;
 use crate::sandbox::Sandbox;
 use crate::updates::{TaskKey, UpdateManager};
 use corral_api::agent::AgentTask;

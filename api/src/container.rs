@@ -153,7 +153,7 @@ pub enum VolumeSource {
 }
 
 /// One allowed `docker run` option, parsed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DockerParameter {
     /// `--add-host NAME:IP`.
     AddHost(String),

@@ -6,10 +6,9 @@ use std::time::Duration;
 use corral_api::ids::TaskId;
 use corral_api::task::{StatusReason, TaskInfo, TaskState};
 use corral_executor_sdk::{Control, Executor, ExecutorDriver, AGENT_LOST_GRACE};
-use corral_runtime::{Ctx, ExitStatus, Handler, Handlers, Message, ProcessId, Time, TimerId};
+use corral_runtime::{Ctx, ExitStatus, Handler, Handlers, Message, Pid, ProcessId, Time, TimerId};
 
 pub use crate::config::Site;
-pub use crate::container::ContainerHook;
 use crate::container::{ContainerExit, ContainerExited, ContainerStarted, DriverCommand};
 use crate::lifecycle::{Action, KillCause, Lifecycle};
 
@@ -28,19 +27,20 @@ use crate::lifecycle::{Action, KillCause, Lifecycle};
 /// [`AGENT_LOST_GRACE`]); a checkpointing framework's task keeps running
 /// while the driver waits for the agent to come back.
 ///
-/// A task with a container runs through the container driver reached by
-/// the [`ContainerHook`] given to [`with_containers`](Self::with_containers)
-/// (the binary's edge starts one; see [`crate::docker`]); the driver
-/// answers with [`ContainerStarted`] and [`ContainerExited`] sent by this
-/// node itself (`$node` on the executor's own address), and only those
-/// are believed. Without a hook, container tasks fail at once.
+/// A task with a container runs through the container driver actor named
+/// by [`with_containers`](Self::with_containers) (the binary's edge starts
+/// one; see [`crate::docker::actor`]): the executor sends it
+/// [`DriverCommand`]s and believes [`ContainerStarted`] and
+/// [`ContainerExited`] from that actor only. Without a driver, container
+/// tasks fail at once.
 ///
 /// It runs one task: a second one is answered with `TASK_ERROR`.
 pub struct CommandExecutor {
     core: Lifecycle,
     process: Option<ProcessId>,
     timer: Option<(TimerId, Time)>,
-    containers: Option<ContainerHook>,
+    /// The container driver actor, if container tasks can run.
+    containers: Option<Pid>,
 }
 
 impl CommandExecutor {
@@ -54,9 +54,10 @@ impl CommandExecutor {
         }
     }
 
-    /// This executor, running container tasks through `hook`.
-    pub fn with_containers(mut self, hook: ContainerHook) -> CommandExecutor {
-        self.containers = Some(hook);
+    /// This executor, running container tasks through the container
+    /// driver actor `driver`.
+    pub fn with_containers(mut self, driver: Pid) -> CommandExecutor {
+        self.containers = Some(driver);
         self
     }
 
@@ -75,16 +76,16 @@ impl CommandExecutor {
                         ex.signal(id, signal);
                     }
                 }
-                Action::StartContainer(spec) => match self.containers.as_mut() {
-                    Some(hook) => hook(DriverCommand::Start(spec)),
+                Action::StartContainer(spec) => match &self.containers {
+                    Some(driver) => ex.ctx().send(driver, DriverCommand::Start(spec)),
                     None => {
                         let why = "this executor has no container driver";
                         self.core.handle_container_exit(ContainerExit::failed(why));
                     }
                 },
                 Action::StopContainer { grace } => {
-                    if let Some(hook) = self.containers.as_mut() {
-                        hook(DriverCommand::Stop { grace });
+                    if let Some(driver) = &self.containers {
+                        ex.ctx().send(driver, DriverCommand::Stop { grace });
                     }
                 }
             }
@@ -183,28 +184,26 @@ impl Executor for CommandExecutor {
     }
 }
 
-/// Whether `ctx`'s current message comes from this node itself (the
-/// container driver sends through the node's handle); logged if not.
-fn sent_by_host<M: Message>(ctx: &Ctx<'_, ExecutorDriver<CommandExecutor>>) -> bool {
-    let ok = ctx
-        .sender()
-        .is_some_and(|s| s.name() == NODE_HANDLE && s.addr() == ctx.me().addr());
+/// Whether `ctx`'s current message comes from this executor's container
+/// driver; logged if not.
+fn from_driver<M: Message>(
+    driver: Option<&Pid>,
+    ctx: &Ctx<'_, ExecutorDriver<CommandExecutor>>,
+) -> bool {
+    let ok = driver.is_some() && ctx.sender() == driver;
     if !ok {
         tracing::warn!(
             sender = ?ctx.sender(),
             message = M::NAME,
-            "dropping a container report that does not come from this node"
+            "dropping a container report that does not come from this executor's driver"
         );
     }
     ok
 }
 
-/// The name of a node's own handle pid (what `Node::send` sends as).
-const NODE_HANDLE: &str = "$node";
-
 impl Handler<ContainerStarted> for ExecutorDriver<CommandExecutor> {
     fn handle(&mut self, msg: ContainerStarted, ctx: &mut Ctx<'_, Self>) {
-        if sent_by_host::<ContainerStarted>(ctx) {
+        if from_driver::<ContainerStarted>(self.executor().containers.as_ref(), ctx) {
             self.with(ctx, |e, ex| {
                 e.core.handle_container_started(&msg.name);
                 e.drive(ex);
@@ -215,7 +214,7 @@ impl Handler<ContainerStarted> for ExecutorDriver<CommandExecutor> {
 
 impl Handler<ContainerExited> for ExecutorDriver<CommandExecutor> {
     fn handle(&mut self, msg: ContainerExited, ctx: &mut Ctx<'_, Self>) {
-        if sent_by_host::<ContainerExited>(ctx) {
+        if from_driver::<ContainerExited>(self.executor().containers.as_ref(), ctx) {
             self.with(ctx, |e, ex| {
                 e.core.handle_container_exit(msg.exit);
                 e.drive(ex);

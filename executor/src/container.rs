@@ -5,9 +5,10 @@
 //! ([`container_ending`]).
 //!
 //! The driver itself (Docker through bollard, on a thread of its own) lives at
-//! the binary's edge, in [`crate::docker`]; the executor actor reaches it only
-//! through a [`ContainerHook`], and hears back through ordinary messages sent
-//! to it by its own node, so the actor stays free of I/O.
+//! the binary's edge, in [`crate::docker`], behind an actor on the executor's
+//! node: the executor sends it [`DriverCommand`]s and hears back from it, as
+//! from any actor, through its `Ctx`, so the executor stays free of I/O and a
+//! simulation can stand any actor in for Docker.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -49,7 +50,7 @@ pub mod labels {
 }
 
 /// Everything the driver needs to run one task's container.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ContainerSpec {
     /// The container's name (unique per agent, framework and task).
     pub name: String,
@@ -88,8 +89,9 @@ pub struct ContainerSpec {
     pub stderr: PathBuf,
 }
 
-/// Executor → driver.
-#[derive(Clone, Debug, PartialEq)]
+/// Executor → container driver: the one message the executor sends its
+/// driver (an actor on the executor's node, see [`crate::docker::actor`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum DriverCommand {
     /// Create and start the container; answer [`ContainerStarted`] once it
     /// runs and [`ContainerExited`] once it has ended and been removed (or
@@ -102,10 +104,6 @@ pub enum DriverCommand {
         grace: Duration,
     },
 }
-
-/// How the executor reaches its container driver. Called on the executor's
-/// event loop: it must only hand the command over, never block.
-pub type ContainerHook = Box<dyn FnMut(DriverCommand) + Send>;
 
 /// Driver → executor: the container runs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -142,6 +140,7 @@ impl ContainerExit {
     }
 }
 
+message!(DriverCommand = "executor.DriverCommand");
 message!(ContainerStarted = "executor.ContainerStarted");
 message!(ContainerExited = "executor.ContainerExited");
 

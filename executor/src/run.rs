@@ -11,6 +11,7 @@ use corral_executor_sdk::{ConfigError, ExecutorConfig, ExecutorDriver, Outcome};
 use corral_runtime::{Node, NodeConfig, NodeError, SpawnError};
 
 use crate::command::{CommandExecutor, Site};
+use crate::docker::actor::{DriverActor, DRIVER_NAME};
 use crate::docker::driver::{self, DriverReport};
 pub use corral_executor_sdk::env::parse_mesos_duration;
 pub use corral_executor_sdk::{actor_name, ACTOR_NAME};
@@ -49,30 +50,31 @@ pub fn run_from_env() -> Result<Outcome, RunError> {
     env::init_tracing();
     let listen = SocketAddr::new(env::listen_ip()?, 0);
     let (tx, rx) = mpsc::channel();
-    let (containers, pending_driver) = driver::channel();
+    let (commands, pending_driver) = driver::channel();
+    let node = Arc::new(Node::start(NodeConfig {
+        listen,
+        tls: env::tls_from_env()?,
+        ..NodeConfig::default()
+    })?);
+    let containers = node.spawn(DRIVER_NAME, DriverActor::new(commands))?;
     let executor = ExecutorDriver::new(
         cfg,
-        CommandExecutor::new(site).with_containers(containers),
+        CommandExecutor::new(site).with_containers(containers.clone()),
         Box::new(move |outcome| {
             // The receiver lives until `recv` returns; a failed send only
             // means nobody waits any more.
             let _ = tx.send(outcome);
         }),
     )?;
-    let node = Arc::new(Node::start(NodeConfig {
-        listen,
-        tls: env::tls_from_env()?,
-        ..NodeConfig::default()
-    })?);
     let pid = node.spawn(&name, executor)?;
     tracing::debug!(%pid, "command executor started");
-    // The driver reports to the actor through the node, as messages from
-    // the node itself (which the actor checks).
-    let (reports, to) = (node.clone(), pid.clone());
+    // The driver thread reports to its actor through the node, as messages
+    // from the node itself (which the actor checks).
+    let reports = node.clone();
     let driver = pending_driver
         .start(move |report| match report {
-            DriverReport::Started(m) => reports.send(&to, m),
-            DriverReport::Exited(m) => reports.send(&to, m),
+            DriverReport::Started(m) => reports.send(&containers, m),
+            DriverReport::Exited(m) => reports.send(&containers, m),
         })
         .map_err(RunError::Driver)?;
     // The executor's only sender is dropped with it: an error here means the

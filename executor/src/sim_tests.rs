@@ -16,6 +16,7 @@ use corral_runtime::sim::{Sim, SimConfig};
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid, Time};
 
 use super::{CommandExecutor, Site};
+use crate::docker::actor::{DriverActor, DRIVER_NAME};
 use corral_api::executor::{
     ExecutorReregistered, ExecutorUpdate, KillTask, RegisterExecutor, ReregisterExecutor, RunTask,
     ShutdownExecutor, UpdateAck,
@@ -156,7 +157,7 @@ fn world_with(
     seed: u64,
     task: TaskInfo,
     opts: Options,
-    containers: Option<crate::container::ContainerHook>,
+    containers: Option<tokio::sync::mpsc::UnboundedSender<crate::container::DriverCommand>>,
 ) -> World {
     let mut sim = Sim::new(SimConfig {
         seed,
@@ -188,11 +189,15 @@ fn world_with(
     let done = outcomes.clone();
     let on_done = Box::new(move |o| done.lock().unwrap().push(o));
     let mut command = CommandExecutor::new(Site::of(&cfg, None));
-    if let Some(hook) = containers {
-        command = command.with_containers(hook);
+    if containers.is_some() {
+        command = command.with_containers(driver_pid());
     }
     let mut executor = Some(ExecutorDriver::new(cfg, command, on_done).unwrap());
+    let mut driver = containers.map(DriverActor::new);
     sim.add_node(addr(EXECUTOR_NODE), move |k| {
+        if let Some(d) = driver.take() {
+            k.spawn_actor(DRIVER_NAME, d).unwrap();
+        }
         if let Some(e) = executor.take() {
             k.spawn_actor("executor", e).unwrap();
         }
@@ -209,7 +214,7 @@ fn world_with(
 impl World {
     /// Steps until `goal` holds; fails if nothing is left to happen or
     /// virtual time would pass `limit` first.
-    fn run_until(&mut self, limit: Duration, what: &str, goal: impl Fn(&World) -> bool) {
+    fn run_until(&mut self, limit: Duration, what: &str, mut goal: impl FnMut(&World) -> bool) {
         let deadline = Time::ZERO + limit;
         while !goal(self) {
             let next = self.sim.next_event_time();
@@ -416,38 +421,52 @@ fn a_seed_replays_to_the_same_trace() {
     assert_eq!(trace(11), trace(11));
 }
 
-/// The pid a node's own handle sends as (what the container driver uses).
+/// The pid a node's own handle sends as (what the driver thread reports
+/// to its actor as).
 fn executor_node_handle() -> Pid {
     Pid::new("$node", addr(EXECUTOR_NODE)).unwrap()
 }
 
+/// The container driver's actor, beside the executor.
+fn driver_pid() -> Pid {
+    Pid::new(DRIVER_NAME, addr(EXECUTOR_NODE)).unwrap()
+}
+
 #[test]
-fn a_container_task_runs_through_the_hook_and_believes_only_its_node() {
+fn a_container_task_runs_through_the_driver_actor_which_believes_only_its_thread() {
     use crate::container::{ContainerExit, ContainerExited, ContainerStarted, DriverCommand};
-    let commands = Arc::new(Mutex::new(Vec::new()));
-    let seen = commands.clone();
-    let hook = Box::new(move |c: DriverCommand| seen.lock().unwrap().push(c));
+    let (tx, mut commands) = tokio::sync::mpsc::unbounded_channel();
     let mut t = task("echo in a container");
     t.container = Some(corral_api::container::ContainerInfo::docker("img"));
-    let mut w = world_with(8, t, NORMAL, Some(hook));
+    let mut w = world_with(8, t, NORMAL, Some(tx));
+    let mut seen = Vec::new();
     w.run_until(secs(30), "the container start and TASK_STARTING", |w| {
-        !commands.lock().unwrap().is_empty() && !w.states().is_empty()
+        while let Ok(c) = commands.try_recv() {
+            seen.push(c);
+        }
+        !seen.is_empty() && !w.states().is_empty()
     });
     assert!(matches!(
-        commands.lock().unwrap()[0],
+        seen[0],
         DriverCommand::Start(ref spec) if spec.command.as_deref() == Some("echo in a container")
     ));
     assert_eq!(w.states(), [TaskState::Starting]);
-    // A stranger's report is dropped; the node's own is believed.
+    // Reports from anyone but the driver thread (through the node's own
+    // handle to the driver's actor) are dropped, whether sent to the
+    // driver's actor or straight to the executor.
     let started = ContainerStarted { name: "c".into() };
-    w.sim
-        .send(agent_pid(), &executor_pid(), started.clone())
-        .unwrap();
+    for (from, to) in [
+        (agent_pid(), driver_pid()),
+        (agent_pid(), executor_pid()),
+        (executor_node_handle(), executor_pid()),
+    ] {
+        w.sim.send(from, &to, started.clone()).unwrap();
+    }
     let later = w.sim.now() + secs(5);
     w.sim.run_until(later);
     assert_eq!(w.states(), [TaskState::Starting]);
     w.sim
-        .send(executor_node_handle(), &executor_pid(), started)
+        .send(executor_node_handle(), &driver_pid(), started)
         .unwrap();
     w.run_until(secs(60), "TASK_RUNNING", |w| {
         w.states().contains(&TaskState::Running)
@@ -459,7 +478,7 @@ fn a_container_task_runs_through_the_hook_and_believes_only_its_node() {
     w.sim
         .send(
             executor_node_handle(),
-            &executor_pid(),
+            &driver_pid(),
             ContainerExited { exit },
         )
         .unwrap();

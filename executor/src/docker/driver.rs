@@ -37,7 +37,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::body::create_body;
 use super::{connect, is_not_found, plain, runtime, API_TIMEOUT};
 use crate::container::{
-    ContainerExit, ContainerExited, ContainerHook, ContainerSpec, ContainerStarted, DriverCommand,
+    ContainerExit, ContainerExited, ContainerSpec, ContainerStarted, DriverCommand,
 };
 
 /// The longest a forced image pull may take.
@@ -70,15 +70,12 @@ pub struct DockerDriver {
     thread: Option<JoinHandle<()>>,
 }
 
-/// The hook for the executor actor and the driver end it feeds. Commands
-/// sent before the driver starts wait in the channel.
-pub fn channel() -> (ContainerHook, PendingDriver) {
+/// The sending end for the driver's actor ([`super::actor::DriverActor`])
+/// and the driver end it feeds. Commands sent before the driver starts
+/// wait in the channel.
+pub fn channel() -> (mpsc::UnboundedSender<DriverCommand>, PendingDriver) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let hook: ContainerHook = Box::new(move |cmd| {
-        // Fails only once the driver is gone, when nobody is left to care.
-        let _ = tx.send(cmd);
-    });
-    (hook, PendingDriver { rx })
+    (tx, PendingDriver { rx })
 }
 
 impl PendingDriver {

@@ -4,7 +4,9 @@
 //! - [`driver`]: the container driver an executor process runs beside its
 //!   actor, on a thread of its own with its own tokio runtime: it creates,
 //!   starts, follows (output into the sandbox's files), stops and removes
-//!   one task's container, answering the actor with messages.
+//!   one task's container.
+//! - [`actor`]: the driver's face on the executor's node, an actor the
+//!   executor sends commands to and hears from through its `Ctx`.
 //! - [`host`]: blocking calls for binaries: is Docker there
 //!   ([`host::probe`]), and removing the containers an earlier run of an
 //!   agent left behind ([`host::remove_orphans`]).
@@ -17,6 +19,7 @@
 // it does the I/O the executor's actor may not (clippy.toml).
 #![allow(clippy::disallowed_methods)]
 
+pub mod actor;
 mod body;
 pub mod driver;
 pub mod host;

@@ -71,6 +71,9 @@ pub struct AgentConfig {
     /// Base URL of this agent's HTTP API (`http://ip:port`), told to the
     /// master so operators can reach sandboxes. Default none.
     pub http_url: Option<String>,
+    /// The principal and secret the agent proves itself with to masters
+    /// that authenticate agents (`--credential`). Default none.
+    pub credential: Option<corral_api::auth::Credential>,
     /// The containerizers offered, in order of preference
     /// (`--containerizers`). Default `[Process]`. A task with a Docker
     /// container needs `Docker`, one without needs `Process`; others get
@@ -133,6 +136,7 @@ impl AgentConfig {
             executor_tls: corral_runtime::node::tls::TlsConfig::default(),
             max_completed_tasks: 1000,
             http_url: None,
+            credential: None,
             containerizers: vec![Containerizer::Process],
             docker_unavailable: None,
             docker_host: None,

@@ -72,6 +72,12 @@ pub enum AgentEvent {
         /// The master's reason.
         message: String,
     },
+    /// The master refused to admit the agent (its credential); it keeps
+    /// trying.
+    Refused {
+        /// The master's reason.
+        message: String,
+    },
 }
 
 /// The observer hook: called with each event, on the agent's event loop.

@@ -48,6 +48,9 @@ pub struct RegisterAgent {
     /// acknowledged: a newly elected master rebuilds its task table and the
     /// allocator's books from these, and offers only what is really free.
     pub tasks: Vec<AgentTask>,
+    /// Proves the agent's principal where the master authenticates agents
+    /// (see [`crate::auth`]).
+    pub credential: Option<crate::auth::Credential>,
 }
 
 /// A task as an agent reports it when it (re-)registers.
@@ -190,7 +193,17 @@ pub struct ShutdownAgent {
     pub message: String,
 }
 
+/// The master refuses a registration it will not admit until the agent
+/// changes (its credential does not prove a known principal): the agent
+/// says why, loudly, and keeps trying, so fixing either side heals it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegistrationRefused {
+    /// Why, in words.
+    pub message: String,
+}
+
 message!(RegisterAgent = "master.RegisterAgent");
+message!(RegistrationRefused = "master.RegistrationRefused");
 message!(AgentRegistered = "master.AgentRegistered");
 message!(Ping = "master.Ping" => Pong);
 message!(Pong = "master.Pong");

@@ -73,6 +73,9 @@ pub struct FrameworkInfo {
 pub struct Subscribe {
     /// The framework's description.
     pub info: FrameworkInfo,
+    /// Proves `info.principal` where the master authenticates frameworks
+    /// (see [`crate::auth`]).
+    pub credential: Option<crate::auth::Credential>,
 }
 
 /// One thing to do with offered resources.

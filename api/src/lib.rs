@@ -1,6 +1,7 @@
 //! corral-api: the vocabulary and wire contract every Corral component
 //! shares, and all a framework, executor or tool needs to talk to a
-//! cluster. It depends on serde and the runtime's message trait only, so a
+//! cluster. It depends on serde (with serde_json and toml for credential
+//! files) and the runtime's message trait only, so a
 //! framework built on it pulls in none of the master's machinery (Raft,
 //! storage, the HTTP server).
 //!
@@ -13,12 +14,14 @@
 //!   (executor ↔ agent, with [`executor_env`], the environment an executor
 //!   is started with);
 //! - [`leader`]: how agents and frameworks find the leading master and tell
-//!   it from a deposed one.
+//!   it from a deposed one;
+//! - [`auth`]: credentials, and the master's list of them.
 //!
 //! Wire names are stable (`master.*`, `executor.*`): renaming one breaks
 //! every peer of another version.
 
 pub mod agent;
+pub mod auth;
 pub mod container;
 pub mod executor;
 pub mod executor_env;

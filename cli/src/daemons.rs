@@ -18,12 +18,13 @@ use corral_api::resources::Resources;
 use corral_master::allocator::AllocatorActorConfig;
 use corral_master::group::spawn_member;
 use corral_master::http::HttpConfig;
-use corral_master::master::{Master, MasterConfig};
+use corral_master::master::{Authentication, Master, MasterConfig};
 use corral_runtime::node::RESET_KEY_FILE;
 use corral_runtime::{Node, NodeConfig};
 
 use crate::flags::{
-    duration, executor_command, init_logs_as, master_pids, resolve, show_duration, LogFormat,
+    duration, executor_command, init_logs_as, master_pids, read_credential, read_credentials,
+    resolve, show_duration, LogFormat,
 };
 use crate::tls::TlsArgs;
 
@@ -112,6 +113,33 @@ pub struct MasterCommand {
     /// seconds rather than at their 10 s link timeout.
     #[arg(long, env = "CORRAL_WORK_DIR", default_value = "/tmp/corral/master")]
     work_dir: PathBuf,
+    /// Principals and secrets that frameworks and agents may prove, in
+    /// Mesos's JSON (`{"credentials": [{"principal": .., "secret": ..}]}`)
+    /// or TOML (`[[credentials]]` tables). A framework or agent that sends
+    /// a credential must prove it even when none is required.
+    #[arg(long, env = "CORRAL_CREDENTIALS")]
+    credentials: Option<PathBuf>,
+    /// Frameworks must prove a principal of --credentials to subscribe.
+    #[arg(long, env = "CORRAL_AUTHENTICATE_FRAMEWORKS")]
+    authenticate_frameworks: bool,
+    /// Agents must prove a principal of --credentials to register.
+    #[arg(long, env = "CORRAL_AUTHENTICATE_AGENTS")]
+    authenticate_agents: bool,
+}
+
+impl MasterCommand {
+    /// Who must authenticate, from the flags.
+    fn authentication(&self) -> Result<Authentication> {
+        let credentials = match &self.credentials {
+            Some(path) => Some(read_credentials(path)?),
+            None => None,
+        };
+        Ok(Authentication {
+            credentials,
+            frameworks: self.authenticate_frameworks,
+            agents: self.authenticate_agents,
+        })
+    }
 }
 
 /// Parses `--masters`: the group's addresses, in order. Empty: none.
@@ -199,7 +227,10 @@ impl MasterArgs {
 pub fn master(command: MasterCommand) -> Result<ExitCode> {
     let args = &command.master;
     init_logs_as(&args.common.log_level, args.common.log_format);
-    let cfg = args.config()?;
+    let mut cfg = args.config()?;
+    cfg.authentication = command.authentication()?;
+    cfg.validate()?;
+    warn_if_open(args.ip, &cfg.authentication);
     let addr = SocketAddr::new(args.ip, args.port);
     let group = master_group(&command.masters)?;
     let replicated = group.len() > 1 || group.first().is_some_and(|a| *a != addr);
@@ -227,6 +258,25 @@ pub fn master(command: MasterCommand) -> Result<ExitCode> {
         show_duration(args.allocation_interval)
     ));
     run_until_stopped(&node)
+}
+
+/// Warns, loudly, of a master that anyone on the network may use: it
+/// listens beyond this machine and asks no one to authenticate. Not refused,
+/// as Mesos does not: a trusted network is a choice (docs/security.md).
+fn warn_if_open(ip: IpAddr, auth: &Authentication) {
+    if ip.is_loopback() || (auth.frameworks && auth.agents) {
+        return;
+    }
+    let open = match (auth.frameworks, auth.agents) {
+        (false, false) => "frameworks and agents",
+        (false, true) => "frameworks",
+        _ => "agents",
+    };
+    tracing::warn!(
+        "the master listens on {ip} and does not authenticate {open}: anyone who can reach it \
+         can register them; see docs/security.md (--credentials, --authenticate-frameworks, \
+         --authenticate-agents)"
+    );
 }
 
 /// Prints a line about a running node to stdout. The node outlives its
@@ -309,6 +359,11 @@ pub struct AgentArgs {
     /// How often the disk is measured and old sandboxes removed.
     #[arg(long, env = "CORRAL_DISK_WATCH_INTERVAL", default_value = "1m", value_parser = duration)]
     disk_watch_interval: Duration,
+    /// The principal and secret this agent proves itself with to masters
+    /// that authenticate agents: JSON `{"principal": .., "secret": ..}`,
+    /// TOML, or Mesos's plain `PRINCIPAL SECRET`.
+    #[arg(long, env = "CORRAL_CREDENTIAL")]
+    credential: Option<PathBuf>,
     #[command(flatten)]
     common: NodeCommon,
 }
@@ -351,6 +406,9 @@ pub fn agent(args: AgentArgs) -> Result<ExitCode> {
     )
     .with_masters(masters);
     cfg.attributes = args.attributes.clone();
+    if let Some(path) = &args.credential {
+        cfg.credential = Some(read_credential("credential", path)?);
+    }
     cfg.kill_grace = args.executor_shutdown_grace_period;
     cfg.recover = args.recover;
     cfg.recovery_timeout = args.recovery_timeout;

@@ -90,6 +90,11 @@ pub struct ExecuteArgs {
     /// can hold is reported after a few seconds either way).
     #[arg(long, value_parser = duration)]
     timeout: Option<Duration>,
+    /// The principal and secret the framework proves itself with to masters
+    /// that authenticate frameworks: JSON `{"principal": .., "secret": ..}`,
+    /// TOML, or Mesos's plain `PRINCIPAL SECRET`.
+    #[arg(long, env = "CORRAL_CREDENTIAL")]
+    credential: Option<std::path::PathBuf>,
     /// Log level (error, warn, info, debug, trace).
     #[arg(long, default_value = "warn")]
     log_level: String,
@@ -127,6 +132,9 @@ pub fn execute(args: ExecuteArgs) -> Result<ExitCode> {
         resources,
     );
     batch.container = container;
+    if let Some(path) = &args.credential {
+        batch.credential = Some(crate::flags::read_credential("credential", path)?);
+    }
     let node_cfg = corral_runtime::NodeConfig {
         tls: args.tls.config()?,
         // A master silent for --connect-timeout is gone: its link breaks

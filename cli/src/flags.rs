@@ -2,10 +2,11 @@
 //! `500ms`, host:port addresses, and where the command executor lives.
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
+use corral_api::auth::{Credential, Credentials};
 use corral_master::master::Master;
 use corral_runtime::Pid;
 
@@ -103,6 +104,20 @@ pub fn executor_command(flag: Option<PathBuf>) -> Result<String> {
         "{} executor",
         corral_examples::local::executor_command(&me)
     ))
+}
+
+/// Reads one principal and secret (`--credential`) from `path`.
+pub fn read_credential(flag: &str, path: &Path) -> Result<Credential> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --{flag} {}", path.display()))?;
+    Credential::parse(&text).with_context(|| format!("bad --{flag} {}", path.display()))
+}
+
+/// Reads the master's principals and secrets (`--credentials`) from `path`.
+pub fn read_credentials(path: &Path) -> Result<Credentials> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --credentials {}", path.display()))?;
+    Credentials::parse(&text).with_context(|| format!("bad --credentials {}", path.display()))
 }
 
 /// Logs to stderr through tracing, as text, at `level` unless `CORRAL_LOG`

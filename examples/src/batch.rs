@@ -64,6 +64,9 @@ pub struct BatchConfig {
     /// Run every task in this container instead of as a plain process
     /// (None).
     pub container: Option<ContainerTemplate>,
+    /// Proves the framework's principal to masters that authenticate
+    /// frameworks (None).
+    pub credential: Option<corral_api::auth::Credential>,
 }
 
 impl BatchConfig {
@@ -91,6 +94,7 @@ impl BatchConfig {
             refuse: Duration::from_secs(5),
             teardown_when_done: true,
             container: None,
+            credential: None,
         }
     }
 
@@ -187,7 +191,8 @@ impl Batch {
     /// The framework actor that runs this batch.
     pub fn into_framework(mut self) -> BatchFramework {
         let masters = std::mem::take(&mut self.masters);
-        let cfg = DriverConfig::new(masters, self.cfg.info.clone());
+        let mut cfg = DriverConfig::new(masters, self.cfg.info.clone());
+        cfg.credential = self.cfg.credential.clone();
         match SchedulerDriver::new(cfg, self) {
             Ok(driver) => driver,
             Err(e) => unreachable!("the master list is never empty: {e}"),

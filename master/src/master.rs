@@ -14,7 +14,7 @@ use corral_runtime::{Actor, Ctx, Handler, Handlers, Message, Pid, TimerId};
 
 use crate::allocator::messages::{Allocations, GetCycleTimes};
 use crate::allocator::AllocatorActor;
-pub use crate::core::config::{MasterBug, MasterConfig, MasterConfigError};
+pub use crate::core::config::{Authentication, MasterBug, MasterConfig, MasterConfigError};
 use crate::core::effects::{Action, Answer, Clock, Courier, Input, Question, Then, TimerKey};
 use crate::core::MasterCore;
 use crate::registrar::{GetLeader, GetRegistry, Propose};

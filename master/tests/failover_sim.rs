@@ -264,6 +264,7 @@ impl World {
             }]
         };
         RegisterAgent {
+            credential: None,
             hostname: "host-1".into(),
             resources: res(AGENT_TOTAL),
             attributes: String::new(),
@@ -314,7 +315,14 @@ impl World {
             id: self.framework_id.clone(),
             ..self.info.clone()
         };
-        self.send(framework_pid(), &master_pid(leader), Subscribe { info });
+        self.send(
+            framework_pid(),
+            &master_pid(leader),
+            Subscribe {
+                credential: None,
+                info,
+            },
+        );
         let id = self.wait(secs(10), "Subscribed", |w| {
             w.fw_log.borrow()[seen..]
                 .iter()

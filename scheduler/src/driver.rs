@@ -39,7 +39,7 @@ impl<S: Scheduler> SchedulerDriver<S> {
             scheduler,
             core: Core {
                 acks: cfg.acks,
-                masters: Masters::new(cfg.masters, cfg.info),
+                masters: Masters::new(cfg.masters, cfg.info).with_credential(cfg.credential),
                 started_with_id,
                 retry: None,
                 heartbeat: None,

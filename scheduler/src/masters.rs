@@ -8,6 +8,7 @@
 //! Nor is a master of an older Raft term than one already followed (a
 //! deposed leader that has not noticed yet; see [`corral_api::leader`]).
 
+use corral_api::auth::Credential;
 use corral_api::framework::{FrameworkInfo, Subscribe};
 use corral_api::ids::FrameworkId;
 use corral_api::leader::{LeaderTerm, Verdict};
@@ -73,6 +74,8 @@ pub struct Masters {
     info: FrameworkInfo,
     /// The latest term of a master that accepted the subscription.
     term: LeaderTerm,
+    /// Sent with every Subscribe, for masters that authenticate.
+    credential: Option<Credential>,
 }
 
 impl Masters {
@@ -91,6 +94,7 @@ impl Masters {
         }
         assert!(!unique.is_empty(), "a framework needs at least one master");
         Masters {
+            credential: None,
             tried: vec![false; unique.len()],
             list: unique,
             current: 0,
@@ -101,6 +105,13 @@ impl Masters {
             info,
             term: LeaderTerm::default(),
         }
+    }
+
+    /// These masters, subscribed to with `credential` (see
+    /// [`corral_api::auth`]).
+    pub fn with_credential(mut self, credential: Option<Credential>) -> Masters {
+        self.credential = credential;
+        self
     }
 
     /// The configured masters, in order.
@@ -138,6 +149,7 @@ impl Masters {
         self.tried[self.current] = true;
         let msg = Subscribe {
             info: self.info.clone(),
+            credential: self.credential.clone(),
         };
         (self.current().clone(), msg)
     }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use corral_api::auth::Credential;
 use corral_api::framework::FrameworkInfo;
 use corral_api::ids::TaskId;
 use corral_api::task::TaskState;
@@ -33,6 +34,10 @@ pub struct DriverConfig {
     pub info: FrameworkInfo,
     /// Who acknowledges updates.
     pub acks: Acks,
+    /// The principal and secret the framework proves itself with to
+    /// masters that authenticate frameworks (its `info.principal`, if set,
+    /// must be the same). Default none.
+    pub credential: Option<Credential>,
 }
 
 impl DriverConfig {
@@ -43,7 +48,14 @@ impl DriverConfig {
             masters,
             info,
             acks: Acks::Automatic,
+            credential: None,
         }
+    }
+
+    /// This config, proving the framework's principal with `credential`.
+    pub fn with_credential(mut self, credential: Credential) -> DriverConfig {
+        self.credential = Some(credential);
+        self
     }
 
     /// This config, with the scheduler acknowledging updates itself.

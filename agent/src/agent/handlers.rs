@@ -16,6 +16,7 @@ pub(super) fn register(h: &mut Handlers<Agent>) {
         .on::<master::StatusAck>()
         .on::<master::ShutdownFramework>()
         .on::<master::ShutdownAgent>()
+        .on::<master::RegistrationRefused>()
         .on::<master::NotLeader>()
         .on::<master::LeaderElected>()
         .on::<exec::RegisterExecutor>()
@@ -44,6 +45,7 @@ to_core! {
     master::StatusAck => handle_status_ack,
     master::ShutdownFramework => handle_shutdown_framework,
     master::ShutdownAgent => handle_shutdown_agent,
+    master::RegistrationRefused => handle_registration_refused,
     master::NotLeader => handle_not_leader,
     master::LeaderElected => handle_leader_elected,
     exec::ExecutorUpdate => handle_executor_update,

@@ -113,6 +113,7 @@ impl AgentCore {
             http: self.cfg.http_url.clone(),
             frameworks,
             tasks,
+            credential: self.cfg.credential.clone(),
         };
         tracing::debug!(%master, id = ?msg.id, tasks = msg.tasks.len(), "registering with the master");
         self.send(&master, Outgoing::RegisterAgent(msg));
@@ -259,6 +260,24 @@ impl AgentCore {
             self.pinged();
         }
         self.act(Action::Pong);
+    }
+
+    /// The master refuses to admit the agent (its credential proves no
+    /// principal the master knows): said loudly, and the registration
+    /// attempts go on as scheduled, so fixing either side heals it.
+    pub fn handle_registration_refused(
+        &mut self,
+        _now: &mut Now<'_>,
+        from: Option<&Pid>,
+        msg: master::RegistrationRefused,
+    ) {
+        if !self.sent_by_master("RegistrationRefused", from) {
+            return;
+        }
+        tracing::error!(master = %self.master, reason = %msg.message, "the master refuses to admit this agent");
+        self.notify(AgentEvent::Refused {
+            message: msg.message,
+        });
     }
 
     /// The master removed this agent: its tasks and updates belong to an

@@ -71,7 +71,13 @@ impl Handler<Relay> for Probe {
     fn handle(&mut self, Relay(call): Relay, ctx: &mut Ctx<'_, Self>) {
         let m = self.master.clone();
         match call {
-            Call::Subscribe(info) => ctx.send(&m, Subscribe { info }),
+            Call::Subscribe(info) => ctx.send(
+                &m,
+                Subscribe {
+                    credential: None,
+                    info,
+                },
+            ),
             Call::Accept(x) => ctx.send(&m, x),
             Call::Decline(x) => ctx.send(&m, x),
             Call::Kill(x) => ctx.send(&m, x),

@@ -11,8 +11,8 @@ use super::MasterCore;
 use crate::allocator::messages::{AddAgent, HoldOrphaned};
 use crate::registrar::Op;
 use corral_api::agent::{
-    http_url_problem, AgentRegistered, AgentTask, ExpectedTask, Pong, RegisterAgent, ShutdownAgent,
-    ShutdownFramework, MAX_REPORTED_TASKS,
+    http_url_problem, AgentRegistered, AgentTask, ExpectedTask, Pong, RegisterAgent,
+    RegistrationRefused, ShutdownAgent, ShutdownFramework, MAX_REPORTED_TASKS,
 };
 use corral_api::ids::{id_problem, AgentId, FrameworkId, TaskId};
 use corral_api::resources::{Attributes, Resources};
@@ -237,6 +237,12 @@ impl MasterCore {
         }
         if let Some(problem) = check_registration(&m) {
             tracing::warn!(pid = %m.pid, %problem, "agent registration refused");
+            return;
+        }
+        if let Err(e) = self.authenticate_agent(m.credential.as_ref()) {
+            tracing::warn!(pid = %m.pid, error = %e, "agent registration refused");
+            let message = format!("registration refused: {e}");
+            io.send(&m.pid, RegistrationRefused { message });
             return;
         }
         // The same agent again at the same address: a retry whose answer

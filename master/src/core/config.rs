@@ -6,6 +6,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::allocator::{AllocatorActorConfig, AllocatorError};
+use corral_api::auth::Credentials;
 
 /// How the master runs. Defaults are Mesos's.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,6 +48,10 @@ pub struct MasterConfig {
     /// This master's HTTP base URL, recorded when it is elected so that the
     /// other masters can redirect operators to it.
     pub http_url: Option<String>,
+    /// Which actors must prove who they are, and the principals they may
+    /// prove (`--credentials`, `--authenticate-frameworks`,
+    /// `--authenticate-agents`). Default: nobody is asked.
+    pub authentication: Authentication,
     /// A known bug switched on so a simulation can show its checks catch
     /// it (`corral sim --plant-bug`); None (the default) everywhere else.
     pub planted: Option<MasterBug>,
@@ -79,6 +84,7 @@ impl Default for MasterConfig {
             agent_removal_timeout: Duration::from_secs(600),
             leader_poll: Duration::from_millis(100),
             http_url: None,
+            authentication: Authentication::default(),
             planted: None,
         }
     }
@@ -93,6 +99,24 @@ pub enum MasterConfigError {
     /// A duration that must be above zero is zero.
     #[error("{0} must be above zero")]
     Zero(&'static str),
+    /// Authentication is required with no principals to prove.
+    #[error("--authenticate-frameworks and --authenticate-agents need --credentials")]
+    NoCredentials,
+}
+
+/// Who must authenticate, and against what (see [`corral_api::auth`]).
+///
+/// With credentials but nothing required, a framework or agent that sends
+/// a credential must still prove it (a wrong one is refused), and one that
+/// sends none is admitted, as in Mesos.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Authentication {
+    /// The principals and their secrets (`--credentials`).
+    pub credentials: Option<Credentials>,
+    /// Frameworks must prove a principal (`--authenticate-frameworks`).
+    pub frameworks: bool,
+    /// Agents must prove a principal (`--authenticate-agents`).
+    pub agents: bool,
 }
 
 impl MasterConfig {
@@ -115,6 +139,10 @@ impl MasterConfig {
                 self.agent_removal_timeout.is_zero(),
             ),
         ];
+        let auth = &self.authentication;
+        if (auth.frameworks || auth.agents) && auth.credentials.is_none() {
+            return Err(MasterConfigError::NoCredentials);
+        }
         match zero.iter().find(|(_, z)| *z) {
             Some((name, _)) => Err(MasterConfigError::Zero(name)),
             None => Ok(()),

@@ -17,8 +17,8 @@ use crate::allocator::messages::{
 };
 use crate::registrar::{LeaderInfo, Op, Proposed, RegistrySnapshot};
 use corral_api::agent::{
-    AgentRegistered, KillTask, Pong, RegisterAgent, RunTasks, ShutdownAgent, ShutdownFramework,
-    StatusAck, StatusUpdate,
+    AgentRegistered, KillTask, Pong, RegisterAgent, RegistrationRefused, RunTasks, ShutdownAgent,
+    ShutdownFramework, StatusAck, StatusUpdate,
 };
 use corral_api::framework::{
     Accept, Acknowledge, Decline, FrameworkError, FrameworkInfo, Heartbeat, Kill, Offers,
@@ -73,7 +73,7 @@ message_enum! {
     Outgoing {
         FrameworkError, Heartbeat, Subscribed, Offers, Rescind, Update, NotLeader,
         LeaderElected, AgentRegistered, ShutdownAgent, ShutdownFramework, RunTasks,
-        KillTask, StatusAck,
+        KillTask, StatusAck, RegistrationRefused,
     }
 }
 

@@ -295,8 +295,16 @@ impl MasterCore {
         if self.refuse_unless_leading(io) {
             return;
         }
-        if let Some(from) = io.sender().cloned() {
-            self.subscribe(from, m.info, io);
+        let Some(from) = io.sender().cloned() else {
+            return;
+        };
+        match self.authenticate_framework(m.info, m.credential.as_ref()) {
+            Ok(info) => self.subscribe(from, info, io),
+            Err(e) => {
+                tracing::warn!(%from, error = %e, "subscription refused");
+                let message = format!("subscription refused: {e}");
+                io.send(&from, FrameworkError { message });
+            }
         }
     }
 }

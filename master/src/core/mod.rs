@@ -14,6 +14,7 @@
 //! (the [`Master`](crate::master::Master) actor) carries out in order. Each
 //! decision has a file named for it:
 //!
+//! - `authentication`: whether a framework or agent proves its principal;
 //! - `agents`: admitting agents, their re-registration and pings;
 //! - `unreachable`: an agent that stopped answering, and its removal;
 //! - `frameworks`: subscription, failover timeouts and removal;
@@ -37,6 +38,7 @@
 mod agents;
 mod allocations;
 mod answers;
+mod authentication;
 mod completed;
 pub mod config;
 pub mod effects;

@@ -62,6 +62,7 @@ fn lone() -> MasterCore {
 
 fn registration(pid: &Pid) -> RegisterAgent {
     RegisterAgent {
+        credential: None,
         hostname: "node-1".into(),
         resources: res("cpus:4;mem:1024"),
         attributes: String::new(),
@@ -98,7 +99,15 @@ fn registered_id(actions: &[Action]) -> Option<AgentId> {
 
 /// Subscribes a framework at `pid` and returns its id.
 fn subscribe(core: &mut MasterCore, pid: &Pid, info: FrameworkInfo) -> FrameworkId {
-    let actions = send(core, 2, pid, Subscribe { info });
+    let actions = send(
+        core,
+        2,
+        pid,
+        Subscribe {
+            credential: None,
+            info,
+        },
+    );
     actions
         .iter()
         .find_map(|a| match a {
@@ -421,7 +430,15 @@ fn bad_subscriptions_are_refused_in_words() {
     ];
     for (info, expected) in cases {
         let mut core = lone();
-        let actions = send(&mut core, 1, &fw, Subscribe { info });
+        let actions = send(
+            &mut core,
+            1,
+            &fw,
+            Subscribe {
+                credential: None,
+                info,
+            },
+        );
         match actions.as_slice() {
             [Action::Send(to, Outgoing::FrameworkError(e))] => {
                 assert_eq!(to, &fw);
@@ -442,6 +459,7 @@ fn a_framework_is_subscribed_linked_and_given_to_the_allocator() {
         1,
         &fw,
         Subscribe {
+            credential: None,
             info: FrameworkInfo::new("batch", "web"),
         },
     );
@@ -473,7 +491,15 @@ fn a_framework_is_subscribed_linked_and_given_to_the_allocator() {
         id: Some(id.clone()),
         ..FrameworkInfo::new("batch", "other")
     };
-    let actions = send(&mut core, 2, &fw, Subscribe { info });
+    let actions = send(
+        &mut core,
+        2,
+        &fw,
+        Subscribe {
+            credential: None,
+            info,
+        },
+    );
     let message = format!("framework {id} cannot change its role from 'web'");
     assert_eq!(actions, [error_to(&fw, &message)]);
 }
@@ -553,6 +579,7 @@ fn a_master_that_does_not_lead_names_the_leader_it_knows() {
     }));
     let fw = pid("scheduler", 6000);
     let subscribe = Subscribe {
+        credential: None,
         info: FrameworkInfo::new("f", "*"),
     };
     let actions = send(&mut core, 1, &fw, subscribe);
@@ -976,7 +1003,15 @@ fn a_framework_that_disconnects_is_removed_after_its_failover_timeout_unless_it_
                 id: Some(o.fw.clone()),
                 ..FrameworkInfo::new("batch", "*")
             };
-            let actions = send(&mut o.core, 6, &fw_pid, Subscribe { info });
+            let actions = send(
+                &mut o.core,
+                6,
+                &fw_pid,
+                Subscribe {
+                    credential: None,
+                    info,
+                },
+            );
             assert!(actions.contains(&Action::CancelTimer(key)));
         }
         let fired = Input::Timer(Timer::FailoverTimeout(o.fw.clone()));
@@ -1040,4 +1075,171 @@ fn an_answer_that_does_not_fit_its_question_changes_nothing() {
     let wrong = Answer::Proposed(Ok(Proposed { result: Ok(1) }));
     assert_eq!(o.core.handle(at(5), None, Input::Answer(then, wrong)), []);
     assert_eq!(o.core.snapshot(), before);
+}
+
+/// A started lone master with `ops` (secret `s3`) known, requiring
+/// frameworks and agents to authenticate as `required` says.
+fn authenticating(frameworks: bool, agents: bool) -> MasterCore {
+    let credentials = corral_api::auth::Credentials::from_list(vec![credential("ops", "s3")])
+        .expect("valid credentials");
+    let cfg = MasterConfig {
+        authentication: super::config::Authentication {
+            credentials: Some(credentials),
+            frameworks,
+            agents,
+        },
+        ..MasterConfig::default()
+    };
+    let mut core = new_core(cfg);
+    core.handle_started(at(0));
+    core
+}
+
+fn credential(principal: &str, secret: &str) -> corral_api::auth::Credential {
+    corral_api::auth::Credential {
+        principal: principal.into(),
+        secret: corral_api::auth::Secret::new(secret),
+    }
+}
+
+#[test]
+fn frameworks_prove_their_principal_or_are_refused_in_words() {
+    let fw = pid("scheduler", 6000);
+    let named = |p: &str| FrameworkInfo {
+        principal: Some(p.into()),
+        ..FrameworkInfo::new("f", "*")
+    };
+    let refused = |why: &str| Err(format!("subscription refused: {why}"));
+    // Required?, the info, the credential, and the principal subscribed
+    // with or the error.
+    type Case = (
+        bool,
+        FrameworkInfo,
+        Option<corral_api::auth::Credential>,
+        Result<Option<String>, String>,
+    );
+    let cases: Vec<Case> = vec![
+        // Required: none, a wrong secret, an unknown principal, or another
+        // principal than the info names are refused.
+        (
+            true,
+            FrameworkInfo::new("f", "*"),
+            None,
+            refused("authentication required: give a credential (principal and secret)"),
+        ),
+        (
+            true,
+            FrameworkInfo::new("f", "*"),
+            Some(credential("ops", "nope")),
+            refused(
+                "authentication failed for principal \"ops\": unknown principal or wrong secret",
+            ),
+        ),
+        (
+            true,
+            FrameworkInfo::new("f", "*"),
+            Some(credential("who", "s3")),
+            refused(
+                "authentication failed for principal \"who\": unknown principal or wrong secret",
+            ),
+        ),
+        (
+            true,
+            named("web"),
+            Some(credential("ops", "s3")),
+            refused("the framework's principal \"web\" is not the authenticated \"ops\""),
+        ),
+        // Proved: the info takes the principal.
+        (
+            true,
+            FrameworkInfo::new("f", "*"),
+            Some(credential("ops", "s3")),
+            Ok(Some("ops".into())),
+        ),
+        (
+            true,
+            named("ops"),
+            Some(credential("ops", "s3")),
+            Ok(Some("ops".into())),
+        ),
+        // Not required: none is fine, a wrong one is still refused.
+        (false, FrameworkInfo::new("f", "*"), None, Ok(None)),
+        (
+            false,
+            FrameworkInfo::new("f", "*"),
+            Some(credential("ops", "nope")),
+            refused(
+                "authentication failed for principal \"ops\": unknown principal or wrong secret",
+            ),
+        ),
+    ];
+    for (required, info, credential, expected) in cases {
+        let mut core = authenticating(required, false);
+        let actions = send(&mut core, 1, &fw, Subscribe { info, credential });
+        let frameworks = core.snapshot().frameworks;
+        match expected {
+            Ok(principal) => {
+                assert!(sent(&actions)
+                    .iter()
+                    .any(|(_, m)| matches!(m, Outgoing::Subscribed(_))));
+                assert_eq!(frameworks[0].info.principal, principal);
+            }
+            Err(message) => {
+                assert_eq!(actions, [error_to(&fw, &message)]);
+                assert!(frameworks.is_empty(), "a refusal changes nothing");
+            }
+        }
+    }
+}
+
+#[test]
+fn agents_prove_their_principal_or_are_told_why_they_are_refused() {
+    let agent = pid("agent", 5051);
+    for (required, given, admitted) in [
+        (true, None, false),
+        (true, Some(credential("ops", "bad")), false),
+        (true, Some(credential("ops", "s3")), true),
+        (false, None, true),
+        (false, Some(credential("ops", "bad")), false),
+    ] {
+        let mut core = authenticating(false, required);
+        let m = RegisterAgent {
+            credential: given.clone(),
+            ..registration(&agent)
+        };
+        let actions = send(&mut core, 1, &agent, m);
+        assert_eq!(registered_id(&actions).is_some(), admitted, "{given:?}");
+        assert_eq!(core.snapshot().agents.len(), usize::from(admitted));
+        if !admitted {
+            match actions.as_slice() {
+                [Action::Send(to, Outgoing::RegistrationRefused(r))] => {
+                    assert_eq!(to, &agent);
+                    assert!(
+                        r.message
+                            .starts_with("registration refused: authentication"),
+                        "{}",
+                        r.message
+                    );
+                }
+                other => panic!("expected one refusal, got {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn requiring_authentication_without_credentials_is_a_config_error() {
+    let cfg = MasterConfig {
+        authentication: super::config::Authentication {
+            credentials: None,
+            frameworks: true,
+            agents: false,
+        },
+        ..MasterConfig::default()
+    };
+    let e = cfg.validate().unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "--authenticate-frameworks and --authenticate-agents need --credentials"
+    );
 }

@@ -1,0 +1,181 @@
+//! Authentication with real processes and the README's defaults otherwise:
+//! a master with `--credentials`, `--authenticate-frameworks` and
+//! `--authenticate-agents`, agents and `corral execute` with and without a
+//! `--credential`. Each process has a loopback address of its own,
+//! 127.12.11.N, so default ports never clash between tests.
+
+// Real processes run on real time.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::procs::{
+    corral_output, free_tcp_port, free_udp_port, log_has, test_dir, wait_for, Proc,
+};
+use common::state::{agents_of, state_at};
+
+/// Generous: the machine may be busy with other tests.
+const START: Duration = Duration::from_secs(30);
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write a credentials file");
+    path.to_string_lossy().into_owned()
+}
+
+/// `corral agent` at 127.12.11.`n` with `--credential FILE` if given.
+fn agent(dir: &Path, n: u8, credential: Option<&str>) -> Proc {
+    let work = dir.join(format!("agent{n}")).to_string_lossy().into_owned();
+    let ip = format!("127.12.11.{n}");
+    let mut args = vec![
+        "agent",
+        "--master",
+        "127.12.11.1:5050",
+        "--ip",
+        &ip,
+        "--work-dir",
+        &work,
+    ];
+    if let Some(c) = credential {
+        args.extend(["--credential", c]);
+    }
+    Proc::spawn(&format!("agent{n}"), dir, &args)
+}
+
+#[test]
+fn an_authenticating_master_admits_only_frameworks_and_agents_that_prove_a_principal() {
+    let dir = test_dir("auth");
+    let credentials = write(
+        &dir,
+        "credentials.json",
+        r#"{"credentials": [{"principal": "ops", "secret": "s3cret"},
+                            {"principal": "node", "secret": "n0de"}]}"#,
+    );
+    let good_agent = write(&dir, "agent.txt", "node n0de\n");
+    let bad_agent = write(&dir, "bad-agent.txt", "node wrong\n");
+    let framework = write(
+        &dir,
+        "framework.toml",
+        "principal = \"ops\"\nsecret = \"s3cret\"\n",
+    );
+    let work = dir.join("master").to_string_lossy().into_owned();
+    let _master = Proc::spawn(
+        "master",
+        &dir,
+        &[
+            "master",
+            "--ip",
+            "127.12.11.1",
+            "--work-dir",
+            &work,
+            "--credentials",
+            &credentials,
+            "--authenticate-frameworks",
+            "--authenticate-agents",
+        ],
+    );
+    let _good = agent(&dir, 2, Some(&good_agent));
+    let _bad = agent(&dir, 3, Some(&bad_agent));
+    let _none = agent(&dir, 4, None);
+    // Only the agent that proves a principal is admitted; the others say
+    // why in their own logs, and keep trying.
+    wait_for(START, "the refused agents to say why", || {
+        let refused = "the master refuses to admit this agent";
+        (log_has(&dir, "agent3", refused) && log_has(&dir, "agent4", refused)).then_some(())
+    });
+    assert!(log_has(
+        &dir,
+        "agent3",
+        "authentication failed for principal \"node\""
+    ));
+    assert!(log_has(&dir, "agent4", "authentication required"));
+    let admitted = wait_for(START, "one admitted agent", || {
+        state_at("127.12.11.1:5050")
+            .map(|s| agents_of(&s))
+            .filter(|n| *n >= 1)
+    });
+    assert_eq!(admitted, 1);
+
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "execute",
+            "--master",
+            "127.12.11.1:5050",
+            "--command",
+            "true",
+        ];
+        args.extend_from_slice(extra);
+        corral_output(&args)
+    };
+    // A framework without a credential is refused in one sentence.
+    let out = run(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(
+            "the master refused the framework: subscription refused: authentication required"
+        ),
+        "{stderr}"
+    );
+    // With its credential it runs to the end on the admitted agent.
+    let out = run(&["--credential", &framework]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("1 of 1"), "{stdout}");
+    // The agent's refusal is not a crash: it still runs, trying again.
+    assert!(log_has(&dir, "agent3", "refuses"));
+    assert!(
+        state_at("127.12.11.3:5051").is_some(),
+        "the refused agent still serves"
+    );
+}
+
+#[test]
+fn a_master_open_to_the_network_says_so_and_a_bad_credentials_file_is_one_sentence() {
+    let dir = test_dir("auth-open");
+    let work = dir.join("master").to_string_lossy().into_owned();
+    // On every address, with free ports: open to the network, and warned.
+    let (port, http) = (free_udp_port().to_string(), free_tcp_port().to_string());
+    let open = [
+        "master",
+        "--ip",
+        "0.0.0.0",
+        "--port",
+        &port,
+        "--http-port",
+        &http,
+        "--work-dir",
+        &work,
+    ];
+    let _open = Proc::spawn("open", &dir, &open);
+    wait_for(START, "the warning", || {
+        log_has(&dir, "open", "does not authenticate frameworks and agents").then_some(())
+    });
+    // On loopback only: no warning.
+    let _master = Proc::spawn(
+        "master",
+        &dir,
+        &["master", "--ip", "127.12.11.9", "--work-dir", &work],
+    );
+    wait_for(START, "the master to answer", || {
+        state_at("127.12.11.9:5050")
+    });
+    assert!(!log_has(&dir, "master", "does not authenticate"));
+
+    let bad = write(&dir, "bad.json", r#"{"credentials": []}"#);
+    let out = corral_output(&["master", "--ip", "127.12.11.10", "--credentials", &bad]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("bad --credentials"), "{stderr}");
+    assert!(stderr.contains("the file lists no credentials"), "{stderr}");
+    let out = corral_output(&["master", "--ip", "127.12.11.10", "--authenticate-agents"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("need --credentials"), "{stderr}");
+}

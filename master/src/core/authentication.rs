@@ -1,0 +1,64 @@
+//! Authentication: whether a framework's subscription or an agent's
+//! registration proves a principal the master knows, as the master's
+//! [`Authentication`] settings require.
+//!
+//! A refusal changes nothing: the framework gets a `FrameworkError`, the
+//! agent a `RegistrationRefused`, each saying why.
+
+use corral_api::auth::{AuthError, Credential};
+use corral_api::framework::FrameworkInfo;
+
+use super::config::Authentication;
+use super::MasterCore;
+
+impl MasterCore {
+    /// The framework's info with the principal its credential proves, or
+    /// why it may not subscribe. A framework that names a principal must
+    /// prove that one; one that names none takes the proved one.
+    pub(super) fn authenticate_framework(
+        &self,
+        info: FrameworkInfo,
+        given: Option<&Credential>,
+    ) -> Result<FrameworkInfo, AuthError> {
+        let auth = &self.cfg.authentication;
+        let Some(proved) = authenticate(auth, auth.frameworks, given)? else {
+            return Ok(info);
+        };
+        match &info.principal {
+            Some(claimed) if claimed != &proved => Err(AuthError::PrincipalMismatch {
+                claimed: claimed.clone(),
+                proved,
+            }),
+            _ => Ok(FrameworkInfo {
+                principal: Some(proved),
+                ..info
+            }),
+        }
+    }
+
+    /// The principal an agent's credential proves (None where none is
+    /// asked or given), or why it may not register.
+    pub(super) fn authenticate_agent(
+        &self,
+        given: Option<&Credential>,
+    ) -> Result<Option<String>, AuthError> {
+        let auth = &self.cfg.authentication;
+        authenticate(auth, auth.agents, given)
+    }
+}
+
+/// The principal `given` proves against `auth`'s credentials; a missing
+/// credential is refused only when `required`.
+fn authenticate(
+    auth: &Authentication,
+    required: bool,
+    given: Option<&Credential>,
+) -> Result<Option<String>, AuthError> {
+    match (given, &auth.credentials) {
+        (Some(c), Some(known)) => known.verify(c).map(Some),
+        (None, _) if required => Err(AuthError::Missing),
+        // A master with no credentials cannot check one; config validation
+        // makes sure it then requires none.
+        (Some(_), None) | (None, _) => Ok(None),
+    }
+}

@@ -17,6 +17,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 /// The most bytes a principal or a secret may have.
@@ -31,6 +33,11 @@ impl Secret {
     /// The secret `text`.
     pub fn new(text: impl Into<String>) -> Secret {
         Secret(text.into())
+    }
+
+    /// The secret's text, to send it (an HTTP Basic header); never log it.
+    pub fn reveal(&self) -> &str {
+        &self.0
     }
 
     /// Whether `other` is the same secret, taking as long whatever the
@@ -99,6 +106,13 @@ pub enum AuthError {
 }
 
 impl Credential {
+    /// The value of an HTTP `Authorization` header proving this credential
+    /// with Basic authentication.
+    pub fn basic_header(&self) -> String {
+        let pair = format!("{}:{}", self.principal, self.secret.reveal());
+        format!("Basic {}", STANDARD.encode(pair))
+    }
+
     /// Reads one credential: JSON `{"principal", "secret"}`, TOML with
     /// those keys, or Mesos's plain `principal secret`.
     pub fn parse(text: &str) -> Result<Credential, CredentialsError> {
@@ -258,6 +272,13 @@ mod tests {
         let long = format!("a {}", "x".repeat(MAX_CREDENTIAL_BYTES + 1));
         assert!(Credential::parse(&long).is_err());
         assert!(Credential::parse("a b c").is_err());
+    }
+
+    #[test]
+    fn basic_headers_are_rfc_7617s() {
+        // RFC 7617's own example.
+        let c = cred("Aladdin", "open sesame");
+        assert_eq!(c.basic_header(), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
     }
 
     #[test]

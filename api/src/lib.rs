@@ -1,7 +1,7 @@
 //! corral-api: the vocabulary and wire contract every Corral component
 //! shares, and all a framework, executor or tool needs to talk to a
-//! cluster. It depends on serde (with serde_json and toml for credential
-//! files) and the runtime's message trait only, so a
+//! cluster. It depends on serde (with serde_json, toml and base64 for
+//! credentials) and the runtime's message trait only, so a
 //! framework built on it pulls in none of the master's machinery (Raft,
 //! storage, the HTTP server).
 //!

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
+use corral_api::auth::Credential;
 use serde::Deserialize;
 
 /// Resources as `/state` shows them.
@@ -99,6 +100,8 @@ pub struct State {
 pub struct Master {
     bases: Vec<String>,
     agent: ureq::Agent,
+    /// Sent with every request (to masters and agents) as HTTP Basic.
+    credential: Option<Credential>,
 }
 
 fn client() -> ureq::Agent {
@@ -194,7 +197,23 @@ impl Master {
         Ok(Master {
             bases,
             agent: master_client(),
+            credential: None,
         })
+    }
+
+    /// This client, proving `credential` to masters and agents that
+    /// authenticate HTTP calls.
+    pub fn with_credential(mut self, credential: Option<Credential>) -> Master {
+        self.credential = credential;
+        self
+    }
+
+    /// `request` with the credential, if any.
+    fn authorized(&self, request: ureq::Request) -> ureq::Request {
+        match &self.credential {
+            Some(c) => request.set("Authorization", &c.basic_header()),
+            None => request,
+        }
     }
 
     /// Sends `method` to `path` on each master in turn until one answers.
@@ -215,7 +234,7 @@ impl Master {
     /// A request; a POST says it is JSON, as the master takes
     /// state-changing calls only so (a guard against cross-site forms).
     fn request(&self, method: &str, url: &str) -> ureq::Request {
-        let request = self.agent.request(method, url);
+        let request = self.authorized(self.agent.request(method, url));
         match method {
             "POST" => request.set("Content-Type", "application/json"),
             _ => request,
@@ -281,6 +300,28 @@ impl Master {
         self.call("POST", &format!("/tasks/{framework_id}/{task_id}/kill"))?;
         Ok(())
     }
+
+    /// Reads `length` bytes of `path` (relative to the agent's work dir)
+    /// from `offset`, from the agent at `agent_http`.
+    pub fn read_file(
+        &self,
+        agent_http: &str,
+        path: &str,
+        offset: u64,
+        length: u64,
+    ) -> Result<Chunk> {
+        let url = format!("{}/files/read", agent_http.trim_end_matches('/'));
+        let response = self
+            .authorized(client().get(&url))
+            .query("path", path)
+            .query("offset", &offset.to_string())
+            .query("length", &length.to_string())
+            .call()
+            .map_err(|e| plain(&url, e))?;
+        response
+            .into_json()
+            .with_context(|| format!("{url} did not answer JSON"))
+    }
 }
 
 /// A chunk of a sandbox file, from an agent's `/files/read`.
@@ -288,22 +329,6 @@ impl Master {
 pub struct Chunk {
     pub data: String,
     pub offset: u64,
-}
-
-/// Reads `length` bytes of `path` (relative to the agent's work dir) from
-/// `offset`.
-pub fn read_file(agent_http: &str, path: &str, offset: u64, length: u64) -> Result<Chunk> {
-    let url = format!("{}/files/read", agent_http.trim_end_matches('/'));
-    let response = client()
-        .get(&url)
-        .query("path", path)
-        .query("offset", &offset.to_string())
-        .query("length", &length.to_string())
-        .call()
-        .map_err(|e| plain(&url, e))?;
-    response
-        .into_json()
-        .with_context(|| format!("{url} did not answer JSON"))
 }
 
 /// The task with this id: the only one, or else the only live one (an id

@@ -17,7 +17,7 @@ use corral_agent::{
 use corral_api::resources::Resources;
 use corral_master::allocator::AllocatorActorConfig;
 use corral_master::group::spawn_member;
-use corral_master::http::HttpConfig;
+use corral_master::http::{HttpAccess, HttpConfig};
 use corral_master::master::{Authentication, Master, MasterConfig};
 use corral_runtime::node::RESET_KEY_FILE;
 use corral_runtime::{Node, NodeConfig};
@@ -125,20 +125,35 @@ pub struct MasterCommand {
     /// Agents must prove a principal of --credentials to register.
     #[arg(long, env = "CORRAL_AUTHENTICATE_AGENTS")]
     authenticate_agents: bool,
+    /// HTTP reads (GET, HEAD: /state, the web UI, ...) must prove a
+    /// principal of --credentials with HTTP Basic authentication.
+    #[arg(long, env = "CORRAL_AUTHENTICATE_HTTP_READONLY")]
+    authenticate_http_readonly: bool,
+    /// HTTP writes (POST: kills) must prove a principal of --credentials
+    /// with HTTP Basic authentication.
+    #[arg(long, env = "CORRAL_AUTHENTICATE_HTTP_READWRITE")]
+    authenticate_http_readwrite: bool,
 }
 
 impl MasterCommand {
-    /// Who must authenticate, from the flags.
-    fn authentication(&self) -> Result<Authentication> {
+    /// Who must authenticate, over the actor protocol and over HTTP, from
+    /// the flags.
+    fn authentication(&self) -> Result<(Authentication, HttpAccess)> {
         let credentials = match &self.credentials {
-            Some(path) => Some(read_credentials(path)?),
+            Some(path) => Some(read_credentials("credentials", path)?),
             None => None,
         };
-        Ok(Authentication {
+        let http = HttpAccess {
+            credentials: credentials.clone(),
+            readonly: self.authenticate_http_readonly,
+            readwrite: self.authenticate_http_readwrite,
+        };
+        let actors = Authentication {
             credentials,
             frameworks: self.authenticate_frameworks,
             agents: self.authenticate_agents,
-        })
+        };
+        Ok((actors, http))
     }
 }
 
@@ -228,9 +243,10 @@ pub fn master(command: MasterCommand) -> Result<ExitCode> {
     let args = &command.master;
     init_logs_as(&args.common.log_level, args.common.log_format);
     let mut cfg = args.config()?;
-    cfg.authentication = command.authentication()?;
+    let (authentication, http_access) = command.authentication()?;
+    cfg.authentication = authentication;
     cfg.validate()?;
-    warn_if_open(args.ip, &cfg.authentication);
+    warn_if_open(args.ip, &cfg.authentication, &http_access);
     let addr = SocketAddr::new(args.ip, args.port);
     let group = master_group(&command.masters)?;
     let replicated = group.len() > 1 || group.first().is_some_and(|a| *a != addr);
@@ -250,7 +266,10 @@ pub fn master(command: MasterCommand) -> Result<ExitCode> {
     } else {
         node.spawn(Master::NAME, Master::new(cfg))?
     };
-    let http = HttpConfig::new(SocketAddr::new(args.ip, args.http_port()));
+    let http = HttpConfig {
+        access: http_access,
+        ..HttpConfig::new(SocketAddr::new(args.ip, args.http_port()))
+    };
     let http = corral_master::http::serve(http, node.clone(), pid.clone())?;
     announce(format_args!(
         "master running at {pid}; web UI and API at {}; allocation interval {}",
@@ -263,8 +282,18 @@ pub fn master(command: MasterCommand) -> Result<ExitCode> {
 /// Warns, loudly, of a master that anyone on the network may use: it
 /// listens beyond this machine and asks no one to authenticate. Not refused,
 /// as Mesos does not: a trusted network is a choice (docs/security.md).
-fn warn_if_open(ip: IpAddr, auth: &Authentication) {
-    if ip.is_loopback() || (auth.frameworks && auth.agents) {
+fn warn_if_open(ip: IpAddr, auth: &Authentication, http: &HttpAccess) {
+    if ip.is_loopback() {
+        return;
+    }
+    if !http.readwrite {
+        tracing::warn!(
+            "the master listens on {ip} and does not authenticate HTTP writes: anyone who can \
+             reach its HTTP port can kill tasks; see docs/security.md \
+             (--authenticate-http-readwrite)"
+        );
+    }
+    if auth.frameworks && auth.agents {
         return;
     }
     let open = match (auth.frameworks, auth.agents) {
@@ -364,6 +393,18 @@ pub struct AgentArgs {
     /// TOML, or Mesos's plain `PRINCIPAL SECRET`.
     #[arg(long, env = "CORRAL_CREDENTIAL")]
     credential: Option<PathBuf>,
+    /// Principals and secrets that HTTP callers (sandbox readers) may
+    /// prove with HTTP Basic authentication, as the master's --credentials
+    /// (Mesos's `--http_credentials`).
+    #[arg(long, env = "CORRAL_HTTP_CREDENTIALS")]
+    http_credentials: Option<PathBuf>,
+    /// HTTP reads (/state, sandbox files) must prove a principal of
+    /// --http-credentials.
+    #[arg(long, env = "CORRAL_AUTHENTICATE_HTTP_READONLY")]
+    authenticate_http_readonly: bool,
+    /// HTTP writes must prove a principal of --http-credentials.
+    #[arg(long, env = "CORRAL_AUTHENTICATE_HTTP_READWRITE")]
+    authenticate_http_readwrite: bool,
     #[command(flatten)]
     common: NodeCommon,
 }
@@ -446,7 +487,17 @@ pub fn agent(args: AgentArgs) -> Result<ExitCode> {
     // HTTP first: the agent tells the master its URL when it registers.
     let agent_pid = node.pid(Agent::NAME)?;
     let work_dir = cfg.work_dir.clone();
-    let http = HttpConfig::new(http_addr);
+    let http = HttpConfig {
+        access: HttpAccess {
+            credentials: match &args.http_credentials {
+                Some(path) => Some(read_credentials("http-credentials", path)?),
+                None => None,
+            },
+            readonly: args.authenticate_http_readonly,
+            readwrite: args.authenticate_http_readwrite,
+        },
+        ..HttpConfig::new(http_addr)
+    };
     let http = corral_agent::http::serve(http, node.clone(), agent_pid.clone(), work_dir.clone())?;
     let _sweeper = Sweeper::start(node.clone(), agent_pid, work_dir, gc)
         .context("cannot start sandbox collection")?;

@@ -113,11 +113,12 @@ pub fn read_credential(flag: &str, path: &Path) -> Result<Credential> {
     Credential::parse(&text).with_context(|| format!("bad --{flag} {}", path.display()))
 }
 
-/// Reads the master's principals and secrets (`--credentials`) from `path`.
-pub fn read_credentials(path: &Path) -> Result<Credentials> {
+/// Reads a list of principals and secrets (`--credentials`,
+/// `--http-credentials`) from `path`.
+pub fn read_credentials(flag: &str, path: &Path) -> Result<Credentials> {
     let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read --credentials {}", path.display()))?;
-    Credentials::parse(&text).with_context(|| format!("bad --credentials {}", path.display()))
+        .with_context(|| format!("cannot read --{flag} {}", path.display()))?;
+    Credentials::parse(&text).with_context(|| format!("bad --{flag} {}", path.display()))
 }
 
 /// Logs to stderr through tracing, as text, at `level` unless `CORRAL_LOG`

@@ -9,12 +9,23 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 
-use crate::api::{find_task, has_ended, read_file, Master, State};
+use crate::api::{find_task, has_ended, Master, State};
 use crate::table::Table;
 
 /// Where the master is, and how to print.
 #[derive(Args, Debug)]
 pub struct Common {
+    #[command(flatten)]
+    target: Target,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Where the masters are, and how to prove who one is to masters and
+/// agents that authenticate HTTP calls.
+#[derive(Args, Debug)]
+pub struct Target {
     /// The master's HTTP address, as HOST:PORT, or every master's as
     /// HOST:PORT,HOST:PORT,... (asked in order; one that does not lead
     /// redirects to the leader).
@@ -25,9 +36,22 @@ pub struct Common {
         default_value = "127.0.0.1:5050"
     )]
     master: String,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    json: bool,
+    /// A principal and secret for masters and agents that authenticate
+    /// HTTP calls (sent with HTTP Basic authentication): JSON
+    /// `{"principal": .., "secret": ..}`, TOML, or `PRINCIPAL SECRET`.
+    #[arg(long, env = "CORRAL_CREDENTIAL")]
+    credential: Option<std::path::PathBuf>,
+}
+
+impl Target {
+    /// A client of these masters, with the credential if one was given.
+    fn master(&self) -> Result<Master> {
+        let credential = match &self.credential {
+            Some(path) => Some(crate::flags::read_credential("credential", path)?),
+            None => None,
+        };
+        Ok(Master::new(&self.master)?.with_credential(credential))
+    }
 }
 
 /// Flags of `corral tasks`.
@@ -64,16 +88,8 @@ pub struct LogArgs {
     /// The task's framework, when several use the id.
     #[arg(long)]
     framework: Option<String>,
-    /// The master's HTTP address, as HOST:PORT, or every master's as
-    /// HOST:PORT,HOST:PORT,... (asked in order; one that does not lead
-    /// redirects to the leader).
-    #[arg(
-        long,
-        visible_alias = "masters",
-        env = "CORRAL_MASTER",
-        default_value = "127.0.0.1:5050"
-    )]
-    master: String,
+    #[command(flatten)]
+    target: Target,
 }
 
 /// Flags of `corral kill`.
@@ -84,16 +100,8 @@ pub struct KillArgs {
     /// The task's framework, when several use the id.
     #[arg(long)]
     framework: Option<String>,
-    /// The master's HTTP address, as HOST:PORT, or every master's as
-    /// HOST:PORT,HOST:PORT,... (asked in order; one that does not lead
-    /// redirects to the leader).
-    #[arg(
-        long,
-        visible_alias = "masters",
-        env = "CORRAL_MASTER",
-        default_value = "127.0.0.1:5050"
-    )]
-    master: String,
+    #[command(flatten)]
+    target: Target,
 }
 
 fn fmt_res(used: f64, total: f64) -> String {
@@ -125,7 +133,7 @@ fn short_state(s: &str) -> &str {
 
 /// `corral state`.
 pub fn state(c: Common) -> Result<ExitCode> {
-    let master = Master::new(&c.master)?;
+    let master = c.target.master()?;
     if c.json {
         println!("{}", serde_json::to_string_pretty(&master.state_json()?)?);
         return Ok(ExitCode::SUCCESS);
@@ -165,9 +173,9 @@ pub fn state(c: Common) -> Result<ExitCode> {
 
 /// `corral agents`.
 pub fn agents(c: Common) -> Result<ExitCode> {
-    let s = Master::new(&c.master)?.state()?;
+    let s = c.target.master()?.state()?;
     if c.json {
-        print_json(&s, |v| v.get("agents").cloned(), &c.master)?;
+        print_json(&s, |v| v.get("agents").cloned(), &c.target)?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut t = Table::new(&[
@@ -196,9 +204,9 @@ pub fn agents(c: Common) -> Result<ExitCode> {
 
 /// `corral frameworks`.
 pub fn frameworks(c: Common) -> Result<ExitCode> {
-    let s = Master::new(&c.master)?.state()?;
+    let s = c.target.master()?.state()?;
     if c.json {
-        print_json(&s, |v| v.get("frameworks").cloned(), &c.master)?;
+        print_json(&s, |v| v.get("frameworks").cloned(), &c.target)?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut t = Table::new(&[
@@ -228,7 +236,7 @@ pub fn frameworks(c: Common) -> Result<ExitCode> {
 
 /// `corral tasks`.
 pub fn tasks(a: TasksArgs) -> Result<ExitCode> {
-    let s = Master::new(&a.common.master)?.state()?;
+    let s = a.common.target.master()?.state()?;
     let want_state = a.state.as_deref().map(|x| {
         let x = x.to_ascii_uppercase();
         if x.starts_with("TASK_") {
@@ -248,7 +256,7 @@ pub fn tasks(a: TasksArgs) -> Result<ExitCode> {
             .filter(keep)
             .map(|t| (t.framework_id.clone(), t.id.clone()))
             .collect();
-        let all = Master::new(&a.common.master)?.state_json()?;
+        let all = a.common.target.master()?.state_json()?;
         let picked: Vec<serde_json::Value> = all
             .get("tasks")
             .and_then(|v| v.as_array())
@@ -310,9 +318,9 @@ pub fn tasks(a: TasksArgs) -> Result<ExitCode> {
 fn print_json(
     _parsed: &State,
     pick: impl Fn(&serde_json::Value) -> Option<serde_json::Value>,
-    master: &str,
+    target: &Target,
 ) -> Result<()> {
-    let raw = Master::new(master)?.state_json()?;
+    let raw = target.master()?.state_json()?;
     let part = pick(&raw).unwrap_or(serde_json::Value::Null);
     println!("{}", serde_json::to_string_pretty(&part)?);
     Ok(())
@@ -321,7 +329,7 @@ fn print_json(
 /// `corral task log`.
 pub fn task_log(a: LogArgs) -> Result<ExitCode> {
     const CHUNK: u64 = 64 * 1024;
-    let master = Master::new(&a.master)?;
+    let master = a.target.master()?;
     let s = master.state()?;
     let task = find_task(&s, &a.task_id, a.framework.as_deref())?.clone();
     let Some(http) = s
@@ -340,7 +348,7 @@ pub fn task_log(a: LogArgs) -> Result<ExitCode> {
     let mut offset = 0;
     let mut out = std::io::stdout();
     loop {
-        let chunk = read_file(&http, &path, offset, CHUNK)?;
+        let chunk = master.read_file(&http, &path, offset, CHUNK)?;
         let n = chunk.data.len() as u64;
         out.write_all(chunk.data.as_bytes())?;
         out.flush()?;
@@ -356,7 +364,7 @@ pub fn task_log(a: LogArgs) -> Result<ExitCode> {
             .map_or(true, |t| has_ended(&t.state));
         if done {
             // One last read: what it wrote just before it ended.
-            let last = read_file(&http, &path, offset, CHUNK)?;
+            let last = master.read_file(&http, &path, offset, CHUNK)?;
             out.write_all(last.data.as_bytes())?;
             break;
         }
@@ -369,7 +377,7 @@ pub fn task_log(a: LogArgs) -> Result<ExitCode> {
 
 /// `corral kill`.
 pub fn kill(a: KillArgs) -> Result<ExitCode> {
-    let master = Master::new(&a.master)?;
+    let master = a.target.master()?;
     let s = master.state()?;
     let task = find_task(&s, &a.task_id, a.framework.as_deref())?;
     if has_ended(&task.state) {

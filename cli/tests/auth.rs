@@ -15,7 +15,7 @@ use std::time::Duration;
 use common::procs::{
     corral_output, free_tcp_port, free_udp_port, log_has, test_dir, wait_for, Proc,
 };
-use common::state::{agents_of, state_at};
+use common::state::{agents_of, answer_at, state_at};
 
 /// Generous: the machine may be busy with other tests.
 const START: Duration = Duration::from_secs(30);
@@ -178,4 +178,155 @@ fn a_master_open_to_the_network_says_so_and_a_bad_credentials_file_is_one_senten
     let out = corral_output(&["master", "--ip", "127.12.11.10", "--authenticate-agents"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("need --credentials"), "{stderr}");
+}
+
+/// The status, `WWW-Authenticate` header and body of `METHOD path` at
+/// `addr`, with `authorization` if given.
+fn call(
+    method: &str,
+    addr: &str,
+    path: &str,
+    authorization: Option<&str>,
+) -> (u16, String, String) {
+    let agent = ureq::AgentBuilder::new()
+        .redirects(0)
+        .timeout(Duration::from_secs(5))
+        .build();
+    let mut request = agent
+        .request(method, &format!("http://{addr}{path}"))
+        .set("Content-Type", "application/json");
+    if let Some(a) = authorization {
+        request = request.set("Authorization", a);
+    }
+    let response = match request.call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{method} {path}: {e}"),
+    };
+    let status = response.status();
+    let challenge = response.header("www-authenticate").unwrap_or("").to_owned();
+    (
+        status,
+        challenge,
+        response.into_string().unwrap_or_default(),
+    )
+}
+
+#[test]
+fn http_calls_to_masters_and_agents_prove_a_principal_where_required() {
+    let dir = test_dir("auth-http");
+    let credentials = write(
+        &dir,
+        "credentials.toml",
+        "[[credentials]]\nprincipal = \"ops\"\nsecret = \"s3cret\"\n",
+    );
+    let mine = write(&dir, "ops.txt", "ops s3cret\n");
+    let wrong = write(&dir, "wrong.txt", "ops nope\n");
+    let work = dir.join("master").to_string_lossy().into_owned();
+    let _master = Proc::spawn(
+        "master",
+        &dir,
+        &[
+            "master",
+            "--ip",
+            "127.12.11.20",
+            "--work-dir",
+            &work,
+            "--credentials",
+            &credentials,
+            "--authenticate-http-readonly",
+            "--authenticate-http-readwrite",
+        ],
+    );
+    let agent_work = dir.join("agent").to_string_lossy().into_owned();
+    let _agent = Proc::spawn(
+        "agent",
+        &dir,
+        &[
+            "agent",
+            "--master",
+            "127.12.11.20:5050",
+            "--ip",
+            "127.12.11.21",
+            "--work-dir",
+            &agent_work,
+            "--http-credentials",
+            &credentials,
+            "--authenticate-http-readonly",
+        ],
+    );
+    let master = "127.12.11.20:5050";
+    wait_for(START, "the master's health", || {
+        answer_at(master, "/health").filter(|(status, _)| *status == 200)
+    });
+    wait_for(START, "the agent's health", || {
+        answer_at("127.12.11.21:5051", "/health").filter(|(status, _)| *status == 200)
+    });
+    // Reads and writes without credentials, or with wrong ones, get 401
+    // and the Basic challenge; the health check stays open.
+    let good = "Basic b3BzOnMzY3JldA=="; // ops:s3cret
+    let bad = "Basic b3BzOm5vcGU="; // ops:nope
+    for (method, path) in [
+        ("GET", "/state"),
+        ("GET", "/master/state"),
+        ("POST", "/tasks/f/t/kill"),
+    ] {
+        for authorization in [None, Some(bad)] {
+            let (status, challenge, body) = call(method, master, path, authorization);
+            assert_eq!(status, 401, "{method} {path} {authorization:?}: {body}");
+            assert_eq!(challenge, "Basic realm=\"corral\", charset=\"UTF-8\"");
+            assert!(body.contains("\"error\""), "{body}");
+        }
+    }
+    assert_eq!(call("GET", master, "/state", Some(good)).0, 200);
+    assert_eq!(
+        call("POST", master, "/tasks/f/t/kill", Some(good)).0,
+        404,
+        "reached the route"
+    );
+
+    // The CLI proves the operator's credential to the master and to the
+    // agent whose sandbox it reads.
+    let out = corral_output(&["execute", "--master", master, "--command", "echo hello"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = corral_output(&["task", "log", "corral-execute-0", "--master", master]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("authentication required"), "{stderr}");
+    let out = corral_output(&[
+        "task",
+        "log",
+        "corral-execute-0",
+        "--master",
+        master,
+        "--credential",
+        &wrong,
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("authentication failed"));
+    let out = corral_output(&[
+        "task",
+        "log",
+        "corral-execute-0",
+        "--master",
+        master,
+        "--credential",
+        &mine,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n");
+    // The agent alone requires it too.
+    let (status, _, _) = call("GET", "127.12.11.21:5051", "/state", None);
+    assert_eq!(status, 401);
+    assert_eq!(
+        call("GET", "127.12.11.21:5051", "/state", Some(good)).0,
+        200
+    );
 }

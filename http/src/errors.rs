@@ -13,6 +13,9 @@ pub enum HttpError {
     /// The body limit is zero, so no request with a body could be served.
     #[error("max_body_bytes must be above zero")]
     ZeroBodyLimit,
+    /// Authentication is required with no credentials to check.
+    #[error("--authenticate-http-readonly and --authenticate-http-readwrite need credentials")]
+    NoCredentials,
     /// The TCP address could not be bound (in use, not an address of this
     /// machine, or a privileged port).
     #[error("cannot listen for HTTP on {addr}: {source}")]
@@ -55,6 +58,11 @@ impl ApiError {
     /// 400: the request's path or query is malformed.
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// 401: the request must prove a principal first.
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, message)
     }
 
     /// 403: the request names something it may not see.

@@ -10,6 +10,7 @@
 //! node, as any other actor would, so a slow request never stalls it and
 //! the actor never waits on a socket.
 
+pub mod access;
 pub mod ask;
 mod errors;
 pub mod mesos;
@@ -18,6 +19,7 @@ mod resources_json;
 pub mod runtime_metrics;
 mod server;
 
+pub use self::access::HttpAccess;
 pub use self::errors::{echo, ApiError, HttpError};
 pub use self::resources_json::ResourcesJson;
 pub use self::server::{app, get, get_tree, only, read_body, HttpConfig, HttpServer};

@@ -21,6 +21,7 @@ use actix_web::http::header;
 use actix_web::middleware::{from_fn, DefaultHeaders, Next};
 use actix_web::{web, App, HttpRequest, HttpResponse, ResponseError, Route};
 
+use crate::access::{self, HttpAccess};
 use crate::errors::{echo, ApiError, HttpError};
 
 /// Where and how an HTTP server listens.
@@ -32,6 +33,8 @@ pub struct HttpConfig {
     /// Largest request body accepted, in bytes (64 KiB); larger ones get
     /// 413. No endpoint needs a large body.
     pub max_body_bytes: usize,
+    /// Who must authenticate (default: nobody).
+    pub access: HttpAccess,
 }
 
 impl HttpConfig {
@@ -43,6 +46,7 @@ impl HttpConfig {
         HttpConfig {
             listen,
             max_body_bytes: HttpConfig::DEFAULT_MAX_BODY_BYTES,
+            access: HttpAccess::default(),
         }
     }
 
@@ -50,6 +54,10 @@ impl HttpConfig {
     pub fn validate(&self) -> Result<(), HttpError> {
         if self.max_body_bytes == 0 {
             return Err(HttpError::ZeroBodyLimit);
+        }
+        let access = &self.access;
+        if (access.readonly || access.readwrite) && access.credentials.is_none() {
+            return Err(HttpError::NoCredentials);
         }
         Ok(())
     }
@@ -143,8 +151,8 @@ fn run<F>(cfg: HttpConfig, routes: F, ready: Ready)
 where
     F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
 {
-    let max_body_bytes = cfg.max_body_bytes;
-    let factory = move || app(max_body_bytes, routes.clone());
+    let shared = cfg.clone();
+    let factory = move || app(&shared, routes.clone());
     actix_rt::System::new().block_on(async move {
         let bound = actix_web::HttpServer::new(factory)
             .workers(1)
@@ -173,10 +181,11 @@ where
 }
 
 /// The app every server runs: `routes` plus the shared answers (JSON 404,
-/// 400 for bad path and query parameters, the body limit, safety headers).
-/// Tests drive it with `actix_web::test` without a socket.
+/// 400 for bad path and query parameters, the body limit, authentication,
+/// safety headers), as `cfg` says. Tests drive it with `actix_web::test`
+/// without a socket.
 pub fn app<F>(
-    max_body_bytes: usize,
+    cfg: &HttpConfig,
     routes: F,
 ) -> App<
     impl ServiceFactory<
@@ -191,7 +200,8 @@ where
     F: FnOnce(&mut web::ServiceConfig),
 {
     App::new()
-        .app_data(BodyLimit(max_body_bytes))
+        .app_data(BodyLimit(cfg.max_body_bytes))
+        .app_data(cfg.access.clone())
         .app_data(
             web::PathConfig::default().error_handler(|e, _| {
                 ApiError::bad_request(format!("bad path parameter: {e}")).into()
@@ -205,6 +215,8 @@ where
         .configure(routes)
         .default_service(web::to(not_found))
         .wrap(from_fn(enforce_body_limit))
+        // Before anything else reads the request.
+        .wrap(from_fn(access::enforce))
         // Outermost, so every answer gets them, errors too: no content
         // sniffing of sandbox files as HTML, no stale cluster state.
         .wrap(

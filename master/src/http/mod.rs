@@ -39,7 +39,7 @@ use std::sync::Arc;
 
 use corral_runtime::{Node, Pid};
 
-pub use corral_http::{HttpConfig, HttpError, HttpServer};
+pub use corral_http::{HttpAccess, HttpConfig, HttpError, HttpServer};
 
 /// Starts the master's HTTP API and UI on `cfg.listen`, asking `master` (an
 /// actor on `node`) for everything it serves. Returns once the socket is

@@ -19,6 +19,15 @@ use corral_http::app;
 
 const LIMIT: usize = 1024;
 
+/// The app's settings in these tests: a small body limit, nobody asked
+/// to authenticate.
+fn limits() -> corral_http::HttpConfig {
+    corral_http::HttpConfig {
+        max_body_bytes: LIMIT,
+        ..corral_http::HttpConfig::new(([127, 0, 0, 1], 0).into())
+    }
+}
+
 fn master() -> MasterApi {
     let node = Node::start(NodeConfig::default()).expect("node starts");
     let master = node
@@ -82,7 +91,7 @@ fn state_health_and_metrics_answer() {
     let api = master();
     let pid = api.master.to_string();
     on_actix(async move {
-        let svc = init_service(app(LIMIT, routes(api))).await;
+        let svc = init_service(app(&limits(), routes(api))).await;
         let r = call_service(&svc, TestRequest::get().uri("/health").to_request()).await;
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(read_body(r).await, "ok");
@@ -129,7 +138,7 @@ fn state_health_and_metrics_answer() {
 fn the_ui_is_served_with_its_content_types() {
     let api = master();
     on_actix(async move {
-        let svc = init_service(app(LIMIT, routes(api))).await;
+        let svc = init_service(app(&limits(), routes(api))).await;
         for (path, ct) in [
             ("/", "text/html"),
             ("/app.js", "application/javascript"),
@@ -156,7 +165,7 @@ fn the_ui_is_served_with_its_content_types() {
 fn bad_requests_get_json_errors_and_the_server_goes_on() {
     let api = master();
     on_actix(async move {
-        let svc = init_service(app(LIMIT, routes(api))).await;
+        let svc = init_service(app(&limits(), routes(api))).await;
         let cases = [
             (TestRequest::get().uri("/nope"), StatusCode::NOT_FOUND),
             (
@@ -248,7 +257,7 @@ fn bad_requests_get_json_errors_and_the_server_goes_on() {
 fn an_unknown_task_kill_names_what_is_unknown() {
     let api = master();
     on_actix(async move {
-        let svc = init_service(app(LIMIT, routes(api))).await;
+        let svc = init_service(app(&limits(), routes(api))).await;
         let req = TestRequest::post()
             .uri("/tasks/fw-1/t-1/kill")
             .insert_header((header::CONTENT_TYPE, "application/json"))
@@ -314,7 +323,7 @@ fn a_master_that_is_not_there_gets_503() {
         ..api
     };
     on_actix(async move {
-        let svc = init_service(app(LIMIT, routes(missing))).await;
+        let svc = init_service(app(&limits(), routes(missing))).await;
         for path in ["/state", "/metrics"] {
             let r = call_service(&svc, TestRequest::get().uri(path).to_request()).await;
             assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");

@@ -1,0 +1,124 @@
+//! Who may call a node's HTTP API: HTTP Basic authentication against the
+//! node's credentials, as Mesos's `--authenticate-http-readonly` and
+//! `--authenticate-http-readwrite` (see docs/security.md).
+//!
+//! Reads (GET, HEAD) and writes (every other method) are required
+//! separately. A request that sends credentials must prove them even where
+//! none are required, as on the actor protocol. `/health` is always open:
+//! load balancers and supervisors probe it without credentials, as Mesos's.
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
+use actix_web::middleware::Next;
+use actix_web::ResponseError;
+use base64::Engine;
+use corral_api::auth::{AuthError, Credential, Credentials, Secret};
+
+use crate::errors::ApiError;
+
+/// The realm browsers show when they ask for a principal and secret.
+pub const REALM: &str = "corral";
+
+/// Who must authenticate to a node's HTTP API. Default: nobody.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HttpAccess {
+    /// The principals and secrets Basic authentication is checked against.
+    pub credentials: Option<Credentials>,
+    /// Reads need a principal (`--authenticate-http-readonly`).
+    pub readonly: bool,
+    /// Writes need a principal (`--authenticate-http-readwrite`).
+    pub readwrite: bool,
+}
+
+impl HttpAccess {
+    /// Whether a request of `method` must authenticate.
+    fn required(&self, method: &Method) -> bool {
+        if method == Method::GET || method == Method::HEAD {
+            self.readonly
+        } else {
+            self.readwrite
+        }
+    }
+
+    /// The principal `req` proves, None if it sends no credentials and
+    /// needs none, or why it is refused.
+    fn check(&self, req: &ServiceRequest) -> Result<Option<String>, AuthError> {
+        if req.path() == "/health" {
+            return Ok(None);
+        }
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| basic(v.to_str().unwrap_or("")));
+        match (given, &self.credentials) {
+            (Some(Some(c)), Some(known)) => known.verify(&c).map(Some),
+            (Some(None), _) => Err(AuthError::Failed(String::new())),
+            (None, _) if self.required(req.method()) => Err(AuthError::Missing),
+            // Credentials sent to a node that has none to check them with
+            // are ignored; config validation keeps such a node open.
+            (Some(Some(_)), None) | (None, _) => Ok(None),
+        }
+    }
+}
+
+/// The credential of an `Authorization: Basic` header value, None if it is
+/// not one.
+fn basic(value: &str) -> Option<Credential> {
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (principal, secret) = text.split_once(':')?;
+    Some(Credential {
+        principal: principal.to_owned(),
+        secret: Secret::new(secret),
+    })
+}
+
+/// The middleware: 401 with `WWW-Authenticate` for a request that does not
+/// prove what its method needs; the route is not reached.
+pub(crate) async fn enforce(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let refused = match req.app_data::<HttpAccess>() {
+        Some(access) => access.check(&req).err(),
+        None => None,
+    };
+    if let Some(e) = refused {
+        let mut response = ApiError::unauthorized(e.to_string()).error_response();
+        let challenge = format!("Basic realm=\"{REALM}\", charset=\"UTF-8\"");
+        if let Ok(value) = header::HeaderValue::from_str(&challenge) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_headers_read_as_mesos_and_curl_send_them() {
+        // `curl -u ops:s3:cret` (a secret may hold a colon).
+        let encoded = base64::engine::general_purpose::STANDARD.encode("ops:s3:cret");
+        let c = basic(&format!("Basic {encoded}")).expect("a credential");
+        assert_eq!(c.principal, "ops");
+        assert_eq!(c.secret, Secret::new("s3:cret"));
+        assert!(basic(&format!("basic  {encoded}")).is_some());
+        for bad in ["Bearer abc", "Basic !!!", "Basic", "", "Basic b3Bz"] {
+            assert_eq!(basic(bad), None, "{bad}");
+        }
+    }
+}

@@ -15,6 +15,7 @@ use corral_agent::{
     detect_resources, hostname, prepare_docker, Agent, AgentConfig, DockerCheck, RecoverMode,
 };
 use corral_api::resources::Resources;
+use corral_master::acls::Acls;
 use corral_master::allocator::AllocatorActorConfig;
 use corral_master::group::spawn_member;
 use corral_master::http::{HttpAccess, HttpConfig};
@@ -125,6 +126,11 @@ pub struct MasterCommand {
     /// Agents must prove a principal of --credentials to register.
     #[arg(long, env = "CORRAL_AUTHENTICATE_AGENTS")]
     authenticate_agents: bool,
+    /// Who may register frameworks in which roles, in Mesos's JSON ACL
+    /// shape (`register_frameworks` rules and `permissive`); see
+    /// docs/security.md.
+    #[arg(long, env = "CORRAL_ACLS")]
+    acls: Option<PathBuf>,
     /// HTTP reads (GET, HEAD: /state, the web UI, ...) must prove a
     /// principal of --credentials with HTTP Basic authentication.
     #[arg(long, env = "CORRAL_AUTHENTICATE_HTTP_READONLY")]
@@ -245,6 +251,11 @@ pub fn master(command: MasterCommand) -> Result<ExitCode> {
     let mut cfg = args.config()?;
     let (authentication, http_access) = command.authentication()?;
     cfg.authentication = authentication;
+    if let Some(path) = &command.acls {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --acls {}", path.display()))?;
+        cfg.acls = Acls::parse(&text).with_context(|| format!("bad --acls {}", path.display()))?;
+    }
     cfg.validate()?;
     warn_if_open(args.ip, &cfg.authentication, &http_access);
     let addr = SocketAddr::new(args.ip, args.port);

@@ -330,3 +330,88 @@ fn http_calls_to_masters_and_agents_prove_a_principal_where_required() {
         200
     );
 }
+
+#[test]
+fn acls_keep_principals_out_of_roles_they_may_not_register_in() {
+    let dir = test_dir("auth-acls");
+    let credentials = write(
+        &dir,
+        "credentials.json",
+        r#"{"credentials": [{"principal": "ops", "secret": "s3cret"}]}"#,
+    );
+    let acls = write(
+        &dir,
+        "acls.json",
+        r#"{"permissive": false, "register_frameworks": [
+             {"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}},
+             {"principals": {"type": "ANY"}, "roles": {"values": ["*"]}}]}"#,
+    );
+    let ops = write(&dir, "ops.txt", "ops s3cret\n");
+    let work = dir.join("master").to_string_lossy().into_owned();
+    let _master = Proc::spawn(
+        "master",
+        &dir,
+        &[
+            "master",
+            "--ip",
+            "127.12.11.30",
+            "--work-dir",
+            &work,
+            "--credentials",
+            &credentials,
+            "--acls",
+            &acls,
+        ],
+    );
+    let _agent = agent_of(&dir, "127.12.11.30:5050", "127.12.11.31");
+    wait_for(START, "an admitted agent", || {
+        state_at("127.12.11.30:5050").filter(|s| agents_of(s) == 1)
+    });
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "execute",
+            "--master",
+            "127.12.11.30:5050",
+            "--command",
+            "true",
+        ];
+        args.extend_from_slice(extra);
+        corral_output(&args)
+    };
+    // Anyone may use the default role; only ops may use "web".
+    assert!(run(&[]).status.success());
+    let out = run(&["--role", "web"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(
+            "a framework without a principal may not register frameworks in role \"web\""
+        ),
+        "{stderr}"
+    );
+    let out = run(&["--role", "web", "--credential", &ops]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A bad file stops the master at once, saying where.
+    let bad = write(&dir, "bad.json", r#"{"run_tasks": []}"#);
+    let out = corral_output(&["master", "--ip", "127.12.11.32", "--acls", &bad]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad --acls"), "{stderr}");
+    assert!(stderr.contains("unknown field `run_tasks`"), "{stderr}");
+}
+
+/// `corral agent --master MASTER --ip IP` with its work dir under `dir`.
+fn agent_of(dir: &Path, master: &str, ip: &str) -> Proc {
+    let work = dir
+        .join(format!("agent-{ip}"))
+        .to_string_lossy()
+        .into_owned();
+    Proc::spawn(
+        &format!("agent-{ip}"),
+        dir,
+        &["agent", "--master", master, "--ip", ip, "--work-dir", &work],
+    )
+}

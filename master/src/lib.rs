@@ -7,6 +7,7 @@
 //!   kills);
 //! - [`allocator`]: hierarchical DRF as a pure core plus the actor that runs
 //!   it once per interval;
+//! - [`acls`]: authorization rules in Mesos's ACL shape (`--acls`);
 //! - [`core`]: the master's decisions as a sans-IO core, with the offer
 //!   book and Mesos's accept validation;
 //! - [`master`]: the master actor, a thin shell that runs the core and
@@ -16,6 +17,7 @@
 //! - [`registrar`]: the registry replicated over Raft (raft-rs), which
 //!   elects the leading master and keeps what must survive failover.
 
+pub mod acls;
 pub mod allocator;
 pub mod core;
 pub mod group;

@@ -1,6 +1,7 @@
-//! Authentication: whether a framework's subscription or an agent's
-//! registration proves a principal the master knows, as the master's
-//! [`Authentication`] settings require.
+//! Authentication and authorization: whether a framework's subscription
+//! or an agent's registration proves a principal the master knows, as the
+//! master's [`Authentication`] settings require, and whether that
+//! principal may do what it asks (`--acls`, [`crate::acls`]).
 //!
 //! A refusal changes nothing: the framework gets a `FrameworkError`, the
 //! agent a `RegistrationRefused`, each saying why.
@@ -34,6 +35,27 @@ impl MasterCore {
                 ..info
             }),
         }
+    }
+
+    /// Whether the framework's principal may register in `role`, or why
+    /// not. The principal is the proved one where frameworks authenticate;
+    /// otherwise the one `info` claims, as in Mesos.
+    pub(super) fn authorize_registration(
+        &self,
+        info: &FrameworkInfo,
+        role: &str,
+    ) -> Result<(), String> {
+        let principal = info.principal.as_deref();
+        if self.cfg.acls.may_register(principal, role) {
+            return Ok(());
+        }
+        let who = match principal {
+            Some(p) => format!("principal {p:?}"),
+            None => "a framework without a principal".to_owned(),
+        };
+        Err(format!(
+            "subscription refused: {who} may not register frameworks in role {role:?}"
+        ))
     }
 
     /// The principal an agent's credential proves (None where none is

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::acls::Acls;
 use crate::allocator::{AllocatorActorConfig, AllocatorError};
 use corral_api::auth::Credentials;
 
@@ -52,6 +53,8 @@ pub struct MasterConfig {
     /// prove (`--credentials`, `--authenticate-frameworks`,
     /// `--authenticate-agents`). Default: nobody is asked.
     pub authentication: Authentication,
+    /// What each principal may do (`--acls`). Default: everything.
+    pub acls: Acls,
     /// A known bug switched on so a simulation can show its checks catch
     /// it (`corral sim --plant-bug`); None (the default) everywhere else.
     pub planted: Option<MasterBug>,
@@ -85,6 +88,7 @@ impl Default for MasterConfig {
             leader_poll: Duration::from_millis(100),
             http_url: None,
             authentication: Authentication::default(),
+            acls: Acls::default(),
             planted: None,
         }
     }

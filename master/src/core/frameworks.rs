@@ -71,6 +71,11 @@ impl MasterCore {
                 return;
             }
         };
+        if let Err(message) = self.authorize_registration(&info, &role) {
+            tracing::warn!(%from, %message, "subscription refused");
+            io.send(&from, FrameworkError { message });
+            return;
+        }
         if self.admitting.contains(&from) {
             // Its subscription is being written; the answer follows.
             return;

@@ -14,7 +14,8 @@
 //! (the [`Master`](crate::master::Master) actor) carries out in order. Each
 //! decision has a file named for it:
 //!
-//! - `authentication`: whether a framework or agent proves its principal;
+//! - `authentication`: whether a framework or agent proves its principal,
+//!   and whether that principal may register where it asks;
 //! - `agents`: admitting agents, their re-registration and pings;
 //! - `unreachable`: an agent that stopped answering, and its removal;
 //! - `frameworks`: subscription, failover timeouts and removal;

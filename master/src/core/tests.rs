@@ -1243,3 +1243,53 @@ fn requiring_authentication_without_credentials_is_a_config_error() {
         "--authenticate-frameworks and --authenticate-agents need --credentials"
     );
 }
+
+#[test]
+fn acls_decide_who_registers_in_which_role_and_a_refusal_changes_nothing() {
+    let acls = crate::acls::Acls::parse(
+        r#"{"permissive": false, "register_frameworks": [
+             {"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}},
+             {"principals": {"type": "ANY"}, "roles": {"values": ["*"]}}]}"#,
+    )
+    .expect("valid ACLs");
+    let fw = pid("scheduler", 6000);
+    let claimed = |principal: Option<&str>, role: &str| FrameworkInfo {
+        principal: principal.map(str::to_owned),
+        ..FrameworkInfo::new("f", role)
+    };
+    let cases = [
+        (claimed(Some("ops"), "web"), None),
+        (claimed(None, "*"), None),
+        (
+            claimed(Some("dev"), "web"),
+            Some("subscription refused: principal \"dev\" may not register frameworks in role \"web\""),
+        ),
+        (
+            claimed(None, "web"),
+            Some("subscription refused: a framework without a principal may not register frameworks in role \"web\""),
+        ),
+    ];
+    for (info, refusal) in cases {
+        let mut core = new_core(MasterConfig {
+            acls: acls.clone(),
+            ..MasterConfig::default()
+        });
+        core.handle_started(at(0));
+        let actions = send(
+            &mut core,
+            1,
+            &fw,
+            Subscribe {
+                info,
+                credential: None,
+            },
+        );
+        match refusal {
+            None => assert_eq!(core.snapshot().frameworks.len(), 1),
+            Some(message) => {
+                assert_eq!(actions, [error_to(&fw, message)]);
+                assert!(core.snapshot().frameworks.is_empty());
+            }
+        }
+    }
+}

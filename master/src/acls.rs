@@ -1,0 +1,227 @@
+//! Authorization rules in Mesos's ACL shape (`--acls FILE`): [`Acls`].
+//!
+//! For each action there is an ordered list of rules, each naming a subject
+//! (`principals`) and an object (here `roles`). The first rule whose
+//! subject and object both match the request decides it. A rule matches
+//! when the request's principals and objects are among its values, when
+//! it says `ANY`, or when it says `NONE`. A `NONE` rule matches in order to
+//! deny, so `{"principals": {"values": ["a"]}, "roles": {"type": "NONE"}}`
+//! stops principal `a` registering anywhere. When no rule matches,
+//! `permissive` decides (true by default, as in Mesos). A framework that
+//! proved no principal only matches rules whose principals are `ANY` or
+//! `NONE`.
+//!
+//! Only `register_frameworks` is enforced yet: which principals may
+//! subscribe frameworks in which roles. A file naming any other action is
+//! refused rather than silently ignored.
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+
+/// One side of a rule: some named values, anything, or nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Entity {
+    Any,
+    None,
+    Values(BTreeSet<String>),
+}
+
+/// A rule's entity as written: `{"values": [...]}` or `{"type": "ANY"}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntityJson {
+    #[serde(default)]
+    values: Option<Vec<String>>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+}
+
+impl TryFrom<EntityJson> for Entity {
+    type Error = String;
+
+    fn try_from(e: EntityJson) -> Result<Entity, String> {
+        match (e.values, e.kind.as_deref()) {
+            (Some(values), None) if !values.is_empty() => {
+                Ok(Entity::Values(values.into_iter().collect()))
+            }
+            (None, Some("ANY")) => Ok(Entity::Any),
+            (None, Some("NONE")) => Ok(Entity::None),
+            (None, Some(other)) => Err(format!("type {other:?} is not ANY or NONE")),
+            _ => Err("give either non-empty values or a type (ANY or NONE)".to_owned()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterJson {
+    principals: EntityJson,
+    roles: EntityJson,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AclsJson {
+    #[serde(default = "yes")]
+    permissive: bool,
+    #[serde(default)]
+    register_frameworks: Vec<RegisterJson>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A subject and an object: the first rule matching both decides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Rule {
+    principals: Entity,
+    objects: Entity,
+}
+
+/// Why an ACL file cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AclError {
+    /// Not JSON of Mesos's ACL shape, or an action not enforced yet.
+    #[error("not an ACL file of the actions enforced (register_frameworks): {0}")]
+    Syntax(String),
+    /// A rule whose entity cannot be read.
+    #[error("register_frameworks rule {index}: {why}")]
+    Entity {
+        /// The rule's place in its list, from 1.
+        index: usize,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// The master's authorization rules; see the module doc.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acls {
+    permissive: bool,
+    register_frameworks: Vec<Rule>,
+}
+
+impl Default for Acls {
+    /// No rules, permissive: everything is allowed.
+    fn default() -> Acls {
+        Acls {
+            permissive: true,
+            register_frameworks: Vec::new(),
+        }
+    }
+}
+
+impl Acls {
+    /// Reads Mesos's JSON ACL file.
+    pub fn parse(text: &str) -> Result<Acls, AclError> {
+        let file: AclsJson =
+            serde_json::from_str(text).map_err(|e| AclError::Syntax(e.to_string()))?;
+        let register_frameworks = file
+            .register_frameworks
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let entity =
+                    |e| Entity::try_from(e).map_err(|why| AclError::Entity { index: i + 1, why });
+                Ok(Rule {
+                    principals: entity(r.principals)?,
+                    objects: entity(r.roles)?,
+                })
+            })
+            .collect::<Result<_, AclError>>()?;
+        Ok(Acls {
+            permissive: file.permissive,
+            register_frameworks,
+        })
+    }
+
+    /// Whether `principal` (None: it proved none) may register frameworks
+    /// in `role`.
+    pub fn may_register(&self, principal: Option<&str>, role: &str) -> bool {
+        decide(&self.register_frameworks, principal, role).unwrap_or(self.permissive)
+    }
+}
+
+/// What the first rule matching `subject` and `object` says, if any does.
+fn decide(rules: &[Rule], subject: Option<&str>, object: &str) -> Option<bool> {
+    rules.iter().find_map(|rule| {
+        let subject_matches = match (&rule.principals, subject) {
+            (Entity::Any | Entity::None, _) => true,
+            (Entity::Values(values), Some(s)) => values.contains(s),
+            (Entity::Values(_), None) => false,
+        };
+        let object_matches = match &rule.objects {
+            Entity::Any | Entity::None => true,
+            Entity::Values(values) => values.contains(object),
+        };
+        (subject_matches && object_matches)
+            .then(|| rule.principals != Entity::None && rule.objects != Entity::None)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_matching_rule_decides_and_permissive_the_rest() {
+        let acls = Acls::parse(
+            r#"{
+              "permissive": false,
+              "register_frameworks": [
+                {"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}},
+                {"principals": {"values": ["web"]}, "roles": {"values": ["web", "*"]}},
+                {"principals": {"values": ["banned"]}, "roles": {"type": "NONE"}},
+                {"principals": {"type": "ANY"}, "roles": {"values": ["*"]}}
+              ]
+            }"#,
+        )
+        .unwrap();
+        let cases = [
+            (Some("ops"), "anything", true),
+            (Some("web"), "web", true),
+            (Some("web"), "batch", false),
+            (Some("banned"), "*", false),
+            // Any principal, or none proved, may use the default role only.
+            (Some("other"), "*", true),
+            (None, "*", true),
+            (None, "web", false),
+        ];
+        for (principal, role, allowed) in cases {
+            assert_eq!(
+                acls.may_register(principal, role),
+                allowed,
+                "{principal:?} in {role}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_rules_allow_everything_unless_not_permissive() {
+        assert!(Acls::default().may_register(None, "web"));
+        let strict = Acls::parse(r#"{"permissive": false}"#).unwrap();
+        assert!(!strict.may_register(Some("ops"), "*"));
+    }
+
+    #[test]
+    fn bad_files_are_errors_in_words() {
+        let cases = [
+            ("nope", "not an ACL file"),
+            (r#"{"run_tasks": []}"#, "unknown field `run_tasks`"),
+            (
+                r#"{"register_frameworks": [{"principals": {"type": "SOME"}, "roles": {"type": "ANY"}}]}"#,
+                "rule 1: type \"SOME\" is not ANY or NONE",
+            ),
+            (
+                r#"{"register_frameworks": [{"principals": {"values": []}, "roles": {"type": "ANY"}}]}"#,
+                "rule 1: give either non-empty values or a type",
+            ),
+        ];
+        for (text, expected) in cases {
+            let e = Acls::parse(text).unwrap_err().to_string();
+            assert!(e.contains(expected), "{text}: {e}");
+        }
+    }
+}

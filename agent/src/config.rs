@@ -71,6 +71,10 @@ pub struct AgentConfig {
     /// Base URL of this agent's HTTP API (`http://ip:port`), told to the
     /// master so operators can reach sandboxes. Default none.
     pub http_url: Option<String>,
+    /// Run each executor (and so its tasks) as its framework's `user`
+    /// when the framework names one (`--switch-user`, default on as in
+    /// Mesos; the agent must then run as root). Off: as the agent's user.
+    pub switch_user: bool,
     /// The principal and secret the agent proves itself with to masters
     /// that authenticate agents (`--credential`). Default none.
     pub credential: Option<corral_api::auth::Credential>,
@@ -137,6 +141,7 @@ impl AgentConfig {
             max_completed_tasks: 1000,
             http_url: None,
             credential: None,
+            switch_user: true,
             containerizers: vec![Containerizer::Process],
             docker_unavailable: None,
             docker_host: None,

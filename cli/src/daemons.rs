@@ -404,6 +404,11 @@ pub struct AgentArgs {
     /// TOML, or Mesos's plain `PRINCIPAL SECRET`.
     #[arg(long, env = "CORRAL_CREDENTIAL")]
     credential: Option<PathBuf>,
+    /// Run each framework's executors and tasks as the framework's user,
+    /// when it names one (`true`, Mesos's default; the agent must run as
+    /// root), or as the agent's own user (`false`).
+    #[arg(long, env = "CORRAL_SWITCH_USER", default_value_t = true, action = clap::ArgAction::Set)]
+    switch_user: bool,
     /// Principals and secrets that HTTP callers (sandbox readers) may
     /// prove with HTTP Basic authentication, as the master's --credentials
     /// (Mesos's `--http_credentials`).
@@ -458,6 +463,7 @@ pub fn agent(args: AgentArgs) -> Result<ExitCode> {
     )
     .with_masters(masters);
     cfg.attributes = args.attributes.clone();
+    cfg.switch_user = args.switch_user;
     if let Some(path) = &args.credential {
         cfg.credential = Some(read_credential("credential", path)?);
     }

@@ -69,6 +69,10 @@ pub struct ExecuteArgs {
     /// The framework's role.
     #[arg(long, default_value = "*")]
     role: String,
+    /// The OS user the tasks run as, on agents that switch users (the
+    /// default for agents running as root). Default: the agent's user.
+    #[arg(long)]
+    user: Option<String>,
     /// Ask agents to checkpoint the tasks, so that they keep running
     /// through an agent restart.
     #[arg(long)]
@@ -122,6 +126,12 @@ pub fn execute(args: ExecuteArgs) -> Result<ExitCode> {
     };
     let mut info = FrameworkInfo::new(&args.name, &args.role);
     info.checkpoint = args.checkpoint;
+    if let Some(user) = &args.user {
+        if user.trim().is_empty() {
+            bail!("--user is empty");
+        }
+        info.user = user.clone();
+    }
     info.partition_aware = args.partition_aware;
     let mut batch = BatchConfig::uniform(
         first,

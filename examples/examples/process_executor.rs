@@ -28,6 +28,7 @@ impl Executor for Processes {
         let id = task.task_id.clone();
         let _ = ex.update(&id, TaskState::Starting, "");
         let spec = ProcessSpec {
+            user: None,
             command: task.command.clone(),
             env: task.env.clone(),
             cwd: Some(ex.sandbox().to_path_buf()),

@@ -42,6 +42,7 @@ pub fn process_spec(task: &TaskInfo, framework_id: &FrameworkId, sandbox: &Path)
         .collect();
     env.extend(ours.map(|(k, v)| (k.to_owned(), v)));
     ProcessSpec {
+        user: None,
         command: task.command.clone(),
         env,
         cwd: Some(sandbox.to_path_buf()),

@@ -25,6 +25,14 @@ pub struct ProcessSpec {
     pub stdout: Option<PathBuf>,
     /// File to append the standard error to; discarded when unset.
     pub stderr: Option<PathBuf>,
+    /// The OS user to run as (its uid and primary group, with `HOME`,
+    /// `USER` and `LOGNAME` set unless `env` sets them); the working
+    /// directory and the output files are made its own. The host must run
+    /// as root to switch to another user; a user it cannot find or switch
+    /// to fails the launch ([`ExitStatus::FailedToStart`], saying why).
+    /// Unset: the host's own user. The simulator runs every process as if
+    /// the user existed.
+    pub user: Option<String>,
 }
 
 /// A process launched by an actor of this node (unique per node run).

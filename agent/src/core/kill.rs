@@ -177,6 +177,10 @@ impl AgentCore {
             let update = if task.phase.kill_requested() {
                 let why = format!("executor {how} after the kill");
                 AgentStatus::new(TaskState::Killed, StatusReason::KilledByFramework, why)
+            } else if let ExitStatus::FailedToStart(_) = status {
+                // It never ran, so it wrote no log: the reason is all there is.
+                let why = format!("executor {how}");
+                AgentStatus::new(TaskState::Failed, StatusReason::ExecutorTerminated, why)
             } else {
                 let log = if task.info.executor.is_none() {
                     format!(" (its log: {} in the sandbox)", super::launch::EXECUTOR_LOG)

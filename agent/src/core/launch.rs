@@ -252,7 +252,12 @@ impl AgentCore {
             }
         };
         let env = self.executor_env(me, agent_id, framework_id, framework, info, sandbox);
+        // As the framework's user where it names one (the host refuses a
+        // user it cannot switch to, and the task fails saying so).
+        let user =
+            (self.cfg.switch_user && !framework.user.is_empty()).then(|| framework.user.clone());
         ProcessSpec {
+            user,
             command,
             env,
             cwd: Some(sandbox.dir.clone()),

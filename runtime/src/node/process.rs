@@ -106,22 +106,40 @@ fn kill_group(pgid: u32, signal: i32) -> std::io::Result<()> {
 fn command(spec: &ProcessSpec) -> Result<tokio::process::Command, String> {
     // Created first: an agent's sandbox is the working directory that also
     // holds the stdout and stderr files opened below.
+    let user = match &spec.user {
+        Some(name) => Some(switch_to(name)?),
+        None => None,
+    };
     if let Some(cwd) = &spec.cwd {
         std::fs::create_dir_all(cwd)
             .map_err(|e| format!("cannot create {}: {e}", cwd.display()))?;
+        give(cwd, user.as_ref())?;
     }
     let mut cmd = std::process::Command::new("/bin/sh");
     cmd.arg("-c")
         .arg(&spec.command)
         .env_clear()
         .stdin(Stdio::null())
-        .stdout(output(spec.stdout.as_deref())?)
-        .stderr(output(spec.stderr.as_deref())?)
+        .stdout(output(spec.stdout.as_deref(), user.as_ref())?)
+        .stderr(output(spec.stderr.as_deref(), user.as_ref())?)
         .process_group(0);
     if !spec.env.iter().any(|(k, _)| k == "PATH") {
         if let Some(path) = std::env::var_os("PATH") {
             cmd.env("PATH", path);
         }
+    }
+    if let Some(u) = &user {
+        for (key, value) in [
+            ("HOME", u.home.as_str()),
+            ("USER", &u.name),
+            ("LOGNAME", &u.name),
+        ] {
+            if !spec.env.iter().any(|(k, _)| k == key) {
+                cmd.env(key, value);
+            }
+        }
+        // std drops root's supplementary groups before it switches.
+        cmd.uid(u.uid).gid(u.gid);
     }
     cmd.envs(spec.env.iter().map(|(k, v)| (k, v)));
     if let Some(cwd) = &spec.cwd {
@@ -130,8 +148,9 @@ fn command(spec: &ProcessSpec) -> Result<tokio::process::Command, String> {
     Ok(tokio::process::Command::from(cmd))
 }
 
-/// Appends to `path` (created if missing), or discards without one.
-fn output(path: Option<&Path>) -> Result<Stdio, String> {
+/// Appends to `path` (created if missing, and made `user`'s), or discards
+/// without one.
+fn output(path: Option<&Path>, user: Option<&User>) -> Result<Stdio, String> {
     let Some(path) = path else {
         return Ok(Stdio::null());
     };
@@ -140,7 +159,85 @@ fn output(path: Option<&Path>) -> Result<Stdio, String> {
         .append(true)
         .open(path)
         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    give(path, user)?;
     Ok(file.into())
+}
+
+/// An OS user a process runs as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct User {
+    name: String,
+    uid: u32,
+    gid: u32,
+    home: String,
+}
+
+/// The user `name`, if this host may run processes as it: root may run as
+/// anyone, any other user only as itself.
+fn switch_to(name: &str) -> Result<User, String> {
+    let user = lookup(name)?.ok_or_else(|| format!("no user {name:?} on this machine"))?;
+    // SAFETY: geteuid(2) takes nothing and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if me != 0 && me != user.uid {
+        return Err(format!(
+            "cannot run as user {name:?}: the agent runs as uid {me}, not root \
+             (run it as root, or with --switch-user false)"
+        ));
+    }
+    Ok(user)
+}
+
+/// Looks `name` up in the user database (passwd, LDAP, ...).
+fn lookup(name: &str) -> Result<Option<User>, String> {
+    let c_name = std::ffi::CString::new(name).map_err(|_| format!("bad user name {name:?}"))?;
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: passwd is plain data that getpwnam_r fills in.
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call: the name is a NUL-ended
+    // C string, `pwd` and `found` are ours, and `buf` is as long as said.
+    // The strings `pwd` points to live in `buf`, read below while it lives.
+    let rc = unsafe {
+        libc::getpwnam_r(
+            c_name.as_ptr(),
+            &mut pwd,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut found,
+        )
+    };
+    if rc != 0 {
+        return Err(format!(
+            "cannot look up user {name:?}: {}",
+            std::io::Error::from_raw_os_error(rc)
+        ));
+    }
+    if found.is_null() {
+        return Ok(None);
+    }
+    let home = if pwd.pw_dir.is_null() {
+        String::from("/")
+    } else {
+        // SAFETY: a non-null pw_dir is a NUL-ended string inside `buf`.
+        unsafe { std::ffi::CStr::from_ptr(pwd.pw_dir) }
+            .to_string_lossy()
+            .into_owned()
+    };
+    Ok(Some(User {
+        name: name.to_owned(),
+        uid: pwd.pw_uid,
+        gid: pwd.pw_gid,
+        home,
+    }))
+}
+
+/// Makes `path` `user`'s (nothing without a user).
+fn give(path: &Path, user: Option<&User>) -> Result<(), String> {
+    let Some(u) = user else {
+        return Ok(());
+    };
+    std::os::unix::fs::chown(path, Some(u.uid), Some(u.gid))
+        .map_err(|e| format!("cannot give {} to user {:?}: {e}", path.display(), u.name))
 }
 
 fn exit_status(status: std::process::ExitStatus) -> ExitStatus {
@@ -156,6 +253,15 @@ fn exit_status(status: std::process::ExitStatus) -> ExitStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn users_are_looked_up_and_unknown_ones_are_an_error_in_words() {
+        let root = lookup("root").unwrap().expect("every machine has root");
+        assert_eq!((root.uid, root.gid), (0, 0));
+        assert_eq!(lookup("no-such-user-corral").unwrap(), None);
+        let e = switch_to("no-such-user-corral").unwrap_err();
+        assert_eq!(e, "no user \"no-such-user-corral\" on this machine");
+    }
 
     #[test]
     fn wait_statuses_map_to_exits_and_signals() {

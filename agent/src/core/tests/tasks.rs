@@ -419,3 +419,27 @@ fn a_task_with_too_many_pending_updates_is_not_acknowledged() {
     assert_eq!(got, Vec::<String>::new());
     assert_eq!(h.core.pending_updates(), limit);
 }
+
+#[test]
+fn an_executor_that_cannot_start_fails_its_task_with_the_reason_alone() {
+    let cases = [
+        (
+            ExitStatus::FailedToStart("no user \"x\" on this machine".into()),
+            "executor failed to start: no user \"x\" on this machine",
+        ),
+        (
+            ExitStatus::Exited(1),
+            "executor exited with status 1 before its task ended (its log: executor.log in the sandbox)",
+        ),
+    ];
+    for (status, message) in cases {
+        let mut h = registered();
+        h.input(|c, n| c.handle_run_tasks(n, Some(&m1()), run(&["t1"])));
+        let actions = h.input(|c, n| c.handle_process_exit(n, LaunchId(0), &status));
+        assert_eq!(
+            queued(&actions),
+            [("t1".to_owned(), TaskState::Failed, message.to_owned())],
+            "{status:?}"
+        );
+    }
+}

@@ -1,0 +1,118 @@
+//! Tasks run as their framework's user: a `corral agent` running as root
+//! (as CI does) with its default `--switch-user`, and `corral execute
+//! --user`. Each process has a loopback address of its own, 127.12.13.N,
+//! so default ports never clash between tests.
+
+// Real processes run on real time.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use common::procs::{corral_output, test_dir, wait_for, Proc};
+use common::state::{agents_of, state_at};
+
+/// Generous: the machine may be busy with other tests.
+const START: Duration = Duration::from_secs(30);
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A master at 127.12.13.`n` and an agent at 127.12.13.`n + 1` with
+/// `agent_flags`, once the agent is admitted; returns the master's address.
+fn cluster(dir: &Path, n: u8, agent_flags: &[&str]) -> (String, Vec<Proc>) {
+    let (master_ip, agent_ip) = (format!("127.12.13.{n}"), format!("127.12.13.{}", n + 1));
+    let master = format!("{master_ip}:5050");
+    let work = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    let m = Proc::spawn(
+        "master",
+        dir,
+        &["master", "--ip", &master_ip, "--work-dir", &work("master")],
+    );
+    let mut args = vec![
+        "agent".to_owned(),
+        "--master".to_owned(),
+        master.clone(),
+        "--ip".to_owned(),
+        agent_ip,
+        "--work-dir".to_owned(),
+        work("agent"),
+    ];
+    args.extend(agent_flags.iter().map(|f| f.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let a = Proc::spawn("agent", dir, &args);
+    wait_for(START, "the agent to be admitted", || {
+        state_at(&master).filter(|s| agents_of(s) == 1)
+    });
+    (master, vec![m, a])
+}
+
+fn needs_root() {
+    // SAFETY: geteuid(2) takes nothing and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(
+        euid, 0,
+        "these tests start an agent that switches users: run them as root (CI does)"
+    );
+}
+
+#[test]
+fn a_task_runs_as_its_frameworks_user_in_a_sandbox_it_owns() {
+    needs_root();
+    let dir = test_dir("users");
+    let (master, _procs) = cluster(&dir, 1, &[]);
+    let run = |user: &str, command: &str| {
+        corral_output(&[
+            "execute",
+            "--master",
+            &master,
+            "--user",
+            user,
+            "--command",
+            command,
+        ])
+    };
+    let out = run("nobody", "id -un; touch mine; stat -c '%U' . mine");
+    assert!(out.status.success(), "{}", text(&out));
+    let log = corral_output(&["task", "log", "corral-execute-0", "--master", &master]);
+    assert_eq!(
+        String::from_utf8_lossy(&log.stdout),
+        "nobody\nnobody\nnobody\n"
+    );
+    // A user the machine does not have fails the task, saying so.
+    let out = run("no-such-user-corral", "true");
+    assert!(!out.status.success());
+    assert!(
+        text(&out)
+            .contains("executor failed to start: no user \"no-such-user-corral\" on this machine"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn an_agent_that_does_not_switch_users_runs_tasks_as_itself() {
+    needs_root();
+    let dir = test_dir("users-off");
+    let (master, _procs) = cluster(&dir, 3, &["--switch-user", "false"]);
+    let out = corral_output(&[
+        "execute",
+        "--master",
+        &master,
+        "--user",
+        "nobody",
+        "--command",
+        "id -un",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let log = corral_output(&["task", "log", "corral-execute-0", "--master", &master]);
+    assert_eq!(String::from_utf8_lossy(&log.stdout), "root\n");
+}

@@ -33,6 +33,9 @@ pub struct Amounts {
 pub struct Agent {
     pub id: String,
     pub hostname: String,
+    /// `agent@ip:port`.
+    #[serde(default)]
+    pub pid: String,
     pub http: Option<String>,
     pub total: Res,
     pub used: Res,

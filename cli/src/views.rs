@@ -104,6 +104,17 @@ pub struct KillArgs {
     target: Target,
 }
 
+/// How an agent is named in tables: its hostname, with its address
+/// (`ip:port`) when other agents share the hostname, as several agents on
+/// one machine do.
+fn agent_name(all: &[crate::api::Agent], a: &crate::api::Agent) -> String {
+    let shared = all.iter().any(|o| o.id != a.id && o.hostname == a.hostname);
+    match a.pid.split_once('@') {
+        Some((_, addr)) if shared => format!("{} ({addr})", a.hostname),
+        _ => a.hostname.clone(),
+    }
+}
+
 fn fmt_res(used: f64, total: f64) -> String {
     format!("{}/{}", trim(used), trim(total))
 }
@@ -190,7 +201,7 @@ pub fn agents(c: Common) -> Result<ExitCode> {
     for a in &s.agents {
         t.row(vec![
             a.id.clone(),
-            a.hostname.clone(),
+            agent_name(&s.agents, a),
             a.reachable.to_string(),
             fmt_res(a.used.cpus, a.total.cpus),
             fmt_res(a.used.mem, a.total.mem),
@@ -281,7 +292,7 @@ pub fn tasks(a: TasksArgs) -> Result<ExitCode> {
         s.agents
             .iter()
             .find(|x| x.id == id)
-            .map_or_else(|| id.to_owned(), |x| x.hostname.clone())
+            .map_or_else(|| id.to_owned(), |x| agent_name(&s.agents, x))
     };
     let mut t = Table::new(&[
         "ID",

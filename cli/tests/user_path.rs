@@ -16,7 +16,7 @@ use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use common::masters::Masters;
-use common::procs::{log_has, log_of, test_dir, wait_for, Proc};
+use common::procs::{corral_output, log_has, log_of, test_dir, wait_for, Proc};
 use common::state::{agents_of, frameworks_of, running_tasks, state_at};
 use serde_json::Value;
 
@@ -220,6 +220,24 @@ fn the_readme_cluster_runs_a_job_across_two_default_agents() {
     let printed = log_of(&dir, "task-log");
     assert!(status.success(), "{printed}");
     assert!(printed.contains("hi"), "{printed}");
+    // The two agents share this machine's hostname: the tables tell them
+    // apart by address (the tasks may all have run on one of them).
+    let table = |view: &str| {
+        let out = corral_output(&[view, "--master", &master_addr]);
+        assert!(out.status.success(), "{view}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let names = |ip: IpAddr| format!(" ({ip}:5051)");
+    let agents = table("agents");
+    assert!(
+        agents.contains(&names(a)) && agents.contains(&names(b)),
+        "{agents}"
+    );
+    let tasks = table("tasks");
+    assert!(
+        tasks.contains(&names(a)) || tasks.contains(&names(b)),
+        "{tasks}"
+    );
 }
 
 #[test]

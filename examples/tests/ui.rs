@@ -130,13 +130,13 @@ fn assert_tables_match(dom: &str, state: &Value) {
             "agent {id}"
         );
     }
-    // Agents sharing a hostname are told apart by their ports.
+    // Agents sharing a hostname are told apart by their addresses.
     for agent in &items(state, "agents") {
         let (id, pid) = (str_at(agent, "/id"), str_at(agent, "/pid"));
-        let port = pid.rsplit(':').next().unwrap_or_default();
+        let addr = pid.split_once('@').map_or(pid.as_str(), |(_, a)| a);
         let row = &agent_rows[&id];
         assert!(
-            row.contains(&format!("shared-host:{port}")),
+            row.contains(&format!("shared-host ({addr})")),
             "agent {id}: {row}"
         );
     }

@@ -499,17 +499,17 @@ function activeTasksBy(tasks, field) {
   return counts;
 }
 
-// "host:port" of an agent's pid (agent@ip:port), to tell apart agents
-// sharing a hostname.
-function pidPort(pid) {
-  const at = str(pid).lastIndexOf(":");
-  return at >= 0 ? str(pid).slice(at + 1) : "";
+// The "ip:port" of an agent's pid (agent@ip:port), to tell apart agents
+// sharing a hostname: on one machine they differ by address or by port.
+function pidAddr(pid) {
+  const at = str(pid).indexOf("@");
+  return at >= 0 ? str(pid).slice(at + 1) : str(pid);
 }
 
 function agentRow(a, activeTasks, shared) {
   const status = a.reachable ? badge("reachable", "ok") : badge("unreachable", "bad");
-  // Several agents on one machine share its hostname: add each one's port.
-  const name = a.hostname && shared.has(a.hostname) ? `${a.hostname}:${pidPort(a.pid)}` : a.hostname;
+  // Several agents on one machine share its hostname: add each one's address.
+  const name = a.hostname && shared.has(a.hostname) ? `${a.hostname} (${pidAddr(a.pid)})` : a.hostname;
   const host = a.http
     ? el("a", { href: a.http, title: `${a.pid}` }, name || a.http)
     : el("span", { title: a.pid }, name || "–");

@@ -60,6 +60,11 @@ fn killing_the_leading_master_keeps_tasks_running_and_a_new_leader_offers() {
         let s = masters.state(first)?;
         (agents_of(&s) == 2).then_some(())
     });
+    // A browser pointed at a standby lands on the leader's UI, and the
+    // page's own requests (to the leader's origin) render the cluster.
+    let browser = corral_examples::browser::Browser::find(&dir);
+    let dom = browser.rendered_dom(&format!("http://{}/#/agents", masters.http(standby)));
+    assert!(dom.contains("2 registered, 2 reachable"), "{dom}");
 
     let mut framework = Proc::spawn(
         "execute-sleep",

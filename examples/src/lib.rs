@@ -14,5 +14,6 @@
 #![warn(missing_docs)]
 
 pub mod batch;
+pub mod browser;
 pub mod local;
 pub mod service;

@@ -13,9 +13,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::Duration;
 
@@ -23,6 +21,7 @@ use common::{clock, cluster, http, res};
 use corral_api::framework::FrameworkInfo;
 use corral_api::task::TaskState;
 use corral_examples::batch::{Batch, BatchConfig, BatchEvent};
+use corral_examples::browser::Browser;
 use corral_examples::local::start_framework;
 use corral_examples::service::{Service, ServiceConfig, ServiceEvent};
 use corral_runtime::{Node, Pid};
@@ -34,7 +33,7 @@ const BATCH_OUTPUT: &str = "hello from the ui test";
 
 #[test]
 fn web_ui_shows_the_cluster_as_state_reports_it() {
-    let browser = Browser::find();
+    let browser = Browser::find(Path::new(env!("CARGO_TARGET_TMPDIR")));
     // The local cluster gives agent i the ports [31000+1000i, 31999+1000i];
     // both also offer [31000-31099], as two machines would.
     // Both agents also report one hostname, as two agents on one machine.
@@ -370,119 +369,6 @@ fn unescape(text: &str) -> String {
         .replace("&#39;", "'")
         .replace("&nbsp;", "\u{a0}")
         .replace("&amp;", "&")
-}
-
-// ---------------------------------------------------------------------------
-// Headless Chromium.
-
-struct Browser {
-    program: String,
-    /// Its profile and output files; removed when the test ends.
-    scratch: PathBuf,
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.scratch);
-    }
-}
-
-impl Browser {
-    /// Chromium (`$CORRAL_CHROMIUM`, else `chromium` on the PATH); fails
-    /// the test, never skips it, when there is none.
-    fn find() -> Browser {
-        let program = std::env::var("CORRAL_CHROMIUM").unwrap_or_else(|_| "chromium".to_owned());
-        let runs = |program: &str| {
-            Command::new(program)
-                .arg("--version")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        // On a fresh machine the project's own script installs it, so that
-        // `cargo test --workspace` alone works.
-        if !runs(&program) && std::env::var_os("CORRAL_CHROMIUM").is_none() {
-            let script =
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/install-test-deps.sh");
-            let _ = Command::new("bash").arg(script).status();
-        }
-        let works = runs(&program);
-        assert!(
-            works,
-            "`{program}` does not run: this test checks the web UI in a headless Chromium; \
-             install it with `scripts/install-test-deps.sh` (or point CORRAL_CHROMIUM at one)"
-        );
-        let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("ui-chromium-{}", std::process::id()));
-        std::fs::create_dir_all(&scratch).expect("a scratch directory");
-        Browser { program, scratch }
-    }
-
-    /// The page's DOM after its first load of /state (tried three times:
-    /// on a loaded machine the first poll may outlast the virtual time).
-    fn rendered_dom(&self, url: &str) -> String {
-        let mut dom = String::new();
-        for _ in 0..3 {
-            dom = self.run(url, &["--virtual-time-budget=5000", "--dump-dom"]);
-            if attr_of(&dom, "<body", "data-loaded").as_deref() == Some("true") {
-                return dom;
-            }
-        }
-        panic!("the page at {url} never rendered /state; its DOM:\n{dom}");
-    }
-
-    fn screenshot(&self, url: &str, path: &Path) {
-        let shot = format!("--screenshot={}", path.display());
-        // More virtual time on the overview: the chart gets a few samples.
-        let args = [
-            "--virtual-time-budget=12000",
-            "--window-size=1280,900",
-            &shot,
-        ];
-        self.run(url, &args);
-    }
-
-    /// Runs Chromium headless on `url` for at most 60 s; returns stdout.
-    fn run(&self, url: &str, args: &[&str]) -> String {
-        let (out, err) = (self.scratch.join("stdout"), self.scratch.join("stderr"));
-        let mut child = Command::new(&self.program)
-            .args([
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-            ])
-            .arg(format!(
-                "--user-data-dir={}",
-                self.scratch.join("profile").display()
-            ))
-            .args(args)
-            .arg(url)
-            .stdin(Stdio::null())
-            .stdout(File::create(&out).expect("stdout file"))
-            .stderr(File::create(&err).expect("stderr file"))
-            .spawn()
-            .expect("chromium starts");
-        let deadline = clock() + Duration::from_secs(60);
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("chromium can be waited on") {
-                break status;
-            }
-            if clock() >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("chromium did not finish within 60 s on {url}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let stderr = std::fs::read_to_string(&err).unwrap_or_default();
-        assert!(
-            status.success(),
-            "chromium failed on {url} ({status}):\n{stderr}"
-        );
-        std::fs::read_to_string(&out).expect("chromium's output")
-    }
 }
 
 /// `target/ui-screenshots/` of the workspace (the parent of Cargo's

@@ -169,6 +169,8 @@ pub enum StatusReason {
     ContainerLaunchFailed,
     /// The task's container was killed for exceeding its memory limit.
     ContainerMemoryLimit,
+    /// The framework's principal may not run tasks as its user (`--acls`).
+    TaskUnauthorized,
 }
 
 /// A task status, as it travels from agent to master to framework.

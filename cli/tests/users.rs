@@ -116,3 +116,69 @@ fn an_agent_that_does_not_switch_users_runs_tasks_as_itself() {
     let log = corral_output(&["task", "log", "corral-execute-0", "--master", &master]);
     assert_eq!(String::from_utf8_lossy(&log.stdout), "root\n");
 }
+
+#[test]
+fn acls_say_which_users_a_principal_may_run_tasks_as() {
+    needs_root();
+    let dir = test_dir("users-acls");
+    let acls = dir.join("acls.json");
+    std::fs::write(
+        &acls,
+        r#"{"run_tasks": [{"principals": {"type": "ANY"}, "users": {"values": ["nobody"]}},
+                          {"principals": {"type": "ANY"}, "users": {"type": "NONE"}}]}"#,
+    )
+    .expect("write the ACLs");
+    let acls = acls.to_string_lossy().into_owned();
+    let (master_ip, agent_ip) = ("127.12.13.5", "127.12.13.6");
+    let master = format!("{master_ip}:5050");
+    let work = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    let _master = Proc::spawn(
+        "master",
+        &dir,
+        &[
+            "master",
+            "--ip",
+            master_ip,
+            "--work-dir",
+            &work("master"),
+            "--acls",
+            &acls,
+        ],
+    );
+    let _agent = Proc::spawn(
+        "agent",
+        &dir,
+        &[
+            "agent",
+            "--master",
+            &master,
+            "--ip",
+            agent_ip,
+            "--work-dir",
+            &work("agent"),
+        ],
+    );
+    wait_for(START, "the agent to be admitted", || {
+        state_at(&master).filter(|s| agents_of(s) == 1)
+    });
+    let run = |user: Option<&str>| {
+        let mut args = vec!["execute", "--master", &master, "--command", "id -un"];
+        if let Some(u) = user {
+            args.extend(["--user", u]);
+        }
+        corral_output(&args)
+    };
+    let out = run(Some("nobody"));
+    assert!(out.status.success(), "{}", text(&out));
+    // Root (the agent's own user, when the framework names none) is not
+    // allowed: the task is an error saying why, and nothing runs.
+    for user in [Some("root"), None] {
+        let out = run(user);
+        assert!(!out.status.success(), "{user:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("may not run tasks as"),
+            "{user:?}: {}",
+            text(&out)
+        );
+    }
+}

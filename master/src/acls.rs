@@ -11,9 +11,14 @@
 //! proved no principal only matches rules whose principals are `ANY` or
 //! `NONE`.
 //!
-//! Only `register_frameworks` is enforced yet: which principals may
-//! subscribe frameworks in which roles. A file naming any other action is
-//! refused rather than silently ignored.
+//! Two actions are enforced:
+//! - `register_frameworks`: which principals may subscribe frameworks in
+//!   which `roles`;
+//! - `run_tasks`: which principals may run tasks as which `users` (the
+//!   framework's `user`; a framework that names none runs as the agent's
+//!   user, which only `ANY` and `NONE` rules match).
+//!
+//! A file naming any other action is refused rather than silently ignored.
 
 use std::collections::BTreeSet;
 
@@ -62,11 +67,20 @@ struct RegisterJson {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RunJson {
+    principals: EntityJson,
+    users: EntityJson,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct AclsJson {
     #[serde(default = "yes")]
     permissive: bool,
     #[serde(default)]
     register_frameworks: Vec<RegisterJson>,
+    #[serde(default)]
+    run_tasks: Vec<RunJson>,
 }
 
 fn yes() -> bool {
@@ -84,11 +98,13 @@ struct Rule {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AclError {
     /// Not JSON of Mesos's ACL shape, or an action not enforced yet.
-    #[error("not an ACL file of the actions enforced (register_frameworks): {0}")]
+    #[error("not an ACL file of the actions enforced (register_frameworks, run_tasks): {0}")]
     Syntax(String),
     /// A rule whose entity cannot be read.
-    #[error("register_frameworks rule {index}: {why}")]
+    #[error("{action} rule {index}: {why}")]
     Entity {
+        /// The action the rule is for.
+        action: &'static str,
         /// The rule's place in its list, from 1.
         index: usize,
         /// What is wrong.
@@ -101,6 +117,7 @@ pub enum AclError {
 pub struct Acls {
     permissive: bool,
     register_frameworks: Vec<Rule>,
+    run_tasks: Vec<Rule>,
 }
 
 impl Default for Acls {
@@ -109,6 +126,7 @@ impl Default for Acls {
         Acls {
             permissive: true,
             register_frameworks: Vec::new(),
+            run_tasks: Vec::new(),
         }
     }
 }
@@ -118,22 +136,20 @@ impl Acls {
     pub fn parse(text: &str) -> Result<Acls, AclError> {
         let file: AclsJson =
             serde_json::from_str(text).map_err(|e| AclError::Syntax(e.to_string()))?;
-        let register_frameworks = file
-            .register_frameworks
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let entity =
-                    |e| Entity::try_from(e).map_err(|why| AclError::Entity { index: i + 1, why });
-                Ok(Rule {
-                    principals: entity(r.principals)?,
-                    objects: entity(r.roles)?,
-                })
-            })
-            .collect::<Result<_, AclError>>()?;
+        let register_frameworks = rules(
+            "register_frameworks",
+            file.register_frameworks
+                .into_iter()
+                .map(|r| (r.principals, r.roles)),
+        )?;
+        let run_tasks = rules(
+            "run_tasks",
+            file.run_tasks.into_iter().map(|r| (r.principals, r.users)),
+        )?;
         Ok(Acls {
             permissive: file.permissive,
             register_frameworks,
+            run_tasks,
         })
     }
 
@@ -142,6 +158,35 @@ impl Acls {
     pub fn may_register(&self, principal: Option<&str>, role: &str) -> bool {
         decide(&self.register_frameworks, principal, role).unwrap_or(self.permissive)
     }
+
+    /// Whether `principal` (None: it proved none) may run tasks as `user`
+    /// ("": the agent's own user).
+    pub fn may_run_as(&self, principal: Option<&str>, user: &str) -> bool {
+        decide(&self.run_tasks, principal, user).unwrap_or(self.permissive)
+    }
+}
+
+/// The rules of `action` as written, each a subject and an object.
+fn rules(
+    action: &'static str,
+    written: impl Iterator<Item = (EntityJson, EntityJson)>,
+) -> Result<Vec<Rule>, AclError> {
+    written
+        .enumerate()
+        .map(|(i, (principals, objects))| {
+            let entity = |e| {
+                Entity::try_from(e).map_err(|why| AclError::Entity {
+                    action,
+                    index: i + 1,
+                    why,
+                })
+            };
+            Ok(Rule {
+                principals: entity(principals)?,
+                objects: entity(objects)?,
+            })
+        })
+        .collect()
 }
 
 /// What the first rule matching `subject` and `object` says, if any does.
@@ -199,6 +244,32 @@ mod tests {
     }
 
     #[test]
+    fn run_tasks_rules_name_users_and_a_framework_without_one_matches_only_any() {
+        let acls = Acls::parse(
+            r#"{"run_tasks": [
+                 {"principals": {"values": ["ops"]}, "users": {"type": "ANY"}},
+                 {"principals": {"type": "ANY"}, "users": {"values": ["nobody"]}},
+                 {"principals": {"type": "ANY"}, "users": {"type": "NONE"}}]}"#,
+        )
+        .unwrap();
+        let cases = [
+            (Some("ops"), "root", true),
+            (Some("ops"), "", true),
+            (Some("dev"), "nobody", true),
+            (None, "nobody", true),
+            (Some("dev"), "root", false),
+            (Some("dev"), "", false),
+        ];
+        for (principal, user, allowed) in cases {
+            assert_eq!(
+                acls.may_run_as(principal, user),
+                allowed,
+                "{principal:?} as {user:?}"
+            );
+        }
+    }
+
+    #[test]
     fn no_rules_allow_everything_unless_not_permissive() {
         assert!(Acls::default().may_register(None, "web"));
         let strict = Acls::parse(r#"{"permissive": false}"#).unwrap();
@@ -209,7 +280,10 @@ mod tests {
     fn bad_files_are_errors_in_words() {
         let cases = [
             ("nope", "not an ACL file"),
-            (r#"{"run_tasks": []}"#, "unknown field `run_tasks`"),
+            (
+                r#"{"teardown_frameworks": []}"#,
+                "unknown field `teardown_frameworks`",
+            ),
             (
                 r#"{"register_frameworks": [{"principals": {"type": "SOME"}, "roles": {"type": "ANY"}}]}"#,
                 "rule 1: type \"SOME\" is not ANY or NONE",

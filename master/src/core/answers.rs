@@ -5,12 +5,47 @@ use super::effects::Io;
 use super::{not_subscribed, MasterCore};
 use crate::allocator::messages::{ReviveOffers, SuppressOffers};
 use corral_api::agent::RunTasks;
-use corral_api::framework::{Accept, Decline, Update};
-use corral_api::task::TaskState;
+use corral_api::framework::{Accept, Decline, Operation, Update};
+use corral_api::ids::FrameworkId;
+use corral_api::task::{StatusReason, StatusSource, TaskState, TaskStatus};
 
 use super::records::TaskRec;
 
 impl MasterCore {
+    /// Uses nothing of an accept the framework may not make: its offers go
+    /// back (with its filter), and each task it launches is a TASK_ERROR
+    /// saying why.
+    fn refuse_accept(
+        &mut self,
+        fw: &FrameworkId,
+        accept: Accept,
+        message: &str,
+        now_ms: u64,
+        io: &mut Io,
+    ) {
+        tracing::warn!(framework = %fw, %message, "accept refused");
+        let declined = self.offers.decline(fw, &accept.offer_ids);
+        let refuse = Some(accept.refuse.unwrap_or(self.cfg.default_refuse));
+        self.give_back(fw, declined.recover, refuse, io);
+        let tasks = accept.operations.into_iter().flat_map(|op| match op {
+            Operation::Launch(tasks) => tasks,
+        });
+        for task in tasks {
+            let status = TaskStatus {
+                task_id: task.task_id,
+                framework_id: fw.clone(),
+                agent_id: None,
+                state: TaskState::Error,
+                source: StatusSource::Master,
+                reason: Some(StatusReason::TaskUnauthorized),
+                message: message.to_owned(),
+                timestamp_ms: now_ms,
+                uuid: None,
+            };
+            self.send_to_framework(fw, Update { status }, io);
+        }
+    }
+
     pub(super) fn on_accept(&mut self, accept: Accept, io: &mut Io) {
         if self.refuse_unless_leading(io) {
             return;
@@ -22,6 +57,9 @@ impl MasterCore {
             return;
         };
         let now_ms = io.unix_time_ms();
+        if let Err(message) = self.authorize_run(&info) {
+            return self.refuse_accept(&fw, accept, &message, now_ms, io);
+        }
         let tasks = &self.tasks;
         let result = self.offers.accept(
             &fw,

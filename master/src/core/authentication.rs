@@ -58,6 +58,24 @@ impl MasterCore {
         ))
     }
 
+    /// Whether the framework's principal may run tasks as the framework's
+    /// user, or why not.
+    pub(super) fn authorize_run(&self, info: &FrameworkInfo) -> Result<(), String> {
+        let principal = info.principal.as_deref();
+        if self.cfg.acls.may_run_as(principal, &info.user) {
+            return Ok(());
+        }
+        let who = match principal {
+            Some(p) => format!("principal {p:?}"),
+            None => "a framework without a principal".to_owned(),
+        };
+        let user = match info.user.as_str() {
+            "" => "the agent's user".to_owned(),
+            u => format!("user {u:?}"),
+        };
+        Err(format!("{who} may not run tasks as {user}"))
+    }
+
     /// The principal an agent's credential proves (None where none is
     /// asked or given), or why it may not register.
     pub(super) fn authenticate_agent(

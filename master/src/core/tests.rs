@@ -1293,3 +1293,79 @@ fn acls_decide_who_registers_in_which_role_and_a_refusal_changes_nothing() {
         }
     }
 }
+
+#[test]
+fn an_accept_running_as_a_user_the_principal_may_not_use_launches_nothing() {
+    let acls = crate::acls::Acls::parse(
+        r#"{"run_tasks": [{"principals": {"type": "ANY"}, "users": {"values": ["nobody"]}},
+                          {"principals": {"type": "ANY"}, "users": {"type": "NONE"}}]}"#,
+    )
+    .expect("valid ACLs");
+    for (user, allowed) in [("nobody", true), ("root", false), ("", false)] {
+        let mut core = new_core(MasterConfig {
+            acls: acls.clone(),
+            ..MasterConfig::default()
+        });
+        core.handle_started(at(0));
+        let agent_pid = pid("agent", 5051);
+        let agent = admit(&mut core, &agent_pid);
+        let fw_pid = pid("scheduler", 6000);
+        let info = FrameworkInfo {
+            user: user.into(),
+            ..FrameworkInfo::new("batch", "*")
+        };
+        let fw = subscribe(&mut core, &fw_pid, info);
+        let allocations = Allocations {
+            allocations: vec![Allocation {
+                framework: fw.clone(),
+                agent: agent.clone(),
+                resources: res("cpus:4;mem:1024"),
+            }],
+        };
+        let offered = core.handle(at(3), None, Input::message(allocations));
+        let offer_id = match sent(&offered).as_slice() {
+            [(_, Outgoing::Offers(Offers { offers }))] => offers[0].id.clone(),
+            other => panic!("expected an offer, got {other:?}"),
+        };
+        let task = TaskInfo::command(TaskId::from("t1"), "id", res("cpus:1;mem:128"));
+        let accept = Accept {
+            offer_ids: vec![offer_id],
+            operations: vec![Operation::Launch(vec![task])],
+            refuse: None,
+        };
+        let actions = send(&mut core, 4, &fw_pid, accept);
+        let launched = sent(&actions)
+            .iter()
+            .any(|(_, m)| matches!(m, Outgoing::RunTasks(_)));
+        assert_eq!(launched, allowed, "as {user:?}");
+        if !allowed {
+            let whole = Recover {
+                framework: fw.clone(),
+                agent: agent.clone(),
+                resources: res("cpus:4;mem:1024"),
+                refuse: Some(Duration::from_secs(5)),
+            };
+            assert_eq!(
+                to_allocator(&actions),
+                [whole.into()],
+                "the offer goes back whole"
+            );
+            match sent(&actions).as_slice() {
+                [(to, Outgoing::Update(Update { status }))] => {
+                    assert_eq!(to, &fw_pid);
+                    assert_eq!(
+                        (status.state, status.reason),
+                        (TaskState::Error, Some(StatusReason::TaskUnauthorized))
+                    );
+                    assert!(
+                        status.message.contains("may not run tasks as"),
+                        "{}",
+                        status.message
+                    );
+                }
+                other => panic!("expected one TASK_ERROR, got {other:?}"),
+            }
+            assert!(core.snapshot().tasks.is_empty());
+        }
+    }
+}

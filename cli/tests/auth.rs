@@ -342,9 +342,11 @@ fn acls_keep_principals_out_of_roles_they_may_not_register_in() {
     let acls = write(
         &dir,
         "acls.json",
-        r#"{"permissive": false, "register_frameworks": [
-             {"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}},
-             {"principals": {"type": "ANY"}, "roles": {"values": ["*"]}}]}"#,
+        r#"{"permissive": false,
+            "register_frameworks": [
+              {"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}},
+              {"principals": {"type": "ANY"}, "roles": {"values": ["*"]}}],
+            "run_tasks": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}]}"#,
     );
     let ops = write(&dir, "ops.txt", "ops s3cret\n");
     let work = dir.join("master").to_string_lossy().into_owned();
@@ -396,11 +398,14 @@ fn acls_keep_principals_out_of_roles_they_may_not_register_in() {
         String::from_utf8_lossy(&out.stderr)
     );
     // A bad file stops the master at once, saying where.
-    let bad = write(&dir, "bad.json", r#"{"run_tasks": []}"#);
+    let bad = write(&dir, "bad.json", r#"{"teardown_frameworks": []}"#);
     let out = corral_output(&["master", "--ip", "127.12.11.32", "--acls", &bad]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad --acls"), "{stderr}");
-    assert!(stderr.contains("unknown field `run_tasks`"), "{stderr}");
+    assert!(
+        stderr.contains("unknown field `teardown_frameworks`"),
+        "{stderr}"
+    );
 }
 
 /// `corral agent --master MASTER --ip IP` with its work dir under `dir`.

@@ -43,7 +43,7 @@ impl HttpAccess {
 
     /// The principal `req` proves, None if it sends no credentials and
     /// needs none, or why it is refused.
-    fn check(&self, req: &ServiceRequest) -> Result<Option<String>, AuthError> {
+    fn check(&self, req: &ServiceRequest) -> Result<Option<String>, String> {
         if req.path() == "/health" {
             return Ok(None);
         }
@@ -52,9 +52,11 @@ impl HttpAccess {
             .get(header::AUTHORIZATION)
             .map(|v| basic(v.to_str().unwrap_or("")));
         match (given, &self.credentials) {
-            (Some(Some(c)), Some(known)) => known.verify(&c).map(Some),
-            (Some(None), _) => Err(AuthError::Failed(String::new())),
-            (None, _) if self.required(req.method()) => Err(AuthError::Missing),
+            (Some(Some(c)), Some(known)) => known.verify(&c).map(Some).map_err(|e| e.to_string()),
+            (Some(None), _) => {
+                Err("the Authorization header is not HTTP Basic (principal:secret)".to_owned())
+            }
+            (None, _) if self.required(req.method()) => Err(AuthError::Missing.to_string()),
             // Credentials sent to a node that has none to check them with
             // are ignored; config validation keeps such a node open.
             (Some(Some(_)), None) | (None, _) => Ok(None),
@@ -91,7 +93,7 @@ pub(crate) async fn enforce(
         None => None,
     };
     if let Some(e) = refused {
-        let mut response = ApiError::unauthorized(e.to_string()).error_response();
+        let mut response = ApiError::unauthorized(e).error_response();
         let challenge = format!("Basic realm=\"{REALM}\", charset=\"UTF-8\"");
         if let Ok(value) = header::HeaderValue::from_str(&challenge) {
             response

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::procs::{
-    corral_output, free_tcp_port, free_udp_port, log_has, test_dir, wait_for, Proc,
+    corral_output, free_tcp_port, free_udp_port, log_has, log_of, test_dir, wait_for, Proc,
 };
 use common::state::{agents_of, answer_at, state_at};
 
@@ -129,8 +129,16 @@ fn an_authenticating_master_admits_only_frameworks_and_agents_that_prove_a_princ
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("1 of 1"), "{stdout}");
-    // The agent's refusal is not a crash: it still runs, trying again.
-    assert!(log_has(&dir, "agent3", "refuses"));
+    // The agent's refusal is not a crash: it still runs, trying again, and
+    // says why once, not at every attempt.
+    wait_for(START, "the refused agent to try again", || {
+        let attempts = log_of(&dir, "master")
+            .matches("registration refused pid=agent@127.12.11.3")
+            .count();
+        (attempts >= 2).then_some(())
+    });
+    let said = log_of(&dir, "agent3").matches("refuses to admit").count();
+    assert_eq!(said, 1, "{}", log_of(&dir, "agent3"));
     assert!(
         state_at("127.12.11.3:5051").is_some(),
         "the refused agent still serves"

@@ -145,6 +145,9 @@ pub struct AgentCore {
     /// When the status retry timer fires, if set.
     retry_at: Option<Time>,
     next_launch_seq: u64,
+    /// The master's last refusal of this agent, said once at ERROR: every
+    /// attempt meets the same refusal until one side is fixed.
+    refused: Option<String>,
     /// Tasks whose checkpoint record must be rewritten.
     dirty: BTreeSet<TaskKey>,
     /// The node has a store: the agent checkpoints (see [`crate::checkpoint`]).
@@ -197,6 +200,7 @@ impl AgentCore {
             removed_order: VecDeque::new(),
             retry_at: None,
             next_launch_seq: 0,
+            refused: None,
             dirty: BTreeSet::new(),
             checkpointing: true,
             watching_pings: false,

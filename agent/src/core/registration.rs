@@ -195,6 +195,7 @@ impl AgentCore {
         if scheduled {
             self.cancel_timer(Timer::Registration);
         }
+        self.refused = None;
         if let Some(old) = self.agent_id.as_ref().filter(|old| **old != msg.agent_id) {
             tracing::warn!(%old, new = %msg.agent_id, "the master gave this agent a new id");
         }
@@ -263,8 +264,9 @@ impl AgentCore {
     }
 
     /// The master refuses to admit the agent (its credential proves no
-    /// principal the master knows): said loudly, and the registration
-    /// attempts go on as scheduled, so fixing either side heals it.
+    /// principal the master knows): said loudly once (again only if the
+    /// reason changes), and the registration attempts go on as scheduled,
+    /// so fixing either side heals it.
     pub fn handle_registration_refused(
         &mut self,
         _now: &mut Now<'_>,
@@ -274,7 +276,12 @@ impl AgentCore {
         if !self.sent_by_master("RegistrationRefused", from) {
             return;
         }
-        tracing::error!(master = %self.master, reason = %msg.message, "the master refuses to admit this agent");
+        if self.refused.as_deref() == Some(msg.message.as_str()) {
+            tracing::debug!(master = %self.master, reason = %msg.message, "the master refuses to admit this agent again");
+        } else {
+            tracing::error!(master = %self.master, reason = %msg.message, "the master refuses to admit this agent");
+            self.refused = Some(msg.message.clone());
+        }
         self.notify(AgentEvent::Refused {
             message: msg.message,
         });

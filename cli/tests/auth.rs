@@ -9,11 +9,14 @@
 
 mod common;
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
+use std::process::Output;
 use std::time::Duration;
 
 use common::procs::{
-    corral_output, free_tcp_port, free_udp_port, log_has, log_of, test_dir, wait_for, Proc,
+    agent_at, assert_succeeded, corral_output, free_tcp_port, free_udp_port, log_has, log_of,
+    lone_master, test_dir, wait_for,
 };
 use common::state::{agents_of, answer_at, state_at};
 
@@ -26,23 +29,17 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// `corral agent` at 127.12.11.`n` with `--credential FILE` if given.
-fn agent(dir: &Path, n: u8, credential: Option<&str>) -> Proc {
-    let work = dir.join(format!("agent{n}")).to_string_lossy().into_owned();
-    let ip = format!("127.12.11.{n}");
-    let mut args = vec![
-        "agent",
-        "--master",
-        "127.12.11.1:5050",
-        "--ip",
-        &ip,
-        "--work-dir",
-        &work,
-    ];
-    if let Some(c) = credential {
-        args.extend(["--credential", c]);
-    }
-    Proc::spawn(&format!("agent{n}"), dir, &args)
+/// This file's loopback address number `n`.
+fn ip(n: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, 12, 11, n))
+}
+
+/// `corral execute --master MASTER --command true` with `flags` added, to
+/// its end.
+fn execute(master: &str, flags: &[&str]) -> Output {
+    let mut args = vec!["execute", "--master", master, "--command", "true"];
+    args.extend_from_slice(flags);
+    corral_output(&args)
 }
 
 #[test]
@@ -61,25 +58,31 @@ fn an_authenticating_master_admits_only_frameworks_and_agents_that_prove_a_princ
         "framework.toml",
         "principal = \"ops\"\nsecret = \"s3cret\"\n",
     );
-    let work = dir.join("master").to_string_lossy().into_owned();
-    let _master = Proc::spawn(
-        "master",
+    let flags = [
+        "--credentials",
+        &credentials,
+        "--authenticate-frameworks",
+        "--authenticate-agents",
+    ];
+    let _master = lone_master(&dir, "master", ip(1), &flags);
+    let master = "127.12.11.1:5050";
+    let _good = agent_at(
         &dir,
-        &[
-            "master",
-            "--ip",
-            "127.12.11.1",
-            "--work-dir",
-            &work,
-            "--credentials",
-            &credentials,
-            "--authenticate-frameworks",
-            "--authenticate-agents",
-        ],
+        "agent2",
+        "agent2",
+        master,
+        ip(2),
+        &["--credential", &good_agent],
     );
-    let _good = agent(&dir, 2, Some(&good_agent));
-    let _bad = agent(&dir, 3, Some(&bad_agent));
-    let _none = agent(&dir, 4, None);
+    let _bad = agent_at(
+        &dir,
+        "agent3",
+        "agent3",
+        master,
+        ip(3),
+        &["--credential", &bad_agent],
+    );
+    let _none = agent_at(&dir, "agent4", "agent4", master, ip(4), &[]);
     // Only the agent that proves a principal is admitted; the others say
     // why in their own logs, and keep trying.
     wait_for(START, "the refused agents to say why", || {
@@ -93,25 +96,12 @@ fn an_authenticating_master_admits_only_frameworks_and_agents_that_prove_a_princ
     ));
     assert!(log_has(&dir, "agent4", "authentication required"));
     let admitted = wait_for(START, "one admitted agent", || {
-        state_at("127.12.11.1:5050")
-            .map(|s| agents_of(&s))
-            .filter(|n| *n >= 1)
+        state_at(master).map(|s| agents_of(&s)).filter(|n| *n >= 1)
     });
     assert_eq!(admitted, 1);
 
-    let run = |extra: &[&str]| {
-        let mut args = vec![
-            "execute",
-            "--master",
-            "127.12.11.1:5050",
-            "--command",
-            "true",
-        ];
-        args.extend_from_slice(extra);
-        corral_output(&args)
-    };
     // A framework without a credential is refused in one sentence.
-    let out = run(&[]);
+    let out = execute(master, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
@@ -121,13 +111,9 @@ fn an_authenticating_master_admits_only_frameworks_and_agents_that_prove_a_princ
         "{stderr}"
     );
     // With its credential it runs to the end on the admitted agent.
-    let out = run(&["--credential", &framework]);
+    let out = execute(master, &["--credential", &framework]);
+    assert_succeeded(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(stdout.contains("1 of 1"), "{stdout}");
     // The agent's refusal is not a crash: it still runs, trying again, and
     // says why once, not at every attempt.
@@ -148,30 +134,20 @@ fn an_authenticating_master_admits_only_frameworks_and_agents_that_prove_a_princ
 #[test]
 fn a_master_open_to_the_network_says_so_and_a_bad_credentials_file_is_one_sentence() {
     let dir = test_dir("auth-open");
-    let work = dir.join("master").to_string_lossy().into_owned();
     // On every address, with free ports: open to the network, and warned.
     let (port, http) = (free_udp_port().to_string(), free_tcp_port().to_string());
-    let open = [
-        "master",
-        "--ip",
-        "0.0.0.0",
-        "--port",
-        &port,
-        "--http-port",
-        &http,
-        "--work-dir",
-        &work,
-    ];
-    let _open = Proc::spawn("open", &dir, &open);
+    let everywhere = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    let _open = lone_master(
+        &dir,
+        "open",
+        everywhere,
+        &["--port", &port, "--http-port", &http],
+    );
     wait_for(START, "the warning", || {
         log_has(&dir, "open", "does not authenticate frameworks and agents").then_some(())
     });
     // On loopback only: no warning.
-    let _master = Proc::spawn(
-        "master",
-        &dir,
-        &["master", "--ip", "127.12.11.9", "--work-dir", &work],
-    );
+    let _master = lone_master(&dir, "master", ip(9), &[]);
     wait_for(START, "the master to answer", || {
         state_at("127.12.11.9:5050")
     });
@@ -230,40 +206,20 @@ fn http_calls_to_masters_and_agents_prove_a_principal_where_required() {
     );
     let mine = write(&dir, "ops.txt", "ops s3cret\n");
     let wrong = write(&dir, "wrong.txt", "ops nope\n");
-    let work = dir.join("master").to_string_lossy().into_owned();
-    let _master = Proc::spawn(
-        "master",
-        &dir,
-        &[
-            "master",
-            "--ip",
-            "127.12.11.20",
-            "--work-dir",
-            &work,
-            "--credentials",
-            &credentials,
-            "--authenticate-http-readonly",
-            "--authenticate-http-readwrite",
-        ],
-    );
-    let agent_work = dir.join("agent").to_string_lossy().into_owned();
-    let _agent = Proc::spawn(
-        "agent",
-        &dir,
-        &[
-            "agent",
-            "--master",
-            "127.12.11.20:5050",
-            "--ip",
-            "127.12.11.21",
-            "--work-dir",
-            &agent_work,
-            "--http-credentials",
-            &credentials,
-            "--authenticate-http-readonly",
-        ],
-    );
     let master = "127.12.11.20:5050";
+    let flags = [
+        "--credentials",
+        &credentials,
+        "--authenticate-http-readonly",
+        "--authenticate-http-readwrite",
+    ];
+    let _master = lone_master(&dir, "master", ip(20), &flags);
+    let flags = [
+        "--http-credentials",
+        &credentials,
+        "--authenticate-http-readonly",
+    ];
+    let _agent = agent_at(&dir, "agent", "agent", master, ip(21), &flags);
     wait_for(START, "the master's health", || {
         answer_at(master, "/health").filter(|(status, _)| *status == 200)
     });
@@ -296,11 +252,7 @@ fn http_calls_to_masters_and_agents_prove_a_principal_where_required() {
     // The CLI proves the operator's credential to the master and to the
     // agent whose sandbox it reads.
     let out = corral_output(&["execute", "--master", master, "--command", "echo hello"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let out = corral_output(&["task", "log", "corral-execute-0", "--master", master]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
@@ -324,11 +276,7 @@ fn http_calls_to_masters_and_agents_prove_a_principal_where_required() {
         "--credential",
         &mine,
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n");
     // The agent alone requires it too.
     let (status, _, _) = call("GET", "127.12.11.21:5051", "/state", None);
@@ -357,40 +305,16 @@ fn acls_keep_principals_out_of_roles_they_may_not_register_in() {
             "run_tasks": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}]}"#,
     );
     let ops = write(&dir, "ops.txt", "ops s3cret\n");
-    let work = dir.join("master").to_string_lossy().into_owned();
-    let _master = Proc::spawn(
-        "master",
-        &dir,
-        &[
-            "master",
-            "--ip",
-            "127.12.11.30",
-            "--work-dir",
-            &work,
-            "--credentials",
-            &credentials,
-            "--acls",
-            &acls,
-        ],
-    );
-    let _agent = agent_of(&dir, "127.12.11.30:5050", "127.12.11.31");
+    let master = "127.12.11.30:5050";
+    let flags = ["--credentials", &credentials, "--acls", &acls];
+    let _master = lone_master(&dir, "master", ip(30), &flags);
+    let _agent = agent_at(&dir, "agent", "agent", master, ip(31), &[]);
     wait_for(START, "an admitted agent", || {
-        state_at("127.12.11.30:5050").filter(|s| agents_of(s) == 1)
+        state_at(master).filter(|s| agents_of(s) == 1)
     });
-    let run = |extra: &[&str]| {
-        let mut args = vec![
-            "execute",
-            "--master",
-            "127.12.11.30:5050",
-            "--command",
-            "true",
-        ];
-        args.extend_from_slice(extra);
-        corral_output(&args)
-    };
     // Anyone may use the default role; only ops may use "web".
-    assert!(run(&[]).status.success());
-    let out = run(&["--role", "web"]);
+    assert_succeeded(&execute(master, &[]));
+    let out = execute(master, &["--role", "web"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
@@ -399,12 +323,7 @@ fn acls_keep_principals_out_of_roles_they_may_not_register_in() {
         ),
         "{stderr}"
     );
-    let out = run(&["--role", "web", "--credential", &ops]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&execute(master, &["--role", "web", "--credential", &ops]));
     // A bad file stops the master at once, saying where.
     let bad = write(&dir, "bad.json", r#"{"teardown_frameworks": []}"#);
     let out = corral_output(&["master", "--ip", "127.12.11.32", "--acls", &bad]);
@@ -414,17 +333,4 @@ fn acls_keep_principals_out_of_roles_they_may_not_register_in() {
         stderr.contains("unknown field `teardown_frameworks`"),
         "{stderr}"
     );
-}
-
-/// `corral agent --master MASTER --ip IP` with its work dir under `dir`.
-fn agent_of(dir: &Path, master: &str, ip: &str) -> Proc {
-    let work = dir
-        .join(format!("agent-{ip}"))
-        .to_string_lossy()
-        .into_owned();
-    Proc::spawn(
-        &format!("agent-{ip}"),
-        dir,
-        &["agent", "--master", master, "--ip", ip, "--work-dir", &work],
-    )
 }

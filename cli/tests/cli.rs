@@ -6,9 +6,12 @@
 // (clippy.toml keeps those out of actor code).
 #![allow(clippy::disallowed_methods)]
 
+mod common;
+
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use common::procs::assert_succeeded;
 use corral_examples::local::{find_executor, LocalCluster, LocalConfig};
 
 fn corral(args: &[&str]) -> Output {
@@ -36,17 +39,6 @@ fn clock() -> std::time::Instant {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Fails the test with `out`'s output unless the command succeeded.
-#[track_caller]
-fn assert_succeeded(out: &Output) {
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
 }
 
 /// A TCP port nobody listens on now (a master's default port would clash

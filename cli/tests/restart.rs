@@ -14,7 +14,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::procs::{log_of, test_dir, wait_for, Proc};
+use common::procs::{agent_at, log_of, lone_master, test_dir, wait_for, Proc};
 use common::state::{agents_of, running_tasks, state_at};
 use serde_json::Value;
 
@@ -27,36 +27,6 @@ const NOTICED: Duration = Duration::from_secs(5);
 /// This file's loopback address number `n`.
 fn ip(n: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 12, 9, n))
-}
-
-/// `corral master --ip IP --work-dir DIR/master` (the README's lone
-/// master), logging to `DIR/NAME.log`.
-fn lone_master(dir: &Path, name: &str, ip: IpAddr) -> Proc {
-    let work = dir.join("master").to_string_lossy().into_owned();
-    Proc::spawn(
-        name,
-        dir,
-        &["master", "--ip", &ip.to_string(), "--work-dir", &work],
-    )
-}
-
-/// `corral agent --master MASTER --ip IP --work-dir DIR/WORK`, every other
-/// flag at its default, logging to `DIR/NAME.log`.
-fn agent(dir: &Path, name: &str, work: &str, master: &str, ip: IpAddr) -> Proc {
-    let work = dir.join(work).to_string_lossy().into_owned();
-    Proc::spawn(
-        name,
-        dir,
-        &[
-            "agent",
-            "--master",
-            master,
-            "--ip",
-            &ip.to_string(),
-            "--work-dir",
-            &work,
-        ],
-    )
 }
 
 /// `corral execute --master MASTER ARGS`, logging to `DIR/execute.log`.
@@ -114,10 +84,10 @@ fn a_restarted_lone_master_has_its_agents_and_framework_back_at_once() {
     let dir = test_dir("restart-master");
     let (m, a, b) = (ip(11), ip(12), ip(13));
     let master_addr = format!("{m}:5050");
-    let mut master = lone_master(&dir, "master", m);
+    let mut master = lone_master(&dir, "master", m, &[]);
     let _agents = [
-        agent(&dir, "agent0", "agent0", &master_addr, a),
-        agent(&dir, "agent1", "agent1", &master_addr, b),
+        agent_at(&dir, "agent0", "agent0", &master_addr, a, &[]),
+        agent_at(&dir, "agent1", "agent1", &master_addr, b, &[]),
     ];
     wait_for(START, "both agents registered", || {
         (agents_of(&state(m, 5050)?) == 2).then_some(())
@@ -135,7 +105,7 @@ fn a_restarted_lone_master_has_its_agents_and_framework_back_at_once() {
     assert_eq!(fws.len(), 1, "one framework: {fws:?}");
 
     master.sigkill();
-    let _master = lone_master(&dir, "master-again", m);
+    let _master = lone_master(&dir, "master-again", m, &[]);
     let restarted = Instant::now();
     // The new master knows nothing of the cluster: everything it shows,
     // the agents and their tasks and the framework came back to tell it.
@@ -167,8 +137,8 @@ fn executors_are_back_with_a_restarted_agent_at_once() {
     let dir = test_dir("restart-agent");
     let (m, a) = (ip(21), ip(22));
     let master_addr = format!("{m}:5050");
-    let _master = lone_master(&dir, "master", m);
-    let mut first = agent(&dir, "agent", "agent-work", &master_addr, a);
+    let _master = lone_master(&dir, "master", m, &[]);
+    let mut first = agent_at(&dir, "agent", "agent-work", &master_addr, a, &[]);
     wait_for(START, "the agent registered", || {
         (agents_of(&state(m, 5050)?) == 1).then_some(())
     });
@@ -183,7 +153,7 @@ fn executors_are_back_with_a_restarted_agent_at_once() {
     });
 
     first.sigkill();
-    let _agent = agent(&dir, "agent-again", "agent-work", &master_addr, a);
+    let _agent = agent_at(&dir, "agent-again", "agent-work", &master_addr, a, &[]);
     let restarted = Instant::now();
     wait_for(
         Duration::from_secs(30),

@@ -16,7 +16,9 @@ use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use common::masters::Masters;
-use common::procs::{corral_output, log_has, log_of, test_dir, wait_for, Proc};
+use common::procs::{
+    agent_at, corral_output, log_has, log_of, lone_master, test_dir, wait_for, Proc,
+};
 use common::state::{agents_of, frameworks_of, running_tasks, state_at};
 use serde_json::Value;
 
@@ -28,47 +30,20 @@ fn ip(n: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 12, 6, n))
 }
 
-/// A lone `corral master --ip IP --work-dir DIR/master`, as the README
-/// starts one.
-fn lone_master(dir: &Path, ip: IpAddr) -> Proc {
-    let work = dir.join("master").to_string_lossy().into_owned();
-    Proc::spawn(
-        "master",
-        dir,
-        &["master", "--ip", &ip.to_string(), "--work-dir", &work],
-    )
-}
-
-/// `corral agent --master MASTERS --ip IP --work-dir DIR/NAME`, every other
-/// flag at its default (resources detected, ports [31000-32000]).
-fn agent(dir: &Path, name: &str, masters: &str, ip: IpAddr) -> Proc {
-    let work = dir.join(name).to_string_lossy().into_owned();
-    Proc::spawn(
-        name,
-        dir,
-        &[
-            "agent",
-            "--master",
-            masters,
-            "--ip",
-            &ip.to_string(),
-            "--work-dir",
-            &work,
-        ],
-    )
-}
-
 /// `corral execute ARGS`, logging to `DIR/NAME.log`.
 /// A lone master at `m` and default agents at `agents` (named `agent0`,
 /// `agent1`, ...), once every agent is registered; with the master's
 /// `/state` at that moment.
 fn lone_cluster(dir: &Path, m: IpAddr, agents: &[IpAddr]) -> (Proc, Vec<Proc>, Value) {
-    let master = lone_master(dir, m);
+    let master = lone_master(dir, "master", m, &[]);
     let master_addr = format!("{m}:5050");
     let procs = agents
         .iter()
         .enumerate()
-        .map(|(i, ip)| agent(dir, &format!("agent{i}"), &master_addr, *ip))
+        .map(|(i, ip)| {
+            let name = format!("agent{i}");
+            agent_at(dir, &name, &name, &master_addr, *ip, &[])
+        })
         .collect();
     let state = wait_for(START, "every agent registered", || {
         master_state(m).filter(|s| agents_of(s) == agents.len())
@@ -247,8 +222,8 @@ fn execute_finishes_its_job_through_a_failover_of_three_default_masters() {
     let first = wait_for(START, "a leader among 3 masters", || masters.leader());
     let group = masters.group();
     let _agents = [
-        agent(&dir, "agent0", &group, ip(24)),
-        agent(&dir, "agent1", &group, ip(25)),
+        agent_at(&dir, "agent0", "agent0", &group, ip(24), &[]),
+        agent_at(&dir, "agent1", "agent1", &group, ip(25), &[]),
     ];
     wait_for(START, "2 agents registered with the leader", || {
         (agents_of(&masters.state(first)?) == 2).then_some(())
@@ -478,7 +453,7 @@ fn execute_whose_only_master_dies_mid_job_gives_up_after_its_connect_timeout() {
 fn a_finished_tasks_sandbox_is_collected_after_the_gc_delay_and_a_live_one_is_not() {
     let dir = test_dir("user-gc");
     let (m, a) = (ip(61), ip(62));
-    let _master = lone_master(&dir, m);
+    let _master = lone_master(&dir, "master", m, &[]);
     let master_addr = format!("{m}:5050");
     let work = dir.join("agent0");
     let _agent = Proc::spawn(

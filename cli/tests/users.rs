@@ -8,11 +8,14 @@
 
 mod common;
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use common::procs::{corral_output, test_dir, wait_for, Proc};
+use common::procs::{
+    agent_at, assert_succeeded, corral_output, lone_master, test_dir, wait_for, Proc,
+};
 use common::state::{agents_of, state_at};
 
 /// Generous: the machine may be busy with other tests.
@@ -26,33 +29,27 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// A master at 127.12.13.`n` and an agent at 127.12.13.`n + 1` with
-/// `agent_flags`, once the agent is admitted; returns the master's address.
-fn cluster(dir: &Path, n: u8, agent_flags: &[&str]) -> (String, Vec<Proc>) {
-    let (master_ip, agent_ip) = (format!("127.12.13.{n}"), format!("127.12.13.{}", n + 1));
-    let master = format!("{master_ip}:5050");
-    let work = |name: &str| dir.join(name).to_string_lossy().into_owned();
-    let m = Proc::spawn(
-        "master",
-        dir,
-        &["master", "--ip", &master_ip, "--work-dir", &work("master")],
-    );
-    let mut args = vec![
-        "agent".to_owned(),
-        "--master".to_owned(),
-        master.clone(),
-        "--ip".to_owned(),
-        agent_ip,
-        "--work-dir".to_owned(),
-        work("agent"),
-    ];
-    args.extend(agent_flags.iter().map(|f| f.to_string()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let a = Proc::spawn("agent", dir, &args);
+/// A master at 127.12.13.`n` with `master_flags` and an agent at
+/// 127.12.13.`n + 1` with `agent_flags`, once the agent is admitted;
+/// returns the master's address.
+fn cluster(dir: &Path, n: u8, master_flags: &[&str], agent_flags: &[&str]) -> (String, Vec<Proc>) {
+    let ip = |n: u8| IpAddr::V4(Ipv4Addr::new(127, 12, 13, n));
+    let master = format!("{}:5050", ip(n));
+    let m = lone_master(dir, "master", ip(n), master_flags);
+    let a = agent_at(dir, "agent", "agent", &master, ip(n + 1), agent_flags);
     wait_for(START, "the agent to be admitted", || {
         state_at(&master).filter(|s| agents_of(s) == 1)
     });
     (master, vec![m, a])
+}
+
+/// `corral execute --master MASTER --command COMMAND`, as `user` if given.
+fn execute(master: &str, user: Option<&str>, command: &str) -> Output {
+    let mut args = vec!["execute", "--master", master, "--command", command];
+    if let Some(u) = user {
+        args.extend(["--user", u]);
+    }
+    corral_output(&args)
 }
 
 fn needs_root() {
@@ -68,27 +65,20 @@ fn needs_root() {
 fn a_task_runs_as_its_frameworks_user_in_a_sandbox_it_owns() {
     needs_root();
     let dir = test_dir("users");
-    let (master, _procs) = cluster(&dir, 1, &[]);
-    let run = |user: &str, command: &str| {
-        corral_output(&[
-            "execute",
-            "--master",
-            &master,
-            "--user",
-            user,
-            "--command",
-            command,
-        ])
-    };
-    let out = run("nobody", "id -un; touch mine; stat -c '%U' . mine");
-    assert!(out.status.success(), "{}", text(&out));
+    let (master, _procs) = cluster(&dir, 1, &[], &[]);
+    let out = execute(
+        &master,
+        Some("nobody"),
+        "id -un; touch mine; stat -c '%U' . mine",
+    );
+    assert_succeeded(&out);
     let log = corral_output(&["task", "log", "corral-execute-0", "--master", &master]);
     assert_eq!(
         String::from_utf8_lossy(&log.stdout),
         "nobody\nnobody\nnobody\n"
     );
     // A user the machine does not have fails the task, saying so.
-    let out = run("no-such-user-corral", "true");
+    let out = execute(&master, Some("no-such-user-corral"), "true");
     assert!(!out.status.success());
     assert!(
         text(&out)
@@ -102,17 +92,8 @@ fn a_task_runs_as_its_frameworks_user_in_a_sandbox_it_owns() {
 fn an_agent_that_does_not_switch_users_runs_tasks_as_itself() {
     needs_root();
     let dir = test_dir("users-off");
-    let (master, _procs) = cluster(&dir, 3, &["--switch-user", "false"]);
-    let out = corral_output(&[
-        "execute",
-        "--master",
-        &master,
-        "--user",
-        "nobody",
-        "--command",
-        "id -un",
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
+    let (master, _procs) = cluster(&dir, 3, &[], &["--switch-user", "false"]);
+    assert_succeeded(&execute(&master, Some("nobody"), "id -un"));
     let log = corral_output(&["task", "log", "corral-execute-0", "--master", &master]);
     assert_eq!(String::from_utf8_lossy(&log.stdout), "root\n");
 }
@@ -129,51 +110,12 @@ fn acls_say_which_users_a_principal_may_run_tasks_as() {
     )
     .expect("write the ACLs");
     let acls = acls.to_string_lossy().into_owned();
-    let (master_ip, agent_ip) = ("127.12.13.5", "127.12.13.6");
-    let master = format!("{master_ip}:5050");
-    let work = |name: &str| dir.join(name).to_string_lossy().into_owned();
-    let _master = Proc::spawn(
-        "master",
-        &dir,
-        &[
-            "master",
-            "--ip",
-            master_ip,
-            "--work-dir",
-            &work("master"),
-            "--acls",
-            &acls,
-        ],
-    );
-    let _agent = Proc::spawn(
-        "agent",
-        &dir,
-        &[
-            "agent",
-            "--master",
-            &master,
-            "--ip",
-            agent_ip,
-            "--work-dir",
-            &work("agent"),
-        ],
-    );
-    wait_for(START, "the agent to be admitted", || {
-        state_at(&master).filter(|s| agents_of(s) == 1)
-    });
-    let run = |user: Option<&str>| {
-        let mut args = vec!["execute", "--master", &master, "--command", "id -un"];
-        if let Some(u) = user {
-            args.extend(["--user", u]);
-        }
-        corral_output(&args)
-    };
-    let out = run(Some("nobody"));
-    assert!(out.status.success(), "{}", text(&out));
+    let (master, _procs) = cluster(&dir, 5, &["--acls", &acls], &[]);
+    assert_succeeded(&execute(&master, Some("nobody"), "id -un"));
     // Root (the agent's own user, when the framework names none) is not
     // allowed: the task is an error saying why, and nothing runs.
     for user in [Some("root"), None] {
-        let out = run(user);
+        let out = execute(&master, user, "id -un");
         assert!(!out.status.success(), "{user:?}: {}", text(&out));
         assert!(
             text(&out).contains("may not run tasks as"),

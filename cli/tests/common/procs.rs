@@ -5,7 +5,7 @@
 #![allow(clippy::disallowed_methods)]
 
 use std::fs::File;
-use std::net::{TcpListener, UdpSocket};
+use std::net::{IpAddr, TcpListener, UdpSocket};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -114,6 +114,56 @@ fn tempdir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("corral-cli-{}-{name}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+/// `corral master --ip IP --work-dir DIR/master` (the README's lone
+/// master) with `flags` added, logging to `DIR/NAME.log`.
+pub fn lone_master(dir: &Path, name: &str, ip: IpAddr, flags: &[&str]) -> Proc {
+    let (ip, work) = (
+        ip.to_string(),
+        dir.join("master").to_string_lossy().into_owned(),
+    );
+    let mut args = vec!["master", "--ip", &ip, "--work-dir", &work];
+    args.extend_from_slice(flags);
+    Proc::spawn(name, dir, &args)
+}
+
+/// `corral agent --master MASTER --ip IP --work-dir DIR/WORK` with `flags`
+/// added, every other flag at its default, logging to `DIR/NAME.log`.
+pub fn agent_at(
+    dir: &Path,
+    name: &str,
+    work: &str,
+    master: &str,
+    ip: IpAddr,
+    flags: &[&str],
+) -> Proc {
+    let (ip, work) = (
+        ip.to_string(),
+        dir.join(work).to_string_lossy().into_owned(),
+    );
+    let mut args = vec![
+        "agent",
+        "--master",
+        master,
+        "--ip",
+        &ip,
+        "--work-dir",
+        &work,
+    ];
+    args.extend_from_slice(flags);
+    Proc::spawn(name, dir, &args)
+}
+
+/// Fails the test with `out`'s output unless the command succeeded.
+#[track_caller]
+pub fn assert_succeeded(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A fresh directory for one test's logs and work dirs.

@@ -25,7 +25,7 @@ use corral_runtime::{Node, NodeConfig};
 
 use crate::flags::{
     duration, executor_command, init_logs_as, master_pids, read_credential, read_credentials,
-    resolve, show_duration, LogFormat,
+    read_flag_file, resolve, show_duration, LogFormat,
 };
 use crate::tls::TlsArgs;
 
@@ -252,9 +252,7 @@ pub fn master(command: MasterCommand) -> Result<ExitCode> {
     let (authentication, http_access) = command.authentication()?;
     cfg.authentication = authentication;
     if let Some(path) = &command.acls {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read --acls {}", path.display()))?;
-        cfg.acls = Acls::parse(&text).with_context(|| format!("bad --acls {}", path.display()))?;
+        cfg.acls = read_flag_file("acls", path, Acls::parse)?;
     }
     cfg.validate()?;
     warn_if_open(args.ip, &cfg.authentication, &http_access);

@@ -106,19 +106,30 @@ pub fn executor_command(flag: Option<PathBuf>) -> Result<String> {
     ))
 }
 
-/// Reads one principal and secret (`--credential`) from `path`.
-pub fn read_credential(flag: &str, path: &Path) -> Result<Credential> {
+/// Reads the file `--{flag}` names and parses it with `parse`; either
+/// failure names the flag and the file.
+pub fn read_flag_file<T, E>(
+    flag: &str,
+    path: &Path,
+    parse: impl FnOnce(&str) -> std::result::Result<T, E>,
+) -> Result<T>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read --{flag} {}", path.display()))?;
-    Credential::parse(&text).with_context(|| format!("bad --{flag} {}", path.display()))
+    parse(&text).with_context(|| format!("bad --{flag} {}", path.display()))
+}
+
+/// Reads one principal and secret (`--credential`) from `path`.
+pub fn read_credential(flag: &str, path: &Path) -> Result<Credential> {
+    read_flag_file(flag, path, Credential::parse)
 }
 
 /// Reads a list of principals and secrets (`--credentials`,
 /// `--http-credentials`) from `path`.
 pub fn read_credentials(flag: &str, path: &Path) -> Result<Credentials> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read --{flag} {}", path.display()))?;
-    Credentials::parse(&text).with_context(|| format!("bad --{flag} {}", path.display()))
+    read_flag_file(flag, path, Credentials::parse)
 }
 
 /// Logs to stderr through tracing, as text, at `level` unless `CORRAL_LOG`

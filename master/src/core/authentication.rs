@@ -49,12 +49,9 @@ impl MasterCore {
         if self.cfg.acls.may_register(principal, role) {
             return Ok(());
         }
-        let who = match principal {
-            Some(p) => format!("principal {p:?}"),
-            None => "a framework without a principal".to_owned(),
-        };
         Err(format!(
-            "subscription refused: {who} may not register frameworks in role {role:?}"
+            "subscription refused: {} may not register frameworks in role {role:?}",
+            who(principal)
         ))
     }
 
@@ -65,15 +62,11 @@ impl MasterCore {
         if self.cfg.acls.may_run_as(principal, &info.user) {
             return Ok(());
         }
-        let who = match principal {
-            Some(p) => format!("principal {p:?}"),
-            None => "a framework without a principal".to_owned(),
-        };
         let user = match info.user.as_str() {
             "" => "the agent's user".to_owned(),
             u => format!("user {u:?}"),
         };
-        Err(format!("{who} may not run tasks as {user}"))
+        Err(format!("{} may not run tasks as {user}", who(principal)))
     }
 
     /// The principal an agent's credential proves (None where none is
@@ -84,6 +77,14 @@ impl MasterCore {
     ) -> Result<Option<String>, AuthError> {
         let auth = &self.cfg.authentication;
         authenticate(auth, auth.agents, given)
+    }
+}
+
+/// A framework's principal as refusals name it.
+fn who(principal: Option<&str>) -> String {
+    match principal {
+        Some(p) => format!("principal {p:?}"),
+        None => "a framework without a principal".to_owned(),
     }
 }
 

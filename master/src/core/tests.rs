@@ -55,7 +55,12 @@ fn res(text: &str) -> Resources {
 
 /// A started lone master, leading, with Mesos's defaults.
 fn lone() -> MasterCore {
-    let mut core = new_core(MasterConfig::default());
+    started(MasterConfig::default())
+}
+
+/// A started lone master with `cfg`, leading.
+fn started(cfg: MasterConfig) -> MasterCore {
+    let mut core = new_core(cfg);
     core.handle_started(at(0));
     core
 }
@@ -159,11 +164,16 @@ struct Offered {
 }
 
 fn offered() -> Offered {
-    let mut core = lone();
+    offered_with(MasterConfig::default(), FrameworkInfo::new("batch", "*"))
+}
+
+/// [`offered`] with the master's `cfg` and the framework's `info`.
+fn offered_with(cfg: MasterConfig, info: FrameworkInfo) -> Offered {
+    let mut core = started(cfg);
     let agent_pid = pid("agent", 5051);
     let agent = admit(&mut core, &agent_pid);
     let fw_pid = pid("scheduler", 6000);
-    let fw = subscribe(&mut core, &fw_pid, FrameworkInfo::new("batch", "*"));
+    let fw = subscribe(&mut core, &fw_pid, info);
     let allocations = Allocations {
         allocations: vec![Allocation {
             framework: fw.clone(),
@@ -1090,9 +1100,7 @@ fn authenticating(frameworks: bool, agents: bool) -> MasterCore {
         },
         ..MasterConfig::default()
     };
-    let mut core = new_core(cfg);
-    core.handle_started(at(0));
-    core
+    started(cfg)
 }
 
 fn credential(principal: &str, secret: &str) -> corral_api::auth::Credential {
@@ -1270,11 +1278,10 @@ fn acls_decide_who_registers_in_which_role_and_a_refusal_changes_nothing() {
         ),
     ];
     for (info, refusal) in cases {
-        let mut core = new_core(MasterConfig {
+        let mut core = started(MasterConfig {
             acls: acls.clone(),
             ..MasterConfig::default()
         });
-        core.handle_started(at(0));
         let actions = send(
             &mut core,
             1,
@@ -1302,34 +1309,25 @@ fn an_accept_running_as_a_user_the_principal_may_not_use_launches_nothing() {
     )
     .expect("valid ACLs");
     for (user, allowed) in [("nobody", true), ("root", false), ("", false)] {
-        let mut core = new_core(MasterConfig {
+        let cfg = MasterConfig {
             acls: acls.clone(),
             ..MasterConfig::default()
-        });
-        core.handle_started(at(0));
-        let agent_pid = pid("agent", 5051);
-        let agent = admit(&mut core, &agent_pid);
-        let fw_pid = pid("scheduler", 6000);
+        };
         let info = FrameworkInfo {
             user: user.into(),
             ..FrameworkInfo::new("batch", "*")
         };
-        let fw = subscribe(&mut core, &fw_pid, info);
-        let allocations = Allocations {
-            allocations: vec![Allocation {
-                framework: fw.clone(),
-                agent: agent.clone(),
-                resources: res("cpus:4;mem:1024"),
-            }],
-        };
-        let offered = core.handle(at(3), None, Input::message(allocations));
-        let offer_id = match sent(&offered).as_slice() {
-            [(_, Outgoing::Offers(Offers { offers }))] => offers[0].id.clone(),
-            other => panic!("expected an offer, got {other:?}"),
-        };
+        let Offered {
+            mut core,
+            agent,
+            fw_pid,
+            fw,
+            offer,
+            ..
+        } = offered_with(cfg, info);
         let task = TaskInfo::command(TaskId::from("t1"), "id", res("cpus:1;mem:128"));
         let accept = Accept {
-            offer_ids: vec![offer_id],
+            offer_ids: vec![offer.id],
             operations: vec![Operation::Launch(vec![task])],
             refuse: None,
         };

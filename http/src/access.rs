@@ -64,6 +64,14 @@ impl HttpAccess {
     }
 }
 
+/// The credential a request's `Authorization: Basic` header gives, None
+/// if it has none (or not a Basic one). The server has checked it already
+/// where authentication is configured; a handler passes it on where the
+/// principal matters beyond the HTTP API (a v1 framework's subscription).
+pub fn request_credential(req: &actix_web::HttpRequest) -> Option<Credential> {
+    basic(req.headers().get(header::AUTHORIZATION)?.to_str().ok()?)
+}
+
 /// The credential of an `Authorization: Basic` header value, None if it is
 /// not one.
 fn basic(value: &str) -> Option<Credential> {

@@ -157,6 +157,12 @@ where
         let bound = actix_web::HttpServer::new(factory)
             .workers(1)
             .max_connections(MAX_CONNECTIONS)
+            // Clients of Mesos's APIs (pymesos) keep one connection for
+            // their calls and do not retry a call the server's idle close
+            // broke; libprocess never closes an idle connection, so
+            // neither does this server (actix's default closes at 5 s).
+            // MAX_CONNECTIONS bounds what idle clients can hold.
+            .keep_alive(actix_web::http::KeepAlive::Os)
             .disable_signals()
             .shutdown_timeout(1)
             .bind(cfg.listen);

@@ -51,3 +51,13 @@ impl MasterApi {
         }
     }
 }
+
+/// `//host:port` of a base URL such as `http://host:port/`: Mesos's
+/// protocol-relative form of a leader's address in a 307.
+pub(super) fn protocol_relative(base: &str) -> String {
+    let host = base
+        .split_once("://")
+        .map_or(base, |(_, rest)| rest)
+        .trim_end_matches('/');
+    format!("//{host}")
+}

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::api::MasterApi;
 use super::assets;
 use super::metrics::render;
+use super::scheduler_v1::{scheduler_routes, Streams};
 use super::state_json::StateJson;
 use crate::state::{GetMetrics, GetState, KillOutcome, OperatorKill};
 use corral_api::ids::{id_problem, FrameworkId, TaskId};
@@ -19,6 +20,8 @@ use corral_http::{get, only, read_body};
 
 /// Adds the master's routes and their shared data to an app.
 pub(super) fn routes(api: MasterApi) -> impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static {
+    // One table of v1 subscriptions for all of the server's workers.
+    let streams = Streams::default();
     move |cfg| {
         cfg.app_data(web::Data::new(api.clone()))
             .service(get("/", ui))
@@ -32,7 +35,8 @@ pub(super) fn routes(api: MasterApi) -> impl Fn(&mut web::ServiceConfig) + Send 
                     .route(web::post().to(kill))
                     .default_service(only("POST")),
             )
-            .configure(super::mesos::mesos_routes);
+            .configure(super::mesos::mesos_routes)
+            .configure(|c| scheduler_routes(c, &streams));
     }
 }
 

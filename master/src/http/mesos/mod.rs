@@ -30,7 +30,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::api::MasterApi;
+use super::api::{protocol_relative, MasterApi};
 use crate::state::{GetLeadership, GetMetrics, GetState, MasterState, TaskView};
 use corral_http::ask::ask;
 use corral_http::mesos::{answer, Query};
@@ -201,12 +201,8 @@ async fn redirect(api: web::Data<MasterApi>) -> Result<HttpResponse, ApiError> {
             .content_type("text/plain")
             .body("No leader elected"));
     };
-    let host = base
-        .split_once("://")
-        .map_or(base.as_str(), |(_, rest)| rest)
-        .trim_end_matches('/');
     Ok(HttpResponse::TemporaryRedirect()
-        .insert_header((header::LOCATION, format!("//{host}")))
+        .insert_header((header::LOCATION, protocol_relative(&base)))
         .finish())
 }
 

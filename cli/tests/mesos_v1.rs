@@ -1,0 +1,617 @@
+//! Apache Mesos's v1 scheduler API on real `corral` processes: a framework
+//! written on pymesos (from PyPI, unmodified, installed by
+//! `scripts/install-mesos-clients.sh`) runs tasks on the README's cluster
+//! and follows a master failover; and our own checks of every answer the
+//! API gives, bad calls changing nothing.
+
+// Real processes run on real time: the waits here read the clock.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::masters::Masters;
+use common::procs::{agent, agent_at, lone_master, test_dir, wait_for, Proc};
+use corral_http::v1::recordio::Records;
+use serde_json::{json, Value};
+
+fn ip(n: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, 15, 1, n))
+}
+
+/// The python of a virtualenv with pymesos, installed once per test run.
+fn pymesos_python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let out = Command::new("bash")
+            .arg(root.join("scripts/install-mesos-clients.sh"))
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("bash runs the installer");
+        assert!(
+            out.status.success(),
+            "scripts/install-mesos-clients.sh failed"
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        PathBuf::from(
+            text.lines()
+                .last()
+                .expect("the installer names its python")
+                .trim(),
+        )
+    })
+}
+
+/// The pymesos framework of `tests/mesos_clients/`, running `plan` against
+/// `masters` (HOST:PORT list); its JSON lines come through `lines`.
+struct PyFramework {
+    child: std::process::Child,
+    lines: mpsc::Receiver<Value>,
+    seen: Vec<Value>,
+}
+
+impl PyFramework {
+    fn start(plan: &str, masters: &str, dir: &Path) -> PyFramework {
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mesos_clients/pymesos_framework.py");
+        let log = std::fs::File::create(dir.join(format!("pymesos-{plan}.log"))).expect("log");
+        let mut child = Command::new(pymesos_python())
+            .arg(script)
+            .args([plan, masters, "90"])
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("python starts");
+        let out = child.stdout.take().expect("stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str(&line) {
+                    let _ = tx.send(v);
+                }
+            }
+        });
+        PyFramework {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The first line, printed so far or within `within`, with every
+    /// field of `want` (updates of several tasks come in any order);
+    /// panics with what came instead.
+    fn expect(&mut self, want: Value, within: Duration) -> Value {
+        if let Some(line) = self.seen.iter().find(|line| fits(line, &want)) {
+            return line.clone();
+        }
+        self.expect_new(want, within)
+    }
+
+    /// Like [`PyFramework::expect`], but only a line not yet printed.
+    fn expect_new(&mut self, want: Value, within: Duration) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if fits(&line, &want) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "pymesos did not print {want} within {within:?}; it printed {:#?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    /// Its exit code, once it exits.
+    fn exit_code(&mut self, within: Duration) -> Option<i32> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+/// Whether `line` has every field of `want`.
+fn fits(line: &Value, want: &Value) -> bool {
+    want.as_object()
+        .expect("an object")
+        .iter()
+        .all(|(k, v)| &line[k] == v)
+}
+
+impl Drop for PyFramework {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const WAIT: Duration = Duration::from_secs(30);
+
+#[test]
+fn pymesos_launches_kills_and_reconciles_on_the_readme_cluster() {
+    let dir = test_dir("mesos-v1-pymesos");
+    // The README's cluster: one master and two agents, default flags.
+    let _master = lone_master(&dir, "master", ip(1), &[]);
+    let master = "127.15.1.1:5050";
+    let _a = agent_at(&dir, "agent1", "agent1", master, ip(2), &[]);
+    let _b = agent_at(&dir, "agent2", "agent2", master, ip(3), &[]);
+    wait_for(WAIT, "two agents", || {
+        common::state::state_at(master).filter(|s| common::state::agents_of(s) == 2)
+    });
+
+    let mut fw = PyFramework::start("basic", master, &dir);
+    fw.expect(json!({"event": "registered"}), WAIT);
+    for i in 0..3 {
+        let task = format!("echo-{i}");
+        fw.expect(
+            json!({"event": "update", "task": task, "state": "TASK_FINISHED", "has_uuid": true}),
+            WAIT,
+        );
+    }
+    fw.expect(
+        json!({"event": "update", "task": "sleeper", "state": "TASK_RUNNING"}),
+        WAIT,
+    );
+    fw.expect(
+        json!({"event": "update", "task": "sleeper", "state": "TASK_KILLED"}),
+        WAIT,
+    );
+    // A reconciliation answer carries no uuid: nothing to acknowledge.
+    fw.expect(
+        json!({"event": "update", "task": "echo-0", "state": "TASK_FINISHED",
+               "reason": "REASON_RECONCILIATION", "has_uuid": false}),
+        WAIT,
+    );
+    assert_eq!(
+        fw.exit_code(WAIT),
+        Some(0),
+        "pymesos exits 0: {:#?}",
+        fw.seen
+    );
+    // Every update pymesos acknowledged reached the agents: none pending.
+    for agent in ["127.15.1.2:5051", "127.15.1.3:5051"] {
+        wait_for(WAIT, "no update pending on the agents", || {
+            let text = ureq::get(&format!("http://{agent}/metrics"))
+                .call()
+                .ok()?
+                .into_string()
+                .ok()?;
+            text.lines()
+                .any(|l| l.starts_with("corral_agent_status_updates_pending ") && l.ends_with(" 0"))
+                .then_some(())
+        });
+    }
+    // The framework tore itself down as it stopped.
+    let state = common::state::state_at(master).expect("state");
+    assert_eq!(common::state::frameworks_of(&state), 0, "{state:#}");
+}
+
+#[test]
+fn pymesos_follows_the_leader_through_a_master_failover() {
+    let dir = test_dir("mesos-v1-failover");
+    let mut masters = Masters::on_free_ports(3, &dir, &[]);
+    let _agent = agent(&dir, 1, &masters.group());
+    let leader = wait_for(WAIT, "a leader", || masters.leader());
+    wait_for(WAIT, "the agent", || {
+        masters
+            .state(leader)
+            .filter(|s| common::state::agents_of(s) == 1)
+    });
+    // A standby sends a framework to the leader, as Mesos does.
+    let standby = (leader + 1) % 3;
+    let (status, location, _) = post(
+        &masters.http(standby),
+        b"{}",
+        &[("Content-Type", "application/json")],
+    );
+    assert_eq!(status, 307);
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("//{}/api/v1/scheduler", masters.http(leader)).as_str())
+    );
+
+    // pymesos starts at the standby, so it must follow the 307.
+    let list: Vec<String> = (0..3).map(|i| masters.http((standby + i) % 3)).collect();
+    let mut fw = PyFramework::start("failover", &list.join(","), &dir);
+    let registered = fw.expect(json!({"event": "registered"}), WAIT);
+    fw.expect(json!({"event": "running"}), WAIT);
+
+    // Whoever leads now (a group may change leaders while it settles).
+    let leader = wait_for(WAIT, "a leader", || masters.leader());
+    masters.kill(leader);
+    fw.expect_new(json!({"event": "disconnected"}), WAIT);
+    let again = fw.expect_new(json!({"event": "reregistered"}), Duration::from_secs(60));
+    assert_eq!(again["framework_id"], registered["framework_id"]);
+    // The new leader still runs its task, and kills it when asked.
+    fw.expect_new(
+        json!({"event": "reconciled", "task": "sleeper", "state": "TASK_RUNNING"}),
+        WAIT,
+    );
+    fw.expect_new(
+        json!({"event": "update", "task": "sleeper", "state": "TASK_KILLED"}),
+        WAIT,
+    );
+    assert_eq!(
+        fw.exit_code(WAIT),
+        Some(0),
+        "pymesos exits 0: {:#?}",
+        fw.seen
+    );
+}
+
+/// `POST /api/v1/scheduler` at `addr` with `body` and `headers`: status,
+/// `Location`, body; redirects not followed.
+fn post(addr: &str, body: &[u8], headers: &[(&str, &str)]) -> (u16, Option<String>, String) {
+    let agent = ureq::AgentBuilder::new()
+        .redirects(0)
+        .timeout(Duration::from_secs(5))
+        .build();
+    let mut req = agent.post(&format!("http://{addr}/api/v1/scheduler"));
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    let resp = match req.send_bytes(body) {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("POST to {addr}: {e}"),
+    };
+    let status = resp.status();
+    let location = resp.header("location").map(str::to_owned);
+    (status, location, resp.into_string().unwrap_or_default())
+}
+
+const JSON: (&str, &str) = ("Content-Type", "application/json");
+
+/// A subscription made by hand: its stream id and framework id, and its
+/// events as they come.
+struct Subscription {
+    addr: String,
+    stream_id: String,
+    framework_id: String,
+    events: mpsc::Receiver<Value>,
+}
+
+impl Subscription {
+    fn open(addr: &str, name: &str) -> Subscription {
+        let body = json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": {
+            "user": "", "name": name, "some_future_field": true}}});
+        let resp = ureq::AgentBuilder::new()
+            .timeout_read(Duration::from_secs(60))
+            .build()
+            .post(&format!("http://{addr}/api/v1/scheduler"))
+            .set("Content-Type", "application/json")
+            .set("Accept", "application/json")
+            .send_bytes(body.to_string().as_bytes())
+            .expect("SUBSCRIBE answers 200");
+        assert_eq!(resp.content_type(), "application/json");
+        let stream_id = resp
+            .header("Mesos-Stream-Id")
+            .expect("a stream id")
+            .to_owned();
+        let (tx, events) = mpsc::channel();
+        let mut reader = resp.into_reader();
+        std::thread::spawn(move || {
+            let mut records = Records::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = reader.read(&mut buf) {
+                let Ok(got) = records.push(&buf[..n]) else {
+                    return;
+                };
+                for r in got {
+                    let event = serde_json::from_slice(&r).expect("each record is JSON");
+                    if tx.send(event).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        let mut s = Subscription {
+            addr: addr.to_owned(),
+            stream_id,
+            framework_id: String::new(),
+            events,
+        };
+        let first = s.next("SUBSCRIBED");
+        assert_eq!(first["subscribed"]["heartbeat_interval_seconds"], 15.0);
+        s.framework_id = first["subscribed"]["framework_id"]["value"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        s
+    }
+
+    /// The next event of `kind`, skipping heartbeats.
+    fn next(&self, kind: &str) -> Value {
+        loop {
+            let e = self
+                .events
+                .recv_timeout(WAIT)
+                .unwrap_or_else(|_| panic!("no {kind} event"));
+            if e["type"] == kind {
+                return e;
+            }
+            assert_eq!(e["type"], "HEARTBEAT", "expected {kind}, got {e}");
+        }
+    }
+
+    /// Whether the stream ended within `within`.
+    fn ends(&self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Err(mpsc::RecvTimeoutError::Disconnected) => return true,
+                Err(mpsc::RecvTimeoutError::Timeout) => return false,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    /// Posts `call` (given its type-specific part) as this framework.
+    fn call(&self, call: Value) -> (u16, String) {
+        let mut call = call;
+        call["framework_id"] = json!({"value": self.framework_id});
+        let (status, _, body) = post(
+            &self.addr,
+            call.to_string().as_bytes(),
+            &[JSON, ("Mesos-Stream-Id", &self.stream_id)],
+        );
+        (status, body)
+    }
+}
+
+fn launch(offer: &Value, task: &str, command: &str) -> Value {
+    json!({"type": "ACCEPT", "accept": {
+        "offer_ids": [offer["id"]],
+        "operations": [{"type": "LAUNCH", "launch": {"task_infos": [{
+            "name": task, "task_id": {"value": task}, "agent_id": offer["agent_id"],
+            "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
+                          {"name": "mem", "type": "SCALAR", "scalar": {"value": 16}}],
+            "command": {"value": command}}]}}]}})
+}
+
+#[test]
+fn every_answer_is_mesos_and_bad_calls_change_nothing() {
+    let dir = test_dir("mesos-v1-answers");
+    let _master = lone_master(&dir, "master", ip(10), &[]);
+    let m = "127.15.1.10:5050";
+    let _agent = agent_at(&dir, "agent", "agent", m, ip(11), &[]);
+    wait_for(WAIT, "the agent", || {
+        common::state::state_at(m).filter(|s| common::state::agents_of(s) == 1)
+    });
+    let a = Subscription::open(m, "first");
+    let offer = a.next("OFFERS")["offers"]["offers"][0].clone();
+    assert_eq!(offer["framework_id"]["value"], a.framework_id.as_str());
+    assert_eq!(offer["resources"][0]["type"], "SCALAR");
+    let b = Subscription::open(m, "second");
+
+    let subscribe =
+        json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": {"user": "", "name": "x"}}})
+            .to_string();
+    let sid = ("Mesos-Stream-Id", a.stream_id.as_str());
+    let cases: Vec<Case> = vec![
+        (
+            "no content type",
+            b"{}".to_vec(),
+            vec![],
+            400,
+            "Content-Type",
+        ),
+        (
+            "protobuf",
+            b"x".to_vec(),
+            vec![("Content-Type", "application/x-protobuf")],
+            415,
+            "application/json",
+        ),
+        (
+            "text",
+            b"{}".to_vec(),
+            vec![("Content-Type", "text/plain")],
+            415,
+            "application/json",
+        ),
+        (
+            "malformed JSON",
+            b"{\"type\":".to_vec(),
+            vec![JSON],
+            400,
+            "Failed to parse",
+        ),
+        (
+            "unknown type",
+            br#"{"type":"DANCE"}"#.to_vec(),
+            vec![JSON],
+            400,
+            "DANCE",
+        ),
+        (
+            "no framework id",
+            br#"{"type":"REVIVE"}"#.to_vec(),
+            vec![JSON, sid],
+            400,
+            "framework_id",
+        ),
+        (
+            "unknown framework",
+            br#"{"type":"REVIVE","framework_id":{"value":"nobody"}}"#.to_vec(),
+            vec![JSON, sid],
+            403,
+            "not subscribed",
+        ),
+        (
+            "subscribe with a stream id",
+            subscribe.clone().into_bytes(),
+            vec![JSON, sid],
+            400,
+            "Mesos-Stream-Id",
+        ),
+        (
+            "subscribe accepting protobuf only",
+            subscribe.into_bytes(),
+            vec![JSON, ("Accept", "application/x-protobuf")],
+            406,
+            "Accept",
+        ),
+        ("oversized", vec![b' '; 70_000], vec![JSON], 413, "limit"),
+    ];
+    for (what, body, headers, status, says) in cases {
+        let (got, _, text) = post(m, &body, &headers);
+        assert_eq!(got, status, "{what}: {text}");
+        assert!(text.contains(says), "{what}: {text}");
+    }
+    let (status, _, _) = {
+        let agent = ureq::AgentBuilder::new().redirects(0).build();
+        match agent.get(&format!("http://{m}/api/v1/scheduler")).call() {
+            Err(ureq::Error::Status(s, r)) => (s, r.header("allow").map(str::to_owned), ()),
+            other => panic!("GET answered {other:?}"),
+        }
+    };
+    assert_eq!(status, 405);
+
+    // The framework's own calls without, or with another's, stream id.
+    let mine = json!({"type": "REVIVE", "framework_id": {"value": a.framework_id}}).to_string();
+    let (s, _, t) = post(m, mine.as_bytes(), &[JSON]);
+    assert_eq!((s, t.contains("Mesos-Stream-Id")), (400, true), "{t}");
+    let (s, _, t) = post(
+        m,
+        mine.as_bytes(),
+        &[JSON, ("Mesos-Stream-Id", &b.stream_id)],
+    );
+    assert_eq!(s, 403, "another framework's stream: {t}");
+    let theirs = json!({"type": "TEARDOWN", "framework_id": {"value": b.framework_id}}).to_string();
+    let (s, _, t) = post(m, theirs.as_bytes(), &[JSON, sid]);
+    assert_eq!(s, 403, "tearing down another framework: {t}");
+
+    // Calls Corral cannot do are refused by name, and leave the offer
+    // outstanding: it can still be used.
+    let mut reserve = launch(&offer, "t", "true");
+    reserve["accept"]["operations"][0]["type"] = json!("RESERVE");
+    let (s, t) = a.call(reserve);
+    assert_eq!((s, t.contains("RESERVE")), (400, true), "{t}");
+    let mut fetch = launch(&offer, "t", "true");
+    fetch["accept"]["operations"][0]["launch"]["task_infos"][0]["command"]["uris"] =
+        json!([{"value": "http://example.com/x"}]);
+    let (s, t) = a.call(fetch);
+    assert_eq!((s, t.contains("uris")), (400, true), "{t}");
+    let (s, t) = a.call(json!({"type": "MESSAGE", "message": {}}));
+    assert_eq!((s, t.contains("MESSAGE")), (400, true), "{t}");
+    let state = common::state::state_at(m).expect("state");
+    assert!(
+        common::state::task_state(&state, "t").is_none(),
+        "no task from refused calls"
+    );
+
+    let (s, t) = a.call(launch(&offer, "sleeper", "sleep 300"));
+    assert_eq!(s, 202, "{t}");
+    let mut running = a.next("UPDATE");
+    while running["update"]["status"]["state"] != "TASK_RUNNING" {
+        ack(&a, &running);
+        running = a.next("UPDATE");
+    }
+    assert_eq!(running["update"]["status"]["source"], "SOURCE_EXECUTOR");
+    ack(&a, &running);
+    let (s, _) = a.call(json!({"type": "KILL", "kill": {"task_id": {"value": "sleeper"}}}));
+    assert_eq!(s, 202);
+    let mut killed = a.next("UPDATE");
+    while killed["update"]["status"]["state"] != "TASK_KILLED" {
+        ack(&a, &killed);
+        killed = a.next("UPDATE");
+    }
+    ack(&a, &killed);
+    let (s, _) = a.call(
+        json!({"type": "RECONCILE", "reconcile": {"tasks": [{"task_id": {"value": "sleeper"}}]}}),
+    );
+    assert_eq!(s, 202);
+    let answer = a.next("UPDATE");
+    assert_eq!(
+        answer["update"]["status"]["reason"],
+        "REASON_RECONCILIATION"
+    );
+    assert!(answer["update"]["status"].get("uuid").is_none(), "{answer}");
+
+    // TEARDOWN ends the stream, and the master forgets the framework.
+    let (s, _) = a.call(json!({"type": "TEARDOWN"}));
+    assert_eq!(s, 202);
+    assert!(a.ends(WAIT), "the stream ends after TEARDOWN");
+    wait_for(WAIT, "the framework removed", || {
+        let st = common::state::state_at(m)?;
+        (common::state::frameworks_of(&st) == 1).then_some(())
+    });
+    // A hang-up is a disconnection: the master lets the framework go (its
+    // failover timeout is 0).
+    drop(b);
+    wait_for(WAIT, "the hung-up framework removed", || {
+        let st = common::state::state_at(m)?;
+        (common::state::frameworks_of(&st) == 0).then_some(())
+    });
+}
+
+/// A bad request: what it is, its body and headers, the status it gets
+/// and words its answer has.
+type Case<'a> = (&'a str, Vec<u8>, Vec<(&'a str, &'a str)>, u16, &'a str);
+
+fn ack(s: &Subscription, update: &Value) {
+    let status = &update["update"]["status"];
+    if let Some(uuid) = status.get("uuid") {
+        let (code, text) = s.call(json!({"type": "ACKNOWLEDGE", "acknowledge": {
+            "agent_id": status["agent_id"], "task_id": status["task_id"], "uuid": uuid}}));
+        assert_eq!(code, 202, "{text}");
+    }
+}
+
+#[test]
+fn a_master_with_no_leader_answers_503() {
+    let dir = test_dir("mesos-v1-no-leader");
+    // One member of a group of three, alone: no quorum, no leader.
+    let group = "127.15.1.20:5050,127.15.1.21:5050,127.15.1.22:5050";
+    let work = dir.join("m").to_string_lossy().into_owned();
+    let _m = Proc::spawn(
+        "master",
+        &dir,
+        &[
+            "master",
+            "--ip",
+            "127.15.1.20",
+            "--masters",
+            group,
+            "--work-dir",
+            &work,
+        ],
+    );
+    let call =
+        json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": {"user": "", "name": "x"}}});
+    let (status, _, text) = wait_for(WAIT, "the master's HTTP", || {
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(5))
+            .build();
+        match agent
+            .post("http://127.15.1.20:5050/api/v1/scheduler")
+            .set("Content-Type", "application/json")
+            .send_bytes(call.to_string().as_bytes())
+        {
+            Err(ureq::Error::Status(s, r)) => Some((s, (), r.into_string().unwrap_or_default())),
+            _ => None,
+        }
+    });
+    assert_eq!(status, 503, "{text}");
+}

@@ -1,0 +1,218 @@
+//! Each v1 call but SUBSCRIBE, checked and put in Corral's words.
+
+use std::time::Duration;
+
+use corral_api::framework::{Accept, Acknowledge, Decline, Kill, Operation, Reconcile};
+use corral_api::ids::{AgentId, OfferId, TaskId};
+use corral_http::v1::convert;
+use corral_http::v1::scheduler::{Call, CallType};
+use corral_http::v1::shapes::{Filters, Id};
+use corral_http::ApiError;
+
+use super::session::Relay;
+
+/// What to relay for `call`: None for a call that asks nothing of Corral
+/// (inverse offers, which Corral never makes; REQUEST, which Mesos's
+/// allocator ignores too). A 400 names what is missing or unsupported.
+pub(super) fn relay(call: Call) -> Result<Option<Relay>, ApiError> {
+    let missing = |part: &str| ApiError::bad_request(format!("Expecting '{part}' to be present"));
+    Ok(Some(match call.kind {
+        CallType::Teardown => Relay::Teardown,
+        CallType::Accept => {
+            let a = call.accept.ok_or_else(|| missing("accept"))?;
+            let mut launches = Vec::new();
+            for op in &a.operations {
+                match (op.kind.as_str(), &op.launch) {
+                    ("LAUNCH", Some(launch)) => {
+                        let mut tasks = Vec::new();
+                        for t in &launch.task_infos {
+                            let (task, _agent) =
+                                convert::task_info(t).map_err(ApiError::bad_request)?;
+                            tasks.push(task);
+                        }
+                        launches.push(Operation::Launch(tasks));
+                    }
+                    ("LAUNCH", None) => return Err(missing("launch")),
+                    (other, _) => {
+                        return Err(ApiError::bad_request(format!(
+                            "operation {other} is not supported by Corral (only LAUNCH)"
+                        )))
+                    }
+                }
+            }
+            Relay::Accept(Accept {
+                offer_ids: offer_ids(&a.offer_ids),
+                operations: launches,
+                refuse: refuse(a.filters)?,
+            })
+        }
+        CallType::Decline => {
+            let d = call.decline.ok_or_else(|| missing("decline"))?;
+            Relay::Decline(Decline {
+                offer_ids: offer_ids(&d.offer_ids),
+                refuse: refuse(d.filters)?,
+            })
+        }
+        CallType::Revive => Relay::Revive,
+        CallType::Suppress => Relay::Suppress,
+        CallType::Kill => {
+            let k = call.kill.ok_or_else(|| missing("kill"))?;
+            Relay::Kill(Kill {
+                task_id: TaskId(k.task_id.value),
+            })
+        }
+        CallType::Acknowledge => {
+            let a = call.acknowledge.ok_or_else(|| missing("acknowledge"))?;
+            Relay::Acknowledge(Acknowledge {
+                task_id: TaskId(a.task_id.value),
+                agent_id: AgentId(a.agent_id.value),
+                uuid: convert::uuid(&a.uuid).map_err(ApiError::bad_request)?,
+            })
+        }
+        CallType::Reconcile => {
+            let r = call.reconcile.ok_or_else(|| missing("reconcile"))?;
+            Relay::Reconcile(Reconcile {
+                task_ids: r
+                    .tasks
+                    .into_iter()
+                    .map(|t| TaskId(t.task_id.value))
+                    .collect(),
+            })
+        }
+        CallType::AcceptInverseOffers | CallType::DeclineInverseOffers | CallType::Request => {
+            return Ok(None)
+        }
+        CallType::Subscribe => {
+            return Err(ApiError::bad_request("SUBSCRIBE is handled on its own"))
+        }
+        kind @ (CallType::Shutdown
+        | CallType::Message
+        | CallType::AcknowledgeOperationStatus
+        | CallType::ReconcileOperations
+        | CallType::UpdateFramework
+        | CallType::Unknown) => {
+            let name = serde_json::to_value(kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            return Err(ApiError::bad_request(format!(
+                "{name} is not supported by Corral yet (docs/mesos-compatibility.md)"
+            )));
+        }
+    }))
+}
+
+fn offer_ids(ids: &[Id]) -> Vec<OfferId> {
+    ids.iter().map(|id| OfferId(id.value.clone())).collect()
+}
+
+/// A filter's refusal time; None leaves the master's default (5 s).
+fn refuse(filters: Option<Filters>) -> Result<Option<Duration>, ApiError> {
+    match filters.and_then(|f| f.refuse_seconds) {
+        None => Ok(None),
+        Some(secs) => Duration::try_from_secs_f64(secs).map(Some).map_err(|_| {
+            ApiError::bad_request(format!("filters.refuse_seconds {secs} is not a duration"))
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn call(v: serde_json::Value) -> Call {
+        serde_json::from_value(v).expect("a call")
+    }
+
+    fn refused(v: serde_json::Value) -> String {
+        match relay(call(v)) {
+            Err(e) => e.message().to_owned(),
+            Ok(r) => panic!("accepted: {r:?}"),
+        }
+    }
+
+    #[test]
+    fn accept_becomes_launches_with_its_filter() {
+        let r = relay(call(json!({
+            "type": "ACCEPT", "framework_id": {"value": "f"},
+            "accept": {"offer_ids": [{"value": "o1"}], "filters": {"refuse_seconds": 2.5},
+                "operations": [{"type": "LAUNCH", "launch": {"task_infos": [{
+                    "name": "t", "task_id": {"value": "t1"}, "agent_id": {"value": "a"},
+                    "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}}],
+                    "command": {"value": "true"}}]}}]}
+        })));
+        let Ok(Some(Relay::Accept(a))) = r else {
+            panic!("not an accept: {r:?}");
+        };
+        assert_eq!(a.offer_ids, vec![OfferId("o1".into())]);
+        assert_eq!(a.refuse, Some(Duration::from_millis(2_500)));
+        let [Operation::Launch(tasks)] = a.operations.as_slice() else {
+            panic!("one launch");
+        };
+        assert_eq!(tasks[0].task_id, TaskId("t1".into()));
+        assert_eq!(tasks[0].command, "true");
+    }
+
+    #[test]
+    fn each_simple_call_relays_its_message() {
+        let ack = relay(call(json!({"type": "ACKNOWLEDGE", "acknowledge": {
+            "agent_id": {"value": "a"}, "task_id": {"value": "t"},
+            "uuid": "AAAAAAAAAAAAAAAAAAAAAA=="}})));
+        assert!(matches!(ack, Ok(Some(Relay::Acknowledge(a))) if a.uuid == [0; 16]));
+        let rec = relay(call(json!({"type": "RECONCILE", "reconcile": {"tasks": [
+            {"task_id": {"value": "t"}, "agent_id": {"value": "a"}}]}})));
+        assert!(
+            matches!(rec, Ok(Some(Relay::Reconcile(r))) if r.task_ids == vec![TaskId("t".into())])
+        );
+        let kill = relay(call(
+            json!({"type": "KILL", "kill": {"task_id": {"value": "t"}}}),
+        ));
+        assert!(matches!(kill, Ok(Some(Relay::Kill(k))) if k.task_id == TaskId("t".into())));
+        assert!(matches!(
+            relay(call(json!({"type": "REVIVE"}))),
+            Ok(Some(Relay::Revive))
+        ));
+        assert!(matches!(
+            relay(call(
+                json!({"type": "SUPPRESS", "suppress": {"roles": ["*"]}})
+            )),
+            Ok(Some(Relay::Suppress))
+        ));
+        assert!(matches!(
+            relay(call(json!({"type": "TEARDOWN"}))),
+            Ok(Some(Relay::Teardown))
+        ));
+        let decline = relay(call(
+            json!({"type": "DECLINE", "decline": {"offer_ids": [{"value": "o"}]}}),
+        ));
+        assert!(matches!(decline, Ok(Some(Relay::Decline(d))) if d.refuse.is_none()));
+        assert!(matches!(
+            relay(call(json!({"type": "REQUEST", "request": {}}))),
+            Ok(None)
+        ));
+    }
+
+    #[test]
+    fn missing_parts_and_what_corral_lacks_are_400s_that_say_so() {
+        assert_eq!(
+            refused(json!({"type": "ACCEPT"})),
+            "Expecting 'accept' to be present"
+        );
+        assert_eq!(
+            refused(json!({"type": "KILL"})),
+            "Expecting 'kill' to be present"
+        );
+        let reserve =
+            refused(json!({"type": "ACCEPT", "accept": {"operations": [{"type": "RESERVE"}]}}));
+        assert!(reserve.contains("RESERVE is not supported"), "{reserve}");
+        let message = refused(json!({"type": "MESSAGE", "message": {}}));
+        assert!(message.starts_with("MESSAGE is not supported"), "{message}");
+        let bad_uuid = refused(json!({"type": "ACKNOWLEDGE", "acknowledge": {
+            "agent_id": {"value": "a"}, "task_id": {"value": "t"}, "uuid": "!!"}}));
+        assert!(bad_uuid.contains("base64"), "{bad_uuid}");
+        let filter =
+            refused(json!({"type": "DECLINE", "decline": {"filters": {"refuse_seconds": -1}}}));
+        assert!(filter.contains("refuse_seconds"), "{filter}");
+    }
+}

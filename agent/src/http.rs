@@ -6,16 +6,25 @@
 //! | `/state` | the agent and its tasks as JSON ([`state_json::AgentStateJson`]) |
 //! | `/metrics` | Prometheus text: tasks by state, pending status updates, resources, runtime counters |
 //! | `/health` | 200 `ok` |
-//! | `/files/browse?path=REL` | the entries of a directory: `[{"name", "path", "size", "is_dir", "mtime_ms"}]` |
-//! | `/files/read?path=REL&offset=N&length=M` | `{"data": "...", "offset": N, "length": bytes}`, at most 1 MiB; past the end, empty data |
-//! | `/files/download?path=REL` | the file, as `text/plain` |
+//! | `/files/browse?path=DIR` (and `/files/browse.json`) | the entries of a directory, Mesos's shape: `[{"path", "nlink", "size", "mtime", "mode", "uid", "gid"}]` |
+//! | `/files/read?path=FILE&offset=N&length=M` (and `/files/read.json`) | `{"data": "...", "offset": N}`, at most 1 MiB; past the end, empty data; no `offset` (or `-1`): `{"data": "", "offset": SIZE}` |
+//! | `/files/download?path=FILE` (and `/files/download.json`) | the file |
 //! | `/slave(1)/state`, `/metrics/snapshot`, `/slave(1)/health` | Apache Mesos's v0 views of an agent, Mesos's shapes (`mesos`, `docs/mesos-compatibility.md`) |
 //!
-//! REL is relative to the agent's work directory (`frameworks/FW/tasks/T/stdout`,
-//! as `/state`'s `sandbox` gives it; empty for the work directory itself),
-//! as in Mesos's files API. Absolute paths, `..` and NUL bytes get 400;
-//! paths that lead outside the work directory through symlinks get 403.
-//! Errors are JSON `{"error": "..."}` as on the master.
+//! The files endpoints follow Mesos's `/files/*` (`src/files/files.cpp` in
+//! apache/mesos), and answer the paths under them as libprocess does. A
+//! path is either absolute inside the work directory (Mesos's form: the
+//! `directory` `/slave(1)/state` gives an executor, and what is under it)
+//! or relative to the work directory (Corral's: `frameworks/FW/tasks/T/stdout`,
+//! as `/state`'s `sandbox` gives it; empty for the work directory itself).
+//! An absolute path elsewhere is 404, as Mesos answers for what it has not
+//! attached; `..` and NUL bytes get 400; paths that lead outside the work
+//! directory through symlinks get 403. `length=-1` is no length, as Mesos's
+//! web UI sends it; below -1, either number gets 400. `?jsonp=name` wraps
+//! browse and read answers as Mesos's JSONP. A download in Mesos's form is
+//! an attachment (`application/octet-stream`), in Corral's plain text for
+//! the browser (the web UI links to it). Errors are JSON
+//! `{"error": "..."}` as on the master.
 //!
 //! Anyone who can reach the port can read every sandbox, as with Mesos
 //! without authentication: bind it where only operators reach.
@@ -36,13 +45,13 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use corral_http::ask::ask;
-use corral_http::mesos::{answer, Query};
+use corral_http::mesos::{answer, answer_jsonp, Query};
 use corral_http::{get, get_tree, prometheus, ApiError, HttpConfig, HttpError, HttpServer};
 use corral_runtime::{Node, Pid};
 use serde::Deserialize;
 
 use self::download::FileBody;
-use self::files::{FileError, SandboxFiles};
+use self::files::{FileError, SandboxFiles, Span};
 use self::state_json::AgentStateJson;
 use crate::state::GetAgentState;
 
@@ -67,9 +76,12 @@ pub fn serve(
             .service(get("/state", state))
             .service(get("/metrics", metrics))
             .service(get("/health", health))
-            .service(get("/files/browse", browse))
-            .service(get("/files/read", read))
-            .service(get("/files/download", download))
+            .service(get_tree("/files/browse", browse))
+            .service(get_tree("/files/browse.json", browse))
+            .service(get_tree("/files/read", read))
+            .service(get_tree("/files/read.json", read))
+            .service(get_tree("/files/download", download))
+            .service(get_tree("/files/download.json", download))
             .service(get_tree("/slave(1)/state", mesos_state))
             .service(get("/slave(1)/state.json", mesos_state))
             .service(get("/state.json", mesos_state))
@@ -128,11 +140,11 @@ const ENDPOINTS: [(&str, &str); 6] = [
     ("/health", "ok while the agent serves"),
     (
         "/files/browse?path=DIR",
-        "a sandbox directory's entries (JSON)",
+        "a sandbox directory's entries (JSON, Mesos's shape)",
     ),
     (
         "/files/read?path=FILE&offset=N&length=N",
-        "part of a sandbox file (JSON)",
+        "part of a sandbox file (JSON, Mesos's shape; no offset: its size)",
     ),
     ("/files/download?path=FILE", "a sandbox file"),
 ];
@@ -164,41 +176,59 @@ struct FilesQuery {
     path: Option<String>,
     offset: Option<String>,
     length: Option<String>,
+    jsonp: Option<String>,
 }
 
 impl FilesQuery {
     fn path(&self) -> Result<&str, ApiError> {
         self.path.as_deref().ok_or_else(|| {
             ApiError::bad_request(
-                "the path parameter is missing: give ?path=REL, relative to the agent's work directory",
+                "the path parameter is missing: give ?path=, a sandbox's absolute directory \
+                 (as /slave(1)/state writes it) or a path relative to the agent's work directory",
             )
+        })
+    }
+
+    /// The part of the file asked for, by Mesos's rules: no `offset` or
+    /// `offset=-1` asks for the size; no `length` or `length=-1` reads to
+    /// the cap; below -1 either is refused.
+    fn span(&self) -> Result<Span, ApiError> {
+        let offset = mesos_number("offset", self.offset.as_deref())?;
+        let length = mesos_number("length", self.length.as_deref())?;
+        Ok(match offset {
+            None => Span::Size,
+            Some(offset) => Span::Bytes { offset, length },
         })
     }
 }
 
-/// `name`'s value as a whole number of bytes, if given.
-fn bytes_param(name: &str, value: Option<&str>) -> Result<Option<u64>, ApiError> {
-    value
-        .map(|v| {
-            v.parse::<u64>().map_err(|_| {
-                ApiError::bad_request(format!(
-                    "{name} must be a whole number of bytes, not '{}'",
-                    corral_http::echo(v)
-                ))
-            })
-        })
-        .transpose()
+/// `name`'s value as a whole number of bytes: None when absent or -1
+/// (Mesos's "not given"), refused when not a number or below -1.
+fn mesos_number(name: &str, value: Option<&str>) -> Result<Option<u64>, ApiError> {
+    let Some(text) = value else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::bad_request(format!(
+            "{name} must be a whole number of bytes (or -1), not '{}'",
+            corral_http::echo(text)
+        ))
+    };
+    match text.parse::<i64>().map_err(|_| bad())? {
+        -1 => Ok(None),
+        n => u64::try_from(n).map(Some).map_err(|_| bad()),
+    }
 }
 
-/// A files error as an HTTP answer.
+/// A files error as an HTTP answer: as Mesos, 404 for what is not there
+/// (or not served: an absolute path outside the work directory), 400 for
+/// a request that cannot be served as asked.
 fn file_error(e: FileError) -> ApiError {
     let status = match &e {
-        FileError::Absolute(_) | FileError::ParentDir(_) | FileError::Nul => {
-            StatusCode::BAD_REQUEST
-        }
+        FileError::ParentDir(_) | FileError::Nul => StatusCode::BAD_REQUEST,
         FileError::IsDir(_) | FileError::NotDir(_) => StatusCode::BAD_REQUEST,
         FileError::Escapes(_) | FileError::Private(_) => StatusCode::FORBIDDEN,
-        FileError::NotFound(_) => StatusCode::NOT_FOUND,
+        FileError::NotFound(_) | FileError::Outside(_) => StatusCode::NOT_FOUND,
         FileError::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
     };
     ApiError::new(status, e.to_string())
@@ -214,41 +244,67 @@ async fn on_disk<T: Send + 'static>(
         .map_err(file_error)
 }
 
-/// `GET /files/browse?path=REL`.
+/// `GET /files/browse?path=DIR`.
 async fn browse(
     api: web::Data<AgentApi>,
     q: web::Query<FilesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let rel = q.path()?.to_owned();
+    let path = q.path()?.to_owned();
     let files = api.files.clone();
-    let entries = on_disk(move || files.browse(&rel)).await?;
-    Ok(HttpResponse::Ok().json(entries))
+    let entries = on_disk(move || files.browse(&path)).await?;
+    answer_jsonp(q.jsonp.as_deref(), &entries)
 }
 
-/// `GET /files/read?path=REL&offset=N&length=M`.
+/// `GET /files/read?path=FILE&offset=N&length=M`.
 async fn read(
     api: web::Data<AgentApi>,
     q: web::Query<FilesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let rel = q.path()?.to_owned();
-    let offset = bytes_param("offset", q.offset.as_deref())?.unwrap_or(0);
-    let length = bytes_param("length", q.length.as_deref())?;
+    let path = q.path()?.to_owned();
+    let span = q.span()?;
     let files = api.files.clone();
-    let chunk = on_disk(move || files.read(&rel, offset, length)).await?;
-    Ok(HttpResponse::Ok().json(chunk))
+    let chunk = on_disk(move || files.read(&path, span)).await?;
+    answer_jsonp(q.jsonp.as_deref(), &chunk)
 }
 
-/// `GET /files/download?path=REL`.
+/// `GET /files/download?path=FILE`: Mesos's form (an absolute path) as
+/// Mesos answers it, an attachment; Corral's (relative, which the web UI
+/// links to) as text to show in the browser.
 async fn download(
     api: web::Data<AgentApi>,
     q: web::Query<FilesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let rel = q.path()?.to_owned();
+    let path = q.path()?.to_owned();
+    let absolute = path.starts_with('/');
+    let name = path.rsplit('/').next().unwrap_or_default().to_owned();
     let files = api.files.clone();
-    let (file, size) = on_disk(move || files.open(&rel)).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/plain; charset=utf-8")
-        .body(FileBody::new(file, size)))
+    let (file, size) = on_disk(move || files.open(&path)).await?;
+    let mut response = HttpResponse::Ok();
+    if absolute {
+        response
+            .content_type("application/octet-stream")
+            .insert_header((
+                "Content-Disposition",
+                format!("attachment; filename={}", attachment_name(&name)),
+            ));
+    } else {
+        response.content_type("text/plain; charset=utf-8");
+    }
+    Ok(response.body(FileBody::new(file, size)))
+}
+
+/// A file name fit for a header: printable ASCII, no quote or semicolon
+/// (a task names its files, and a header must not be split by them).
+fn attachment_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && !matches!(c, '"' | ';' | '\\') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -257,19 +313,53 @@ mod tests {
 
     #[test]
     fn byte_parameters_name_what_is_wrong() {
-        assert_eq!(bytes_param("offset", None).unwrap(), None);
-        assert_eq!(bytes_param("offset", Some("12")).unwrap(), Some(12));
-        for bad in ["abc", "-1", "1.5", "", "99999999999999999999999"] {
-            let e = bytes_param("offset", Some(bad)).unwrap_err();
+        assert_eq!(mesos_number("offset", None).unwrap(), None);
+        assert_eq!(mesos_number("offset", Some("-1")).unwrap(), None);
+        assert_eq!(mesos_number("offset", Some("12")).unwrap(), Some(12));
+        for bad in ["abc", "-2", "1.5", "", "99999999999999999999999"] {
+            let e = mesos_number("offset", Some(bad)).unwrap_err();
             assert!(e.message().starts_with("offset must be"), "{e}");
         }
+    }
+
+    #[test]
+    fn spans_follow_mesos() {
+        let q = |offset: Option<&str>, length: Option<&str>| FilesQuery {
+            path: Some("p".into()),
+            offset: offset.map(Into::into),
+            length: length.map(Into::into),
+            jsonp: None,
+        };
+        assert_eq!(q(None, None).span().unwrap(), Span::Size);
+        assert_eq!(q(Some("-1"), Some("5")).span().unwrap(), Span::Size);
+        assert_eq!(
+            q(Some("3"), Some("-1")).span().unwrap(),
+            Span::Bytes {
+                offset: 3,
+                length: None
+            }
+        );
+        assert_eq!(
+            q(Some("0"), Some("0")).span().unwrap(),
+            Span::Bytes {
+                offset: 0,
+                length: Some(0)
+            }
+        );
+        assert!(q(Some("0"), Some("-2")).span().is_err());
+    }
+
+    #[test]
+    fn attachment_names_cannot_split_the_header() {
+        assert_eq!(attachment_name("stdout"), "stdout");
+        assert_eq!(attachment_name("a b;c\"\r\n"), "a_b_c___");
     }
 
     #[test]
     fn file_errors_map_to_statuses() {
         let cases = [
             (FileError::ParentDir("..".into()), StatusCode::BAD_REQUEST),
-            (FileError::Absolute("/etc".into()), StatusCode::BAD_REQUEST),
+            (FileError::Outside("/etc".into()), StatusCode::NOT_FOUND),
             (FileError::Escapes("l".into()), StatusCode::FORBIDDEN),
             (FileError::NotFound("x".into()), StatusCode::NOT_FOUND),
         ];

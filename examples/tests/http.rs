@@ -227,7 +227,10 @@ fn state_matches_the_cluster_and_metrics_move() {
     assert!(!sandbox.starts_with('/'), "{sandbox}");
     let stdout = format!("{sandbox}/stdout");
 
-    let read = get(&agent_url, &format!("/files/read?path={}", enc(&stdout)));
+    let read = get(
+        &agent_url,
+        &format!("/files/read?path={}&offset=0", enc(&stdout)),
+    );
     assert_eq!(read.status, 200, "{}", read.text());
     let chunk = read.json();
     assert_eq!(chunk["offset"], 0);
@@ -274,7 +277,7 @@ fn state_matches_the_cluster_and_metrics_move() {
         .as_array()
         .expect("a list")
         .iter()
-        .filter_map(|e| e["name"].as_str())
+        .filter_map(|e| e["path"].as_str()?.rsplit('/').next())
         .collect();
     assert!(
         names.contains("stdout") && names.contains("stderr"),
@@ -282,9 +285,9 @@ fn state_matches_the_cluster_and_metrics_move() {
     );
     let entry = listing
         .as_array()
-        .and_then(|l| l.iter().find(|e| e["name"] == "stdout"))
+        .and_then(|l| l.iter().find(|e| e["path"] == stdout))
         .expect("stdout listed");
-    assert_eq!(entry["is_dir"], false);
+    assert!(entry["mode"].as_str().is_some_and(|m| m.starts_with('-')));
     assert_eq!(entry["size"].as_u64(), Some(data.len() as u64));
     assert_eq!(entry["path"], stdout);
 
@@ -433,18 +436,22 @@ fn bad_file_requests_to_an_agent_are_refused_and_it_goes_on() {
     std::fs::write(agent_dir.join("fine"), "fine").unwrap();
 
     let abs = enc(&outside.display().to_string());
+    let up_abs = format!("{}/../outside-secret", agent_dir.display());
     let cases: Vec<(String, u16)> = vec![
         ("/files/read".into(), 400),
         ("/files/browse".into(), 400),
         ("/files/download".into(), 400),
         ("/files/read?path=fine&offset=abc".into(), 400),
-        ("/files/read?path=fine&length=-1".into(), 400),
+        ("/files/read?path=fine&length=-2".into(), 400),
+        ("/files/read?path=fine&offset=-2".into(), 400),
         ("/files/read?path=fine&path=fine".into(), 400),
         ("/files/read?path=..%2Foutside-secret".into(), 400),
         ("/files/read?path=a%2F..%2F..%2Foutside-secret".into(), 400),
-        (format!("/files/read?path={abs}"), 400),
-        (format!("/files/download?path={abs}"), 400),
-        ("/files/browse?path=%2F".into(), 400),
+        (format!("/files/read?path={abs}"), 404),
+        (format!("/files/download?path={abs}"), 404),
+        ("/files/browse?path=%2F".into(), 404),
+        ("/files/browse?path=%2Fetc".into(), 404),
+        (format!("/files/read?path={}", enc(&up_abs)), 400),
         ("/files/read?path=escape".into(), 403),
         ("/files/download?path=escape".into(), 403),
         ("/files/read?path=up%2Foutside-secret".into(), 403),
@@ -473,13 +480,21 @@ fn bad_file_requests_to_an_agent_are_refused_and_it_goes_on() {
     assert!(r.error().contains("offset"), "{}", r.text());
     // Still serving, and the good requests work.
     assert_eq!(get(&a, "/health").text(), "ok");
-    assert_eq!(get(&a, "/files/read?path=fine").json()["data"], "fine");
+    assert_eq!(
+        get(&a, "/files/read?path=fine&offset=0").json()["data"],
+        "fine"
+    );
+    assert_eq!(get(&a, "/files/read?path=fine").json()["offset"], 4);
+    assert_eq!(
+        get(&a, "/files/read?path=fine&offset=0&length=-1").json()["data"],
+        "fine"
+    );
     let listing = get(&a, "/files/browse?path=").json();
     let names: BTreeSet<&str> = listing
         .as_array()
         .expect("a list")
         .iter()
-        .filter_map(|e| e["name"].as_str())
+        .filter_map(|e| e["path"].as_str())
         .collect();
     assert!(
         names.contains("escape") && names.contains("fine"),

@@ -284,3 +284,127 @@ fn mesos_tools_read_the_cluster_with_mesos_names() {
         "each under its completed framework and executor"
     );
 }
+
+/// The executor of the only task of framework `name` in an agent's
+/// `/slave(1)/state`, once it is there.
+fn executor_of(agent: &str, name: &str) -> Value {
+    eventually("the executor in /slave(1)/state", || {
+        let s = get(agent, "/slave(1)/state").json();
+        let fw = s["frameworks"]
+            .as_array()?
+            .iter()
+            .find(|f| f["name"] == name)?
+            .clone();
+        fw["executors"].as_array()?.first().cloned()
+    })
+}
+
+#[test]
+fn mesos_tools_read_a_running_tasks_sandbox() {
+    let c = cluster("mesos-v0-files", 1, "cpus:1;mem:512", |cfg| cfg.http = true);
+    let agent = c.agent_http_urls().pop().expect("the agent serves HTTP");
+    let (_prints, _, events) = batch(&c, "prints", 1, "echo hello-from-sandbox; sleep 60", true);
+    next_event(
+        &events,
+        |e| matches!(e, BatchEvent::Status(s) if s.state == corral_api::task::TaskState::Running),
+    );
+    let executor = executor_of(&agent, "prints");
+    let directory = executor["directory"]
+        .as_str()
+        .expect("a directory")
+        .to_owned();
+    assert!(
+        directory.starts_with('/'),
+        "absolute, as Mesos: {directory}"
+    );
+    let stdout = format!("{directory}/stdout");
+    let read = |query: &str| get(&agent, &format!("/files/read?path={stdout}{query}"));
+
+    // What the task printed, as Mesos's pailer reads it: the size first,
+    // then the bytes.
+    let data = eventually("the task's line in its stdout", || {
+        let chunk = read("&offset=0").json();
+        let data = chunk["data"].as_str()?.to_owned();
+        data.contains("hello-from-sandbox").then_some(data)
+    });
+    assert_eq!(data, "hello-from-sandbox\n");
+    let size = read("&offset=-1").json();
+    assert_eq!(
+        (size["data"].as_str(), size["offset"].as_u64()),
+        (Some(""), Some(19))
+    );
+    assert_eq!(read("").json(), size, "no offset asks for the size");
+    let part = get(
+        &agent,
+        &format!("/files/read.json?path={stdout}&offset=6&length=4"),
+    )
+    .json();
+    assert_eq!(part, serde_json::json!({"data": "from", "offset": 6}));
+    let past = read("&offset=100&length=-1").json();
+    assert_eq!(past, serde_json::json!({"data": "", "offset": 100}));
+    let wrapped = read("&offset=0&jsonp=show").text();
+    assert!(
+        wrapped.starts_with("show({") && wrapped.ends_with("});"),
+        "{wrapped}"
+    );
+    // A path under the endpoint is the endpoint, as libprocess serves it.
+    let under = get(&agent, &format!("/files/read/x?path={stdout}&offset=0"));
+    assert_eq!(under.json()["data"], data);
+
+    // The sandbox's listing, Mesos's fields.
+    for endpoint in ["/files/browse", "/files/browse.json"] {
+        let listing = get(&agent, &format!("{endpoint}?path={directory}")).json();
+        let entry = listing
+            .as_array()
+            .and_then(|l| l.iter().find(|e| e["path"] == stdout.as_str()))
+            .unwrap_or_else(|| panic!("stdout listed: {listing}"));
+        assert_eq!(entry["size"], 19);
+        assert_eq!(entry["nlink"], 1);
+        assert!(seconds(&entry["mtime"]), "{entry}");
+        let mode = entry["mode"].as_str().unwrap_or_default();
+        assert!(mode.len() == 10 && mode.starts_with("-rw"), "{entry}");
+        assert!(
+            entry["uid"].as_str().is_some_and(|u| !u.is_empty()),
+            "{entry}"
+        );
+        assert!(
+            entry["gid"].as_str().is_some_and(|g| !g.is_empty()),
+            "{entry}"
+        );
+    }
+
+    // A download, as Mesos gives it.
+    let download = get(&agent, &format!("/files/download?path={stdout}"));
+    assert_eq!(download.status, 200);
+    assert_eq!(
+        download.header("content-type"),
+        Some("application/octet-stream")
+    );
+    assert_eq!(
+        download.header("content-disposition"),
+        Some("attachment; filename=stdout")
+    );
+    assert_eq!(download.text(), data);
+
+    // Outside the work directory nothing is served.
+    assert_eq!(
+        get(&agent, "/files/read?path=/etc/passwd&offset=0").status,
+        404
+    );
+    assert_eq!(get(&agent, "/files/browse?path=/").status, 404);
+    let up = get(
+        &agent,
+        &format!("/files/read?path={directory}/../../../../x"),
+    );
+    assert_eq!(up.status, 400, "{}", up.text());
+    assert_eq!(
+        get(&agent, &format!("/files/read?path={directory}/nope")).status,
+        404
+    );
+    assert_eq!(
+        get(&agent, &format!("/files/read?path={directory}")).status,
+        400
+    );
+    assert_eq!(read("&offset=-2").status, 400);
+    assert_eq!(get(&agent, "/files/read").status, 400);
+}

@@ -102,9 +102,18 @@ pub fn attributes(text: &str) -> Value {
 /// `jsonp=callback` (Mesos's JSONP); a callback that is not a name
 /// (`[A-Za-z0-9_$.]`) is refused, as it is echoed into a script.
 pub fn answer(query: &Query, body: &impl serde::Serialize) -> Result<HttpResponse, ApiError> {
+    answer_jsonp(query.get("jsonp").map(String::as_str), body)
+}
+
+/// [`answer`] with the `jsonp` parameter given apart, for endpoints that
+/// parse their query into a struct of their own.
+pub fn answer_jsonp(
+    jsonp: Option<&str>,
+    body: &impl serde::Serialize,
+) -> Result<HttpResponse, ApiError> {
     let text = serde_json::to_string(body)
         .map_err(|e| ApiError::internal(format!("cannot write JSON: {e}")))?;
-    match query.get("jsonp") {
+    match jsonp {
         Some(callback) => {
             let name_ok = !callback.is_empty()
                 && callback

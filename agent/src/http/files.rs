@@ -1,18 +1,23 @@
 //! Reading sandbox files for the HTTP files API, confined to the agent's
 //! work directory.
 //!
-//! A path from a request is relative to the work directory. It is refused
-//! if it is absolute, has a `..` component or a NUL byte, and — since tasks
-//! write their sandboxes and can plant symlinks there — if its canonical
-//! path (every symlink resolved) is not inside the work directory's
-//! canonical path. The opened file's own path is checked again through
-//! `/proc/self/fd`, so a symlink swapped in between the check and the open
-//! is caught too.
+//! A path from a request is either absolute, naming a place inside the
+//! work directory (as Mesos's tools give the `directory` of
+//! `/slave(1)/state`), or relative to the work directory (Corral's own
+//! form, as `/state`'s `sandbox` gives it). An absolute path elsewhere is
+//! not found, as in Mesos, whose agent serves only what it attached. Any
+//! path is refused if it has a `..` component or a NUL byte, and — since
+//! tasks write their sandboxes and can plant symlinks there — if its
+//! canonical path (every symlink resolved) is not inside the work
+//! directory's canonical path. The opened file's own path is checked again
+//! through `/proc/self/fd`, so a symlink swapped in between the check and
+//! the open is caught too.
 
-use std::fs::{self, File};
+use std::collections::BTreeMap;
+use std::fs::{self, File, FileType};
 use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
-use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 
@@ -27,11 +32,11 @@ pub const MAX_BROWSE_ENTRIES: usize = 10_000;
 /// Why a file request cannot be served.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FileError {
-    /// The path is absolute; it must be relative to the work directory.
-    #[error("path '{0}' is absolute; give it relative to the agent's work directory")]
-    Absolute(String),
+    /// The path is absolute and not under the work directory.
+    #[error("'{0}' is not under the agent's work directory")]
+    Outside(String),
     /// The path has a `..` component.
-    #[error("path '{0}' contains '..'; give it relative to the agent's work directory")]
+    #[error("path '{0}' contains '..'")]
     ParentDir(String),
     /// The path holds a NUL byte.
     #[error("path holds a NUL byte")]
@@ -61,33 +66,53 @@ pub enum FileError {
     },
 }
 
-/// One entry of a directory listing.
+/// One entry of a directory listing, Mesos's `FileInfo` as its
+/// `/files/browse` writes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
-    /// Its file name.
-    pub name: String,
-    /// Its path relative to the work directory (to browse or read it next).
+    /// The path asked for joined with the entry's name: absolute if the
+    /// request's was, else relative to the work directory (either way, to
+    /// browse or read it next).
     pub path: String,
+    /// Its number of hard links.
+    pub nlink: u64,
     /// Its size in bytes (of the link itself, for a symlink).
     pub size: u64,
-    /// Whether it is a directory (a symlink to one is not: links are not
-    /// followed).
-    pub is_dir: bool,
-    /// When it was last modified, Unix ms (0 if unknown).
-    pub mtime_ms: u64,
+    /// When it was last modified, whole seconds since the epoch.
+    pub mtime: i64,
+    /// Its kind and permissions as `ls -l` writes them (`drwxr-xr-x`; a
+    /// symlink is `l`, as links are not followed).
+    pub mode: String,
+    /// Its owner's user name (the number, if the name is not known).
+    pub uid: String,
+    /// Its group's name (the number, if the name is not known).
+    pub gid: String,
 }
 
-/// A piece of a file.
+/// A piece of a file, as Mesos's `/files/read` answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Chunk {
     /// The bytes read, as UTF-8 (invalid sequences, such as a character cut
     /// at the chunk's edge, become U+FFFD).
     pub data: String,
-    /// Where in the file they start.
+    /// Where in the file they start; for a request for the size
+    /// ([`Span::Size`]), the file's size.
     pub offset: u64,
-    /// How many bytes of the file they are (the next chunk starts at
-    /// `offset + length`).
-    pub length: u64,
+}
+
+/// What part of a file a read asks for, after Mesos's parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Span {
+    /// Only the file's size (Mesos's `offset=-1`, or no offset at all).
+    Size,
+    /// Up to `length` bytes (default and cap [`MAX_READ_BYTES`]) from
+    /// `offset`; past the end, none.
+    Bytes {
+        /// The first byte.
+        offset: u64,
+        /// How many bytes at most, if limited.
+        length: Option<u64>,
+    },
 }
 
 /// The files under one agent's work directory.
@@ -97,133 +122,211 @@ pub struct SandboxFiles {
 }
 
 impl SandboxFiles {
-    /// The files under `work_dir` (which need not exist yet: the agent
-    /// creates it with the first sandbox).
+    /// The files under `work_dir`, an absolute path (which need not exist
+    /// yet: the agent creates it with the first sandbox).
     pub fn new(work_dir: PathBuf) -> SandboxFiles {
         SandboxFiles { work_dir }
     }
 
-    /// The entries of directory `rel` (empty: the work directory itself),
+    /// The entries of directory `path` (empty: the work directory itself),
     /// sorted by name.
-    pub fn browse(&self, rel: &str) -> Result<Vec<Entry>, FileError> {
-        let (root, dir) = self.resolve(rel)?;
+    pub fn browse(&self, path: &str) -> Result<Vec<Entry>, FileError> {
+        let (_, dir) = self.resolve(path)?;
         if !dir.is_dir() {
-            return Err(FileError::NotDir(rel.to_owned()));
+            return Err(FileError::NotDir(path.to_owned()));
         }
-        let io = |e: io::Error| io_error(rel, &e);
+        let io = |e: io::Error| io_error(path, &e);
+        let users = Names::of("/etc/passwd");
+        let groups = Names::of("/etc/group");
         let mut entries = Vec::new();
         for item in fs::read_dir(&dir).map_err(io)? {
             let item = item.map_err(io)?;
             let meta = item.metadata().map_err(io)?; // does not follow links
-            let path = dir.join(item.file_name());
+            let name = item.file_name().to_string_lossy().into_owned();
             entries.push(Entry {
-                name: item.file_name().to_string_lossy().into_owned(),
-                path: relative(&root, &path),
+                path: joined(path, &name),
+                nlink: meta.nlink(),
                 size: meta.len(),
-                is_dir: meta.is_dir(),
-                mtime_ms: meta
-                    .modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                    .map_or(0, |d| d.as_millis() as u64),
+                mtime: meta.mtime(),
+                mode: mode_text(meta.file_type(), meta.mode()),
+                uid: users.name(meta.uid()),
+                gid: groups.name(meta.gid()),
             });
         }
-        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
         entries.truncate(MAX_BROWSE_ENTRIES);
         Ok(entries)
     }
 
-    /// Up to `length` bytes (default and cap [`MAX_READ_BYTES`]) of file
-    /// `rel` from `offset`; past the end, no data.
-    pub fn read(&self, rel: &str, offset: u64, length: Option<u64>) -> Result<Chunk, FileError> {
-        let (mut file, size) = self.open(rel)?;
+    /// The `span` of file `path`.
+    pub fn read(&self, path: &str, span: Span) -> Result<Chunk, FileError> {
+        let (mut file, size) = self.open(path)?;
+        let (offset, length) = match span {
+            Span::Size => {
+                return Ok(Chunk {
+                    data: String::new(),
+                    offset: size,
+                })
+            }
+            Span::Bytes { offset, length } => (offset, length),
+        };
         let want = length.unwrap_or(MAX_READ_BYTES).min(MAX_READ_BYTES);
         let want = want.min(size.saturating_sub(offset));
         let mut buf = Vec::new();
         if want > 0 {
             file.seek(SeekFrom::Start(offset))
-                .map_err(|e| io_error(rel, &e))?;
+                .map_err(|e| io_error(path, &e))?;
             file.take(want)
                 .read_to_end(&mut buf)
-                .map_err(|e| io_error(rel, &e))?;
+                .map_err(|e| io_error(path, &e))?;
         }
         Ok(Chunk {
             data: String::from_utf8_lossy(&buf).into_owned(),
             offset,
-            length: buf.len() as u64,
         })
     }
 
-    /// File `rel`, opened for reading, with its size.
-    pub fn open(&self, rel: &str) -> Result<(File, u64), FileError> {
-        let (root, path) = self.resolve(rel)?;
-        if path.is_dir() {
-            return Err(FileError::IsDir(rel.to_owned()));
+    /// File `path`, opened for reading, with its size.
+    pub fn open(&self, path: &str) -> Result<(File, u64), FileError> {
+        let (root, real) = self.resolve(path)?;
+        if real.is_dir() {
+            return Err(FileError::IsDir(path.to_owned()));
         }
-        let file = File::open(&path).map_err(|e| io_error(rel, &e))?;
+        let file = File::open(&real).map_err(|e| io_error(path, &e))?;
         // The path checked above may have been swapped for a symlink since:
         // check where the open actually landed.
         if let Some(opened) = opened_path(&file) {
             if !opened.starts_with(&root) {
-                return Err(FileError::Escapes(rel.to_owned()));
+                return Err(FileError::Escapes(path.to_owned()));
             }
         }
-        let meta = file.metadata().map_err(|e| io_error(rel, &e))?;
+        let meta = file.metadata().map_err(|e| io_error(path, &e))?;
         if meta.is_dir() {
-            return Err(FileError::IsDir(rel.to_owned()));
+            return Err(FileError::IsDir(path.to_owned()));
         }
         Ok((file, meta.len()))
     }
 
-    /// The canonical work directory and the canonical path of `rel` inside
-    /// it, or why `rel` is refused.
-    fn resolve(&self, rel: &str) -> Result<(PathBuf, PathBuf), FileError> {
-        check_relative(rel)?;
-        let root = fs::canonicalize(&self.work_dir).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => FileError::NotFound(rel.to_owned()),
-            _ => io_error(rel, &e),
-        })?;
-        let path = fs::canonicalize(root.join(rel)).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => FileError::NotFound(rel.to_owned()),
-            _ => io_error(rel, &e),
-        })?;
-        if !path.starts_with(&root) {
-            return Err(FileError::Escapes(rel.to_owned()));
+    /// The canonical work directory and the canonical path of `path`
+    /// inside it, or why `path` is refused.
+    fn resolve(&self, path: &str) -> Result<(PathBuf, PathBuf), FileError> {
+        check_lexically(path)?;
+        let not_found = |e: io::Error| match e.kind() {
+            io::ErrorKind::NotFound => FileError::NotFound(path.to_owned()),
+            _ => io_error(path, &e),
+        };
+        let root = fs::canonicalize(&self.work_dir).map_err(not_found)?;
+        let rel = self.relative_part(path, &root)?;
+        let real = fs::canonicalize(root.join(rel)).map_err(not_found)?;
+        if !real.starts_with(&root) {
+            return Err(FileError::Escapes(path.to_owned()));
         }
-        if path.starts_with(root.join(crate::checkpoint::META_DIR)) {
-            return Err(FileError::Private(rel.to_owned()));
+        if real.starts_with(root.join(crate::checkpoint::META_DIR)) {
+            return Err(FileError::Private(path.to_owned()));
         }
-        Ok((root, path))
+        Ok((root, real))
+    }
+
+    /// `path` relative to the work directory: as it is if relative; if
+    /// absolute, what follows the work directory as configured or as
+    /// canonical (`root`).
+    fn relative_part<'p>(&self, path: &'p str, root: &Path) -> Result<&'p Path, FileError> {
+        let p = Path::new(path);
+        if !p.has_root() {
+            return Ok(p);
+        }
+        p.strip_prefix(&self.work_dir)
+            .or_else(|_| p.strip_prefix(root))
+            .map_err(|_| FileError::Outside(path.to_owned()))
     }
 }
 
-/// Refuses absolute paths, `..` components and NUL bytes, before the file
-/// system is touched.
-pub fn check_relative(rel: &str) -> Result<(), FileError> {
-    if rel.contains('\0') {
+/// Refuses `..` components and NUL bytes, before the file system is
+/// touched.
+pub fn check_lexically(path: &str) -> Result<(), FileError> {
+    if path.contains('\0') {
         return Err(FileError::Nul);
     }
-    let path = Path::new(rel);
-    if path.has_root() {
-        return Err(FileError::Absolute(rel.to_owned()));
-    }
-    if path.components().any(|c| c == Component::ParentDir) {
-        return Err(FileError::ParentDir(rel.to_owned()));
+    if Path::new(path)
+        .components()
+        .any(|c| c == Component::ParentDir)
+    {
+        return Err(FileError::ParentDir(path.to_owned()));
     }
     Ok(())
 }
 
-/// `path` relative to `root`, as text.
-fn relative(root: &Path, path: &Path) -> String {
-    path.strip_prefix(root)
-        .unwrap_or(path)
-        .to_string_lossy()
-        .into_owned()
+/// `dir` (a request's path: empty for the work directory, maybe ending
+/// in `/`) joined with `name`.
+fn joined(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        return name.to_owned();
+    }
+    format!("{}/{name}", dir.trim_end_matches('/'))
 }
 
-fn io_error(rel: &str, e: &io::Error) -> FileError {
+/// `ls -l`'s ten characters for a file of `kind` with `mode` bits.
+fn mode_text(kind: FileType, mode: u32) -> String {
+    let first = if kind.is_dir() {
+        'd'
+    } else if kind.is_symlink() {
+        'l'
+    } else if kind.is_char_device() {
+        'c'
+    } else if kind.is_block_device() {
+        'b'
+    } else if kind.is_fifo() {
+        'p'
+    } else if kind.is_socket() {
+        's'
+    } else {
+        '-'
+    };
+    let mut out = String::with_capacity(10);
+    out.push(first);
+    for shift in [6, 3, 0] {
+        let bits = (mode >> shift) & 0o7;
+        out.push(if bits & 4 != 0 { 'r' } else { '-' });
+        out.push(if bits & 2 != 0 { 'w' } else { '-' });
+        out.push(if bits & 1 != 0 { 'x' } else { '-' });
+    }
+    out
+}
+
+/// Names by number from a `name:x:number:...` file (`/etc/passwd`,
+/// `/etc/group`). Users only a directory service knows (NSS) are written
+/// as their numbers, as Mesos writes those it cannot look up.
+struct Names(BTreeMap<u32, String>);
+
+impl Names {
+    fn of(file: &str) -> Names {
+        let text = fs::read_to_string(file).unwrap_or_default();
+        Names(parse_names(&text))
+    }
+
+    fn name(&self, id: u32) -> String {
+        self.0.get(&id).cloned().unwrap_or_else(|| id.to_string())
+    }
+}
+
+/// The first name given each number in `passwd`- or `group`-style text.
+fn parse_names(text: &str) -> BTreeMap<u32, String> {
+    let mut names = BTreeMap::new();
+    for line in text.lines() {
+        let mut fields = line.split(':');
+        let (Some(name), Some(_), Some(id)) = (fields.next(), fields.next(), fields.next()) else {
+            continue;
+        };
+        if let Ok(id) = id.parse::<u32>() {
+            names.entry(id).or_insert_with(|| name.to_owned());
+        }
+    }
+    names
+}
+
+fn io_error(path: &str, e: &io::Error) -> FileError {
     FileError::Io {
-        path: rel.to_owned(),
+        path: path.to_owned(),
         reason: e.to_string(),
     }
 }
@@ -238,6 +341,10 @@ fn opened_path(file: &File) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(offset: u64, length: Option<u64>) -> Span {
+        Span::Bytes { offset, length }
+    }
 
     /// A work dir with a sandbox file, and a secret outside it.
     fn setup(test: &str) -> (PathBuf, SandboxFiles) {
@@ -255,19 +362,24 @@ mod tests {
     fn reads_a_sandbox_file_in_pieces() {
         let (_base, files) = setup("pieces");
         let rel = "frameworks/fw/tasks/t/stdout";
-        let all = files.read(rel, 0, None).unwrap();
+        let all = files.read(rel, at(0, None)).unwrap();
         assert_eq!(all.data, "hello\nworld\n");
-        assert_eq!((all.offset, all.length), (0, 12));
-        let part = files.read(rel, 6, Some(3)).unwrap();
+        assert_eq!(all.offset, 0);
+        let part = files.read(rel, at(6, Some(3))).unwrap();
         assert_eq!(part.data, "wor");
-        let past = files.read(rel, 100, Some(5)).unwrap();
-        assert_eq!((past.data.as_str(), past.offset, past.length), ("", 100, 0));
-        let at_end = files.read(rel, 12, None).unwrap();
+        let past = files.read(rel, at(100, Some(5))).unwrap();
+        assert_eq!((past.data.as_str(), past.offset), ("", 100));
+        let at_end = files.read(rel, at(12, None)).unwrap();
         assert_eq!(at_end.data, "");
+        let none = files.read(rel, at(3, Some(0))).unwrap();
+        assert_eq!((none.data.as_str(), none.offset), ("", 3));
+        // Mesos's offset=-1: the size, no data.
+        let size = files.read(rel, Span::Size).unwrap();
+        assert_eq!((size.data.as_str(), size.offset), ("", 12));
         // "./" components are harmless.
         assert_eq!(
             files
-                .read("./frameworks/fw/tasks/t/stdout", 0, Some(5))
+                .read("./frameworks/fw/tasks/t/stdout", at(0, Some(5)))
                 .unwrap()
                 .data,
             "hello"
@@ -275,17 +387,53 @@ mod tests {
     }
 
     #[test]
+    fn absolute_paths_inside_the_work_dir_are_served() {
+        let (base, files) = setup("absolute");
+        let sandbox = base.join("work/frameworks/fw/tasks/t");
+        let stdout = sandbox.join("stdout").display().to_string();
+        assert_eq!(
+            files.read(&stdout, at(0, None)).unwrap().data,
+            "hello\nworld\n"
+        );
+        // Through the canonical path too (the temp dir may be a symlink).
+        let real = fs::canonicalize(&stdout).unwrap().display().to_string();
+        assert_eq!(files.read(&real, Span::Size).unwrap().offset, 12);
+        let dir = sandbox.display().to_string();
+        let listed = files.browse(&dir).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].path, stdout, "absolute in, absolute out");
+        let listed = files.browse(&format!("{dir}/")).unwrap();
+        assert_eq!(listed[0].path, stdout);
+        // The work dir itself, absolute.
+        let top = files
+            .browse(&base.join("work").display().to_string())
+            .unwrap();
+        assert_eq!(top.len(), 1);
+        assert!(top[0].path.ends_with("/work/frameworks"), "{top:?}");
+    }
+
+    #[test]
     fn browses_directories_sorted() {
-        let (_base, files) = setup("browse");
+        let (base, files) = setup("browse");
         let top = files.browse("").unwrap();
         assert_eq!(top.len(), 1);
-        assert_eq!((top[0].name.as_str(), top[0].is_dir), ("frameworks", true));
+        assert_eq!(top[0].path, "frameworks");
+        assert!(top[0].mode.starts_with('d'), "{:?}", top[0]);
         let sandbox = files.browse("frameworks/fw/tasks/t").unwrap();
         assert_eq!(sandbox.len(), 1);
-        assert_eq!(sandbox[0].path, "frameworks/fw/tasks/t/stdout");
-        assert_eq!(sandbox[0].size, 12);
-        assert!(!sandbox[0].is_dir);
-        assert!(sandbox[0].mtime_ms > 0);
+        let stdout = &sandbox[0];
+        assert_eq!(stdout.path, "frameworks/fw/tasks/t/stdout");
+        assert_eq!((stdout.size, stdout.nlink), (12, 1));
+        assert_eq!(stdout.mode.len(), 10);
+        assert!(stdout.mode.starts_with("-rw"), "{stdout:?}");
+        // Seconds, not milliseconds.
+        let modified = fs::metadata(base.join("work/frameworks/fw/tasks/t/stdout"))
+            .and_then(|m| m.modified())
+            .unwrap()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        assert_eq!(stdout.mtime, modified.as_secs() as i64);
+        assert!(!stdout.uid.is_empty() && !stdout.gid.is_empty());
     }
 
     #[test]
@@ -295,18 +443,18 @@ mod tests {
         std::fs::create_dir_all(&meta).unwrap();
         std::fs::write(meta.join("node.redb"), "state").unwrap();
         for rel in ["meta", "meta/node.redb", "frameworks/../meta/node.redb"] {
-            let refused = files.read(rel, 0, None).is_err() && files.browse(rel).is_err();
+            let refused = files.read(rel, at(0, None)).is_err() && files.browse(rel).is_err();
             assert!(refused, "{rel}");
         }
         assert!(matches!(
-            files.read("meta/node.redb", 0, None),
+            files.read("meta/node.redb", at(0, None)),
             Err(FileError::Private(_))
         ));
         // A symlink from a sandbox to the checkpoint does not reach it either.
         let sandbox = base.join("work/frameworks/fw/tasks/t");
         std::os::unix::fs::symlink(meta.join("node.redb"), sandbox.join("peek")).unwrap();
         assert!(matches!(
-            files.read("frameworks/fw/tasks/t/peek", 0, None),
+            files.read("frameworks/fw/tasks/t/peek", at(0, None)),
             Err(FileError::Private(_))
         ));
     }
@@ -315,30 +463,45 @@ mod tests {
     fn traversal_is_refused() {
         let (base, files) = setup("traversal");
         let secret = base.join("secret");
-        assert!(matches!(
-            files.read("../secret", 0, None),
-            Err(FileError::ParentDir(_))
-        ));
-        assert!(matches!(
-            files.read("frameworks/../../secret", 0, None),
-            Err(FileError::ParentDir(_))
-        ));
+        let work = base.join("work").display().to_string();
+        for path in [
+            "../secret".to_owned(),
+            "frameworks/../../secret".to_owned(),
+            format!("{work}/../secret"),
+            format!("{work}/frameworks/../../secret"),
+        ] {
+            assert!(
+                matches!(files.read(&path, at(0, None)), Err(FileError::ParentDir(_))),
+                "{path}"
+            );
+        }
+        // Absolute paths elsewhere are not there, as far as the agent says.
         let abs = secret.display().to_string();
+        for path in [abs.as_str(), "/", "/etc/passwd", &format!("{work}x/y")] {
+            assert!(
+                matches!(files.read(path, at(0, None)), Err(FileError::Outside(_))),
+                "{path}"
+            );
+            assert!(
+                matches!(files.browse(path), Err(FileError::Outside(_))),
+                "{path}"
+            );
+        }
         assert!(matches!(
-            files.read(&abs, 0, None),
-            Err(FileError::Absolute(_))
+            files.read("a\0b", at(0, None)),
+            Err(FileError::Nul)
         ));
-        assert!(matches!(files.read("a\0b", 0, None), Err(FileError::Nul)));
         // A symlink a task planted in its sandbox, to a file and to a dir.
         let sandbox = base.join("work/frameworks/fw/tasks/t");
         std::os::unix::fs::symlink(&secret, sandbox.join("link")).unwrap();
         std::os::unix::fs::symlink(&base, sandbox.join("dirlink")).unwrap();
         for rel in [
-            "frameworks/fw/tasks/t/link",
-            "frameworks/fw/tasks/t/dirlink/secret",
+            "frameworks/fw/tasks/t/link".to_owned(),
+            "frameworks/fw/tasks/t/dirlink/secret".to_owned(),
+            format!("{work}/frameworks/fw/tasks/t/link"),
         ] {
             assert!(
-                matches!(files.read(rel, 0, None), Err(FileError::Escapes(_))),
+                matches!(files.read(&rel, at(0, None)), Err(FileError::Escapes(_))),
                 "{rel}"
             );
         }
@@ -348,15 +511,18 @@ mod tests {
         ));
         // Listing shows the link without following it.
         let listed = files.browse("frameworks/fw/tasks/t").unwrap();
-        let link = listed.iter().find(|e| e.name == "dirlink").unwrap();
-        assert!(!link.is_dir);
+        let link = listed
+            .iter()
+            .find(|e| e.path.ends_with("/dirlink"))
+            .unwrap();
+        assert!(link.mode.starts_with('l'), "{link:?}");
     }
 
     #[test]
     fn wrong_kinds_and_missing_paths_say_so() {
         let (_base, files) = setup("kinds");
         assert!(matches!(
-            files.read("frameworks", 0, None),
+            files.read("frameworks", at(0, None)),
             Err(FileError::IsDir(_))
         ));
         assert!(matches!(
@@ -364,7 +530,7 @@ mod tests {
             Err(FileError::NotDir(_))
         ));
         assert!(matches!(
-            files.read("nope", 0, None),
+            files.read("nope", at(0, None)),
             Err(FileError::NotFound(_))
         ));
         let missing = SandboxFiles::new(PathBuf::from("/nonexistent/corral/work"));
@@ -376,9 +542,22 @@ mod tests {
         let (base, files) = setup("cap");
         let big = vec![b'a'; (MAX_READ_BYTES + 10) as usize];
         fs::write(base.join("work/big"), big).unwrap();
-        let chunk = files.read("big", 0, Some(u64::MAX)).unwrap();
-        assert_eq!(chunk.length, MAX_READ_BYTES);
-        let rest = files.read("big", MAX_READ_BYTES, None).unwrap();
-        assert_eq!(rest.length, 10);
+        let chunk = files.read("big", at(0, Some(u64::MAX))).unwrap();
+        assert_eq!(chunk.data.len() as u64, MAX_READ_BYTES);
+        let rest = files.read("big", at(MAX_READ_BYTES, None)).unwrap();
+        assert_eq!(rest.data.len(), 10);
+    }
+
+    #[test]
+    fn modes_and_names_read_as_ls_writes_them() {
+        let (base, _) = setup("modes");
+        let meta = fs::symlink_metadata(base.join("work")).unwrap();
+        assert_eq!(mode_text(meta.file_type(), 0o750), "drwxr-x---");
+        let meta = fs::symlink_metadata(base.join("secret")).unwrap();
+        assert_eq!(mode_text(meta.file_type(), 0o644), "-rw-r--r--");
+        let names = parse_names("root:x:0:0::/root:/bin/sh\nbad line\nnobody:x:65534:\n");
+        assert_eq!(names.get(&0).map(String::as_str), Some("root"));
+        assert_eq!(names.get(&65534).map(String::as_str), Some("nobody"));
+        assert_eq!(Names(names).name(7), "7");
     }
 }

@@ -7,7 +7,8 @@
 //! | `/slave(1)/health` | 200, empty |
 //! | `/metrics/snapshot` | Mesos's `slave/*` keys ([`snapshot`]) |
 //!
-//! `/state` stays Corral's own. What the agent does not keep is written
+//! An executor's `directory` is absolute, as in Mesos, and `/files/*`
+//! takes it as it is. `/state` stays Corral's own. What the agent does not keep is written
 //! empty rather than invented: task `statuses` (the agent keeps only the
 //! latest state), `queued_tasks`, reservations.
 
@@ -48,6 +49,8 @@ struct Executor<'a> {
 /// The executors of one framework, by id.
 type Executors<'a> = BTreeMap<&'a str, Executor<'a>>;
 
+/// An executor, Mesos's shape. Its `directory` is the sandbox's absolute
+/// path, which Mesos's tools pass to `/files/*` as it is.
 fn executor(id: &str, e: &Executor<'_>, agent_id: &str) -> Value {
     let any = e.live.first().or(e.ended.first());
     let directory = any.map_or("", |t| t.sandbox.as_str());

@@ -10,6 +10,7 @@
 //! | `/files/read?path=FILE&offset=N&length=M` (and `/files/read.json`) | `{"data": "...", "offset": N}`, at most 1 MiB; past the end, empty data; no `offset` (or `-1`): `{"data": "", "offset": SIZE}` |
 //! | `/files/download?path=FILE` (and `/files/download.json`) | the file |
 //! | `/slave(1)/state`, `/metrics/snapshot`, `/slave(1)/health` | Apache Mesos's v0 views of an agent, Mesos's shapes (`mesos`, `docs/mesos-compatibility.md`) |
+//! | `/monitor/statistics` (and `.json`) | what each running executor uses, Mesos's shape, measured from `/proc` ([`monitor`]) |
 //!
 //! The files endpoints follow Mesos's `/files/*` (`src/files/files.cpp` in
 //! apache/mesos), and answer the paths under them as libprocess does. A
@@ -37,6 +38,7 @@ mod download;
 pub mod files;
 mod mesos;
 mod metrics;
+pub mod monitor;
 pub mod state_json;
 
 use std::path::PathBuf;
@@ -86,6 +88,8 @@ pub fn serve(
             .service(get("/slave(1)/state.json", mesos_state))
             .service(get("/state.json", mesos_state))
             .service(get_tree("/slave(1)/health", mesos_health))
+            .service(get_tree("/monitor/statistics", monitor_statistics))
+            .service(get_tree("/monitor/statistics.json", monitor_statistics))
             .service(get_tree("/metrics/snapshot", mesos_snapshot));
     })
 }
@@ -100,6 +104,23 @@ async fn mesos_state(api: web::Data<AgentApi>, query: Query) -> Result<HttpRespo
 async fn mesos_snapshot(api: web::Data<AgentApi>, query: Query) -> Result<HttpResponse, ApiError> {
     let snapshot = ask(&api.node, &api.agent, GetAgentState, "agent").await?;
     answer(&query, &mesos::snapshot(&snapshot))
+}
+
+/// `GET /monitor/statistics`: what each running executor uses
+/// ([`monitor`]).
+async fn monitor_statistics(
+    api: web::Data<AgentApi>,
+    query: Query,
+) -> Result<HttpResponse, ApiError> {
+    let snapshot = ask(&api.node, &api.agent, GetAgentState, "agent").await?;
+    let now_secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    // /proc is read off the server's worker, as sandboxes are.
+    let stats = web::block(move || monitor::statistics(&snapshot, now_secs))
+        .await
+        .map_err(|e| ApiError::internal(format!("cannot read /proc: {e}")))?;
+    answer(&query, &stats)
 }
 
 /// `GET /slave(1)/health`: 200 with no body, as Mesos.

@@ -408,3 +408,61 @@ fn mesos_tools_read_a_running_tasks_sandbox() {
     assert_eq!(read("&offset=-2").status, 400);
     assert_eq!(get(&agent, "/files/read").status, 400);
 }
+
+#[test]
+fn mesos_tools_read_what_a_running_executor_uses() {
+    let c = cluster("mesos-v0-monitor", 1, "cpus:1;mem:512", |cfg| {
+        cfg.http = true
+    });
+    let agent = c.agent_http_urls().pop().expect("the agent serves HTTP");
+    // CPU time spent in the task's own shell, a descendant of the executor.
+    let busy = "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; echo busy-done; sleep 60";
+    let (_busy, _, events) = batch(&c, "busy", 1, busy, true);
+    next_event(
+        &events,
+        |e| matches!(e, BatchEvent::Status(s) if s.state == corral_api::task::TaskState::Running),
+    );
+    let directory = executor_of(&agent, "busy")["directory"]
+        .as_str()
+        .expect("a directory")
+        .to_owned();
+    eventually("the task's loop done", || {
+        let chunk = get(
+            &agent,
+            &format!("/files/read?path={directory}/stdout&offset=0"),
+        )
+        .json();
+        chunk["data"].as_str()?.contains("busy-done").then_some(())
+    });
+
+    for endpoint in ["/monitor/statistics", "/monitor/statistics.json"] {
+        let all = get(&agent, endpoint).json();
+        let all = all.as_array().unwrap_or_else(|| panic!("a list: {all}"));
+        assert_eq!(all.len(), 1, "{all:?}");
+        let e = &all[0];
+        assert_eq!(e["executor_id"], "busy-0");
+        assert_eq!(e["executor_name"], "busy-0");
+        assert!(
+            e["framework_id"].as_str().is_some_and(|f| !f.is_empty()),
+            "{e}"
+        );
+        assert_eq!(e["source"], "");
+        let s = &e["statistics"];
+        assert!(seconds(&s["timestamp"]), "{s}");
+        assert_eq!(s["cpus_limit"], 0.1, "the task's cpus");
+        assert_eq!(s["mem_limit_bytes"], 32 * 1024 * 1024, "the task's mem");
+        assert!(s["mem_rss_bytes"].as_u64() > Some(0), "{s}");
+        let cpu = s["cpus_user_time_secs"].as_f64().unwrap_or(0.0)
+            + s["cpus_system_time_secs"].as_f64().unwrap_or(0.0);
+        assert!(cpu > 0.0, "the loop's time is counted: {s}");
+        // The executor, the task's shell and its sleep at least.
+        assert!(s["processes"].as_u64() >= Some(2), "{s}");
+        assert!(s["threads"].as_u64() >= s["processes"].as_u64(), "{s}");
+        assert!(
+            s.get("mem_total_bytes").is_none(),
+            "not measured, not written"
+        );
+    }
+    let r = get(&agent, "/monitor/statistics?jsonp=show");
+    assert_eq!(r.header("content-type"), Some("text/javascript"));
+}

@@ -47,6 +47,7 @@ impl Task {
             executor_connected: self.phase.executor_connected(),
             executor_id: self.info.executor_id().to_owned(),
             framework: self.framework.clone(),
+            in_container: self.info.container.is_some(),
         }
     }
 }
@@ -126,6 +127,9 @@ pub struct TaskSummary {
     pub executor_id: String,
     /// Its framework's description, as given with the task.
     pub framework: FrameworkInfo,
+    /// Whether it runs in a Docker container, whose processes are the
+    /// Docker daemon's children rather than its executor's.
+    pub in_container: bool,
 }
 
 /// What the agent says about a task: everything but the uuid and time, which

@@ -123,6 +123,7 @@ mod tests {
             executor_connected: true,
             executor_id: "t".into(),
             framework: corral_api::framework::FrameworkInfo::new("batch", "*"),
+            in_container: false,
         };
         let snapshot = AgentSnapshot {
             id: Some(AgentId("a-S1".into())),

@@ -10,7 +10,7 @@
 //! | `/files/read?path=FILE&offset=N&length=M` (and `/files/read.json`) | `{"data": "...", "offset": N}`, at most 1 MiB; past the end, empty data; no `offset` (or `-1`): `{"data": "", "offset": SIZE}` |
 //! | `/files/download?path=FILE` (and `/files/download.json`) | the file |
 //! | `/slave(1)/state`, `/metrics/snapshot`, `/slave(1)/health` | Apache Mesos's v0 views of an agent, Mesos's shapes (`mesos`, `docs/mesos-compatibility.md`) |
-//! | `/monitor/statistics` (and `.json`) | what each running executor uses, Mesos's shape, measured from `/proc` ([`monitor`]) |
+//! | `/monitor/statistics` (and `.json`) | what each running executor uses, Mesos's shape, measured from `/proc` (a Docker task's container by the Docker daemon) ([`monitor`]) |
 //!
 //! The files endpoints follow Mesos's `/files/*` (`src/files/files.cpp` in
 //! apache/mesos), and answer the paths under them as libprocess does. A

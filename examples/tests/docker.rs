@@ -19,7 +19,8 @@ use std::sync::mpsc::channel;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::{clock, cluster, res, Call, ProbeHandle, Seen};
+use common::http::get;
+use common::{clock, cluster, eventually, res, Call, ProbeHandle, Seen};
 use corral_agent::Containerizer;
 use corral_api::container::{ContainerInfo, NetworkMode, PortMapping, PortProtocol};
 use corral_api::framework::{Accept, FrameworkInfo, Kill, Operation};
@@ -280,6 +281,47 @@ fn kill_gives_killed_and_the_container_is_gone() {
     assert_eq!(
         containers_of(&cleanup.work_dirs[0], "k"),
         Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_running_containers_usage_is_what_docker_measures() {
+    let (c, cleanup) = docker_cluster("d-monitor", 1, "cpus:1;mem:256", |cfg| cfg.http = true);
+    let agent = c.agent_http_urls().pop().expect("the agent serves HTTP");
+    let p = ProbeHandle::start(c.master());
+    let fw = p.subscribe(FrameworkInfo::new("d-monitor", "*"));
+    let offer = p.next_offers().remove(0);
+    let busy = "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; echo busy-done; sleep 600";
+    launch(
+        &p,
+        &offer.id,
+        container_task("m", busy, "cpus:0.5;mem:64", ContainerInfo::docker(IMAGE)),
+    );
+    until_running(&p, "m");
+    let stdout = sandbox(&cleanup, 0, &fw.0, "m").join("stdout");
+    eventually("the container's loop done", || {
+        let text = std::fs::read_to_string(&stdout).ok()?;
+        text.contains("busy-done").then_some(())
+    });
+    let all = get(&agent, "/monitor/statistics").json();
+    let all = all.as_array().unwrap_or_else(|| panic!("a list: {all}"));
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0]["executor_id"], "m");
+    let s = &all[0]["statistics"];
+    assert_eq!(s["cpus_limit"], 0.5);
+    assert_eq!(s["mem_limit_bytes"], 64 * 1024 * 1024);
+    let cpu = s["cpus_user_time_secs"].as_f64().unwrap_or(0.0)
+        + s["cpus_system_time_secs"].as_f64().unwrap_or(0.0);
+    assert!(cpu > 0.0, "the loop in the container is counted: {s}");
+    assert!(s["mem_rss_bytes"].as_u64() > Some(0), "{s}");
+    assert!(
+        s["mem_total_bytes"].as_u64() >= s["mem_rss_bytes"].as_u64(),
+        "{s}"
+    );
+    assert!(s["processes"].as_u64() >= Some(1), "{s}");
+    assert!(
+        s.get("threads").is_none(),
+        "Docker gives no thread count: {s}"
     );
 }
 

@@ -9,12 +9,18 @@
 //! ancestor). CPU times are those processes' own and their reaped
 //! children's, from `/proc/PID/stat`; memory is the sum of their `VmRSS`.
 //!
-//! Fields a cgroup would give (`mem_total_bytes`, throttling, disk, network)
-//! are left out rather than written 0. So are the measured ones for an
-//! executor whose processes are not found (it is just starting or has
-//! ended, or runs as a user whose `/proc` entries the agent cannot read)
-//! and for a Docker task (its processes are the Docker daemon's children,
-//! not the executor's): such an entry has its limits only.
+//! A Docker task's processes are the Docker daemon's children, not its
+//! executor's: its container is measured instead, by the daemon from the
+//! container's cgroup (`corral_executor::docker::host::sandbox_usage`),
+//! which also gives `mem_total_bytes` (page cache included) but no thread
+//! count.
+//!
+//! What is not measured is left out rather than written 0: throttling,
+//! disk and network statistics always, and every measured field of an
+//! executor whose processes (or container) are not found — it is just
+//! starting or has ended, runs as a user whose `/proc` entries the agent
+//! cannot read, or the Docker daemon does not answer. Such an entry has its
+//! limits only.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -60,6 +66,10 @@ pub struct Statistics {
     /// Resident memory, bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mem_rss_bytes: Option<u64>,
+    /// All memory charged to its container, page cache included, bytes
+    /// (Docker tasks only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_total_bytes: Option<u64>,
     /// How many processes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub processes: Option<u32>,
@@ -226,21 +236,44 @@ fn measure(procs: &[Proc], leaders: &[u32], ticks_per_sec: f64) -> Measured {
             .unwrap_or(0);
     }
     Measured {
-        user_secs: user as f64 / ticks_per_sec,
-        system_secs: system as f64 / ticks_per_sec,
-        rss_bytes,
-        processes,
-        threads,
+        user_secs: Some(user as f64 / ticks_per_sec),
+        system_secs: Some(system as f64 / ticks_per_sec),
+        rss_bytes: Some(rss_bytes),
+        total_bytes: None,
+        processes: Some(processes),
+        threads: Some(threads),
     }
 }
 
-/// Sums over an executor's processes.
+/// What the Docker container of the task in `sandbox` uses, None if the
+/// daemon does not say.
+fn measure_container(sandbox: &str) -> Option<Measured> {
+    let usage = match corral_executor::docker::host::sandbox_usage(sandbox) {
+        Ok(usage) => usage?,
+        Err(e) => {
+            tracing::debug!(sandbox, error = %e, "cannot measure a container");
+            return None;
+        }
+    };
+    Some(Measured {
+        user_secs: usage.user_secs,
+        system_secs: usage.system_secs,
+        rss_bytes: usage.rss_bytes,
+        total_bytes: usage.total_bytes,
+        processes: usage.processes.and_then(|n| u32::try_from(n).ok()),
+        threads: None,
+    })
+}
+
+/// What an executor uses, each as far as it was measured.
+#[derive(Default)]
 struct Measured {
-    user_secs: f64,
-    system_secs: f64,
-    rss_bytes: u64,
-    processes: u32,
-    threads: u32,
+    user_secs: Option<f64>,
+    system_secs: Option<f64>,
+    rss_bytes: Option<u64>,
+    total_bytes: Option<u64>,
+    processes: Option<u32>,
+    threads: Option<u32>,
 }
 
 /// `GET /monitor/statistics`: an entry for each live executor of `s`, at
@@ -252,13 +285,14 @@ pub fn statistics(s: &AgentSnapshot, now_secs: f64) -> Vec<ExecutorStatistics> {
     executors(s)
         .into_iter()
         .map(|((framework_id, executor_id), e)| {
-            let sandbox = PathBuf::from(&e.first.sandbox);
-            let sandbox = fs::canonicalize(&sandbox).unwrap_or(sandbox);
-            let measured = leaders
-                .get(&sandbox)
-                .filter(|_| !e.in_container)
-                .map(|l| measure(&procs, l, ticks));
-            let m = measured.as_ref();
+            let m = if e.in_container {
+                measure_container(&e.first.sandbox)
+            } else {
+                let sandbox = PathBuf::from(&e.first.sandbox);
+                let sandbox = fs::canonicalize(&sandbox).unwrap_or(sandbox);
+                leaders.get(&sandbox).map(|l| measure(&procs, l, ticks))
+            }
+            .unwrap_or_default();
             ExecutorStatistics {
                 executor_id: executor_id.to_owned(),
                 executor_name: executor_id.to_owned(),
@@ -268,11 +302,12 @@ pub fn statistics(s: &AgentSnapshot, now_secs: f64) -> Vec<ExecutorStatistics> {
                     timestamp: now_secs,
                     cpus_limit: e.given.get("cpus"),
                     mem_limit_bytes: (e.given.get("mem") * 1024.0 * 1024.0) as u64,
-                    cpus_user_time_secs: m.map(|m| m.user_secs),
-                    cpus_system_time_secs: m.map(|m| m.system_secs),
-                    mem_rss_bytes: m.map(|m| m.rss_bytes),
-                    processes: m.map(|m| m.processes),
-                    threads: m.map(|m| m.threads),
+                    cpus_user_time_secs: m.user_secs,
+                    cpus_system_time_secs: m.system_secs,
+                    mem_rss_bytes: m.rss_bytes,
+                    mem_total_bytes: m.total_bytes,
+                    processes: m.processes,
+                    threads: m.threads,
                 },
             }
         })

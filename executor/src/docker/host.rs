@@ -59,6 +59,70 @@ pub fn remove_orphans(work_dir: &Path) -> Result<Vec<String>, DockerError> {
     })
 }
 
+/// What a running container uses, as the Docker daemon reads it from
+/// the container's cgroup. A field is None where the daemon gave none.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ContainerUsage {
+    /// CPU time in user mode, seconds.
+    pub user_secs: Option<f64>,
+    /// CPU time in the kernel, seconds.
+    pub system_secs: Option<f64>,
+    /// Resident anonymous memory, bytes (`rss` under cgroup v1, `anon`
+    /// under v2).
+    pub rss_bytes: Option<u64>,
+    /// All memory charged to it, page cache included, bytes.
+    pub total_bytes: Option<u64>,
+    /// How many processes.
+    pub processes: Option<u64>,
+}
+
+/// What the container of the task whose sandbox is `sandbox` uses; None
+/// when no container carries that sandbox's label.
+pub fn sandbox_usage(sandbox: &str) -> Result<Option<ContainerUsage>, DockerError> {
+    use bollard::query_parameters::StatsOptions;
+    use futures_util::StreamExt;
+    runtime()?.block_on(async {
+        let docker = connect(super::API_TIMEOUT).await?;
+        let Some(name) = labelled(&docker, labels::SANDBOX, sandbox)
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(None);
+        };
+        // One reading now, not the two a CPU percentage waits for.
+        let options = StatsOptions {
+            stream: false,
+            one_shot: true,
+        };
+        let Some(read) = docker.stats(&name, Some(options)).next().await else {
+            return Ok(None);
+        };
+        let stats = read.map_err(|e| DockerError::Api {
+            what: format!("cannot read the statistics of container {name}"),
+            why: plain(&e),
+        })?;
+        let ns = |n: u64| n as f64 / 1e9;
+        let cpu = stats.cpu_stats.and_then(|c| c.cpu_usage);
+        let memory = stats.memory_stats;
+        let memory_stat = |key: &str| {
+            memory
+                .as_ref()
+                .and_then(|m| m.stats.as_ref())
+                .and_then(|s| s.get(key).copied())
+        };
+        Ok(Some(ContainerUsage {
+            user_secs: cpu.as_ref().and_then(|c| c.usage_in_usermode).map(ns),
+            system_secs: cpu.as_ref().and_then(|c| c.usage_in_kernelmode).map(ns),
+            rss_bytes: memory_stat("total_rss")
+                .or_else(|| memory_stat("rss"))
+                .or_else(|| memory_stat("anon")),
+            total_bytes: memory.as_ref().and_then(|m| m.usage),
+            processes: stats.pids_stats.and_then(|p| p.current),
+        }))
+    })
+}
+
 async fn labelled(docker: &Docker, key: &str, value: &str) -> Result<Vec<String>, DockerError> {
     let filters = HashMap::from([("label".to_owned(), vec![format!("{key}={value}")])]);
     let options = ListContainersOptions {

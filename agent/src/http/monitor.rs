@@ -246,12 +246,18 @@ fn measure(procs: &[Proc], leaders: &[u32], ticks_per_sec: f64) -> Measured {
 }
 
 /// What the Docker container of the task in `sandbox` uses, None if the
-/// daemon does not say.
-fn measure_container(sandbox: &str) -> Option<Measured> {
+/// daemon does not say. Once the daemon has failed, `docker_failed` is set
+/// and later containers of the same request are not asked for, so a
+/// daemon that is down costs one timeout, not one per container.
+fn measure_container(sandbox: &str, docker_failed: &mut bool) -> Option<Measured> {
+    if *docker_failed {
+        return None;
+    }
     let usage = match corral_executor::docker::host::sandbox_usage(sandbox) {
         Ok(usage) => usage?,
         Err(e) => {
             tracing::debug!(sandbox, error = %e, "cannot measure a container");
+            *docker_failed = true;
             return None;
         }
     };
@@ -282,11 +288,12 @@ pub fn statistics(s: &AgentSnapshot, now_secs: f64) -> Vec<ExecutorStatistics> {
     let procs = processes();
     let leaders = leaders_by_cwd(&procs);
     let ticks = ticks_per_sec();
+    let mut docker_failed = false;
     executors(s)
         .into_iter()
         .map(|((framework_id, executor_id), e)| {
             let m = if e.in_container {
-                measure_container(&e.first.sandbox)
+                measure_container(&e.first.sandbox, &mut docker_failed)
             } else {
                 let sandbox = PathBuf::from(&e.first.sandbox);
                 let sandbox = fs::canonicalize(&sandbox).unwrap_or(sandbox);

@@ -77,12 +77,15 @@ pub struct ContainerUsage {
 }
 
 /// What the container of the task whose sandbox is `sandbox` uses; None
-/// when no container carries that sandbox's label.
+/// when no container carries that sandbox's label. Each call waits at
+/// most [`PROBE_TIMEOUT`] for each of its requests.
 pub fn sandbox_usage(sandbox: &str) -> Result<Option<ContainerUsage>, DockerError> {
     use bollard::query_parameters::StatsOptions;
     use futures_util::StreamExt;
     runtime()?.block_on(async {
-        let docker = connect(super::API_TIMEOUT).await?;
+        // A monitoring read waits no longer than a probe: a stuck daemon
+        // must not hold the agent's HTTP answer for minutes.
+        let docker = connect(PROBE_TIMEOUT).await?;
         let Some(name) = labelled(&docker, labels::SANDBOX, sandbox)
             .await?
             .into_iter()

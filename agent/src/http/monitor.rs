@@ -28,7 +28,6 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::core::TaskSummary;
 use crate::state::AgentSnapshot;
 use corral_api::resources::Resources;
 use corral_api::task::TaskState;
@@ -153,8 +152,11 @@ pub fn members(procs: &[Proc], leaders: &[u32]) -> Vec<usize> {
 
 /// One live executor, from the agent's snapshot.
 struct Executor<'a> {
-    first: &'a TaskSummary,
+    /// Its sandbox (its first task's: an executor's tasks share it).
+    sandbox: &'a str,
+    /// What its live tasks were given.
     given: Resources,
+    /// Whether a task of it runs in a Docker container.
     in_container: bool,
 }
 
@@ -169,7 +171,7 @@ fn executors(s: &AgentSnapshot) -> BTreeMap<(&str, &str), Executor<'_>> {
         let e = out
             .entry((t.framework_id.0.as_str(), t.executor_id.as_str()))
             .or_insert_with(|| Executor {
-                first: t,
+                sandbox: &t.sandbox,
                 given: Resources::empty(),
                 in_container: false,
             });
@@ -293,9 +295,9 @@ pub fn statistics(s: &AgentSnapshot, now_secs: f64) -> Vec<ExecutorStatistics> {
         .into_iter()
         .map(|((framework_id, executor_id), e)| {
             let m = if e.in_container {
-                measure_container(&e.first.sandbox, &mut docker_failed)
+                measure_container(e.sandbox, &mut docker_failed)
             } else {
-                let sandbox = PathBuf::from(&e.first.sandbox);
+                let sandbox = PathBuf::from(e.sandbox);
                 let sandbox = fs::canonicalize(&sandbox).unwrap_or(sandbox);
                 leaders.get(&sandbox).map(|l| measure(&procs, l, ticks))
             }
@@ -324,6 +326,7 @@ pub fn statistics(s: &AgentSnapshot, now_secs: f64) -> Vec<ExecutorStatistics> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::TaskSummary;
 
     #[test]
     fn stat_lines_parse_whatever_the_name() {
@@ -393,5 +396,59 @@ mod tests {
         let status = fs::read_to_string(format!("/proc/{me}/status")).unwrap();
         assert!(parse_rss_bytes(&status).unwrap() > 0);
         assert!(ticks_per_sec() > 0.0);
+    }
+
+    /// A task of executor `executor` in state `state` with `resources`.
+    fn task(id: &str, executor: &str, state: TaskState, resources: &str) -> TaskSummary {
+        use corral_api::ids::{FrameworkId, TaskId};
+        TaskSummary {
+            framework_id: FrameworkId("fw".into()),
+            task_id: TaskId(id.into()),
+            name: id.into(),
+            state,
+            resources: resources.parse().unwrap(),
+            sandbox: format!("/w/frameworks/fw/executors/{executor}"),
+            executor_connected: true,
+            executor_id: executor.into(),
+            framework: corral_api::framework::FrameworkInfo::new("f", "*"),
+            in_container: false,
+        }
+    }
+
+    #[test]
+    fn limits_are_the_sums_of_live_tasks() {
+        let snapshot = AgentSnapshot {
+            id: None,
+            hostname: "h".into(),
+            pid: "agent@127.0.0.1:1".into(),
+            master: "master@127.0.0.1:2".into(),
+            registered: true,
+            resources: "cpus:4;mem:1024".parse().unwrap(),
+            used: Resources::empty(),
+            work_dir: "/w".into(),
+            attributes: String::new(),
+            tasks: vec![
+                task("a", "e", TaskState::Running, "cpus:0.5;mem:64"),
+                task("b", "e", TaskState::Staging, "cpus:0.25;mem:32"),
+                task("c", "e", TaskState::Finished, "cpus:1;mem:512"),
+                task("d", "gone", TaskState::Lost, "cpus:1;mem:512"),
+            ],
+            completed: vec![],
+            pending_updates: 0,
+        };
+        let all = executors(&snapshot);
+        assert_eq!(all.len(), 1, "ended tasks' executors are not listed");
+        let e = &all[&("fw", "e")];
+        assert_eq!(e.given.get("cpus"), 0.75);
+        assert_eq!(e.given.get("mem"), 96.0);
+        assert_eq!(e.sandbox, "/w/frameworks/fw/executors/e");
+        // Nothing runs in /w here: the limits alone are written.
+        let stats = statistics(&snapshot, 1.5);
+        assert_eq!(stats.len(), 1);
+        let v = serde_json::to_value(&stats[0]).unwrap();
+        assert_eq!(
+            v["statistics"],
+            serde_json::json!({"timestamp": 1.5, "cpus_limit": 0.75, "mem_limit_bytes": 96 * 1024 * 1024})
+        );
     }
 }

@@ -163,6 +163,13 @@ where
             // neither does this server (actix's default closes at 5 s).
             // MAX_CONNECTIONS bounds what idle clients can hold.
             .keep_alive(actix_web::http::KeepAlive::Os)
+            // Event streams write many small records: without NODELAY
+            // each waits on the client's delayed ACK (~40 ms a record).
+            .on_connect(|conn, _| {
+                if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                    let _ = tcp.set_nodelay(true);
+                }
+            })
             .disable_signals()
             .shutdown_timeout(1)
             .bind(cfg.listen);

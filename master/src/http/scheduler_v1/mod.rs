@@ -22,6 +22,7 @@
 //! | 503 | no leader is known |
 
 mod calls;
+mod queue;
 mod session;
 mod streams;
 
@@ -41,9 +42,9 @@ use corral_http::v1::STREAM_ID;
 use corral_http::{only, read_body, ApiError};
 use corral_runtime::{Node, Pid};
 use futures_util::stream;
-use tokio::sync::mpsc;
 
-use self::session::{Inbox, Poke, Session, SharedInbox, MAX_QUEUED_EVENTS};
+use self::queue::queue;
+use self::session::{Inbox, Poke, Session, SharedInbox};
 pub(in crate::http) use self::streams::Streams;
 use super::api::{protocol_relative, MasterApi};
 use crate::state::GetLeadership;
@@ -191,7 +192,7 @@ async fn subscribe(
     }
     let suppressed = info.roles.iter().any(|r| sub.suppressed_roles.contains(r));
     let subscribe = Subscribe { info, credential };
-    let (events, rx) = mpsc::channel(MAX_QUEUED_EVENTS);
+    let (events, rx) = queue();
     let inbox = SharedInbox::default();
     let stream_id = new_stream_id();
     let session = Session::new(
@@ -220,8 +221,19 @@ async fn subscribe(
         inbox,
     };
     let events = stream::unfold((rx, guard), |(mut rx, guard)| async move {
-        let record = rx.recv().await?;
-        Some((Ok::<_, std::convert::Infallible>(record), (rx, guard)))
+        // Whatever is queued goes out as one chunk: one write, not one per
+        // event, when the master sends a burst.
+        let mut chunk = rx.recv().await?.to_vec();
+        while chunk.len() < MAX_CHUNK_BYTES {
+            match rx.try_recv() {
+                Some(record) => chunk.extend_from_slice(&record),
+                None => break,
+            }
+        }
+        Some((
+            Ok::<_, std::convert::Infallible>(bytes::Bytes::from(chunk)),
+            (rx, guard),
+        ))
     });
     Ok(HttpResponse::Ok()
         .content_type("application/json")
@@ -240,6 +252,9 @@ fn accepts_json(req: &HttpRequest) -> bool {
             .any(|ok| media_is(range, ok))
     })
 }
+
+/// The most bytes of queued events written as one chunk.
+const MAX_CHUNK_BYTES: usize = 256 * 1024;
 
 /// Session names on the node: each subscription's own.
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);

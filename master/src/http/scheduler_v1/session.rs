@@ -22,14 +22,9 @@ use corral_http::v1::recordio;
 use corral_http::v1::scheduler::{self as v1, Event, EventType};
 use corral_runtime::{message, Actor, Ctx, Handler, Handlers, Pid};
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
 
+use super::queue::{EventSender, Refused};
 use super::streams::Streams;
-
-/// The most events a stream holds for a client that does not read; past
-/// it the stream is closed (the client re-subscribes and reconciles) rather
-/// than the master's memory growing without bound.
-pub(super) const MAX_QUEUED_EVENTS: usize = 10_000;
 
 /// A framework call, in Corral's words, for the session to send.
 #[derive(Debug)]
@@ -83,7 +78,7 @@ pub(super) struct Session {
     suppressed: bool,
     stream_id: String,
     role: String,
-    events: mpsc::Sender<bytes::Bytes>,
+    events: EventSender,
     inbox: SharedInbox,
     streams: Streams,
     framework_id: Option<String>,
@@ -98,7 +93,7 @@ impl Session {
         subscribe: Subscribe,
         suppressed: bool,
         stream_id: String,
-        events: mpsc::Sender<bytes::Bytes>,
+        events: EventSender,
         inbox: SharedInbox,
         streams: Streams,
         default_role: &str,
@@ -132,10 +127,10 @@ impl Session {
                 return;
             }
         };
-        if let Err(e) = self.events.try_send(record.into()) {
+        if let Err(e) = self.events.send(record.into()) {
             let why = match e {
-                mpsc::error::TrySendError::Full(_) => "the client is not reading",
-                mpsc::error::TrySendError::Closed(_) => "the client went away",
+                Refused::Full => "the client is not reading",
+                Refused::Closed => "the client went away",
             };
             tracing::info!(framework = ?self.framework_id, why, "closing a v1 scheduler stream");
             ctx.stop();
@@ -244,7 +239,11 @@ impl Handler<Subscribed> for Session {
 
 impl Handler<Offers> for Session {
     fn handle(&mut self, msg: Offers, ctx: &mut Ctx<'_, Self>) {
-        let Some(fw) = self.framework_id.clone().filter(|_| self.sent_by_master(ctx)) else {
+        let Some(fw) = self
+            .framework_id
+            .clone()
+            .filter(|_| self.sent_by_master(ctx))
+        else {
             return;
         };
         let offers = msg

@@ -9,6 +9,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
@@ -255,6 +256,94 @@ fn pymesos_follows_the_leader_through_a_master_failover() {
         Some(0),
         "pymesos exits 0: {:#?}",
         fw.seen
+    );
+}
+
+#[test]
+fn pymesos_reads_the_cluster_through_the_operator_api() {
+    let dir = test_dir("mesos-v1-operator");
+    let _master = lone_master(&dir, "master", ip(30), &[]);
+    let m = "127.15.1.30:5050";
+    let _agent = agent_at(&dir, "agent", "agent", m, ip(31), &[]);
+    wait_for(WAIT, "the agent", || {
+        common::state::state_at(m).filter(|s| common::state::agents_of(s) == 1)
+    });
+    let mut fw = PyFramework::start("failover", m, &dir);
+    let registered = fw.expect(json!({"event": "registered"}), WAIT);
+    fw.expect(json!({"event": "running"}), WAIT);
+
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mesos_clients/pymesos_operator.py");
+    let out = Command::new(pymesos_python())
+        .arg(script)
+        .arg(m)
+        .output()
+        .expect("python runs");
+    let answers: BTreeMap<String, Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|v| (v["call"].as_str().unwrap_or_default().to_owned(), v))
+        .collect();
+    let answer = |call: &str| -> &Value {
+        let v = &answers[call];
+        assert!(v.get("error").is_none(), "{call}: {v}");
+        assert_eq!(v["answer"]["type"], call);
+        &v["answer"][call.to_ascii_lowercase()]
+    };
+    assert_eq!(answer("GET_HEALTH")["healthy"], true);
+    assert!(answer("GET_VERSION")["version_info"]["version"].is_string());
+    let metrics = answer("GET_METRICS")["metrics"]
+        .as_array()
+        .expect("metrics");
+    let running = metrics.iter().find(|m| m["name"] == "master/tasks_running");
+    assert_eq!(
+        running.map(|m| &m["value"]),
+        Some(&json!(1.0)),
+        "{metrics:?}"
+    );
+    assert_eq!(answer("GET_MASTER")["master_info"]["port"], 5050);
+    let agents = &answer("GET_AGENTS")["agents"];
+    assert_eq!(agents[0]["pid"], "agent@127.15.1.31:5051", "{agents}");
+    assert_eq!(agents[0]["agent_info"]["port"], 5051);
+    assert!(agents[0]["agent_info"]["resources"][0]
+        .get("allocation_info")
+        .is_none());
+    let frameworks = &answer("GET_FRAMEWORKS")["frameworks"];
+    assert_eq!(
+        frameworks[0]["framework_info"]["id"]["value"],
+        registered["framework_id"]
+    );
+    assert_eq!(frameworks[0]["connected"], true);
+    let tasks = &answer("GET_TASKS")["tasks"];
+    assert_eq!(tasks[0]["task_id"]["value"], "sleeper", "{tasks}");
+    assert_eq!(tasks[0]["state"], "TASK_RUNNING");
+    let roles = &answer("GET_ROLES")["roles"];
+    assert_eq!(roles[0]["name"], "*", "{roles}");
+    let state = answer("GET_STATE");
+    assert_eq!(state["get_tasks"]["tasks"], *tasks);
+
+    // What it cannot answer, it says.
+    let operator = |content_type: &str, body: &str| match ureq::post(&format!("http://{m}/api/v1"))
+        .set("Content-Type", content_type)
+        .send_string(body)
+    {
+        Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+        Err(ureq::Error::Status(s, r)) => (s, r.into_string().unwrap_or_default()),
+        Err(e) => panic!("POST /api/v1: {e}"),
+    };
+    let (s, t) = operator("application/json", r#"{"type":"GET_QUOTA"}"#);
+    assert_eq!(
+        (s, t.contains("GET_QUOTA is not supported")),
+        (400, true),
+        "{t}"
+    );
+    let (s, t) = operator("text/plain", r#"{"type":"GET_HEALTH"}"#);
+    assert_eq!(s, 415, "{t}");
+    let (s, t) = operator("application/json", "{");
+    assert_eq!(s, 400, "{t}");
+    assert_eq!(
+        state["get_agents"]["agents"][0]["agent_info"]["id"],
+        agents[0]["agent_info"]["id"]
     );
 }
 

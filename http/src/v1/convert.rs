@@ -45,8 +45,9 @@ pub fn framework_info(info: &FrameworkInfo) -> Result<framework::FrameworkInfo, 
     })
 }
 
-/// Mesos's resource list for `r`, unreserved and allocated to `role`.
-pub fn resources_out(r: &Resources, role: &str) -> Vec<Resource> {
+/// Mesos's resource list for `r`, unreserved, and allocated to `role`
+/// if given (an agent's totals are allocated to no one).
+pub fn resources_out(r: &Resources, role: Option<&str>) -> Vec<Resource> {
     let resource = |name: &str, kind| Resource {
         name: name.to_owned(),
         kind,
@@ -54,7 +55,7 @@ pub fn resources_out(r: &Resources, role: &str) -> Vec<Resource> {
         ranges: None,
         set: None,
         role: Some("*".to_owned()),
-        allocation_info: Some(AllocationInfo {
+        allocation_info: role.map(|role| AllocationInfo {
             role: Some(role.to_owned()),
         }),
         reservations: Vec::new(),
@@ -142,7 +143,7 @@ pub fn offer(o: &framework::Offer, framework_id: &str, role: &str) -> Offer {
         framework_id: Id::of(framework_id),
         agent_id: Id::of(&o.agent_id.0),
         hostname: o.hostname.clone(),
-        resources: resources_out(&o.resources, role),
+        resources: resources_out(&o.resources, Some(role)),
         allocation_info: Some(AllocationInfo {
             role: Some(role.to_owned()),
         }),
@@ -371,7 +372,7 @@ mod tests {
         let r: Resources = "cpus:1.5;mem:64;ports:[31000-31002,31010-31010];disks:{a,b}"
             .parse()
             .expect("resources");
-        let out = resources_out(&r, "web");
+        let out = resources_out(&r, Some("web"));
         let text = serde_json::to_value(&out).expect("json");
         assert_eq!(text[0]["name"], "cpus");
         assert_eq!(text[0]["type"], "SCALAR");

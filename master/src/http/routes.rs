@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::api::MasterApi;
 use super::assets;
 use super::metrics::render;
+use super::operator_v1::operator_routes;
 use super::scheduler_v1::{scheduler_routes, Streams};
 use super::state_json::StateJson;
 use crate::state::{GetMetrics, GetState, KillOutcome, OperatorKill};
@@ -36,7 +37,9 @@ pub(super) fn routes(api: MasterApi) -> impl Fn(&mut web::ServiceConfig) + Send 
                     .default_service(only("POST")),
             )
             .configure(super::mesos::mesos_routes)
-            .configure(|c| scheduler_routes(c, &streams));
+            .configure(|c| scheduler_routes(c, &streams))
+            // After the scheduler's path, which it would otherwise cover.
+            .configure(operator_routes);
     }
 }
 

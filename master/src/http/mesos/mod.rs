@@ -24,6 +24,8 @@
 mod json;
 mod snapshot;
 
+pub(super) use self::snapshot::snapshot as metrics_now;
+
 use std::collections::BTreeMap;
 
 use actix_web::http::header;
@@ -235,7 +237,7 @@ async fn metrics_snapshot(
 /// The machine's clock, for the uptime: the HTTP server runs beside the
 /// node, never in the simulator.
 #[allow(clippy::disallowed_methods)]
-fn wall_clock_ms() -> u64 {
+pub(super) fn wall_clock_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

@@ -14,7 +14,7 @@ use corral_api::task::TaskState;
 use corral_http::mesos::usage_gauges;
 
 /// The keys and values; `now_ms` is the wall clock, for the uptime.
-pub(super) fn snapshot(m: &MasterMetrics, now_ms: u64) -> BTreeMap<String, f64> {
+pub(in crate::http) fn snapshot(m: &MasterMetrics, now_ms: u64) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
     let mut put = |key: &str, value: f64| {
         out.insert(format!("master/{key}"), value);

@@ -1,0 +1,120 @@
+//! Apache Mesos's v1 operator API on the master, `POST /api/v1` (and, by
+//! libprocess's longest-prefix matching, any path under it, such as the
+//! `/api/v1/operator` pymesos posts to): the read calls of
+//! `docs/operator-http-api.md` of Mesos 1.x, in JSON.
+//!
+//! | call | answer |
+//! |---|---|
+//! | `GET_HEALTH` | `{"healthy": true}` |
+//! | `GET_VERSION` | the version |
+//! | `GET_METRICS` | the keys of `/metrics/snapshot` as `{name, value}` |
+//! | `GET_MASTER` | the leader's address and times |
+//! | `GET_AGENTS`, `GET_FRAMEWORKS`, `GET_TASKS`, `GET_ROLES`, `GET_STATE` | the leader's view ([`views`]) |
+//!
+//! Other calls get 400 naming them. A standby answers 307 to the leader
+//! (503 while none is known), as for the v0 views; 415 for a body that is
+//! not JSON, 406 for an `Accept` that does not allow JSON.
+
+mod views;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::api::MasterApi;
+use super::mesos::{metrics_now, wall_clock_ms};
+use crate::state::{GetMetrics, GetState};
+use corral_http::ask::ask;
+use corral_http::{only, read_body, ApiError};
+
+/// Adds the operator API's routes.
+pub(in crate::http) fn operator_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/v1")
+            .route(web::post().to(call))
+            .default_service(only("POST")),
+    )
+    .service(
+        web::resource("/api/v1/{rest:.*}")
+            .route(web::post().to(call))
+            .default_service(only("POST")),
+    );
+}
+
+/// The part of a call this API reads: its type.
+#[derive(Deserialize)]
+struct Call {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+async fn call(
+    api: web::Data<MasterApi>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(&req, body).await?;
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type.split(';').next().map(str::trim) != Some("application/json") {
+        return Err(ApiError::unsupported_media_type(
+            "Expecting 'Content-Type' of application/json (protobuf is not served yet)",
+        ));
+    }
+    let accepts_json = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|a| {
+            a.split(',').any(|r| {
+                let r = r.split(';').next().unwrap_or("").trim();
+                ["application/json", "application/*", "*/*"].contains(&r)
+            })
+        });
+    if !accepts_json {
+        return Err(ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "Expecting 'Accept' to allow 'application/json'",
+        ));
+    }
+    let call: Call = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("Failed to parse body into a Call: {e}")))?;
+    if let Some(elsewhere) = api.redirect(&req).await? {
+        return Ok(elsewhere);
+    }
+    let answer = match call.kind.as_str() {
+        "GET_HEALTH" => json!({"healthy": true}),
+        "GET_VERSION" => json!({"version_info": {"version": env!("CARGO_PKG_VERSION")}}),
+        "GET_METRICS" => {
+            let m = ask(&api.node, &api.master, GetMetrics, "master").await?;
+            let metrics: Vec<Value> = metrics_now(&m, wall_clock_ms())
+                .into_iter()
+                .map(|(name, value)| json!({"name": name, "value": value}))
+                .collect();
+            json!({ "metrics": metrics })
+        }
+        kind => {
+            let s = ask(&api.node, &api.master, GetState, "master").await?;
+            match kind {
+                "GET_MASTER" => views::master(&s),
+                "GET_AGENTS" => views::agents(&s),
+                "GET_FRAMEWORKS" => views::frameworks(&s),
+                "GET_TASKS" => views::tasks(&s),
+                "GET_ROLES" => views::roles(&s),
+                "GET_STATE" => views::state(&s),
+                other => {
+                    return Err(ApiError::bad_request(format!(
+                        "{} is not supported by Corral yet (docs/mesos-compatibility.md)",
+                        corral_http::echo(other)
+                    )))
+                }
+            }
+        }
+    };
+    let kind = call.kind.to_ascii_lowercase();
+    Ok(HttpResponse::Ok().json(json!({ "type": call.kind, kind: answer })))
+}

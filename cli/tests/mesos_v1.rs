@@ -147,6 +147,18 @@ impl Drop for PyFramework {
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// A master on `ip(n)` and one agent on `ip(n + 1)`, default flags, once
+/// the agent has registered; the master's HOST:PORT.
+fn master_and_agent(dir: &Path, n: u8) -> (Proc, Proc, String) {
+    let master = lone_master(dir, "master", ip(n), &[]);
+    let m = format!("{}:5050", ip(n));
+    let agent = agent_at(dir, "agent", "agent", &m, ip(n + 1), &[]);
+    wait_for(WAIT, "the agent", || {
+        common::state::state_at(&m).filter(|s| common::state::agents_of(s) == 1)
+    });
+    (master, agent, m)
+}
+
 #[test]
 fn pymesos_launches_kills_and_reconciles_on_the_readme_cluster() {
     let dir = test_dir("mesos-v1-pymesos");
@@ -262,12 +274,8 @@ fn pymesos_follows_the_leader_through_a_master_failover() {
 #[test]
 fn pymesos_reads_the_cluster_through_the_operator_api() {
     let dir = test_dir("mesos-v1-operator");
-    let _master = lone_master(&dir, "master", ip(30), &[]);
-    let m = "127.15.1.30:5050";
-    let _agent = agent_at(&dir, "agent", "agent", m, ip(31), &[]);
-    wait_for(WAIT, "the agent", || {
-        common::state::state_at(m).filter(|s| common::state::agents_of(s) == 1)
-    });
+    let (_master, _agent, m) = master_and_agent(&dir, 30);
+    let m = m.as_str();
     let mut fw = PyFramework::start("failover", m, &dir);
     let registered = fw.expect(json!({"event": "registered"}), WAIT);
     fw.expect(json!({"event": "running"}), WAIT);
@@ -481,12 +489,8 @@ fn launch(offer: &Value, task: &str, command: &str) -> Value {
 #[test]
 fn every_answer_is_mesos_and_bad_calls_change_nothing() {
     let dir = test_dir("mesos-v1-answers");
-    let _master = lone_master(&dir, "master", ip(10), &[]);
-    let m = "127.15.1.10:5050";
-    let _agent = agent_at(&dir, "agent", "agent", m, ip(11), &[]);
-    wait_for(WAIT, "the agent", || {
-        common::state::state_at(m).filter(|s| common::state::agents_of(s) == 1)
-    });
+    let (_master, _agent, m) = master_and_agent(&dir, 10);
+    let m = m.as_str();
     let a = Subscription::open(m, "first");
     let offer = a.next("OFFERS")["offers"]["offers"][0].clone();
     assert_eq!(offer["framework_id"]["value"], a.framework_id.as_str());

@@ -504,3 +504,15 @@ fn build(what: &str, args: &[&str]) -> Result<(), LocalError> {
     }
     Ok(())
 }
+
+/// What a benchmark binary sets up first: its log (to stderr, at the
+/// level `CORRAL_LOG` asks, errors only by default) and its scratch
+/// directory `corral-NAME-PID` under the temp dir.
+pub fn bench_start(name: &str) -> PathBuf {
+    let filter = std::env::var("CORRAL_LOG").unwrap_or_else(|_| "error".to_owned());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .init();
+    std::env::temp_dir().join(format!("corral-{name}-{}", std::process::id()))
+}

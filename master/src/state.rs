@@ -116,6 +116,17 @@ pub struct MasterState {
     pub role_weights: Vec<(String, f64)>,
 }
 
+impl MasterState {
+    /// Each framework's role, subscribed and completed, by framework id.
+    pub fn roles_by_framework(&self) -> std::collections::BTreeMap<&str, &str> {
+        self.frameworks
+            .iter()
+            .chain(&self.completed_frameworks)
+            .map(|f| (f.id.0.as_str(), f.role.as_str()))
+            .collect()
+    }
+}
+
 /// Ask a master whether it leads, and who does.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GetLeadership;

@@ -24,7 +24,9 @@ use clap::Parser;
 use corral_api::framework::{FrameworkInfo, Offer};
 use corral_api::ids::TaskId;
 use corral_api::task::{StatusReason, TaskInfo, TaskState, TaskStatus};
-use corral_examples::local::{find_or_build_executor, start_framework, LocalCluster, LocalConfig};
+use corral_examples::local::{
+    bench_start, find_or_build_executor, start_framework, LocalCluster, LocalConfig,
+};
 use corral_http::v1::recordio::Records;
 use corral_scheduler::{Driver, DriverConfig, Scheduler, SchedulerDriver};
 use serde_json::{json, Value};
@@ -49,13 +51,8 @@ const WAIT: Duration = Duration::from_secs(60);
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let filter = std::env::var("CORRAL_LOG").unwrap_or_else(|_| "error".to_owned());
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .init();
+    let work_dir = bench_start("httpbench");
     let executor = find_or_build_executor()?;
-    let work_dir = std::env::temp_dir().join(format!("corral-httpbench-{}", std::process::id()));
     let result = bench(&args, &work_dir, &executor);
     let _ = std::fs::remove_dir_all(&work_dir);
     result

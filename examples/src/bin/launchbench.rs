@@ -29,7 +29,9 @@ use corral_api::framework::FrameworkInfo;
 use corral_api::resources::Resources;
 use corral_api::task::{TaskState, TaskStatus};
 use corral_examples::batch::{Batch, BatchConfig, BatchEvent};
-use corral_examples::local::{find_or_build_executor, start_framework, LocalCluster, LocalConfig};
+use corral_examples::local::{
+    bench_start, find_or_build_executor, start_framework, LocalCluster, LocalConfig,
+};
 use corral_scheduler::fit::ContainerTemplate;
 
 /// Measures end-to-end task launch throughput on a local cluster.
@@ -79,13 +81,8 @@ fn now() -> Instant {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let filter = std::env::var("CORRAL_LOG").unwrap_or_else(|_| "error".to_owned());
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .init();
+    let work_dir = bench_start("launchbench");
     let executor = find_or_build_executor()?;
-    let work_dir = std::env::temp_dir().join(format!("corral-launchbench-{}", std::process::id()));
     let result = if args.docker {
         latency(&args, &work_dir, &executor)
     } else {

@@ -26,8 +26,6 @@ mod snapshot;
 
 pub(super) use self::snapshot::snapshot as metrics_now;
 
-use std::collections::BTreeMap;
-
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
@@ -163,12 +161,7 @@ fn count(query: &Query, key: &str, default: usize) -> usize {
 
 fn tasks_view(s: &MasterState, query: &Query, _: &str) -> Value {
     let (framework, task) = (query.get("framework_id"), query.get("task_id"));
-    let roles: BTreeMap<&str, &str> = s
-        .frameworks
-        .iter()
-        .chain(&s.completed_frameworks)
-        .map(|f| (f.id.0.as_str(), f.role.as_str()))
-        .collect();
+    let roles = s.roles_by_framework();
     let mut found: Vec<&TaskView> = s
         .tasks
         .iter()

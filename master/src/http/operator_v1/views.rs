@@ -130,12 +130,7 @@ fn task(t: &TaskView, role: &str) -> Value {
 /// `GET_TASKS`: live tasks of subscribed frameworks under `tasks`, ended
 /// ones (theirs and completed frameworks') under `completed_tasks`.
 pub(super) fn tasks(s: &MasterState) -> Value {
-    let roles: BTreeMap<&str, &str> = s
-        .frameworks
-        .iter()
-        .chain(&s.completed_frameworks)
-        .map(|f| (f.id.0.as_str(), f.role.as_str()))
-        .collect();
+    let roles = s.roles_by_framework();
     let (mut live, mut ended) = (Vec::new(), Vec::new());
     for t in &s.tasks {
         let role = roles.get(t.framework_id.0.as_str()).copied().unwrap_or("*");

@@ -212,7 +212,8 @@ pub struct Subscribed {
 /// `Event.Offers`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Offers {
-    /// The offers.
+    /// The offers. (An empty list is absent in protobuf.)
+    #[serde(default)]
     pub offers: Vec<Offer>,
 }
 

@@ -155,7 +155,8 @@ pub struct Offer {
     pub agent_id: Id,
     /// The agent's host name.
     pub hostname: String,
-    /// What is offered.
+    /// What is offered. (An empty list is absent in protobuf.)
+    #[serde(default)]
     pub resources: Vec<Resource>,
     /// The role the offer is allocated to.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -20,7 +20,9 @@ use std::time::{Duration, Instant};
 
 use common::masters::Masters;
 use common::procs::{agent, agent_at, lone_master, test_dir, wait_for, Proc};
+use corral_http::v1::protobuf;
 use corral_http::v1::recordio::Records;
+use corral_http::v1::scheduler::Call;
 use serde_json::{json, Value};
 
 fn ip(n: u8) -> IpAddr {
@@ -378,28 +380,61 @@ fn post(addr: &str, body: &[u8], headers: &[(&str, &str)]) -> (u16, Option<Strin
 
 const JSON: (&str, &str) = ("Content-Type", "application/json");
 
+const PROTOBUF: &str = "application/x-protobuf";
+
 /// A subscription made by hand: its stream id and framework id, and its
-/// events as they come.
+/// events as they come (as JSON, whichever encoding the stream has).
 struct Subscription {
     addr: String,
+    /// `application/json` or `application/x-protobuf`: of its calls and
+    /// its stream.
+    media: &'static str,
     stream_id: String,
     framework_id: String,
     events: mpsc::Receiver<Value>,
 }
 
+/// `call` (JSON) as a body of `media`: protobuf bytes are the encoding of
+/// the same call.
+fn body_of(call: &Value, media: &str) -> Vec<u8> {
+    if media == PROTOBUF {
+        let call: Call = serde_json::from_value(call.clone()).expect("a call");
+        protobuf::encode_call(&call).expect("encodes")
+    } else {
+        call.to_string().into_bytes()
+    }
+}
+
+/// A record of a stream of `media`, as JSON.
+fn event_of(record: &[u8], media: &str) -> Value {
+    if media == PROTOBUF {
+        // Checked by hand first: field 1 (type) is a varint.
+        assert_eq!(record.first(), Some(&0x08), "a protobuf Event: {record:?}");
+        let event = protobuf::decode_event(record).expect("each record is an Event");
+        serde_json::to_value(event).expect("JSON")
+    } else {
+        serde_json::from_slice(record).expect("each record is JSON")
+    }
+}
+
 impl Subscription {
     fn open(addr: &str, name: &str) -> Subscription {
+        Subscription::open_as(addr, name, "application/json")
+    }
+
+    /// A subscription whose calls and stream are `media`.
+    fn open_as(addr: &str, name: &str, media: &'static str) -> Subscription {
         let body = json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": {
             "user": "", "name": name, "some_future_field": true}}});
         let resp = ureq::AgentBuilder::new()
             .timeout_read(Duration::from_secs(60))
             .build()
             .post(&format!("http://{addr}/api/v1/scheduler"))
-            .set("Content-Type", "application/json")
-            .set("Accept", "application/json")
-            .send_bytes(body.to_string().as_bytes())
+            .set("Content-Type", media)
+            .set("Accept", media)
+            .send_bytes(&body_of(&body, media))
             .expect("SUBSCRIBE answers 200");
-        assert_eq!(resp.content_type(), "application/json");
+        assert_eq!(resp.content_type(), media);
         let stream_id = resp
             .header("Mesos-Stream-Id")
             .expect("a stream id")
@@ -414,8 +449,7 @@ impl Subscription {
                     return;
                 };
                 for r in got {
-                    let event = serde_json::from_slice(&r).expect("each record is JSON");
-                    if tx.send(event).is_err() {
+                    if tx.send(event_of(&r, media)).is_err() {
                         return;
                     }
                 }
@@ -423,6 +457,7 @@ impl Subscription {
         });
         let mut s = Subscription {
             addr: addr.to_owned(),
+            media,
             stream_id,
             framework_id: String::new(),
             events,
@@ -469,8 +504,11 @@ impl Subscription {
         call["framework_id"] = json!({"value": self.framework_id});
         let (status, _, body) = post(
             &self.addr,
-            call.to_string().as_bytes(),
-            &[JSON, ("Mesos-Stream-Id", &self.stream_id)],
+            &body_of(&call, self.media),
+            &[
+                ("Content-Type", self.media),
+                ("Mesos-Stream-Id", &self.stream_id),
+            ],
         );
         (status, body)
     }
@@ -510,18 +548,25 @@ fn every_answer_is_mesos_and_bad_calls_change_nothing() {
             "Content-Type",
         ),
         (
-            "protobuf",
+            "protobuf that is not a Call",
             b"x".to_vec(),
-            vec![("Content-Type", "application/x-protobuf")],
-            415,
-            "application/json",
+            vec![("Content-Type", PROTOBUF)],
+            400,
+            "Failed to parse body into a Call",
+        ),
+        (
+            "protobuf without a type",
+            b"\x0a\x03\x0a\x01f".to_vec(),
+            vec![("Content-Type", PROTOBUF)],
+            400,
+            "missing field `type`",
         ),
         (
             "text",
             b"{}".to_vec(),
             vec![("Content-Type", "text/plain")],
             415,
-            "application/json",
+            "application/x-protobuf",
         ),
         (
             "malformed JSON",
@@ -559,9 +604,9 @@ fn every_answer_is_mesos_and_bad_calls_change_nothing() {
             "Mesos-Stream-Id",
         ),
         (
-            "subscribe accepting protobuf only",
+            "subscribe accepting neither JSON nor protobuf",
             subscribe.into_bytes(),
-            vec![JSON, ("Accept", "application/x-protobuf")],
+            vec![JSON, ("Accept", "text/plain, application/json;q=0")],
             406,
             "Accept",
         ),
@@ -670,6 +715,66 @@ fn ack(s: &Subscription, update: &Value) {
             "agent_id": status["agent_id"], "task_id": status["task_id"], "uuid": uuid}}));
         assert_eq!(code, 202, "{text}");
     }
+}
+
+#[test]
+fn a_protobuf_framework_launches_kills_and_tears_down() {
+    let dir = test_dir("mesos-v1-protobuf");
+    let _master = lone_master(&dir, "master", ip(30), &[]);
+    let m = "127.15.1.30:5050";
+    let _agent = agent_at(&dir, "agent", "agent", m, ip(31), &[]);
+    wait_for(WAIT, "the agent", || {
+        common::state::state_at(m).filter(|s| common::state::agents_of(s) == 1)
+    });
+    let p = Subscription::open_as(m, "protobuf", PROTOBUF);
+    let offer = p.next("OFFERS")["offers"]["offers"][0].clone();
+    assert_eq!(offer["framework_id"]["value"], p.framework_id.as_str());
+    assert_eq!(offer["resources"][0]["allocation_info"]["role"], "*");
+
+    // A protobuf call missing its part is the JSON's 400, and bytes that
+    // are not a Call say why; neither uses the offer up.
+    let (s, t) = p.call(json!({"type": "ACCEPT"}));
+    assert_eq!(
+        (s, t.contains("Expecting 'accept' to be present")),
+        (400, true),
+        "{t}"
+    );
+    let (s, _, t) = post(
+        m,
+        &[0x12, 0x05, 0x0a],
+        &[
+            ("Content-Type", PROTOBUF),
+            ("Mesos-Stream-Id", &p.stream_id),
+        ],
+    );
+    assert_eq!((s, t.contains("not a protobuf")), (400, true), "{t}");
+
+    let (s, t) = p.call(launch(&offer, "sleeper", "sleep 300"));
+    assert_eq!(s, 202, "{t}");
+    let mut running = p.next("UPDATE");
+    while running["update"]["status"]["state"] != "TASK_RUNNING" {
+        ack(&p, &running);
+        running = p.next("UPDATE");
+    }
+    assert_eq!(running["update"]["status"]["task_id"]["value"], "sleeper");
+    assert!(running["update"]["status"]["uuid"].is_string(), "{running}");
+    ack(&p, &running);
+    let (s, _) = p.call(json!({"type": "KILL", "kill": {"task_id": {"value": "sleeper"}}}));
+    assert_eq!(s, 202);
+    let mut killed = p.next("UPDATE");
+    while killed["update"]["status"]["state"] != "TASK_KILLED" {
+        ack(&p, &killed);
+        killed = p.next("UPDATE");
+    }
+    ack(&p, &killed);
+
+    let (s, _) = p.call(json!({"type": "TEARDOWN"}));
+    assert_eq!(s, 202);
+    assert!(p.ends(WAIT), "the stream ends after TEARDOWN");
+    wait_for(WAIT, "the framework removed", || {
+        let st = common::state::state_at(m)?;
+        (common::state::frameworks_of(&st) == 0).then_some(())
+    });
 }
 
 #[test]

@@ -194,6 +194,37 @@ mod tests {
     }
 
     #[test]
+    fn a_protobuf_call_is_relayed_as_its_json_twin() {
+        use corral_http::v1::protobuf;
+        let task = json!({"name": "t", "task_id": {"value": "t1"}, "agent_id": {"value": "a"},
+            "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}}],
+            "command": {"value": "true", "uris": [{"value": "http://x"}]}});
+        for v in [
+            json!({"type": "ACCEPT", "accept": {"offer_ids": [{"value": "o1"}],
+                "operations": [{"type": "LAUNCH", "launch": {"task_infos": [task]}}]}}),
+            json!({"type": "ACCEPT", "accept": {"operations": [{"type": "RESERVE"}]}}),
+            json!({"type": "ACCEPT"}),
+            json!({"type": "KILL", "kill": {"task_id": {"value": "t"}}}),
+            json!({"type": "KILL"}),
+            json!({"type": "DECLINE", "decline": {"filters": {"refuse_seconds": -1}}}),
+            json!({"type": "ACKNOWLEDGE", "acknowledge": {"agent_id": {"value": "a"},
+                "task_id": {"value": "t"}, "uuid": "AAAAAAAAAAAAAAAAAAAAAA=="}}),
+            json!({"type": "RECONCILE", "reconcile": {}}),
+            json!({"type": "MESSAGE"}),
+            json!({"type": "TEARDOWN"}),
+        ] {
+            let c = call(v);
+            let bytes = protobuf::encode_call(&c).expect("encodes");
+            let twin = protobuf::decode_call(&bytes).expect("decodes");
+            let answer = |r: Result<Option<Relay>, ApiError>| match r {
+                Ok(relay) => format!("{relay:?}"),
+                Err(e) => e.message().to_owned(),
+            };
+            assert_eq!(answer(relay(twin)), answer(relay(c)));
+        }
+    }
+
+    #[test]
     fn missing_parts_and_what_corral_lacks_are_400s_that_say_so() {
         assert_eq!(
             refused(json!({"type": "ACCEPT"})),

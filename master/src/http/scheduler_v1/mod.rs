@@ -2,8 +2,12 @@
 //! (`docs/scheduler-http-api.md` of Mesos 1.x), so frameworks written
 //! against Mesos (pymesos, mesos-go, the Java `V1Mesos`) run unmodified.
 //!
-//! A SUBSCRIBE is answered 200 with a chunked RecordIO stream of JSON
-//! events and a `Mesos-Stream-Id` header, and starts a [`session`] actor
+//! Calls come as JSON or protobuf (`mesos.v1.scheduler.Call`), by their
+//! `Content-Type`; both are read into the same shapes ([`media`]), so
+//! every check below is made once. A SUBSCRIBE is answered 200 with a
+//! chunked RecordIO stream of events, JSON or protobuf as its `Accept`
+//! allows (JSON when both are), and a `Mesos-Stream-Id` header, and
+//! starts a [`session`] actor
 //! that is the framework to the master. Every later call names its
 //! framework and carries that stream id; it is checked, turned into
 //! Corral's framework message and handed to the session, and answered
@@ -13,15 +17,16 @@
 //! |---|---|
 //! | 200 + stream | SUBSCRIBE |
 //! | 202 | any other call that was understood |
-//! | 400 | malformed JSON, a missing part, a missing `Mesos-Stream-Id`, a call or field Corral cannot do (named) |
+//! | 400 | a body that is not a Call (malformed JSON or protobuf), a missing part, a missing `Mesos-Stream-Id`, a call or field Corral cannot do (named) |
 //! | 403 | the framework has no subscription here, or the stream id is not its subscription's |
-//! | 406 | SUBSCRIBE whose `Accept` does not allow `application/json` |
+//! | 406 | SUBSCRIBE whose `Accept` allows neither `application/json` nor `application/x-protobuf` |
 //! | 413 | a body over the server's limit |
-//! | 415 | a `Content-Type` other than `application/json` |
+//! | 415 | a `Content-Type` other than `application/json` or `application/x-protobuf` |
 //! | 307 | from a master that does not lead: `Location: //leader:port/api/v1/scheduler` |
 //! | 503 | no leader is known |
 
 mod calls;
+mod media;
 mod queue;
 mod session;
 mod streams;
@@ -38,11 +43,12 @@ use corral_http::access::request_credential;
 use corral_http::ask::ask;
 use corral_http::v1::convert;
 use corral_http::v1::scheduler::{Call, CallType};
-use corral_http::v1::STREAM_ID;
+use corral_http::v1::{JSON, PROTOBUF, STREAM_ID};
 use corral_http::{only, read_body, ApiError};
 use corral_runtime::{Node, Pid};
 use futures_util::stream;
 
+use self::media::Format;
 use self::queue::queue;
 use self::session::{Inbox, Poke, Session, SharedInbox};
 pub(in crate::http) use self::streams::Streams;
@@ -109,7 +115,7 @@ async fn call(
     Ok(HttpResponse::Accepted().finish())
 }
 
-/// The call in the body, which must be JSON.
+/// The call in the body, JSON or protobuf by its `Content-Type`.
 fn parse(req: &HttpRequest, body: &[u8]) -> Result<Call, ApiError> {
     let content_type = req
         .headers()
@@ -117,23 +123,13 @@ fn parse(req: &HttpRequest, body: &[u8]) -> Result<Call, ApiError> {
         .ok_or_else(|| ApiError::bad_request("Expecting 'Content-Type' to be present"))?
         .to_str()
         .unwrap_or("");
-    if !media_is(content_type, "application/json") {
-        return Err(ApiError::unsupported_media_type(format!(
-            "Expecting 'Content-Type' of application/json (application/x-protobuf is not \
-             served yet), not '{}'",
+    let format = Format::of_body(content_type).ok_or_else(|| {
+        ApiError::unsupported_media_type(format!(
+            "Expecting 'Content-Type' of {JSON} or {PROTOBUF}, not '{}'",
             corral_http::echo(content_type)
-        )));
-    }
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("Failed to parse body into a Call: {e}")))
-}
-
-/// Whether a media type (parameters aside) is `want`.
-fn media_is(value: &str, want: &str) -> bool {
-    value
-        .split(';')
-        .next()
-        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(want))
+        ))
+    })?;
+    format.call(body)
 }
 
 /// None when this master leads; else a 307 to the leader's API (Mesos's
@@ -167,13 +163,17 @@ async fn subscribe(
             "Subscribe calls should not include the 'Mesos-Stream-Id' header",
         ));
     }
-    if !accepts_json(req) {
-        return Err(ApiError::new(
+    // A header that is not text allows nothing.
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .map(|a| a.to_str().unwrap_or(""));
+    let format = Format::of_stream(accept).ok_or_else(|| {
+        ApiError::new(
             actix_web::http::StatusCode::NOT_ACCEPTABLE,
-            "Expecting 'Accept' to allow 'application/json' (application/x-protobuf is not \
-             served yet)",
-        ));
-    }
+            format!("Expecting 'Accept' to allow '{JSON}' or '{PROTOBUF}'"),
+        )
+    })?;
     let sub = call
         .subscribe
         .ok_or_else(|| ApiError::bad_request("Expecting 'subscribe' to be present"))?;
@@ -201,6 +201,7 @@ async fn subscribe(
         suppressed,
         stream_id.clone(),
         events,
+        format,
         inbox.clone(),
         streams.clone(),
         "*",
@@ -236,21 +237,9 @@ async fn subscribe(
         ))
     });
     Ok(HttpResponse::Ok()
-        .content_type("application/json")
+        .content_type(format.media_type())
         .insert_header((STREAM_ID, stream_id))
         .streaming(events))
-}
-
-/// Whether a SUBSCRIBE's `Accept` allows JSON (no header allows anything).
-fn accepts_json(req: &HttpRequest) -> bool {
-    let Some(accept) = req.headers().get(header::ACCEPT) else {
-        return true;
-    };
-    accept.to_str().unwrap_or("").split(',').any(|range| {
-        ["application/json", "application/*", "*/*"]
-            .iter()
-            .any(|ok| media_is(range, ok))
-    })
 }
 
 /// The most bytes of queued events written as one chunk.

@@ -1,0 +1,162 @@
+//! The two encodings of the scheduler API, as Mesos has them: a call's
+//! body is JSON or protobuf by its `Content-Type` (exactly those two
+//! types), and a SUBSCRIBE's stream is written in the one its `Accept`
+//! allows, JSON when it allows both (as Mesos prefers) or says nothing.
+
+use corral_http::v1::scheduler::{Call, Event};
+use corral_http::v1::{protobuf, JSON, PROTOBUF};
+use corral_http::ApiError;
+
+/// An encoding of calls and events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Format {
+    /// `application/json`: protobuf's JSON mapping.
+    Json,
+    /// `application/x-protobuf`: `mesos.v1.scheduler.Call` and `Event`.
+    Protobuf,
+}
+
+impl Format {
+    /// The media type, for `Content-Type`.
+    pub(super) fn media_type(self) -> &'static str {
+        match self {
+            Format::Json => JSON,
+            Format::Protobuf => PROTOBUF,
+        }
+    }
+
+    /// The format of a body whose `Content-Type` is `value` (parameters
+    /// aside); None for any other type.
+    pub(super) fn of_body(value: &str) -> Option<Format> {
+        [Format::Json, Format::Protobuf]
+            .into_iter()
+            .find(|f| media_is(value, f.media_type()))
+    }
+
+    /// The format of a SUBSCRIBE's stream for its `Accept` header (None:
+    /// the header is absent, which accepts anything); None when it allows
+    /// neither.
+    pub(super) fn of_stream(accept: Option<&str>) -> Option<Format> {
+        let Some(accept) = accept else {
+            return Some(Format::Json);
+        };
+        [Format::Json, Format::Protobuf]
+            .into_iter()
+            .find(|f| allows(accept, f.media_type()))
+    }
+
+    /// The call in `body`; a 400 names what is wrong with it. Either way
+    /// the call is read into the same shapes, so what follows cannot tell
+    /// the two apart.
+    pub(super) fn call(self, body: &[u8]) -> Result<Call, ApiError> {
+        let call = match self {
+            Format::Json => serde_json::from_slice(body).map_err(|e| e.to_string()),
+            Format::Protobuf => protobuf::decode_call(body).map_err(|e| e.to_string()),
+        };
+        call.map_err(|e| ApiError::bad_request(format!("Failed to parse body into a Call: {e}")))
+    }
+
+    /// `event` as one record (before RecordIO framing).
+    pub(super) fn event(self, event: &Event) -> Result<Vec<u8>, String> {
+        match self {
+            Format::Json => serde_json::to_vec(event).map_err(|e| e.to_string()),
+            Format::Protobuf => protobuf::encode_event(event).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// Whether a media type (parameters aside) is `want`.
+pub(super) fn media_is(value: &str, want: &str) -> bool {
+    value
+        .split(';')
+        .next()
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(want))
+}
+
+/// Whether an `Accept` header allows `media` (`type/subtype`): a range
+/// that is it, its `type/*` or `*/*`, with a quality above zero.
+fn allows(accept: &str, media: &str) -> bool {
+    let wildcard = media
+        .split_once('/')
+        .map(|(kind, _)| format!("{kind}/*"))
+        .unwrap_or_default();
+    accept.split(',').any(|range| {
+        let matches = [media, wildcard.as_str(), "*/*"]
+            .iter()
+            .any(|ok| media_is(range, ok));
+        matches && quality(range) > 0.0
+    })
+}
+
+/// A range's `q` parameter (1 when absent; 0, refusing it, when it is not
+/// a number).
+fn quality(range: &str) -> f32 {
+    range
+        .split(';')
+        .skip(1)
+        .filter_map(|p| p.split_once('='))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("q"))
+        .map_or(1.0, |(_, q)| q.trim().parse().unwrap_or(0.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_is_json_or_protobuf_by_its_type() {
+        assert_eq!(Format::of_body("application/json"), Some(Format::Json));
+        assert_eq!(
+            Format::of_body("application/json; charset=utf-8"),
+            Some(Format::Json)
+        );
+        assert_eq!(
+            Format::of_body("Application/X-Protobuf"),
+            Some(Format::Protobuf)
+        );
+        assert_eq!(Format::of_body("text/plain"), None);
+        assert_eq!(Format::of_body("application/protobuf"), None);
+    }
+
+    #[test]
+    fn a_stream_is_json_unless_only_protobuf_is_accepted() {
+        let cases = [
+            (None, Some(Format::Json)),
+            (Some("application/json"), Some(Format::Json)),
+            (Some("*/*"), Some(Format::Json)),
+            (Some("application/*"), Some(Format::Json)),
+            (
+                Some("application/x-protobuf, application/json"),
+                Some(Format::Json),
+            ),
+            (Some("application/x-protobuf"), Some(Format::Protobuf)),
+            (
+                Some("application/json;q=0, application/x-protobuf"),
+                Some(Format::Protobuf),
+            ),
+            (Some("text/plain"), None),
+            (Some(""), None),
+            (Some("application/x-protobuf;q=0"), None),
+        ];
+        for (accept, want) in cases {
+            assert_eq!(Format::of_stream(accept), want, "{accept:?}");
+        }
+    }
+
+    #[test]
+    fn a_body_that_is_not_a_call_is_a_400_either_way() {
+        use actix_web::ResponseError;
+        for (f, body) in [
+            (Format::Json, &b"{\"type\":"[..]),
+            (Format::Protobuf, &[0x80][..]),
+        ] {
+            let e = f.call(body).expect_err("refused");
+            assert_eq!(e.status_code().as_u16(), 400);
+            assert!(
+                e.message().starts_with("Failed to parse body into a Call"),
+                "{}",
+                e.message()
+            );
+        }
+    }
+}

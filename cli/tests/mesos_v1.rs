@@ -748,6 +748,16 @@ fn a_protobuf_framework_launches_kills_and_tears_down() {
         ],
     );
     assert_eq!((s, t.contains("not a protobuf")), (400, true), "{t}");
+    let nobody = json!({"type": "REVIVE", "framework_id": {"value": "nobody"}});
+    let (s, _, t) = post(
+        m,
+        &body_of(&nobody, PROTOBUF),
+        &[
+            ("Content-Type", PROTOBUF),
+            ("Mesos-Stream-Id", &p.stream_id),
+        ],
+    );
+    assert_eq!((s, t.contains("not subscribed")), (403, true), "{t}");
 
     let (s, t) = p.call(launch(&offer, "sleeper", "sleep 300"));
     assert_eq!(s, 202, "{t}");

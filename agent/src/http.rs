@@ -1,5 +1,5 @@
 //! The agent's HTTP API, on a thread beside the agent's node (the same
-//! server as the master's, [`corral_http::HttpServer`]). GET only:
+//! server as the master's, [`corral_http::HttpServer`]). GET, but for the v1 executor API:
 //!
 //! | path | answer |
 //! |---|---|
@@ -9,6 +9,7 @@
 //! | `/files/browse?path=DIR` (and `/files/browse.json`) | the entries of a directory, Mesos's shape: `[{"path", "nlink", "size", "mtime", "mode", "uid", "gid"}]` |
 //! | `/files/read?path=FILE&offset=N&length=M` (and `/files/read.json`) | `{"data": "...", "offset": N}`, at most 1 MiB; past the end, empty data; no `offset` (or `-1`): `{"data": "", "offset": SIZE}` |
 //! | `/files/download?path=FILE` (and `/files/download.json`) | the file |
+//! | `POST /api/v1/executor` | Apache Mesos's v1 executor API: an executor's subscription stream and its updates (`executor_v1`) |
 //! | `/slave(1)/state`, `/metrics/snapshot`, `/slave(1)/health` | Apache Mesos's v0 views of an agent, Mesos's shapes (`mesos`, `docs/mesos-compatibility.md`) |
 //! | `/monitor/statistics` (and `.json`) | what each running executor uses, Mesos's shape, measured from `/proc` (a Docker task's container by the Docker daemon) ([`monitor`]) |
 //!
@@ -35,6 +36,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod download;
+mod executor_v1;
 pub mod files;
 mod mesos;
 mod metrics;
@@ -72,8 +74,11 @@ pub fn serve(
         agent,
         files: SandboxFiles::new(work_dir),
     };
+    // One table of v1 executor subscriptions for all of the server's workers.
+    let executors = executor_v1::Subscriptions::default();
     HttpServer::start("agent", &cfg, move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::new(api.clone()))
+            .configure(|c| executor_v1::executor_routes(c, &executors))
             .service(get("/", index))
             .service(get("/state", state))
             .service(get("/metrics", metrics))

@@ -63,12 +63,18 @@ struct PyFramework {
 
 impl PyFramework {
     fn start(plan: &str, masters: &str, dir: &Path) -> PyFramework {
+        PyFramework::start_with(plan, masters, dir, &[])
+    }
+
+    /// [`PyFramework::start`] with `env` added to its environment.
+    fn start_with(plan: &str, masters: &str, dir: &Path, env: &[(&str, String)]) -> PyFramework {
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mesos_clients/pymesos_framework.py");
         let log = std::fs::File::create(dir.join(format!("pymesos-{plan}.log"))).expect("log");
         let mut child = Command::new(pymesos_python())
             .arg(script)
             .args([plan, masters, "90"])
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
@@ -271,6 +277,56 @@ fn pymesos_follows_the_leader_through_a_master_failover() {
         "pymesos exits 0: {:#?}",
         fw.seen
     );
+}
+
+#[test]
+fn a_pymesos_executor_runs_a_pymesos_frameworks_task() {
+    let dir = test_dir("mesos-v1-executor");
+    let (_master, _agent, m) = master_and_agent(&dir, 40);
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mesos_clients/pymesos_executor.py");
+    let executor = format!(
+        "exec '{}' '{}'",
+        pymesos_python().display(),
+        script.display()
+    );
+    let mut fw = PyFramework::start_with("executor", &m, &dir, &[("PYMESOS_EXECUTOR", executor)]);
+    fw.expect(json!({"event": "registered"}), WAIT);
+    fw.expect(
+        json!({"event": "update", "task": "by-executor", "state": "TASK_RUNNING"}),
+        WAIT,
+    );
+    fw.expect(
+        json!({"event": "finished", "task": "by-executor", "message": "run by a pymesos executor"}),
+        WAIT,
+    );
+    assert_eq!(
+        fw.exit_code(WAIT),
+        Some(0),
+        "pymesos exits 0: {:#?}",
+        fw.seen
+    );
+
+    // Bad calls get a clear 4xx.
+    let call = |content_type: &str, body: &str| match ureq::post(
+        "http://127.15.1.41:5051/api/v1/executor",
+    )
+    .set("Content-Type", content_type)
+    .send_string(body)
+    {
+        Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+        Err(ureq::Error::Status(s, r)) => (s, r.into_string().unwrap_or_default()),
+        Err(e) => panic!("POST /api/v1/executor: {e}"),
+    };
+    let stranger = json!({"type": "UPDATE", "framework_id": {"value": "f"},
+        "executor_id": {"value": "nobody"}, "update": {"status": {
+            "task_id": {"value": "t"}, "state": "TASK_RUNNING", "uuid": "AAAAAAAAAAAAAAAAAAAAAA=="}}});
+    let (s, t) = call("application/json", &stranger.to_string());
+    assert_eq!((s, t.contains("not subscribed")), (403, true), "{t}");
+    let (s, t) = call("application/json", r#"{"type": "SUBSCRIBE"}"#);
+    assert_eq!((s, t.contains("executor_id")), (400, true), "{t}");
+    let (s, t) = call("text/plain", "{}");
+    assert_eq!(s, 415, "{t}");
 }
 
 #[test]

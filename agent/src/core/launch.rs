@@ -308,6 +308,15 @@ impl AgentCore {
                 mesos_duration(self.cfg.recovery_timeout),
             ));
         }
+        if let Some(url) = &self.cfg.http_url {
+            // Where an executor written against Mesos's v1 API calls
+            // (`host:port`, as Mesos writes it).
+            let endpoint = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+            vars.push((
+                "MESOS_AGENT_ENDPOINT",
+                endpoint.trim_end_matches('/').to_owned(),
+            ));
+        }
         if let Some(log) = &self.cfg.executor_log {
             vars.push((env::LOG, log.clone()));
         }

@@ -9,6 +9,8 @@ PLAN:
   basic     launch 3 `echo` tasks (declining other offers with a filter),
             then one `sleep` task that it kills; reconcile a finished
             task; tear down.
+  executor  launch one task on a custom executor written on pymesos
+            (the command in $PYMESOS_EXECUTOR); see it finish.
   failover  launch one `sleep` task; once it runs, print "running" and
             wait. When the stream ends, try the masters in turn (a
             standby answers 307 to the leader, which pymesos follows)
@@ -20,6 +22,7 @@ find them: from a list, following the 307 of whichever answers.
 """
 
 import json
+import os
 import sys
 import threading
 import time
@@ -32,7 +35,7 @@ def say(**what):
 
 
 def task(name, command, agent_id):
-    return {
+    t = {
         "name": name,
         "task_id": {"value": name},
         "agent_id": agent_id,
@@ -40,8 +43,15 @@ def task(name, command, agent_id):
             {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
             {"name": "mem", "type": "SCALAR", "scalar": {"value": 16}},
         ],
-        "command": {"value": command},
     }
+    if command.startswith("executor:"):
+        t["executor"] = {
+            "executor_id": {"value": "pymesos-executor"},
+            "command": {"value": command[len("executor:"):]},
+        }
+    else:
+        t["command"] = {"value": command}
+    return t
 
 
 class Plan(Scheduler):
@@ -50,11 +60,13 @@ class Plan(Scheduler):
         self.masters = masters
         self.next_master = 1
         self.lock = threading.Lock()
-        self.to_launch = (
-            [("echo-%d" % i, "echo hello from pymesos") for i in range(3)]
-            if plan == "basic"
-            else [("sleeper", "sleep 300")]
-        )
+        if plan == "basic":
+            self.to_launch = [("echo-%d" % i, "echo hello from pymesos") for i in range(3)]
+        elif plan == "executor":
+            # Run by the pymesos executor the environment names.
+            self.to_launch = [("by-executor", "executor:" + os.environ["PYMESOS_EXECUTOR"])]
+        else:
+            self.to_launch = [("sleeper", "sleep 300")]
         self.finished = set()
         self.killing = False
         self.reconciled = set()
@@ -116,7 +128,10 @@ class Plan(Scheduler):
         if reason == "REASON_RECONCILIATION":
             self.on_reconciled(driver, name, state)
             return
-        if state == "TASK_FINISHED":
+        if state == "TASK_FINISHED" and self.plan == "executor":
+            say(event="finished", task=name, message=status.get("message"))
+            self.finish(driver, 0)
+        elif state == "TASK_FINISHED":
             with self.lock:
                 self.finished.add(name)
                 all_echoed = self.plan == "basic" and len(self.finished) == 3

@@ -14,8 +14,8 @@ use corral_api::resources::{RangeSet, Resources, StringSet};
 use corral_api::task::{self, task_state_name, StatusReason, StatusSource, TaskState};
 
 use super::shapes::{
-    AllocationInfo, CommandInfo, ContainerInfo, FrameworkInfo, Id, Offer, Range, Ranges, Resource,
-    Scalar, Set, TaskInfo, TaskStatus, ValueType,
+    AllocationInfo, CommandInfo, ContainerInfo, Environment, ExecutorInfo, FrameworkInfo, Id,
+    Offer, Range, Ranges, Resource, Scalar, Set, TaskInfo, TaskStatus, ValueType, Variable,
 };
 
 /// Mesos's capability that makes a framework partition-aware.
@@ -349,6 +349,74 @@ fn reason(r: StatusReason, state: TaskState) -> Option<&'static str> {
     })
 }
 
+/// A task as its executor is given it (LAUNCH), Mesos's `TaskInfo`.
+pub fn task_info_out(t: &task::TaskInfo, agent_id: &str) -> TaskInfo {
+    let command = |line: &str, env: &[(String, String)]| CommandInfo {
+        value: Some(line.to_owned()),
+        shell: true,
+        arguments: Vec::new(),
+        environment: (!env.is_empty()).then(|| Environment {
+            variables: env
+                .iter()
+                .map(|(name, value)| Variable {
+                    name: name.clone(),
+                    kind: None,
+                    value: value.clone(),
+                })
+                .collect(),
+        }),
+        uris: Vec::new(),
+        user: None,
+    };
+    TaskInfo {
+        name: t.name.clone(),
+        task_id: Id::of(&t.task_id.0),
+        agent_id: Id::of(agent_id),
+        resources: resources_out(&t.resources, None),
+        executor: t.executor.as_ref().map(|e| ExecutorInfo {
+            executor_id: Id::of(&e.executor_id),
+            command: Some(command(&e.command, &e.env)),
+            resources: Vec::new(),
+        }),
+        command: (!t.command.is_empty() || !t.env.is_empty()).then(|| command(&t.command, &t.env)),
+        container: None,
+    }
+}
+
+/// A status an executor sends (UPDATE), in Corral's words: the state by
+/// its Mesos name, the uuid it must carry, the agent and framework it
+/// runs for.
+pub fn status_in(
+    s: &TaskStatus,
+    framework_id: &str,
+    agent_id: &str,
+) -> Result<task::TaskStatus, String> {
+    let state = task::TASK_STATES
+        .into_iter()
+        .find(|st| task_state_name(*st) == s.state)
+        .ok_or_else(|| format!("status.state {:?} is not a task state", s.state))?;
+    let uuid = s
+        .uuid
+        .as_deref()
+        .ok_or("status.uuid is missing: an executor's update is acknowledged by it")
+        .and_then(|u| uuid(u).map_err(|_| "status.uuid is not 16 bytes of base64"))?;
+    let timestamp_ms = s
+        .timestamp
+        .filter(|t| t.is_finite() && *t >= 0.0)
+        .map_or(0, |t| (t * 1000.0) as u64);
+    Ok(task::TaskStatus {
+        task_id: TaskId(s.task_id.value.clone()),
+        framework_id: framework_id.into(),
+        agent_id: Some(AgentId(agent_id.to_owned())),
+        state,
+        source: StatusSource::Executor,
+        reason: None,
+        message: s.message.clone().unwrap_or_default(),
+        timestamp_ms,
+        uuid: Some(uuid),
+    })
+}
+
 /// The 16 bytes of an acknowledged update's uuid, from its base64.
 pub fn uuid(text: &str) -> Result<[u8; 16], String> {
     let bytes = STANDARD
@@ -516,6 +584,50 @@ mod tests {
         };
         let v = serde_json::to_value(status(&quiet)).expect("json");
         assert!(v.get("uuid").is_none() && v.get("message").is_none(), "{v}");
+    }
+
+    #[test]
+    fn executors_get_tasks_and_send_statuses_in_mesos_words() {
+        let mut t = task::TaskInfo::command(
+            TaskId("t".into()),
+            "echo hi",
+            "cpus:0.5".parse().expect("r"),
+        );
+        t.env = vec![("A".into(), "1".into())];
+        t.executor = Some(task::ExecutorInfo {
+            executor_id: "e".into(),
+            command: "run-executor".into(),
+            env: Vec::new(),
+        });
+        let out = serde_json::to_value(task_info_out(&t, "a1")).expect("json");
+        assert_eq!(out["task_id"]["value"], "t");
+        assert_eq!(out["agent_id"]["value"], "a1");
+        assert_eq!(out["executor"]["executor_id"]["value"], "e");
+        assert_eq!(out["executor"]["command"]["value"], "run-executor");
+        assert_eq!(out["command"]["environment"]["variables"][0]["name"], "A");
+        assert_eq!(out["resources"][0]["scalar"]["value"], 0.5);
+        let update: TaskStatus = parse(json!({"task_id": {"value": "t"}, "state": "TASK_RUNNING",
+            "uuid": STANDARD.encode([3u8; 16]), "timestamp": 2.5, "source": "SOURCE_EXECUTOR"}));
+        let s = status_in(&update, "f", "a1").expect("status");
+        assert_eq!(
+            (s.state, s.uuid, s.timestamp_ms),
+            (TaskState::Running, Some([3; 16]), 2_500)
+        );
+        assert_eq!(s.agent_id, Some(AgentId("a1".into())));
+        let bad_state = TaskStatus {
+            state: "TASK_DANCING".into(),
+            ..update.clone()
+        };
+        assert!(status_in(&bad_state, "f", "a")
+            .expect_err("refused")
+            .contains("TASK_DANCING"));
+        let no_uuid = TaskStatus {
+            uuid: None,
+            ..update
+        };
+        assert!(status_in(&no_uuid, "f", "a")
+            .expect_err("refused")
+            .contains("uuid"));
     }
 
     #[test]

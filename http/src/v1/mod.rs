@@ -6,10 +6,12 @@
 //! clients (tests, benchmarks) read and write the same shapes.
 
 pub mod convert;
+pub mod executor;
 pub mod protobuf;
 pub mod recordio;
 pub mod scheduler;
 pub mod shapes;
+pub mod stream;
 
 /// The header naming a subscription's stream in every later call.
 pub const STREAM_ID: &str = "Mesos-Stream-Id";

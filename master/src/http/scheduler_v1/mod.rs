@@ -27,14 +27,12 @@
 
 mod calls;
 mod media;
-mod queue;
 mod session;
 mod streams;
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -45,15 +43,13 @@ use corral_http::v1::convert;
 use corral_http::v1::scheduler::{Call, CallType};
 use corral_http::v1::{JSON, PROTOBUF, STREAM_ID};
 use corral_http::{only, read_body, ApiError};
-use corral_runtime::{Node, Pid};
-use futures_util::stream;
 
 use self::media::Format;
-use self::queue::queue;
-use self::session::{Inbox, Poke, Session, SharedInbox};
+use self::session::Session;
 pub(in crate::http) use self::streams::Streams;
 use super::api::{protocol_relative, MasterApi};
 use crate::state::GetLeadership;
+use corral_http::v1::stream::{event_body, queue, Inbox, Poke};
 
 /// The path.
 const PATH: &str = "/api/v1/scheduler";
@@ -193,7 +189,7 @@ async fn subscribe(
     let suppressed = info.roles.iter().any(|r| sub.suppressed_roles.contains(r));
     let subscribe = Subscribe { info, credential };
     let (events, rx) = queue();
-    let inbox = SharedInbox::default();
+    let inbox = Inbox::shared();
     let stream_id = new_stream_id();
     let session = Session::new(
         api.master.clone(),
@@ -216,34 +212,12 @@ async fn subscribe(
         .map_err(|e| ApiError::internal(format!("cannot start the subscription: {e}")))?;
     let pid = spawned
         .map_err(|e| ApiError::unavailable(format!("cannot start the subscription: {e}")))?;
-    let guard = Hangup {
-        node: api.node.clone(),
-        session: pid,
-        inbox,
-    };
-    let events = stream::unfold((rx, guard), |(mut rx, guard)| async move {
-        // Whatever is queued goes out as one chunk: one write, not one per
-        // event, when the master sends a burst.
-        let mut chunk = rx.recv().await?.to_vec();
-        while chunk.len() < MAX_CHUNK_BYTES {
-            match rx.try_recv() {
-                Some(record) => chunk.extend_from_slice(&record),
-                None => break,
-            }
-        }
-        Some((
-            Ok::<_, std::convert::Infallible>(bytes::Bytes::from(chunk)),
-            (rx, guard),
-        ))
-    });
+    let events = event_body(rx, api.node.clone(), pid, inbox);
     Ok(HttpResponse::Ok()
         .content_type(format.media_type())
         .insert_header((STREAM_ID, stream_id))
         .streaming(events))
 }
-
-/// The most bytes of queued events written as one chunk.
-const MAX_CHUNK_BYTES: usize = 256 * 1024;
 
 /// Session names on the node: each subscription's own.
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
@@ -270,19 +244,4 @@ fn new_stream_id() -> String {
         &hex[16..20],
         &hex[20..32]
     )
-}
-
-/// Tells the session its client went away when actix drops the stream
-/// (the connection closed).
-struct Hangup {
-    node: Arc<Node>,
-    session: Pid,
-    inbox: SharedInbox,
-}
-
-impl Drop for Hangup {
-    fn drop(&mut self) {
-        Inbox::close(&self.inbox);
-        self.node.send(&self.session, Poke);
-    }
 }

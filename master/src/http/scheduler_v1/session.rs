@@ -10,9 +10,6 @@
 //! by any node that knows the session's name; the inbox is reachable only
 //! from this process.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
-
 use corral_api::framework::{
     Accept, Acknowledge, Decline, FrameworkError, Heartbeat, Kill, LeaderElected, NotLeader,
     Offers, Reconcile, Rescind, Revive, Subscribe, Subscribed, Suppress, Teardown, Update,
@@ -20,11 +17,10 @@ use corral_api::framework::{
 use corral_http::v1::convert;
 use corral_http::v1::recordio;
 use corral_http::v1::scheduler::{self as v1, Event, EventType};
-use corral_runtime::{message, Actor, Ctx, Handler, Handlers, Pid};
-use serde::{Deserialize, Serialize};
+use corral_http::v1::stream::{self, EventSender, Inbox, Next, Poke, Refused};
+use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid};
 
 use super::media::Format;
-use super::queue::{EventSender, Refused};
 use super::streams::Streams;
 
 /// A framework call, in Corral's words, for the session to send.
@@ -40,37 +36,8 @@ pub(super) enum Relay {
     Teardown,
 }
 
-/// What the HTTP side hands a session: calls, and whether the client went
-/// away.
-#[derive(Default)]
-pub(super) struct Inbox {
-    calls: VecDeque<Relay>,
-    closed: bool,
-}
-
-/// An inbox shared by a session and the HTTP handlers.
-pub(super) type SharedInbox = Arc<Mutex<Inbox>>;
-
-impl Inbox {
-    /// Queues a call (the caller then pokes the session).
-    pub(super) fn push(inbox: &SharedInbox, call: Relay) {
-        if let Ok(mut i) = inbox.lock() {
-            i.calls.push_back(call);
-        }
-    }
-
-    /// Marks the client gone (the caller then pokes the session).
-    pub(super) fn close(inbox: &SharedInbox) {
-        if let Ok(mut i) = inbox.lock() {
-            i.closed = true;
-        }
-    }
-}
-
-/// "Look in your inbox."
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub(super) struct Poke;
-message!(Poke = "master.v1.Poke");
+/// The inbox of a framework's calls.
+pub(super) type SharedInbox = stream::SharedInbox<Relay>;
 
 /// The actor of one subscription.
 pub(super) struct Session {
@@ -196,18 +163,10 @@ impl Actor for Session {
 impl Handler<Poke> for Session {
     fn handle(&mut self, _: Poke, ctx: &mut Ctx<'_, Self>) {
         loop {
-            // A poisoned lock means a handler panicked mid-push: end the
-            // session rather than guess what was queued.
-            let next = match self.inbox.lock() {
-                Ok(mut i) if !i.closed => match i.calls.pop_front() {
-                    Some(call) => Some(call),
-                    None => return,
-                },
-                _ => None,
-            };
-            match next {
-                Some(call) => self.relay(call, ctx),
-                None => {
+            match Inbox::next(&self.inbox) {
+                Next::Call(call) => self.relay(call, ctx),
+                Next::Empty => return,
+                Next::Closed => {
                     ctx.stop();
                     return;
                 }

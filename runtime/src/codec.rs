@@ -208,11 +208,15 @@ pub fn split_frame(payload: &[u8]) -> Result<(Header<'_>, &[u8]), CodecError> {
 
 /// What a [`FrameReader`] found in the bytes it was fed.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Frame<'a> {
-    /// A whole frame payload (without its length prefix).
+pub enum Frame<'a> {
+    /// A whole frame payload (without its length prefix), for
+    /// [`Kernel::handle_frame`](crate::Kernel::handle_frame).
     Whole(&'a [u8]),
     /// A frame announced as larger than the limit; its bytes are skipped.
-    Oversized { size_bytes: usize },
+    Oversized {
+        /// The size the frame's length prefix announced.
+        size_bytes: usize,
+    },
 }
 
 /// Reassembles frames from a byte stream, sans-IO: feed bytes, take frames.
@@ -220,8 +224,12 @@ pub(crate) enum Frame<'a> {
 /// Oversized frames are skipped without being buffered, so a peer announcing
 /// 4 GiB cannot make the node allocate it, and the frames after it still come
 /// through.
+///
+/// Public because it is the first thing a node runs on bytes from a peer:
+/// the node host reads QUIC streams with it, and the fuzz targets
+/// (`fuzz/`) feed it what a hostile peer could send.
 #[derive(Debug)]
-pub(crate) struct FrameReader {
+pub struct FrameReader {
     buf: Vec<u8>,
     pos: usize,
     skip_bytes: usize,
@@ -229,7 +237,9 @@ pub(crate) struct FrameReader {
 }
 
 impl FrameReader {
-    pub(crate) fn new(max_bytes: usize) -> FrameReader {
+    /// A reader that accepts frames of at most `max_bytes` (without the
+    /// length prefix).
+    pub fn new(max_bytes: usize) -> FrameReader {
         FrameReader {
             buf: Vec::new(),
             pos: 0,
@@ -239,7 +249,7 @@ impl FrameReader {
     }
 
     /// Adds bytes read from the stream.
-    pub(crate) fn push(&mut self, mut bytes: &[u8]) {
+    pub fn push(&mut self, mut bytes: &[u8]) {
         if self.skip_bytes > 0 {
             let n = self.skip_bytes.min(bytes.len());
             self.skip_bytes -= n;
@@ -255,7 +265,7 @@ impl FrameReader {
     }
 
     /// Takes the next complete frame, if the bytes so far hold one.
-    pub(crate) fn next_frame(&mut self) -> Option<Frame<'_>> {
+    pub fn next_frame(&mut self) -> Option<Frame<'_>> {
         if self.skip_bytes > 0 {
             return None;
         }
@@ -276,7 +286,7 @@ impl FrameReader {
     }
 
     /// Bytes of a frame that started but never finished; call when the stream ends.
-    pub(crate) fn leftover_bytes(&self) -> usize {
+    pub fn leftover_bytes(&self) -> usize {
         (self.buf.len() - self.pos) + self.skip_bytes
     }
 }

@@ -41,6 +41,7 @@ mod tests;
 
 use std::sync::Arc;
 
+use actix_web::web;
 use corral_runtime::{Node, Pid};
 
 pub use corral_http::{HttpAccess, HttpConfig, HttpError, HttpServer};
@@ -50,6 +51,15 @@ pub use corral_http::{HttpAccess, HttpConfig, HttpError, HttpServer};
 /// bound; a bind failure (port in use, address not on this machine) comes
 /// back at once as [`HttpError::Bind`].
 pub fn serve(cfg: HttpConfig, node: Arc<Node>, master: Pid) -> Result<HttpServer, HttpError> {
-    let api = api::MasterApi { node, master };
-    HttpServer::start("master", &cfg, routes::routes(api))
+    HttpServer::start("master", &cfg, app_routes(node, master))
+}
+
+/// The routes [`serve`] serves, asking `master` (an actor on `node`), for
+/// an app built with [`corral_http::app`] and driven without a socket
+/// (`actix_web::test`), as the tests and the `http_master` fuzz target do.
+pub fn app_routes(
+    node: Arc<Node>,
+    master: Pid,
+) -> impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static {
+    routes::routes(api::MasterApi { node, master })
 }

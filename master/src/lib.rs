@@ -25,3 +25,6 @@ pub mod http;
 pub mod master;
 pub mod registrar;
 pub mod state;
+
+#[cfg(test)]
+mod fuzz_seeds;

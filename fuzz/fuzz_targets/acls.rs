@@ -1,0 +1,30 @@
+//! The master's `--acls` file (Mesos's JSON ACL shape), and the decisions
+//! read from it. The input is the file, then optionally a NUL and a
+//! principal, a NUL and a role or user to ask about.
+//!
+//! Holds: nothing panics; a file that reads answers every question, the
+//! same way twice.
+#![no_main]
+
+use corral_master::acls::Acls;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(input) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut parts = input.split('\0');
+    let text = parts.next().unwrap_or_default();
+    let principal = parts.next();
+    let object = parts.next().unwrap_or("*");
+    let Ok(acls) = Acls::parse(text) else {
+        return;
+    };
+    for p in [principal, None] {
+        let register = acls.may_register(p, object);
+        let run = acls.may_run_as(p, object);
+        assert_eq!(register, acls.may_register(p, object));
+        assert_eq!(run, acls.may_run_as(p, object));
+    }
+    assert_eq!(Acls::parse(text).as_ref(), Ok(&acls));
+});

@@ -1,0 +1,111 @@
+//! Every HTTP request the master serves, through its real routes and the
+//! shared middleware (body limit, HTTP Basic authentication), in process
+//! with a real master actor on a real node behind them.
+//!
+//! The input reads like a request: a method line, a target line (path and
+//! query), header lines `name: value`, an empty line, then the body.
+//! Inputs that no HTTP parser would turn into a request (a bad method,
+//! target or header) are skipped: actix's parser refuses them first.
+//!
+//! Holds: nothing panics; no answer is a 500; every error answer (but to
+//! HEAD, which has no body) is JSON `{"error": "..."}`, as the master's
+//! HTTP doc promises, except Mesos's own plain `No leader elected` from
+//! `/master/redirect` (Mesos's shape, `docs/mesos-compatibility.md`).
+#![no_main]
+
+use std::sync::{Arc, OnceLock};
+
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode, Uri};
+use actix_web::test::{call_service, init_service, read_body, TestRequest};
+use corral_api::auth::Credentials;
+use corral_http::{app, HttpAccess, HttpConfig};
+use corral_master::master::Master;
+use corral_master::master::MasterConfig;
+use corral_runtime::{Node, NodeConfig, Pid};
+use libfuzzer_sys::fuzz_target;
+
+/// Small, so the 413 path is reachable.
+const MAX_BODY_BYTES: usize = 1024;
+
+/// One node with a master, shared by every input: starting them per input
+/// would measure the node's start, not the HTTP surface.
+fn master() -> &'static (Arc<Node>, Pid) {
+    static MASTER: OnceLock<(Arc<Node>, Pid)> = OnceLock::new();
+    MASTER.get_or_init(|| {
+        let node = Node::start(NodeConfig::default()).expect("a node starts on loopback");
+        let pid = node
+            .spawn(Master::NAME, Master::new(MasterConfig::default()))
+            .expect("the master spawns");
+        (Arc::new(node), pid)
+    })
+}
+
+/// Writes need `ops:s3cret`; reads are open but check credentials sent.
+fn config() -> HttpConfig {
+    let credentials =
+        Credentials::parse(r#"{"credentials": [{"principal": "ops", "secret": "s3cret"}]}"#)
+            .expect("the fixed credentials read");
+    HttpConfig {
+        max_body_bytes: MAX_BODY_BYTES,
+        access: HttpAccess {
+            credentials: Some(credentials),
+            readonly: false,
+            readwrite: true,
+        },
+        ..HttpConfig::new(([127, 0, 0, 1], 0).into())
+    }
+}
+
+/// The request `data` describes, or None if no HTTP parser would make one.
+fn request(data: &[u8]) -> Option<(Method, TestRequest)> {
+    let mut rest = data;
+    let mut line = || -> Option<&[u8]> {
+        let end = rest.iter().position(|&b| b == b'\n')?;
+        let (l, r) = rest.split_at(end);
+        rest = &r[1..];
+        Some(l)
+    };
+    let method = Method::from_bytes(line()?).ok()?;
+    let target = std::str::from_utf8(line()?).ok()?;
+    if !target.starts_with('/') || target.parse::<Uri>().is_err() {
+        return None;
+    }
+    let mut req = TestRequest::default().method(method.clone()).uri(target);
+    loop {
+        let l = line()?;
+        if l.is_empty() {
+            break;
+        }
+        let colon = l.iter().position(|&b| b == b':')?;
+        let name = HeaderName::from_bytes(&l[..colon]).ok()?;
+        let value = HeaderValue::from_bytes(l[colon + 1..].trim_ascii()).ok()?;
+        req = req.append_header((name, value));
+    }
+    Some((method, req.set_payload(rest.to_vec())))
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((method, req)) = request(data) else {
+        return;
+    };
+    let (node, pid) = master();
+    let routes = corral_master::http::app_routes(node.clone(), pid.clone());
+    actix_rt::System::new().block_on(async move {
+        let svc = init_service(app(&config(), routes)).await;
+        let response = call_service(&svc, req.to_request()).await;
+        let status = response.status();
+        let body = read_body(response).await;
+        assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "500: {body:?}");
+        let mesos_no_leader =
+            status == StatusCode::SERVICE_UNAVAILABLE && body.as_ref() == b"No leader elected";
+        if status.as_u16() >= 400 && method != Method::HEAD && !mesos_no_leader {
+            let json: serde_json::Value = serde_json::from_slice(&body)
+                .unwrap_or_else(|e| panic!("a {status} whose body is not JSON ({e}): {body:?}"));
+            assert!(
+                json["error"].is_string(),
+                "a {status} without an error: {json}"
+            );
+        }
+    });
+});

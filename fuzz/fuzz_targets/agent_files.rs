@@ -1,0 +1,101 @@
+//! The agent's files API (`/files/browse`, `/files/read`,
+//! `/files/download`): the `path` and `offset` a request gives, against a
+//! real work directory holding a sandbox, symlinks a task could plant that
+//! lead outside it, and the agent's checkpoint.
+//!
+//! The input is one byte choosing browse, read or open, eight bytes of
+//! offset, then the path.
+//!
+//! Holds: nothing panics; nothing outside the work directory and nothing
+//! of the checkpoint is ever listed or read.
+#![no_main]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use corral_agent::checkpoint::META_DIR;
+use corral_agent::http::files::SandboxFiles;
+use libfuzzer_sys::fuzz_target;
+
+/// What the files outside the sandboxes hold; no answer may contain it.
+const SECRET: &str = "OUTSIDE-THE-WORK-DIR";
+/// What the checkpoint holds.
+const PRIVATE: &str = "THE-AGENT-CHECKPOINT";
+
+fn write(path: &Path, text: &str) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).expect("the fixture's directory");
+    }
+    std::fs::write(path, text).expect("the fixture's file");
+}
+
+fn link(target: &Path, at: &Path) {
+    std::os::unix::fs::symlink(target, at).expect("the fixture's symlink");
+}
+
+/// A work directory (made once per process) beside a directory it must
+/// not leak: `work/frameworks/fw/tasks/t/{stdout,up,abs,file-out}`,
+/// `work/meta/checkpoint`, `outside/secret`.
+fn files() -> &'static SandboxFiles {
+    static FILES: OnceLock<SandboxFiles> = OnceLock::new();
+    FILES.get_or_init(|| {
+        let base: PathBuf =
+            std::env::temp_dir().join(format!("corral-fuzz-agent-files-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let outside = base.join("outside");
+        write(&outside.join("secret"), SECRET);
+        let work = base.join("work");
+        let sandbox = work.join("frameworks/fw/tasks/t");
+        write(&sandbox.join("stdout"), "hello from the task\n");
+        write(&work.join(META_DIR).join("checkpoint"), PRIVATE);
+        link(Path::new("../../../../../outside"), &sandbox.join("up"));
+        link(&outside, &sandbox.join("abs"));
+        link(&outside.join("secret"), &sandbox.join("file-out"));
+        link(&work.join(META_DIR), &sandbox.join("meta-link"));
+        SandboxFiles::new(work)
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let [op, o0, o1, o2, o3, o4, o5, o6, o7, path @ ..] = data else {
+        return;
+    };
+    let Ok(rel) = std::str::from_utf8(path) else {
+        return;
+    };
+    let offset = u64::from_le_bytes([*o0, *o1, *o2, *o3, *o4, *o5, *o6, *o7]);
+    let files = files();
+    match op % 3 {
+        0 => {
+            if let Ok(entries) = files.browse(rel) {
+                for e in entries {
+                    assert!(
+                        e.name != "secret" && e.name != "checkpoint",
+                        "{rel:?} listed {e:?}"
+                    );
+                }
+            }
+        }
+        1 => {
+            if let Ok(chunk) = files.read(rel, offset, Some(offset % 4096)) {
+                assert!(
+                    !chunk.data.contains(SECRET),
+                    "{rel:?} read outside the work dir"
+                );
+                assert!(!chunk.data.contains(PRIVATE), "{rel:?} read the checkpoint");
+                assert!(chunk.length <= offset % 4096);
+            }
+        }
+        _ => {
+            if let Ok((file, size)) = files.open(rel) {
+                use std::io::Read;
+                let mut text = String::new();
+                let _ = file.take(size.min(4096)).read_to_string(&mut text);
+                assert!(
+                    !text.contains(SECRET) && !text.contains(PRIVATE),
+                    "{rel:?} opened {text:?}"
+                );
+            }
+        }
+    }
+});

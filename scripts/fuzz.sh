@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Runs every fuzz target in fuzz/ for a bounded time (default 20 s each)
-# and fails on the first crash, printing each target's executions.
+# and fails if any crashed, printing each target's executions.
 #
 #   scripts/fuzz.sh [seconds-per-target] [target...]
 #
 # Builds the libFuzzer binaries with cargo and the coverage flags
 # cargo-fuzz passes, and runs them directly, rather than through
-# `cargo fuzz`: cargo-fuzz forces one codegen unit per crate (a cold build
-# of these targets took over 9 minutes on CI's 2 cores) and its default
-# address sanitizer needs a nightly toolchain. Corral and its fuzzed paths
-# are safe Rust, so what a run looks for is panics, which need neither;
-# the flags below are stable rustc flags. `cargo fuzz run TARGET` (after
-# `cargo install cargo-fuzz`) works on the same project for longer,
-# sanitized runs on nightly.
+# `cargo fuzz`: that needs nothing beyond the stable toolchain CI already
+# has, where cargo-fuzz is one more install (about 40 s from source) and a
+# nightly toolchain for its default address sanitizer. Corral and its
+# fuzzed paths are safe Rust, so a run looks for panics, which need no
+# sanitizer. What keeps the cold build short is fuzz/Cargo.toml's profile
+# (most dependencies unoptimized). `cargo +nightly fuzz run TARGET` (after
+# `cargo install cargo-fuzz`) works on the same project, for longer or
+# sanitized runs.
 #
 # Idempotent: the second run rebuilds nothing and only fuzzes. Each
 # target starts from its committed seeds in fuzz/corpus/TARGET, copied to
@@ -31,13 +32,17 @@ fail() {
 
 [[ "$seconds" =~ ^[0-9]+$ ]] || fail "seconds-per-target must be a whole number, got '$seconds'"
 command -v cargo >/dev/null 2>&1 || fail "cargo is missing: install a Rust toolchain (rustup)"
+# libfuzzer-sys compiles libFuzzer itself, which is C++.
+command -v c++ >/dev/null 2>&1 || command -v clang++ >/dev/null 2>&1 ||
+    fail "no C++ compiler (c++ or clang++) to build libFuzzer with: install g++ or clang"
 
 target_dir=${CARGO_TARGET_DIR:-$PWD/target}
 host=$(rustc -vV | sed -n 's/^host: //p')
 [ -n "$host" ] || fail "cannot tell the host triple from rustc -vV"
 
 # libFuzzer's coverage instrumentation, as cargo-fuzz 0.13 sets it (less
-# its -Ccodegen-units=1 and debug info); `--cfg fuzzing` as it does.
+# its -Ccodegen-units=1, which only slows the build, and debug info);
+# `--cfg fuzzing` as it does.
 # --target keeps these flags off build scripts and proc macros.
 export RUSTFLAGS="-Cpasses=sancov-module \
 -Cllvm-args=-sanitizer-coverage-level=4 \

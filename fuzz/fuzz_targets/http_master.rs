@@ -13,11 +13,17 @@
 //! `/master/redirect` (Mesos's shape, `docs/mesos-compatibility.md`).
 #![no_main]
 
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 
+use actix_http::Request;
+use actix_rt::SystemRunner;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode, Uri};
 use actix_web::test::{call_service, init_service, read_body, TestRequest};
+use actix_web::web::Bytes;
 use corral_api::auth::Credentials;
 use corral_http::{app, HttpAccess, HttpConfig};
 use corral_master::master::Master;
@@ -85,17 +91,40 @@ fn request(data: &[u8]) -> Option<(Method, TestRequest)> {
     Some((method, req.set_payload(rest.to_vec())))
 }
 
+/// Serves one request, answering its status and body.
+type Serve = Rc<dyn Fn(Request) -> Answer>;
+
+/// A status and body, on their way.
+type Answer = Pin<Box<dyn Future<Output = (StatusCode, Bytes)>>>;
+
+thread_local! {
+    /// The actix system and the app, built once per process: building the
+    /// app (its routes' patterns) per input would measure that instead.
+    /// Leaked: dropped at exit, after actix's own thread locals, the app
+    /// would panic.
+    static APP: &'static (SystemRunner, Serve) = Box::leak(Box::new({
+        let system = actix_rt::System::new();
+        let (node, pid) = master();
+        let routes = corral_master::http::app_routes(node.clone(), pid.clone());
+        let svc = Rc::new(system.block_on(init_service(app(&config(), routes))));
+        let serve: Serve = Rc::new(move |req: Request| -> Answer {
+            let svc = svc.clone();
+            Box::pin(async move {
+                let response = call_service(&*svc, req).await;
+                let status = response.status();
+                (status, read_body(response).await)
+            })
+        });
+        (system, serve)
+    }));
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((method, req)) = request(data) else {
         return;
     };
-    let (node, pid) = master();
-    let routes = corral_master::http::app_routes(node.clone(), pid.clone());
-    actix_rt::System::new().block_on(async move {
-        let svc = init_service(app(&config(), routes)).await;
-        let response = call_service(&svc, req.to_request()).await;
-        let status = response.status();
-        let body = read_body(response).await;
+    APP.with(|&(ref system, ref serve)| {
+        let (status, body) = system.block_on(serve(req.to_request()));
         assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "500: {body:?}");
         let mesos_no_leader =
             status == StatusCode::SERVICE_UNAVAILABLE && body.as_ref() == b"No leader elected";

@@ -12,6 +12,9 @@
 //! HTTP doc promises, except Mesos's own plain `No leader elected` from
 //! `/master/redirect` (Mesos's shape, `docs/mesos-compatibility.md`).
 #![no_main]
+// A harness, not actor code: libfuzzer-sys's macro writes files, which
+// clippy.toml bans in actors.
+#![allow(clippy::disallowed_methods)]
 
 use std::future::Future;
 use std::pin::Pin;
@@ -123,7 +126,8 @@ fuzz_target!(|data: &[u8]| {
     let Some((method, req)) = request(data) else {
         return;
     };
-    APP.with(|&(ref system, ref serve)| {
+    APP.with(|app| {
+        let (system, serve) = *app;
         let (status, body) = system.block_on(serve(req.to_request()));
         assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "500: {body:?}");
         let mesos_no_leader =

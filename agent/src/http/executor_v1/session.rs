@@ -11,27 +11,22 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use corral_api::executor::{
-    ExecutorUpdate, KillTask, RegisterExecutor, RunTask, ShutdownExecutor, UpdateAck,
-};
+use corral_api::executor::{KillTask, RegisterExecutor, RunTask, ShutdownExecutor, UpdateAck};
 use corral_api::ids::FrameworkId;
 use corral_http::v1::convert::task_info_out;
 use corral_http::v1::executor::{self as v1, Event, EventType};
 use corral_http::v1::recordio;
 use corral_http::v1::shapes::Id;
-use corral_http::v1::stream::{self, EventSender, Inbox, Next, Poke};
+use corral_http::v1::stream::{EventSender, Inbox, Next, Poke};
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid};
 use serde_json::json;
 
-use super::subscriptions::Subscriptions;
+use super::subscriptions::{SharedInbox, Subscriptions};
 
 /// How often registration is resent until the agent answers, and how many
 /// times before the session gives up (the agent knows no such executor).
 const REGISTER_EVERY: Duration = Duration::from_secs(1);
 const REGISTER_TRIES: u32 = 10;
-
-/// An executor's status update, in Corral's words, for the session to send.
-pub(super) type SharedInbox = stream::SharedInbox<ExecutorUpdate>;
 
 /// Who the executor is and where it runs.
 pub(super) struct Identity {

@@ -6,7 +6,11 @@ use std::sync::{Arc, Mutex};
 
 use corral_runtime::Pid;
 
-use super::session::SharedInbox;
+use corral_api::executor::ExecutorUpdate;
+use corral_http::v1::stream;
+
+/// The inbox of an executor's status updates, in Corral's words.
+pub(super) type SharedInbox = stream::SharedInbox<ExecutorUpdate>;
 
 /// The subscription of one executor.
 #[derive(Clone)]

@@ -9,7 +9,18 @@ use corral_http::v1::scheduler::{Call, CallType};
 use corral_http::v1::shapes::{Filters, Id};
 use corral_http::ApiError;
 
-use super::session::Relay;
+/// A framework call, in Corral's words, for the session to send.
+#[derive(Debug)]
+pub(super) enum Relay {
+    Accept(Accept),
+    Decline(Decline),
+    Revive,
+    Suppress,
+    Kill(Kill),
+    Acknowledge(Acknowledge),
+    Reconcile(Reconcile),
+    Teardown,
+}
 
 /// What to relay for `call`: None for a call that asks nothing of Corral
 /// (inverse offers, which Corral never makes; REQUEST, which Mesos's

@@ -11,33 +11,18 @@
 //! from this process.
 
 use corral_api::framework::{
-    Accept, Acknowledge, Decline, FrameworkError, Heartbeat, Kill, LeaderElected, NotLeader,
-    Offers, Reconcile, Rescind, Revive, Subscribe, Subscribed, Suppress, Teardown, Update,
+    FrameworkError, Heartbeat, LeaderElected, NotLeader, Offers, Rescind, Revive, Subscribe,
+    Subscribed, Suppress, Teardown, Update,
 };
 use corral_http::v1::convert;
 use corral_http::v1::recordio;
 use corral_http::v1::scheduler::{self as v1, Event, EventType};
-use corral_http::v1::stream::{self, EventSender, Inbox, Next, Poke, Refused};
+use corral_http::v1::stream::{EventSender, Inbox, Next, Poke, Refused};
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid};
 
+use super::calls::Relay;
 use super::media::Format;
-use super::streams::Streams;
-
-/// A framework call, in Corral's words, for the session to send.
-#[derive(Debug)]
-pub(super) enum Relay {
-    Accept(Accept),
-    Decline(Decline),
-    Revive,
-    Suppress,
-    Kill(Kill),
-    Acknowledge(Acknowledge),
-    Reconcile(Reconcile),
-    Teardown,
-}
-
-/// The inbox of a framework's calls.
-pub(super) type SharedInbox = stream::SharedInbox<Relay>;
+use super::streams::{SharedInbox, Streams};
 
 /// The actor of one subscription.
 pub(super) struct Session {

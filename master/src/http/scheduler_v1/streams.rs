@@ -6,7 +6,12 @@ use std::sync::{Arc, Mutex};
 
 use corral_runtime::Pid;
 
-use super::session::SharedInbox;
+use corral_http::v1::stream;
+
+use super::calls::Relay;
+
+/// The inbox of a framework's calls.
+pub(super) type SharedInbox = stream::SharedInbox<Relay>;
 
 /// The subscription serving one framework.
 #[derive(Clone)]

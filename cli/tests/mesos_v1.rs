@@ -155,6 +155,29 @@ impl Drop for PyFramework {
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// Stops, when dropped, the pymesos executors whose sandboxes are under
+/// its directory (each writes `executor.pid` there): once the test's
+/// agent is gone, nothing else would.
+struct Executors(PathBuf);
+
+impl Drop for Executors {
+    fn drop(&mut self) {
+        fn visit(dir: &Path) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    visit(&path);
+                } else if path.file_name().is_some_and(|n| n == "executor.pid") {
+                    if let Ok(pid) = std::fs::read_to_string(&path) {
+                        let _ = Command::new("kill").args(["-9", pid.trim()]).status();
+                    }
+                }
+            }
+        }
+        visit(&self.0);
+    }
+}
+
 /// A master on `ip(n)` and one agent on `ip(n + 1)`, default flags, once
 /// the agent has registered; the master's HOST:PORT.
 fn master_and_agent(dir: &Path, n: u8) -> (Proc, Proc, String) {
@@ -282,6 +305,7 @@ fn pymesos_follows_the_leader_through_a_master_failover() {
 #[test]
 fn a_pymesos_executor_runs_a_pymesos_frameworks_task() {
     let dir = test_dir("mesos-v1-executor");
+    let _executors = Executors(dir.clone());
     let (_master, _agent, m) = master_and_agent(&dir, 40);
     let script =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mesos_clients/pymesos_executor.py");
@@ -308,15 +332,14 @@ fn a_pymesos_executor_runs_a_pymesos_frameworks_task() {
     );
 
     // Bad calls get a clear 4xx.
-    let call = |content_type: &str, body: &str| match ureq::post(
-        "http://127.15.1.41:5051/api/v1/executor",
-    )
-    .set("Content-Type", content_type)
-    .send_string(body)
-    {
-        Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
-        Err(ureq::Error::Status(s, r)) => (s, r.into_string().unwrap_or_default()),
-        Err(e) => panic!("POST /api/v1/executor: {e}"),
+    let call = |content_type: &str, body: &str| {
+        let (status, _, text) = post_to(
+            "127.15.1.41:5051",
+            "/api/v1/executor",
+            body.as_bytes(),
+            &[("Content-Type", content_type)],
+        );
+        (status, text)
     };
     let stranger = json!({"type": "UPDATE", "framework_id": {"value": "f"},
         "executor_id": {"value": "nobody"}, "update": {"status": {
@@ -330,9 +353,71 @@ fn a_pymesos_executor_runs_a_pymesos_frameworks_task() {
 }
 
 #[test]
+fn a_pymesos_executor_keeps_its_task_through_an_agent_restart() {
+    let dir = test_dir("mesos-v1-executor-restart");
+    let _executors = Executors(dir.clone());
+    let (_master, mut agent, m) = master_and_agent(&dir, 70);
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mesos_clients/pymesos_executor.py");
+    let executor = format!(
+        "exec '{}' '{}'",
+        pymesos_python().display(),
+        script.display()
+    );
+    let mut fw = PyFramework::start_with(
+        "executor-restart",
+        &m,
+        &dir,
+        &[("PYMESOS_EXECUTOR", executor)],
+    );
+    let registered = fw.expect(json!({"event": "registered"}), WAIT);
+    fw.expect(json!({"event": "running"}), WAIT);
+
+    // The agent dies with its task running, and comes back where it was.
+    agent.sigkill();
+    let a = format!("{}:5051", ip(71));
+    let _agent = agent_at(&dir, "agent-again", "agent", &m, ip(71), &[]);
+    // pymesos subscribes again (it backs off up to 15 s between tries).
+    wait_for(
+        Duration::from_secs(60),
+        "the executor subscribed to the restarted agent",
+        || {
+            let state = common::state::state_at(&a)?;
+            let tasks = state["tasks"].as_array()?;
+            tasks
+                .iter()
+                .any(|t| t["task_id"] == "sleeper" && t["executor_connected"] == true)
+                .then_some(())
+        },
+    );
+
+    // A kill now reaches the executor through its new subscription: the
+    // TASK_KILLED is the executor's own.
+    let framework = registered["framework_id"].as_str().expect("an id");
+    let (status, _, text) = post_to(
+        &m,
+        &format!("/tasks/{framework}/sleeper/kill"),
+        b"",
+        &[JSON],
+    );
+    assert_eq!(status, 202, "{text}");
+    fw.expect(
+        json!({"event": "update", "task": "sleeper", "state": "TASK_KILLED",
+            "message": "killed by a pymesos executor"}),
+        WAIT,
+    );
+    assert_eq!(
+        fw.exit_code(WAIT),
+        Some(0),
+        "pymesos exits 0: {:#?}",
+        fw.seen
+    );
+}
+
+#[test]
 fn pymesos_reads_the_cluster_through_the_operator_api() {
     let dir = test_dir("mesos-v1-operator");
-    let (_master, _agent, m) = master_and_agent(&dir, 30);
+    let (_master, _agent, m) = master_and_agent(&dir, 60);
     let m = m.as_str();
     let mut fw = PyFramework::start("failover", m, &dir);
     let registered = fw.expect(json!({"event": "registered"}), WAIT);
@@ -369,7 +454,7 @@ fn pymesos_reads_the_cluster_through_the_operator_api() {
     );
     assert_eq!(answer("GET_MASTER")["master_info"]["port"], 5050);
     let agents = &answer("GET_AGENTS")["agents"];
-    assert_eq!(agents[0]["pid"], "agent@127.15.1.31:5051", "{agents}");
+    assert_eq!(agents[0]["pid"], "agent@127.15.1.61:5051", "{agents}");
     assert_eq!(agents[0]["agent_info"]["port"], 5051);
     assert!(agents[0]["agent_info"]["resources"][0]
         .get("allocation_info")
@@ -389,13 +474,14 @@ fn pymesos_reads_the_cluster_through_the_operator_api() {
     assert_eq!(state["get_tasks"]["tasks"], *tasks);
 
     // What it cannot answer, it says.
-    let operator = |content_type: &str, body: &str| match ureq::post(&format!("http://{m}/api/v1"))
-        .set("Content-Type", content_type)
-        .send_string(body)
-    {
-        Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
-        Err(ureq::Error::Status(s, r)) => (s, r.into_string().unwrap_or_default()),
-        Err(e) => panic!("POST /api/v1: {e}"),
+    let operator = |content_type: &str, body: &str| {
+        let (status, _, text) = post_to(
+            m,
+            "/api/v1",
+            body.as_bytes(),
+            &[("Content-Type", content_type)],
+        );
+        (status, text)
     };
     let (s, t) = operator("application/json", r#"{"type":"GET_QUOTA"}"#);
     assert_eq!(
@@ -416,18 +502,29 @@ fn pymesos_reads_the_cluster_through_the_operator_api() {
 /// `POST /api/v1/scheduler` at `addr` with `body` and `headers`: status,
 /// `Location`, body; redirects not followed.
 fn post(addr: &str, body: &[u8], headers: &[(&str, &str)]) -> (u16, Option<String>, String) {
+    post_to(addr, "/api/v1/scheduler", body, headers)
+}
+
+/// `POST path` at `addr` with `body` and `headers`: status, `Location`,
+/// body; redirects not followed.
+fn post_to(
+    addr: &str,
+    path: &str,
+    body: &[u8],
+    headers: &[(&str, &str)],
+) -> (u16, Option<String>, String) {
     let agent = ureq::AgentBuilder::new()
         .redirects(0)
         .timeout(Duration::from_secs(5))
         .build();
-    let mut req = agent.post(&format!("http://{addr}/api/v1/scheduler"));
+    let mut req = agent.post(&format!("http://{addr}{path}"));
     for (k, v) in headers {
         req = req.set(k, v);
     }
     let resp = match req.send_bytes(body) {
         Ok(r) => r,
         Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("POST to {addr}: {e}"),
+        Err(e) => panic!("POST {path} to {addr}: {e}"),
     };
     let status = resp.status();
     let location = resp.header("location").map(str::to_owned);

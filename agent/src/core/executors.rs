@@ -4,6 +4,7 @@
 
 use corral_api::executor as exec;
 use corral_api::ids::{FrameworkId, TaskId};
+use corral_api::task::TaskState;
 use corral_runtime::Pid;
 
 use super::tasks::Task;
@@ -24,7 +25,9 @@ pub(super) enum Claim {
 }
 
 impl AgentCore {
-    /// An executor registered: it gets its live tasks (and their kills).
+    /// An executor registered: it gets the live tasks it has not reported
+    /// on (and its tasks' kills), or, when there are none, an
+    /// [`exec::ExecutorReregistered`] saying it is taken.
     pub fn handle_register_executor(&mut self, from: Option<&Pid>, msg: exec::RegisterExecutor) {
         let Some(sender) = from.cloned() else {
             return;
@@ -75,24 +78,41 @@ impl AgentCore {
         // Where its updates come from must be durable before it gets its
         // tasks: a restarted agent takes it back only from this pid.
         self.write_checkpoints(None);
+        let mut runs = Vec::new();
+        let mut kills = Vec::new();
         for key in &live {
             let Some(task) = self.tasks.get(key) else {
                 continue;
             };
-            // A repeated registration means our RunTask may have been lost.
-            let run = exec::RunTask {
-                framework_id: key.0.clone(),
-                task: task.info.clone(),
-            };
-            let kill = task.phase.kill_requested();
-            self.send(&sender, Outgoing::RunTask(run));
-            if kill {
-                let task_id = key.1.clone();
-                self.send(
-                    &sender,
-                    Outgoing::KillTask(exec::KillTask { task_id, grace }),
-                );
+            // A repeated registration means our RunTask may have been lost,
+            // unless the executor has reported on the task: then it has it,
+            // and a second launch would run it twice (a Mesos executor
+            // that re-subscribes does not expect its tasks again).
+            if task.state == TaskState::Staging {
+                runs.push(exec::RunTask {
+                    framework_id: key.0.clone(),
+                    task: task.info.clone(),
+                });
             }
+            if task.phase.kill_requested() {
+                kills.push(exec::KillTask {
+                    task_id: key.1.clone(),
+                    grace,
+                });
+            }
+        }
+        if runs.is_empty() {
+            // Nothing new to run: the answer that says it is taken.
+            self.send(
+                &sender,
+                Outgoing::ExecutorReregistered(exec::ExecutorReregistered { executor_id }),
+            );
+        }
+        for run in runs {
+            self.send(&sender, Outgoing::RunTask(run));
+        }
+        for kill in kills {
+            self.send(&sender, Outgoing::KillTask(kill));
         }
         for key in first {
             self.notify(AgentEvent::ExecutorRegistered {

@@ -1,10 +1,12 @@
 """A Mesos executor written on pymesos (PyPI), unmodified, for Corral's
 tests of the v1 executor API: it runs each task it is given by reporting
-TASK_RUNNING, then TASK_FINISHED with a message naming itself; a kill
-reports TASK_KILLED. The agent starts it with Mesos's environment
+TASK_RUNNING, then TASK_FINISHED with a message naming itself (a task
+named `sleeper` runs until killed); a kill reports TASK_KILLED, naming
+itself too. Its agent may restart meanwhile: pymesos subscribes again. The agent starts it with Mesos's environment
 (`MESOS_AGENT_ENDPOINT`, `MESOS_FRAMEWORK_ID`, `MESOS_EXECUTOR_ID`, ...).
 """
 
+import os
 import threading
 
 from pymesos import Executor, MesosExecutorDriver
@@ -15,6 +17,8 @@ class Runs(Executor):
         def run():
             task_id = task["task_id"]
             driver.sendStatusUpdate({"task_id": task_id, "state": "TASK_RUNNING"})
+            if task.get("name") == "sleeper":
+                return
             driver.sendStatusUpdate(
                 {"task_id": task_id, "state": "TASK_FINISHED", "message": "run by a pymesos executor"}
             )
@@ -22,8 +26,14 @@ class Runs(Executor):
         threading.Thread(target=run, daemon=True).start()
 
     def killTask(self, driver, task_id):
-        driver.sendStatusUpdate({"task_id": task_id, "state": "TASK_KILLED"})
+        driver.sendStatusUpdate(
+            {"task_id": task_id, "state": "TASK_KILLED", "message": "killed by a pymesos executor"}
+        )
 
 
 if __name__ == "__main__":
+    # For the test to stop it when done: with its agent gone, pymesos
+    # would try to subscribe again for a day.
+    with open("executor.pid", "w") as f:
+        f.write(str(os.getpid()))
     MesosExecutorDriver(Runs()).run()

@@ -11,6 +11,11 @@ PLAN:
             task; tear down.
   executor  launch one task on a custom executor written on pymesos
             (the command in $PYMESOS_EXECUTOR); see it finish.
+  executor-restart
+            as a checkpointing framework, launch one `sleeper` task on
+            that executor, which runs until killed; print "running" and
+            wait for its end (the test restarts the agent meanwhile and
+            kills the task).
   failover  launch one `sleep` task; once it runs, print "running" and
             wait. When the stream ends, try the masters in turn (a
             standby answers 307 to the leader, which pymesos follows)
@@ -65,6 +70,8 @@ class Plan(Scheduler):
         elif plan == "executor":
             # Run by the pymesos executor the environment names.
             self.to_launch = [("by-executor", "executor:" + os.environ["PYMESOS_EXECUTOR"])]
+        elif plan == "executor-restart":
+            self.to_launch = [("sleeper", "executor:" + os.environ["PYMESOS_EXECUTOR"])]
         else:
             self.to_launch = [("sleeper", "sleep 300")]
         self.finished = set()
@@ -124,7 +131,14 @@ class Plan(Scheduler):
         name = status["task_id"]["value"]
         state = status["state"]
         reason = status.get("reason")
-        say(event="update", task=name, state=state, reason=reason, has_uuid="uuid" in status)
+        say(
+            event="update",
+            task=name,
+            state=state,
+            reason=reason,
+            message=status.get("message"),
+            has_uuid="uuid" in status,
+        )
         if reason == "REASON_RECONCILIATION":
             self.on_reconciled(driver, name, state)
             return
@@ -180,6 +194,7 @@ def main():
         "name": "pymesos-" + plan,
         "failover_timeout": 600,
         "capabilities": [{"type": "PARTITION_AWARE"}],
+        "checkpoint": plan == "executor-restart",
     }
     sched = Plan(plan, masters)
     driver = MesosSchedulerDriver(sched, framework, masters[0], use_addict=False)

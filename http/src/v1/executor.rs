@@ -15,9 +15,32 @@ pub struct Call {
     /// Which call.
     #[serde(rename = "type")]
     pub kind: CallType,
+    /// SUBSCRIBE's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscribe: Option<Subscribe>,
     /// UPDATE's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update: Option<Update>,
+}
+
+/// `Call.Subscribe`: what an executor that subscribes again (after its
+/// agent restarted, or its connection broke) still holds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Subscribe {
+    /// Tasks it was given and has not had an update acknowledged for.
+    #[serde(default)]
+    pub unacknowledged_tasks: Vec<TaskRef>,
+    /// Updates it sent that were not acknowledged.
+    #[serde(default)]
+    pub unacknowledged_updates: Vec<Update>,
+}
+
+/// A `TaskInfo` as far as the agent reads one an executor sends back: its
+/// id (the rest it already has).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskRef {
+    /// The task.
+    pub task_id: Id,
 }
 
 /// `Call.Type`.

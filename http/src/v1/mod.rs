@@ -2,11 +2,13 @@
 //! ([`shapes`], [`scheduler`]), the conversion to and from Corral's own
 //! protocol types ([`convert`]), the same messages as protobuf
 //! ([`protobuf`], read into and written from the shapes), and the RecordIO
-//! framing of event streams ([`recordio`]). The master serves the scheduler API with them;
+//! framing of event streams ([`recordio`]), and how a request names its
+//! encoding ([`media`]). The master serves the scheduler API with them;
 //! clients (tests, benchmarks) read and write the same shapes.
 
 pub mod convert;
 pub mod executor;
+pub mod media;
 pub mod protobuf;
 pub mod recordio;
 pub mod scheduler;

@@ -27,12 +27,14 @@ use tokio::sync::mpsc;
 /// closed (the client re-subscribes and reconciles).
 pub const MAX_QUEUED_BYTES: usize = 128 << 20;
 
-/// Why an event could not be queued.
-#[derive(Debug, PartialEq, Eq)]
+/// Why an event could not be queued; either way the session ends.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refused {
     /// The client has not read [`MAX_QUEUED_BYTES`].
+    #[error("the client is not reading")]
     Full,
     /// The client went away.
+    #[error("the client went away")]
     Closed,
 }
 
@@ -60,8 +62,10 @@ pub fn queue() -> (EventSender, EventReceiver) {
 }
 
 impl EventSender {
-    /// Queues one framed event.
-    pub fn send(&self, record: Bytes) -> Result<(), Refused> {
+    /// Queues one encoded event (JSON or protobuf), framed as a RecordIO
+    /// record.
+    pub fn send(&self, event: &[u8]) -> Result<(), Refused> {
+        let record = Bytes::from(super::recordio::frame(event));
         let len = record.len();
         if self.queued.load(Ordering::Acquire) + len > MAX_QUEUED_BYTES {
             return Err(Refused::Full);
@@ -126,11 +130,18 @@ impl<T> Inbox<T> {
         }
     }
 
-    /// Marks the client gone (the caller then pokes the session).
+    /// Marks the client gone (the caller then pokes the session); what
+    /// was queued is dropped, as nobody will carry it out.
     pub fn close(inbox: &SharedInbox<T>) {
         if let Ok(mut i) = inbox.lock() {
             i.closed = true;
+            i.calls.clear();
         }
+    }
+
+    /// Whether something is queued (a poisoned lock counts as nothing).
+    pub fn is_pending(inbox: &SharedInbox<T>) -> bool {
+        inbox.lock().is_ok_and(|i| !i.calls.is_empty())
     }
 
     /// The next thing for the session. A poisoned lock (a handler panicked
@@ -148,35 +159,39 @@ impl<T> Inbox<T> {
 pub struct Poke;
 message!(Poke = "v1.Poke");
 
-/// Tells the session its client went away when actix drops the response
-/// body (the connection closed).
-struct Hangup<T> {
+/// Runs its closure when actix drops the response body (the connection
+/// closed).
+struct Hangup<F: FnOnce()>(Option<F>);
+
+impl<F: FnOnce()> Drop for Hangup<F> {
+    fn drop(&mut self) {
+        if let Some(tell) = self.0.take() {
+            tell();
+        }
+    }
+}
+
+/// What a session whose stream is its whole life hears when its client
+/// goes away: its `inbox` (on `node`) is closed and it is poked.
+pub fn close_inbox<T: 'static>(
     node: Arc<Node>,
     session: Pid,
     inbox: SharedInbox<T>,
-}
-
-impl<T> Drop for Hangup<T> {
-    fn drop(&mut self) {
-        Inbox::close(&self.inbox);
-        self.node.send(&self.session, Poke);
+) -> impl FnOnce() + 'static {
+    move || {
+        Inbox::close(&inbox);
+        node.send(&session, Poke);
     }
 }
 
 /// The response body of a subscription: the events `rx` gets, whatever is
-/// queued written as one chunk; when actix drops it, `session` (on `node`)
-/// is told through its `inbox`.
-pub fn event_body<T: 'static>(
+/// queued written as one chunk; when actix drops it, `on_hangup` runs
+/// (e.g. [`close_inbox`]).
+pub fn event_body(
     rx: EventReceiver,
-    node: Arc<Node>,
-    session: Pid,
-    inbox: SharedInbox<T>,
+    on_hangup: impl FnOnce() + 'static,
 ) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> {
-    let guard = Hangup {
-        node,
-        session,
-        inbox,
-    };
+    let guard = Hangup(Some(on_hangup));
     stream::unfold((rx, guard), |(mut rx, guard)| async move {
         let mut chunk = rx.recv().await?.to_vec();
         while chunk.len() < MAX_CHUNK_BYTES {
@@ -196,13 +211,14 @@ mod tests {
     #[test]
     fn bytes_not_events_are_bounded_and_reading_frees_them() {
         let (tx, mut rx) = queue();
-        let big = Bytes::from(vec![0u8; MAX_QUEUED_BYTES / 2]);
-        assert_eq!(tx.send(big.clone()), Ok(()));
-        assert_eq!(tx.send(big.clone()), Ok(()));
-        assert_eq!(tx.send(Bytes::from_static(b"x")), Err(Refused::Full));
-        assert_eq!(rx.try_recv().map(|b| b.len()), Some(big.len()));
-        assert_eq!(tx.send(Bytes::from_static(b"x")), Ok(()));
+        // Framed with its 8-digit length and a newline, half the bound.
+        let half = vec![0u8; MAX_QUEUED_BYTES / 2 - 9];
+        assert_eq!(tx.send(&half), Ok(()));
+        assert_eq!(tx.send(&half), Ok(()));
+        assert_eq!(tx.send(b"x"), Err(Refused::Full));
+        assert_eq!(rx.try_recv().map(|b| b.len()), Some(MAX_QUEUED_BYTES / 2));
+        assert_eq!(tx.send(b"x"), Ok(()));
         drop(rx);
-        assert_eq!(tx.send(Bytes::from_static(b"y")), Err(Refused::Closed));
+        assert_eq!(tx.send(b"y"), Err(Refused::Closed));
     }
 }

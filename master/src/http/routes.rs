@@ -2,7 +2,7 @@
 //! needs ([`GetState`], [`GetMetrics`], [`OperatorKill`]) and shapes the
 //! answer; none touches the master's state.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
@@ -16,6 +16,7 @@ use crate::state::{GetMetrics, GetState, KillOutcome, OperatorKill};
 use corral_api::ids::{id_problem, FrameworkId, TaskId};
 use corral_http::ask::ask;
 use corral_http::prometheus;
+use corral_http::v1::media;
 use corral_http::ApiError;
 use corral_http::{get, only, read_body};
 
@@ -109,13 +110,7 @@ async fn kill(
     // A page on another site can make a browser post a form here (no
     // preflight for form content types), never a JSON request: so a kill
     // must say it is JSON, and a cross-site form cannot kill tasks.
-    let json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
-    if !json {
+    if !media::body_is_json(req.headers()) {
         return Err(ApiError::unsupported_media_type(
             "send the kill with Content-Type: application/json (a guard against \
              cross-site forms); the body may be empty",

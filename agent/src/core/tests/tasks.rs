@@ -66,6 +66,34 @@ fn the_registered_executor_gets_its_task_and_its_deadline_stops() {
     assert!(h.core.tasks().all(|t| t.executor_connected));
 }
 
+#[test]
+fn a_repeated_registration_relaunches_only_what_the_executor_has_not_reported() {
+    // Its RunTask may have been lost: sent again.
+    let mut h = running();
+    let again =
+        h.shown(|c, _| c.handle_register_executor(Some(&executor()), register_executor("t1")));
+    assert_eq!(again, ["send exec RunTask(t1)"]);
+    // It reported on the task, so it has it: a Mesos executor that
+    // re-subscribes would run it twice. It hears it is taken.
+    h.input(|c, n| {
+        c.handle_executor_update(n, Some(&executor()), update("t1", TaskState::Running, 1))
+    });
+    let again =
+        h.shown(|c, _| c.handle_register_executor(Some(&executor()), register_executor("t1")));
+    assert_eq!(again, ["send exec ExecutorReregistered(t1)"]);
+    // A kill asked meanwhile is passed on again either way.
+    h.input(|c, n| c.handle_kill_task(n, Some(&m1()), kill("t1")));
+    let again =
+        h.shown(|c, _| c.handle_register_executor(Some(&executor()), register_executor("t1")));
+    assert_eq!(
+        again,
+        [
+            "send exec ExecutorReregistered(t1)",
+            "send exec KillTask(t1)"
+        ]
+    );
+}
+
 /// What each way a task can end makes the agent do, from a given phase.
 #[test]
 fn task_ends_made_by_the_agent() {

@@ -5,9 +5,10 @@
 //! to call in `MESOS_AGENT_ENDPOINT`.
 //!
 //! A SUBSCRIBE is answered 200 with a chunked RecordIO stream and starts a
-//! [`session`] actor that registers with the agent as that executor; the
-//! stream then carries SUBSCRIBED, LAUNCH, KILL, ACKNOWLEDGED and
-//! SHUTDOWN. An UPDATE (a status with its uuid) is answered 202 and
+//! [`session`] actor that registers with the agent as that executor (or,
+//! from an executor that subscribes again, hands its session the new
+//! stream); the stream then carries SUBSCRIBED, LAUNCH, KILL, ACKNOWLEDGED
+//! and SHUTDOWN. An UPDATE (a status with its uuid) is answered 202 and
 //! relayed to the agent, which acknowledges it once it holds it.
 //!
 //! | answer | when |
@@ -17,22 +18,24 @@
 //! | 400 | malformed JSON, a missing part, an update that is not a status Corral can take, MESSAGE (not yet) |
 //! | 403 | an UPDATE from an executor with no subscription on this agent |
 //! | 415 | a `Content-Type` other than `application/json` |
+//! | 503 | the agent has not registered yet, or the executor's previous session is still ending |
 
 mod session;
 mod subscriptions;
 
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use corral_api::executor::ExecutorUpdate;
 use corral_http::ask::ask;
 use corral_http::v1::convert::status_in;
-use corral_http::v1::executor::{Call, CallType};
+use corral_http::v1::executor::{Call, CallType, Subscribe};
 use corral_http::v1::stream::{event_body, queue, Inbox, Poke};
+use corral_http::v1::{media, JSON};
 use corral_http::{only, read_body, ApiError};
+use corral_runtime::SpawnError;
 
-use self::session::{Identity, Session};
-use self::subscriptions::Subscription;
+use self::session::{session_name, Identity, Session};
 pub(in crate::http) use self::subscriptions::Subscriptions;
+use self::subscriptions::{Attach, FromExecutor, Joined, Subscription};
 use super::AgentApi;
 use crate::state::GetAgentState;
 
@@ -53,13 +56,7 @@ async fn call(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body = read_body(&req, body).await?;
-    let json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
-    if !json {
+    if !media::body_is_json(req.headers()) {
         return Err(ApiError::unsupported_media_type(
             "Expecting 'Content-Type' of application/json (protobuf is not served yet)",
         ));
@@ -71,7 +68,10 @@ async fn call(
         call.executor_id.value.as_str(),
     );
     match call.kind {
-        CallType::Subscribe => subscribe(&api, &subs, fw, exec).await,
+        CallType::Subscribe => {
+            let held = call.subscribe.clone().unwrap_or_default();
+            subscribe(&api, &subs, fw, exec, held).await
+        }
         CallType::Update => {
             let update = call
                 .update
@@ -84,7 +84,7 @@ async fn call(
             })?;
             let status =
                 status_in(&update.status, fw, &sub.agent_id).map_err(ApiError::bad_request)?;
-            Inbox::push(&sub.inbox, ExecutorUpdate { status });
+            Inbox::push(&sub.inbox, FromExecutor::Update(ExecutorUpdate { status }));
             api.node.send(&sub.session, Poke);
             Ok(HttpResponse::Accepted().finish())
         }
@@ -100,40 +100,106 @@ async fn subscribe(
     subs: &Subscriptions,
     fw: &str,
     exec: &str,
+    held: Subscribe,
 ) -> Result<HttpResponse, ApiError> {
     let me = ask(&api.node, &api.agent, GetAgentState, "agent").await?;
     let agent_id = me
         .id
         .map(|id| id.0)
         .ok_or_else(|| ApiError::unavailable("this agent has not registered with a master yet"))?;
+    let mut updates = Vec::with_capacity(held.unacknowledged_updates.len());
+    for u in &held.unacknowledged_updates {
+        let status = status_in(&u.status, fw, &agent_id).map_err(|e| {
+            ApiError::bad_request(format!("an unacknowledged update is not a status: {e}"))
+        })?;
+        updates.push(ExecutorUpdate { status });
+    }
     let (events, rx) = queue();
-    let inbox = Inbox::shared();
-    let who = Identity {
-        framework_id: fw.to_owned(),
-        executor_id: exec.to_owned(),
+    let stream = next_stream();
+    let attach = Attach {
+        stream,
+        events,
+        tasks: held
+            .unacknowledged_tasks
+            .into_iter()
+            .map(|t| t.task_id.value)
+            .collect(),
+        updates,
+    };
+    let name = session_name(fw, exec);
+    let session = api
+        .node
+        .pid(&name)
+        .map_err(|e| ApiError::internal(format!("cannot name the session: {e}")))?;
+    let fresh = Subscription {
+        session,
+        inbox: Inbox::shared(),
         agent_id: agent_id.clone(),
-        hostname: me.hostname,
     };
-    let session = Session::new(api.agent.clone(), who, events, inbox.clone(), subs.clone());
-    let name = format!("v1-executor-{}", next_session());
-    let node = api.node.clone();
-    let pid = web::block(move || node.spawn(&name, session))
-        .await
-        .map_err(|e| ApiError::internal(format!("cannot start the subscription: {e}")))?
-        .map_err(|e| ApiError::unavailable(format!("cannot start the subscription: {e}")))?;
-    let sub = Subscription {
-        session: pid.clone(),
-        inbox: inbox.clone(),
-        agent_id,
+    let sub = match subs.join(fw, exec, attach, fresh) {
+        Some(Joined::Session(sub)) => sub,
+        Some(Joined::New(sub)) => {
+            let who = Identity {
+                framework_id: fw.to_owned(),
+                executor_id: exec.to_owned(),
+                agent_id,
+                hostname: me.hostname,
+            };
+            let actor = Session::new(api.agent.clone(), who, sub.inbox.clone(), subs.clone());
+            start(api, &name, actor).await.inspect_err(|_| {
+                subs.remove(fw, exec, &sub.inbox);
+                Inbox::close(&sub.inbox);
+            })?;
+            sub
+        }
+        None => return Err(ApiError::internal("the subscription table is unusable")),
     };
-    subs.insert(fw, exec, sub);
+    api.node.send(&sub.session, Poke);
+    let (node, pid, inbox) = (api.node.clone(), sub.session, sub.inbox);
+    let hangup = move || {
+        Inbox::push(&inbox, FromExecutor::Detach(stream));
+        node.send(&pid, Poke);
+    };
     Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .streaming(event_body(rx, api.node.clone(), pid, inbox)))
+        .content_type(JSON)
+        .streaming(event_body(rx, hangup)))
 }
 
-/// Session names on the node: each subscription's own.
-fn next_session() -> u64 {
+/// Spawns the session `name`. Its predecessor of that name may still be
+/// stopping (it left the table first): waits for the name, a few times.
+async fn start(api: &AgentApi, name: &str, session: Session) -> Result<(), ApiError> {
+    let mut session = Some(session);
+    for _ in 0..START_TRIES {
+        let (node, n) = (api.node.clone(), name.to_owned());
+        let Some(actor) = session.take() else { break };
+        let spawned = web::block(move || match node.spawn(&n, actor) {
+            Ok(_) => Ok(()),
+            Err(SpawnError::NameTaken(_)) => Err(None),
+            Err(e) => Err(Some(e)),
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("cannot start the subscription: {e}")))?;
+        match spawned {
+            Ok(()) => return Ok(()),
+            Err(Some(e)) => {
+                return Err(ApiError::unavailable(format!(
+                    "cannot start the subscription: {e}"
+                )))
+            }
+            Err(None) => actix_web::rt::time::sleep(START_RETRY).await,
+        }
+    }
+    Err(ApiError::unavailable(
+        "the executor's previous subscription is still ending; subscribe again",
+    ))
+}
+/// How often, and how long apart, a session's start waits for its
+/// predecessor's name.
+const START_TRIES: u32 = 20;
+const START_RETRY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Tells each SUBSCRIBE's stream apart.
+fn next_stream() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)

@@ -17,7 +17,7 @@
 
 mod views;
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -26,6 +26,7 @@ use super::api::MasterApi;
 use super::mesos::{metrics_now, wall_clock_ms};
 use crate::state::{GetMetrics, GetState};
 use corral_http::ask::ask;
+use corral_http::v1::{media, JSON};
 use corral_http::{only, read_body, ApiError};
 
 /// Adds the operator API's routes.
@@ -55,27 +56,12 @@ async fn call(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body = read_body(&req, body).await?;
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if content_type.split(';').next().map(str::trim) != Some("application/json") {
+    if !media::body_is_json(req.headers()) {
         return Err(ApiError::unsupported_media_type(
             "Expecting 'Content-Type' of application/json (protobuf is not served yet)",
         ));
     }
-    let accepts_json = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_none_or(|a| {
-            a.split(',').any(|r| {
-                let r = r.split(';').next().unwrap_or("").trim();
-                ["application/json", "application/*", "*/*"].contains(&r)
-            })
-        });
-    if !accepts_json {
+    if media::accept(req.headers()).is_some_and(|a| !media::allows(a, JSON)) {
         return Err(ApiError::new(
             StatusCode::NOT_ACCEPTABLE,
             "Expecting 'Accept' to allow 'application/json'",

@@ -26,7 +26,7 @@
 //! | 503 | no leader is known |
 
 mod calls;
-mod media;
+mod codec;
 mod session;
 mod streams;
 
@@ -44,12 +44,12 @@ use corral_http::v1::scheduler::{Call, CallType};
 use corral_http::v1::{JSON, PROTOBUF, STREAM_ID};
 use corral_http::{only, read_body, ApiError};
 
-use self::media::Format;
 use self::session::Session;
 pub(in crate::http) use self::streams::Streams;
 use super::api::{protocol_relative, MasterApi};
 use crate::state::GetLeadership;
-use corral_http::v1::stream::{event_body, queue, Inbox, Poke};
+use corral_http::v1::media::{self, Format};
+use corral_http::v1::stream::{close_inbox, event_body, queue, Inbox, Poke};
 
 /// The path.
 const PATH: &str = "/api/v1/scheduler";
@@ -113,19 +113,15 @@ async fn call(
 
 /// The call in the body, JSON or protobuf by its `Content-Type`.
 fn parse(req: &HttpRequest, body: &[u8]) -> Result<Call, ApiError> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .ok_or_else(|| ApiError::bad_request("Expecting 'Content-Type' to be present"))?
-        .to_str()
-        .unwrap_or("");
+    let content_type = media::content_type(req.headers())
+        .ok_or_else(|| ApiError::bad_request("Expecting 'Content-Type' to be present"))?;
     let format = Format::of_body(content_type).ok_or_else(|| {
         ApiError::unsupported_media_type(format!(
             "Expecting 'Content-Type' of {JSON} or {PROTOBUF}, not '{}'",
             corral_http::echo(content_type)
         ))
     })?;
-    format.call(body)
+    codec::call(format, body)
 }
 
 /// None when this master leads; else a 307 to the leader's API (Mesos's
@@ -159,12 +155,7 @@ async fn subscribe(
             "Subscribe calls should not include the 'Mesos-Stream-Id' header",
         ));
     }
-    // A header that is not text allows nothing.
-    let accept = req
-        .headers()
-        .get(header::ACCEPT)
-        .map(|a| a.to_str().unwrap_or(""));
-    let format = Format::of_stream(accept).ok_or_else(|| {
+    let format = Format::of_response(media::accept(req.headers())).ok_or_else(|| {
         ApiError::new(
             actix_web::http::StatusCode::NOT_ACCEPTABLE,
             format!("Expecting 'Accept' to allow '{JSON}' or '{PROTOBUF}'"),
@@ -212,7 +203,7 @@ async fn subscribe(
         .map_err(|e| ApiError::internal(format!("cannot start the subscription: {e}")))?;
     let pid = spawned
         .map_err(|e| ApiError::unavailable(format!("cannot start the subscription: {e}")))?;
-    let events = event_body(rx, api.node.clone(), pid, inbox);
+    let events = event_body(rx, close_inbox(api.node.clone(), pid, inbox));
     Ok(HttpResponse::Ok()
         .content_type(format.media_type())
         .insert_header((STREAM_ID, stream_id))

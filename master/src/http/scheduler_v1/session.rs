@@ -15,14 +15,14 @@ use corral_api::framework::{
     Subscribed, Suppress, Teardown, Update,
 };
 use corral_http::v1::convert;
-use corral_http::v1::recordio;
 use corral_http::v1::scheduler::{self as v1, Event, EventType};
-use corral_http::v1::stream::{EventSender, Inbox, Next, Poke, Refused};
+use corral_http::v1::stream::{EventSender, Inbox, Next, Poke};
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid};
 
 use super::calls::Relay;
-use super::media::Format;
+use super::codec;
 use super::streams::{SharedInbox, Streams};
+use corral_http::v1::media::Format;
 
 /// The actor of one subscription.
 pub(super) struct Session {
@@ -77,8 +77,8 @@ impl Session {
     /// Writes `event` onto the stream; a stream that is gone or full ends
     /// the session.
     fn emit(&mut self, event: &Event, ctx: &mut Ctx<'_, Self>) {
-        let record = match self.format.event(event) {
-            Ok(bytes) => recordio::frame(&bytes),
+        let record = match codec::event(self.format, event) {
+            Ok(bytes) => bytes,
             Err(e) => {
                 // A bug (the shapes and the .proto subset disagree): the
                 // event is lost, the stream goes on.
@@ -86,12 +86,8 @@ impl Session {
                 return;
             }
         };
-        if let Err(e) = self.events.send(record.into()) {
-            let why = match e {
-                Refused::Full => "the client is not reading",
-                Refused::Closed => "the client went away",
-            };
-            tracing::info!(framework = ?self.framework_id, why, "closing a v1 scheduler stream");
+        if let Err(why) = self.events.send(&record) {
+            tracing::info!(framework = ?self.framework_id, %why, "closing a v1 scheduler stream");
             ctx.stop();
         }
     }

@@ -1,0 +1,164 @@
+//! The two encodings of Mesos's v1 APIs and how a request names them: a
+//! body is JSON or protobuf by its `Content-Type` (exactly those two
+//! types, case aside, parameters ignored), and a response is written in
+//! the one its `Accept` allows, JSON when it allows both (as Mesos
+//! prefers) or says nothing. Every v1 endpoint and the kill route decide
+//! with these, so they agree on what a media type is.
+
+use actix_web::http::header::{self, HeaderMap};
+
+use super::{JSON, PROTOBUF};
+
+/// An encoding of calls and events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `application/json`: protobuf's JSON mapping.
+    Json,
+    /// `application/x-protobuf`.
+    Protobuf,
+}
+
+impl Format {
+    /// The media type, for `Content-Type`.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Format::Json => JSON,
+            Format::Protobuf => PROTOBUF,
+        }
+    }
+
+    /// The format of a body whose `Content-Type` is `value`; None for any
+    /// other type.
+    pub fn of_body(value: &str) -> Option<Format> {
+        [Format::Json, Format::Protobuf]
+            .into_iter()
+            .find(|f| media_is(value, f.media_type()))
+    }
+
+    /// The format of a response for its `Accept` header (None: the header
+    /// is absent, which accepts anything); None when it allows neither.
+    pub fn of_response(accept: Option<&str>) -> Option<Format> {
+        let Some(accept) = accept else {
+            return Some(Format::Json);
+        };
+        [Format::Json, Format::Protobuf]
+            .into_iter()
+            .find(|f| allows(accept, f.media_type()))
+    }
+}
+
+/// A request's `Content-Type`; None when absent, "" when not text.
+pub fn content_type(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or(""))
+}
+
+/// Whether a request says its body is JSON.
+pub fn body_is_json(headers: &HeaderMap) -> bool {
+    content_type(headers).is_some_and(|v| media_is(v, JSON))
+}
+
+/// A request's `Accept`; None when absent, "" (allowing nothing) when not
+/// text.
+pub fn accept(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::ACCEPT)
+        .map(|v| v.to_str().unwrap_or(""))
+}
+
+/// Whether a media type (parameters aside) is `want`.
+pub fn media_is(value: &str, want: &str) -> bool {
+    value
+        .split(';')
+        .next()
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(want))
+}
+
+/// Whether an `Accept` header allows `media` (`type/subtype`): a range
+/// that is it, its `type/*` or `*/*`, with a quality above zero.
+pub fn allows(accept: &str, media: &str) -> bool {
+    let wildcard = media
+        .split_once('/')
+        .map(|(kind, _)| format!("{kind}/*"))
+        .unwrap_or_default();
+    accept.split(',').any(|range| {
+        let matches = [media, wildcard.as_str(), "*/*"]
+            .iter()
+            .any(|ok| media_is(range, ok));
+        matches && quality(range) > 0.0
+    })
+}
+
+/// A range's `q` parameter (1 when absent; 0, refusing it, when it is not
+/// a number).
+fn quality(range: &str) -> f32 {
+    range
+        .split(';')
+        .skip(1)
+        .filter_map(|p| p.split_once('='))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("q"))
+        .map_or(1.0, |(_, q)| q.trim().parse().unwrap_or(0.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_is_json_or_protobuf_by_its_type() {
+        assert_eq!(Format::of_body("application/json"), Some(Format::Json));
+        assert_eq!(
+            Format::of_body("application/json; charset=utf-8"),
+            Some(Format::Json)
+        );
+        assert_eq!(
+            Format::of_body("Application/X-Protobuf"),
+            Some(Format::Protobuf)
+        );
+        assert_eq!(Format::of_body("text/plain"), None);
+        assert_eq!(Format::of_body("application/protobuf"), None);
+    }
+
+    #[test]
+    fn a_response_is_json_unless_only_protobuf_is_accepted() {
+        let cases = [
+            (None, Some(Format::Json)),
+            (Some("application/json"), Some(Format::Json)),
+            (Some("*/*"), Some(Format::Json)),
+            (Some("application/*"), Some(Format::Json)),
+            (
+                Some("application/x-protobuf, application/json"),
+                Some(Format::Json),
+            ),
+            (Some("application/x-protobuf"), Some(Format::Protobuf)),
+            (
+                Some("application/json;q=0, application/x-protobuf"),
+                Some(Format::Protobuf),
+            ),
+            (Some("text/plain"), None),
+            (Some(""), None),
+            (Some("application/x-protobuf;q=0"), None),
+        ];
+        for (accept, want) in cases {
+            assert_eq!(Format::of_response(accept), want, "{accept:?}");
+        }
+    }
+
+    #[test]
+    fn headers_that_are_not_text_name_no_type() {
+        let mut h = HeaderMap::new();
+        assert!(!body_is_json(&h));
+        assert_eq!(accept(&h), None);
+        let binary = header::HeaderValue::from_bytes(b"application/json\xff").expect("opaque");
+        h.insert(header::CONTENT_TYPE, binary.clone());
+        h.insert(header::ACCEPT, binary);
+        assert!(!body_is_json(&h));
+        assert_eq!(accept(&h), Some(""));
+        h.insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("APPLICATION/JSON; charset=utf-8"),
+        );
+        assert!(body_is_json(&h));
+    }
+}

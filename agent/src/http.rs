@@ -10,6 +10,7 @@
 //! | `/files/read?path=FILE&offset=N&length=M` (and `/files/read.json`) | `{"data": "...", "offset": N}`, at most 1 MiB; past the end, empty data; no `offset` (or `-1`): `{"data": "", "offset": SIZE}` |
 //! | `/files/download?path=FILE` (and `/files/download.json`) | the file |
 //! | `POST /api/v1/executor` | Apache Mesos's v1 executor API: an executor's subscription stream and its updates (`executor_v1`) |
+//! | `POST /api/v1` | Apache Mesos's v1 operator API of an agent, its read calls (`operator_v1`) |
 //! | `/slave(1)/state`, `/metrics/snapshot`, `/slave(1)/health` | Apache Mesos's v0 views of an agent, Mesos's shapes (`mesos`, `docs/mesos-compatibility.md`) |
 //! | `/monitor/statistics` (and `.json`) | what each running executor uses, Mesos's shape, measured from `/proc` (a Docker task's container by the Docker daemon) ([`monitor`]) |
 //!
@@ -41,6 +42,7 @@ pub mod files;
 mod mesos;
 mod metrics;
 pub mod monitor;
+mod operator_v1;
 pub mod state_json;
 
 use std::path::PathBuf;
@@ -79,6 +81,7 @@ pub fn serve(
     HttpServer::start("agent", &cfg, move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::new(api.clone()))
             .configure(|c| executor_v1::executor_routes(c, &executors))
+            .configure(operator_v1::operator_routes)
             .service(get("/", index))
             .service(get("/state", state))
             .service(get("/metrics", metrics))

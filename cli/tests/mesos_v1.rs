@@ -425,9 +425,10 @@ fn pymesos_reads_the_cluster_through_the_operator_api() {
 
     let script =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mesos_clients/pymesos_operator.py");
+    let a = format!("{}:5051", ip(61));
     let out = Command::new(pymesos_python())
         .arg(script)
-        .arg(m)
+        .args([m, a.as_str()])
         .output()
         .expect("python runs");
     let answers: BTreeMap<String, Value> = String::from_utf8_lossy(&out.stdout)
@@ -438,8 +439,9 @@ fn pymesos_reads_the_cluster_through_the_operator_api() {
     let answer = |call: &str| -> &Value {
         let v = &answers[call];
         assert!(v.get("error").is_none(), "{call}: {v}");
-        assert_eq!(v["answer"]["type"], call);
-        &v["answer"][call.to_ascii_lowercase()]
+        let kind = call.trim_start_matches("agent ");
+        assert_eq!(v["answer"]["type"], kind);
+        &v["answer"][kind.to_ascii_lowercase()]
     };
     assert_eq!(answer("GET_HEALTH")["healthy"], true);
     assert!(answer("GET_VERSION")["version_info"]["version"].is_string());
@@ -496,6 +498,51 @@ fn pymesos_reads_the_cluster_through_the_operator_api() {
     assert_eq!(
         state["get_agents"]["agents"][0]["agent_info"]["id"],
         agents[0]["agent_info"]["id"]
+    );
+
+    // The agent's own view: the same task, its executor and framework.
+    assert_eq!(answer("agent GET_HEALTH")["healthy"], true);
+    assert!(answer("agent GET_VERSION")["version_info"]["version"].is_string());
+    let metrics = answer("agent GET_METRICS")["metrics"]
+        .as_array()
+        .expect("metrics");
+    let running = metrics.iter().find(|m| m["name"] == "slave/tasks_running");
+    assert_eq!(
+        running.map(|m| &m["value"]),
+        Some(&json!(1.0)),
+        "{metrics:?}"
+    );
+    let launched = &answer("agent GET_TASKS")["launched_tasks"];
+    assert_eq!(launched[0]["task_id"]["value"], "sleeper", "{launched}");
+    assert_eq!(launched[0]["state"], "TASK_RUNNING");
+    assert_eq!(launched[0]["agent_id"], agents[0]["agent_info"]["id"]);
+    let executors = &answer("agent GET_EXECUTORS")["executors"];
+    assert_eq!(
+        executors[0]["executor_info"]["executor_id"]["value"], "sleeper",
+        "{executors}"
+    );
+    let frameworks = &answer("agent GET_FRAMEWORKS")["frameworks"];
+    assert_eq!(
+        frameworks[0]["framework_info"]["id"]["value"],
+        registered["framework_id"]
+    );
+    let state = answer("agent GET_STATE");
+    assert_eq!(state["get_tasks"]["launched_tasks"], *launched);
+    assert_eq!(state["get_executors"]["executors"], *executors);
+    let containers = &answer("agent GET_CONTAINERS")["containers"];
+    assert_eq!(
+        containers[0]["executor_id"]["value"], "sleeper",
+        "{containers}"
+    );
+    assert!(
+        containers[0]["resource_statistics"]["mem_rss_bytes"].as_f64() > Some(0.0),
+        "{containers}"
+    );
+    let (s, _, t) = post_to(&a, "/api/v1", br#"{"type":"GET_FLAGS"}"#, &[JSON]);
+    assert_eq!(
+        (s, t.contains("GET_FLAGS is not supported")),
+        (400, true),
+        "{t}"
     );
 }
 

@@ -41,13 +41,37 @@ fn task(t: &TaskSummary, agent_id: &str) -> Value {
 
 /// Tasks of one executor: those it runs, those ended.
 #[derive(Default)]
-struct Executor<'a> {
-    live: Vec<&'a TaskSummary>,
-    ended: Vec<&'a TaskSummary>,
+pub(super) struct Executor<'a> {
+    pub live: Vec<&'a TaskSummary>,
+    pub ended: Vec<&'a TaskSummary>,
 }
 
 /// The executors of one framework, by id.
-type Executors<'a> = BTreeMap<&'a str, Executor<'a>>;
+pub(super) type Executors<'a> = BTreeMap<&'a str, Executor<'a>>;
+
+/// Every task the agent knows, by framework (with one of its tasks, for
+/// the framework's description) and executor. A task is live until it
+/// ends or is lost.
+pub(super) fn by_framework(s: &AgentSnapshot) -> BTreeMap<&str, (&TaskSummary, Executors<'_>)> {
+    let mut frameworks: BTreeMap<&str, (&TaskSummary, Executors<'_>)> = BTreeMap::new();
+    for (t, live) in s
+        .tasks
+        .iter()
+        .map(|t| (t, !t.state.is_terminal() && t.state != TaskState::Lost))
+        .chain(s.completed.iter().map(|t| (t, false)))
+    {
+        let (_, executors) = frameworks
+            .entry(t.framework_id.0.as_str())
+            .or_insert_with(|| (t, Executors::new()));
+        let e = executors.entry(t.executor_id.as_str()).or_default();
+        if live {
+            e.live.push(t);
+        } else {
+            e.ended.push(t);
+        }
+    }
+    frameworks
+}
 
 /// An executor, Mesos's shape. Its `directory` is the sandbox's absolute
 /// path, which Mesos's tools pass to `/files/*` as it is.
@@ -76,23 +100,7 @@ fn executor(id: &str, e: &Executor<'_>, agent_id: &str) -> Value {
 /// live task among `executors`, the others among `completed_executors`.
 pub(super) fn agent_state(s: &AgentSnapshot) -> Value {
     let agent_id = s.id.as_ref().map_or("", |id| id.0.as_str());
-    let mut frameworks: BTreeMap<&str, (&TaskSummary, Executors<'_>)> = BTreeMap::new();
-    for (t, live) in s
-        .tasks
-        .iter()
-        .map(|t| (t, !t.state.is_terminal() && t.state != TaskState::Lost))
-        .chain(s.completed.iter().map(|t| (t, false)))
-    {
-        let (_, executors) = frameworks
-            .entry(t.framework_id.0.as_str())
-            .or_insert_with(|| (t, Executors::new()));
-        let e = executors.entry(t.executor_id.as_str()).or_default();
-        if live {
-            e.live.push(t);
-        } else {
-            e.ended.push(t);
-        }
-    }
+    let frameworks = by_framework(s);
     let (mut active, mut completed) = (Vec::new(), Vec::new());
     for (id, (first, executors)) in &frameworks {
         let (mut running, mut done) = (Vec::new(), Vec::new());

@@ -1,14 +1,15 @@
-"""Reads a master through Mesos's v1 operator API with pymesos's operator
-driver (PyPI, unmodified), for Corral's tests: prints each answer as one
-JSON line `{"call": NAME, "answer": ...}`, or `{"call": NAME, "error": ...}`.
+"""Reads a master, and an agent if given, through Mesos's v1 operator API
+with pymesos's operator drivers (PyPI, unmodified), for Corral's tests:
+prints each answer as one JSON line `{"call": NAME, "answer": ...}`, or
+`{"call": NAME, "error": ...}`; an agent's calls are named `agent NAME`.
 
-    python pymesos_operator.py MASTER
+    python pymesos_operator.py MASTER [AGENT]
 """
 
 import json
 import sys
 
-from pymesos import MesosOperatorMasterDriver
+from pymesos import MesosOperatorAgentDriver, MesosOperatorMasterDriver
 
 
 def main():
@@ -24,6 +25,18 @@ def main():
         ("GET_ROLES", driver.getRoles),
         ("GET_STATE", driver.getState),
     ]
+    if len(sys.argv) > 2:
+        agent = MesosOperatorAgentDriver(sys.argv[2])
+        calls += [
+            ("agent GET_HEALTH", agent.getHealth),
+            ("agent GET_VERSION", agent.getVersion),
+            ("agent GET_METRICS", lambda: agent.getMetrics(5 * 10**9)),
+            ("agent GET_FRAMEWORKS", agent.getFrameworks),
+            ("agent GET_EXECUTORS", agent.getExecutors),
+            ("agent GET_TASKS", agent.getTasks),
+            ("agent GET_STATE", agent.getState),
+            ("agent GET_CONTAINERS", agent.getContainers),
+        ]
     for name, call in calls:
         try:
             print(json.dumps({"call": name, "answer": call()}), flush=True)

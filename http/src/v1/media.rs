@@ -6,8 +6,11 @@
 //! with these, so they agree on what a media type is.
 
 use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::StatusCode;
+use serde::de::DeserializeOwned;
 
 use super::{JSON, PROTOBUF};
+use crate::ApiError;
 
 /// An encoding of calls and events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +48,25 @@ impl Format {
             .into_iter()
             .find(|f| allows(accept, f.media_type()))
     }
+}
+
+/// A call posted as JSON, answered in JSON: 415 when the body says it is
+/// something else, 406 when `Accept` rules JSON out, 400 with the reason
+/// when the body is not a `T`.
+pub fn json_call<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
+    if !body_is_json(headers) {
+        return Err(ApiError::unsupported_media_type(
+            "Expecting 'Content-Type' of application/json (protobuf is not served yet)",
+        ));
+    }
+    if accept(headers).is_some_and(|a| !allows(a, JSON)) {
+        return Err(ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "Expecting 'Accept' to allow 'application/json'",
+        ));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("Failed to parse body into a Call: {e}")))
 }
 
 /// A request's `Content-Type`; None when absent, "" when not text.

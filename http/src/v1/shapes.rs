@@ -377,3 +377,11 @@ pub struct TaskStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
 }
+
+/// A call of the operator API as far as Corral reads it: its type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorCall {
+    /// `GET_STATE`, `GET_HEALTH`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+}

@@ -17,6 +17,7 @@
 //! | 202 | UPDATE, HEARTBEAT |
 //! | 400 | malformed JSON, a missing part, an update that is not a status Corral can take, MESSAGE (not yet) |
 //! | 403 | an UPDATE from an executor with no subscription on this agent |
+//! | 406 | an `Accept` that does not allow `application/json` |
 //! | 415 | a `Content-Type` other than `application/json` |
 //! | 503 | the agent has not registered yet, or the executor's previous session is still ending |
 
@@ -56,13 +57,7 @@ async fn call(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body = read_body(&req, body).await?;
-    if !media::body_is_json(req.headers()) {
-        return Err(ApiError::unsupported_media_type(
-            "Expecting 'Content-Type' of application/json (protobuf is not served yet)",
-        ));
-    }
-    let call: Call = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("Failed to parse body into a Call: {e}")))?;
+    let call: Call = media::json_call(req.headers(), &body)?;
     let (fw, exec) = (
         call.framework_id.value.as_str(),
         call.executor_id.value.as_str(),

@@ -17,16 +17,15 @@
 
 mod views;
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::api::MasterApi;
 use super::mesos::{metrics_now, wall_clock_ms};
 use crate::state::{GetMetrics, GetState};
 use corral_http::ask::ask;
-use corral_http::v1::{media, JSON};
+use corral_http::v1::media;
+use corral_http::v1::shapes::OperatorCall;
 use corral_http::{only, read_body, ApiError};
 
 /// Adds the operator API's routes.
@@ -43,32 +42,13 @@ pub(in crate::http) fn operator_routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// The part of a call this API reads: its type.
-#[derive(Deserialize)]
-struct Call {
-    #[serde(rename = "type")]
-    kind: String,
-}
-
 async fn call(
     api: web::Data<MasterApi>,
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body = read_body(&req, body).await?;
-    if !media::body_is_json(req.headers()) {
-        return Err(ApiError::unsupported_media_type(
-            "Expecting 'Content-Type' of application/json (protobuf is not served yet)",
-        ));
-    }
-    if media::accept(req.headers()).is_some_and(|a| !media::allows(a, JSON)) {
-        return Err(ApiError::new(
-            StatusCode::NOT_ACCEPTABLE,
-            "Expecting 'Accept' to allow 'application/json'",
-        ));
-    }
-    let call: Call = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("Failed to parse body into a Call: {e}")))?;
+    let call: OperatorCall = media::json_call(req.headers(), &body)?;
     if let Some(elsewhere) = api.redirect(&req).await? {
         return Ok(elsewhere);
     }

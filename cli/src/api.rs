@@ -103,8 +103,9 @@ pub struct State {
 pub struct Master {
     bases: Vec<String>,
     agent: ureq::Agent,
-    /// Sent with every request (to masters and agents) as HTTP Basic.
-    credential: Option<Credential>,
+    /// Sent with every request (to masters and agents): a credential as
+    /// HTTP Basic, or a bearer token.
+    authorization: Option<String>,
 }
 
 fn client() -> ureq::Agent {
@@ -200,21 +201,32 @@ impl Master {
         Ok(Master {
             bases,
             agent: master_client(),
-            credential: None,
+            authorization: None,
         })
     }
 
     /// This client, proving `credential` to masters and agents that
     /// authenticate HTTP calls.
     pub fn with_credential(mut self, credential: Option<Credential>) -> Master {
-        self.credential = credential;
+        if let Some(c) = credential {
+            self.authorization = Some(c.basic_header());
+        }
         self
     }
 
-    /// `request` with the credential, if any.
+    /// This client, proving the principal of bearer `token` (`corral
+    /// token`) to masters and agents that authenticate HTTP calls.
+    pub fn with_token(mut self, token: Option<&str>) -> Master {
+        if let Some(t) = token {
+            self.authorization = Some(format!("Bearer {}", t.trim()));
+        }
+        self
+    }
+
+    /// `request` with the credential or token, if any.
     fn authorized(&self, request: ureq::Request) -> ureq::Request {
-        match &self.credential {
-            Some(c) => request.set("Authorization", &c.basic_header()),
+        match &self.authorization {
+            Some(a) => request.set("Authorization", a),
             None => request,
         }
     }

@@ -25,7 +25,7 @@ use corral_runtime::{Node, NodeConfig};
 
 use crate::flags::{
     duration, executor_command, init_logs_as, master_pids, read_credential, read_credentials,
-    read_flag_file, resolve, show_duration, LogFormat,
+    read_flag_file, read_jwt_key, resolve, show_duration, LogFormat,
 };
 use crate::tls::TlsArgs;
 
@@ -139,6 +139,11 @@ pub struct MasterCommand {
     /// with HTTP Basic authentication.
     #[arg(long, env = "CORRAL_AUTHENTICATE_HTTP_READWRITE")]
     authenticate_http_readwrite: bool,
+    /// A file holding the key (at least 32 bytes) that HTTP bearer tokens
+    /// are signed with (HS256 JSON Web Tokens, `corral token`): a valid
+    /// token proves its principal as HTTP Basic does.
+    #[arg(long, env = "CORRAL_JWT_SECRET_KEY")]
+    jwt_secret_key: Option<PathBuf>,
 }
 
 impl MasterCommand {
@@ -153,6 +158,11 @@ impl MasterCommand {
             credentials: credentials.clone(),
             readonly: self.authenticate_http_readonly,
             readwrite: self.authenticate_http_readwrite,
+            jwt: self
+                .jwt_secret_key
+                .as_deref()
+                .map(read_jwt_key)
+                .transpose()?,
         };
         let actors = Authentication {
             credentials,
@@ -419,6 +429,10 @@ pub struct AgentArgs {
     /// HTTP writes must prove a principal of --http-credentials.
     #[arg(long, env = "CORRAL_AUTHENTICATE_HTTP_READWRITE")]
     authenticate_http_readwrite: bool,
+    /// A file holding the key HTTP bearer tokens are signed with, as the
+    /// master's --jwt-secret-key.
+    #[arg(long, env = "CORRAL_JWT_SECRET_KEY")]
+    jwt_secret_key: Option<PathBuf>,
     #[command(flatten)]
     common: NodeCommon,
 }
@@ -510,6 +524,11 @@ pub fn agent(args: AgentArgs) -> Result<ExitCode> {
             },
             readonly: args.authenticate_http_readonly,
             readwrite: args.authenticate_http_readwrite,
+            jwt: args
+                .jwt_secret_key
+                .as_deref()
+                .map(read_jwt_key)
+                .transpose()?,
         },
         ..HttpConfig::new(http_addr)
     };

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use corral_api::auth::{Credential, Credentials};
+use corral_http::token::JwtKey;
 use corral_master::master::Master;
 use corral_runtime::Pid;
 
@@ -124,6 +125,13 @@ where
 /// Reads one principal and secret (`--credential`) from `path`.
 pub fn read_credential(flag: &str, path: &Path) -> Result<Credential> {
     read_flag_file(flag, path, Credential::parse)
+}
+
+/// Reads the key bearer tokens are signed with (`--jwt-secret-key`).
+pub fn read_jwt_key(path: &Path) -> Result<JwtKey> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read --jwt-secret-key {}", path.display()))?;
+    JwtKey::new(&bytes).with_context(|| format!("bad --jwt-secret-key {}", path.display()))
 }
 
 /// Reads a list of principals and secrets (`--credentials`,

@@ -18,6 +18,7 @@ mod run_batch;
 mod sim;
 mod table;
 mod tls;
+mod token;
 mod views;
 
 use std::process::ExitCode;
@@ -58,6 +59,9 @@ enum Command {
     },
     /// Kill a task (as an operator).
     Kill(views::KillArgs),
+    /// Mint a bearer token for masters and agents that take tokens
+    /// (`--jwt-secret-key`).
+    Token(token::TokenArgs),
     /// Make a cluster CA and node certificates for mutual TLS.
     Certs {
         #[command(subcommand)]
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
             command: views::TaskCommand::Log(a),
         } => views::task_log(a),
         Command::Kill(a) => views::kill(a),
+        Command::Token(a) => token::token(a),
         Command::Certs { command } => tls::certs(command),
         Command::Sim(args) => sim::run(args),
         Command::Executor => corral_executor::run::run_from_env()

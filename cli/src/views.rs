@@ -39,8 +39,12 @@ pub struct Target {
     /// A principal and secret for masters and agents that authenticate
     /// HTTP calls (sent with HTTP Basic authentication): JSON
     /// `{"principal": .., "secret": ..}`, TOML, or `PRINCIPAL SECRET`.
-    #[arg(long, env = "CORRAL_CREDENTIAL")]
+    #[arg(long, env = "CORRAL_CREDENTIAL", conflicts_with = "token")]
     credential: Option<std::path::PathBuf>,
+    /// A bearer token (from `corral token`) for masters and agents that
+    /// authenticate HTTP calls and take tokens (`--jwt-secret-key`).
+    #[arg(long, env = "CORRAL_TOKEN")]
+    token: Option<String>,
 }
 
 impl Target {
@@ -50,7 +54,9 @@ impl Target {
             Some(path) => Some(crate::flags::read_credential("credential", path)?),
             None => None,
         };
-        Ok(Master::new(&self.master)?.with_credential(credential))
+        Ok(Master::new(&self.master)?
+            .with_credential(credential)
+            .with_token(self.token.as_deref()))
     }
 }
 

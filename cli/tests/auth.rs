@@ -288,6 +288,70 @@ fn http_calls_to_masters_and_agents_prove_a_principal_where_required() {
 }
 
 #[test]
+fn bearer_tokens_minted_by_corral_token_prove_their_principal_over_http() {
+    let dir = test_dir("auth-token");
+    let key = write(
+        &dir,
+        "jwt.key",
+        "a key of at least thirty-two bytes, for HS256\n",
+    );
+    let other = write(
+        &dir,
+        "other.key",
+        "another key, also thirty-two bytes or more\n",
+    );
+    let master = "127.12.11.40:5050";
+    let flags = [
+        "--jwt-secret-key",
+        &key,
+        "--authenticate-http-readonly",
+        "--authenticate-http-readwrite",
+    ];
+    let _master = lone_master(&dir, "master", ip(40), &flags);
+    wait_for(START, "the master's health", || {
+        answer_at(master, "/health").filter(|(status, _)| *status == 200)
+    });
+    let mint = |key: &str| {
+        let out = corral_output(&["token", "--jwt-secret-key", key, "--principal", "ops"]);
+        assert_succeeded(&out);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let token = mint(&key);
+    let good = format!("Bearer {token}");
+    assert_eq!(call("GET", master, "/state", Some(&good)).0, 200);
+    assert_eq!(
+        call("POST", master, "/tasks/f/t/kill", Some(&good)).0,
+        404,
+        "reached the route"
+    );
+    // No token, another key's token, or a secret the master has no
+    // credentials to check: 401, with both challenges.
+    let forged = format!("Bearer {}", mint(&other));
+    for authorization in [None, Some(forged.as_str()), Some("Basic b3BzOnMzY3JldA==")] {
+        let (status, challenge, body) = call("POST", master, "/tasks/f/t/kill", authorization);
+        assert_eq!(status, 401, "{authorization:?}: {body}");
+        assert!(
+            challenge.contains("Basic") || challenge.contains("Bearer"),
+            "{challenge}"
+        );
+    }
+    let (_, _, body) = call("GET", master, "/state", Some(&forged));
+    assert!(body.contains("signature does not match"), "{body}");
+
+    // The CLI sends it.
+    let out = corral_output(&["state", "--master", master]);
+    assert!(!out.status.success());
+    let out = corral_output(&["state", "--master", master, "--token", &token]);
+    assert_succeeded(&out);
+    // A key too short to sign with is refused, in one sentence.
+    let short = write(&dir, "short.key", "tiny\n");
+    let out = corral_output(&["token", "--jwt-secret-key", &short, "--principal", "ops"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("needs at least 32"), "{stderr}");
+}
+
+#[test]
 fn acls_keep_principals_out_of_roles_they_may_not_register_in() {
     let dir = test_dir("auth-acls");
     let credentials = write(

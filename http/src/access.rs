@@ -1,6 +1,7 @@
 //! Who may call a node's HTTP API: HTTP Basic authentication against the
 //! node's credentials, as Mesos's `--authenticate-http-readonly` and
-//! `--authenticate-http-readwrite` (see docs/security.md).
+//! `--authenticate-http-readwrite`, or a bearer token signed with the
+//! node's `--jwt-secret-key` ([`crate::token`]; see docs/security.md).
 //!
 //! Reads (GET, HEAD) and writes (every other method) are required
 //! separately. A request that sends credentials must prove them even where
@@ -16,6 +17,7 @@ use base64::Engine;
 use corral_api::auth::{AuthError, Credential, Credentials, Secret};
 
 use crate::errors::ApiError;
+use crate::token::JwtKey;
 
 /// The realm browsers show when they ask for a principal and secret.
 pub const REALM: &str = "corral";
@@ -29,6 +31,8 @@ pub struct HttpAccess {
     pub readonly: bool,
     /// Writes need a principal (`--authenticate-http-readwrite`).
     pub readwrite: bool,
+    /// The key bearer tokens are checked with (`--jwt-secret-key`).
+    pub jwt: Option<JwtKey>,
 }
 
 impl HttpAccess {
@@ -50,18 +54,53 @@ impl HttpAccess {
         let given = req
             .headers()
             .get(header::AUTHORIZATION)
-            .map(|v| basic(v.to_str().unwrap_or("")));
-        match (given, &self.credentials) {
+            .map(|v| v.to_str().unwrap_or(""));
+        if let Some(token) = given.and_then(bearer) {
+            return match &self.jwt {
+                Some(key) => key
+                    .verify(token, unix_now())
+                    .map(Some)
+                    .map_err(|e| e.to_string()),
+                None if self.required(req.method()) => Err(
+                    "this node takes no bearer tokens (no --jwt-secret-key); use HTTP Basic"
+                        .to_owned(),
+                ),
+                None => Ok(None),
+            };
+        }
+        match (given.map(basic), &self.credentials) {
             (Some(Some(c)), Some(known)) => known.verify(&c).map(Some).map_err(|e| e.to_string()),
-            (Some(None), _) => {
-                Err("the Authorization header is not HTTP Basic (principal:secret)".to_owned())
-            }
+            (Some(None), _) => Err(
+                "the Authorization header is neither HTTP Basic (principal:secret) nor a Bearer token"
+                    .to_owned(),
+            ),
+            (Some(Some(_)), None) if self.required(req.method()) => Err(
+                "this node checks no secrets (no credentials); send a Bearer token".to_owned(),
+            ),
             (None, _) if self.required(req.method()) => Err(AuthError::Missing.to_string()),
             // Credentials sent to a node that has none to check them with
             // are ignored; config validation keeps such a node open.
             (Some(Some(_)), None) | (None, _) => Ok(None),
         }
     }
+}
+
+/// Seconds since the epoch, for tokens' expiry.
+// The HTTP edge reads the wall clock; actors do not (clippy.toml).
+#[allow(clippy::disallowed_methods)]
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The token of an `Authorization: Bearer` header value, None if it is
+/// not one.
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 /// The credential a request's `Authorization: Basic` header gives, None
@@ -102,11 +141,19 @@ pub(crate) async fn enforce(
     };
     if let Some(e) = refused {
         let mut response = ApiError::unauthorized(e).error_response();
-        let challenge = format!("Basic realm=\"{REALM}\", charset=\"UTF-8\"");
-        if let Ok(value) = header::HeaderValue::from_str(&challenge) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, value);
+        let mut challenges = vec![format!("Basic realm=\"{REALM}\", charset=\"UTF-8\"")];
+        if req
+            .app_data::<HttpAccess>()
+            .is_some_and(|a| a.jwt.is_some())
+        {
+            challenges.push(format!("Bearer realm=\"{REALM}\""));
+        }
+        for challenge in challenges {
+            if let Ok(value) = header::HeaderValue::from_str(&challenge) {
+                response
+                    .headers_mut()
+                    .append(header::WWW_AUTHENTICATE, value);
+            }
         }
         return Ok(req.into_response(response).map_into_right_body());
     }
@@ -130,5 +177,13 @@ mod tests {
         for bad in ["Bearer abc", "Basic !!!", "Basic", "", "Basic b3Bz"] {
             assert_eq!(basic(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn bearer_headers_give_their_token() {
+        assert_eq!(bearer("Bearer a.b.c"), Some("a.b.c"));
+        assert_eq!(bearer("bearer   a.b.c "), Some("a.b.c"));
+        assert_eq!(bearer("Basic b3BzOng="), None);
+        assert_eq!(bearer("Bearer"), None);
     }
 }

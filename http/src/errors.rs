@@ -13,8 +13,11 @@ pub enum HttpError {
     /// The body limit is zero, so no request with a body could be served.
     #[error("max_body_bytes must be above zero")]
     ZeroBodyLimit,
-    /// Authentication is required with no credentials to check.
-    #[error("--authenticate-http-readonly and --authenticate-http-readwrite need credentials")]
+    /// Authentication is required with no credentials or token key to
+    /// check.
+    #[error(
+        "--authenticate-http-readonly and --authenticate-http-readwrite need credentials or a --jwt-secret-key"
+    )]
     NoCredentials,
     /// The TCP address could not be bound (in use, not an address of this
     /// machine, or a privileged port).

@@ -4,8 +4,9 @@
 //! ([`ask::ask`]), the Prometheus text format ([`prometheus`]) with the
 //! node's runtime counters ([`runtime_metrics`]), the JSON of one agent's
 //! resources ([`ResourcesJson`]), and Mesos's JSON conventions for the
-//! Mesos-shaped endpoints ([`mesos`]), and the shapes of Mesos's v1 APIs
-//! ([`v1`]).
+//! Mesos-shaped endpoints ([`mesos`]), the shapes of Mesos's v1 APIs
+//! ([`v1`]), and who may call ([`access`], with bearer tokens from
+//! [`token`]).
 //!
 //! Handlers never touch an actor's state: they ask the actor through the
 //! node, as any other actor would, so a slow request never stalls it and
@@ -19,6 +20,7 @@ pub mod prometheus;
 mod resources_json;
 pub mod runtime_metrics;
 mod server;
+pub mod token;
 pub mod v1;
 
 pub use self::access::HttpAccess;

@@ -56,7 +56,10 @@ impl HttpConfig {
             return Err(HttpError::ZeroBodyLimit);
         }
         let access = &self.access;
-        if (access.readonly || access.readwrite) && access.credentials.is_none() {
+        if (access.readonly || access.readwrite)
+            && access.credentials.is_none()
+            && access.jwt.is_none()
+        {
             return Err(HttpError::NoCredentials);
         }
         Ok(())

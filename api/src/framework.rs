@@ -195,11 +195,16 @@ pub struct Update {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Heartbeat;
 
-/// A request was refused (bad subscribe, unknown framework, ...).
+/// A request was refused (bad subscribe, unknown framework, ...), or the
+/// framework was removed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FrameworkError {
     /// What was wrong, in words.
     pub message: String,
+    /// The master removed the framework (an operator tore it down): it is
+    /// gone for good, and its driver stops following masters.
+    #[serde(default)]
+    pub removed: bool,
 }
 
 message!(Subscribe = "master.Subscribe");

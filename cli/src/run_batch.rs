@@ -273,6 +273,7 @@ impl Run {
                     self.statuses.insert(s.task_id.clone(), s);
                 }
                 BatchEvent::Error(e) => eprintln!("\nmaster: {e}"),
+                BatchEvent::Removed(e) => bail!("the master removed the framework: {e}"),
                 BatchEvent::Disconnected(master) => lost = Some((now(), master)),
                 BatchEvent::Resubscribed(_) => lost = None,
                 BatchEvent::NoFit(short) => eprintln!("\n{}", no_fit(&short)),

@@ -389,12 +389,120 @@ fn acls_keep_principals_out_of_roles_they_may_not_register_in() {
     );
     assert_succeeded(&execute(master, &["--role", "web", "--credential", &ops]));
     // A bad file stops the master at once, saying where.
-    let bad = write(&dir, "bad.json", r#"{"teardown_frameworks": []}"#);
+    let bad = write(&dir, "bad.json", r#"{"view_frameworks": []}"#);
     let out = corral_output(&["master", "--ip", "127.12.11.32", "--acls", &bad]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad --acls"), "{stderr}");
     assert!(
-        stderr.contains("unknown field `teardown_frameworks`"),
+        stderr.contains("unknown field `view_frameworks`"),
         "{stderr}"
     );
+}
+
+#[test]
+fn acls_decide_which_operators_kill_and_tear_down_which_frameworks() {
+    let dir = test_dir("auth-acls-operators");
+    let credentials = write(
+        &dir,
+        "credentials.json",
+        r#"{"credentials": [{"principal": "ops", "secret": "s3cret"},
+                            {"principal": "dev", "secret": "d3v"},
+                            {"principal": "batch", "secret": "b4tch"}]}"#,
+    );
+    let acls = write(
+        &dir,
+        "acls.json",
+        r#"{"kill_tasks": [
+              {"principals": {"values": ["ops"]}, "framework_principals": {"values": ["batch"]}},
+              {"principals": {"type": "ANY"}, "framework_principals": {"type": "NONE"}}],
+            "teardown_frameworks": [
+              {"principals": {"values": ["ops"]}, "framework_principals": {"values": ["batch"]}},
+              {"principals": {"type": "ANY"}, "framework_principals": {"type": "NONE"}}]}"#,
+    );
+    let batch = write(&dir, "batch.txt", "batch b4tch\n");
+    let master = "127.12.11.50:5050";
+    let flags = [
+        "--credentials",
+        &credentials,
+        "--acls",
+        &acls,
+        "--authenticate-http-readwrite",
+    ];
+    let _master = lone_master(&dir, "master", ip(50), &flags);
+    let _agent = agent_at(&dir, "agent", "agent", master, ip(51), &[]);
+    wait_for(START, "an admitted agent", || {
+        state_at(master).filter(|s| agents_of(s) == 1)
+    });
+    let mut job = common::procs::Proc::spawn(
+        "execute",
+        &dir,
+        &[
+            "execute",
+            "--master",
+            master,
+            "--command",
+            "sleep 300",
+            "--credential",
+            &batch,
+        ],
+    );
+    let (framework, task) = wait_for(START, "the job's task running", || {
+        let s = state_at(master)?;
+        let task = common::state::running_tasks(&s).into_iter().next()?.0;
+        Some((s["frameworks"][0]["id"].as_str()?.to_owned(), task))
+    });
+    let dev = "Basic ZGV2OmQzdg=="; // dev:d3v
+    let ops = "Basic b3BzOnMzY3JldA=="; // ops:s3cret
+    let kill = format!("/tasks/{framework}/{task}/kill");
+    let teardown = serde_json::json!({"type": "TEARDOWN",
+        "teardown": {"framework_id": {"value": framework}}})
+    .to_string();
+    // dev may do neither: 403 saying which ACL, and the task runs on.
+    let (status, _, body) = call("POST", master, &kill, Some(dev));
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("dev") && body.contains("may not kill tasks"),
+        "{body}"
+    );
+    let (status, body) = post_json(master, "/api/v1", dev, &teardown);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("teardown_frameworks"), "{body}");
+    let s = state_at(master).expect("state");
+    assert_eq!(
+        common::state::task_state(&s, &task).as_deref(),
+        Some("TASK_RUNNING")
+    );
+    // ops may: the framework is torn down and its job hears why.
+    let (status, body) = post_json(master, "/api/v1", ops, &teardown);
+    assert_eq!(status, 200, "{body}");
+    let exited = job
+        .wait_exit(START)
+        .expect("execute ends with its framework");
+    assert!(!exited.success());
+    assert!(
+        log_has(&dir, "execute", "torn down by an operator"),
+        "{}",
+        log_of(&dir, "execute")
+    );
+    wait_for(START, "the framework gone from the state", || {
+        (state_at(master)?["frameworks"].as_array()?.is_empty()).then_some(())
+    });
+}
+
+/// `POST path` at `addr` with a JSON `body` as `authorization`: status
+/// and body.
+fn post_json(addr: &str, path: &str, authorization: &str, body: &str) -> (u16, String) {
+    let response = match ureq::post(&format!("http://{addr}{path}"))
+        .set("Content-Type", "application/json")
+        .set("Authorization", authorization)
+        .send_string(body)
+    {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("POST {path}: {e}"),
+    };
+    (
+        response.status(),
+        response.into_string().unwrap_or_default(),
+    )
 }

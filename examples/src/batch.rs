@@ -118,6 +118,9 @@ pub enum BatchEvent {
     Done(BTreeMap<TaskId, TaskStatus>),
     /// The master refused a request.
     Error(String),
+    /// The master removed the framework (an operator tore it down): the
+    /// batch cannot go on.
+    Removed(String),
     /// The framework lost the master it was subscribed to (the link broke,
     /// or another master was elected); it is subscribing again.
     Disconnected(Pid),
@@ -280,8 +283,13 @@ impl Scheduler for Batch {
         (self.observe)(BatchEvent::Disconnected(driver.master().clone()));
     }
 
-    fn error(&mut self, _driver: &mut BatchDriver<'_, '_>, message: &str) {
-        (self.observe)(BatchEvent::Error(message.to_owned()));
+    fn error(&mut self, driver: &mut BatchDriver<'_, '_>, message: &str) {
+        let message = message.to_owned();
+        (self.observe)(if driver.has_left() {
+            BatchEvent::Removed(message)
+        } else {
+            BatchEvent::Error(message)
+        });
     }
 
     fn offers(&mut self, driver: &mut BatchDriver<'_, '_>, offers: Vec<Offer>) {

@@ -50,7 +50,8 @@ fn master() -> &'static (Arc<Node>, Pid) {
     })
 }
 
-/// Writes need `ops:s3cret`; reads are open but check credentials sent.
+/// Writes need `ops:s3cret` or a bearer token under the fixed key; reads
+/// are open but check credentials and tokens sent.
 fn config() -> HttpConfig {
     let credentials =
         Credentials::parse(r#"{"credentials": [{"principal": "ops", "secret": "s3cret"}]}"#)
@@ -61,6 +62,10 @@ fn config() -> HttpConfig {
             credentials: Some(credentials),
             readonly: false,
             readwrite: true,
+            jwt: Some(
+                corral_http::token::JwtKey::new(b"the fuzz target's fixed key, 32 bytes or more")
+                    .expect("the fixed key is long enough"),
+            ),
         },
         ..HttpConfig::new(([127, 0, 0, 1], 0).into())
     }

@@ -106,6 +106,7 @@ wire_messages!(
     corral_master::state::GetLeadership,
     corral_master::state::Leadership,
     corral_master::state::OperatorKill,
+    corral_master::state::OperatorTeardown,
     corral_master::state::KillOutcome,
 );
 

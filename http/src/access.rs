@@ -103,6 +103,18 @@ fn bearer(value: &str) -> Option<&str> {
         .then_some(token.trim())
 }
 
+/// The principal a request proved, put there by the middleware.
+#[derive(Clone, Debug)]
+struct Proved(String);
+
+/// The principal `req` proved (by HTTP Basic against the node's
+/// credentials, or by a bearer token), None if it proved none: what ACLs
+/// decide an operator's call by.
+pub fn request_principal(req: &actix_web::HttpRequest) -> Option<String> {
+    use actix_web::HttpMessage;
+    req.extensions().get::<Proved>().map(|p| p.0.clone())
+}
+
 /// The credential a request's `Authorization: Basic` header gives, None
 /// if it has none (or not a Basic one). The server has checked it already
 /// where authentication is configured; a handler passes it on where the
@@ -135,9 +147,18 @@ pub(crate) async fn enforce(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let refused = match req.app_data::<HttpAccess>() {
-        Some(access) => access.check(&req).err(),
-        None => None,
+    let checked = match req.app_data::<HttpAccess>() {
+        Some(access) => access.check(&req),
+        None => Ok(None),
+    };
+    let refused = match checked {
+        Ok(Some(principal)) => {
+            use actix_web::HttpMessage;
+            req.extensions_mut().insert(Proved(principal));
+            None
+        }
+        Ok(None) => None,
+        Err(e) => Some(e),
     };
     if let Some(e) = refused {
         let mut response = ApiError::unauthorized(e).error_response();

@@ -11,12 +11,20 @@
 //! proved no principal only matches rules whose principals are `ANY` or
 //! `NONE`.
 //!
-//! Two actions are enforced:
+//! Four actions are enforced:
 //! - `register_frameworks`: which principals may subscribe frameworks in
 //!   which `roles`;
 //! - `run_tasks`: which principals may run tasks as which `users` (the
 //!   framework's `user`; a framework that names none runs as the agent's
-//!   user, which only `ANY` and `NONE` rules match).
+//!   user, which only `ANY` and `NONE` rules match);
+//! - `teardown_frameworks` (Mesos's): which operator principals may tear
+//!   down the frameworks of which `framework_principals`;
+//! - `kill_tasks` (Corral's, for its operator kill, which Mesos lacks):
+//!   which operator principals may kill tasks of the frameworks of which
+//!   `framework_principals`.
+//!
+//! A framework that registered with no principal is matched, as an object,
+//! only by `ANY` and `NONE`.
 //!
 //! A file naming any other action is refused rather than silently ignored.
 
@@ -72,6 +80,14 @@ struct RunJson {
     users: EntityJson,
 }
 
+/// A rule over frameworks by their principal.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverFrameworksJson {
+    principals: EntityJson,
+    framework_principals: EntityJson,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AclsJson {
@@ -81,6 +97,10 @@ struct AclsJson {
     register_frameworks: Vec<RegisterJson>,
     #[serde(default)]
     run_tasks: Vec<RunJson>,
+    #[serde(default)]
+    teardown_frameworks: Vec<OverFrameworksJson>,
+    #[serde(default)]
+    kill_tasks: Vec<OverFrameworksJson>,
 }
 
 fn yes() -> bool {
@@ -98,7 +118,10 @@ struct Rule {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AclError {
     /// Not JSON of Mesos's ACL shape, or an action not enforced yet.
-    #[error("not an ACL file of the actions enforced (register_frameworks, run_tasks): {0}")]
+    #[error(
+        "not an ACL file of the actions enforced (register_frameworks, run_tasks, \
+         teardown_frameworks, kill_tasks): {0}"
+    )]
     Syntax(String),
     /// A rule whose entity cannot be read.
     #[error("{action} rule {index}: {why}")]
@@ -118,6 +141,8 @@ pub struct Acls {
     permissive: bool,
     register_frameworks: Vec<Rule>,
     run_tasks: Vec<Rule>,
+    teardown_frameworks: Vec<Rule>,
+    kill_tasks: Vec<Rule>,
 }
 
 impl Default for Acls {
@@ -127,6 +152,8 @@ impl Default for Acls {
             permissive: true,
             register_frameworks: Vec::new(),
             run_tasks: Vec::new(),
+            teardown_frameworks: Vec::new(),
+            kill_tasks: Vec::new(),
         }
     }
 }
@@ -146,10 +173,18 @@ impl Acls {
             "run_tasks",
             file.run_tasks.into_iter().map(|r| (r.principals, r.users)),
         )?;
+        let over = |action, written: Vec<OverFrameworksJson>| {
+            let written = written
+                .into_iter()
+                .map(|r| (r.principals, r.framework_principals));
+            rules(action, written)
+        };
         Ok(Acls {
             permissive: file.permissive,
             register_frameworks,
             run_tasks,
+            teardown_frameworks: over("teardown_frameworks", file.teardown_frameworks)?,
+            kill_tasks: over("kill_tasks", file.kill_tasks)?,
         })
     }
 
@@ -163,6 +198,28 @@ impl Acls {
     /// ("": the agent's own user).
     pub fn may_run_as(&self, principal: Option<&str>, user: &str) -> bool {
         decide(&self.run_tasks, principal, user).unwrap_or(self.permissive)
+    }
+
+    /// Whether operator `principal` may tear down a framework registered
+    /// by `framework_principal` (None: by none).
+    pub fn may_teardown(&self, principal: Option<&str>, framework_principal: Option<&str>) -> bool {
+        decide(
+            &self.teardown_frameworks,
+            principal,
+            framework_principal.unwrap_or(""),
+        )
+        .unwrap_or(self.permissive)
+    }
+
+    /// Whether operator `principal` may kill tasks of a framework
+    /// registered by `framework_principal` (None: by none).
+    pub fn may_kill(&self, principal: Option<&str>, framework_principal: Option<&str>) -> bool {
+        decide(
+            &self.kill_tasks,
+            principal,
+            framework_principal.unwrap_or(""),
+        )
+        .unwrap_or(self.permissive)
     }
 }
 
@@ -281,8 +338,8 @@ mod tests {
         let cases = [
             ("nope", "not an ACL file"),
             (
-                r#"{"teardown_frameworks": []}"#,
-                "unknown field `teardown_frameworks`",
+                r#"{"view_frameworks": []}"#,
+                "unknown field `view_frameworks`",
             ),
             (
                 r#"{"register_frameworks": [{"principals": {"type": "SOME"}, "roles": {"type": "ANY"}}]}"#,
@@ -297,5 +354,42 @@ mod tests {
             let e = Acls::parse(text).unwrap_err().to_string();
             assert!(e.contains(expected), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn operators_kill_and_tear_down_by_the_frameworks_principal() {
+        let acls = Acls::parse(
+            r#"{"permissive": false,
+                "kill_tasks": [
+                  {"principals": {"values": ["ops"]}, "framework_principals": {"type": "ANY"}},
+                  {"principals": {"values": ["web-ops"]}, "framework_principals": {"values": ["web"]}}],
+                "teardown_frameworks": [
+                  {"principals": {"values": ["ops"]}, "framework_principals": {"values": ["web"]}}]}"#,
+        )
+        .unwrap();
+        let cases = [
+            (Some("ops"), Some("batch"), true, false),
+            (Some("ops"), None, true, false),
+            (Some("ops"), Some("web"), true, true),
+            (Some("web-ops"), Some("web"), true, false),
+            (Some("web-ops"), Some("batch"), false, false),
+            // A framework without principal matches only ANY or NONE.
+            (Some("web-ops"), None, false, false),
+            (None, Some("web"), false, false),
+        ];
+        for (operator, framework, kill, teardown) in cases {
+            assert_eq!(
+                acls.may_kill(operator, framework),
+                kill,
+                "kill {operator:?} {framework:?}"
+            );
+            assert_eq!(
+                acls.may_teardown(operator, framework),
+                teardown,
+                "teardown {operator:?} {framework:?}"
+            );
+        }
+        assert!(Acls::default().may_kill(None, Some("x")));
+        assert!(Acls::parse(r#"{"kill_tasks": [{"principals": {"type": "ANY"}}]}"#).is_err());
     }
 }

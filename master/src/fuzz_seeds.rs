@@ -27,7 +27,7 @@ use corral_runtime::codec::{self, AskFailure, Corr, Header};
 use corral_runtime::{Message, Pid};
 
 use crate::registrar::GetLeader;
-use crate::state::{GetState, OperatorKill};
+use crate::state::{GetState, OperatorKill, OperatorTeardown};
 
 /// The name of the actor the fuzz targets deliver to.
 const SINK: &str = "sink";
@@ -112,8 +112,13 @@ fn messages() -> Vec<(&'static str, Vec<u8>)> {
         body(&GetLeader),
         body(&GetState),
         body(&OperatorKill {
-            framework_id: fw,
+            framework_id: fw.clone(),
             task_id: task,
+            principal: Some("ops".into()),
+        }),
+        body(&OperatorTeardown {
+            framework_id: fw,
+            principal: Some("ops".into()),
         }),
     ]
 }

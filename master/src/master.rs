@@ -18,7 +18,9 @@ pub use crate::core::config::{Authentication, MasterBug, MasterConfig, MasterCon
 use crate::core::effects::{Action, Answer, Clock, Courier, Input, Question, Then, TimerKey};
 use crate::core::MasterCore;
 use crate::registrar::{GetLeader, GetRegistry, Propose};
-use crate::state::{GetLeadership, GetMetrics, GetState, MasterMetrics, OperatorKill};
+use crate::state::{
+    GetLeadership, GetMetrics, GetState, MasterMetrics, OperatorKill, OperatorTeardown,
+};
 use corral_api::agent::{Ping, RegisterAgent, StatusUpdate};
 use corral_api::framework::{
     Accept, Acknowledge, Decline, Kill, Reconcile, Revive, Subscribe, Suppress, Teardown,
@@ -188,7 +190,8 @@ impl Actor for Master {
             .on::<GetState>()
             .on::<GetMetrics>()
             .on::<GetLeadership>()
-            .on::<OperatorKill>();
+            .on::<OperatorKill>()
+            .on::<OperatorTeardown>();
     }
 
     fn started(&mut self, ctx: &mut Ctx<'_, Self>) {
@@ -274,6 +277,16 @@ impl Handler<OperatorKill> for Master {
         let clock = clock(ctx);
         let Some(core) = self.core() else { return };
         let (outcome, actions) = core.handle_operator_kill(clock, m);
+        self.carry_out(actions, ctx);
+        ctx.reply(outcome);
+    }
+}
+
+impl Handler<OperatorTeardown> for Master {
+    fn handle(&mut self, m: OperatorTeardown, ctx: &mut Ctx<'_, Self>) {
+        let clock = clock(ctx);
+        let Some(core) = self.core() else { return };
+        let (outcome, actions) = core.handle_operator_teardown(clock, m);
         self.carry_out(actions, ctx);
         ctx.reply(outcome);
     }

@@ -192,9 +192,25 @@ pub struct OperatorKill {
     pub framework_id: FrameworkId,
     /// The task.
     pub task_id: TaskId,
+    /// The principal the operator proved over HTTP, for `kill_tasks` ACLs.
+    #[serde(default)]
+    pub principal: Option<String>,
 }
 
-/// What became of an [`OperatorKill`].
+/// Tear a framework down as an operator (Mesos's operator `TEARDOWN`): its
+/// tasks are shut down and it is forgotten; a connected framework is told
+/// with a `FrameworkError`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OperatorTeardown {
+    /// The framework.
+    pub framework_id: FrameworkId,
+    /// The principal the operator proved over HTTP, for
+    /// `teardown_frameworks` ACLs.
+    #[serde(default)]
+    pub principal: Option<String>,
+}
+
+/// What became of an [`OperatorKill`] or an [`OperatorTeardown`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KillOutcome {
     /// The kill was sent to the task's agent; its end comes as a status
@@ -208,6 +224,9 @@ pub enum KillOutcome {
     AlreadyEnded,
     /// This master does not lead (it stepped down while asked).
     NotLeader,
+    /// The operator's principal may not (`kill_tasks` or
+    /// `teardown_frameworks` ACLs); nothing was done.
+    Denied,
 }
 
 message!(GetState = "master.GetState" => MasterState);
@@ -218,3 +237,4 @@ message!(GetLeadership = "master.GetLeadership" => Leadership);
 message!(Leadership = "master.Leadership");
 message!(OperatorKill = "master.OperatorKill" => KillOutcome);
 message!(KillOutcome = "master.KillOutcome");
+message!(OperatorTeardown = "master.OperatorTeardown" => KillOutcome);

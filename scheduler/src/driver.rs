@@ -269,7 +269,14 @@ impl<S: Scheduler> Handler<Heartbeat> for SchedulerDriver<S> {
 impl<S: Scheduler> Handler<FrameworkError> for SchedulerDriver<S> {
     fn handle(&mut self, m: FrameworkError, ctx: &mut Ctx<'_, Self>) {
         if self.heard_from_current(ctx) {
-            self.with(ctx, |s, d| s.error(d, &m.message));
+            self.with(ctx, |s, d| {
+                if m.removed {
+                    // Gone for good: subscribing again would make a new
+                    // framework, which is the scheduler's choice to make.
+                    d.leave();
+                }
+                s.error(d, &m.message);
+            });
         }
     }
 }
@@ -314,6 +321,12 @@ impl<'c, S: Scheduler> Driver<'_, 'c, S> {
     /// The master followed now (or being subscribed to).
     pub fn master(&self) -> &Pid {
         self.core.masters.current()
+    }
+
+    /// Whether the framework follows no master any more: it tore itself
+    /// down, left, or the master removed it.
+    pub fn has_left(&self) -> bool {
+        self.core.masters.has_left()
     }
 
     /// The tasks the driver knows to be live (launched, or last reported

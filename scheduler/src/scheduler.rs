@@ -50,7 +50,8 @@ pub trait Scheduler: Sized + 'static {
     /// otherwise call [`Driver::acknowledge`].
     fn update(&mut self, driver: &mut Driver<'_, '_, Self>, status: &TaskStatus);
 
-    /// The master refused a request, in words.
+    /// The master refused a request, in words; or it removed the framework
+    /// (an operator tore it down), when [`Driver::has_left`] says so after.
     fn error(&mut self, _driver: &mut Driver<'_, '_, Self>, _message: &str) {}
 
     /// The framework lost the master it was subscribed to; the driver is

@@ -67,13 +67,25 @@ impl MasterCore {
         let role = match check_info(&info, &self.cfg.default_role) {
             Ok(role) => role,
             Err(message) => {
-                io.send(&from, FrameworkError { message });
+                io.send(
+                    &from,
+                    FrameworkError {
+                        message,
+                        removed: false,
+                    },
+                );
                 return;
             }
         };
         if let Err(message) = self.authorize_registration(&info, &role) {
             tracing::warn!(%from, %message, "subscription refused");
-            io.send(&from, FrameworkError { message });
+            io.send(
+                &from,
+                FrameworkError {
+                    message,
+                    removed: false,
+                },
+            );
             return;
         }
         if self.admitting.contains(&from) {
@@ -97,7 +109,13 @@ impl MasterCore {
         match self.frameworks.get(&id) {
             Some(rec) if rec.role != role => {
                 let message = format!("framework {id} cannot change its role from '{}'", rec.role);
-                io.send(&from, FrameworkError { message });
+                io.send(
+                    &from,
+                    FrameworkError {
+                        message,
+                        removed: false,
+                    },
+                );
             }
             Some(rec) if rec.pid.as_ref() == Some(&from) && rec.info == info => {
                 self.subscribed(id, from, io);
@@ -308,7 +326,13 @@ impl MasterCore {
             Err(e) => {
                 tracing::warn!(%from, error = %e, "subscription refused");
                 let message = format!("subscription refused: {e}");
-                io.send(&from, FrameworkError { message });
+                io.send(
+                    &from,
+                    FrameworkError {
+                        message,
+                        removed: false,
+                    },
+                );
             }
         }
     }

@@ -68,7 +68,7 @@ use self::offers::OfferBook;
 use self::records::{AgentRec, FrameworkRec, TaskRec};
 use crate::allocator::messages::Recover;
 use crate::registrar::{AgentEntry, LeaderEntry};
-use crate::state::{KillOutcome, Leadership, OperatorKill};
+use crate::state::{KillOutcome, Leadership, OperatorKill, OperatorTeardown};
 use corral_api::framework::{FrameworkError, Heartbeat};
 use corral_api::ids::{AgentId, FrameworkId, TaskId};
 use corral_api::resources::Resources;
@@ -236,6 +236,19 @@ impl MasterCore {
         (outcome, actions)
     }
 
+    /// An operator's teardown (see [`OperatorTeardown`]): what came of it.
+    pub fn handle_operator_teardown(
+        &mut self,
+        clock: Clock,
+        m: OperatorTeardown,
+    ) -> (KillOutcome, Vec<Action>) {
+        let mut outcome = KillOutcome::NotLeader;
+        let actions = self.step(clock, None, |core, io| {
+            outcome = core.operator_teardown(m, io);
+        });
+        (outcome, actions)
+    }
+
     /// Whether this master leads, and who does as far as it knows.
     pub fn leadership(&self) -> Leadership {
         Leadership {
@@ -331,6 +344,12 @@ fn not_subscribed(io: &mut Io, what: &str) {
     if let Some(from) = io.sender().cloned() {
         tracing::debug!(%from, "{what} from an unsubscribed actor");
         let message = format!("{what} refused: not subscribed (send Subscribe first)");
-        io.send(&from, FrameworkError { message });
+        io.send(
+            &from,
+            FrameworkError {
+                message,
+                removed: false,
+            },
+        );
     }
 }

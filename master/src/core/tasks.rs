@@ -3,12 +3,13 @@
 
 use super::config::MasterBug;
 use super::effects::Io;
-use super::records::{keep_latest, TaskRec};
+use super::records::{keep_latest, FrameworkRec, TaskRec};
 use super::{not_subscribed, MasterCore};
+use crate::acls::Acls;
 use crate::allocator::messages::ReleaseOrphaned;
-use crate::state::{KillOutcome, OperatorKill};
+use crate::state::{KillOutcome, OperatorKill, OperatorTeardown};
 use corral_api::agent::{KillTask, StatusAck, StatusUpdate};
-use corral_api::framework::{Acknowledge, Kill, Update};
+use corral_api::framework::{Acknowledge, FrameworkError, Kill, Update};
 use corral_api::ids::{AgentId, FrameworkId, TaskId};
 use corral_api::task::TaskState;
 
@@ -200,12 +201,53 @@ impl MasterCore {
         if !self.leading() {
             return KillOutcome::NotLeader;
         }
-        let outcome = if self.frameworks.contains_key(&m.framework_id) {
-            self.kill_task(&m.framework_id, &m.task_id, io)
-        } else {
-            KillOutcome::UnknownFramework
+        let outcome = match self.frameworks.get(&m.framework_id) {
+            None => KillOutcome::UnknownFramework,
+            Some(f) if !self.may_operate(&m.principal, f, Acls::may_kill) => KillOutcome::Denied,
+            Some(_) => self.kill_task(&m.framework_id, &m.task_id, io),
         };
-        tracing::info!(framework = %m.framework_id, task = %m.task_id, ?outcome, "operator kill");
+        tracing::info!(framework = %m.framework_id, task = %m.task_id, principal = ?m.principal, ?outcome, "operator kill");
         outcome
+    }
+
+    /// An operator's teardown (see [`OperatorTeardown`]): the framework is
+    /// forgotten and its tasks shut down, as when it tears itself down; a
+    /// connected framework is told why first.
+    pub(super) fn operator_teardown(&mut self, m: OperatorTeardown, io: &mut Io) -> KillOutcome {
+        if !self.leading() {
+            return KillOutcome::NotLeader;
+        }
+        let outcome = match self.frameworks.get(&m.framework_id) {
+            None => KillOutcome::UnknownFramework,
+            Some(f) if !self.may_operate(&m.principal, f, Acls::may_teardown) => {
+                KillOutcome::Denied
+            }
+            Some(f) => {
+                if let Some(pid) = f.pid.clone() {
+                    let message =
+                        "Framework has been removed (torn down by an operator)".to_owned();
+                    let removed = true;
+                    io.send(&pid, FrameworkError { message, removed });
+                }
+                self.remove_framework(&m.framework_id, io);
+                KillOutcome::Accepted
+            }
+        };
+        tracing::info!(framework = %m.framework_id, principal = ?m.principal, ?outcome, "operator teardown");
+        outcome
+    }
+
+    /// Whether operator `principal` may act on framework `f` by `rule`.
+    fn may_operate(
+        &self,
+        principal: &Option<String>,
+        f: &FrameworkRec,
+        rule: fn(&Acls, Option<&str>, Option<&str>) -> bool,
+    ) -> bool {
+        rule(
+            &self.cfg.acls,
+            principal.as_deref(),
+            f.info.principal.as_deref(),
+        )
     }
 }

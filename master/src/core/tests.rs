@@ -36,7 +36,7 @@ use crate::allocator::messages::{
 };
 use crate::allocator::Allocation;
 use crate::registrar::{AgentEntry, FrameworkEntry, LeaderInfo, Op, Proposed, RegistrySnapshot};
-use crate::state::{KillOutcome, OperatorKill};
+use crate::state::{KillOutcome, OperatorKill, OperatorTeardown};
 use corral_api::agent::{
     AgentRegistered, AgentTask, RegisterAgent, RunTasks, ShutdownAgent, StatusAck, StatusUpdate,
 };
@@ -148,7 +148,10 @@ fn error_to(to: &Pid, message: &str) -> Action {
     let message = message.to_owned();
     Action::Send(
         to.clone(),
-        Outgoing::FrameworkError(FrameworkError { message }),
+        Outgoing::FrameworkError(FrameworkError {
+            message,
+            removed: false,
+        }),
     )
 }
 
@@ -600,6 +603,7 @@ fn a_master_that_does_not_lead_names_the_leader_it_knows() {
     let kill = OperatorKill {
         framework_id: FrameworkId::from("f"),
         task_id: TaskId::from("t"),
+        principal: None,
     };
     assert_eq!(
         core.handle_operator_kill(at(2), kill).0,
@@ -927,6 +931,7 @@ fn a_kill_goes_to_the_agent_and_an_unknown_task_is_answered_lost() {
     let operator = |fw: &FrameworkId, task: &str| OperatorKill {
         framework_id: fw.clone(),
         task_id: TaskId::from(task),
+        principal: None,
     };
     let fw = o.fw.clone();
     let cases = [
@@ -1034,6 +1039,86 @@ fn a_framework_that_disconnects_is_removed_after_its_failover_timeout_unless_it_
         assert_eq!(snapshot.frameworks.len(), usize::from(returns));
         assert_eq!(snapshot.completed_frameworks.len(), usize::from(!returns));
     }
+}
+
+#[test]
+fn operators_kill_and_tear_down_only_what_acls_allow_and_a_refusal_changes_nothing() {
+    let acls = crate::acls::Acls::parse(
+        r#"{"permissive": false,
+            "register_frameworks": [{"principals": {"type": "ANY"}, "roles": {"type": "ANY"}}],
+            "run_tasks": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}],
+            "kill_tasks": [{"principals": {"values": ["ops", "killer"]},
+                            "framework_principals": {"values": ["batch"]}}],
+            "teardown_frameworks": [{"principals": {"values": ["ops"]},
+                                     "framework_principals": {"values": ["batch"]}}]}"#,
+    )
+    .expect("valid ACLs");
+    let cfg = MasterConfig {
+        acls,
+        ..MasterConfig::default()
+    };
+    let info = FrameworkInfo {
+        principal: Some("batch".into()),
+        ..FrameworkInfo::new("batch", "*")
+    };
+    let mut o = offered_with(cfg, info);
+    let task = TaskInfo::command(TaskId::from("t1"), "true", res("cpus:1;mem:128"));
+    let accept = Accept {
+        offer_ids: vec![o.offer.id.clone()],
+        operations: vec![Operation::Launch(vec![task])],
+        refuse: None,
+    };
+    send(&mut o.core, 4, &o.fw_pid.clone(), accept);
+    let kill = |principal: Option<&str>| OperatorKill {
+        framework_id: o.fw.clone(),
+        task_id: TaskId::from("t1"),
+        principal: principal.map(str::to_owned),
+    };
+    let teardown = |principal: Option<&str>| OperatorTeardown {
+        framework_id: o.fw.clone(),
+        principal: principal.map(str::to_owned),
+    };
+    for who in [None, Some("dev")] {
+        let (outcome, actions) = o.core.handle_operator_kill(at(5), kill(who));
+        assert_eq!((outcome, actions), (KillOutcome::Denied, vec![]), "{who:?}");
+    }
+    for who in [None, Some("dev"), Some("killer")] {
+        let (outcome, actions) = o.core.handle_operator_teardown(at(5), teardown(who));
+        assert_eq!((outcome, actions), (KillOutcome::Denied, vec![]), "{who:?}");
+    }
+    assert_eq!(o.core.snapshot().frameworks.len(), 1);
+    let (outcome, actions) = o.core.handle_operator_kill(at(6), kill(Some("killer")));
+    assert_eq!(outcome, KillOutcome::Accepted);
+    let sent_kill = corral_api::agent::KillTask {
+        framework_id: o.fw.clone(),
+        task_id: TaskId::from("t1"),
+    };
+    assert_eq!(
+        actions,
+        [Action::Send(o.agent_pid.clone(), sent_kill.into())]
+    );
+    // The framework hears why it is gone, then it is.
+    let (outcome, actions) = o
+        .core
+        .handle_operator_teardown(at(7), teardown(Some("ops")));
+    assert_eq!(outcome, KillOutcome::Accepted);
+    let removal = FrameworkError {
+        message: "Framework has been removed (torn down by an operator)".into(),
+        removed: true,
+    };
+    assert_eq!(
+        actions[0],
+        Action::Send(o.fw_pid.clone(), Outgoing::FrameworkError(removal))
+    );
+    let shutdown = corral_api::agent::ShutdownFramework {
+        framework_id: o.fw.clone(),
+    };
+    assert!(actions.contains(&Action::Send(o.agent_pid.clone(), shutdown.into())));
+    assert!(o.core.snapshot().frameworks.is_empty());
+    let (outcome, _) = o
+        .core
+        .handle_operator_teardown(at(8), teardown(Some("ops")));
+    assert_eq!(outcome, KillOutcome::UnknownFramework);
 }
 
 #[test]

@@ -13,7 +13,7 @@
 //! | `/`, `/app.js`, `/style.css` | the web UI |
 //! | `/master/state`, `/master/tasks`, `/metrics/snapshot`, ... | Apache Mesos's v0 read-only endpoints, Mesos's shapes (`mesos`, `docs/mesos-compatibility.md`) |
 //! | `POST /api/v1/scheduler` | Apache Mesos's v1 scheduler API: a framework's subscription stream and calls (`scheduler_v1`) |
-//! | `POST /api/v1` | Apache Mesos's v1 operator API, its read calls (`operator_v1`) |
+//! | `POST /api/v1` | Apache Mesos's v1 operator API, its read calls and TEARDOWN (`operator_v1`) |
 //!
 //! Every error is JSON `{"error": "..."}`: 404 for an unknown path, 405 (with
 //! `Allow`) for a wrong method, 413 for a body over

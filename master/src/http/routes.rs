@@ -14,6 +14,7 @@ use super::scheduler_v1::{scheduler_routes, Streams};
 use super::state_json::StateJson;
 use crate::state::{GetMetrics, GetState, KillOutcome, OperatorKill};
 use corral_api::ids::{id_problem, FrameworkId, TaskId};
+use corral_http::access::request_principal;
 use corral_http::ask::ask;
 use corral_http::prometheus;
 use corral_http::v1::media;
@@ -116,9 +117,11 @@ async fn kill(
              cross-site forms); the body may be empty",
         ));
     }
+    let principal = request_principal(&req);
     let msg = OperatorKill {
         framework_id: FrameworkId(framework_id.clone()),
         task_id: TaskId(task_id.clone()),
+        principal: principal.clone(),
     };
     match ask(&api.node, &api.master, msg, "master").await? {
         KillOutcome::Accepted => Ok(
@@ -140,5 +143,17 @@ async fn kill(
         KillOutcome::NotLeader => Err(ApiError::unavailable(
             "this master stopped leading; ask the new leader",
         )),
+        KillOutcome::Denied => Err(ApiError::forbidden(format!(
+            "{} may not kill tasks of framework {framework_id} (kill_tasks ACLs)",
+            operator(principal.as_deref())
+        ))),
+    }
+}
+
+/// An operator as refusals name it.
+pub(super) fn operator(principal: Option<&str>) -> String {
+    match principal {
+        Some(p) => format!("principal {p:?}"),
+        None => "an operator who proved no principal".to_owned(),
     }
 }

@@ -1,7 +1,7 @@
 //! Apache Mesos's v1 operator API on the master, `POST /api/v1` (and, by
 //! libprocess's longest-prefix matching, any path under it, such as the
 //! `/api/v1/operator` pymesos posts to): the read calls of
-//! `docs/operator-http-api.md` of Mesos 1.x, in JSON.
+//! `docs/operator-http-api.md` of Mesos 1.x and TEARDOWN, in JSON.
 //!
 //! | call | answer |
 //! |---|---|
@@ -10,12 +10,14 @@
 //! | `GET_METRICS` | the keys of `/metrics/snapshot` as `{name, value}` |
 //! | `GET_MASTER` | the leader's address and times |
 //! | `GET_AGENTS`, `GET_FRAMEWORKS`, `GET_TASKS`, `GET_ROLES`, `GET_STATE` | the leader's view ([`views`]) |
+//! | `TEARDOWN` | 200: the framework is torn down, if the caller may ([`writes`]); 400 for an unknown one, 403 when ACLs refuse |
 //!
 //! Other calls get 400 naming them. A standby answers 307 to the leader
 //! (503 while none is known), as for the v0 views; 415 for a body that is
 //! not JSON, 406 for an `Accept` that does not allow JSON.
 
 mod views;
+mod writes;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
@@ -51,6 +53,9 @@ async fn call(
     let call: OperatorCall = media::json_call(req.headers(), &body)?;
     if let Some(elsewhere) = api.redirect(&req).await? {
         return Ok(elsewhere);
+    }
+    if call.kind == "TEARDOWN" {
+        return writes::teardown(&api, &req, &body).await;
     }
     let answer = match call.kind.as_str() {
         "GET_HEALTH" => json!({"healthy": true}),

@@ -53,44 +53,86 @@ impl Quantities {
         q
     }
 
-    /// Adds the quantities of `bundle`.
+    /// Adds the quantities of `bundle`, in place: a name already here costs
+    /// no allocation.
     pub fn add(&mut self, bundle: &Resources) {
-        for name in bundle.scalar_names() {
-            bump(&mut self.scalars, name, bundle.amount(name).millis().into());
+        for (name, v) in bundle_amounts(bundle) {
+            bump(&mut self.scalars, name, v);
         }
-        for name in bundle.range_names() {
-            bump(&mut self.members, name, bundle.ranges(name).count().into());
+        for (name, v) in bundle_members(bundle) {
+            bump(&mut self.members, name, v);
         }
-        for name in bundle.set_names() {
-            let items = u128::try_from(bundle.set(name).len()).unwrap_or(u128::MAX);
-            bump(&mut self.members, name, items);
+    }
+
+    /// Takes the quantities of `bundle` out in place and returns true, or
+    /// returns false and changes nothing if `bundle` holds more of any
+    /// resource than is here: `take_bundle(b)` is
+    /// `take_quantities(&Quantities::of(b))` without building the sum.
+    pub fn take_bundle(&mut self, bundle: &Resources) -> bool {
+        // A name holding both ranges and a set (a sum of bundles that
+        // disagree on its kind) counts both; the check below takes each
+        // alone, so such a bundle goes the long way.
+        if bundle.ranges.keys().any(|k| bundle.sets.contains_key(k)) {
+            return self.take_quantities(&Quantities::of(bundle));
         }
+        let within = |mine: &BTreeMap<String, u128>, (name, v): (&str, u128)| {
+            v == 0 || mine.get(name).is_some_and(|&have| have >= v)
+        };
+        let fits = bundle_amounts(bundle).all(|e| within(&self.scalars, e))
+            && bundle_members(bundle).all(|e| within(&self.members, e));
+        if !fits {
+            return false;
+        }
+        for (name, v) in bundle_amounts(bundle) {
+            take(&mut self.scalars, name, v);
+        }
+        for (name, v) in bundle_members(bundle) {
+            take(&mut self.members, name, v);
+        }
+        true
     }
 
     /// These quantities plus `other`'s (saturating only past `u128`, which
     /// no sum of agents reaches).
     pub fn plus(&self, other: &Quantities) -> Quantities {
         let mut out = self.clone();
+        out.add_quantities(other);
+        out
+    }
+
+    /// Adds `other`'s quantities in place, as [`Quantities::plus`]. The
+    /// allocator sums on every allocation; in place, a name already here
+    /// costs no allocation.
+    pub fn add_quantities(&mut self, other: &Quantities) {
         for (name, &v) in &other.scalars {
-            bump(&mut out.scalars, name, v);
+            bump(&mut self.scalars, name, v);
         }
         for (name, &v) in &other.members {
-            bump(&mut out.members, name, v);
+            bump(&mut self.members, name, v);
         }
-        out
     }
 
     /// These quantities minus `other`'s, or None if `other` holds more of
     /// any resource than is here.
     pub fn checked_minus(&self, other: &Quantities) -> Option<Quantities> {
         let mut out = self.clone();
+        out.take_quantities(other).then_some(out)
+    }
+
+    /// Takes `other`'s quantities out in place and returns true, or
+    /// returns false and changes nothing if `other` holds more of any
+    /// resource than is here (as [`Quantities::checked_minus`]).
+    pub fn take_quantities(&mut self, other: &Quantities) -> bool {
+        if !self.contains(other) {
+            return false;
+        }
         for (name, &v) in &other.scalars {
-            take(&mut out.scalars, name, v)?;
+            take(&mut self.scalars, name, v);
         }
         for (name, &v) in &other.members {
-            take(&mut out.members, name, v)?;
+            take(&mut self.members, name, v);
         }
-        Some(out)
+        true
     }
 
     /// Whether every amount of `other` is at most what is here.
@@ -186,27 +228,54 @@ impl From<&Resources> for Quantities {
     }
 }
 
-/// Adds `v` to `name`'s amount, storing nothing for zero.
+/// A bundle's scalars in thousandths, by name.
+fn bundle_amounts(bundle: &Resources) -> impl Iterator<Item = (&str, u128)> {
+    bundle
+        .scalars
+        .iter()
+        .map(|(name, &v)| (name.as_str(), u128::from(v)))
+}
+
+/// How many values each of a bundle's range and set resources holds.
+fn bundle_members(bundle: &Resources) -> impl Iterator<Item = (&str, u128)> {
+    let ranges = bundle
+        .ranges
+        .iter()
+        .map(|(name, r)| (name.as_str(), u128::from(r.count())));
+    let sets = bundle.sets.iter().map(|(name, s)| {
+        let items = u128::try_from(s.len()).unwrap_or(u128::MAX);
+        (name.as_str(), items)
+    });
+    ranges.chain(sets)
+}
+
+/// Adds `v` to `name`'s amount, storing nothing for zero. The name is
+/// copied only when it is new here.
 fn bump(map: &mut BTreeMap<String, u128>, name: &str, v: u128) {
     if v == 0 {
         return;
     }
-    let e = map.entry(name.to_owned()).or_default();
-    *e = e.saturating_add(v);
+    match map.get_mut(name) {
+        Some(have) => *have = have.saturating_add(v),
+        None => {
+            map.insert(name.to_owned(), v);
+        }
+    }
 }
 
-/// Takes `v` from `name`'s amount, or None if there is less; an amount that
-/// reaches zero is removed.
-fn take(map: &mut BTreeMap<String, u128>, name: &str, v: u128) -> Option<()> {
+/// Takes `v` from `name`'s amount, which the caller has checked holds at
+/// least `v`; an amount that reaches zero is removed.
+fn take(map: &mut BTreeMap<String, u128>, name: &str, v: u128) {
     if v == 0 {
-        return Some(());
+        return;
     }
-    let have = map.get_mut(name)?;
-    *have = have.checked_sub(v)?;
+    let Some(have) = map.get_mut(name) else {
+        return;
+    };
+    *have = have.saturating_sub(v);
     if *have == 0 {
         map.remove(name);
     }
-    Some(())
 }
 
 #[cfg(test)]
@@ -292,6 +361,28 @@ mod tests {
             prop_assert!(total.contains(&part));
             prop_assert_eq!(total.checked_minus(&part), Some(rest.clone()));
             prop_assert_eq!(rest.plus(&part), total);
+        }
+
+        /// Taking a bundle in place is taking its quantities: the same
+        /// rest, or the same refusal with nothing changed.
+        #[test]
+        fn taking_a_bundle_is_taking_its_quantities(
+            mut bundles in prop::collection::vec(arb_resources(), 0..4),
+            part in arb_resources(),
+            held in any::<bool>(),
+        ) {
+            if held {
+                bundles.push(part.clone());
+            }
+            let sum = bundles.iter().fold(Quantities::empty(), |mut q, b| { q.add(b); q });
+            let (mut by_bundle, mut by_sum) = (sum.clone(), sum.clone());
+            let took = by_bundle.take_bundle(&part);
+            prop_assert_eq!(took, by_sum.take_quantities(&Quantities::of(&part)));
+            prop_assert!(took || !held);
+            prop_assert_eq!(&by_bundle, &by_sum);
+            if !took {
+                prop_assert_eq!(&by_bundle, &sum);
+            }
         }
 
         /// Within one agent (disjoint bundles) quantities follow the bundle:

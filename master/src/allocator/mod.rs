@@ -15,6 +15,8 @@
 mod actor;
 pub mod cycles;
 mod error;
+mod holdings;
+mod labels;
 pub mod messages;
 mod slab;
 pub mod sorter;
@@ -24,7 +26,7 @@ mod model_tests;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::mem;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +36,8 @@ use serde::{Deserialize, Serialize};
 
 pub use self::actor::{AllocatorActor, AllocatorActorConfig};
 pub use self::error::AllocatorError;
-use self::slab::Slab;
+use self::holdings::Holdings;
+use self::slab::{Slab, SlotSet};
 pub use self::sorter::{ClientKey, DrfSorter, Sorter};
 use corral_api::ids::{AgentId, FrameworkId};
 use corral_api::resources::{Quantities, Resources};
@@ -136,7 +139,6 @@ pub struct Allocation {
 /// decided by hash order, so the same calls give the same allocations.
 #[derive(Debug)]
 pub struct Allocator<S: Sorter = DrfSorter> {
-    cfg: AllocatorConfig,
     /// Allocation passes so far; rotates where a pass starts.
     passes: u64,
     /// The cluster total changed since shares were last measured.
@@ -153,8 +155,11 @@ pub struct Allocator<S: Sorter = DrfSorter> {
 /// The slots and sorters a pass updates, apart from the indexes it walks.
 #[derive(Debug)]
 struct Book<S> {
+    cfg: AllocatorConfig,
     /// The sum of every agent's total.
     total: Quantities,
+    /// The last framework generation given out (see [`Framework`]).
+    generations: u64,
     agents: Slab<Agent>,
     frameworks: Slab<Framework>,
     roles: Slab<Role<S>>,
@@ -166,12 +171,32 @@ struct Book<S> {
 struct Agent {
     id: AgentId,
     total: Resources,
+    /// Written only through [`Book::set_available`], which keeps
+    /// `allocatable` in step.
     available: Resources,
+    /// Whether `available` is worth offering ([`AllocatorConfig`]), kept so
+    /// that a pass does not look resources up by name for every agent.
+    allocatable: bool,
     /// What each framework (by slot) holds here.
-    allocations: BTreeMap<u32, Resources>,
+    allocations: Holdings,
     /// What tasks of removed frameworks still use here until the agent
     /// reports them ended: held by nobody, offered to nobody.
     orphaned: Resources,
+    /// Decline filters on this agent, at most one per framework slot, in no
+    /// particular order (looked up by slot). Kept with the agent because a
+    /// pass asks, for one agent at a time, which frameworks it may go to.
+    filters: Vec<Filter>,
+}
+
+/// A framework may not be offered an agent before `until`.
+#[derive(Debug)]
+struct Filter {
+    framework: u32,
+    /// The framework's generation when the filter was set: the filter
+    /// holds only while the slot has that generation, so a revive, or a
+    /// new framework in a reused slot, drops it without visiting agents.
+    generation: u64,
+    until: Time,
 }
 
 #[derive(Debug)]
@@ -179,11 +204,14 @@ struct Framework {
     id: FrameworkId,
     role: u32,
     suppressed: bool,
-    /// Agent slot → the time from which the agent may be offered again.
-    /// Expired entries are removed when next looked at, and all by revive.
-    filters: BTreeMap<u32, Time>,
-    /// Agents where this framework holds something.
-    agents: BTreeSet<u32>,
+    /// Unique among all frameworks ever added; renewed by revive. Filters
+    /// of another generation are void.
+    generation: u64,
+    /// Agents where this framework holds something. A hash set: a pass
+    /// adds to it for every allocation, and emptied it keeps its room, so
+    /// a steady state allocates nothing. Its order decides nothing: it is
+    /// sorted before it is walked.
+    agents: SlotSet,
 }
 
 #[derive(Debug)]
@@ -213,7 +241,6 @@ impl<S: Sorter> Allocator<S> {
             panic!("{e}");
         }
         Allocator {
-            cfg,
             passes: 0,
             shares_stale: false,
             agent_index: BTreeMap::new(),
@@ -221,7 +248,9 @@ impl<S: Sorter> Allocator<S> {
             role_index: BTreeMap::new(),
             weights: BTreeMap::new(),
             book: Book {
+                cfg,
                 total: Quantities::empty(),
+                generations: 0,
                 agents: Slab::default(),
                 frameworks: Slab::default(),
                 roles: Slab::default(),
@@ -239,11 +268,14 @@ impl<S: Sorter> Allocator<S> {
         b.total.add(&total);
         let slot = b.agents.insert_with(|_| Agent {
             id: agent.clone(),
-            available: total.clone(),
-            total,
-            allocations: BTreeMap::new(),
+            available: Resources::empty(),
+            allocatable: false,
+            total: total.clone(),
+            allocations: Holdings::default(),
             orphaned: Resources::empty(),
+            filters: Vec::new(),
         });
+        b.set_available(slot, total);
         self.agent_index.insert(agent, slot);
         self.shares_stale = true;
         Ok(())
@@ -300,14 +332,14 @@ impl<S: Sorter> Allocator<S> {
         agent: &AgentId,
         resources: &Resources,
     ) -> Result<(), AllocatorError> {
-        let a = &mut self.book.agents[slot];
-        a.available =
-            a.available
-                .checked_minus(resources)
-                .ok_or_else(|| AllocatorError::Overcommit {
-                    agent: agent.clone(),
-                    resources: resources.clone(),
-                })?;
+        let left = self.book.agents[slot]
+            .available
+            .checked_minus(resources)
+            .ok_or_else(|| AllocatorError::Overcommit {
+                agent: agent.clone(),
+                resources: resources.clone(),
+            })?;
+        self.book.set_available(slot, left);
         Ok(())
     }
 
@@ -328,7 +360,8 @@ impl<S: Sorter> Allocator<S> {
                     resources: resources.clone(),
                 })?;
         a.orphaned = left;
-        a.available = a.available.plus(resources);
+        let available = a.available.plus(resources);
+        self.book.set_available(slot, available);
         Ok(())
     }
 
@@ -344,10 +377,6 @@ impl<S: Sorter> Allocator<S> {
         for (&fw, held) in &a.allocations {
             b.frameworks[fw].agents.remove(&slot);
             b.unallocate(fw, held);
-        }
-        // Slots are reused: a later agent must not inherit these filters.
-        for f in b.frameworks.iter_mut() {
-            f.filters.remove(&slot);
         }
         b.total = b
             .total
@@ -365,12 +394,13 @@ impl<S: Sorter> Allocator<S> {
         }
         let role_slot = self.role_slot(role);
         let b = &mut self.book;
+        let generation = b.next_generation();
         let slot = b.frameworks.insert_with(|_| Framework {
             id: fw.clone(),
             role: role_slot,
             suppressed: false,
-            filters: BTreeMap::new(),
-            agents: BTreeSet::new(),
+            generation,
+            agents: SlotSet::default(),
         });
         let key = ClientKey {
             name: fw.0.as_str().into(),
@@ -396,20 +426,22 @@ impl<S: Sorter> Allocator<S> {
             b.set_offerable(slot, false);
         }
         let f = b.frameworks.remove(slot);
-        for &agent in &f.agents {
+        let mut agents: Vec<u32> = f.agents.into_iter().collect();
+        agents.sort_unstable();
+        for agent in agents {
             let a = &mut b.agents[agent];
             let held = a
                 .allocations
                 .remove(&slot)
                 .expect("framework's agents agree");
-            a.available = a.available.plus(&held);
+            let available = a.available.plus(&held);
+            b.set_available(agent, available);
+            b.role_sorter.unallocated(f.role, &held, &b.total);
         }
         let role = &mut b.roles[f.role];
-        let held = role.sorter.remove(slot);
+        role.sorter.remove(slot);
         role.frameworks -= 1;
-        let empty = role.frameworks == 0;
-        b.role_sorter.unallocated(f.role, &held, &b.total);
-        if empty {
+        if role.frameworks == 0 {
             let role = b.roles.remove(f.role);
             b.role_sorter.remove(f.role);
             self.role_index.remove(&role.name);
@@ -471,13 +503,11 @@ impl<S: Sorter> Allocator<S> {
         } else {
             a.allocations.insert(fw_slot, left);
         }
-        a.available = a.available.plus(resources);
+        let available = a.available.plus(resources);
+        b.set_available(agent_slot, available);
         b.unallocate(fw_slot, resources);
         if let Some(refuse) = refuse.filter(|d| !d.is_zero()) {
-            let until = now + refuse.min(MAX_REFUSE);
-            let filters = &mut b.frameworks[fw_slot].filters;
-            let e = filters.entry(agent_slot).or_insert(until);
-            *e = (*e).max(until);
+            b.add_filter(fw_slot, agent_slot, now + refuse.min(MAX_REFUSE));
         }
         Ok(())
     }
@@ -497,8 +527,9 @@ impl<S: Sorter> Allocator<S> {
     /// Clears `fw`'s filters and un-suppresses it.
     pub fn revive(&mut self, fw: &FrameworkId) -> Result<(), AllocatorError> {
         let slot = self.framework_slot(fw)?;
+        let generation = self.book.next_generation();
         let f = &mut self.book.frameworks[slot];
-        f.filters.clear();
+        f.generation = generation;
         if f.suppressed {
             f.suppressed = false;
             self.book.set_offerable(slot, true);
@@ -527,21 +558,23 @@ impl<S: Sorter> Allocator<S> {
             self.book.refresh_shares();
             self.shares_stale = false;
         }
-        let mut out = Vec::new();
         let n = self.agent_index.len();
         if n == 0 || !self.book.role_sorter.has_active() {
-            return out;
+            return Vec::new();
         }
+        // Room for an offer of every agent: a busy cluster's pass would
+        // otherwise spend its time growing (copying) this vector.
+        let mut out = Vec::with_capacity(n);
         let start = usize::try_from(pass % n as u64).expect("below the agent count");
         let slots = self.agent_index.values();
         for &agent in slots.clone().skip(start).chain(slots.take(start)) {
-            if !self.cfg.allocatable(&self.book.agents[agent].available) {
+            if !self.book.agents[agent].allocatable {
                 continue;
             }
             let Some(fw) = self.book.pick(agent, now) else {
                 continue;
             };
-            let resources = mem::take(&mut self.book.agents[agent].available);
+            let resources = self.book.set_available(agent, Resources::empty());
             self.book.grant(fw, agent, &resources);
             out.push(Allocation {
                 framework: self.book.frameworks[fw].id.clone(),
@@ -617,56 +650,88 @@ impl<S: Sorter> Allocator<S> {
 
 impl<S: Sorter> Book<S> {
     /// The first eligible framework for `agent` at `now`, in hierarchical
-    /// order. Drops expired filters it meets.
+    /// order. Drops the agent's expired filters first; a void one (of
+    /// another generation) stays until it expires or its slot's framework
+    /// sets a new one, as checking generations here would visit every
+    /// filtering framework's record.
     fn pick(&mut self, agent: u32, now: Time) -> Option<u32> {
         let Book {
+            agents,
             frameworks,
             roles,
             role_sorter,
             ..
         } = self;
+        let filters = &mut agents[agent].filters;
+        filters.retain(|x| now < x.until);
         for role in role_sorter.order() {
             for fw in roles[role.slot].sorter.order() {
-                let f = &mut frameworks[fw.slot];
+                let f = &frameworks[fw.slot];
                 debug_assert!(!f.suppressed, "suppressed frameworks are inactive");
-                match f.filters.get(&agent) {
-                    Some(&until) if now < until => continue,
-                    Some(_) => {
-                        f.filters.remove(&agent);
-                    }
-                    None => {}
+                let filtered = filters
+                    .iter()
+                    .any(|x| x.framework == fw.slot && x.generation == f.generation);
+                if !filtered {
+                    return Some(fw.slot);
                 }
-                return Some(fw.slot);
             }
         }
         None
     }
 
+    /// `fw` is not offered `agent` before `until`; a filter already there
+    /// is extended, never shortened.
+    fn add_filter(&mut self, fw: u32, agent: u32, until: Time) {
+        let generation = self.frameworks[fw].generation;
+        let filters = &mut self.agents[agent].filters;
+        match filters.iter_mut().find(|x| x.framework == fw) {
+            Some(x) if x.generation == generation => x.until = x.until.max(until),
+            Some(x) => {
+                x.generation = generation;
+                x.until = until;
+            }
+            None => filters.push(Filter {
+                framework: fw,
+                generation,
+                until,
+            }),
+        }
+    }
+
+    /// A generation no framework has had.
+    fn next_generation(&mut self) -> u64 {
+        self.generations += 1;
+        self.generations
+    }
+
+    /// Replaces what `agent` has available, returning what it had.
+    fn set_available(&mut self, agent: u32, available: Resources) -> Resources {
+        let a = &mut self.agents[agent];
+        a.allocatable = self.cfg.allocatable(&available);
+        mem::replace(&mut a.available, available)
+    }
+
     /// `fw` now holds `resources` of `agent` (already taken from its
     /// available).
     fn grant(&mut self, fw: u32, agent: u32, resources: &Resources) {
-        let held = self.agents[agent]
-            .allocations
-            .entry(fw)
-            .or_insert_with(Resources::empty);
-        *held = held.plus(resources);
+        self.agents[agent].allocations.add(fw, resources);
         let f = &mut self.frameworks[fw];
         f.agents.insert(agent);
         let role = f.role;
-        let amount = Quantities::of(resources);
-        self.roles[role].sorter.allocated(fw, &amount, &self.total);
-        self.role_sorter.allocated(role, &amount, &self.total);
+        self.roles[role]
+            .sorter
+            .allocated(fw, resources, &self.total);
+        self.role_sorter.allocated(role, resources, &self.total);
     }
 
     /// `fw`'s shares no longer count `resources` (its per-agent record is
     /// the caller's to update).
     fn unallocate(&mut self, fw: u32, resources: &Resources) {
         let role = self.frameworks[fw].role;
-        let amount = Quantities::of(resources);
         self.roles[role]
             .sorter
-            .unallocated(fw, &amount, &self.total);
-        self.role_sorter.unallocated(role, &amount, &self.total);
+            .unallocated(fw, resources, &self.total);
+        self.role_sorter.unallocated(role, resources, &self.total);
     }
 
     /// Puts `fw` into its role's order (`on`) or takes it out, keeping the

@@ -1,7 +1,39 @@
 //! Dense slots for the allocator's agents, frameworks and roles, so the hot
 //! path indexes by `u32` instead of looking strings up.
 
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::{Index, IndexMut};
+
+/// A set of slots: adding and removing are O(1), and an emptied set keeps
+/// its room. Its iteration order follows the hash, so callers that walk it
+/// sort first when the order could matter.
+pub(crate) type SlotSet = HashSet<u32, BuildHasherDefault<SlotHasher>>;
+
+/// Hashes a slot with one multiplication (Fibonacci hashing): slots are
+/// small consecutive numbers, and the product spreads them over both the
+/// low bits (the bucket) and the high bits (the tag) a hash table uses. No
+/// random keys, so runs repeat exactly; slots come from this process.
+#[derive(Default)]
+pub(crate) struct SlotHasher(u64);
+
+const FIBONACCI: u64 = 0x9E37_79B9_7F4A_7C15;
+
+impl Hasher for SlotHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(FIBONACCI);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(FIBONACCI);
+    }
+}
 
 /// A vector of slots; freed slots are reused, last freed first.
 #[derive(Debug)]

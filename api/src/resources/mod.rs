@@ -35,6 +35,7 @@ pub mod strategies;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -55,12 +56,18 @@ pub use sets::StringSet;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct Resources {
     /// Scalar amounts in thousandths; zero amounts are not stored.
-    scalars: BTreeMap<String, u64>,
+    scalars: BTreeMap<Name, u64>,
     /// Range resources; empty sets are not stored.
-    ranges: BTreeMap<String, RangeSet>,
+    ranges: BTreeMap<Name, RangeSet>,
     /// Set resources; empty sets are not stored.
-    sets: BTreeMap<String, StringSet>,
+    sets: BTreeMap<Name, StringSet>,
 }
+
+/// A resource name. Shared rather than owned: bundles are cloned wherever
+/// resources are offered, held and given back (the allocator clones one
+/// per offer), and a shared name is cloned without allocating. Serialized
+/// as a plain string.
+type Name = Arc<str>;
 
 impl Resources {
     /// No resources.
@@ -90,7 +97,7 @@ impl Resources {
             return Err(kind_mismatch(name));
         }
         if millis > 0 {
-            let have = self.scalars.entry(name.to_owned()).or_default();
+            let have = self.scalars.entry(Name::from(name)).or_default();
             *have = have.saturating_add(millis);
         }
         Ok(self)
@@ -105,7 +112,7 @@ impl Resources {
             return Err(kind_mismatch(name));
         }
         if !ranges.is_empty() {
-            let have = self.ranges.entry(name.to_owned()).or_default();
+            let have = self.ranges.entry(Name::from(name)).or_default();
             *have = have.union(&ranges);
         }
         Ok(self)
@@ -122,7 +129,7 @@ impl Resources {
             return Err(kind_mismatch(name));
         }
         if !set.is_empty() {
-            let have = self.sets.entry(name.to_owned()).or_default();
+            let have = self.sets.entry(Name::from(name)).or_default();
             *have = have.union(&set);
         }
         Ok(self)
@@ -161,17 +168,17 @@ impl Resources {
 
     /// Scalar names with a non-zero amount, in order.
     pub fn scalar_names(&self) -> impl Iterator<Item = &str> {
-        self.scalars.keys().map(String::as_str)
+        self.scalars.keys().map(|k| &**k)
     }
 
     /// Range names with a non-empty set, in order.
     pub fn range_names(&self) -> impl Iterator<Item = &str> {
-        self.ranges.keys().map(String::as_str)
+        self.ranges.keys().map(|k| &**k)
     }
 
     /// Set names with a non-empty set, in order.
     pub fn set_names(&self) -> impl Iterator<Item = &str> {
-        self.sets.keys().map(String::as_str)
+        self.sets.keys().map(|k| &**k)
     }
 
     /// Whether there is nothing in the bundle.
@@ -273,17 +280,20 @@ impl Resources {
     /// A bundle of the given maps with zero and empty entries dropped, so
     /// equality stays equality of contents whatever the source.
     fn from_parts(
-        mut scalars: BTreeMap<String, u64>,
-        mut ranges: BTreeMap<String, RangeSet>,
-        mut sets: BTreeMap<String, StringSet>,
+        scalars: BTreeMap<String, u64>,
+        ranges: BTreeMap<String, RangeSet>,
+        sets: BTreeMap<String, StringSet>,
     ) -> Resources {
-        scalars.retain(|_, v| *v > 0);
-        ranges.retain(|_, v| !v.is_empty());
-        sets.retain(|_, v| !v.is_empty());
+        fn keep<V>(map: BTreeMap<String, V>, keep: impl Fn(&V) -> bool) -> BTreeMap<Name, V> {
+            map.into_iter()
+                .filter(|(_, v)| keep(v))
+                .map(|(k, v)| (Name::from(k), v))
+                .collect()
+        }
         Resources {
-            scalars,
-            ranges,
-            sets,
+            scalars: keep(scalars, |v| *v > 0),
+            ranges: keep(ranges, |v| !v.is_empty()),
+            sets: keep(sets, |v| !v.is_empty()),
         }
     }
 }
@@ -297,7 +307,7 @@ fn kind_mismatch(name: &str) -> ResourceError {
 /// Puts `value` under `name`, or removes `name` if `value` is empty, keeping
 /// the "no empty entries" invariant.
 fn store_unless_empty<V>(
-    map: &mut BTreeMap<String, V>,
+    map: &mut BTreeMap<Name, V>,
     name: &str,
     value: V,
     is_empty: impl Fn(&V) -> bool,
@@ -322,17 +332,9 @@ impl fmt::Display for Resources {
     /// decimals and no trailing zeros. The empty bundle prints as nothing.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut entries: Vec<(&str, Entry<'_>)> = Vec::new();
-        entries.extend(
-            self.scalars
-                .iter()
-                .map(|(k, v)| (k.as_str(), Entry::Scalar(*v))),
-        );
-        entries.extend(
-            self.ranges
-                .iter()
-                .map(|(k, v)| (k.as_str(), Entry::Ranges(v))),
-        );
-        entries.extend(self.sets.iter().map(|(k, v)| (k.as_str(), Entry::Set(v))));
+        entries.extend(self.scalars.iter().map(|(k, v)| (&**k, Entry::Scalar(*v))));
+        entries.extend(self.ranges.iter().map(|(k, v)| (&**k, Entry::Ranges(v))));
+        entries.extend(self.sets.iter().map(|(k, v)| (&**k, Entry::Set(v))));
         // Stable, so a name held by two kinds prints scalar, ranges, set.
         entries.sort_by_key(|(name, _)| *name);
         for (i, (name, entry)) in entries.iter().enumerate() {

@@ -247,15 +247,15 @@ impl Resources {
         match value {
             Value::Scalar(amount) if amount.is_zero() => {}
             Value::Scalar(amount) => {
-                self.scalars.insert(name.to_owned(), amount.millis());
+                self.scalars.insert(name.into(), amount.millis());
             }
             Value::Ranges(ranges) if ranges.is_empty() => {}
             Value::Ranges(ranges) => {
-                self.ranges.insert(name.to_owned(), ranges);
+                self.ranges.insert(name.into(), ranges);
             }
             Value::Set(set) if set.is_empty() => {}
             Value::Set(set) => {
-                self.sets.insert(name.to_owned(), set);
+                self.sets.insert(name.into(), set);
             }
             // Mesos has text only in attributes; a resource must be counted.
             Value::Text(text) => {

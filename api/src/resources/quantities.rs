@@ -233,7 +233,7 @@ fn bundle_amounts(bundle: &Resources) -> impl Iterator<Item = (&str, u128)> {
     bundle
         .scalars
         .iter()
-        .map(|(name, &v)| (name.as_str(), u128::from(v)))
+        .map(|(name, &v)| (&**name, u128::from(v)))
 }
 
 /// How many values each of a bundle's range and set resources holds.
@@ -241,10 +241,10 @@ fn bundle_members(bundle: &Resources) -> impl Iterator<Item = (&str, u128)> {
     let ranges = bundle
         .ranges
         .iter()
-        .map(|(name, r)| (name.as_str(), u128::from(r.count())));
+        .map(|(name, r)| (&**name, u128::from(r.count())));
     let sets = bundle.sets.iter().map(|(name, s)| {
         let items = u128::try_from(s.len()).unwrap_or(u128::MAX);
-        (name.as_str(), items)
+        (&**name, items)
     });
     ranges.chain(sets)
 }

@@ -79,9 +79,7 @@ pub fn arb_disjoint_pair() -> impl Strategy<Value = (Resources, Resources)> {
     (arb_resources(), arb_resources()).prop_map(|(a, b)| {
         let mut apart = Resources::empty();
         for name in b.scalar_names() {
-            apart
-                .scalars
-                .insert(name.to_owned(), b.amount(name).millis());
+            apart.scalars.insert(name.into(), b.amount(name).millis());
         }
         for name in b.range_names() {
             let mine = b.ranges(name);

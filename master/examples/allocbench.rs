@@ -2,15 +2,18 @@
 //! (`src/tests/hierarchical_allocator_benchmarks.cpp`).
 //!
 //! Sizes: 1,000 and 10,000 agents with 10, 100 and 1,000 frameworks each,
-//! and 50,000 agents with 1,000 frameworks. For each: agents of `cpus:16;mem:65536`, frameworks spread
-//! over 10 roles. Each pass at virtual time t (one second per pass)
-//! allocates, then every allocation is declined with a 5 s filter (Mesos's
-//! default `refuse_seconds`). After warm-up passes (until the filters are in
-//! their steady state) the wall time of `allocate()` is averaged over the
-//! measured passes.
+//! and 50,000 agents with 1,000 frameworks. For each: agents of
+//! `cpus:16;mem:65536`, frameworks spread over 10 roles. Each pass at
+//! virtual time t (one second per pass) allocates, then every allocation is
+//! declined with a 5 s filter (Mesos's default `refuse_seconds`). After
+//! warm-up passes (until the filters are in their steady state) the wall
+//! time of `allocate()` is averaged over the measured passes.
 //!
 //! `cargo run --release -p corral-master --example allocbench`; prints one
-//! `figure alloc_cycle_ms_<agents>x<frameworks> <value> ms` line per size.
+//! `figure alloc_cycle_ms_<agents>x<frameworks> <value> ms` line per size,
+//! and on stderr the same with the part of it on a CPU (Linux's schedstat,
+//! which counts in scheduler ticks, so it is coarse below a few ms): on a
+//! shared machine the difference is time spent waiting for a core.
 //! Optional arguments: `<agents> <frameworks>` to run one size only.
 
 use std::time::{Duration, Instant};

@@ -17,6 +17,7 @@ use corral_agent::{
 use corral_api::resources::Resources;
 use corral_master::acls::Acls;
 use corral_master::allocator::AllocatorActorConfig;
+use corral_master::board::StateBoard;
 use corral_master::group::spawn_member;
 use corral_master::http::{HttpAccess, HttpConfig};
 use corral_master::master::{Authentication, Master, MasterConfig};
@@ -280,16 +281,18 @@ pub fn master(command: MasterCommand) -> Result<ExitCode> {
     })
     .with_context(|| format!("cannot start the master on {addr}"))?;
     let node = Arc::new(node);
+    let board = StateBoard::default();
     let pid = if replicated {
-        spawn_member(&node, cfg, &group)?
+        spawn_member(&node, cfg, &group, Some(board.clone()))?
     } else {
-        node.spawn(Master::NAME, Master::new(cfg))?
+        let master = Master::new(cfg).publishing_to(board.clone());
+        node.spawn(Master::NAME, master)?
     };
     let http = HttpConfig {
         access: http_access,
         ..HttpConfig::new(SocketAddr::new(args.ip, args.http_port()))
     };
-    let http = corral_master::http::serve(http, node.clone(), pid.clone())?;
+    let http = corral_master::http::serve(http, node.clone(), pid.clone(), board)?;
     announce(format_args!(
         "master running at {pid}; web UI and API at {}; allocation interval {}",
         http.url(),

@@ -14,6 +14,7 @@ use corral_agent::state::{AgentSnapshot, GetAgentState};
 pub use corral_agent::RecoverMode;
 use corral_agent::{Agent, AgentConfig, Containerizer};
 use corral_api::resources::{RangeSet, Resources};
+use corral_master::board::StateBoard;
 use corral_master::http::{HttpConfig, HttpError, HttpServer};
 use corral_master::master::{Master, MasterConfig};
 use corral_master::state::{GetState, MasterState};
@@ -128,20 +129,30 @@ impl LocalCluster {
         // HTTP first: the master records its URL when it takes the lead,
         // for redirects to it.
         let mut master_cfg = cfg.master.clone();
+        let board = StateBoard::default();
         let master_http = if cfg.http {
             let port = cfg.http_port.unwrap_or(cfg.master_addr.port());
             let listen = SocketAddr::new(cfg.master_addr.ip(), port);
             let pid = master_node
                 .pid(Master::NAME)
                 .map_err(|e| LocalError::Config(e.to_string()))?;
-            let server =
-                corral_master::http::serve(HttpConfig::new(listen), master_node.clone(), pid)?;
+            let server = corral_master::http::serve(
+                HttpConfig::new(listen),
+                master_node.clone(),
+                pid,
+                board.clone(),
+            )?;
             master_cfg.http_url = Some(server.url());
             Some(server)
         } else {
             None
         };
-        let master = master_node.spawn(Master::NAME, Master::new(master_cfg))?;
+        // Only a master with HTTP readers publishes its state.
+        let master = match master_http {
+            Some(_) => Master::new(master_cfg).publishing_to(board),
+            None => Master::new(master_cfg),
+        };
+        let master = master_node.spawn(Master::NAME, master)?;
         let agents = cfg.agents;
         let mut cluster = LocalCluster {
             master,

@@ -29,6 +29,7 @@ use actix_web::test::{call_service, init_service, read_body, TestRequest};
 use actix_web::web::Bytes;
 use corral_api::auth::Credentials;
 use corral_http::{app, HttpAccess, HttpConfig};
+use corral_master::board::StateBoard;
 use corral_master::master::Master;
 use corral_master::master::MasterConfig;
 use corral_runtime::{Node, NodeConfig, Pid};
@@ -39,14 +40,14 @@ const MAX_BODY_BYTES: usize = 1024;
 
 /// One node with a master, shared by every input: starting them per input
 /// would measure the node's start, not the HTTP surface.
-fn master() -> &'static (Arc<Node>, Pid) {
-    static MASTER: OnceLock<(Arc<Node>, Pid)> = OnceLock::new();
+fn master() -> &'static (Arc<Node>, Pid, StateBoard) {
+    static MASTER: OnceLock<(Arc<Node>, Pid, StateBoard)> = OnceLock::new();
     MASTER.get_or_init(|| {
         let node = Node::start(NodeConfig::default()).expect("a node starts on loopback");
-        let pid = node
-            .spawn(Master::NAME, Master::new(MasterConfig::default()))
-            .expect("the master spawns");
-        (Arc::new(node), pid)
+        let board = StateBoard::default();
+        let master = Master::new(MasterConfig::default()).publishing_to(board.clone());
+        let pid = node.spawn(Master::NAME, master).expect("the master spawns");
+        (Arc::new(node), pid, board)
     })
 }
 
@@ -112,8 +113,8 @@ thread_local! {
     /// would panic.
     static APP: &'static (SystemRunner, Serve) = Box::leak(Box::new({
         let system = actix_rt::System::new();
-        let (node, pid) = master();
-        let routes = corral_master::http::app_routes(node.clone(), pid.clone());
+        let (node, pid, board) = master();
+        let routes = corral_master::http::app_routes(node.clone(), pid.clone(), board.clone());
         let svc = Rc::new(system.block_on(init_service(app(&config(), routes))));
         let serve: Serve = Rc::new(move |req: Request| -> Answer {
             let svc = svc.clone();

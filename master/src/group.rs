@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use corral_runtime::{Node, Pid, PidError, SpawnError};
 use thiserror::Error;
 
+use crate::board::StateBoard;
 use crate::master::{Master, MasterConfig};
 use crate::registrar::{Registrar, RegistrarConfig, RegistrarError};
 
@@ -59,16 +60,23 @@ pub fn registrar_config(
     Ok(cfg)
 }
 
-/// Spawns this node's registrar and replicated master; the node needs a
-/// data dir (the registrar's log is kept there). Returns the master's pid.
+/// Spawns this node's registrar and replicated master, publishing its
+/// state on `board` if given (for its HTTP server); the node needs a data
+/// dir (the registrar's log is kept there). Returns the master's pid.
 pub fn spawn_member(
     node: &Node,
     cfg: MasterConfig,
     group: &[SocketAddr],
+    board: Option<StateBoard>,
 ) -> Result<Pid, GroupError> {
     let rcfg = registrar_config(group, node.addr())?;
     let registrar = node.spawn_with(REGISTRAR, move || Registrar::new(rcfg))?;
-    Ok(node.spawn(Master::NAME, Master::replicated(cfg, registrar))?)
+    let master = Master::replicated(cfg, registrar);
+    let master = match board {
+        Some(board) => master.publishing_to(board),
+        None => master,
+    };
+    Ok(node.spawn(Master::NAME, master)?)
 }
 
 #[cfg(test)]

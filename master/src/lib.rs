@@ -5,6 +5,7 @@
 //!
 //! - [`state`]: the operator protocol (state snapshot, metrics, operator
 //!   kills);
+//! - [`board`]: where the master publishes its state for HTTP readers;
 //! - [`allocator`]: hierarchical DRF as a pure core plus the actor that runs
 //!   it once per interval;
 //! - [`acls`]: authorization rules in Mesos's ACL shape (`--acls`);
@@ -19,6 +20,7 @@
 
 pub mod acls;
 pub mod allocator;
+pub mod board;
 pub mod core;
 pub mod group;
 pub mod http;

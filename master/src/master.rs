@@ -6,17 +6,24 @@
 //! timers; the shell keeps their runtime ids). It also spawns the
 //! allocator beside the master and passes on only that allocator's
 //! decisions, and answers the operator's queries from the core.
+//!
+//! Given a [`StateBoard`] ([`Master::publishing_to`]), it publishes the
+//! core's state there for HTTP readers after each change, at most once per
+//! the board's interval (see [`crate::board`]): the first change after a
+//! quiet spell sets a timer that fires at once, later ones wait for the
+//! interval to end. Without a board (the simulator) it sets no such timer.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use corral_runtime::{Actor, Ctx, Handler, Handlers, Message, Pid, TimerId};
+use corral_runtime::{Actor, Ctx, Handler, Handlers, Message, Pid, Time, TimerId};
 
 use crate::allocator::messages::{Allocations, GetCycleTimes};
 use crate::allocator::AllocatorActor;
+use crate::board::StateBoard;
 pub use crate::core::config::{Authentication, MasterBug, MasterConfig, MasterConfigError};
 use crate::core::effects::{Action, Answer, Clock, Courier, Input, Question, Then, TimerKey};
-use crate::core::MasterCore;
+use crate::core::{MasterCore, ViewCache};
 use crate::registrar::{GetLeader, GetRegistry, Propose};
 use crate::state::{
     GetLeadership, GetMetrics, GetState, MasterMetrics, OperatorKill, OperatorTeardown,
@@ -42,6 +49,19 @@ pub struct Master {
     allocator: Option<Pid>,
     /// The runtime's ids of the core's timers that have not fired.
     timers: BTreeMap<TimerKey, TimerId>,
+    /// Where the state is published, if anywhere.
+    publishing: Option<Publishing>,
+}
+
+/// The master's publications to its board.
+struct Publishing {
+    board: StateBoard,
+    /// What the last publication built, for the next one to reuse.
+    cache: ViewCache,
+    /// When the last publication was made.
+    last: Option<Time>,
+    /// Whether a publication is due (its timer is set).
+    due: bool,
 }
 
 /// The core needs the actor's own address, known once it is spawned.
@@ -71,7 +91,20 @@ impl Master {
             },
             allocator: None,
             timers: BTreeMap::new(),
+            publishing: None,
         }
+    }
+
+    /// This master, publishing its state to `board` for HTTP readers
+    /// (see [`crate::board`]).
+    pub fn publishing_to(mut self, board: StateBoard) -> Master {
+        self.publishing = Some(Publishing {
+            board,
+            cache: ViewCache::default(),
+            last: None,
+            due: false,
+        });
+        self
     }
 
     /// A master among several, which leads while `registrar` (the
@@ -98,6 +131,37 @@ impl Master {
         let Some(core) = self.core() else { return };
         let actions = core.handle(clock, from.as_ref(), input);
         self.carry_out(actions, ctx);
+        self.changed(ctx);
+    }
+
+    /// The core's state may have changed: a publication is due, at once
+    /// after a quiet spell, else when the interval since the last ends.
+    fn changed(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let Some(p) = &mut self.publishing else {
+            return;
+        };
+        if p.due {
+            return;
+        }
+        p.due = true;
+        let now = ctx.now();
+        let wait = p.last.map_or(Duration::ZERO, |last| {
+            (last + p.board.publish_every()).saturating_since(now)
+        });
+        ctx.delay(wait, |m: &mut Self, ctx| m.publish(ctx));
+    }
+
+    /// Publishes the core's state to the board.
+    fn publish(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let (Stage::Started(core), Some(p)) = (&self.stage, &mut self.publishing) else {
+            return;
+        };
+        let began = ctx.elapsed_clock();
+        p.due = false;
+        p.last = Some(ctx.now());
+        let state = core.publication(&mut p.cache);
+        let took = ctx.elapsed_clock().saturating_since(began);
+        p.board.publish(state, core.leadership(), took);
     }
 
     fn carry_out(&mut self, actions: Vec<Action>, ctx: &mut Ctx<'_, Self>) {
@@ -212,6 +276,7 @@ impl Actor for Master {
         let actions = core.handle_started(clock(ctx));
         self.stage = Stage::Started(Box::new(core));
         self.carry_out(actions, ctx);
+        self.changed(ctx);
     }
 
     fn exited(&mut self, pid: &Pid, ctx: &mut Ctx<'_, Self>) {
@@ -279,6 +344,7 @@ impl Handler<OperatorKill> for Master {
         let (outcome, actions) = core.handle_operator_kill(clock, m);
         self.carry_out(actions, ctx);
         ctx.reply(outcome);
+        self.changed(ctx);
     }
 }
 

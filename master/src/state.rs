@@ -8,6 +8,8 @@
 //! - [`OperatorKill`] → [`KillOutcome`]: kill a task as an operator (HTTP
 //!   `POST /tasks/{framework_id}/{task_id}/kill`).
 
+use std::sync::Arc;
+
 use corral_runtime::{message, Pid};
 use serde::{Deserialize, Serialize};
 
@@ -91,6 +93,11 @@ pub struct TaskView {
 }
 
 /// A snapshot of the master's view of the cluster.
+///
+/// Agents and tasks are shared (`Arc`): the state the master publishes
+/// for HTTP readers shares each one that did not change with the
+/// previous publication (`crate::board`). On the wire they are plain
+/// values.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MasterState {
     /// The master's software version (the crate's).
@@ -102,14 +109,14 @@ pub struct MasterState {
     /// The master's actor.
     pub pid: String,
     /// Admitted agents, by id.
-    pub agents: Vec<AgentState>,
+    pub agents: Vec<Arc<AgentState>>,
     /// Subscribed frameworks, by id.
     pub frameworks: Vec<FrameworkState>,
     /// Removed frameworks kept for display, oldest removal first.
     pub completed_frameworks: Vec<FrameworkState>,
     /// Live tasks and the latest completed ones, by framework and id,
     /// then those of the completed frameworks.
-    pub tasks: Vec<TaskView>,
+    pub tasks: Vec<Arc<TaskView>>,
     /// Offers outstanding.
     pub outstanding_offers: usize,
     /// Role weights as configured (roles not listed weigh 1).

@@ -78,7 +78,7 @@ fn member(listen: SocketAddr, group: &[SocketAddr], dir: PathBuf) -> Result<()> 
         data_dir: Some(dir),
         ..NodeConfig::default()
     })?;
-    spawn_member(&node, MasterConfig::default(), group)?;
+    spawn_member(&node, MasterConfig::default(), group, None)?;
     node.wait();
     Ok(())
 }

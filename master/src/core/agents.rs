@@ -113,6 +113,7 @@ impl MasterCore {
                         state: t.state,
                         history: vec![(t.state, now_ms)],
                         terminal_uuid: None,
+                        published: Default::default(),
                     };
                     self.tasks.insert(key, rec);
                 }

@@ -90,6 +90,7 @@ impl MasterCore {
                 state: TaskState::Staging,
                 history: vec![(TaskState::Staging, now_ms)],
                 terminal_uuid: None,
+                published: Default::default(),
             };
             self.tasks.insert((fw.clone(), task.task_id.clone()), rec);
         }

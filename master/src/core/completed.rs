@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use super::records::{keep_latest, FrameworkRec, TaskRec};
 use super::MasterCore;
-use crate::state::{FrameworkState, TaskView};
+use crate::state::FrameworkState;
 use corral_api::framework::FrameworkInfo;
 use corral_api::ids::{FrameworkId, TaskId};
 use corral_api::resources::Quantities;
@@ -57,10 +57,10 @@ impl MasterCore {
         keep_latest(&mut self.completed_frameworks, max_frameworks);
     }
 
-    /// The removed frameworks kept, oldest first, and their tasks.
-    pub(super) fn completed_views(&self) -> (Vec<FrameworkState>, Vec<TaskView>) {
-        let frameworks = self
-            .completed_frameworks
+    /// The removed frameworks kept, oldest first (their tasks are in
+    /// `completed_frameworks`).
+    pub(super) fn completed_framework_views(&self) -> Vec<FrameworkState> {
+        self.completed_frameworks
             .iter()
             .map(|f| FrameworkState {
                 id: f.id.clone(),
@@ -74,13 +74,7 @@ impl MasterCore {
                 pid: None,
                 info: f.info.clone(),
             })
-            .collect();
-        let tasks = self
-            .completed_frameworks
-            .iter()
-            .flat_map(|f| f.tasks.iter().map(|(id, t)| t.view(&f.id, id)))
-            .collect();
-        (frameworks, tasks)
+            .collect()
     }
 }
 
@@ -101,6 +95,7 @@ mod tests {
             state,
             history: vec![(TaskState::Staging, 1), (state, 2)],
             terminal_uuid: None,
+            published: Default::default(),
         }
     }
 
@@ -135,7 +130,7 @@ mod tests {
             ("failed".into(), task(TaskState::Failed)),
         ];
         m.keep_completed("fw-1".into(), rec, last, 500);
-        let (frameworks, tasks) = m.completed_views();
+        let (frameworks, tasks) = (m.completed_framework_views(), m.snapshot().tasks);
         assert_eq!(frameworks.len(), 1);
         let f = &frameworks[0];
         assert_eq!((f.name.as_str(), f.role.as_str()), ("batch", "web"));
@@ -168,7 +163,7 @@ mod tests {
             let id = FrameworkId::from(name);
             m.keep_completed(id, framework(name, &done), Vec::new(), i as u64);
         }
-        let (frameworks, tasks) = m.completed_views();
+        let (frameworks, tasks) = (m.completed_framework_views(), m.snapshot().tasks);
         let names: Vec<&str> = frameworks.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["b", "c"], "the oldest removal goes first");
         let ids: Vec<&str> = tasks.iter().map(|t| t.id.0.as_str()).collect();
@@ -176,6 +171,7 @@ mod tests {
 
         let mut none = master(0, 2);
         none.keep_completed("x".into(), framework("x", &[]), Vec::new(), 0);
-        assert_eq!(none.completed_views(), (Vec::new(), Vec::new()));
+        assert_eq!(none.completed_framework_views(), Vec::new());
+        assert_eq!(none.snapshot().tasks, Vec::new());
     }
 }

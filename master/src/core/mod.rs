@@ -28,7 +28,9 @@
 //! - `reconcile`: reconciliation;
 //! - `leadership` and `registry`: which of several masters acts, and the
 //!   registry writes that must commit before it acts;
-//! - `records`, `completed`, `metrics`: what it remembers and shows.
+//! - `records`, `completed`, `metrics`: what it remembers and shows;
+//! - `views`: the state it shows observers, built afresh or, for
+//!   publication, from the last one ([`ViewCache`]).
 //!
 //! Everything from the network is checked before it changes state:
 //! messages from actors that are not subscribed frameworks or admitted
@@ -54,6 +56,7 @@ mod tasks;
 #[cfg(test)]
 mod tests;
 mod unreachable;
+mod views;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
@@ -66,6 +69,7 @@ use self::effects::{Action, Clock, Incoming, Input, Io, Timer};
 use self::metrics::Counters;
 use self::offers::OfferBook;
 use self::records::{AgentRec, FrameworkRec, TaskRec};
+pub use self::views::ViewCache;
 use crate::allocator::messages::Recover;
 use crate::registrar::{AgentEntry, LeaderEntry};
 use crate::state::{KillOutcome, Leadership, OperatorKill, OperatorTeardown};

@@ -1452,3 +1452,82 @@ fn an_accept_running_as_a_user_the_principal_may_not_use_launches_nothing() {
         }
     }
 }
+
+/// A core with task `t1` launched.
+fn launched_core() -> MasterCore {
+    launched().core
+}
+
+/// Publishes `core`'s state from `cache` and checks it against a full
+/// snapshot built afresh.
+fn publish(core: &MasterCore, cache: &mut super::ViewCache) -> crate::state::MasterState {
+    let published = core.publication(cache);
+    assert_eq!(
+        published,
+        core.snapshot(),
+        "the publication is the snapshot"
+    );
+    published
+}
+
+#[test]
+fn a_publication_built_from_the_last_one_is_the_full_snapshot_and_shares_what_did_not_change() {
+    use std::sync::Arc;
+    let mut cache = super::ViewCache::default();
+    let mut o = offered();
+    let (agent_pid, fw_pid) = (o.agent_pid.clone(), o.fw_pid.clone());
+    let first = publish(&o.core, &mut cache);
+    assert_eq!(first.agents[0].offered, res("cpus:4;mem:1024"));
+
+    let tasks = ["t1", "t2"]
+        .map(|id| TaskInfo::command(TaskId::from(id), "true", res("cpus:1;mem:128")))
+        .to_vec();
+    let accept = Accept {
+        offer_ids: vec![o.offer.id.clone()],
+        operations: vec![Operation::Launch(tasks)],
+        refuse: None,
+    };
+    send(&mut o.core, 4, &fw_pid, accept);
+    let launched = publish(&o.core, &mut cache);
+    assert_eq!(launched.agents[0].used, res("cpus:2;mem:256"));
+
+    let update = status(&o, TaskState::Running, 1);
+    send(&mut o.core, 5, &agent_pid, update);
+    let running = publish(&o.core, &mut cache);
+    assert!(
+        !Arc::ptr_eq(&launched.tasks[0], &running.tasks[0]),
+        "t1 changed"
+    );
+    assert!(
+        Arc::ptr_eq(&launched.tasks[1], &running.tasks[1]),
+        "t2 is shared"
+    );
+    assert!(Arc::ptr_eq(&launched.agents[0], &running.agents[0]));
+
+    let update = status(&o, TaskState::Finished, 2);
+    send(&mut o.core, 6, &agent_pid, update);
+    let finished = publish(&o.core, &mut cache);
+    assert_eq!(finished.agents[0].used, res("cpus:1;mem:128"));
+    let ack = Acknowledge {
+        task_id: TaskId::from("t1"),
+        agent_id: o.agent.clone(),
+        uuid: [2; 16],
+    };
+    send(&mut o.core, 7, &fw_pid, ack);
+    publish(&o.core, &mut cache);
+
+    admit(&mut o.core, &pid("agent-2", 5052));
+    assert_eq!(publish(&o.core, &mut cache).agents.len(), 2);
+    // The framework leaves: its live task is an orphan still using its
+    // agent, shown killed among the completed framework's tasks.
+    send(&mut o.core, 8, &fw_pid, Teardown);
+    let gone = publish(&o.core, &mut cache);
+    assert_eq!(gone.completed_frameworks.len(), 1);
+    assert_eq!(gone.agents[0].used, res("cpus:1;mem:128"));
+
+    // A cache kept from another state still gives the right one: the
+    // walk lets go of every task that is not there.
+    let mut other = super::ViewCache::default();
+    publish(&launched_core(), &mut other);
+    publish(&o.core, &mut other);
+}

@@ -1,54 +1,156 @@
 //! What the master's handlers share ([`MasterApi`]): the node to ask
-//! through, the master to ask, and the answer a standby gives instead of
-//! the leader's views.
+//! through, the master to ask, the board it publishes its state on, and
+//! the answer a standby gives instead of the leader's views.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use actix_web::http::header;
+use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use corral_runtime::{Node, Pid};
 
-use crate::state::GetLeadership;
-use corral_http::ask::ask;
+use crate::board::{Published, StateBoard};
+use crate::state::{GetLeadership, Leadership};
+use corral_http::ask::{ask, ASK_TIMEOUT};
 use corral_http::ApiError;
 
-/// What the master's handlers share: the node to ask through and the
-/// master to ask.
+/// What the master's handlers share: the node to ask through, the
+/// master to ask, and the board it publishes its state on.
 #[derive(Clone)]
 pub(super) struct MasterApi {
     pub node: Arc<Node>,
     pub master: Pid,
+    pub board: StateBoard,
+    /// Bodies rendered from one publication, shared by the requests that
+    /// read it (see [`MasterApi::rendered`]).
+    pub renders: Arc<Renders>,
+}
+
+/// The latest body of each kind rendered, with the publication it was
+/// rendered from.
+#[derive(Default)]
+pub(super) struct Renders {
+    slots: Mutex<Vec<(&'static str, u64, Bytes)>>,
 }
 
 impl MasterApi {
+    /// The handlers' shared data for `master` on `node`, publishing on
+    /// `board`.
+    pub(super) fn new(node: Arc<Node>, master: Pid, board: StateBoard) -> MasterApi {
+        MasterApi {
+            node,
+            master,
+            board,
+            renders: Arc::default(),
+        }
+    }
+
+    /// The master's latest publication, waiting (off the server's worker)
+    /// up to [`ASK_TIMEOUT`] for its first one.
+    pub(super) async fn published(&self) -> Result<Arc<Published>, ApiError> {
+        if let Some(p) = self.board.latest() {
+            return Ok(p);
+        }
+        // Nothing yet: a master that is not running says so at once (the
+        // same 503 as any ask), one just started publishes within moments.
+        ask(&self.node, &self.master, GetLeadership, "master").await?;
+        let board = self.board.clone();
+        web::block(move || board.wait_past(0, ASK_TIMEOUT))
+            .await
+            .map_err(|e| ApiError::internal(format!("cannot wait for the master: {e}")))?
+            .ok_or_else(|| {
+                ApiError::unavailable(format!(
+                    "the master has published no state within {} s",
+                    ASK_TIMEOUT.as_secs()
+                ))
+            })
+    }
+
+    /// The leader's latest publication to serve `req` from, or the answer
+    /// a standby gives instead (by the publication's leadership, so the
+    /// state served is always one its master published while leading).
+    pub(super) async fn leader_state(
+        &self,
+        req: &HttpRequest,
+    ) -> Result<Result<Arc<Published>, HttpResponse>, ApiError> {
+        let p = self.published().await?;
+        Ok(match elsewhere(&p.leadership, req)? {
+            Some(answer) => Err(answer),
+            None => Ok(p),
+        })
+    }
+
+    /// The body `render` makes of publication `p`, rendered (off the
+    /// server's worker) once per publication and `kind` however many
+    /// requests read it meanwhile.
+    pub(super) async fn rendered(
+        &self,
+        kind: &'static str,
+        p: Arc<Published>,
+        render: fn(&Published) -> Result<Vec<u8>, ApiError>,
+    ) -> Result<Bytes, ApiError> {
+        let renders = self.renders.clone();
+        web::block(move || renders.get(kind, &p, render))
+            .await
+            .map_err(|e| ApiError::internal(format!("cannot render: {e}")))?
+    }
+
     /// `None` when this master leads; otherwise the answer to give instead
     /// of serving `req`: 307 to the same path on the leader's HTTP server,
     /// or 503 while no leader is known (as Mesos's non-leading masters).
+    /// Asks the master now, for writes and the UI's page.
     pub(super) async fn redirect(
         &self,
         req: &HttpRequest,
     ) -> Result<Option<HttpResponse>, ApiError> {
         let l = ask(&self.node, &self.master, GetLeadership, "master").await?;
-        if l.leading {
-            return Ok(None);
+        elsewhere(&l, req)
+    }
+}
+
+impl Renders {
+    /// The body of `kind` for `p`, rendering it if the slot holds an
+    /// older one. The lock is held while rendering, so requests that
+    /// arrive meanwhile wait for this render instead of making their own.
+    fn get(
+        &self,
+        kind: &'static str,
+        p: &Published,
+        render: fn(&Published) -> Result<Vec<u8>, ApiError>,
+    ) -> Result<Bytes, ApiError> {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, _, body)) = slots.iter().find(|(k, seq, _)| *k == kind && *seq == p.seq) {
+            return Ok(body.clone());
         }
-        match l.leader_http {
-            Some(base) => {
-                let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
-                let location = format!("{}{path}", base.trim_end_matches('/'));
-                Ok(Some(
-                    HttpResponse::TemporaryRedirect()
-                        .insert_header((header::LOCATION, location))
-                        .finish(),
-                ))
+        let body = Bytes::from(render(p)?);
+        slots.retain(|(k, _, _)| *k != kind);
+        slots.push((kind, p.seq, body.clone()));
+        Ok(body)
+    }
+}
+
+/// `None` when `l` says this master leads; otherwise the answer to give
+/// instead of serving `req`.
+fn elsewhere(l: &Leadership, req: &HttpRequest) -> Result<Option<HttpResponse>, ApiError> {
+    if l.leading {
+        return Ok(None);
+    }
+    match &l.leader_http {
+        Some(base) => {
+            let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+            let location = format!("{}{path}", base.trim_end_matches('/'));
+            Ok(Some(
+                HttpResponse::TemporaryRedirect()
+                    .insert_header((header::LOCATION, location))
+                    .finish(),
+            ))
+        }
+        None => Err(ApiError::unavailable(match &l.leader {
+            Some(leader) => {
+                format!("this master does not lead; {leader} does, with no HTTP address known yet")
             }
-            None => Err(ApiError::unavailable(match l.leader {
-                Some(leader) => format!(
-                    "this master does not lead; {leader} does, with no HTTP address known yet"
-                ),
-                None => "this master does not lead, and no leader is known yet".to_owned(),
-            })),
-        }
+            None => "this master does not lead, and no leader is known yet".to_owned(),
+        })),
     }
 }
 

@@ -6,7 +6,8 @@
 //!
 //! | path | answer |
 //! |---|---|
-//! | `/state` | the cluster as JSON, [`state_json::StateJson`] (the UI's and CLI's contract) |
+//! | `/state` | the cluster as JSON, [`state_json::StateJson`] (the UI's and CLI's contract); `?tasks=false` without its tasks |
+//! | `/tasks?framework_id=&state=&offset=&limit=` | a page of `/state`'s tasks, filtered: `{"tasks": [...], "total": n, "offset": o, "limit": l}` (100 by default) |
 //! | `/metrics` | Prometheus text: allocation pass times, offers, tasks by state, agents, frameworks, the node's runtime counters |
 //! | `/health` | 200 `ok` |
 //! | `POST /tasks/{framework_id}/{task_id}/kill` | kill a task as an operator: 202, 404 unknown, 409 already ended |
@@ -20,13 +21,20 @@
 //! [`HttpConfig::max_body_bytes`], 400 for a malformed parameter, 503 when
 //! the master does not answer within [`corral_http::ask::ASK_TIMEOUT`].
 //!
-//! Handlers never touch the master's state: they ask the master actor
-//! through the node ([`corral_http::ask::ask`]), as any other actor would, so a slow
-//! request never stalls the master and the master never waits on a socket.
+//! Handlers never touch the master's state. Reads of the cluster (`/state`,
+//! `/tasks`, the Mesos v0 views, the v1 operator API's reads) are served
+//! from the state the master last published on its [`StateBoard`]
+//! (`crate::board`): no request asks the master to build anything, so
+//! polling a large cluster never stalls it. A publication is at most the
+//! board's interval (100 ms by default) plus one publication's build
+//! behind the master. `/state` and `/tasks` write their JSON off the
+//! server's worker (a `/state` body once per publication however many
+//! clients poll it), and the Mesos v0 views build theirs off it. The
+//! rest (`/metrics`, kills, leadership for writes) ask the master actor
+//! through the node ([`corral_http::ask::ask`]), as any other actor would.
 //!
-//! Until masters replicate there is one master and it leads; `/state`
-//! carries a `leader` field, and a non-leader will answer 307 to the leader
-//! (see `routes.rs`).
+//! The master leading when it published serves its views; otherwise it
+//! answers 307 to the leader's same path (503 while no leader is known).
 
 mod api;
 mod assets;
@@ -44,22 +52,32 @@ use std::sync::Arc;
 use actix_web::web;
 use corral_runtime::{Node, Pid};
 
+use crate::board::StateBoard;
+
 pub use corral_http::{HttpAccess, HttpConfig, HttpError, HttpServer};
 
-/// Starts the master's HTTP API and UI on `cfg.listen`, asking `master` (an
-/// actor on `node`) for everything it serves. Returns once the socket is
-/// bound; a bind failure (port in use, address not on this machine) comes
-/// back at once as [`HttpError::Bind`].
-pub fn serve(cfg: HttpConfig, node: Arc<Node>, master: Pid) -> Result<HttpServer, HttpError> {
-    HttpServer::start("master", &cfg, app_routes(node, master))
+/// Starts the master's HTTP API and UI on `cfg.listen`, reading the state
+/// `master` (an actor on `node`) publishes on `board` (spawn it
+/// [`publishing_to`](crate::master::Master::publishing_to) the same board)
+/// and asking it the rest. Returns once the socket is bound; a bind
+/// failure (port in use, address not on this machine) comes back at once
+/// as [`HttpError::Bind`].
+pub fn serve(
+    cfg: HttpConfig,
+    node: Arc<Node>,
+    master: Pid,
+    board: StateBoard,
+) -> Result<HttpServer, HttpError> {
+    HttpServer::start("master", &cfg, app_routes(node, master, board))
 }
 
-/// The routes [`serve`] serves, asking `master` (an actor on `node`), for
-/// an app built with [`corral_http::app`] and driven without a socket
-/// (`actix_web::test`), as the tests and the `http_master` fuzz target do.
+/// The routes [`serve`] serves, for an app built with
+/// [`corral_http::app`] and driven without a socket (`actix_web::test`),
+/// as the tests and the `http_master` fuzz target do.
 pub fn app_routes(
     node: Arc<Node>,
     master: Pid,
+    board: StateBoard,
 ) -> impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static {
-    routes::routes(api::MasterApi { node, master })
+    routes::routes(api::MasterApi::new(node, master, board))
 }

@@ -1,19 +1,22 @@
-//! The master's endpoints. Each handler asks the master actor for what it
-//! needs ([`GetState`], [`GetMetrics`], [`OperatorKill`]) and shapes the
-//! answer; none touches the master's state.
+//! The master's endpoints. Reads of the cluster are served from the
+//! state the master last published ([`crate::board`]); the rest ask the
+//! master actor ([`GetMetrics`], [`OperatorKill`]). Each shapes its answer
+//! off the master; none touches the master's state.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::api::MasterApi;
 use super::assets;
 use super::metrics::render;
 use super::operator_v1::operator_routes;
 use super::scheduler_v1::{scheduler_routes, Streams};
-use super::state_json::StateJson;
-use crate::state::{GetMetrics, GetState, KillOutcome, OperatorKill};
+use super::state_json::{task as task_json, StateJson, TaskJson};
+use crate::board::Published;
+use crate::state::{GetMetrics, KillOutcome, OperatorKill};
 use corral_api::ids::{id_problem, FrameworkId, TaskId};
+use corral_api::task::{task_state_name, TASK_STATES};
 use corral_http::access::request_principal;
 use corral_http::ask::ask;
 use corral_http::prometheus;
@@ -31,6 +34,7 @@ pub(super) fn routes(api: MasterApi) -> impl Fn(&mut web::ServiceConfig) + Send 
             .service(get("/app.js", assets::app_js))
             .service(get("/style.css", assets::style_css))
             .service(get("/state", state))
+            .service(get("/tasks", tasks))
             .service(get("/metrics", metrics))
             .service(get("/health", health))
             .service(
@@ -45,7 +49,6 @@ pub(super) fn routes(api: MasterApi) -> impl Fn(&mut web::ServiceConfig) + Send 
     }
 }
 
-/// `GET /state`: the cluster, as [`StateJson`].
 /// `GET /`: the web UI, on the leader. A standby sends the browser to the
 /// leader's UI: the page's own requests could not follow a redirect to
 /// another origin ("Failed to fetch"), a page load can.
@@ -56,13 +59,142 @@ async fn ui(api: web::Data<MasterApi>, req: HttpRequest) -> Result<HttpResponse,
     Ok(assets::index().await)
 }
 
-async fn state(api: web::Data<MasterApi>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    if let Some(elsewhere) = api.redirect(&req).await? {
-        return Ok(elsewhere);
-    }
-    let state = ask(&api.node, &api.master, GetState, "master").await?;
-    let doc = StateJson::new(&state, &api.master.to_string());
-    Ok(HttpResponse::Ok().json(doc))
+/// `GET /state`: the cluster, as [`StateJson`]; `?tasks=false` leaves
+/// the tasks out (`"tasks": []`), for views of a large cluster that need
+/// only its agents, frameworks and totals.
+async fn state(
+    api: web::Data<MasterApi>,
+    req: HttpRequest,
+    query: web::Query<StateQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let p = match api.leader_state(&req).await? {
+        Ok(p) => p,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
+    let body = match query.tasks {
+        true => api.rendered("state", p, render_state).await?,
+        false => api.rendered("state?tasks=false", p, render_summary).await?,
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
+}
+
+/// The parameters of `GET /state`.
+#[derive(Deserialize)]
+struct StateQuery {
+    /// Whether to list tasks (default true).
+    #[serde(default = "yes")]
+    tasks: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn render_state(p: &Published) -> Result<Vec<u8>, ApiError> {
+    let leader = p.state.pid.clone();
+    to_json(&StateJson::new(&p.state, &leader))
+}
+
+fn render_summary(p: &Published) -> Result<Vec<u8>, ApiError> {
+    let leader = p.state.pid.clone();
+    to_json(&StateJson::without_tasks(&p.state, &leader))
+}
+
+fn to_json(doc: &impl Serialize) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(doc).map_err(|e| ApiError::internal(format!("cannot write JSON: {e}")))
+}
+
+/// How many tasks `GET /tasks` lists when not told.
+const TASK_LIMIT: usize = 100;
+
+/// The parameters of `GET /tasks`.
+#[derive(Deserialize)]
+struct TasksQuery {
+    /// Only this framework's tasks.
+    framework_id: Option<String>,
+    /// Only tasks in this state (Mesos's name, `TASK_RUNNING`).
+    state: Option<String>,
+    /// How many matching tasks to skip.
+    #[serde(default)]
+    offset: usize,
+    /// How many to list at most.
+    #[serde(default = "task_limit")]
+    limit: usize,
+}
+
+fn task_limit() -> usize {
+    TASK_LIMIT
+}
+
+/// A page of `GET /tasks`.
+#[derive(Serialize)]
+struct TasksPage {
+    /// The tasks, in `/state`'s order.
+    tasks: Vec<TaskJson>,
+    /// How many tasks match, over all pages.
+    total: usize,
+    offset: usize,
+    limit: usize,
+}
+
+/// `GET /tasks?framework_id=&state=&offset=&limit=`: a page of the tasks
+/// of `/state` (same shape and order), filtered by framework and state;
+/// `total` counts the matching tasks over all pages. `limit` defaults to
+/// 100; an unknown state is 400.
+async fn tasks(
+    api: web::Data<MasterApi>,
+    req: HttpRequest,
+    query: web::Query<TasksQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let state = match &query.state {
+        None => None,
+        Some(name) => Some(
+            TASK_STATES
+                .into_iter()
+                .find(|s| task_state_name(*s) == name)
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "unknown task state {} (use Mesos's names, such as TASK_RUNNING)",
+                        corral_http::echo(name)
+                    ))
+                })?,
+        ),
+    };
+    let p = match api.leader_state(&req).await? {
+        Ok(p) => p,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
+    let body = web::block(move || {
+        let framework = query.framework_id.as_deref();
+        let matching = p
+            .state
+            .tasks
+            .iter()
+            .filter(|t| framework.is_none_or(|f| t.framework_id.0 == f))
+            .filter(|t| state.is_none_or(|s| t.state == s));
+        let mut total = 0;
+        let mut page = Vec::new();
+        for (i, t) in matching.enumerate() {
+            total += 1;
+            if i >= query.offset && page.len() < query.limit {
+                page.push(task_json(t));
+            }
+        }
+        to_json(&TasksPage {
+            tasks: page,
+            total,
+            offset: query.offset,
+            limit: query.limit,
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("cannot render: {e}")))??;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
 }
 
 /// `GET /metrics`: Prometheus text.

@@ -174,6 +174,14 @@ pub struct TotalsJson {
 impl StateJson {
     /// The document for `state`. `leader` is the leading master's pid.
     pub fn new(state: &MasterState, leader: &str) -> StateJson {
+        StateJson {
+            tasks: state.tasks.iter().map(|t| task(t)).collect(),
+            ..StateJson::without_tasks(state, leader)
+        }
+    }
+
+    /// The document for `state` with an empty `tasks` (`/state?tasks=false`).
+    pub fn without_tasks(state: &MasterState, leader: &str) -> StateJson {
         let sum = |part: fn(&AgentState) -> &Resources, reachable: bool| {
             let mut total = Quantities::empty();
             for a in state.agents.iter().filter(|a| a.reachable == reachable) {
@@ -186,10 +194,10 @@ impl StateJson {
             leader: leader.to_owned(),
             pid: state.pid.clone(),
             start_time_ms: state.start_time_ms,
-            agents: state.agents.iter().map(agent).collect(),
+            agents: state.agents.iter().map(|a| agent(a)).collect(),
             frameworks: state.frameworks.iter().map(framework).collect(),
             completed_frameworks: state.completed_frameworks.iter().map(framework).collect(),
-            tasks: state.tasks.iter().map(task).collect(),
+            tasks: Vec::new(),
             outstanding_offers: state.outstanding_offers,
             totals: TotalsJson {
                 total: sum(|a| &a.total, true),
@@ -227,7 +235,8 @@ fn framework(f: &FrameworkState) -> FrameworkJson {
     }
 }
 
-fn task(t: &TaskView) -> TaskJson {
+/// A task as `/state` and `/tasks` show it.
+pub(super) fn task(t: &TaskView) -> TaskJson {
     TaskJson {
         id: t.id.0.clone(),
         name: t.name.clone(),
@@ -248,6 +257,8 @@ fn task(t: &TaskView) -> TaskJson {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use corral_api::ids::{AgentId, FrameworkId, TaskId};
     use corral_api::task::TaskState;
@@ -287,7 +298,10 @@ mod tests {
                     reachable: false,
                     ..agent("d", "cpus:8;mem:8192", "cpus:1")
                 },
-            ],
+            ]
+            .into_iter()
+            .map(Arc::new)
+            .collect(),
             frameworks: vec![FrameworkState {
                 id: FrameworkId("fw".into()),
                 name: "batch".into(),
@@ -312,7 +326,7 @@ mod tests {
                 pid: None,
                 info: corral_api::framework::FrameworkInfo::new("old", "*"),
             }],
-            tasks: vec![TaskView {
+            tasks: vec![Arc::new(TaskView {
                 id: TaskId("t1".into()),
                 name: "t1".into(),
                 framework_id: FrameworkId("fw".into()),
@@ -320,7 +334,7 @@ mod tests {
                 state: TaskState::Running,
                 resources: r("cpus:0.5;mem:64"),
                 history: vec![(TaskState::Staging, 10), (TaskState::Running, 20)],
-            }],
+            })],
             outstanding_offers: 1,
             role_weights: Vec::new(),
         }

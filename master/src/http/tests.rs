@@ -14,6 +14,7 @@ use corral_runtime::{Node, NodeConfig};
 use super::api::MasterApi;
 use super::routes::routes;
 use super::{serve, HttpConfig, HttpError};
+use crate::board::StateBoard;
 use crate::master::{Master, MasterConfig};
 use corral_http::app;
 
@@ -30,13 +31,10 @@ fn limits() -> corral_http::HttpConfig {
 
 fn master() -> MasterApi {
     let node = Node::start(NodeConfig::default()).expect("node starts");
-    let master = node
-        .spawn(Master::NAME, Master::new(MasterConfig::default()))
-        .expect("master starts");
-    MasterApi {
-        node: Arc::new(node),
-        master,
-    }
+    let board = StateBoard::default();
+    let master = Master::new(MasterConfig::default()).publishing_to(board.clone());
+    let master = node.spawn(Master::NAME, master).expect("master starts");
+    MasterApi::new(Arc::new(node), master, board)
 }
 
 /// Runs `f` on an actix system, as the server's worker would.
@@ -284,7 +282,8 @@ fn raw_get(addr: SocketAddr, path: &str) -> String {
 fn serve_binds_reports_a_taken_port_and_stops() {
     let api = master();
     let cfg = HttpConfig::new("127.0.0.1:0".parse().unwrap());
-    let server = serve(cfg, api.node.clone(), api.master.clone()).expect("serves");
+    let server =
+        serve(cfg, api.node.clone(), api.master.clone(), api.board.clone()).expect("serves");
     let addr = server.addr();
     assert_ne!(addr.port(), 0);
     assert_eq!(server.url(), format!("http://{addr}"));
@@ -292,7 +291,12 @@ fn serve_binds_reports_a_taken_port_and_stops() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.ends_with("\r\n\r\nok"), "{answer}");
 
-    let again = serve(HttpConfig::new(addr), api.node.clone(), api.master.clone());
+    let again = serve(
+        HttpConfig::new(addr),
+        api.node.clone(),
+        api.master.clone(),
+        api.board.clone(),
+    );
     let Err(err) = again else {
         panic!("a second server on {addr} must fail");
     };
@@ -311,17 +315,20 @@ fn a_zero_body_limit_is_refused() {
         max_body_bytes: 0,
         ..HttpConfig::new("127.0.0.1:0".parse().unwrap())
     };
-    let err = serve(cfg, api.node, api.master).err().expect("refused");
+    let err = serve(cfg, api.node, api.master, api.board)
+        .err()
+        .expect("refused");
     assert!(matches!(err, HttpError::ZeroBodyLimit), "{err}");
 }
 
 #[test]
 fn a_master_that_is_not_there_gets_503() {
     let api = master();
-    let missing = MasterApi {
-        master: api.node.pid("nobody").expect("a pid"),
-        ..api
-    };
+    let missing = MasterApi::new(
+        api.node.clone(),
+        api.node.pid("nobody").expect("a pid"),
+        StateBoard::default(),
+    );
     on_actix(async move {
         let svc = init_service(app(&limits(), routes(missing))).await;
         for path in ["/state", "/metrics"] {
@@ -329,6 +336,131 @@ fn a_master_that_is_not_there_gets_503() {
             assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
             let v = json(&read_body(r).await);
             assert_eq!(v["error"], "the master is not running on this node (yet)");
+        }
+    });
+}
+
+/// A state with three tasks: two running (`t1` of `fw-a`, `t3` of
+/// `fw-b`) and one finished (`t2` of `fw-a`).
+fn three_tasks() -> crate::state::MasterState {
+    use crate::state::{AgentState, MasterState, TaskView};
+    use corral_api::task::TaskState;
+    let r = |text: &str| text.parse().expect("fixed resources");
+    let task = |fw: &str, id: &str, state| {
+        Arc::new(TaskView {
+            id: id.into(),
+            name: id.into(),
+            framework_id: fw.into(),
+            agent_id: "a1".into(),
+            state,
+            resources: r("cpus:1"),
+            history: vec![(state, 10)],
+        })
+    };
+    MasterState {
+        version: "0.1.0".into(),
+        start_time_ms: 1,
+        elected_ms: Some(2),
+        pid: "master@127.0.0.1:5050".into(),
+        agents: vec![Arc::new(AgentState {
+            id: "a1".into(),
+            hostname: "node-1".into(),
+            pid: "agent@127.0.0.1:5051".into(),
+            total: r("cpus:4"),
+            used: r("cpus:2"),
+            offered: r(""),
+            attributes: String::new(),
+            reachable: true,
+            http: None,
+            registered_ms: 3,
+        })],
+        frameworks: Vec::new(),
+        completed_frameworks: Vec::new(),
+        tasks: vec![
+            task("fw-a", "t1", TaskState::Running),
+            task("fw-a", "t2", TaskState::Finished),
+            task("fw-b", "t3", TaskState::Running),
+        ],
+        outstanding_offers: 0,
+        role_weights: Vec::new(),
+    }
+}
+
+/// `api`'s node and master, reading `state` published on a board of its
+/// own, with `leadership`.
+fn published(
+    api: &MasterApi,
+    state: crate::state::MasterState,
+    leadership: crate::state::Leadership,
+) -> MasterApi {
+    let board = StateBoard::default();
+    board.publish(state, leadership, Duration::ZERO);
+    MasterApi::new(api.node.clone(), api.master.clone(), board)
+}
+
+fn leading() -> crate::state::Leadership {
+    crate::state::Leadership {
+        leading: true,
+        leader: None,
+        leader_http: None,
+    }
+}
+
+#[test]
+fn tasks_are_paged_and_filtered_and_state_can_leave_them_out() {
+    let api = published(&master(), three_tasks(), leading());
+    on_actix(async move {
+        let svc = init_service(app(&limits(), routes(api))).await;
+        let get = |uri: &str| TestRequest::get().uri(uri).to_request();
+        let ids = |v: &serde_json::Value| -> Vec<String> {
+            let tasks = v["tasks"].as_array().expect("a list of tasks");
+            tasks.iter().map(|t| t["id"].to_string()).collect()
+        };
+        let v = json(&read_body(call_service(&svc, get("/tasks")).await).await);
+        assert_eq!(ids(&v), [r#""t1""#, r#""t2""#, r#""t3""#]);
+        assert_eq!(
+            (v["total"].as_u64(), v["limit"].as_u64()),
+            (Some(3), Some(100))
+        );
+        assert_eq!(v["tasks"][1]["state"], "TASK_FINISHED", "/state's shape");
+
+        let uri = "/tasks?state=TASK_RUNNING&offset=1&limit=1";
+        let v = json(&read_body(call_service(&svc, get(uri)).await).await);
+        assert_eq!(ids(&v), [r#""t3""#]);
+        assert_eq!(v["total"], 2, "counted over all pages");
+        let v = json(&read_body(call_service(&svc, get("/tasks?framework_id=fw-a")).await).await);
+        assert_eq!(ids(&v), [r#""t1""#, r#""t2""#]);
+
+        let r = call_service(&svc, get("/tasks?state=running")).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert!(json(&read_body(r).await)["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("TASK_RUNNING")));
+
+        let v = json(&read_body(call_service(&svc, get("/state?tasks=false")).await).await);
+        assert_eq!(v["tasks"], serde_json::json!([]));
+        assert_eq!(v["agents"][0]["hostname"], "node-1");
+        assert_eq!(v["totals"]["used"]["cpus"], 2.0);
+        let v = json(&read_body(call_service(&svc, get("/state")).await).await);
+        assert_eq!(ids(&v).len(), 3);
+    });
+}
+
+#[test]
+fn a_master_that_published_as_a_standby_sends_readers_to_the_leader() {
+    let standby = crate::state::Leadership {
+        leading: false,
+        leader: None,
+        leader_http: Some("http://10.0.0.9:5050".into()),
+    };
+    let api = published(&master(), three_tasks(), standby);
+    on_actix(async move {
+        let svc = init_service(app(&limits(), routes(api))).await;
+        for path in ["/state", "/tasks?limit=1", "/master/state", "/master/tasks"] {
+            let r = call_service(&svc, TestRequest::get().uri(path).to_request()).await;
+            assert_eq!(r.status(), StatusCode::TEMPORARY_REDIRECT, "{path}");
+            let location = r.headers().get(header::LOCATION).expect("a location");
+            assert_eq!(location, format!("http://10.0.0.9:5050{path}").as_str());
         }
     });
 }

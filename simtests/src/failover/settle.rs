@@ -37,14 +37,14 @@ pub fn converged(
         .agents
         .iter()
         .filter(|a| a.reachable)
-        .map(|a| (a.hostname.as_str(), a))
+        .map(|a| (a.hostname.as_str(), &**a))
         .collect();
     for h in hostnames {
         if !registered.contains_key(h.as_str()) {
             return Err(format!("{h} is not registered with {master}"));
         }
     }
-    let known: BTreeMap<&TaskId, &TaskView> = state.tasks.iter().map(|t| (&t.id, t)).collect();
+    let known: BTreeMap<&TaskId, &TaskView> = state.tasks.iter().map(|t| (&t.id, &**t)).collect();
     let agent_ids: BTreeSet<_> = state.agents.iter().map(|a| &a.id).collect();
     for (i, fw) in checks.frameworks.iter().enumerate() {
         let fw = fw.borrow();

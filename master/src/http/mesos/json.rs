@@ -9,6 +9,8 @@
 //! Corral does not keep is written empty (`offers`, `executors`,
 //! `hostname`, `webui_url`) rather than invented.
 
+use std::sync::Arc;
+
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
@@ -140,7 +142,11 @@ pub(super) fn tasks_of<'a>(
     state: &'a MasterState,
     f: &'a FrameworkState,
 ) -> impl Iterator<Item = &'a TaskView> {
-    state.tasks.iter().filter(move |t| t.framework_id == f.id)
+    state
+        .tasks
+        .iter()
+        .map(Arc::as_ref)
+        .filter(move |t| t.framework_id == f.id)
 }
 
 /// `frameworks` and `completed_frameworks`, each with its tasks; only the
@@ -183,7 +189,7 @@ pub(super) fn master_state(state: &MasterState, leader: &str) -> Value {
             "port": port_of(leader),
             "hostname": host_of(leader),
         },
-        "slaves": state.agents.iter().map(slave).collect::<Vec<_>>(),
+        "slaves": state.agents.iter().map(Arc::as_ref).map(slave).collect::<Vec<_>>(),
         "recovered_slaves": [],
         "frameworks": frameworks,
         "completed_frameworks": completed,
@@ -294,6 +300,7 @@ pub(super) fn state_summary(state: &MasterState) -> Value {
     let live: Vec<&TaskView> = state
         .tasks
         .iter()
+        .map(Arc::as_ref)
         .filter(|t| state.frameworks.iter().any(|f| f.id == t.framework_id))
         .collect();
     let slaves: Vec<Value> = state

@@ -26,12 +26,14 @@ mod snapshot;
 
 pub(super) use self::snapshot::snapshot as metrics_now;
 
+use std::sync::Arc;
+
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use super::api::{protocol_relative, MasterApi};
-use crate::state::{GetLeadership, GetMetrics, GetState, MasterState, TaskView};
+use crate::state::{GetLeadership, GetMetrics, MasterState, TaskView};
 use corral_http::ask::ask;
 use corral_http::mesos::{answer, Query};
 use corral_http::{get, get_tree, ApiError};
@@ -63,19 +65,23 @@ pub(super) fn mesos_routes(cfg: &mut web::ServiceConfig) {
 /// actor address.
 type View = fn(&MasterState, &Query, &str) -> Value;
 
-/// Answers with `view` of the state, or with what a standby answers
-/// instead.
+/// Answers with `view` of the state the leader last published, made off
+/// the server's worker, or with what a standby answers instead.
 async fn leader_view(
     api: &MasterApi,
     req: &HttpRequest,
     query: &Query,
     view: View,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(elsewhere) = api.redirect(req).await? {
-        return Ok(elsewhere);
-    }
-    let state = ask(&api.node, &api.master, GetState, "master").await?;
-    answer(query, &view(&state, query, &api.master.to_string()))
+    let p = match api.leader_state(req).await? {
+        Ok(p) => p,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
+    let (q, leader) = (query.clone(), api.master.to_string());
+    let value = web::block(move || view(&p.state, &q, &leader))
+        .await
+        .map_err(|e| ApiError::internal(format!("cannot render: {e}")))?;
+    answer(query, &value)
 }
 
 async fn state(
@@ -145,6 +151,7 @@ fn slaves_view(s: &MasterState, query: &Query, _: &str) -> Value {
         .agents
         .iter()
         .filter(|a| only.is_none_or(|id| a.id.0 == *id))
+        .map(Arc::as_ref)
         .map(json::slave)
         .collect();
     json!({"slaves": slaves, "recovered_slaves": []})
@@ -165,6 +172,7 @@ fn tasks_view(s: &MasterState, query: &Query, _: &str) -> Value {
     let mut found: Vec<&TaskView> = s
         .tasks
         .iter()
+        .map(Arc::as_ref)
         .filter(|t| framework.is_none_or(|f| t.framework_id.0 == *f))
         .filter(|t| task.is_none_or(|id| t.id.0 == *id))
         .collect();

@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 
 use super::api::MasterApi;
 use super::mesos::{metrics_now, wall_clock_ms};
-use crate::state::{GetMetrics, GetState};
+use crate::state::GetMetrics;
 use corral_http::ask::ask;
 use corral_http::v1::media;
 use corral_http::v1::shapes::OperatorCall;
@@ -51,9 +51,10 @@ async fn call(
 ) -> Result<HttpResponse, ApiError> {
     let body = read_body(&req, body).await?;
     let call: OperatorCall = media::json_call(req.headers(), &body)?;
-    if let Some(elsewhere) = api.redirect(&req).await? {
-        return Ok(elsewhere);
-    }
+    let p = match api.leader_state(&req).await? {
+        Ok(p) => p,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
     if call.kind == "TEARDOWN" {
         return writes::teardown(&api, &req, &body).await;
     }
@@ -69,14 +70,14 @@ async fn call(
             json!({ "metrics": metrics })
         }
         kind => {
-            let s = ask(&api.node, &api.master, GetState, "master").await?;
+            let s = &p.state;
             match kind {
-                "GET_MASTER" => views::master(&s),
-                "GET_AGENTS" => views::agents(&s),
-                "GET_FRAMEWORKS" => views::frameworks(&s),
-                "GET_TASKS" => views::tasks(&s),
-                "GET_ROLES" => views::roles(&s),
-                "GET_STATE" => views::state(&s),
+                "GET_MASTER" => views::master(s),
+                "GET_AGENTS" => views::agents(s),
+                "GET_FRAMEWORKS" => views::frameworks(s),
+                "GET_TASKS" => views::tasks(s),
+                "GET_ROLES" => views::roles(s),
+                "GET_STATE" => views::state(s),
                 other => {
                     return Err(ApiError::bad_request(format!(
                         "{} is not supported by Corral yet (docs/mesos-compatibility.md)",

@@ -3,6 +3,8 @@
 //! `{"value"}`, resources as lists of `Resource`, times as
 //! `{"nanoseconds"}`.
 
+use std::sync::Arc;
+
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
@@ -56,7 +58,7 @@ fn agent(a: &AgentState) -> Value {
 
 /// `GET_AGENTS`.
 pub(super) fn agents(s: &MasterState) -> Value {
-    let agents: Vec<Value> = s.agents.iter().map(agent).collect();
+    let agents: Vec<Value> = s.agents.iter().map(Arc::as_ref).map(agent).collect();
     json!({ "agents": agents, "recovered_agents": [] })
 }
 

@@ -1,0 +1,136 @@
+//! The state the master publishes for its HTTP readers: a [`StateBoard`].
+//!
+//! Building the whole [`MasterState`] for each `/state` request would
+//! run on the master's event loop, once per request: at ten thousand
+//! agents that stalls every agent and framework behind each poll (Mesos
+//! 1.7 blocked its master about 3 s per `/state` of a large cluster).
+//! Instead the master publishes its state here, and readers take the
+//! latest publication without asking the master anything.
+//!
+//! **Staleness.** The master publishes after a change, at most once per
+//! [`StateBoard::publish_every`] (default [`DEFAULT_PUBLISH_EVERY`]): the
+//! first change after a quiet spell is published as soon as the event
+//! that made it is handled, later ones at the end of the interval. So a
+//! reader sees every change at most `publish_every` after the master made
+//! it, plus the time one publication takes. The state and the leadership
+//! in one [`Published`] are of the same instant.
+//!
+//! **Cost.** A publication is a reference-counted [`MasterState`] whose
+//! tasks and agents are shared with the previous publication when they
+//! did not change (see [`crate::core::ViewCache`]), so publishing costs
+//! the master a walk over its records, not a copy of them; serialising
+//! happens in the reader's thread.
+//!
+//! A master without a board (the simulator's) publishes nothing and sets
+//! no timers for it.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use crate::state::{Leadership, MasterState};
+
+/// How often the master publishes at most, unless told otherwise.
+pub const DEFAULT_PUBLISH_EVERY: Duration = Duration::from_millis(100);
+
+/// One publication of the master's state.
+#[derive(Debug)]
+pub struct Published {
+    /// Counts the master's publications, from 1.
+    pub seq: u64,
+    /// The master's state.
+    pub state: MasterState,
+    /// Whether the master led when it published, and who did.
+    pub leadership: Leadership,
+    /// How long the master's event loop took to build it (the host's
+    /// elapsed clock: zero in the simulator).
+    pub took: Duration,
+}
+
+/// Where one master publishes its state and readers on any thread take
+/// the latest publication. Cloning it gives another handle on the same
+/// board.
+#[derive(Clone, Debug)]
+pub struct StateBoard {
+    shared: Arc<Shared>,
+    publish_every: Duration,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    latest: Mutex<Option<Arc<Published>>>,
+    published: Condvar,
+}
+
+impl Default for StateBoard {
+    fn default() -> StateBoard {
+        StateBoard::new(DEFAULT_PUBLISH_EVERY)
+    }
+}
+
+impl StateBoard {
+    /// An empty board its master publishes to at most once per
+    /// `publish_every` (zero: after every event that changed its state).
+    pub fn new(publish_every: Duration) -> StateBoard {
+        StateBoard {
+            shared: Arc::default(),
+            publish_every,
+        }
+    }
+
+    /// The shortest time between two publications: how stale a
+    /// publication may be, beyond the time one publication takes.
+    pub fn publish_every(&self) -> Duration {
+        self.publish_every
+    }
+
+    /// The latest publication, if the master has published yet.
+    pub fn latest(&self) -> Option<Arc<Published>> {
+        self.lock().clone()
+    }
+
+    /// Waits (blocking this thread) up to `timeout` for a publication
+    /// later than `seq` (0 for any), and returns it; None if none came.
+    pub fn wait_past(&self, seq: u64, timeout: Duration) -> Option<Arc<Published>> {
+        let guard = self.lock();
+        let (guard, _) = self
+            .shared
+            .published
+            .wait_timeout_while(guard, timeout, |p| p.as_ref().is_none_or(|p| p.seq <= seq))
+            .unwrap_or_else(PoisonError::into_inner);
+        guard.clone().filter(|p| p.seq > seq)
+    }
+
+    /// Publishes `state` and `leadership`, built in `took`, as the
+    /// latest; answers the publication's number.
+    pub(crate) fn publish(
+        &self,
+        state: MasterState,
+        leadership: Leadership,
+        took: Duration,
+    ) -> u64 {
+        let mut latest = self.lock();
+        let seq = latest.as_ref().map_or(0, |p| p.seq) + 1;
+        *latest = Some(Arc::new(Published {
+            seq,
+            state,
+            leadership,
+            took,
+        }));
+        drop(latest);
+        self.shared.published.notify_all();
+        seq
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Arc<Published>>> {
+        // A reader that panicked holding the lock left the slot whole: it
+        // only ever clones or replaces the Arc.
+        self.shared
+            .latest
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+#[path = "board_tests.rs"]
+mod tests;

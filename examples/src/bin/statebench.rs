@@ -11,7 +11,8 @@
 //! Figures: `state_p50_ms`, `state_p99_ms` (latency of a whole `/state`
 //! answer, body read, with `--clients` polling at once), `state_bytes`,
 //! `master_stall_max_ms` (the longest round trip of a probe on the
-//! master's node asking the master every 5 ms, while polled) and
+//! master's node asking the master every 5 ms, counted from when the ask
+//! was due, while polled) and
 //! `master_stall_max_ms_idle` (the same before polling starts),
 //! `offers_during_polling` (offers the framework received while polled:
 //! allocation goes on), `getstate_full_build_ms` (an ask for the state,
@@ -292,8 +293,10 @@ impl Sampler {
     fn start(board: StateBoard) -> Sampler {
         let stop = Arc::new(AtomicBool::new(false));
         let done = stop.clone();
+        // Only publications made from now on: the latest may be older.
+        let mut last = board.latest().map_or(0, |p| p.seq);
         let thread = std::thread::spawn(move || {
-            let (mut seen, mut longest, mut last) = (0, Duration::ZERO, 0);
+            let (mut seen, mut longest) = (0, Duration::ZERO);
             while !done.load(Ordering::Relaxed) {
                 if let Some(p) = board.wait_past(last, Duration::from_millis(100)) {
                     seen += 1;
@@ -326,17 +329,20 @@ struct Probe {
 }
 
 impl Probe {
-    fn probe(&mut self, ctx: &mut Ctx<'_, Self>) {
-        let sent = Instant::now();
+    /// Asks the master; `due` is when this ask was meant to go. A stall
+    /// also delays the probe's own timer (it shares the master's thread),
+    /// so the round trip counts from then, not from the late send.
+    fn probe(&mut self, due: Instant, ctx: &mut Ctx<'_, Self>) {
         let timeout = Duration::from_secs(30);
         ctx.ask(
             &self.master,
             GetLeadership,
             timeout,
             move |p: &mut Self, _, ctx| {
-                let us = sent.elapsed().as_micros() as u64;
+                let us = due.elapsed().as_micros() as u64;
                 p.stats.max_us.fetch_max(us, Ordering::Relaxed);
-                ctx.delay(PROBE_EVERY, |p: &mut Self, ctx| p.probe(ctx));
+                let next = Instant::now() + PROBE_EVERY;
+                ctx.delay(PROBE_EVERY, move |p: &mut Self, ctx| p.probe(next, ctx));
             },
         );
     }
@@ -346,7 +352,7 @@ impl Actor for Probe {
     fn handlers(_: &mut Handlers<Self>) {}
 
     fn started(&mut self, ctx: &mut Ctx<'_, Self>) {
-        self.probe(ctx);
+        self.probe(Instant::now(), ctx);
     }
 }
 

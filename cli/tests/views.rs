@@ -78,9 +78,19 @@ fn views_show_the_cluster_and_kill_ends_a_task() {
     let http = c.http_url().expect("the master serves HTTP");
     let master = http.trim_start_matches("http://").to_owned();
 
-    let out = corral(&["state", "--master", &master]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let s = text(&out.stdout);
+    // `/state` is the state the master last published, up to its
+    // interval behind the update the framework saw: wait for it there.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let s = loop {
+        let out = corral(&["state", "--master", &master]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let s = text(&out.stdout);
+        if s.contains("(1 running)") || std::time::Instant::now() > deadline {
+            break s;
+        }
+        // Polling the endpoint is the event here: it has no push.
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert!(s.contains("agents      2"), "{s}");
     assert!(s.contains("(1 running)"), "{s}");
 

@@ -443,17 +443,21 @@ fn pymesos_reads_the_cluster_through_the_operator_api() {
         assert_eq!(v["answer"]["type"], kind);
         &v["answer"][kind.to_ascii_lowercase()]
     };
-    assert_eq!(answer("GET_HEALTH")["healthy"], true);
-    assert!(answer("GET_VERSION")["version_info"]["version"].is_string());
-    let metrics = answer("GET_METRICS")["metrics"]
-        .as_array()
-        .expect("metrics");
-    let running = metrics.iter().find(|m| m["name"] == "master/tasks_running");
-    assert_eq!(
-        running.map(|m| &m["value"]),
-        Some(&json!(1.0)),
-        "{metrics:?}"
-    );
+    // Health, version, and one running task in the metrics, of the master
+    // and of the agent.
+    for (daemon, running) in [
+        ("", "master/tasks_running"),
+        ("agent ", "slave/tasks_running"),
+    ] {
+        assert_eq!(answer(&format!("{daemon}GET_HEALTH"))["healthy"], true);
+        let version = &answer(&format!("{daemon}GET_VERSION"))["version_info"]["version"];
+        assert!(version.is_string());
+        let metrics = answer(&format!("{daemon}GET_METRICS"))["metrics"]
+            .as_array()
+            .expect("metrics");
+        let value = metrics.iter().find(|m| m["name"] == running);
+        assert_eq!(value.map(|m| &m["value"]), Some(&json!(1.0)), "{metrics:?}");
+    }
     assert_eq!(answer("GET_MASTER")["master_info"]["port"], 5050);
     let agents = &answer("GET_AGENTS")["agents"];
     assert_eq!(agents[0]["pid"], "agent@127.15.1.61:5051", "{agents}");
@@ -501,17 +505,6 @@ fn pymesos_reads_the_cluster_through_the_operator_api() {
     );
 
     // The agent's own view: the same task, its executor and framework.
-    assert_eq!(answer("agent GET_HEALTH")["healthy"], true);
-    assert!(answer("agent GET_VERSION")["version_info"]["version"].is_string());
-    let metrics = answer("agent GET_METRICS")["metrics"]
-        .as_array()
-        .expect("metrics");
-    let running = metrics.iter().find(|m| m["name"] == "slave/tasks_running");
-    assert_eq!(
-        running.map(|m| &m["value"]),
-        Some(&json!(1.0)),
-        "{metrics:?}"
-    );
     let launched = &answer("agent GET_TASKS")["launched_tasks"];
     assert_eq!(launched[0]["task_id"]["value"], "sleeper", "{launched}");
     assert_eq!(launched[0]["state"], "TASK_RUNNING");

@@ -1,6 +1,6 @@
 //! Integer labels that sort as their clients' keys do.
 //!
-//! A sorter's order breaks ties of share by [`ClientKey`] (name, then
+//! A sorter's order breaks ties of share by its clients' keys (name, then
 //! slot). Every allocation moves one client in that order, so comparing
 //! names there is the hot path of a pass; comparing labels instead costs an
 //! integer comparison and gives the same order. Labels are spaced apart so
@@ -9,8 +9,6 @@
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
-
-use super::sorter::ClientKey;
 
 /// The room left after the last label (and before the first) when a
 /// client is added at either end, so appends in name order fit 2^32 times.
@@ -28,14 +26,22 @@ pub(crate) enum Labelled {
 
 /// Keys and their labels; a key's label is below another's exactly when the
 /// key is.
-#[derive(Debug, Default)]
-pub(crate) struct Labels {
-    by_key: BTreeMap<ClientKey, u64>,
+#[derive(Debug)]
+pub(crate) struct Labels<K> {
+    by_key: BTreeMap<K, u64>,
 }
 
-impl Labels {
+impl<K> Default for Labels<K> {
+    fn default() -> Self {
+        Labels {
+            by_key: BTreeMap::new(),
+        }
+    }
+}
+
+impl<K: Ord> Labels<K> {
     /// Labels a new `key` (one not here).
-    pub(crate) fn insert(&mut self, key: ClientKey) -> Labelled {
+    pub(crate) fn insert(&mut self, key: K) -> Labelled {
         let before = self.by_key.range(..&key).next_back().map(|(_, &l)| l);
         let after = self
             .by_key
@@ -56,12 +62,12 @@ impl Labels {
     }
 
     /// Forgets `key`.
-    pub(crate) fn remove(&mut self, key: &ClientKey) {
+    pub(crate) fn remove(&mut self, key: &K) {
         self.by_key.remove(key);
     }
 
     /// Every key with its label, in order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&ClientKey, u64)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, u64)> {
         self.by_key.iter().map(|(k, &l)| (k, l))
     }
 }
@@ -84,6 +90,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::allocator::sorter::ClientKey;
 
     fn key(name: &str, slot: u32) -> ClientKey {
         ClientKey {
@@ -92,7 +99,7 @@ mod tests {
         }
     }
 
-    fn in_order(l: &Labels) -> bool {
+    fn in_order(l: &Labels<ClientKey>) -> bool {
         let labels: Vec<u64> = l.iter().map(|(_, label)| label).collect();
         labels.windows(2).all(|w| w[0] < w[1])
     }

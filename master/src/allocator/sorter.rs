@@ -72,7 +72,7 @@ pub trait Sorter: Default + fmt::Debug {
 #[derive(Debug, Default)]
 pub struct DrfSorter {
     clients: Vec<Option<Client>>,
-    labels: Labels,
+    labels: Labels<ClientKey>,
     /// Active clients as (ordered share, label, slot): in the order of
     /// (share, [`ClientKey`]).
     active: BTreeSet<(u64, u64, u32)>,

@@ -203,7 +203,12 @@ fn offered_with(cfg: MasterConfig, info: FrameworkInfo) -> Offered {
 
 /// `offered()` with task `t1` (1 cpu) launched from the offer.
 fn launched() -> Offered {
-    let mut o = offered();
+    launched_with(MasterConfig::default(), FrameworkInfo::new("batch", "*"))
+}
+
+/// [`launched`] with the master's `cfg` and the framework's `info`.
+fn launched_with(cfg: MasterConfig, info: FrameworkInfo) -> Offered {
+    let mut o = offered_with(cfg, info);
     let task = TaskInfo::command(TaskId::from("t1"), "true", res("cpus:1;mem:128"));
     let accept = Accept {
         offer_ids: vec![o.offer.id.clone()],
@@ -1061,14 +1066,7 @@ fn operators_kill_and_tear_down_only_what_acls_allow_and_a_refusal_changes_nothi
         principal: Some("batch".into()),
         ..FrameworkInfo::new("batch", "*")
     };
-    let mut o = offered_with(cfg, info);
-    let task = TaskInfo::command(TaskId::from("t1"), "true", res("cpus:1;mem:128"));
-    let accept = Accept {
-        offer_ids: vec![o.offer.id.clone()],
-        operations: vec![Operation::Launch(vec![task])],
-        refuse: None,
-    };
-    send(&mut o.core, 4, &o.fw_pid.clone(), accept);
+    let mut o = launched_with(cfg, info);
     let kill = |principal: Option<&str>| OperatorKill {
         framework_id: o.fw.clone(),
         task_id: TaskId::from("t1"),

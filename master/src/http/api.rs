@@ -163,3 +163,11 @@ pub(super) fn protocol_relative(base: &str) -> String {
         .trim_end_matches('/');
     format!("//{host}")
 }
+
+/// An operator as refusals name it.
+pub(super) fn operator(principal: Option<&str>) -> String {
+    match principal {
+        Some(p) => format!("principal {p:?}"),
+        None => "an operator who proved no principal".to_owned(),
+    }
+}

@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::api::MasterApi;
+use super::api::{operator, MasterApi};
 use super::assets;
 use super::metrics::render;
 use super::operator_v1::operator_routes;
@@ -279,13 +279,5 @@ async fn kill(
             "{} may not kill tasks of framework {framework_id} (kill_tasks ACLs)",
             operator(principal.as_deref())
         ))),
-    }
-}
-
-/// An operator as refusals name it.
-pub(super) fn operator(principal: Option<&str>) -> String {
-    match principal {
-        Some(p) => format!("principal {p:?}"),
-        None => "an operator who proved no principal".to_owned(),
     }
 }

@@ -3,8 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::super::api::MasterApi;
-use super::super::routes::operator;
+use super::super::api::{operator, MasterApi};
 use crate::state::{KillOutcome, OperatorTeardown};
 use corral_api::ids::FrameworkId;
 use corral_http::access::request_principal;

@@ -244,9 +244,12 @@ fn pymesos_launches_kills_and_reconciles_on_the_readme_cluster() {
                 .then_some(())
         });
     }
-    // The framework tore itself down as it stopped.
-    let state = common::state::state_at(master).expect("state");
-    assert_eq!(common::state::frameworks_of(&state), 0, "{state:#}");
+    // The framework tore itself down as it stopped (/state shows it within
+    // the master's publication interval).
+    wait_for(WAIT, "the framework gone from the master's state", || {
+        let state = common::state::state_at(master)?;
+        (common::state::frameworks_of(&state) == 0).then_some(())
+    });
 }
 
 #[test]
@@ -422,6 +425,12 @@ fn pymesos_reads_the_cluster_through_the_operator_api() {
     let mut fw = PyFramework::start("failover", m, &dir);
     let registered = fw.expect(json!({"event": "registered"}), WAIT);
     fw.expect(json!({"event": "running"}), WAIT);
+    // The master's reads show it once it publishes (at most 100 ms on).
+    wait_for(WAIT, "the master's state showing the task running", || {
+        let state = common::state::state_at(m)?;
+        let running = common::state::running_tasks(&state);
+        running.iter().any(|(id, _)| id == "sleeper").then_some(())
+    });
 
     let script =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mesos_clients/pymesos_operator.py");
@@ -846,11 +855,6 @@ fn every_answer_is_mesos_and_bad_calls_change_nothing() {
     assert_eq!((s, t.contains("uris")), (400, true), "{t}");
     let (s, t) = a.call(json!({"type": "MESSAGE", "message": {}}));
     assert_eq!((s, t.contains("MESSAGE")), (400, true), "{t}");
-    let state = common::state::state_at(m).expect("state");
-    assert!(
-        common::state::task_state(&state, "t").is_none(),
-        "no task from refused calls"
-    );
 
     let (s, t) = a.call(launch(&offer, "sleeper", "sleep 300"));
     assert_eq!(s, 202, "{t}");
@@ -861,6 +865,17 @@ fn every_answer_is_mesos_and_bad_calls_change_nothing() {
     }
     assert_eq!(running["update"]["status"]["source"], "SOURCE_EXECUTOR");
     ack(&a, &running);
+    // A publication that shows the later task running also shows what the
+    // refused calls made: nothing.
+    let state = wait_for(WAIT, "the master's state showing the sleeper", || {
+        let state = common::state::state_at(m)?;
+        let running = common::state::task_state(&state, "sleeper")? == "TASK_RUNNING";
+        running.then_some(state)
+    });
+    assert!(
+        common::state::task_state(&state, "t").is_none(),
+        "no task from refused calls"
+    );
     let (s, _) = a.call(json!({"type": "KILL", "kill": {"task_id": {"value": "sleeper"}}}));
     assert_eq!(s, 202);
     let mut killed = a.next("UPDATE");

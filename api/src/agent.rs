@@ -53,6 +53,24 @@ pub struct RegisterAgent {
     pub credential: Option<crate::auth::Credential>,
 }
 
+impl RegisterAgent {
+    /// An agent's first registration: no id, attributes, HTTP API,
+    /// credential or tasks.
+    pub fn first(hostname: impl Into<String>, resources: Resources, pid: Pid) -> RegisterAgent {
+        RegisterAgent {
+            hostname: hostname.into(),
+            resources,
+            attributes: String::new(),
+            id: None,
+            pid,
+            http: None,
+            frameworks: Vec::new(),
+            tasks: Vec::new(),
+            credential: None,
+        }
+    }
+}
+
 /// A task as an agent reports it when it (re-)registers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AgentTask {

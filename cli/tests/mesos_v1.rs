@@ -125,6 +125,13 @@ impl PyFramework {
         }
     }
 
+    /// Asserts that it exits 0 within [`WAIT`] (its plan done), showing
+    /// what it printed if not.
+    fn expect_success(&mut self) {
+        let code = self.exit_code(WAIT);
+        assert_eq!(code, Some(0), "pymesos exits 0: {:#?}", self.seen);
+    }
+
     /// Its exit code, once it exits.
     fn exit_code(&mut self, within: Duration) -> Option<i32> {
         let deadline = Instant::now() + within;
@@ -225,12 +232,7 @@ fn pymesos_launches_kills_and_reconciles_on_the_readme_cluster() {
                "reason": "REASON_RECONCILIATION", "has_uuid": false}),
         WAIT,
     );
-    assert_eq!(
-        fw.exit_code(WAIT),
-        Some(0),
-        "pymesos exits 0: {:#?}",
-        fw.seen
-    );
+    fw.expect_success();
     // Every update pymesos acknowledged reached the agents: none pending.
     for agent in ["127.15.1.2:5051", "127.15.1.3:5051"] {
         wait_for(WAIT, "no update pending on the agents", || {
@@ -297,12 +299,7 @@ fn pymesos_follows_the_leader_through_a_master_failover() {
         json!({"event": "update", "task": "sleeper", "state": "TASK_KILLED"}),
         WAIT,
     );
-    assert_eq!(
-        fw.exit_code(WAIT),
-        Some(0),
-        "pymesos exits 0: {:#?}",
-        fw.seen
-    );
+    fw.expect_success();
 }
 
 #[test]
@@ -327,12 +324,7 @@ fn a_pymesos_executor_runs_a_pymesos_frameworks_task() {
         json!({"event": "finished", "task": "by-executor", "message": "run by a pymesos executor"}),
         WAIT,
     );
-    assert_eq!(
-        fw.exit_code(WAIT),
-        Some(0),
-        "pymesos exits 0: {:#?}",
-        fw.seen
-    );
+    fw.expect_success();
 
     // Bad calls get a clear 4xx.
     let call = |content_type: &str, body: &str| {
@@ -409,12 +401,7 @@ fn a_pymesos_executor_keeps_its_task_through_an_agent_restart() {
             "message": "killed by a pymesos executor"}),
         WAIT,
     );
-    assert_eq!(
-        fw.exit_code(WAIT),
-        Some(0),
-        "pymesos exits 0: {:#?}",
-        fw.seen
-    );
+    fw.expect_success();
 }
 
 #[test]

@@ -26,4 +26,6 @@ pub mod v1;
 pub use self::access::HttpAccess;
 pub use self::errors::{echo, ApiError, HttpError};
 pub use self::resources_json::ResourcesJson;
-pub use self::server::{app, get, get_tree, only, read_body, HttpConfig, HttpServer};
+pub use self::server::{
+    app, get, get_tree, only, post, post_tree, read_body, HttpConfig, HttpServer,
+};

@@ -307,6 +307,39 @@ where
     get_only(web::resource(vec![path.to_owned(), under]), handler)
 }
 
+/// A path answering POST with `handler`, and 405 (with `Allow: POST`) to
+/// anything else: the calls of Mesos's v1 APIs and Corral's kill.
+pub fn post<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    post_only(web::resource(path), handler)
+}
+
+/// [`post`] of `path` and of every path under it, as [`get_tree`].
+pub fn post_tree<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    let under = format!("{path}/{{tail:.*}}");
+    post_only(web::resource(vec![path.to_owned(), under]), handler)
+}
+
+fn post_only<F, Args>(resource: actix_web::Resource, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    resource
+        .route(web::post().to(handler))
+        .default_service(only("POST"))
+}
+
 fn get_only<F, Args>(resource: actix_web::Resource, handler: F) -> actix_web::Resource
 where
     F: actix_web::Handler<Args>,

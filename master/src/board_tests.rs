@@ -24,17 +24,8 @@ impl Actor for Registrant {
     }
 
     fn started(&mut self, ctx: &mut Ctx<'_, Self>) {
-        let msg = RegisterAgent {
-            hostname: "node-1".into(),
-            resources: "cpus:2;mem:512".parse().expect("fixed resources"),
-            attributes: String::new(),
-            id: None,
-            pid: ctx.me().clone(),
-            http: None,
-            frameworks: Vec::new(),
-            tasks: Vec::new(),
-            credential: None,
-        };
+        let resources = "cpus:2;mem:512".parse().expect("fixed resources");
+        let msg = RegisterAgent::first("node-1", resources, ctx.me().clone());
         ctx.send(&self.master, msg);
     }
 }

@@ -29,18 +29,12 @@ use corral_http::mesos::port_of;
 use corral_http::v1::convert::resources_out;
 use corral_http::v1::media;
 use corral_http::v1::shapes::OperatorCall;
-use corral_http::{only, read_body, ApiError};
+use corral_http::{post_tree, read_body, ApiError};
 
 /// Adds the operator API's routes (after the executor API's, which the
 /// longer path keeps).
 pub(super) fn operator_routes(cfg: &mut web::ServiceConfig) {
-    for path in ["/api/v1", "/api/v1/{rest:.*}"] {
-        cfg.service(
-            web::resource(path)
-                .route(web::post().to(call))
-                .default_service(only("POST")),
-        );
-    }
+    cfg.service(post_tree("/api/v1", call));
 }
 
 async fn call(

@@ -374,17 +374,7 @@ impl Actor for LightAgent {
     }
 
     fn started(&mut self, ctx: &mut Ctx<'_, Self>) {
-        let msg = RegisterAgent {
-            hostname: self.hostname.clone(),
-            resources: self.total.clone(),
-            attributes: String::new(),
-            id: None,
-            pid: ctx.me().clone(),
-            http: None,
-            frameworks: Vec::new(),
-            tasks: Vec::new(),
-            credential: None,
-        };
+        let msg = RegisterAgent::first(self.hostname.clone(), self.total.clone(), ctx.me().clone());
         ctx.send(&self.master, msg);
     }
 }

@@ -233,11 +233,7 @@ impl MasterCore {
         clock: Clock,
         m: OperatorKill,
     ) -> (KillOutcome, Vec<Action>) {
-        let mut outcome = KillOutcome::NotLeader;
-        let actions = self.step(clock, None, |core, io| {
-            outcome = core.operator_kill(m, io);
-        });
-        (outcome, actions)
+        self.operator_step(clock, |core, io| core.operator_kill(m, io))
     }
 
     /// An operator's teardown (see [`OperatorTeardown`]): what came of it.
@@ -246,10 +242,18 @@ impl MasterCore {
         clock: Clock,
         m: OperatorTeardown,
     ) -> (KillOutcome, Vec<Action>) {
+        self.operator_step(clock, |core, io| core.operator_teardown(m, io))
+    }
+
+    /// One step for an operator's request: its outcome and what it made
+    /// the master do.
+    fn operator_step(
+        &mut self,
+        clock: Clock,
+        act: impl FnOnce(&mut MasterCore, &mut Io) -> KillOutcome,
+    ) -> (KillOutcome, Vec<Action>) {
         let mut outcome = KillOutcome::NotLeader;
-        let actions = self.step(clock, None, |core, io| {
-            outcome = core.operator_teardown(m, io);
-        });
+        let actions = self.step(clock, None, |core, io| outcome = act(core, io));
         (outcome, actions)
     }
 

@@ -66,17 +66,7 @@ fn started(cfg: MasterConfig) -> MasterCore {
 }
 
 fn registration(pid: &Pid) -> RegisterAgent {
-    RegisterAgent {
-        credential: None,
-        hostname: "node-1".into(),
-        resources: res("cpus:4;mem:1024"),
-        attributes: String::new(),
-        id: None,
-        pid: pid.clone(),
-        http: None,
-        frameworks: Vec::new(),
-        tasks: Vec::new(),
-    }
+    RegisterAgent::first("node-1", res("cpus:4;mem:1024"), pid.clone())
 }
 
 /// Feeds `msg` from `from` at `ms`.

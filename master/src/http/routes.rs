@@ -22,7 +22,7 @@ use corral_http::ask::ask;
 use corral_http::prometheus;
 use corral_http::v1::media;
 use corral_http::ApiError;
-use corral_http::{get, only, read_body};
+use corral_http::{get, post, read_body};
 
 /// Adds the master's routes and their shared data to an app.
 pub(super) fn routes(api: MasterApi) -> impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static {
@@ -37,11 +37,7 @@ pub(super) fn routes(api: MasterApi) -> impl Fn(&mut web::ServiceConfig) + Send 
             .service(get("/tasks", tasks))
             .service(get("/metrics", metrics))
             .service(get("/health", health))
-            .service(
-                web::resource("/tasks/{framework_id}/{task_id}/kill")
-                    .route(web::post().to(kill))
-                    .default_service(only("POST")),
-            )
+            .service(post("/tasks/{framework_id}/{task_id}/kill", kill))
             .configure(super::mesos::mesos_routes)
             .configure(|c| scheduler_routes(c, &streams))
             // After the scheduler's path, which it would otherwise cover.

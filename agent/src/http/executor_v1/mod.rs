@@ -31,7 +31,7 @@ use corral_http::v1::convert::status_in;
 use corral_http::v1::executor::{Call, CallType, Subscribe};
 use corral_http::v1::stream::{event_body, queue, Inbox, Poke};
 use corral_http::v1::{media, JSON};
-use corral_http::{only, read_body, ApiError};
+use corral_http::{post, read_body, ApiError};
 use corral_runtime::SpawnError;
 
 use self::session::{session_name, Identity, Session};
@@ -43,11 +43,8 @@ use crate::state::GetAgentState;
 /// Adds the executor API's route, with the server's one table of
 /// subscriptions.
 pub(in crate::http) fn executor_routes(cfg: &mut web::ServiceConfig, subs: &Subscriptions) {
-    cfg.app_data(web::Data::new(subs.clone())).service(
-        web::resource("/api/v1/executor")
-            .route(web::post().to(call))
-            .default_service(only("POST")),
-    );
+    cfg.app_data(web::Data::new(subs.clone()))
+        .service(post("/api/v1/executor", call));
 }
 
 async fn call(

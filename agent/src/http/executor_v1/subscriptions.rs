@@ -102,13 +102,7 @@ impl Subscriptions {
     /// (its session has stopped).
     pub(super) fn remove(&self, framework_id: &str, executor_id: &str, inbox: &SharedInbox) {
         if let Ok(mut table) = self.0.lock() {
-            let key = key(framework_id, executor_id);
-            if table
-                .get(&key)
-                .is_some_and(|s| Arc::ptr_eq(&s.inbox, inbox))
-            {
-                table.remove(&key);
-            }
+            take(&mut table, framework_id, executor_id, inbox);
         }
     }
 
@@ -127,13 +121,24 @@ impl Subscriptions {
         if Inbox::is_pending(inbox) {
             return false;
         }
-        let key = key(framework_id, executor_id);
-        if table
-            .get(&key)
-            .is_some_and(|s| Arc::ptr_eq(&s.inbox, inbox))
-        {
-            table.remove(&key);
-        }
+        take(&mut table, framework_id, executor_id, inbox);
         true
+    }
+}
+
+/// Removes the executor's subscription from `table` if its inbox is
+/// `inbox` (a later SUBSCRIBE's is left alone).
+fn take(
+    table: &mut BTreeMap<(String, String), Subscription>,
+    framework_id: &str,
+    executor_id: &str,
+    inbox: &SharedInbox,
+) {
+    let key = key(framework_id, executor_id);
+    if table
+        .get(&key)
+        .is_some_and(|s| Arc::ptr_eq(&s.inbox, inbox))
+    {
+        table.remove(&key);
     }
 }

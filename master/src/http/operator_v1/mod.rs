@@ -28,20 +28,11 @@ use crate::state::GetMetrics;
 use corral_http::ask::ask;
 use corral_http::v1::media;
 use corral_http::v1::shapes::OperatorCall;
-use corral_http::{only, read_body, ApiError};
+use corral_http::{post_tree, read_body, ApiError};
 
 /// Adds the operator API's routes.
 pub(in crate::http) fn operator_routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/v1")
-            .route(web::post().to(call))
-            .default_service(only("POST")),
-    )
-    .service(
-        web::resource("/api/v1/{rest:.*}")
-            .route(web::post().to(call))
-            .default_service(only("POST")),
-    );
+    cfg.service(post_tree("/api/v1", call));
 }
 
 async fn call(

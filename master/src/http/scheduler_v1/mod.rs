@@ -42,7 +42,7 @@ use corral_http::ask::ask;
 use corral_http::v1::convert;
 use corral_http::v1::scheduler::{Call, CallType};
 use corral_http::v1::{JSON, PROTOBUF, STREAM_ID};
-use corral_http::{only, read_body, ApiError};
+use corral_http::{post, read_body, ApiError};
 
 use self::session::Session;
 pub(in crate::http) use self::streams::Streams;
@@ -57,11 +57,8 @@ const PATH: &str = "/api/v1/scheduler";
 /// Adds the scheduler API's route, with the server's one table of
 /// subscriptions.
 pub(in crate::http) fn scheduler_routes(cfg: &mut web::ServiceConfig, streams: &Streams) {
-    cfg.app_data(web::Data::new(streams.clone())).service(
-        web::resource(PATH)
-            .route(web::post().to(call))
-            .default_service(only("POST")),
-    );
+    cfg.app_data(web::Data::new(streams.clone()))
+        .service(post(PATH, call));
 }
 
 async fn call(

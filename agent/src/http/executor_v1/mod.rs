@@ -131,14 +131,16 @@ async fn subscribe(
     let sub = match subs.join(fw, exec, attach, fresh) {
         Some(Joined::Session(sub)) => sub,
         Some(Joined::New(sub)) => {
-            let who = Identity {
-                framework_id: fw.to_owned(),
-                executor_id: exec.to_owned(),
-                agent_id,
-                hostname: me.hostname,
+            let session = || {
+                let who = Identity {
+                    framework_id: fw.to_owned(),
+                    executor_id: exec.to_owned(),
+                    agent_id: agent_id.clone(),
+                    hostname: me.hostname.clone(),
+                };
+                Session::new(api.agent.clone(), who, sub.inbox.clone(), subs.clone())
             };
-            let actor = Session::new(api.agent.clone(), who, sub.inbox.clone(), subs.clone());
-            start(api, &name, actor).await.inspect_err(|_| {
+            start(api, &name, session).await.inspect_err(|_| {
                 subs.remove(fw, exec, &sub.inbox);
                 Inbox::close(&sub.inbox);
             })?;
@@ -157,13 +159,12 @@ async fn subscribe(
         .streaming(event_body(rx, hangup)))
 }
 
-/// Spawns the session `name`. Its predecessor of that name may still be
-/// stopping (it left the table first): waits for the name, a few times.
-async fn start(api: &AgentApi, name: &str, session: Session) -> Result<(), ApiError> {
-    let mut session = Some(session);
+/// Spawns a session (a new one from `session` each try) as `name`. Its
+/// predecessor of that name may still be stopping (it left the table
+/// first): waits for the name, a few times.
+async fn start(api: &AgentApi, name: &str, session: impl Fn() -> Session) -> Result<(), ApiError> {
     for _ in 0..START_TRIES {
-        let (node, n) = (api.node.clone(), name.to_owned());
-        let Some(actor) = session.take() else { break };
+        let (node, n, actor) = (api.node.clone(), name.to_owned(), session());
         let spawned = web::block(move || match node.spawn(&n, actor) {
             Ok(_) => Ok(()),
             Err(SpawnError::NameTaken(_)) => Err(None),
@@ -185,6 +186,7 @@ async fn start(api: &AgentApi, name: &str, session: Session) -> Result<(), ApiEr
         "the executor's previous subscription is still ending; subscribe again",
     ))
 }
+
 /// How often, and how long apart, a session's start waits for its
 /// predecessor's name.
 const START_TRIES: u32 = 20;

@@ -9,7 +9,10 @@
 //!
 //! Records are postcard (the runtime's codec). A record that does not
 //! decode is skipped with a warning: a damaged checkpoint loses that task,
-//! never the agent.
+//! never the agent. Postcard is positional and says nothing of a record's
+//! shape, so records carry [`RECORD_V2`] in front; one without it was
+//! written before tasks could share an executor and is read in that
+//! earlier shape.
 
 /// The directory under the agent's work dir that holds its node's store
 /// (the checkpoint); binaries point `NodeConfig::data_dir` at it, and the
@@ -32,6 +35,10 @@ pub const AGENT_ID_KEY: &[u8] = b"agent_id";
 pub const LEADER_TERM_KEY: &[u8] = b"leader_term";
 /// The prefix of task records.
 pub const TASK_PREFIX: &[u8] = b"task/";
+/// What every task record starts with since tasks can share a command
+/// executor. As a postcard varint it would be a framework id of 2^28 - 1
+/// bytes, more than any record holds, so no earlier record starts so.
+pub const RECORD_V2: &[u8] = &[0xff, 0xff, 0xff, 0x7f, 2];
 /// Largest record read back (a task and up to 1000 pending updates).
 const MAX_RECORD_BYTES: usize = 64 << 20;
 
@@ -63,6 +70,10 @@ pub struct TaskCheckpoint {
     pub terminal: bool,
     /// A kill was asked for.
     pub kill_requested: bool,
+    /// The command executor it shares with the tasks launched beside it
+    /// (that executor's id, its first task's); None when its executor is
+    /// its own, named by [`TaskInfo::executor_id`].
+    pub shared_executor: Option<String>,
 }
 
 /// Everything kept about one task key.
@@ -115,7 +126,11 @@ pub fn load(store: &Store<'_>) -> Result<Checkpoint, CheckpointError> {
         .map(u64::from_be_bytes);
     let mut tasks = Vec::new();
     for (key, value) in store.scan(TASK_PREFIX)? {
-        match codec::decode::<TaskRecord>(&value, MAX_RECORD_BYTES) {
+        let decoded = match value.strip_prefix(RECORD_V2) {
+            Some(v2) => codec::decode::<TaskRecord>(v2, MAX_RECORD_BYTES),
+            None => legacy::decode(&value, MAX_RECORD_BYTES),
+        };
+        match decoded {
             Ok(record) => tasks.push(record),
             Err(e) => {
                 tracing::warn!(key = ?key, "skipping a checkpoint record that does not decode: {e}")
@@ -135,7 +150,9 @@ pub fn save_task(store: &mut Store<'_>, record: &TaskRecord) -> Result<(), Check
     if record.task.is_none() && record.pending.is_empty() {
         store.delete(&key)?;
     } else {
-        store.put(&key, &codec::encode(record)?)?;
+        let mut bytes = RECORD_V2.to_vec();
+        bytes.extend_from_slice(&codec::encode(record)?);
+        store.put(&key, &bytes)?;
     }
     Ok(())
 }
@@ -161,6 +178,51 @@ pub fn clear(store: &mut Store<'_>) -> Result<(), CheckpointError> {
     store.delete(AGENT_ID_KEY)?;
     store.delete(LEADER_TERM_KEY)?;
     Ok(())
+}
+
+/// Records of agents from before tasks could share a command executor,
+/// read so that an upgraded agent keeps the tasks it checkpointed.
+mod legacy {
+    use super::*;
+
+    #[derive(Deserialize)]
+    #[cfg_attr(test, derive(Serialize))]
+    pub(super) struct TaskCheckpointV1 {
+        pub(super) framework: FrameworkInfo,
+        pub(super) info: TaskInfo,
+        pub(super) executor: Option<Pid>,
+        pub(super) state: TaskState,
+        pub(super) terminal: bool,
+        pub(super) kill_requested: bool,
+    }
+
+    #[derive(Deserialize)]
+    #[cfg_attr(test, derive(Serialize))]
+    pub(super) struct TaskRecordV1 {
+        pub(super) framework_id: FrameworkId,
+        pub(super) task_id: TaskId,
+        pub(super) task: Option<TaskCheckpointV1>,
+        pub(super) pending: Vec<TaskStatus>,
+    }
+
+    /// `bytes` as a record of the earlier shape.
+    pub(super) fn decode(bytes: &[u8], max: usize) -> Result<TaskRecord, CodecError> {
+        let old: TaskRecordV1 = codec::decode(bytes, max)?;
+        Ok(TaskRecord {
+            framework_id: old.framework_id,
+            task_id: old.task_id,
+            task: old.task.map(|t| TaskCheckpoint {
+                framework: t.framework,
+                info: t.info,
+                executor: t.executor,
+                state: t.state,
+                terminal: t.terminal,
+                kill_requested: t.kill_requested,
+                shared_executor: None,
+            }),
+            pending: old.pending,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -196,5 +258,38 @@ mod tests {
         let bytes = codec::encode(&record).unwrap();
         let back: TaskRecord = codec::decode(&bytes, MAX_RECORD_BYTES).unwrap();
         assert_eq!(back, record);
+    }
+
+    #[test]
+    fn a_record_written_before_shared_executors_is_still_read() {
+        let info = corral_api::task::TaskInfo {
+            task_id: "t".into(),
+            name: "t".into(),
+            command: "true".into(),
+            env: vec![],
+            resources: "cpus:1".parse().unwrap(),
+            container: None,
+            executor: None,
+        };
+        let old = legacy::TaskRecordV1 {
+            framework_id: "fw".into(),
+            task_id: "t".into(),
+            task: Some(legacy::TaskCheckpointV1 {
+                framework: FrameworkInfo::new("f", "*"),
+                info: info.clone(),
+                executor: None,
+                state: TaskState::Running,
+                terminal: false,
+                kill_requested: true,
+            }),
+            pending: vec![],
+        };
+        let bytes = codec::encode(&old).unwrap();
+        assert!(!bytes.starts_with(RECORD_V2));
+        let back = legacy::decode(&bytes, MAX_RECORD_BYTES).expect("the earlier shape");
+        let task = back.task.expect("its task");
+        assert_eq!(task.info, info);
+        assert!(task.kill_requested);
+        assert_eq!(task.shared_executor, None);
     }
 }

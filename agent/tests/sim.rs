@@ -497,7 +497,8 @@ impl World {
         });
     }
 
-    /// Sends RunTasks for `ids` and waits until as many processes started.
+    /// Sends one RunTasks for `ids` and waits until their executor started
+    /// (command tasks launched together share one).
     fn run_tasks(&mut self, ids: &[&str]) {
         let before = self.log.borrow().launched.len();
         let msg = master::RunTasks {
@@ -506,10 +507,8 @@ impl World {
             tasks: ids.iter().map(|id| task(id)).collect(),
         };
         self.from(master_pid(), msg);
-        let n = before + ids.len();
-        self.wait("executors launched", secs(1), move |l| {
-            l.launched.len() >= n
-        });
+        let n = before + 1;
+        self.wait("executor launched", secs(1), move |l| l.launched.len() >= n);
     }
 
     fn register_executor(&mut self, task: &str) {
@@ -1148,7 +1147,9 @@ fn messages_from_strangers_are_ignored() {
 fn shutdown_framework_kills_its_tasks_and_sends_only_their_ends() {
     let mut w = world(14, runs_forever());
     w.registered();
-    w.run_tasks(&["t1", "t2"]);
+    // Two launches: two executors, only t1's registered.
+    w.run_tasks(&["t1"]);
+    w.run_tasks(&["t2"]);
     w.register_executor("t1");
     w.from(
         master_pid(),
@@ -1622,4 +1623,45 @@ fn the_death_of_a_shared_executor_fails_each_of_its_tasks() {
             failed.message
         );
     }
+}
+
+/// The tasks of one launch share one command executor; the checkpoint says
+/// so, and a restarted agent takes every one of them back from it.
+#[test]
+fn a_restarted_agent_takes_every_task_of_a_shared_executor_back() {
+    let mut w = world(26, runs_forever());
+    w.control.borrow_mut().auto_ack = true;
+    w.registered();
+    w.run_tasks(&["t1", "t2"]);
+    w.register_executor("t1");
+    w.wait("both tasks sent to the one executor", secs(1), |l| {
+        l.to_executor
+            .iter()
+            .filter(|(_, s)| matches!(s, ToExecutor::RunTask(_)))
+            .count()
+            == 2
+    });
+    w.executor_update("t1", TaskState::Running, 1);
+    w.executor_update("t2", TaskState::Running, 2);
+    w.wait("both running at the master", secs(5), |l| {
+        l.has_state("t1", TaskState::Running) && l.has_state("t2", TaskState::Running)
+    });
+    w.crash_and_restart_agent();
+    w.reregister_executor("t1");
+    // Past the re-registration deadline, neither task was given up.
+    w.run_for(secs(60));
+    for t in ["t1", "t2"] {
+        let states: Vec<TaskState> = w
+            .log
+            .borrow()
+            .updates_of(t)
+            .iter()
+            .map(|s| s.state)
+            .collect();
+        assert_eq!(states.last(), Some(&TaskState::Running), "{t}: {states:?}");
+    }
+    w.executor_update("t2", TaskState::Finished, 3);
+    w.wait("t2's end at the master", secs(5), |l| {
+        l.has_state("t2", TaskState::Finished)
+    });
 }

@@ -18,6 +18,10 @@ pub const LISTEN_IP: &str = "CORRAL_EXECUTOR_IP";
 pub const LOG: &str = "CORRAL_LOG";
 /// The agent's work directory (labels container tasks' containers).
 pub const WORK_DIR: &str = "CORRAL_WORK_DIR";
+/// For the command executor: the directory holding its tasks' sandboxes,
+/// one named for each task (the command tasks of one launch share one
+/// executor). Unset, the executor runs one task, in its own sandbox.
+pub const TASKS_DIR: &str = "CORRAL_TASKS_DIR";
 /// The Docker daemon's address, as the Docker CLI reads it (default
 /// `unix:///var/run/docker.sock`); the agent passes its own on.
 pub const DOCKER_HOST: &str = "DOCKER_HOST";

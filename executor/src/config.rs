@@ -6,7 +6,8 @@
 
 use std::path::PathBuf;
 
-use corral_api::ids::{AgentId, FrameworkId};
+use corral_api::executor_env::TASKS_DIR;
+use corral_api::ids::{AgentId, FrameworkId, TaskId};
 use corral_executor_sdk::ExecutorConfig;
 
 /// What the command executor writes into its task's process environment
@@ -24,17 +25,64 @@ pub struct Site {
     /// are labelled with it, so that a restarted agent finds and removes
     /// the ones left behind.
     pub work_dir: Option<PathBuf>,
+    /// Where the sandboxes of the executor's tasks are, one named for each
+    /// task, when the agent said ([`TASKS_DIR`]); without it the executor
+    /// runs one task, in its own sandbox.
+    pub tasks_dir: Option<PathBuf>,
 }
 
 impl Site {
     /// The site an executor configured by `cfg` runs at, with the agent's
-    /// work directory (which only the command executor needs).
-    pub fn of(cfg: &ExecutorConfig, work_dir: Option<PathBuf>) -> Site {
+    /// work directory and its tasks' sandboxes' directory (which only the
+    /// command executor needs).
+    pub fn of(cfg: &ExecutorConfig, work_dir: Option<PathBuf>, tasks_dir: Option<PathBuf>) -> Site {
         Site {
             framework_id: cfg.framework_id.clone(),
             agent_id: cfg.agent_id.clone(),
             sandbox: cfg.sandbox.clone(),
             work_dir,
+            tasks_dir,
+        }
+    }
+
+    /// Where task `task_id` of this executor runs: its sandbox under
+    /// [`tasks_dir`](Self::tasks_dir), or the executor's own when the agent
+    /// named no such directory. None for an id that is not one plain path
+    /// component.
+    pub fn for_task(&self, task_id: &TaskId) -> Option<Site> {
+        let Some(dir) = &self.tasks_dir else {
+            return Some(self.clone());
+        };
+        let id = task_id.0.as_str();
+        let plain = !matches!(id, "" | "." | "..") && !id.contains('/') && !id.contains('\0');
+        plain.then(|| Site {
+            sandbox: dir.join(id),
+            ..self.clone()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_runs_in_its_sandbox_under_the_tasks_dir_else_in_the_executors() {
+        let mut site = Site {
+            framework_id: FrameworkId::from("fw"),
+            agent_id: None,
+            sandbox: PathBuf::from("/w/frameworks/fw/tasks/t1"),
+            work_dir: None,
+            tasks_dir: None,
+        };
+        assert_eq!(site.for_task(&TaskId::from("t9")), Some(site.clone()));
+        site.tasks_dir = Some(PathBuf::from("/w/frameworks/fw/tasks"));
+        let own = site.for_task(&TaskId::from("t1")).expect("its first task");
+        assert_eq!(own.sandbox, site.sandbox);
+        let other = site.for_task(&TaskId::from("t2")).expect("a later task");
+        assert_eq!(other.sandbox, PathBuf::from("/w/frameworks/fw/tasks/t2"));
+        for bad in ["", ".", "..", "../x", "a/b"] {
+            assert_eq!(site.for_task(&TaskId::from(bad)), None, "{bad:?}");
         }
     }
 }

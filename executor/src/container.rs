@@ -362,6 +362,7 @@ mod tests {
             agent_id: Some("a1".into()),
             sandbox: "/w/frameworks/fw/tasks/t1".into(),
             work_dir: Some("/w".into()),
+            tasks_dir: None,
         }
     }
 

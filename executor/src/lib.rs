@@ -1,13 +1,14 @@
-//! corral-executor: the command executor, the process that runs one command
-//! task for an agent and reports its status.
+//! corral-executor: the command executor, the process that runs command
+//! tasks for an agent and reports their statuses.
 //!
 //! # Its place
-//! A framework's command task reaches an agent in a `RunTask`. The agent
-//! makes a sandbox directory and launches one `corral-executor` process per
-//! command task, with the agent's pid and the executor's identity in its
-//! environment ([`env`](mod@env)). The executor starts a runtime node of its own,
-//! links to the agent and registers with it over the runtime (QUIC), gets its
-//! task, runs the task's shell command in the sandbox (output in
+//! A framework's command tasks reach an agent in a `RunTasks`. The agent
+//! makes a sandbox directory per task and launches one `corral-executor`
+//! process for the command tasks of that message, with the agent's pid and
+//! the executor's identity (named for the first task) in its environment
+//! ([`env`](mod@env)). The executor starts a runtime node of its own, links
+//! to the agent and registers with it over the runtime (QUIC), gets its
+//! tasks, runs each task's shell command in the task's sandbox (output in
 //! `sandbox/stdout` and `sandbox/stderr`) and reports each status change
 //! until the agent acknowledges it; the agent then owns the update and
 //! forwards it to the master and the framework. The agent↔executor protocol
@@ -18,8 +19,8 @@
 //! SDK ([`corral_executor_sdk`]): the SDK's driver registers with the
 //! agent, hands the task over, and sends each status update until the
 //! agent holds it, taking a restarted agent back for a checkpointing
-//! framework. What is the command executor's own is its one task:
-//! [`lifecycle::Lifecycle`] holds those decisions without I/O (inputs
+//! framework. What is the command executor's own is running its tasks:
+//! [`lifecycle::Lifecycle`] holds one task's decisions without I/O (inputs
 //! `handle_*`, outputs polled as [`lifecycle::Action`]s, one deadline),
 //! and [`command::CommandExecutor`] is the `Executor` around it, carrying
 //! the actions out through the driver (update, launch, signal, timers),

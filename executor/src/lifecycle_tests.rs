@@ -15,6 +15,7 @@ fn site() -> Site {
         agent_id: Some("a1".into()),
         sandbox: "/sandbox/t1".into(),
         work_dir: None,
+        tasks_dir: None,
     }
 }
 

@@ -96,7 +96,9 @@ pub fn run_from_env() -> Result<Outcome, RunError> {
 fn config_from_env() -> Result<(ExecutorConfig, Site), RunError> {
     let cfg = env::config_from_env()?;
     cfg.validate()?;
-    let work_dir = env::optional(corral_api::executor_env::WORK_DIR)?.map(std::path::PathBuf::from);
-    let site = Site::of(&cfg, work_dir);
+    let dir = |name| Ok::<_, EnvError>(env::optional(name)?.map(std::path::PathBuf::from));
+    let work_dir = dir(corral_api::executor_env::WORK_DIR)?;
+    let tasks_dir = dir(corral_api::executor_env::TASKS_DIR)?;
+    let site = Site::of(&cfg, work_dir, tasks_dir);
     Ok((cfg, site))
 }

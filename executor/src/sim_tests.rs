@@ -4,10 +4,12 @@
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use corral_api::container::ContainerInfo;
 use corral_api::ids::{FrameworkId, TaskId};
 use corral_api::resources::Resources;
 use corral_api::task::TaskInfo;
@@ -188,7 +190,8 @@ fn world_with(
     cfg.recovery_timeout = secs(30);
     let done = outcomes.clone();
     let on_done = Box::new(move |o| done.lock().unwrap().push(o));
-    let mut command = CommandExecutor::new(Site::of(&cfg, None));
+    let tasks = PathBuf::from("/var/corral/sandbox");
+    let mut command = CommandExecutor::new(Site::of(&cfg, None, Some(tasks)));
     if containers.is_some() {
         command = command.with_containers(driver_pid());
     }
@@ -239,6 +242,13 @@ impl World {
 
     fn states(&self) -> Vec<TaskState> {
         self.log.borrow().updates.iter().map(|s| s.state).collect()
+    }
+
+    /// The states reported for task `id`, in order.
+    fn states_of(&self, id: &str) -> Vec<TaskState> {
+        let log = self.log.borrow();
+        let of = log.updates.iter().filter(|s| s.task_id.0 == id);
+        of.map(|s| s.state).collect()
     }
 
     fn last_update(&self) -> TaskStatus {
@@ -370,40 +380,59 @@ fn losing_the_agent_kills_the_command_and_ends_with_agent_lost() {
 }
 
 #[test]
-fn strangers_are_ignored_and_a_second_task_is_refused() {
+fn tasks_given_together_run_side_by_side_and_a_kill_stops_one_alone() {
     let mut w = world(7, "sleep 100", NORMAL);
     w.run_until(secs(30), "TASK_RUNNING", |w| {
         w.states().contains(&TaskState::Running)
     });
     let stranger = Pid::new("mallory", addr(9)).unwrap();
-    let kill = KillTask {
-        task_id: TaskId::from("task-1"),
+    let kill = |id: &str| KillTask {
+        task_id: TaskId::from(id),
         grace: Duration::ZERO,
     };
-    w.sim.send(stranger, &executor_pid(), kill).unwrap();
-    let second = RunTask {
+    w.sim
+        .send(stranger, &executor_pid(), kill("task-1"))
+        .unwrap();
+    let given = |id: &str, container: Option<ContainerInfo>| RunTask {
         framework_id: "fw-1".into(),
         task: TaskInfo {
-            task_id: "task-2".into(),
-            ..task("sleep 5")
+            task_id: id.into(),
+            container,
+            ..task("sleep 100")
         },
     };
-    w.sim.send(agent_pid(), &executor_pid(), second).unwrap();
-    let later = w.sim.now() + secs(20);
-    w.sim.run_until(later);
+    w.sim
+        .send(agent_pid(), &executor_pid(), given("task-2", None))
+        .unwrap();
+    w.run_until(secs(60), "the second task running", |w| {
+        w.states_of("task-2") == [TaskState::Starting, TaskState::Running]
+    });
+    assert_eq!(w.running_processes(), 2);
+    // Its driver runs one container: a container task runs alone.
+    let boxed = Some(ContainerInfo::docker("busybox"));
+    w.sim
+        .send(agent_pid(), &executor_pid(), given("task-3", boxed))
+        .unwrap();
+    w.sim
+        .send(agent_pid(), &executor_pid(), kill("task-2"))
+        .unwrap();
+    w.run_until(secs(90), "the second task killed", |w| {
+        w.states_of("task-2").last() == Some(&TaskState::Killed)
+    });
+    let refused = w.states_of("task-3");
+    assert_eq!(refused, [TaskState::Error]);
     assert_eq!(
-        w.states(),
-        [TaskState::Starting, TaskState::Running, TaskState::Error]
-    );
-    let refused = w.last_update();
-    assert_eq!(refused.task_id, TaskId::from("task-2"));
-    assert!(
-        refused.message.contains("runs one task"),
-        "{}",
-        refused.message
+        w.states_of("task-1"),
+        [TaskState::Starting, TaskState::Running]
     );
     assert_eq!(w.running_processes(), 1, "the first task runs on");
     assert_eq!(w.outcome(), None);
+    // It stops with its last task.
+    assert_eq!(w.run_to_outcome(secs(200)), Outcome::Finished);
+    assert_eq!(
+        w.states_of("task-1"),
+        [TaskState::Starting, TaskState::Running, TaskState::Finished]
+    );
 }
 
 #[test]

@@ -193,8 +193,9 @@ pub(crate) fn spawn_executor(
         }
         return Some(name);
     }
-    let work_dir = spec_var(spec, env::WORK_DIR).map(PathBuf::from);
-    let command = CommandExecutor::new(Site::of(&common, work_dir));
+    let dir = |name| spec_var(spec, name).map(PathBuf::from);
+    let site = Site::of(&common, dir(env::WORK_DIR), dir(env::TASKS_DIR));
+    let command = CommandExecutor::new(site);
     let executor = ExecutorDriver::new(common, command, Box::new(|_| {})).ok()?;
     kernel.spawn_actor(&name, executor).ok()?;
     Some(name)

@@ -146,7 +146,7 @@ impl AgentCore {
     ) -> Claim {
         let named: Vec<(&TaskKey, &Task)> = self
             .tasks_of(framework)
-            .filter(|(_, t)| t.info.executor_id() == executor_id)
+            .filter(|(_, t)| t.executor_id() == executor_id)
             .collect();
         if named.is_empty() {
             return Claim::Unknown;

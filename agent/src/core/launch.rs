@@ -1,6 +1,18 @@
-//! Running tasks: checking what the master sent, starting one executor
-//! process per task in its sandbox, and failing tasks whose executor never
-//! registers.
+//! Running tasks: checking what the master sent, starting executor
+//! processes, and failing tasks whose executor never registers.
+//!
+//! **Command tasks launched together share one command executor.** The
+//! command tasks (no executor, no container) of one `RunTasks` are run by
+//! one `corral-executor` process, named for the first of them, each task
+//! in its own sandbox and process group as before. An executor process, its
+//! runtime node and its connection cost more than the task `true` itself
+//! (`launchbench` went from N to M tasks/s; see README.md), and a framework
+//! that launches many tasks per offer launches them in one `RunTasks`. Such
+//! an executor gets its tasks once, when it registers, and never a later
+//! one: it ends with its last task, so no task can join an executor on its
+//! way out. A kill stops one task; the executor's own failure ends all of
+//! its tasks, as for Mesos's default executor. Container tasks keep an
+//! executor each (their driver runs one container).
 
 use std::time::Duration;
 
@@ -54,13 +66,23 @@ impl AgentCore {
         if self.removed_frameworks.remove(&msg.framework_id) {
             self.removed_order.retain(|f| *f != msg.framework_id);
         }
+        let mut shared = None;
         for task in msg.tasks {
-            self.run_task(now, &msg.framework_id, &msg.framework, task, &agent_id);
+            self.run_task(
+                now,
+                &msg.framework_id,
+                &msg.framework,
+                task,
+                &agent_id,
+                &mut shared,
+            );
         }
         self.flush(now.time);
     }
 
-    /// Launches one task's executor, or refuses the task with TASK_ERROR.
+    /// Launches one task's executor (or gives the task to the command
+    /// executor `shared` of the tasks launched before it in the same
+    /// `RunTasks`), or refuses the task with TASK_ERROR.
     fn run_task(
         &mut self,
         now: &mut Now<'_>,
@@ -68,6 +90,7 @@ impl AgentCore {
         framework: &FrameworkInfo,
         info: TaskInfo,
         agent_id: &AgentId,
+        shared: &mut Option<SharedExecutor>,
     ) {
         let key = (framework_id.clone(), info.task_id.clone());
         // A task id whose terminal update is still on its way counts as in
@@ -92,6 +115,8 @@ impl AgentCore {
                 return;
             }
         };
+        let shares = info.executor.is_none() && info.container.is_none();
+        let mut shared_executor = None;
         let (sandbox, process, executor_pid) = match executor {
             Some(running) => running,
             None => {
@@ -102,20 +127,34 @@ impl AgentCore {
                     self.refuse(now, &key, why);
                     return;
                 };
-                let Some(me) = self.me.clone() else {
-                    debug_assert!(false, "launching before handle_start");
-                    return;
-                };
-                let spec =
-                    self.executor_spec(&me, agent_id, framework_id, framework, &info, &sandbox);
-                let process = LaunchId(self.next_launch);
-                self.next_launch += 1;
-                self.act(Action::Launch {
-                    launch: process,
-                    spec,
-                });
-                tracing::info!(framework = %key.0, task = %key.1, executor = info.executor_id(), launch = process.0, "launching executor");
-                (sandbox, process, None)
+                if let Some(joined) = shared.as_ref().filter(|_| shares) {
+                    // The executor reads this task's sandbox off its own
+                    // (see `corral_executor::config::Site::for_task`).
+                    tracing::info!(framework = %key.0, task = %key.1, executor = %joined.executor_id, launch = joined.launch.0, "sharing the command executor launched with an earlier task");
+                    shared_executor = Some(joined.executor_id.clone());
+                    (sandbox, joined.launch, None)
+                } else {
+                    let Some(me) = self.me.clone() else {
+                        debug_assert!(false, "launching before handle_start");
+                        return;
+                    };
+                    let spec =
+                        self.executor_spec(&me, agent_id, framework_id, framework, &info, &sandbox);
+                    let process = LaunchId(self.next_launch);
+                    self.next_launch += 1;
+                    self.act(Action::Launch {
+                        launch: process,
+                        spec,
+                    });
+                    tracing::info!(framework = %key.0, task = %key.1, executor = info.executor_id(), launch = process.0, "launching executor");
+                    if shares && shared.is_none() {
+                        *shared = Some(SharedExecutor {
+                            executor_id: info.executor_id().to_owned(),
+                            launch: process,
+                        });
+                    }
+                    (sandbox, process, None)
+                }
             }
         };
         let launch_seq = self.next_launch_seq;
@@ -151,6 +190,7 @@ impl AgentCore {
                 phase: Phase::launched(executor_pid),
                 state: TaskState::Staging,
                 launch_seq,
+                shared_executor,
             },
         );
         self.act(Action::NotifyLaunched {
@@ -173,7 +213,7 @@ impl AgentCore {
         let peer = self
             .tasks_of(framework_id)
             .map(|(_, t)| t)
-            .find(|t| !t.phase.is_ended() && t.info.executor_id() == custom.executor_id);
+            .find(|t| !t.phase.is_ended() && t.executor_id() == custom.executor_id);
         let Some(peer) = peer else {
             return Ok(None);
         };
@@ -335,8 +375,15 @@ impl AgentCore {
         }
         let mut vars: Vec<(String, String)> =
             vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        if let Some(custom) = &info.executor {
-            vars.extend(custom.env.iter().cloned());
+        match &info.executor {
+            Some(custom) => vars.extend(custom.env.iter().cloned()),
+            // The command executor finds the sandboxes of the tasks it
+            // shares there, side by side with its own.
+            None => {
+                if let Some(tasks) = sandbox.dir.parent() {
+                    vars.push((env::TASKS_DIR.to_owned(), tasks.display().to_string()));
+                }
+            }
         }
         vars
     }
@@ -366,6 +413,14 @@ impl AgentCore {
         self.end_task(now, key, status);
         self.flush(now.time);
     }
+}
+
+/// The command executor the command tasks of one `RunTasks` share.
+pub(super) struct SharedExecutor {
+    /// Its id: its first task's.
+    executor_id: String,
+    /// Its process.
+    launch: LaunchId,
 }
 
 /// The sandbox of the executor that runs `info`: the task's own for the

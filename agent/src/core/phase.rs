@@ -305,6 +305,7 @@ mod tests {
             state: TaskState::Running,
             terminal,
             kill_requested,
+            shared_executor: None,
         }
     }
 

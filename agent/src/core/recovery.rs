@@ -84,6 +84,7 @@ impl AgentCore {
                     state: t.state,
                     terminal,
                     kill_requested,
+                    shared_executor: t.shared_executor.clone(),
                 }
             }),
             pending: self.updates.pending_of(key).cloned().collect(),
@@ -195,6 +196,7 @@ impl AgentCore {
                 phase,
                 state: saved.state,
                 launch_seq,
+                shared_executor: saved.shared_executor,
             },
         );
         live.then_some(key)

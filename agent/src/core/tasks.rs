@@ -33,9 +33,21 @@ pub(crate) struct Task {
     pub(crate) state: TaskState,
     /// Tells timers of an earlier launch under the same id apart.
     pub(crate) launch_seq: u64,
+    /// The command executor it shares with the tasks launched beside it,
+    /// when that is not its own (see [`Task::executor_id`]).
+    pub(crate) shared_executor: Option<String>,
 }
 
 impl Task {
+    /// Its executor's id: a framework's own executor's, the command
+    /// executor it shares with the command tasks that came in the same
+    /// launch (named for the first of them), or else its own id.
+    pub(crate) fn executor_id(&self) -> &str {
+        self.shared_executor
+            .as_deref()
+            .unwrap_or_else(|| self.info.executor_id())
+    }
+
     pub(crate) fn summary(&self) -> TaskSummary {
         TaskSummary {
             framework_id: self.framework_id.clone(),
@@ -45,7 +57,7 @@ impl Task {
             resources: self.info.resources.clone(),
             sandbox: self.sandbox.dir.display().to_string(),
             executor_connected: self.phase.executor_connected(),
-            executor_id: self.info.executor_id().to_owned(),
+            executor_id: self.executor_id().to_owned(),
             framework: self.framework.clone(),
             in_container: self.info.container.is_some(),
         }
@@ -208,6 +220,7 @@ mod tests {
             },
             state,
             launch_seq,
+            shared_executor: None,
         }
     }
 

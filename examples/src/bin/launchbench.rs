@@ -4,14 +4,15 @@
 //! `launch_tasks_per_s`. Also prints the median and 99th percentile time
 //! from launch (accept sent) to TASK_RUNNING.
 //!
-//! With `--docker`, it measures launch latency instead, one task at a time
-//! on one agent so nothing queues: `--latency-tasks` process tasks, then as
-//! many container tasks (the test image `corral/busybox:test`, built by
-//! `scripts/build-test-image.sh`), each `true`; it prints the median time
-//! from accept to TASK_RUNNING of each as `launch_ms_process_p50` and
-//! `launch_ms_docker_p50`.
+//! With `--latency`, it measures launch latency instead, one task at a time
+//! on one agent so nothing queues: `--latency-tasks` process tasks of `true`,
+//! printing the median time from accept to TASK_RUNNING as
+//! `launch_ms_process_p50`. `--docker` adds as many container tasks (the
+//! test image `corral/busybox:test`, built by `scripts/build-test-image.sh`)
+//! and prints `launch_ms_docker_p50`.
 //!
 //! `cargo run --release -p corral-examples --bin launchbench [-- --tasks N]`
+//! `cargo run --release -p corral-examples --bin launchbench -- --latency`
 //! `cargo run --release -p corral-examples --bin launchbench -- --docker`
 
 // A benchmark's main, not actor code: it cleans its scratch directory.
@@ -43,8 +44,12 @@ struct Args {
     /// Agents in the local cluster.
     #[arg(long, default_value_t = 3)]
     agents: usize,
-    /// Measure launch latency of container tasks next to process tasks
-    /// (needs Docker and the test image) instead of throughput.
+    /// Measure the launch latency of lone process tasks instead of
+    /// throughput.
+    #[arg(long)]
+    latency: bool,
+    /// With the latency of lone process tasks, that of container tasks
+    /// (needs Docker and the test image).
     #[arg(long)]
     docker: bool,
     /// Tasks of each kind in the latency run.
@@ -83,7 +88,7 @@ fn main() -> Result<()> {
     let args = Args::parse();
     let work_dir = bench_start("launchbench");
     let executor = find_or_build_executor()?;
-    let result = if args.docker {
+    let result = if args.latency || args.docker {
         latency(&args, &work_dir, &executor)
     } else {
         throughput(&args, &work_dir, &executor)
@@ -123,8 +128,8 @@ fn throughput(args: &Args, work_dir: &std::path::Path, executor: &std::path::Pat
     Ok(())
 }
 
-/// `--docker`: process tasks, then container tasks, one at a time on one
-/// agent offering both containerizers.
+/// `--latency`: process tasks (then, with `--docker`, container tasks), one
+/// at a time on one agent.
 fn latency(args: &Args, work_dir: &std::path::Path, executor: &std::path::Path) -> Result<()> {
     // One task fills the agent (cpus:1), so tasks run one after another
     // and each latency is a lone task's.
@@ -132,9 +137,13 @@ fn latency(args: &Args, work_dir: &std::path::Path, executor: &std::path::Path) 
     let mut cfg = LocalConfig::new(1, agent, work_dir, executor);
     cfg.master_addr = "127.0.0.1:0".parse()?;
     cfg.master.allocator.interval = Duration::from_millis(50);
-    cfg.tune_agent = |a| {
-        a.containerizers = vec![Containerizer::Docker, Containerizer::Process];
-        a.executor_log = std::env::var("CORRAL_EXECUTOR_LOG").ok();
+    cfg.tune_agent = if args.docker {
+        |a| {
+            a.containerizers = vec![Containerizer::Docker, Containerizer::Process];
+            a.executor_log = std::env::var("CORRAL_EXECUTOR_LOG").ok();
+        }
+    } else {
+        |a| a.executor_log = std::env::var("CORRAL_EXECUTOR_LOG").ok()
     };
     let cluster = LocalCluster::start(cfg)?;
     let per_task: Resources = "cpus:1;mem:64".parse()?;
@@ -149,17 +158,22 @@ fn latency(args: &Args, work_dir: &std::path::Path, executor: &std::path::Path) 
         )
     };
     let process = run(batch("process"))?;
-    let container = ContainerTemplate::new(ContainerInfo::docker(&args.image));
-    let docker = run(batch("docker").with_container(container))?;
     println!("figure launch_ms_process_p50 {:.1} ms", process.ms(0.5));
-    println!("figure launch_ms_docker_p50 {:.1} ms", docker.ms(0.5));
     println!(
-        "launch latency over {} tasks each (accept -> TASK_RUNNING, one at a time): \
-         process p99 {:.1} ms, docker p99 {:.1} ms",
+        "process launch latency over {} tasks (accept -> TASK_RUNNING, one at a time): p99 {:.1} ms",
         args.latency_tasks,
         process.ms(0.99),
-        docker.ms(0.99)
     );
+    if args.docker {
+        let container = ContainerTemplate::new(ContainerInfo::docker(&args.image));
+        let docker = run(batch("docker").with_container(container))?;
+        println!("figure launch_ms_docker_p50 {:.1} ms", docker.ms(0.5));
+        println!(
+            "container launch latency over {} tasks: p99 {:.1} ms",
+            args.latency_tasks,
+            docker.ms(0.99)
+        );
+    }
     cluster.shutdown();
     Ok(())
 }

@@ -26,6 +26,7 @@ fn record(id: &str, checkpoint: bool, executor: Option<Pid>, terminal: bool) -> 
             },
             terminal,
             kill_requested: false,
+            shared_executor: None,
         }),
         pending: vec![],
     }

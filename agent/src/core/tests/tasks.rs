@@ -9,6 +9,7 @@ use corral_runtime::ExitStatus;
 
 use super::super::{LaunchId, Timer};
 use super::*;
+use crate::containerizer::Containerizer;
 
 fn key(id: &str) -> (FrameworkId, TaskId) {
     (fw(), TaskId::from(id))
@@ -470,4 +471,89 @@ fn an_executor_that_cannot_start_fails_its_task_with_the_reason_alone() {
             "{status:?}"
         );
     }
+}
+
+#[test]
+fn command_tasks_launched_together_share_one_executor() {
+    let mut h = registered();
+    let actions = h.input(|c, n| c.handle_run_tasks(n, Some(&m1()), run(&["t1", "t2"])));
+    let Some(Action::Launch { spec, .. }) = actions.first() else {
+        panic!("no launch");
+    };
+    // It finds its tasks' sandboxes side by side.
+    assert!(spec
+        .env
+        .iter()
+        .any(|(k, v)| k == "CORRAL_TASKS_DIR" && v == "/w/frameworks/fw/tasks"));
+    let launched: Vec<String> = actions.iter().map(show).collect();
+    assert_eq!(
+        launched,
+        [
+            "launch 0".to_owned(),
+            format!("set {:?}", Timer::ExecutorRegistration(key("t1"), 0)),
+            "launched t1 0".to_owned(),
+            format!("set {:?}", Timer::ExecutorRegistration(key("t2"), 1)),
+            "launched t2 0".to_owned(),
+        ]
+    );
+    // Each task keeps its own sandbox; the executor is named for the first.
+    let summaries: Vec<(String, String)> =
+        h.core.tasks().map(|t| (t.executor_id, t.sandbox)).collect();
+    assert_eq!(
+        summaries,
+        [
+            ("t1".to_owned(), "/w/frameworks/fw/tasks/t1".to_owned()),
+            ("t1".to_owned(), "/w/frameworks/fw/tasks/t2".to_owned()),
+        ]
+    );
+    // Its registration gets it both tasks.
+    let got =
+        h.shown(|c, _| c.handle_register_executor(Some(&executor()), register_executor("t1")));
+    assert_eq!(
+        got,
+        [
+            format!("cancel {:?}", Timer::ExecutorRegistration(key("t1"), 0)),
+            format!("cancel {:?}", Timer::ExecutorRegistration(key("t2"), 1)),
+            "send exec RunTask(t1)".to_owned(),
+            "send exec RunTask(t2)".to_owned(),
+            "executor registered t1".to_owned(),
+            "executor registered t2".to_owned(),
+        ]
+    );
+    // A kill goes to the one task (the executor's process is killed only if
+    // the task outlives the deadline).
+    let killed = h.shown(|c, n| c.handle_kill_task(n, Some(&m1()), kill("t2")));
+    assert_eq!(
+        killed,
+        [
+            "send exec KillTask(t2)".to_owned(),
+            format!("set {:?}", Timer::Kill(key("t2"), 1)),
+        ]
+    );
+    // A task launched later gets an executor of its own.
+    let later = h.shown(|c, n| c.handle_run_tasks(n, Some(&m1()), run(&["t3"])));
+    assert_eq!(later.first().map(String::as_str), Some("launch 1"));
+}
+
+#[test]
+fn a_task_shares_no_executor_with_a_container_task_or_a_frameworks_own() {
+    let mut cfg = config();
+    cfg.containerizers = vec![Containerizer::Docker, Containerizer::Process];
+    let mut h = Harness::new(cfg);
+    let no_store = Err(CheckpointError::Storage(StorageError::NotConfigured));
+    h.input(|c, now| c.handle_start(now, me(), no_store));
+    admit(&mut h, 1);
+    let mut boxed = task("c1");
+    boxed.container = Some(corral_api::container::ContainerInfo::docker("busybox"));
+    let mut msg = run(&[]);
+    msg.tasks = vec![boxed, custom("e1", "my-executor"), task("t1"), task("t2")];
+    let launches: Vec<String> = h
+        .shown(|c, n| c.handle_run_tasks(n, Some(&m1()), msg))
+        .into_iter()
+        .filter(|l| l.starts_with("launch "))
+        .collect();
+    // The container task, the framework's executor, and t1 with t2.
+    assert_eq!(launches, ["launch 0", "launch 1", "launch 2"]);
+    let executors: Vec<String> = h.core.tasks().map(|t| t.executor_id).collect();
+    assert_eq!(executors, ["c1", "shared", "t1", "t1"]);
 }

@@ -19,7 +19,7 @@ use common::masters::Masters;
 use common::procs::{
     agent_at, corral_output, log_has, log_of, lone_master, test_dir, wait_for, Proc,
 };
-use common::state::{agents_of, frameworks_of, running_tasks, state_at};
+use common::state::{agents_of, frameworks_of, json_at, running_tasks, state_at, task_state};
 use serde_json::Value;
 
 /// Generous limits: the machine may be busy with other tests.
@@ -527,4 +527,59 @@ fn a_finished_tasks_sandbox_is_collected_after_the_gc_delay_and_a_live_one_is_no
     let log = log_of(&dir, "agent0");
     assert!(log.contains("removed a finished task's sandbox"), "{log}");
     assert!(!log.contains("cannot remove"), "{log}");
+}
+
+/// The tasks of one launch share one executor on an agent, yet each has
+/// its own sandbox and output, and a kill stops it alone.
+#[test]
+fn tasks_launched_together_share_an_executor_and_are_killed_one_at_a_time() {
+    let dir = test_dir("user-shared");
+    let (m, a) = (ip(71), ip(72));
+    let _cluster = lone_cluster(&dir, m, &[a]);
+    let master_addr = format!("{m}:5050");
+    let mut job = execute(
+        &dir,
+        "execute",
+        &[
+            "--master",
+            &master_addr,
+            "--command",
+            "echo I am $MESOS_TASK_ID; exec sleep 300",
+            "--instances",
+            "3",
+        ],
+    );
+    let running = wait_for(START, "3 tasks running", || {
+        let r = running_tasks(&master_state(m)?);
+        (r.len() == 3).then_some(r)
+    });
+    let executors = wait_for(START, "the agent's Mesos view of its executors", || {
+        let s = json_at(&format!("{a}:5051"), "/slave(1)/state")?;
+        s["frameworks"][0]["executors"].as_array().cloned()
+    });
+    assert_eq!(executors.len(), 1, "one executor: {executors:?}");
+    assert_eq!(executors[0]["tasks"].as_array().map(Vec::len), Some(3));
+    for (id, _) in &running {
+        let printed = wait_for(START, "the task's own output", || {
+            let out = corral_output(&["task", "log", id, "--master", &master_addr]);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            text.contains("I am").then_some(text)
+        });
+        assert_eq!(printed.trim(), format!("I am {id}"), "{id}'s stdout");
+    }
+    let (victim, _) = &running[1];
+    let out = corral_output(&["kill", "--master", &master_addr, victim]);
+    assert!(out.status.success(), "{out:?}");
+    let s = wait_for(START, "the killed task ended", || {
+        let s = master_state(m)?;
+        (task_state(&s, victim).as_deref() == Some("TASK_KILLED")).then_some(s)
+    });
+    let still: Vec<String> = running_tasks(&s).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(
+        still,
+        [running[0].0.clone(), running[2].0.clone()],
+        "the others run on"
+    );
+    job.signal("INT");
+    exit_of(&mut job, START, "execute to exit", (&dir, "execute"));
 }

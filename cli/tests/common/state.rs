@@ -7,11 +7,18 @@ use serde_json::Value;
 /// The `/state` served at `addr` (HOST:PORT), if it answers 200: a
 /// standby master answers 307, which this deliberately does not follow.
 pub fn state_at(addr: &str) -> Option<Value> {
+    json_at(addr, "/state")
+}
+
+/// The JSON served at `path` of `addr` (HOST:PORT), if it answers 200
+/// (redirects not followed).
+#[allow(dead_code)] // not every test binary reads other documents
+pub fn json_at(addr: &str, path: &str) -> Option<Value> {
     let agent = ureq::AgentBuilder::new()
         .redirects(0)
         .timeout(Duration::from_secs(2))
         .build();
-    let resp = agent.get(&format!("http://{addr}/state")).call().ok()?;
+    let resp = agent.get(&format!("http://{addr}{path}")).call().ok()?;
     if resp.status() != 200 {
         return None;
     }

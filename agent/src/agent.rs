@@ -5,14 +5,17 @@
 //! (its [`LaunchId`]s mapped to `ProcessId`s), links, the checkpoint in
 //! `ctx.store()`, and the observer.
 //!
-//! The handlers are in `handlers`, the answer to operators in `operator`
-//! and the checkpoint writes in `store`.
+//! The handlers are in `handlers`, the answer to operators in `operator`,
+//! the checkpoint writes in `store`, and their syncing, once per turn, with
+//! the messages held until it in `commit`.
 
+mod commit;
 mod handlers;
 mod operator;
 mod store;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use corral_api::agent as master;
 use corral_runtime::{Actor, Ctx, ExitStatus, Handlers, Pid, ProcessId, TimerId};
@@ -37,6 +40,8 @@ pub struct Agent {
     /// The core's executor processes that have not exited, both ways.
     processes: BTreeMap<LaunchId, ProcessId>,
     launches: BTreeMap<ProcessId, LaunchId>,
+    /// Checkpoint writes not yet synced, and the messages held until then.
+    commit: commit::Commit,
 }
 
 impl Agent {
@@ -55,6 +60,7 @@ impl Agent {
             timers: BTreeMap::new(),
             processes: BTreeMap::new(),
             launches: BTreeMap::new(),
+            commit: commit::Commit::default(),
         }
     }
 
@@ -123,12 +129,16 @@ impl Agent {
     }
 
     /// Carries out the core's actions, in order. Checkpoint records that
-    /// could not be made durable are retried with the next checkpoint of
-    /// the same input, and handed back to the core after it.
+    /// could not be written are retried with the next checkpoint of the
+    /// same input, and handed back to the core after it; those written are
+    /// synced by [`flush`](Self::flush), and messages wait for it.
     fn drive(&mut self, ctx: &mut Ctx<'_, Self>) {
-        let mut unsynced: BTreeMap<TaskKey, TaskRecord> = BTreeMap::new();
+        let mut unwritten: BTreeMap<TaskKey, TaskRecord> = BTreeMap::new();
         while let Some(action) = self.core.poll_action() {
             match action {
+                Action::Send { to, msg } if self.commit.is_pending() => {
+                    self.commit.hold(to, msg, false)
+                }
                 Action::Send { to, msg } => send(ctx, &to, msg),
                 Action::Pong => {
                     ctx.reply(master::Pong);
@@ -158,14 +168,26 @@ impl Agent {
                     }
                 }
                 Action::Checkpoint { records, then } => {
-                    unsynced.extend(records.into_iter().map(|r| {
+                    unwritten.extend(records.into_iter().map(|r| {
                         let key = (r.framework_id.clone(), r.task_id.clone());
                         (key, r)
                     }));
-                    if store::save_tasks(ctx, &unsynced) {
-                        unsynced.clear();
-                        if let Some((to, msg)) = then {
-                            send(ctx, &to, msg);
+                    if store::write_tasks(ctx, &unwritten) {
+                        let written = std::mem::take(&mut unwritten);
+                        if !written.is_empty() {
+                            self.commit.wrote(written.into_keys());
+                            if self.commit.needs_timer() {
+                                let id =
+                                    ctx.delay(Duration::ZERO, |a: &mut Agent, ctx| a.flush(ctx));
+                                self.commit.timer_set(id);
+                            }
+                        }
+                        match then {
+                            Some((to, msg)) if self.commit.is_pending() => {
+                                self.commit.hold(to, msg, true)
+                            }
+                            Some((to, msg)) => send(ctx, &to, msg),
+                            None => {}
                         }
                     }
                 }
@@ -185,8 +207,22 @@ impl Agent {
                 }
             }
         }
-        if !unsynced.is_empty() {
-            self.core.handle_checkpoint_failed(unsynced.into_keys());
+        if !unwritten.is_empty() {
+            self.core.handle_checkpoint_failed(unwritten.into_keys());
+        }
+    }
+
+    /// Syncs the records written since the last sync, then sends what
+    /// waited for it (see `commit`).
+    fn flush(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let synced = store::sync(ctx);
+        let (sends, lost) = self.commit.flushed(synced);
+        for (to, msg) in sends {
+            send(ctx, &to, msg);
+        }
+        if !lost.is_empty() {
+            self.core.handle_checkpoint_failed(lost.into_iter());
+            self.drive(ctx);
         }
     }
 

@@ -1416,6 +1416,9 @@ fn an_acknowledged_and_forgotten_task_is_not_recovered() {
         secs(5),
         |e| matches!(e, AgentEvent::TaskCompleted { task_id, .. } if task_id.0 == "t1"),
     );
+    // Forgetting it is synced once the agent's turn ends (group commit);
+    // a crash before that would bring it back, to be acknowledged again.
+    w.run_for(Duration::from_millis(1));
     w.crash_and_restart_agent();
     w.wait_event(
         "recovered only t2",

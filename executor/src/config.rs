@@ -6,7 +6,6 @@
 
 use std::path::PathBuf;
 
-use corral_api::executor_env::TASKS_DIR;
 use corral_api::ids::{AgentId, FrameworkId, TaskId};
 use corral_executor_sdk::ExecutorConfig;
 
@@ -26,7 +25,8 @@ pub struct Site {
     /// the ones left behind.
     pub work_dir: Option<PathBuf>,
     /// Where the sandboxes of the executor's tasks are, one named for each
-    /// task, when the agent said ([`TASKS_DIR`]); without it the executor
+    /// task, when the agent said
+    /// ([`TASKS_DIR`](corral_api::executor_env::TASKS_DIR)); without it the executor
     /// runs one task, in its own sandbox.
     pub tasks_dir: Option<PathBuf>,
 }

@@ -10,9 +10,9 @@ use super::Agent;
 use crate::checkpoint::{self, CheckpointError, TaskRecord};
 use crate::updates::TaskKey;
 
-/// Writes `records` in key order, then syncs. True when they are durable
-/// (nothing to write is durable too).
-pub(super) fn save_tasks(
+/// Writes `records` in key order, unsynced (see `commit`). True when they
+/// are all written (nothing to write is written too).
+pub(super) fn write_tasks(
     ctx: &mut Ctx<'_, Agent>,
     records: &BTreeMap<TaskKey, TaskRecord>,
 ) -> bool {
@@ -22,13 +22,23 @@ pub(super) fn save_tasks(
     let mut store = ctx.store();
     let result = records
         .values()
-        .try_for_each(|r| checkpoint::save_task(&mut store, r))
-        .and_then(|()| store.sync().map_err(CheckpointError::from));
+        .try_for_each(|r| checkpoint::save_task(&mut store, r));
     match result {
         Ok(()) => true,
         Err(e) => {
             // The core keeps them dirty: the next write tries again.
             tracing::warn!("cannot checkpoint tasks: {e}");
+            false
+        }
+    }
+}
+
+/// Makes every write so far durable. True when it did.
+pub(super) fn sync(ctx: &mut Ctx<'_, Agent>) -> bool {
+    match ctx.store().sync() {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!("cannot sync the checkpoint: {e}");
             false
         }
     }

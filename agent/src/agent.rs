@@ -221,7 +221,7 @@ impl Agent {
             send(ctx, &to, msg);
         }
         if !lost.is_empty() {
-            self.core.handle_checkpoint_failed(lost.into_iter());
+            self.core.handle_checkpoint_failed(lost);
             self.drive(ctx);
         }
     }

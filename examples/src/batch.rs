@@ -7,7 +7,7 @@
 //! master, when no offer seen can hold a task, and when a [`Stop`] sent
 //! from its own process has torn it down.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use corral_api::container::ContainerInfo;
@@ -151,6 +151,11 @@ pub struct Batch {
     observe: Observer<BatchEvent>,
     pending: VecDeque<BatchTask>,
     latest: BTreeMap<TaskId, TaskStatus>,
+    /// The batch's task ids and how many of them have ended: kept beside
+    /// `cfg.tasks` and `latest` so an update costs a lookup, not a scan
+    /// (a million-task batch gets a million updates).
+    ids: BTreeSet<TaskId>,
+    ended: usize,
     done: bool,
     sizes: OfferSizes,
     no_fit: NoFitCheck,
@@ -172,9 +177,11 @@ impl Batch {
         Batch {
             masters: vec![cfg.master.clone()],
             pending: cfg.tasks.iter().cloned().collect(),
-            cfg,
             observe,
             latest: BTreeMap::new(),
+            ids: cfg.tasks.iter().map(|t| t.id.clone()).collect(),
+            ended: 0,
+            cfg,
             done: false,
             sizes: OfferSizes::default(),
             no_fit: NoFitCheck::Idle,
@@ -200,10 +207,6 @@ impl Batch {
             Ok(driver) => driver,
             Err(e) => unreachable!("the master list is never empty: {e}"),
         }
-    }
-
-    fn finished(&self) -> usize {
-        self.latest.values().filter(|s| ended(s.state)).count()
     }
 
     /// What the next task asks that no offer seen had, if anything.
@@ -342,7 +345,7 @@ impl Scheduler for Batch {
     }
 
     fn update(&mut self, driver: &mut BatchDriver<'_, '_>, status: &TaskStatus) {
-        let known = self.cfg.tasks.iter().any(|t| t.id == status.task_id);
+        let known = self.ids.contains(&status.task_id);
         let over = self
             .latest
             .get(&status.task_id)
@@ -352,9 +355,13 @@ impl Scheduler for Batch {
         }
         // A task that never reached an agent is not retried: the batch
         // reports what happened, as `mesos-execute` does.
+        // `over` was false: this is the task's first ended state, if any.
+        if ended(status.state) {
+            self.ended += 1;
+        }
         self.latest.insert(status.task_id.clone(), status.clone());
         (self.observe)(BatchEvent::Status(status.clone()));
-        if self.finished() == self.cfg.tasks.len() {
+        if self.ended == self.cfg.tasks.len() {
             self.done = true;
             (self.observe)(BatchEvent::Done(self.latest.clone()));
             if self.cfg.teardown_when_done {

@@ -10,6 +10,7 @@
 
 mod api;
 mod config;
+mod counting_alloc;
 mod daemons;
 mod execute;
 mod flags;
@@ -24,6 +25,9 @@ mod views;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+#[global_allocator]
+static ALLOC: counting_alloc::Counting = counting_alloc::Counting;
 
 /// Corral: a cluster manager with resource offers, on location-transparent actors.
 #[derive(Parser, Debug)]

@@ -96,11 +96,13 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
             scenario.bugs.join(", ")
         ),
     };
+    crate::counting_alloc::start();
     let template = Params {
         seed: 0,
         nodes: args.nodes,
         trace: args.trace,
         plant_bug: plant_bug.clone(),
+        live_bytes: Some(crate::counting_alloc::live_bytes),
     };
     let batch = match args.seed {
         Some(seed) => Batch {

@@ -9,6 +9,7 @@
 //! (over cores if asked) and reports each failure with the command that
 //! replays it.
 
+pub mod c1m;
 pub mod failover;
 pub mod harness;
 pub mod nodes;

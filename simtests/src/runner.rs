@@ -21,6 +21,10 @@ pub struct Params {
     /// Test-only switch: plant a known bug the scenario's checks must find,
     /// by name (one of the scenario's [`Scenario::bugs`]).
     pub plant_bug: Option<String>,
+    /// Bytes the process has allocated and not freed, if the binary counts
+    /// them (`corral sim` does, with a counting global allocator): for
+    /// scenarios that weigh a component's heap.
+    pub live_bytes: Option<fn() -> u64>,
 }
 
 /// A number a run measured, e.g. a failover time.

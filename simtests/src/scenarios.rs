@@ -24,6 +24,11 @@ static SCENARIOS: &[Scenario] = &[Scenario {
     about: "replicated registrars (raft-rs) under crashes, partitions, clogs and disk faults; one leader per term, no committed entry lost or replaced; after healing a proposal commits everywhere",
     run: crate::registrar::run,
     bugs: &["unsynced-writes"],
+}, Scenario {
+    name: "c1m",
+    about: "a batch framework places 200 tasks per agent (default 5,000 agents: 1,000,000 tasks) through the real master, allocator, agents and command executor; every task reaches TASK_RUNNING at the framework once, none launched twice or ended, no agent over-allocated; prints placement time, wall time, placements/s, the master's bytes per agent and per task, the allocation pass",
+    run: crate::c1m::run,
+    bugs: &crate::c1m::BUGS,
 }];
 
 static CHAOS_BUGS: [&str; 5] = {

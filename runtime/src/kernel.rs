@@ -158,6 +158,9 @@ pub struct Kernel {
     slots: Vec<Slot>,
     free_slots: Vec<u32>,
     names: HashMap<Arc<str>, LocalId>,
+    /// Actors removed so far: lets the simulator look for stand-ins of
+    /// processes that stopped only when some actor did.
+    removed: u64,
     queue: VecDeque<Event>,
     timers: BTreeMap<TimerKey, TimerEntry>,
     next_timer_seq: u64,
@@ -191,6 +194,7 @@ impl Kernel {
             slots: Vec::new(),
             free_slots: Vec::new(),
             names: HashMap::new(),
+            removed: 0,
             queue: VecDeque::new(),
             timers: BTreeMap::new(),
             next_timer_seq: 0,
@@ -272,6 +276,11 @@ impl Kernel {
     /// Number of actors running.
     pub fn actor_count(&self) -> usize {
         self.names.len()
+    }
+
+    /// How many actors have been removed (stopped or killed) so far.
+    pub(crate) fn actors_removed(&self) -> u64 {
+        self.removed
     }
 
     /// Whether an actor of this name runs here.
@@ -785,6 +794,7 @@ impl Kernel {
             return;
         };
         self.names.remove(&name);
+        self.removed += 1;
         self.free_slots.push(id.slot);
         let pid = match Pid::new(&name, self.cfg.addr) {
             Ok(p) => p,

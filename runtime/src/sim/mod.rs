@@ -108,6 +108,11 @@ struct SimNode {
     /// Running processes that an actor on this node stands in for, with
     /// the actor's name (see [`Sim::set_process_actors`]).
     actor_processes: BTreeMap<ProcessId, String>,
+    /// The kernel's count of removed actors when `actor_processes` was last
+    /// checked; None when it must be checked at the next run (an entry was
+    /// added, or a new kernel booted). An agent node holds one stand-in per
+    /// task, so checking them all after every run was quadratic.
+    checked_at_removals: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -256,6 +261,7 @@ impl Sim {
                 disk,
                 processes: BTreeSet::new(),
                 actor_processes: BTreeMap::new(),
+                checked_at_removals: None,
             },
         );
         self.boot(addr);
@@ -284,6 +290,7 @@ impl Sim {
         kernel.set_storage(Box::new(SimDisk(node.disk.clone())));
         (node.boot)(&mut kernel);
         node.kernel = Some(kernel);
+        node.checked_at_removals = None;
         node.wake_at = None;
         let incarnation = node.incarnation;
         self.trace
@@ -650,7 +657,15 @@ impl Sim {
         kernel.set_now(local_time(self.now, drift));
         kernel.fire_timers();
         let ran = kernel.run(RUN_BUDGET);
-        let ended = ended_actor_processes(&mut node.actor_processes, kernel);
+        // A stand-in can only have ended if some actor was removed since
+        // the last check (or it was never checked).
+        let removals = Some(kernel.actors_removed());
+        let ended = if node.checked_at_removals == removals {
+            Vec::new()
+        } else {
+            node.checked_at_removals = removals;
+            ended_actor_processes(&mut node.actor_processes, kernel)
+        };
         for id in &ended {
             node.processes.remove(id);
             kernel.handle_process_exit(*id, ExitStatus::Exited(0));
@@ -748,6 +763,7 @@ impl Sim {
                 format!("process {} is actor {name}", id.0)
             });
         node.actor_processes.insert(id, name);
+        node.checked_at_removals = None;
         // The new actor starts on the node's next run.
         self.schedule(self.now, Event::Wake(addr));
         true

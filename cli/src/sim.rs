@@ -17,7 +17,8 @@ pub struct SimArgs {
     /// List the scenarios and exit.
     #[arg(long)]
     list: bool,
-    /// How many seeds to run (default 100 unless --time-budget is given).
+    /// How many seeds to run (default: the scenario's, 100 for most, unless
+    /// --time-budget is given).
     #[arg(long)]
     seeds: Option<u64>,
     /// Run seeds until this many seconds of wall time have passed.
@@ -116,7 +117,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
             seeds: args.seeds.or(if args.time_budget.is_some() {
                 None
             } else {
-                Some(100)
+                Some(scenario.default_seeds)
             }),
             time_budget: args.time_budget.map(Duration::from_secs_f64),
             jobs: args.jobs,

@@ -86,6 +86,9 @@ pub struct Scenario {
     pub run: fn(&Params) -> Outcome,
     /// The bugs it can plant (`--plant-bug NAME`), the first the default.
     pub bugs: &'static [&'static str],
+    /// Seeds `corral sim` runs when not told (100 for a checker; 1 for a
+    /// scenario whose one seed is a benchmark of minutes).
+    pub default_seeds: u64,
 }
 
 /// Which seeds to run, and how.

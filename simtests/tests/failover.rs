@@ -151,6 +151,7 @@ fn a_panicking_seed_fails_with_its_seed_and_the_batch_goes_on() {
         about: "",
         run,
         bugs: &[],
+        default_seeds: 100,
     };
     let batch = corral_simtests::Batch {
         first_seed: 0,

@@ -17,9 +17,10 @@
 //!
 //! **Cost.** A publication is a reference-counted [`MasterState`] whose
 //! tasks and agents are shared with the previous publication when they
-//! did not change (see [`crate::core::ViewCache`]), so publishing costs
-//! the master a walk over its records, not a copy of them; serialising
-//! happens in the reader's thread.
+//! did not change (see [`crate::core::ViewCache`]): the master rebuilds
+//! the chunks of tasks that changed since (it notes their keys), and
+//! walks its agents, not its tasks. Serialising happens in the reader's
+//! thread, once per publication and shape (`crate::http`).
 //!
 //! A master without a board (the simulator's) publishes nothing and sets
 //! no timers for it.

@@ -27,6 +27,7 @@ pub mod http;
 pub mod master;
 pub mod registrar;
 pub mod state;
+mod state_tasks;
 
 #[cfg(test)]
 mod fuzz_seeds;

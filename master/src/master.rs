@@ -153,7 +153,7 @@ impl Master {
 
     /// Publishes the core's state to the board.
     fn publish(&mut self, ctx: &mut Ctx<'_, Self>) {
-        let (Stage::Started(core), Some(p)) = (&self.stage, &mut self.publishing) else {
+        let (Stage::Started(core), Some(p)) = (&mut self.stage, &mut self.publishing) else {
             return;
         };
         let began = ctx.elapsed_clock();

@@ -14,6 +14,7 @@ use corral_runtime::{message, Pid};
 use serde::{Deserialize, Serialize};
 
 use crate::allocator::cycles::CycleTimes;
+pub use crate::state_tasks::TaskList;
 use corral_api::ids::{AgentId, FrameworkId, TaskId};
 use corral_api::resources::{Quantities, Resources};
 use corral_api::task::TaskState;
@@ -94,10 +95,10 @@ pub struct TaskView {
 
 /// A snapshot of the master's view of the cluster.
 ///
-/// Agents and tasks are shared (`Arc`): the state the master publishes
-/// for HTTP readers shares each one that did not change with the
-/// previous publication (`crate::board`). On the wire they are plain
-/// values.
+/// Agents and tasks are shared (`Arc`, tasks in chunks): the state the
+/// master publishes for HTTP readers shares each one that did not change
+/// with the previous publication (`crate::board`). On the wire they are
+/// plain values.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MasterState {
     /// The master's software version (the crate's).
@@ -116,7 +117,7 @@ pub struct MasterState {
     pub completed_frameworks: Vec<FrameworkState>,
     /// Live tasks and the latest completed ones, by framework and id,
     /// then those of the completed frameworks.
-    pub tasks: Vec<Arc<TaskView>>,
+    pub tasks: TaskList,
     /// Offers outstanding.
     pub outstanding_offers: usize,
     /// Role weights as configured (roles not listed weigh 1).

@@ -359,7 +359,7 @@ impl MasterCore {
         for (_, (_, timer)) in std::mem::take(&mut self.unreachable) {
             io.cancel(timer);
         }
-        self.tasks = BTreeMap::new();
+        self.tasks.clear();
         self.orphans = BTreeMap::new();
         self.offers = OfferBook::new(&self.prefix);
     }

@@ -29,6 +29,8 @@
 //! - `leadership` and `registry`: which of several masters acts, and the
 //!   registry writes that must commit before it acts;
 //! - `records`, `completed`, `metrics`: what it remembers and shows;
+//! - `task_table`: the live tasks, noting which changed since the last
+//!   publication took them;
 //! - `views`: the state it shows observers, built afresh or, for
 //!   publication, from the last one ([`ViewCache`]).
 //!
@@ -52,6 +54,7 @@ pub mod offers;
 mod reconcile;
 mod records;
 mod registry;
+mod task_table;
 mod tasks;
 #[cfg(test)]
 mod tests;
@@ -68,7 +71,7 @@ use self::config::MasterConfig;
 use self::effects::{Action, Clock, Incoming, Input, Io, Timer};
 use self::metrics::Counters;
 use self::offers::OfferBook;
-use self::records::{AgentRec, FrameworkRec, TaskRec};
+use self::records::{AgentRec, FrameworkRec};
 pub use self::views::ViewCache;
 use crate::allocator::messages::Recover;
 use crate::registrar::{AgentEntry, LeaderEntry};
@@ -137,7 +140,7 @@ pub struct MasterCore {
     removed_agents: BTreeSet<AgentId>,
     frameworks: BTreeMap<FrameworkId, FrameworkRec>,
     framework_pids: BTreeMap<Pid, FrameworkId>,
-    tasks: BTreeMap<(FrameworkId, TaskId), TaskRec>,
+    tasks: task_table::TaskTable,
     /// Live tasks of frameworks this master no longer knows (removed, or
     /// removed before it was elected), by where they run and what they
     /// use: held from offers until their agent reports them ended.
@@ -186,7 +189,7 @@ impl MasterCore {
             removed_agents: BTreeSet::new(),
             frameworks: BTreeMap::new(),
             framework_pids: BTreeMap::new(),
-            tasks: BTreeMap::new(),
+            tasks: task_table::TaskTable::default(),
             orphans: BTreeMap::new(),
             completed_frameworks: VecDeque::new(),
             counters: Counters::default(),

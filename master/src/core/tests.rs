@@ -1448,7 +1448,7 @@ fn launched_core() -> MasterCore {
 
 /// Publishes `core`'s state from `cache` and checks it against a full
 /// snapshot built afresh.
-fn publish(core: &MasterCore, cache: &mut super::ViewCache) -> crate::state::MasterState {
+fn publish(core: &mut MasterCore, cache: &mut super::ViewCache) -> crate::state::MasterState {
     let published = core.publication(cache);
     assert_eq!(
         published,
@@ -1464,7 +1464,7 @@ fn a_publication_built_from_the_last_one_is_the_full_snapshot_and_shares_what_di
     let mut cache = super::ViewCache::default();
     let mut o = offered();
     let (agent_pid, fw_pid) = (o.agent_pid.clone(), o.fw_pid.clone());
-    let first = publish(&o.core, &mut cache);
+    let first = publish(&mut o.core, &mut cache);
     assert_eq!(first.agents[0].offered, res("cpus:4;mem:1024"));
 
     let tasks = ["t1", "t2"]
@@ -1476,12 +1476,12 @@ fn a_publication_built_from_the_last_one_is_the_full_snapshot_and_shares_what_di
         refuse: None,
     };
     send(&mut o.core, 4, &fw_pid, accept);
-    let launched = publish(&o.core, &mut cache);
+    let launched = publish(&mut o.core, &mut cache);
     assert_eq!(launched.agents[0].used, res("cpus:2;mem:256"));
 
     let update = status(&o, TaskState::Running, 1);
     send(&mut o.core, 5, &agent_pid, update);
-    let running = publish(&o.core, &mut cache);
+    let running = publish(&mut o.core, &mut cache);
     assert!(
         !Arc::ptr_eq(&launched.tasks[0], &running.tasks[0]),
         "t1 changed"
@@ -1494,7 +1494,7 @@ fn a_publication_built_from_the_last_one_is_the_full_snapshot_and_shares_what_di
 
     let update = status(&o, TaskState::Finished, 2);
     send(&mut o.core, 6, &agent_pid, update);
-    let finished = publish(&o.core, &mut cache);
+    let finished = publish(&mut o.core, &mut cache);
     assert_eq!(finished.agents[0].used, res("cpus:1;mem:128"));
     let ack = Acknowledge {
         task_id: TaskId::from("t1"),
@@ -1502,20 +1502,20 @@ fn a_publication_built_from_the_last_one_is_the_full_snapshot_and_shares_what_di
         uuid: [2; 16],
     };
     send(&mut o.core, 7, &fw_pid, ack);
-    publish(&o.core, &mut cache);
+    publish(&mut o.core, &mut cache);
 
     admit(&mut o.core, &pid("agent-2", 5052));
-    assert_eq!(publish(&o.core, &mut cache).agents.len(), 2);
+    assert_eq!(publish(&mut o.core, &mut cache).agents.len(), 2);
     // The framework leaves: its live task is an orphan still using its
     // agent, shown killed among the completed framework's tasks.
     send(&mut o.core, 8, &fw_pid, Teardown);
-    let gone = publish(&o.core, &mut cache);
+    let gone = publish(&mut o.core, &mut cache);
     assert_eq!(gone.completed_frameworks.len(), 1);
     assert_eq!(gone.agents[0].used, res("cpus:1;mem:128"));
 
     // A cache kept from another state still gives the right one: the
     // walk lets go of every task that is not there.
     let mut other = super::ViewCache::default();
-    publish(&launched_core(), &mut other);
-    publish(&o.core, &mut other);
+    publish(&mut launched_core(), &mut other);
+    publish(&mut o.core, &mut other);
 }

@@ -41,6 +41,7 @@ mod assets;
 mod mesos;
 mod metrics;
 mod operator_v1;
+mod priority;
 mod routes;
 mod scheduler_v1;
 pub mod state_json;
@@ -68,7 +69,14 @@ pub fn serve(
     master: Pid,
     board: StateBoard,
 ) -> Result<HttpServer, HttpError> {
-    HttpServer::start("master", &cfg, app_routes(node, master, board))
+    let routes = app_routes(node, master, board);
+    // Each worker builds its app on its own thread, before it serves:
+    // the moment to make it (and the blocking threads it starts) yield
+    // to the master (`priority`).
+    HttpServer::start("master", &cfg, move |c: &mut web::ServiceConfig| {
+        priority::yield_to_master();
+        routes(c)
+    })
 }
 
 /// The routes [`serve`] serves, for an app built with

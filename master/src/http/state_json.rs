@@ -334,7 +334,8 @@ mod tests {
                 state: TaskState::Running,
                 resources: r("cpus:0.5;mem:64"),
                 history: vec![(TaskState::Staging, 10), (TaskState::Running, 20)],
-            })],
+            })]
+            .into(),
             outstanding_offers: 1,
             role_weights: Vec::new(),
         }

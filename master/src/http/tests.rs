@@ -380,7 +380,8 @@ fn three_tasks() -> crate::state::MasterState {
             task("fw-a", "t1", TaskState::Running),
             task("fw-a", "t2", TaskState::Finished),
             task("fw-b", "t3", TaskState::Running),
-        ],
+        ]
+        .into(),
         outstanding_offers: 0,
         role_weights: Vec::new(),
     }

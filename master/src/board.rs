@@ -28,7 +28,7 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use crate::state::{Leadership, MasterState};
+use crate::state::{Leadership, MasterMetrics, MasterState};
 
 /// How often the master publishes at most, unless told otherwise.
 pub const DEFAULT_PUBLISH_EVERY: Duration = Duration::from_millis(100);
@@ -40,6 +40,9 @@ pub struct Published {
     pub seq: u64,
     /// The master's state.
     pub state: MasterState,
+    /// Its counters and gauges then, without the allocator's pass times
+    /// (`/metrics` asks the allocator for those).
+    pub metrics: MasterMetrics,
     /// Whether the master led when it published, and who did.
     pub leadership: Leadership,
     /// How long the master's event loop took to build it (the host's
@@ -101,11 +104,12 @@ impl StateBoard {
         guard.clone().filter(|p| p.seq > seq)
     }
 
-    /// Publishes `state` and `leadership`, built in `took`, as the
-    /// latest; answers the publication's number.
+    /// Publishes `state`, `metrics` and `leadership`, built in `took`, as
+    /// the latest; answers the publication's number.
     pub(crate) fn publish(
         &self,
         state: MasterState,
+        metrics: MasterMetrics,
         leadership: Leadership,
         took: Duration,
     ) -> u64 {
@@ -114,6 +118,7 @@ impl StateBoard {
         *latest = Some(Arc::new(Published {
             seq,
             state,
+            metrics,
             leadership,
             took,
         }));

@@ -33,10 +33,14 @@ use corral_api::framework::{
     Accept, Acknowledge, Decline, Kill, Reconcile, Revive, Subscribe, Suppress, Teardown,
 };
 
+/// The name the master spawns its allocator under, beside itself (HTTP
+/// readers ask it for its pass times).
+pub const ALLOCATOR_NAME: &str = "allocator";
+
 /// How long the master waits for the allocator's pass times before it
 /// answers a metrics query without them. The allocator runs on the
 /// master's node, so only a pass that is still running can make it wait.
-const CYCLE_TIMES_TIMEOUT: Duration = Duration::from_secs(1);
+pub const CYCLE_TIMES_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The master actor. Spawn it under [`Master::NAME`]; it spawns its
 /// allocator next to itself when it starts.
@@ -160,8 +164,9 @@ impl Master {
         p.due = false;
         p.last = Some(ctx.now());
         let state = core.publication(&mut p.cache);
+        let metrics = core.published_metrics(&p.cache, &state);
         let took = ctx.elapsed_clock().saturating_since(began);
-        p.board.publish(state, core.leadership(), took);
+        p.board.publish(state, metrics, core.leadership(), took);
     }
 
     fn carry_out(&mut self, actions: Vec<Action>, ctx: &mut Ctx<'_, Self>) {
@@ -266,7 +271,7 @@ impl Actor for Master {
         let mut random = [0u8; 4];
         ctx.rng().fill_bytes(&mut random);
         let allocator = AllocatorActor::new(ctx.me().clone(), cfg.allocator.clone());
-        match ctx.spawn("allocator", allocator) {
+        match ctx.spawn(ALLOCATOR_NAME, allocator) {
             Ok(pid) => self.allocator = Some(pid),
             // Only a name clash on this node; without an allocator nothing
             // is ever offered, so say it loudly.

@@ -32,7 +32,8 @@
 //! - `task_table`: the live tasks, noting which changed since the last
 //!   publication took them;
 //! - `views`: the state it shows observers, built afresh or, for
-//!   publication, from the last one ([`ViewCache`]).
+//!   publication, from the last one ([`ViewCache`]); `view_metrics`: the
+//!   metrics it publishes with it.
 //!
 //! Everything from the network is checked before it changes state:
 //! messages from actors that are not subscribed frameworks or admitted
@@ -59,6 +60,7 @@ mod tasks;
 #[cfg(test)]
 mod tests;
 mod unreachable;
+mod view_metrics;
 mod views;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};

@@ -44,6 +44,7 @@ use crate::state::{AgentState, FrameworkState, MasterState, TaskList, TaskView};
 use crate::state_tasks::Chunk;
 use corral_api::ids::{AgentId, FrameworkId, TaskId};
 use corral_api::resources::{Quantities, Resources};
+use corral_api::task::TaskState;
 
 /// How many live tasks a chunk holds after a split (at most twice that):
 /// a changed task costs a copy of its chunk, a publication one reference
@@ -68,27 +69,71 @@ pub struct ViewCache {
     removed: Vec<(FrameworkId, Segment)>,
     /// Which task table's changes `live` follows.
     follows: Option<Arc<()>>,
+    /// What the live tasks count for the metrics.
+    counts: Counts,
+}
+
+/// What the live tasks count for the metrics (`view_metrics`), kept as
+/// they change like the sums of what they hold.
+#[derive(Default)]
+pub(super) struct Counts {
+    /// How many are in each state.
+    pub states: BTreeMap<TaskState, u64>,
+    /// What those that have not ended use (a lost task still counts,
+    /// unlike in what tasks hold on agents).
+    pub in_use: Quantities,
+}
+
+impl Counts {
+    fn add(&mut self, t: &TaskView) {
+        *self.states.entry(t.state).or_default() += 1;
+        if !t.state.is_terminal() {
+            self.in_use.add(&t.resources);
+        }
+    }
+
+    /// False if `t` was not counted.
+    fn remove(&mut self, t: &TaskView) -> bool {
+        let Some(n) = self.states.get_mut(&t.state).filter(|n| **n > 0) else {
+            return false;
+        };
+        *n -= 1;
+        if *n == 0 {
+            self.states.remove(&t.state);
+        }
+        t.state.is_terminal() || self.in_use.take_bundle(&t.resources)
+    }
 }
 
 /// A list of records that only grows at the back and shrinks at the
 /// front, and the chunk of their views.
-struct Segment {
+pub(super) struct Segment {
     /// Its length and the addresses of its first and last views: two
     /// lists with the same are the same list (each record's view is a
     /// new allocation, and the chunk keeps the old ones alive).
     ident: (usize, usize, usize),
     chunk: Chunk,
+    /// How many of its tasks are in each state.
+    pub states: BTreeMap<TaskState, u64>,
 }
 
 impl ViewCache {
+    /// What the live tasks count, and each subscribed framework's
+    /// completed tasks, as of the last build.
+    pub(super) fn counts(&self) -> (&Counts, impl Iterator<Item = &Segment>) {
+        (&self.counts, self.completed.values())
+    }
+
     /// Starts again from `views`, every live task's in key order.
     fn refill(&mut self, views: impl Iterator<Item = Arc<TaskView>>) {
         self.live.clear();
         self.held_on.clear();
         self.held_by.clear();
+        self.counts = Counts::default();
         let mut chunk = Vec::with_capacity(CHUNK);
         for v in views {
             self.hold(&v);
+            self.counts.add(&v);
             chunk.push(v);
             if chunk.len() == CHUNK {
                 self.live.push(Arc::new(std::mem::take(&mut chunk)));
@@ -127,14 +172,15 @@ impl ViewCache {
                 if Arc::ptr_eq(&was, &now) {
                     return true;
                 }
-                let ok = self.release(&was);
+                let ok = self.release(&was) & self.counts.remove(&was);
                 self.hold(&now);
+                self.counts.add(&now);
                 Arc::make_mut(&mut self.live[c])[i] = now;
                 ok
             }
             (Ok(i), None) => {
                 let was = self.live[c][i].clone();
-                let ok = self.release(&was);
+                let ok = self.release(&was) & self.counts.remove(&was);
                 let chunk = Arc::make_mut(&mut self.live[c]);
                 chunk.remove(i);
                 if chunk.is_empty() {
@@ -144,6 +190,7 @@ impl ViewCache {
             }
             (Err(i), Some(now)) => {
                 self.hold(&now);
+                self.counts.add(&now);
                 // Past the last chunk's end: onto the last chunk.
                 let (c, i) = match self.live.len() {
                     0 => {
@@ -237,11 +284,19 @@ fn segment(
         Some(s) if share && s.ident == ident => Segment {
             ident,
             chunk: s.chunk.clone(),
+            states: s.states.clone(),
         },
-        _ => Segment {
-            ident,
-            chunk: Arc::new(recs.iter().map(|(id, t)| view(share, fw, id, t)).collect()),
-        },
+        _ => {
+            let mut states = BTreeMap::new();
+            for (_, t) in recs {
+                *states.entry(t.state).or_default() += 1;
+            }
+            Segment {
+                ident,
+                chunk: Arc::new(recs.iter().map(|(id, t)| view(share, fw, id, t)).collect()),
+                states,
+            }
+        }
     }
 }
 

@@ -347,6 +347,11 @@ impl World {
             self.core.snapshot(),
             "the publication is the snapshot"
         );
+        assert_eq!(
+            self.core.published_metrics(&self.cache, &published),
+            self.core.metrics(),
+            "the published metrics are the master's"
+        );
         let again = self.core.publication(&mut self.cache);
         assert_eq!(published.tasks.chunks().len(), again.tasks.chunks().len());
         for (a, b) in published.tasks.chunks().iter().zip(again.tasks.chunks()) {

@@ -9,8 +9,10 @@ use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use corral_runtime::{Node, Pid};
 
+use crate::allocator::messages::GetCycleTimes;
 use crate::board::{Published, StateBoard};
-use crate::state::{GetLeadership, Leadership};
+use crate::master::{ALLOCATOR_NAME, CYCLE_TIMES_TIMEOUT};
+use crate::state::{GetLeadership, Leadership, MasterMetrics};
 use corral_http::ask::{ask, ASK_TIMEOUT};
 use corral_http::ApiError;
 
@@ -64,6 +66,26 @@ impl MasterApi {
                     ASK_TIMEOUT.as_secs()
                 ))
             })
+    }
+
+    /// The master's metrics as last published (on a standby too), with
+    /// the allocator's pass times asked of the allocator: nothing asks
+    /// the master. Without the allocator's answer (in a long pass, or not
+    /// started) they are left out, as the master leaves them out.
+    pub(super) async fn metrics(&self) -> Result<MasterMetrics, ApiError> {
+        let p = self.published().await?;
+        let node = self.node.clone();
+        let allocator = node
+            .pid(ALLOCATOR_NAME)
+            .map_err(|e| ApiError::internal(format!("no allocator address: {e}")))?;
+        let cycles = web::block(move || node.ask(&allocator, GetCycleTimes, CYCLE_TIMES_TIMEOUT))
+            .await
+            .map_err(|e| ApiError::internal(format!("cannot wait for the allocator: {e}")))?
+            .ok();
+        Ok(MasterMetrics {
+            allocation_cycles: cycles,
+            ..p.metrics.clone()
+        })
     }
 
     /// The leader's latest publication to serve `req` from, or the answer

@@ -30,8 +30,12 @@
 //! behind the master. `/state` and `/tasks` write their JSON off the
 //! server's worker (a `/state` body once per publication however many
 //! clients poll it), and the Mesos v0 views build theirs off it. The
-//! rest (`/metrics`, kills, leadership for writes) ask the master actor
-//! through the node ([`corral_http::ask::ask`]), as any other actor would.
+//! metrics (`/metrics`, `/metrics/snapshot`, the v1 `GET_METRICS`) are
+//! those published with the state, with the allocator's pass times asked
+//! of the allocator. The rest (kills, leadership for writes) ask the
+//! master actor through the node ([`corral_http::ask::ask`]), as any
+//! other actor would. The server's threads run at a lower priority than
+//! the master's (`priority`).
 //!
 //! The master leading when it published serves its views; otherwise it
 //! answers 307 to the leader's same path (503 while no leader is known).

@@ -1,6 +1,6 @@
-//! The master's endpoints. Reads of the cluster are served from the
-//! state the master last published ([`crate::board`]); the rest ask the
-//! master actor ([`GetMetrics`], [`OperatorKill`]). Each shapes its answer
+//! The master's endpoints. Reads of the cluster and its metrics are
+//! served from the state the master last published ([`crate::board`]);
+//! kills ask the master actor ([`OperatorKill`]). Each shapes its answer
 //! off the master; none touches the master's state.
 
 use actix_web::http::StatusCode;
@@ -14,7 +14,7 @@ use super::operator_v1::operator_routes;
 use super::scheduler_v1::{scheduler_routes, Streams};
 use super::state_json::{task as task_json, StateJson, TaskJson};
 use crate::board::Published;
-use crate::state::{GetMetrics, KillOutcome, OperatorKill};
+use crate::state::{KillOutcome, OperatorKill};
 use corral_api::ids::{id_problem, FrameworkId, TaskId};
 use corral_api::task::{task_state_name, TASK_STATES};
 use corral_http::access::request_principal;
@@ -195,7 +195,7 @@ async fn tasks(
 
 /// `GET /metrics`: Prometheus text.
 async fn metrics(api: web::Data<MasterApi>) -> Result<HttpResponse, ApiError> {
-    let metrics = ask(&api.node, &api.master, GetMetrics, "master").await?;
+    let metrics = api.metrics().await?;
     let text = render(&metrics, &api.node.metrics());
     Ok(HttpResponse::Ok()
         .content_type(prometheus::CONTENT_TYPE)

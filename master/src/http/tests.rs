@@ -395,7 +395,7 @@ fn published(
     leadership: crate::state::Leadership,
 ) -> MasterApi {
     let board = StateBoard::default();
-    board.publish(state, leadership, Duration::ZERO);
+    board.publish(state, Default::default(), leadership, Duration::ZERO);
     MasterApi::new(api.node.clone(), api.master.clone(), board)
 }
 

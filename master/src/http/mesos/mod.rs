@@ -33,7 +33,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use super::api::{protocol_relative, MasterApi};
-use crate::state::{GetLeadership, GetMetrics, MasterState, TaskView};
+use crate::state::{GetLeadership, MasterState, TaskView};
 use corral_http::ask::ask;
 use corral_http::mesos::{answer, Query};
 use corral_http::{get, get_tree, ApiError};
@@ -231,7 +231,7 @@ async fn metrics_snapshot(
     api: web::Data<MasterApi>,
     query: Query,
 ) -> Result<HttpResponse, ApiError> {
-    let m = ask(&api.node, &api.master, GetMetrics, "master").await?;
+    let m = api.metrics().await?;
     answer(&query, &snapshot::snapshot(&m, wall_clock_ms()))
 }
 

@@ -24,8 +24,6 @@ use serde_json::{json, Value};
 
 use super::api::MasterApi;
 use super::mesos::{metrics_now, wall_clock_ms};
-use crate::state::GetMetrics;
-use corral_http::ask::ask;
 use corral_http::v1::media;
 use corral_http::v1::shapes::OperatorCall;
 use corral_http::{post_tree, read_body, ApiError};
@@ -53,7 +51,7 @@ async fn call(
         "GET_HEALTH" => json!({"healthy": true}),
         "GET_VERSION" => json!({"version_info": {"version": env!("CARGO_PKG_VERSION")}}),
         "GET_METRICS" => {
-            let m = ask(&api.node, &api.master, GetMetrics, "master").await?;
+            let m = api.metrics().await?;
             let metrics: Vec<Value> = metrics_now(&m, wall_clock_ms())
                 .into_iter()
                 .map(|(name, value)| json!({"name": name, "value": value}))

@@ -1,6 +1,7 @@
 //! The master actor publishes on its board: once started, and again after
 //! a change, the same state its `GetState` answer builds afresh.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Node, NodeConfig, Pid};
@@ -70,4 +71,49 @@ fn the_master_publishes_once_started_and_again_after_a_change() {
     );
     assert_eq!(shown.state.agents[0].hostname, "node-1");
     node.shutdown();
+}
+
+fn empty_state() -> crate::state::MasterState {
+    crate::state::MasterState {
+        version: String::new(),
+        start_time_ms: 0,
+        elected_ms: None,
+        pid: String::new(),
+        agents: Vec::new(),
+        frameworks: Vec::new(),
+        completed_frameworks: Vec::new(),
+        tasks: Default::default(),
+        outstanding_offers: 0,
+        role_weights: Vec::new(),
+    }
+}
+
+#[test]
+fn a_replaced_publication_is_dropped_by_the_next_reader_not_the_master() {
+    let board = StateBoard::default();
+    let leading = crate::state::Leadership {
+        leading: true,
+        leader: None,
+        leader_http: None,
+    };
+    let publish = || {
+        board.publish(
+            empty_state(),
+            Default::default(),
+            leading.clone(),
+            Duration::ZERO,
+        )
+    };
+    publish();
+    let first = board.latest().map(|p| Arc::downgrade(&p));
+    publish();
+    assert!(
+        first.as_ref().and_then(|w| w.upgrade()).is_some(),
+        "kept for a reader to drop"
+    );
+    assert_eq!(board.latest().map(|p| p.seq), Some(2));
+    assert!(
+        first.and_then(|w| w.upgrade()).is_none(),
+        "the reader dropped it"
+    );
 }

@@ -6,7 +6,8 @@
 //! one `corral-executor` process, named for the first of them, each task
 //! in its own sandbox and process group as before. An executor process, its
 //! runtime node and its connection cost more than the task `true` itself
-//! (`launchbench` went from N to M tasks/s; see README.md), and a framework
+//! (sharing it made `launchbench` three to five times faster; the figures
+//! are in README.md), and a framework
 //! that launches many tasks per offer launches them in one `RunTasks`. Such
 //! an executor gets its tasks once, when it registers, and never a later
 //! one: it ends with its last task, so no task can join an executor on its

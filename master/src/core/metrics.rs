@@ -26,7 +26,6 @@ impl MasterCore {
             *tasks.entry(t.state).or_default() += 1;
         }
         let answering = self.agents.values().filter(|a| a.missed_pings == 0).count() as u64;
-        let connected = self.frameworks.values().filter(|f| f.pid.is_some()).count() as u64;
         let (mut total, mut used, mut offered) = (
             Quantities::empty(),
             Quantities::empty(),
@@ -44,6 +43,20 @@ impl MasterCore {
         for o in self.offers.offered() {
             offered.add(&o.resources);
         }
+        self.gauges(tasks, answering, [total, used, offered])
+    }
+
+    /// The metrics from what was counted (tasks by state, agents answering
+    /// pings, resources total, used and offered) and the master's own
+    /// counters: one shape for [`metrics`](Self::metrics) and
+    /// [`published_metrics`](Self::published_metrics).
+    pub(super) fn gauges(
+        &self,
+        tasks: BTreeMap<TaskState, u64>,
+        answering: u64,
+        [total, used, offered]: [Quantities; 3],
+    ) -> MasterMetrics {
+        let connected = self.frameworks.values().filter(|f| f.pid.is_some()).count() as u64;
         MasterMetrics {
             elected: self.leading(),
             start_time_ms: self.start_time_ms,

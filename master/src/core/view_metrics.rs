@@ -37,24 +37,6 @@ impl MasterCore {
         for f in &state.frameworks {
             offered.add_quantities(&f.offered);
         }
-        let connected = self.frameworks.values().filter(|f| f.pid.is_some()).count() as u64;
-        MasterMetrics {
-            elected: self.leading(),
-            start_time_ms: self.start_time_ms,
-            offers_sent: self.counters.offers_sent,
-            offers_declined: self.counters.offers_declined,
-            offers_rescinded: self.counters.offers_rescinded,
-            offers_outstanding: self.offers.len() as u64,
-            tasks: tasks.into_iter().collect(),
-            agents_connected: answering,
-            agents_unreachable: (self.agents.len() as u64 - answering)
-                + self.removed_agents.len() as u64,
-            frameworks_connected: connected,
-            frameworks_disconnected: self.frameworks.len() as u64 - connected,
-            allocation_cycles: None,
-            resources_total: total,
-            resources_used: used,
-            resources_offered: offered,
-        }
+        self.gauges(tasks, answering, [total, used, offered])
     }
 }

@@ -427,7 +427,7 @@ pub(super) struct SharedExecutor {
 /// The sandbox of the executor that runs `info`: the task's own for the
 /// command executor, the executor's (shared by its tasks) for a custom
 /// one. None if a name is not safe.
-fn executor_sandbox(
+pub(super) fn executor_sandbox(
     work_dir: &std::path::Path,
     framework_id: &FrameworkId,
     info: &TaskInfo,

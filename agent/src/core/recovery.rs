@@ -12,13 +12,13 @@ use corral_api::task::{StatusReason, TaskState};
 use corral_runtime::{Pid, StorageError, Time};
 
 use super::executors::Claim;
+use super::launch::executor_sandbox;
 use super::phase::Phase;
 use super::tasks::{AgentStatus, Task};
 use super::{Action, AgentCore, Now, Outgoing, Timer};
 use crate::checkpoint::{Checkpoint, CheckpointError, TaskCheckpoint, TaskRecord};
 use crate::config::RecoverMode;
 use crate::events::AgentEvent;
-use crate::sandbox::Sandbox;
 use crate::updates::TaskKey;
 
 impl AgentCore {
@@ -171,7 +171,7 @@ impl AgentCore {
             self.updates.push(status, now);
         }
         let saved = record.task?;
-        let Some(sandbox) = Sandbox::new(&self.cfg.work_dir, &key.0 .0, &key.1 .0) else {
+        let Some(sandbox) = executor_sandbox(&self.cfg.work_dir, &key.0, &saved.info) else {
             tracing::warn!(framework = %key.0, task = %key.1, "skipping a checkpointed task with an unsafe id");
             return None;
         };

@@ -244,3 +244,27 @@ fn a_task_ended_while_reconnecting_shows_its_executor_as_not_connected() {
         .tasks()
         .all(|t| !t.executor_connected && t.state == TaskState::Failed));
 }
+
+#[test]
+fn a_recovered_task_of_a_frameworks_own_executor_keeps_that_executors_sandbox() {
+    let mut own = record("t1", true, Some(executor()), false);
+    if let Some(t) = own.task.as_mut() {
+        t.info.executor = Some(corral_api::task::ExecutorInfo {
+            executor_id: "shared".into(),
+            command: "my-executor".into(),
+            env: vec![],
+        });
+    }
+    let (h, _) = restarted(
+        config(),
+        checkpoint(vec![own, record("t2", true, None, false)]),
+    );
+    let sandboxes: Vec<String> = h.core.tasks().map(|t| t.sandbox).collect();
+    assert_eq!(
+        sandboxes,
+        [
+            "/w/frameworks/fw/executors/shared",
+            "/w/frameworks/fw/tasks/t2"
+        ]
+    );
+}

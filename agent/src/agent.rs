@@ -176,7 +176,7 @@ impl Agent {
                         let written = std::mem::take(&mut unwritten);
                         if !written.is_empty() {
                             self.commit.wrote(written.into_keys());
-                            if self.commit.needs_timer() {
+                            if !self.commit.is_pending() {
                                 let id =
                                     ctx.delay(Duration::ZERO, |a: &mut Agent, ctx| a.flush(ctx));
                                 self.commit.timer_set(id);

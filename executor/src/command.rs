@@ -129,7 +129,14 @@ impl CommandExecutor {
             // none of them unless the agent is gone, when nobody hears them.
             tracing::warn!(task = %id, "cannot report {state:?}: {e}");
         }
-        if state.is_terminal() && self.tasks.values().all(|s| s.core.has_ended()) {
+        if state.is_terminal() {
+            self.finish_if_done(ex);
+        }
+    }
+
+    /// Says the work is done once every task given has ended.
+    fn finish_if_done(&self, ex: &mut Control<'_, '_, Self>) {
+        if self.tasks.values().all(|s| s.core.has_ended()) {
             ex.finish();
         }
     }
@@ -213,9 +220,7 @@ impl Executor for CommandExecutor {
                 if let Err(e) = ex.update_because(&id, TaskState::Error, None, why) {
                     tracing::warn!(task = %id, "cannot refuse a task: {e}");
                 }
-                if self.tasks.values().all(|s| s.core.has_ended()) {
-                    ex.finish();
-                }
+                self.finish_if_done(ex);
                 return;
             }
         };

@@ -51,14 +51,9 @@ impl Commit {
     }
 
     /// Records `keys` as written but not synced; the caller sets the flush
-    /// timer if [`needs_timer`](Self::needs_timer).
+    /// timer unless one [`is_pending`](Self::is_pending).
     pub(super) fn wrote(&mut self, keys: impl IntoIterator<Item = TaskKey>) {
         self.written.extend(keys);
-    }
-
-    /// Whether a flush timer must be set (none is).
-    pub(super) fn needs_timer(&self) -> bool {
-        self.flush.is_none()
     }
 
     /// The flush timer was set.

@@ -12,6 +12,7 @@
 //! | `POST /api/v1/executor` | Apache Mesos's v1 executor API: an executor's subscription stream and its updates (`executor_v1`) |
 //! | `POST /api/v1` | Apache Mesos's v1 operator API of an agent, its read calls (`operator_v1`) |
 //! | `/slave(1)/state`, `/metrics/snapshot`, `/slave(1)/health` | Apache Mesos's v0 views of an agent, Mesos's shapes (`mesos`, `docs/mesos-compatibility.md`) |
+//! | `/flags`, `/slave(1)/flags` | `{"flags": {name: value}}`, the flags the agent runs with |
 //! | `/monitor/statistics` (and `.json`) | what each running executor uses, Mesos's shape, measured from `/proc` (a Docker task's container by the Docker daemon) ([`monitor`]) |
 //!
 //! The files endpoints follow Mesos's `/files/*` (`src/files/files.cpp` in
@@ -75,6 +76,7 @@ pub fn serve(
         node,
         agent,
         files: SandboxFiles::new(work_dir),
+        flags: Arc::new(cfg.flags.clone()),
     };
     // One table of v1 executor subscriptions for all of the server's workers.
     let executors = executor_v1::Subscriptions::default();
@@ -98,7 +100,9 @@ pub fn serve(
             .service(get_tree("/slave(1)/health", mesos_health))
             .service(get_tree("/monitor/statistics", monitor_statistics))
             .service(get_tree("/monitor/statistics.json", monitor_statistics))
-            .service(get_tree("/metrics/snapshot", mesos_snapshot));
+            .service(get_tree("/metrics/snapshot", mesos_snapshot))
+            .service(get_tree("/flags", flags))
+            .service(get_tree("/slave(1)/flags", flags));
     })
 }
 
@@ -106,6 +110,11 @@ pub fn serve(
 async fn mesos_state(api: web::Data<AgentApi>, query: Query) -> Result<HttpResponse, ApiError> {
     let snapshot = ask(&api.node, &api.agent, GetAgentState, "agent").await?;
     answer(&query, &mesos::agent_state(&snapshot))
+}
+
+/// `GET /flags`: the flags the agent runs with.
+async fn flags(api: web::Data<AgentApi>, query: Query) -> Result<HttpResponse, ApiError> {
+    answer(&query, &corral_http::mesos::flags_v0(&api.flags))
 }
 
 /// `GET /metrics/snapshot`: Mesos's `slave/*` keys.
@@ -142,6 +151,8 @@ struct AgentApi {
     node: Arc<Node>,
     agent: Pid,
     files: SandboxFiles,
+    /// The agent's flags, for `/flags` and `GET_FLAGS`.
+    flags: Arc<Vec<(String, String)>>,
 }
 
 /// `GET /state`.

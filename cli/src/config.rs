@@ -15,13 +15,17 @@ use anyhow::{bail, Context, Result};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
+/// The flags a subcommand runs with, by name (`work_dir`), each as
+/// given or defaulted, for a daemon to show (`/flags`, `GET_FLAGS`).
+pub type Flags = Vec<(String, String)>;
+
 /// Parses the command line of `C`, layering in the TOML file that the
-/// subcommand's `--config` names, if any.
-pub fn parse<C: CommandFactory + FromArgMatches>() -> Result<C> {
+/// subcommand's `--config` names, if any; with the subcommand's flags.
+pub fn parse<C: CommandFactory + FromArgMatches>() -> Result<(C, Flags)> {
     let args: Vec<OsString> = std::env::args_os().collect();
     let matches = C::command().get_matches_from(&args);
     let Some((name, sub)) = matches.subcommand() else {
-        return Ok(C::from_arg_matches(&matches)?);
+        return Ok((C::from_arg_matches(&matches)?, Flags::new()));
     };
     let path = sub
         .try_get_one::<std::path::PathBuf>("config")
@@ -29,7 +33,8 @@ pub fn parse<C: CommandFactory + FromArgMatches>() -> Result<C> {
         .flatten()
         .cloned();
     let Some(path) = path else {
-        return Ok(C::from_arg_matches(&matches)?);
+        let flags = flags_of::<C>(name, sub);
+        return Ok((C::from_arg_matches(&matches)?, flags));
     };
     let command = C::command();
     let known: Vec<String> = command
@@ -44,7 +49,29 @@ pub fn parse<C: CommandFactory + FromArgMatches>() -> Result<C> {
     let mut all = args;
     all.extend(extra);
     let matches = C::command().try_get_matches_from(&all)?;
-    Ok(C::from_arg_matches(&matches)?)
+    let flags = matches
+        .subcommand()
+        .map(|(name, sub)| flags_of::<C>(name, sub))
+        .unwrap_or_default();
+    Ok((C::from_arg_matches(&matches)?, flags))
+}
+
+/// Subcommand `name`'s flags that have a value in `sub`, in the order
+/// `--help` lists them; several values are joined with commas.
+fn flags_of<C: CommandFactory>(name: &str, sub: &ArgMatches) -> Flags {
+    let command = C::command();
+    let Some(c) = command.find_subcommand(name) else {
+        return Flags::new();
+    };
+    c.get_arguments()
+        .filter(|a| !a.is_positional())
+        .filter_map(|a| {
+            let id = a.get_id().as_str();
+            let values = sub.try_get_raw(id).ok().flatten()?;
+            let values: Vec<String> = values.map(|v| v.to_string_lossy().into_owned()).collect();
+            Some((id.to_owned(), values.join(",")))
+        })
+        .collect()
 }
 
 /// The file's settings as extra `--flag value` arguments, for the flags the

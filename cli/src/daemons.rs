@@ -24,6 +24,7 @@ use corral_master::master::{Authentication, Master, MasterConfig};
 use corral_runtime::node::RESET_KEY_FILE;
 use corral_runtime::{Node, NodeConfig};
 
+use crate::config::Flags;
 use crate::flags::{
     duration, executor_command, init_logs_as, master_pids, read_credential, read_credentials,
     read_flag_file, read_jwt_key, resolve, show_duration, LogFormat,
@@ -256,7 +257,7 @@ impl MasterArgs {
 }
 
 /// Runs `corral master` until the process is killed.
-pub fn master(command: MasterCommand) -> Result<ExitCode> {
+pub fn master(command: MasterCommand, flags: Flags) -> Result<ExitCode> {
     let args = &command.master;
     init_logs_as(&args.common.log_level, args.common.log_format);
     let mut cfg = args.config()?;
@@ -290,6 +291,7 @@ pub fn master(command: MasterCommand) -> Result<ExitCode> {
     };
     let http = HttpConfig {
         access: http_access,
+        flags,
         ..HttpConfig::new(SocketAddr::new(args.ip, args.http_port()))
     };
     let http = corral_master::http::serve(http, node.clone(), pid.clone(), board)?;
@@ -450,7 +452,7 @@ fn recover_mode(text: &str) -> std::result::Result<RecoverMode, String> {
 }
 
 /// Runs `corral agent` until the process is killed.
-pub fn agent(args: AgentArgs) -> Result<ExitCode> {
+pub fn agent(args: AgentArgs, flags: Flags) -> Result<ExitCode> {
     init_logs_as(&args.common.log_level, args.common.log_format);
     let masters = master_pids("master", &args.master)?;
     let Some(master) = masters.first().cloned() else {
@@ -533,6 +535,7 @@ pub fn agent(args: AgentArgs) -> Result<ExitCode> {
                 .map(read_jwt_key)
                 .transpose()?,
         },
+        flags,
         ..HttpConfig::new(http_addr)
     };
     let http = corral_agent::http::serve(http, node.clone(), agent_pid.clone(), work_dir.clone())?;

@@ -79,16 +79,16 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = match config::parse::<Cli>() {
-        Ok(cli) => cli,
+    let (cli, flags) = match config::parse::<Cli>() {
+        Ok(parsed) => parsed,
         Err(e) => {
             eprintln!("corral: {e:#}");
             return ExitCode::from(2);
         }
     };
     let result = match cli.command {
-        Command::Master(args) => daemons::master(args),
-        Command::Agent(args) => daemons::agent(args),
+        Command::Master(args) => daemons::master(args, flags),
+        Command::Agent(args) => daemons::agent(args, flags),
         Command::Local(args) => local::local(args),
         Command::Execute(args) => execute::execute(args),
         Command::State(c) => views::state(c),

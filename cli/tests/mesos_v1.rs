@@ -68,12 +68,27 @@ impl PyFramework {
 
     /// [`PyFramework::start`] with `env` added to its environment.
     fn start_with(plan: &str, masters: &str, dir: &Path, env: &[(&str, String)]) -> PyFramework {
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mesos_clients/pymesos_framework.py");
-        let log = std::fs::File::create(dir.join(format!("pymesos-{plan}.log"))).expect("log");
+        let args = [plan, masters, "90"];
+        let log = format!("pymesos-{plan}.log");
+        PyFramework::run("pymesos_framework.py", &args, &log, dir, env)
+    }
+
+    /// Script `script` of `tests/mesos_clients/` with `args`, its
+    /// standard error in `log` under `dir`.
+    fn run(
+        script: &str,
+        args: &[&str],
+        log: &str,
+        dir: &Path,
+        env: &[(&str, String)],
+    ) -> PyFramework {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/mesos_clients")
+            .join(script);
+        let log = std::fs::File::create(dir.join(log)).expect("log");
         let mut child = Command::new(pymesos_python())
             .arg(script)
-            .args([plan, masters, "90"])
+            .args(args)
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::piped())
             .stderr(log)
@@ -527,12 +542,109 @@ fn pymesos_reads_the_cluster_through_the_operator_api() {
         containers[0]["resource_statistics"]["mem_rss_bytes"].as_f64() > Some(0.0),
         "{containers}"
     );
-    let (s, _, t) = post_to(&a, "/api/v1", br#"{"type":"GET_FLAGS"}"#, &[JSON]);
+
+    // The flags each daemon runs with, given or defaulted, by name, in
+    // the v1 list and in the v0 `/flags` object.
+    for (daemon, addr, ip, port) in [("", m, ip(60), "5050"), ("agent ", &a, ip(61), "5051")] {
+        let list = answer(&format!("{daemon}GET_FLAGS"))["flags"]
+            .as_array()
+            .expect("a list of flags")
+            .clone();
+        let flag = |name: &str| list.iter().find(|f| f["name"] == name).map(|f| &f["value"]);
+        assert_eq!(flag("ip"), Some(&json!(ip.to_string())), "{list:?}");
+        assert_eq!(flag("port"), Some(&json!(port)), "a default: {list:?}");
+        let v0 = ureq::get(&format!("http://{addr}/flags"))
+            .call()
+            .expect("GET /flags")
+            .into_json::<Value>()
+            .expect("JSON");
+        assert_eq!(v0["flags"]["ip"], json!(ip.to_string()), "{v0}");
+        assert_eq!(v0["flags"].as_object().map(|o| o.len()), Some(list.len()));
+    }
+}
+
+#[test]
+fn pymesos_watches_the_cluster_through_an_operator_subscription() {
+    let dir = test_dir("mesos-v1-operator-stream");
+    let (_master, _agent, m) = master_and_agent(&dir, 80);
+    let m = m.as_str();
+    let mut watch = PyFramework::run("pymesos_operator_stream.py", &[m], "watch.log", &dir, &[]);
+    let subscribed = watch.expect(json!({"event": "subscribed"}), WAIT);
+    assert_eq!(subscribed["agents"], 1, "the state it starts from");
+    assert_eq!(subscribed["heartbeat"], 15.0);
+
+    // A framework's whole life: subscribed, three tasks that finish, one
+    // killed, torn down.
+    let mut fw = PyFramework::start("basic", m, &dir);
+    let registered = fw.expect(json!({"event": "registered"}), WAIT);
+    fw.expect_success();
+    let id = &registered["framework_id"];
+    let added = watch.expect(json!({"event": "frameworkAdded"}), WAIT);
     assert_eq!(
-        (s, t.contains("GET_FLAGS is not supported")),
-        (400, true),
-        "{t}"
+        added["data"]["framework_info"]["id"]["value"], *id,
+        "{added}"
     );
+    assert_eq!(added["data"]["framework_info"]["name"], "pymesos-basic");
+    let removed = watch.expect(json!({"event": "frameworkRemoved"}), WAIT);
+    assert_eq!(removed["data"]["id"]["value"], *id, "{removed}");
+    let states = |v: &[&str]| -> Vec<String> { v.iter().map(|s| s.to_string()).collect() };
+    let killed = states(&[
+        "TASK_STAGING",
+        "TASK_STARTING",
+        "TASK_RUNNING",
+        "TASK_KILLED",
+    ]);
+    let deadline = Instant::now() + WAIT;
+    while task_history(&watch.seen, "sleeper", id) != killed {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match watch.lines.recv_timeout(left) {
+            Ok(line) => watch.seen.push(line),
+            Err(_) => panic!(
+                "the sleeper's end is not in the stream: {:?}",
+                task_history(&watch.seen, "sleeper", id)
+            ),
+        }
+    }
+    let finished = states(&[
+        "TASK_STAGING",
+        "TASK_STARTING",
+        "TASK_RUNNING",
+        "TASK_FINISHED",
+    ]);
+    for echo in ["echo-0", "echo-1", "echo-2"] {
+        let seen = &watch.seen;
+        assert_eq!(task_history(seen, echo, id), finished, "{echo}: {seen:#?}");
+    }
+
+    // An agent that joins is announced with its resources.
+    let _second = agent_at(&dir, "agent2", "agent2", m, ip(82), &[]);
+    let agent = watch.expect(json!({"event": "agentAdded"}), WAIT);
+    assert_eq!(agent["data"]["pid"], "agent@127.15.1.82:5051", "{agent}");
+    assert!(agent["data"]["agent_info"]["resources"]
+        .as_array()
+        .is_some_and(|r| !r.is_empty()));
+}
+
+/// The states an operator stream's `seen` lines show task `name` of
+/// framework `id` in: added once, then each state it moved to, in order.
+fn task_history(seen: &[Value], name: &str, id: &Value) -> Vec<String> {
+    let mut states = Vec::new();
+    for line in seen {
+        let d = &line["data"];
+        match line["event"].as_str() {
+            Some("taskAdded") if d["name"] == name => {
+                assert!(states.is_empty(), "{name} added twice: {seen:#?}");
+                states.push(d["state"].as_str().unwrap_or_default().to_owned());
+            }
+            Some("taskUpdated") if d["status"]["task_id"]["value"] == name => {
+                assert_eq!(d["framework_id"]["value"], *id);
+                assert_eq!(d["state"], d["status"]["state"]);
+                states.push(d["state"].as_str().unwrap_or_default().to_owned());
+            }
+            _ => {}
+        }
+    }
+    states
 }
 
 /// `POST /api/v1/scheduler` at `addr` with `body` and `headers`: status,

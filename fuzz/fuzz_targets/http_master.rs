@@ -16,7 +16,7 @@
 // clippy.toml bans in actors.
 #![allow(clippy::disallowed_methods)]
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
@@ -25,6 +25,7 @@ use actix_http::Request;
 use actix_rt::SystemRunner;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode, Uri};
+use actix_web::body::{BodySize, MessageBody};
 use actix_web::test::{call_service, init_service, read_body, TestRequest};
 use actix_web::web::Bytes;
 use corral_api::auth::Credentials;
@@ -121,6 +122,14 @@ thread_local! {
             Box::pin(async move {
                 let response = call_service(&*svc, req).await;
                 let status = response.status();
+                // A subscription's stream never ends by itself: its first
+                // chunk is its answer.
+                if let BodySize::Stream = response.response().body().size() {
+                    let mut body = response.into_body();
+                    let first = poll_fn(|cx| Pin::new(&mut body).poll_next(cx)).await;
+                    let first = first.and_then(Result::ok).unwrap_or_default();
+                    return (status, first);
+                }
                 (status, read_body(response).await)
             })
         });

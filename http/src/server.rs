@@ -35,6 +35,10 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Who must authenticate (default: nobody).
     pub access: HttpAccess,
+    /// The daemon's flags as it runs with them, by name (`work_dir`),
+    /// for `/flags` and the operator API's `GET_FLAGS` (default: none
+    /// known).
+    pub flags: Vec<(String, String)>,
 }
 
 impl HttpConfig {
@@ -47,6 +51,7 @@ impl HttpConfig {
             listen,
             max_body_bytes: HttpConfig::DEFAULT_MAX_BODY_BYTES,
             access: HttpAccess::default(),
+            flags: Vec::new(),
         }
     }
 

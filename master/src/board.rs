@@ -28,6 +28,9 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use tokio::sync::watch;
+
+use crate::events::{Batch, EventLog, FellBehind, OperatorEvent};
 use crate::state::{Leadership, MasterMetrics, MasterState};
 
 /// How often the master publishes at most, unless told otherwise.
@@ -65,6 +68,11 @@ struct Shared {
     published: Condvar,
     /// The publication the latest replaced, for a reader to drop.
     retired: Mutex<Option<Arc<Published>>>,
+    /// The events that led to each publication, for subscribers.
+    log: Mutex<EventLog>,
+    /// The latest publication's number, for subscribers to wait on
+    /// without a thread each; its receivers count the subscribers.
+    seq: watch::Sender<u64>,
 }
 
 impl Default for StateBoard {
@@ -111,17 +119,46 @@ impl StateBoard {
         latest
     }
 
+    /// Subscribes to the publications' numbers and to the events kept
+    /// while this receiver lives (see [`crate::events`]): take a
+    /// publication after subscribing, then the [`events_after`] it.
+    ///
+    /// [`events_after`]: Self::events_after
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.shared.seq.subscribe()
+    }
+
+    /// The events of the publications after `seq`, oldest first.
+    pub fn events_after(&self, seq: u64) -> Result<Vec<Batch>, FellBehind> {
+        self.shared
+            .log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .after(seq)
+    }
+
     /// Publishes `state`, `metrics` and `leadership`, built in `took`, as
-    /// the latest; answers the publication's number.
+    /// the latest, and the `events` that led to it; answers the
+    /// publication's number.
     pub(crate) fn publish(
         &self,
         state: MasterState,
         metrics: MasterMetrics,
         leadership: Leadership,
         took: Duration,
+        events: Vec<OperatorEvent>,
     ) -> u64 {
         let mut latest = self.lock();
         let seq = latest.as_ref().map_or(0, |p| p.seq) + 1;
+        // Logged before the state is the latest: a subscriber that reads
+        // this publication asks for the events after it, one that read the
+        // previous finds these.
+        let subscribed = self.shared.seq.receiver_count() > 0;
+        self.shared
+            .log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(seq, events, subscribed);
         let replaced = latest.replace(Arc::new(Published {
             seq,
             state,
@@ -131,6 +168,7 @@ impl StateBoard {
         }));
         drop(latest);
         self.shared.published.notify_all();
+        self.shared.seq.send_replace(seq);
         // Dropping a publication frees the views changed since: thousands
         // of allocations when the offers of thousands of agents changed,
         // a tenth of a publication's time at 10,000 agents. A reader

@@ -102,6 +102,7 @@ fn a_replaced_publication_is_dropped_by_the_next_reader_not_the_master() {
             Default::default(),
             leading.clone(),
             Duration::ZERO,
+            Vec::new(),
         )
     };
     publish();

@@ -6,6 +6,7 @@
 //! - [`state`]: the operator protocol (state snapshot, metrics, operator
 //!   kills);
 //! - [`board`]: where the master publishes its state for HTTP readers;
+//! - [`events`]: the changes it announces to subscribed operators;
 //! - [`allocator`]: hierarchical DRF as a pure core plus the actor that runs
 //!   it once per interval;
 //! - [`acls`]: authorization rules in Mesos's ACL shape (`--acls`);
@@ -22,6 +23,7 @@ pub mod acls;
 pub mod allocator;
 pub mod board;
 pub mod core;
+pub mod events;
 pub mod group;
 pub mod http;
 pub mod master;

@@ -166,7 +166,9 @@ impl Master {
         let state = core.publication(&mut p.cache);
         let metrics = core.published_metrics(&p.cache, &state);
         let took = ctx.elapsed_clock().saturating_since(began);
-        p.board.publish(state, metrics, core.leadership(), took);
+        let events = core.take_operator_events();
+        p.board
+            .publish(state, metrics, core.leadership(), took, events);
     }
 
     fn carry_out(&mut self, actions: Vec<Action>, ctx: &mut Ctx<'_, Self>) {
@@ -278,6 +280,9 @@ impl Actor for Master {
             Err(e) => tracing::error!(%e, "cannot start the allocator"),
         }
         let mut core = MasterCore::new(cfg, registrar, ctx.me().clone(), random);
+        if self.publishing.is_some() {
+            core.record_operator_events();
+        }
         let actions = core.handle_started(clock(ctx));
         self.stage = Stage::Started(Box::new(core));
         self.carry_out(actions, ctx);

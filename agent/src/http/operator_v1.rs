@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `GET_HEALTH` | `{"healthy": true}` |
 //! | `GET_VERSION` | the version |
+//! | `GET_FLAGS` | the flags the agent runs with, `{name, value}` |
 //! | `GET_METRICS` | the keys of `/metrics/snapshot` as `{name, value}` |
 //! | `GET_AGENT` | the agent's id, host, port, resources and attributes |
 //! | `GET_FRAMEWORKS`, `GET_EXECUTORS`, `GET_TASKS`, `GET_STATE` | what runs here, grouped as `/slave(1)/state` groups it |
@@ -47,6 +48,7 @@ async fn call(
     let answer = match kind.as_str() {
         "GET_HEALTH" => json!({"healthy": true}),
         "GET_VERSION" => json!({"version_info": {"version": env!("CARGO_PKG_VERSION")}}),
+        "GET_FLAGS" => corral_http::mesos::flags_v1(&api.flags),
         "GET_METRICS" | "GET_AGENT" | "GET_FRAMEWORKS" | "GET_EXECUTORS" | "GET_TASKS"
         | "GET_STATE" | "GET_CONTAINERS" => {
             let s = ask(&api.node, &api.agent, GetAgentState, "agent").await?;

@@ -17,6 +17,7 @@ def main():
     calls = [
         ("GET_HEALTH", driver.getHealth),
         ("GET_VERSION", driver.getVersion),
+        ("GET_FLAGS", driver.getFlags),
         ("GET_METRICS", lambda: driver.getMetrics(5 * 10**9)),
         ("GET_MASTER", driver.getMaster),
         ("GET_AGENTS", driver.getAgents),
@@ -30,6 +31,7 @@ def main():
         calls += [
             ("agent GET_HEALTH", agent.getHealth),
             ("agent GET_VERSION", agent.getVersion),
+            ("agent GET_FLAGS", agent.getFlags),
             ("agent GET_METRICS", lambda: agent.getMetrics(5 * 10**9)),
             ("agent GET_FRAMEWORKS", agent.getFrameworks),
             ("agent GET_EXECUTORS", agent.getExecutors),

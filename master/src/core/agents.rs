@@ -94,6 +94,7 @@ impl MasterCore {
         }
         self.forget_orphans_on(&id);
         let orphaned = self.adopt_orphans(&id, &m.pid, &m.tasks, io);
+        let mut added = Vec::new();
         for t in m.tasks {
             if !self.frameworks.contains_key(&t.framework_id) {
                 continue;
@@ -115,7 +116,8 @@ impl MasterCore {
                         terminal_uuid: None,
                         published: Default::default(),
                     };
-                    self.tasks.insert(key, rec);
+                    self.tasks.insert(key.clone(), rec);
+                    added.push(key);
                 }
             }
             // A LOST the agent reports has ended there (see the update
@@ -140,6 +142,11 @@ impl MasterCore {
                 registered_ms: io.unix_time_ms(),
             },
         );
+        let held = used.values().fold(Resources::empty(), |sum, r| sum.plus(r));
+        self.note_agent_added(&id, held);
+        for key in &added {
+            self.note_task_added(key);
+        }
         let used = used.into_iter().collect();
         io.tell_allocator(AddAgent {
             agent: id,

@@ -92,7 +92,9 @@ impl MasterCore {
                 terminal_uuid: None,
                 published: Default::default(),
             };
-            self.tasks.insert((fw.clone(), task.task_id.clone()), rec);
+            let key = (fw.clone(), task.task_id.clone());
+            self.tasks.insert(key.clone(), rec);
+            self.note_task_added(&key);
         }
         let run = RunTasks {
             framework_id: fw,

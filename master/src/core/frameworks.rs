@@ -170,6 +170,7 @@ impl MasterCore {
             tracing::info!(framework = %id, %role, "framework subscribed");
             let framework = id.clone();
             io.tell_allocator(AddFramework { framework, role });
+            self.note_framework(&id, true);
         }
         self.subscribed(id, from, io);
     }
@@ -209,6 +210,7 @@ impl MasterCore {
         tracing::info!(framework = %id, "framework re-subscribed");
         let framework = id.clone();
         io.tell_allocator(ReviveOffers { framework });
+        self.note_framework(id, false);
     }
 
     /// The framework's actor is gone: its offers go back, and it has its
@@ -226,6 +228,7 @@ impl MasterCore {
         let framework = fw.clone();
         io.tell_allocator(SuppressOffers { framework });
         self.arm_failover(&fw, timeout, io);
+        self.note_framework(&fw, false);
     }
 
     /// Removes the framework after `timeout` unless it re-subscribes first.
@@ -306,7 +309,10 @@ impl MasterCore {
             }
         }
         tracing::info!(framework = %fw, "framework removed");
-        self.keep_completed(fw.clone(), rec, last_tasks, io.unix_time_ms());
+        let now_ms = io.unix_time_ms();
+        self.note_tasks_killed(fw, &last_tasks, now_ms);
+        self.note_framework_removed(fw, &rec);
+        self.keep_completed(fw.clone(), rec, last_tasks, now_ms);
         // Forgotten here already; the registry follows (if the write is
         // lost, a later leader keeps the framework for its failover
         // timeout and then removes it).

@@ -290,6 +290,7 @@ impl MasterCore {
         let framework = id.clone();
         io.tell_allocator(SuppressOffers { framework });
         self.arm_failover(id, timeout, io);
+        self.note_framework(id, true);
     }
 
     /// Agents the registry named that did not come back in time are

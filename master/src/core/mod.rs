@@ -29,6 +29,8 @@
 //! - `leadership` and `registry`: which of several masters acts, and the
 //!   registry writes that must commit before it acts;
 //! - `records`, `completed`, `metrics`: what it remembers and shows;
+//! - `feed`: the changes it records for subscribed operators
+//!   ([`crate::events`]);
 //! - `task_table`: the live tasks, noting which changed since the last
 //!   publication took them;
 //! - `views`: the state it shows observers, built afresh or, for
@@ -48,6 +50,7 @@ mod authentication;
 mod completed;
 pub mod config;
 pub mod effects;
+mod feed;
 mod frameworks;
 mod leadership;
 mod metrics;
@@ -76,6 +79,7 @@ use self::offers::OfferBook;
 use self::records::{AgentRec, FrameworkRec};
 pub use self::views::ViewCache;
 use crate::allocator::messages::Recover;
+use crate::events::OperatorEvent;
 use crate::registrar::{AgentEntry, LeaderEntry};
 use crate::state::{KillOutcome, Leadership, OperatorKill, OperatorTeardown};
 use corral_api::framework::{FrameworkError, Heartbeat};
@@ -152,6 +156,9 @@ pub struct MasterCore {
     completed_frameworks: VecDeque<CompletedFramework>,
     offers: OfferBook,
     counters: Counters,
+    /// The changes made since the last publication took them, for
+    /// subscribed operators; None unless asked for (see `feed`).
+    feed: Option<Vec<OperatorEvent>>,
 }
 
 impl MasterCore {
@@ -195,6 +202,7 @@ impl MasterCore {
             orphans: BTreeMap::new(),
             completed_frameworks: VecDeque::new(),
             counters: Counters::default(),
+            feed: None,
         }
     }
 

@@ -91,6 +91,7 @@ impl MasterCore {
         let now_ms = io.unix_time_ms();
         let key = (fw.clone(), status.task_id.clone());
         let mut freed = None;
+        let mut moved = false;
         if let Some(task) = self.tasks.get_mut(&key).filter(|t| t.agent == agent) {
             let was_live = !task.state.holds_nothing();
             // An agent's TASK_LOST ends the task, as in Mesos (it is not
@@ -102,7 +103,7 @@ impl MasterCore {
             if early {
                 freed = Some(task.resources.clone());
             }
-            task.transition(status.state, now_ms);
+            moved = task.transition(status.state, now_ms);
             if was_live && ends {
                 task.terminal_uuid = Some(uuid);
                 freed = Some(task.resources.clone());
@@ -111,6 +112,9 @@ impl MasterCore {
                 // resent terminal update's acknowledgement retires it.
                 task.terminal_uuid = Some(uuid);
             }
+        }
+        if moved {
+            self.note_task_updated(&status);
         }
         if let Some(resources) = freed {
             self.give_back(&fw, [(agent.clone(), resources)], None, io);

@@ -55,6 +55,7 @@ impl MasterCore {
                 }
             }
         }
+        self.note_agent_removed(id);
         let after = self.cfg.agent_removal_timeout;
         let timer = io.delay(after, Timer::RemoveUnreachable(id.clone()));
         self.unreachable.insert(id.clone(), (agent, timer));
@@ -191,6 +192,7 @@ impl MasterCore {
             timestamp_ms: now_ms,
             uuid: None,
         };
+        self.note_task_updated(&status);
         self.send_to_framework(fw, Update { status }, io);
     }
 

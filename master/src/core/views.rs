@@ -37,7 +37,7 @@ use std::sync::Arc;
 
 use corral_runtime::Pid;
 
-use super::records::{AgentRec, TaskRec};
+use super::records::{AgentRec, FrameworkRec, TaskRec};
 use super::task_table::{Changed, TaskKey};
 use super::MasterCore;
 use crate::state::{AgentState, FrameworkState, MasterState, TaskList, TaskView};
@@ -367,17 +367,10 @@ impl MasterCore {
         let frameworks = self
             .frameworks
             .iter()
-            .map(|(id, f)| FrameworkState {
-                id: id.clone(),
-                name: f.info.name.clone(),
-                role: f.role.clone(),
-                connected: f.pid.is_some(),
-                used: cache.held_by.get(id).cloned().unwrap_or_default(),
-                offered: offered_to.get(id).cloned().unwrap_or_default(),
-                removed_ms: None,
-                registered_ms: f.registered_ms,
-                pid: f.pid.as_ref().map(Pid::to_string),
-                info: f.info.clone(),
+            .map(|(id, f)| {
+                let used = cache.held_by.get(id).cloned().unwrap_or_default();
+                let offered = offered_to.get(id).cloned().unwrap_or_default();
+                framework_state(id, f, used, offered)
             })
             .collect();
         let tasks = self.task_list(cache, share);
@@ -497,8 +490,29 @@ fn same_agent(s: &AgentState, a: &AgentRec, used: &Resources, offered: &Resource
         && s.http == a.http
 }
 
+/// The view of subscribed framework `id`.
+pub(super) fn framework_state(
+    id: &FrameworkId,
+    f: &FrameworkRec,
+    used: Quantities,
+    offered: Quantities,
+) -> FrameworkState {
+    FrameworkState {
+        id: id.clone(),
+        name: f.info.name.clone(),
+        role: f.role.clone(),
+        connected: f.pid.is_some(),
+        used,
+        offered,
+        removed_ms: None,
+        registered_ms: f.registered_ms,
+        pid: f.pid.as_ref().map(Pid::to_string),
+        info: f.info.clone(),
+    }
+}
+
 /// The view of agent `id`, `pid` being its actor's address as text.
-fn agent_state(
+pub(super) fn agent_state(
     id: &AgentId,
     a: &AgentRec,
     pid: String,

@@ -1,9 +1,12 @@
 //! The publication built from the last one is the state built afresh,
 //! whatever happened between: random runs of what agents, frameworks and
-//! time do to a lone master's core, published now and then.
+//! time do to a lone master's core, published now and then. And the
+//! events published with each publication, applied to what the earlier
+//! ones said, give what it shows ([`Ledger`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use proptest::prelude::*;
 
@@ -13,6 +16,7 @@ use super::super::MasterCore;
 use super::ViewCache;
 use crate::allocator::messages::Allocations;
 use crate::allocator::Allocation;
+use crate::events::OperatorEvent;
 use crate::master::MasterConfig;
 use corral_api::agent::{Pong, RegisterAgent, StatusUpdate};
 use corral_api::framework::{
@@ -21,7 +25,7 @@ use corral_api::framework::{
 use corral_api::ids::{AgentId, FrameworkId, TaskId};
 use corral_api::resources::Resources;
 use corral_api::task::{StatusSource, TaskInfo, TaskState, TaskStatus};
-use corral_runtime::{Pid, Time};
+use corral_runtime::{AskError, Pid, Time};
 
 /// One thing that happens to the master.
 #[derive(Clone, Debug)]
@@ -45,6 +49,8 @@ enum Step {
     Subscribe { fw: usize },
     /// Agent `agent`'s actor ends.
     AgentExit { agent: usize },
+    /// Framework `fw`'s actor ends (it subscribes again later).
+    FrameworkExit { fw: usize },
     /// Agent `agent` registers (again, after it was removed).
     Register { agent: usize },
     /// Time passes, timers fire; pings are answered or not.
@@ -71,6 +77,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0..3usize).prop_map(|fw| Step::Teardown { fw }),
         1 => (0..3usize).prop_map(|fw| Step::Subscribe { fw }),
         1 => (0..3usize).prop_map(|agent| Step::AgentExit { agent }),
+        1 => (0..3usize).prop_map(|fw| Step::FrameworkExit { fw }),
         1 => (0..3usize).prop_map(|agent| Step::Register { agent }),
         1 => (0..100u64, any::<bool>()).prop_map(|(tenths, answer)| Step::Pass { tenths, answer }),
         4 => Just(Step::Publish),
@@ -93,6 +100,85 @@ struct World {
     updates: BTreeMap<(FrameworkId, TaskId), (AgentId, [u8; 16])>,
     next_uuid: u16,
     cache: ViewCache,
+    /// What the operator events said, applied in order.
+    ledger: Ledger,
+    /// The id each framework whose actor ended subscribes again with.
+    failed_over: BTreeMap<usize, FrameworkId>,
+}
+
+/// The cluster as a subscribed operator learns it from the events alone.
+#[derive(Default)]
+struct Ledger {
+    tasks: BTreeMap<(FrameworkId, TaskId), TaskState>,
+    agents: BTreeSet<AgentId>,
+    /// Subscribed frameworks, and whether each is connected.
+    frameworks: BTreeMap<FrameworkId, bool>,
+}
+
+impl Ledger {
+    fn apply(&mut self, e: OperatorEvent) {
+        match e {
+            OperatorEvent::TaskAdded { task, .. } => {
+                let key = (task.framework_id.clone(), task.id.clone());
+                self.tasks.insert(key, task.state);
+            }
+            OperatorEvent::TaskUpdated {
+                framework_id,
+                status,
+                state,
+            } => {
+                assert_eq!(status.state, state, "an update's status is its state");
+                let known = self.tasks.insert((framework_id, status.task_id), state);
+                assert!(known.is_some(), "an update of a task never added");
+            }
+            OperatorEvent::AgentAdded(a) => {
+                assert!(self.agents.insert(a.id.clone()), "agent added twice");
+            }
+            OperatorEvent::AgentRemoved(id) => {
+                assert!(self.agents.remove(&id), "removed agent never added");
+            }
+            OperatorEvent::FrameworkAdded(f) => {
+                let was = self.frameworks.insert(f.id.clone(), f.connected);
+                assert!(was.is_none(), "framework added twice");
+            }
+            OperatorEvent::FrameworkUpdated(f) => {
+                let was = self.frameworks.insert(f.id.clone(), f.connected);
+                assert!(was.is_some(), "update of a framework never added");
+            }
+            OperatorEvent::FrameworkRemoved(f) => {
+                assert!(
+                    self.frameworks.remove(&f.id).is_some(),
+                    "removed framework never added"
+                );
+            }
+        }
+    }
+
+    /// Checks what the ledger says against the core after a publication.
+    fn check(&self, core: &MasterCore, published: &crate::state::MasterState) {
+        let agents: BTreeSet<AgentId> = published.agents.iter().map(|a| a.id.clone()).collect();
+        assert_eq!(self.agents, agents, "the agents the events told of");
+        let frameworks: BTreeMap<FrameworkId, bool> = published
+            .frameworks
+            .iter()
+            .map(|f| (f.id.clone(), f.connected))
+            .collect();
+        assert_eq!(
+            self.frameworks, frameworks,
+            "the frameworks the events told of"
+        );
+        for (key, t) in core.tasks.iter() {
+            assert_eq!(self.tasks.get(key), Some(&t.state), "live task {key:?}");
+        }
+        // A task the events leave live is still the master's: none ended
+        // or went away unannounced.
+        for (key, state) in &self.tasks {
+            if !state.holds_nothing() {
+                let live = core.tasks.get(key).map(|t| t.state);
+                assert_eq!(live, Some(*state), "task {key:?} the events leave live");
+            }
+        }
+    }
 }
 
 fn total() -> Resources {
@@ -101,9 +187,14 @@ fn total() -> Resources {
 
 impl World {
     fn new() -> World {
+        // Pings time out within a few steps of unanswered time, so that
+        // agents become unreachable and are removed.
         let cfg = MasterConfig {
             max_completed_tasks: 20,
             max_completed_frameworks: 2,
+            agent_ping_timeout: Duration::from_secs(1),
+            max_missed_pings: 2,
+            agent_removal_timeout: Duration::from_secs(5),
             ..MasterConfig::default()
         };
         let mut w = World {
@@ -119,7 +210,10 @@ impl World {
             updates: BTreeMap::new(),
             next_uuid: 0,
             cache: ViewCache::default(),
+            ledger: Ledger::default(),
+            failed_over: BTreeMap::new(),
         };
+        w.core.record_operator_events();
         let started = w.core.handle_started(at(0));
         w.apply(started);
         for i in 0..3 {
@@ -302,9 +396,12 @@ impl World {
             Step::Subscribe { fw } => {
                 let from = self.frameworks[fw].clone();
                 if !self.framework_ids.contains_key(&from) {
+                    let mut info = FrameworkInfo::new(&format!("fw-{fw}"), "*");
+                    // One whose actor ended fails over to its old id.
+                    info.id = self.failed_over.remove(&fw);
                     let subscribe = Subscribe {
                         credential: None,
-                        info: FrameworkInfo::new(&format!("fw-{fw}"), "*"),
+                        info,
                     };
                     self.handle(Some(&from), Input::message(subscribe));
                 }
@@ -313,16 +410,27 @@ impl World {
                 let from = self.agents[agent].clone();
                 self.handle(None, Input::Exited(from));
             }
+            Step::FrameworkExit { fw } => {
+                let from = self.frameworks[fw].clone();
+                if let Some(id) = self.framework_ids.remove(&from) {
+                    self.failed_over.insert(fw, id);
+                    self.handle(None, Input::Exited(from));
+                }
+            }
             Step::Register { agent } => {
                 let from = self.agents[agent].clone();
                 let m = RegisterAgent::first(format!("node-{agent}"), total(), from.clone());
                 self.handle(Some(&from), Input::message(m));
             }
             Step::Pass { tenths, answer } => {
-                if answer {
-                    for then in std::mem::take(&mut self.pings) {
-                        self.handle(None, Input::Answer(then, Answer::Pong(Ok(Pong))));
-                    }
+                // Pings asked before are answered, or time out.
+                for then in std::mem::take(&mut self.pings) {
+                    let pong = if answer {
+                        Ok(Pong)
+                    } else {
+                        Err(AskError::Timeout)
+                    };
+                    self.handle(None, Input::Answer(then, Answer::Pong(pong)));
                 }
                 self.now_ms += tenths * 100;
                 let now = at(self.now_ms).now;
@@ -347,6 +455,10 @@ impl World {
             self.core.snapshot(),
             "the publication is the snapshot"
         );
+        for e in self.core.take_operator_events() {
+            self.ledger.apply(e);
+        }
+        self.ledger.check(&self.core, &published);
         assert_eq!(
             self.core.published_metrics(&self.cache, &published),
             self.core.metrics(),
@@ -396,6 +508,8 @@ fn chunks_split_and_a_cleared_table_publishes_whole() {
     let longest = published.tasks.chunks().iter().map(|c| c.len()).max();
     assert!(longest <= Some(2 * super::CHUNK), "inserts split chunks");
     w.core.tasks.clear();
+    // Not a change the master makes: nothing announces it.
+    w.ledger.tasks.clear();
     w.publish();
     assert!(w.core.snapshot().tasks.is_empty());
 }

@@ -26,6 +26,8 @@ pub(super) struct MasterApi {
     /// Bodies rendered from one publication, shared by the requests that
     /// read it (see [`MasterApi::rendered`]).
     pub renders: Arc<Renders>,
+    /// The master's flags, for `/flags` and `GET_FLAGS`.
+    pub flags: Arc<Vec<(String, String)>>,
 }
 
 /// The latest body of each kind rendered, with the publication it was
@@ -44,6 +46,15 @@ impl MasterApi {
             master,
             board,
             renders: Arc::default(),
+            flags: Arc::default(),
+        }
+    }
+
+    /// These handlers' data, answering `flags` as the master's.
+    pub(super) fn with_flags(self, flags: Vec<(String, String)>) -> MasterApi {
+        MasterApi {
+            flags: Arc::new(flags),
+            ..self
         }
     }
 

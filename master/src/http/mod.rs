@@ -73,7 +73,8 @@ pub fn serve(
     master: Pid,
     board: StateBoard,
 ) -> Result<HttpServer, HttpError> {
-    let routes = app_routes(node, master, board);
+    let api = api::MasterApi::new(node, master, board).with_flags(cfg.flags.clone());
+    let routes = routes::routes(api);
     // Each worker builds its app on its own thread, before it serves:
     // the moment to make it (and the blocking threads it starts) yield
     // to the master (`priority`).

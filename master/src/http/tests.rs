@@ -22,14 +22,14 @@ const LIMIT: usize = 1024;
 
 /// The app's settings in these tests: a small body limit, nobody asked
 /// to authenticate.
-fn limits() -> corral_http::HttpConfig {
+pub(super) fn limits() -> corral_http::HttpConfig {
     corral_http::HttpConfig {
         max_body_bytes: LIMIT,
         ..corral_http::HttpConfig::new(([127, 0, 0, 1], 0).into())
     }
 }
 
-fn master() -> MasterApi {
+pub(super) fn master() -> MasterApi {
     let node = Node::start(NodeConfig::default()).expect("node starts");
     let board = StateBoard::default();
     let master = Master::new(MasterConfig::default()).publishing_to(board.clone());
@@ -38,11 +38,11 @@ fn master() -> MasterApi {
 }
 
 /// Runs `f` on an actix system, as the server's worker would.
-fn on_actix<F: std::future::Future<Output = ()>>(f: F) {
+pub(super) fn on_actix<F: std::future::Future<Output = ()>>(f: F) {
     actix_rt::System::new().block_on(f);
 }
 
-fn json(bytes: &[u8]) -> serde_json::Value {
+pub(super) fn json(bytes: &[u8]) -> serde_json::Value {
     serde_json::from_slice(bytes).expect("the body is JSON")
 }
 
@@ -342,7 +342,7 @@ fn a_master_that_is_not_there_gets_503() {
 
 /// A state with three tasks: two running (`t1` of `fw-a`, `t3` of
 /// `fw-b`) and one finished (`t2` of `fw-a`).
-fn three_tasks() -> crate::state::MasterState {
+pub(super) fn three_tasks() -> crate::state::MasterState {
     use crate::state::{AgentState, MasterState, TaskView};
     use corral_api::task::TaskState;
     let r = |text: &str| text.parse().expect("fixed resources");
@@ -389,17 +389,23 @@ fn three_tasks() -> crate::state::MasterState {
 
 /// `api`'s node and master, reading `state` published on a board of its
 /// own, with `leadership`.
-fn published(
+pub(super) fn published(
     api: &MasterApi,
     state: crate::state::MasterState,
     leadership: crate::state::Leadership,
 ) -> MasterApi {
     let board = StateBoard::default();
-    board.publish(state, Default::default(), leadership, Duration::ZERO);
+    board.publish(
+        state,
+        Default::default(),
+        leadership,
+        Duration::ZERO,
+        Vec::new(),
+    );
     MasterApi::new(api.node.clone(), api.master.clone(), board)
 }
 
-fn leading() -> crate::state::Leadership {
+pub(super) fn leading() -> crate::state::Leadership {
     crate::state::Leadership {
         leading: true,
         leader: None,

@@ -14,6 +14,7 @@
 //! | `/master/redirect`, `/redirect` | 307 to `//leader-host:port`, 503 `No leader elected` |
 //! | `/master/health` | 200, empty |
 //! | `/version` | `{"version": ...}` |
+//! | `/flags` | `{"flags": {name: value}}`, the flags it runs with |
 //! | `/metrics/snapshot` | Mesos's metric keys ([`snapshot::snapshot`]) |
 //!
 //! As in Mesos, the `master/*` views are the leader's: a standby answers
@@ -58,6 +59,7 @@ pub(super) fn mesos_routes(cfg: &mut web::ServiceConfig) {
         .service(get("/redirect", redirect))
         .service(get_tree("/master/health", health))
         .service(get_tree("/version", version))
+        .service(get_tree("/flags", flags))
         .service(get_tree("/metrics/snapshot", metrics_snapshot));
 }
 
@@ -223,6 +225,11 @@ async fn version(query: Query) -> Result<HttpResponse, ApiError> {
         "build_user": "",
     });
     answer(&query, &doc)
+}
+
+/// `GET /flags`, on any master: the flags it runs with.
+async fn flags(api: web::Data<MasterApi>, query: Query) -> Result<HttpResponse, ApiError> {
+    answer(&query, &corral_http::mesos::flags_v0(&api.flags))
 }
 
 /// `GET /metrics/snapshot`, on any master (`master/elected` says which

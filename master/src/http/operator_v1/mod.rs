@@ -7,15 +7,18 @@
 //! |---|---|
 //! | `GET_HEALTH` | `{"healthy": true}` |
 //! | `GET_VERSION` | the version |
+//! | `GET_FLAGS` | the flags the master runs with, `{name, value}` |
 //! | `GET_METRICS` | the keys of `/metrics/snapshot` as `{name, value}` |
 //! | `GET_MASTER` | the leader's address and times |
 //! | `GET_AGENTS`, `GET_FRAMEWORKS`, `GET_TASKS`, `GET_ROLES`, `GET_STATE` | the leader's view ([`views`]) |
 //! | `TEARDOWN` | 200: the framework is torn down, if the caller may ([`writes`]); 400 for an unknown one, 403 when ACLs refuse |
+//! | `SUBSCRIBE` | 200: a stream of the state, then of each change ([`subscribe`]) |
 //!
 //! Other calls get 400 naming them. A standby answers 307 to the leader
 //! (503 while none is known), as for the v0 views; 415 for a body that is
 //! not JSON, 406 for an `Accept` that does not allow JSON.
 
+mod subscribe;
 mod views;
 mod writes;
 
@@ -40,16 +43,23 @@ async fn call(
 ) -> Result<HttpResponse, ApiError> {
     let body = read_body(&req, body).await?;
     let call: OperatorCall = media::json_call(req.headers(), &body)?;
+    // Subscribed before the state is read, so that every event after it
+    // is kept (see `crate::events`).
+    let rx = (call.kind == "SUBSCRIBE").then(|| api.board.subscribe());
     let p = match api.leader_state(&req).await? {
         Ok(p) => p,
         Err(elsewhere) => return Ok(elsewhere),
     };
+    if let Some(rx) = rx {
+        return Ok(subscribe::stream(api.board.clone(), rx, &p));
+    }
     if call.kind == "TEARDOWN" {
         return writes::teardown(&api, &req, &body).await;
     }
     let answer = match call.kind.as_str() {
         "GET_HEALTH" => json!({"healthy": true}),
         "GET_VERSION" => json!({"version_info": {"version": env!("CARGO_PKG_VERSION")}}),
+        "GET_FLAGS" => corral_http::mesos::flags_v1(&api.flags),
         "GET_METRICS" => {
             let m = api.metrics().await?;
             let metrics: Vec<Value> = metrics_now(&m, wall_clock_ms())

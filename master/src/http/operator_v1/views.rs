@@ -36,7 +36,7 @@ fn summed(q: &Quantities, role: Option<&str>) -> Value {
     listed(&r, role)
 }
 
-fn agent(a: &AgentState) -> Value {
+pub(super) fn agent(a: &AgentState) -> Value {
     json!({
         "agent_info": {
             "hostname": a.hostname,
@@ -62,7 +62,8 @@ pub(super) fn agents(s: &MasterState) -> Value {
     json!({ "agents": agents, "recovered_agents": [] })
 }
 
-fn framework(f: &FrameworkState, active: bool) -> Value {
+/// A framework's `FrameworkInfo`.
+pub(super) fn framework_info(f: &FrameworkState) -> Value {
     let info = &f.info;
     let mut framework_info = json!({
         "user": info.user,
@@ -83,8 +84,13 @@ fn framework(f: &FrameworkState, active: bool) -> Value {
     if let Some(pid) = &f.pid {
         framework_info["hostname"] = json!(host_of(pid));
     }
+    framework_info
+}
+
+/// A `Framework`: subscribed (`active`) or removed.
+pub(super) fn framework(f: &FrameworkState, active: bool) -> Value {
     json!({
-        "framework_info": framework_info,
+        "framework_info": framework_info(f),
         "active": active && f.connected,
         "connected": active && f.connected,
         "recovered": false,
@@ -105,7 +111,7 @@ pub(super) fn frameworks(s: &MasterState) -> Value {
     json!({ "frameworks": live, "completed_frameworks": done })
 }
 
-fn task(t: &TaskView, role: &str) -> Value {
+pub(super) fn task(t: &TaskView, role: &str) -> Value {
     let statuses: Vec<Value> = t
         .history
         .iter()

@@ -10,7 +10,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -623,6 +623,52 @@ fn pymesos_watches_the_cluster_through_an_operator_subscription() {
     assert!(agent["data"]["agent_info"]["resources"]
         .as_array()
         .is_some_and(|r| !r.is_empty()));
+}
+
+#[test]
+fn a_scheduler_whose_connection_closes_is_disconnected_at_once() {
+    let dir = test_dir("mesos-v1-hangup");
+    let (_master, _agent, m) = master_and_agent(&dir, 90);
+    let body = r#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"","name":"gone","failover_timeout":600}}}"#;
+    let mut sock = std::net::TcpStream::connect(&m).expect("connects");
+    let request = format!(
+        "POST /api/v1/scheduler HTTP/1.1\r\nHost: {m}\r\nContent-Type: application/json\r\n\
+         Accept: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    sock.write_all(request.as_bytes()).expect("sends");
+    sock.set_read_timeout(Some(WAIT)).expect("timeout");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("SUBSCRIBED") {
+        let n = sock.read(&mut buf).expect("the stream's first event");
+        assert!(
+            n > 0,
+            "the stream ended: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let connected = || {
+        let v = common::state::json_at(&m, "/master/frameworks")?;
+        v["frameworks"][0]["connected"].as_bool()
+    };
+    wait_for(WAIT, "the framework connected", || {
+        connected().filter(|c| *c)
+    });
+    // Everything sent is read, so that closing sends a FIN (unread data
+    // would make it a reset, which any server notices): the process is
+    // gone, nothing more is written to it, and the master hears it
+    // before the next heartbeat (15 s).
+    sock.set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    while let Ok(1..) = sock.read(&mut buf) {}
+    drop(sock);
+    let closed = Instant::now();
+    wait_for(Duration::from_secs(5), "the framework disconnected", || {
+        connected().filter(|c| !c)
+    });
+    eprintln!("disconnected {:?} after the close", closed.elapsed());
 }
 
 /// The states an operator stream's `seen` lines show task `name` of

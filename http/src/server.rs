@@ -171,6 +171,12 @@ where
             // neither does this server (actix's default closes at 5 s).
             // MAX_CONNECTIONS bounds what idle clients can hold.
             .keep_alive(actix_web::http::KeepAlive::Os)
+            // A client's end of file is its going away, as libprocess
+            // takes it: a subscriber whose process ended is disconnected
+            // at once, not at the next heartbeat written to its dead
+            // socket (a framework's failover timeout starts then). No
+            // client of these APIs half-closes and then reads.
+            .h1_allow_half_closed(false)
             // Event streams write many small records: without NODELAY
             // each waits on the client's delayed ACK (~40 ms a record).
             .on_connect(|conn, _| {

@@ -39,6 +39,10 @@ use super::scheduler::{Call, Event};
 pub const CALL: &str = "mesos.v1.scheduler.Call";
 /// The full name of the scheduler API's event message.
 pub const EVENT: &str = "mesos.v1.scheduler.Event";
+/// The full name of the executor API's call message.
+pub const EXECUTOR_CALL: &str = "mesos.v1.executor.Call";
+/// The full name of the executor API's event message.
+pub const EXECUTOR_EVENT: &str = "mesos.v1.executor.Event";
 
 /// How deep messages may nest in input (protobuf's own parsers stop at
 /// 100); the subset's deepest call nests 8.
@@ -374,3 +378,7 @@ fn put_delimited(out: &mut Vec<u8>, bytes: &[u8]) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+#[path = "executor_tests.rs"]
+mod executor_tests;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 /// The `.proto` files, each with the package-relative path it is
 /// imported by.
-const FILES: [(&str, &str); 2] = [
+const FILES: [(&str, &str); 3] = [
     (
         "mesos/v1/mesos.proto",
         include_str!("../../../proto/mesos/v1/mesos.proto"),
@@ -17,6 +17,10 @@ const FILES: [(&str, &str); 2] = [
     (
         "mesos/v1/scheduler/scheduler.proto",
         include_str!("../../../proto/mesos/v1/scheduler/scheduler.proto"),
+    ),
+    (
+        "mesos/v1/executor/executor.proto",
+        include_str!("../../../proto/mesos/v1/executor/executor.proto"),
     ),
 ];
 

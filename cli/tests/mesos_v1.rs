@@ -1176,3 +1176,167 @@ fn a_master_with_no_leader_answers_503() {
     });
     assert_eq!(status, 503, "{text}");
 }
+
+/// An executor's subscription spoken in protobuf, as Mesos's own executor
+/// libraries speak it: its events, decoded, as JSON values.
+struct ProtobufExecutor {
+    agent: String,
+    framework_id: String,
+    executor_id: String,
+    events: mpsc::Receiver<Value>,
+}
+
+impl ProtobufExecutor {
+    fn call(&self, mut call: Value) -> (u16, String) {
+        call["framework_id"] = json!({"value": self.framework_id});
+        call["executor_id"] = json!({"value": self.executor_id});
+        let call: corral_http::v1::executor::Call =
+            serde_json::from_value(call).expect("an executor call");
+        let body = protobuf::encode(protobuf::EXECUTOR_CALL, &call).expect("encodes");
+        let (status, _, text) = post_to(
+            &self.agent,
+            "/api/v1/executor",
+            &body,
+            &[("Content-Type", PROTOBUF)],
+        );
+        (status, text)
+    }
+
+    fn subscribe(agent: &str, framework_id: &str, executor_id: &str) -> ProtobufExecutor {
+        let mut e = ProtobufExecutor {
+            agent: agent.to_owned(),
+            framework_id: framework_id.to_owned(),
+            executor_id: executor_id.to_owned(),
+            events: mpsc::channel().1,
+        };
+        let call = json!({"type": "SUBSCRIBE", "subscribe": {},
+            "framework_id": {"value": framework_id}, "executor_id": {"value": executor_id}});
+        let call: corral_http::v1::executor::Call =
+            serde_json::from_value(call).expect("an executor call");
+        let body = protobuf::encode(protobuf::EXECUTOR_CALL, &call).expect("encodes");
+        let resp = ureq::AgentBuilder::new()
+            .timeout_read(Duration::from_secs(60))
+            .build()
+            .post(&format!("http://{agent}/api/v1/executor"))
+            .set("Content-Type", PROTOBUF)
+            .set("Accept", PROTOBUF)
+            .send_bytes(&body)
+            .expect("SUBSCRIBE answers 200");
+        assert_eq!(resp.content_type(), PROTOBUF);
+        let (tx, events) = mpsc::channel();
+        let mut reader = resp.into_reader();
+        std::thread::spawn(move || {
+            let mut records = Records::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = reader.read(&mut buf) {
+                let Ok(got) = records.push(&buf[..n]) else {
+                    return;
+                };
+                for r in got {
+                    let event: corral_http::v1::executor::Event =
+                        protobuf::decode(protobuf::EXECUTOR_EVENT, &r).expect("an Event");
+                    let event = serde_json::to_value(event).expect("JSON");
+                    if tx.send(event).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        e.events = events;
+        e
+    }
+
+    /// The next event of `kind`, skipping heartbeats.
+    fn next(&self, kind: &str) -> Value {
+        loop {
+            let e = self
+                .events
+                .recv_timeout(WAIT)
+                .unwrap_or_else(|_| panic!("no {kind} event"));
+            if e["type"] == kind {
+                return e;
+            }
+            assert_eq!(e["type"], "HEARTBEAT", "expected {kind}, got {e}");
+        }
+    }
+
+    /// Posts an UPDATE of `task` in `state` with `uuid` (base64 of 16
+    /// bytes), answered 202, and waits for its acknowledgement.
+    fn update(&self, task: &str, state: &str, uuid: &str) {
+        let (s, t) = self.call(json!({"type": "UPDATE", "update": {"status": {
+            "task_id": {"value": task}, "state": state, "source": "SOURCE_EXECUTOR",
+            "uuid": uuid}}}));
+        assert_eq!(s, 202, "{t}");
+        let acked = self.next("ACKNOWLEDGED");
+        assert_eq!(acked["acknowledged"]["uuid"], json!(uuid), "{acked}");
+    }
+}
+
+/// The UPDATE of `task` in `state` a framework hears, acknowledging what
+/// comes before it.
+fn update_of(p: &Subscription, task: &str, state: &str) -> Value {
+    loop {
+        let u = p.next("UPDATE");
+        ack(p, &u);
+        let s = &u["update"]["status"];
+        if s["task_id"]["value"] == task && s["state"] == state {
+            return u;
+        }
+    }
+}
+
+#[test]
+fn a_protobuf_executor_runs_its_task_through_the_agent() {
+    let dir = test_dir("mesos-v1-protobuf-executor");
+    let _executors = Executors(dir.clone());
+    let (_master, _agent, m) = master_and_agent(&dir, 100);
+    let a = format!("{}:5051", ip(101));
+    let p = Subscription::open(&m, "custom");
+    let offer = p.next("OFFERS")["offers"]["offers"][0].clone();
+    // The agent starts the executor's process, which only waits; this test
+    // speaks the executor API for it, in protobuf.
+    let mut accept = launch(&offer, "pb-task", "unused");
+    let task = &mut accept["accept"]["operations"][0]["launch"]["task_infos"][0];
+    if let Some(t) = task.as_object_mut() {
+        t.remove("command");
+    }
+    task["executor"] = json!({"executor_id": {"value": "pb-exec"},
+        "command": {"value": "echo $$ > executor.pid; exec sleep 600"}});
+    let (s, t) = p.call(accept);
+    assert_eq!(s, 202, "{t}");
+    wait_for(WAIT, "the executor's process", || {
+        let state = common::state::json_at(&a, "/slave(1)/state")?;
+        let executors = &state["frameworks"][0]["executors"];
+        (executors[0]["id"] == "pb-exec").then_some(())
+    });
+
+    let e = ProtobufExecutor::subscribe(&a, &p.framework_id, "pb-exec");
+    let subscribed = e.next("SUBSCRIBED");
+    let info = &subscribed["subscribed"]["executor_info"];
+    assert_eq!(info["executor_id"]["value"], "pb-exec", "{subscribed}");
+    assert_eq!(
+        subscribed["subscribed"]["framework_info"]["id"]["value"],
+        p.framework_id.as_str()
+    );
+    let launched = e.next("LAUNCH");
+    assert_eq!(launched["launch"]["task"]["task_id"]["value"], "pb-task");
+
+    // Bytes that are not a Call are a 400 that says so, and change nothing.
+    let (s, _, t) = post_to(
+        &a,
+        "/api/v1/executor",
+        &[0x0a, 0x05, 0x0a],
+        &[("Content-Type", PROTOBUF)],
+    );
+    assert_eq!((s, t.contains("not a protobuf")), (400, true), "{t}");
+
+    e.update("pb-task", "TASK_RUNNING", "AQEBAQEBAQEBAQEBAQEBAQ==");
+    let running = update_of(&p, "pb-task", "TASK_RUNNING");
+    assert_eq!(running["update"]["status"]["source"], "SOURCE_EXECUTOR");
+    let (s, _) = p.call(json!({"type": "KILL", "kill": {"task_id": {"value": "pb-task"}}}));
+    assert_eq!(s, 202);
+    let kill = e.next("KILL");
+    assert_eq!(kill["kill"]["task_id"]["value"], "pb-task");
+    e.update("pb-task", "TASK_KILLED", "AgICAgICAgICAgICAgICAg==");
+    update_of(&p, "pb-task", "TASK_KILLED");
+}

@@ -69,6 +69,59 @@ pub fn json_call<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Resul
         .map_err(|e| ApiError::bad_request(format!("Failed to parse body into a Call: {e}")))
 }
 
+/// The format of a request's body, by its `Content-Type`: 400 when it
+/// has none, 415 when it is neither JSON nor protobuf.
+pub fn body_format(headers: &HeaderMap) -> Result<Format, ApiError> {
+    let content_type = content_type(headers)
+        .ok_or_else(|| ApiError::bad_request("Expecting 'Content-Type' to be present"))?;
+    Format::of_body(content_type).ok_or_else(|| {
+        ApiError::unsupported_media_type(format!(
+            "Expecting 'Content-Type' of {JSON} or {PROTOBUF}, not '{}'",
+            crate::echo(content_type)
+        ))
+    })
+}
+
+/// The format of a stream's events, by the request's `Accept`: 406 when
+/// it allows neither.
+pub fn response_format(headers: &HeaderMap) -> Result<Format, ApiError> {
+    Format::of_response(accept(headers)).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            format!("Expecting 'Accept' to allow '{JSON}' or '{PROTOBUF}'"),
+        )
+    })
+}
+
+/// A call of protobuf message `message` (e.g.
+/// [`EXECUTOR_CALL`](super::protobuf::EXECUTOR_CALL)) in `body`, read
+/// into the shape `T` the same way either format: a 400 names what is
+/// wrong.
+pub fn read_call<T: DeserializeOwned>(
+    format: Format,
+    message: &str,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    let call = match format {
+        Format::Json => serde_json::from_slice(body).map_err(|e| e.to_string()),
+        Format::Protobuf => super::protobuf::decode(message, body).map_err(|e| e.to_string()),
+    };
+    call.map_err(|e| ApiError::bad_request(format!("Failed to parse body into a Call: {e}")))
+}
+
+/// `event`, the shape of protobuf message `message`, as one record
+/// (before RecordIO framing).
+pub fn write_event<T: serde::Serialize>(
+    format: Format,
+    message: &str,
+    event: &T,
+) -> Result<Vec<u8>, String> {
+    match format {
+        Format::Json => serde_json::to_vec(event).map_err(|e| e.to_string()),
+        Format::Protobuf => super::protobuf::encode(message, event).map_err(|e| e.to_string()),
+    }
+}
+
 /// A request's `Content-Type`; None when absent, "" when not text.
 pub fn content_type(headers: &HeaderMap) -> Option<&str> {
     headers

@@ -1,5 +1,7 @@
 //! Apache Mesos's v1 executor API on the agent, `POST /api/v1/executor`
-//! (`docs/executor-http-api.md` of Mesos 1.x), in JSON, so an executor
+//! (`docs/executor-http-api.md` of Mesos 1.x), in JSON or protobuf (by
+//! `Content-Type`; a stream's events as its `Accept` allows, JSON when
+//! both are), so an executor
 //! written against Mesos (pymesos's `MesosExecutorDriver`, or any language)
 //! runs a framework's tasks on Corral. The agent tells each executor where
 //! to call in `MESOS_AGENT_ENDPOINT`.
@@ -15,10 +17,10 @@
 //! |---|---|
 //! | 200 + stream | SUBSCRIBE |
 //! | 202 | UPDATE, HEARTBEAT |
-//! | 400 | malformed JSON, a missing part, an update that is not a status Corral can take, MESSAGE (not yet) |
+//! | 400 | malformed JSON or protobuf, a missing part, an update that is not a status Corral can take, MESSAGE (not yet) |
 //! | 403 | an UPDATE from an executor with no subscription on this agent |
-//! | 406 | an `Accept` that does not allow `application/json` |
-//! | 415 | a `Content-Type` other than `application/json` |
+//! | 406 | a SUBSCRIBE whose `Accept` allows neither `application/json` nor `application/x-protobuf` |
+//! | 415 | a `Content-Type` other than those two |
 //! | 503 | the agent has not registered yet, or the executor's previous session is still ending |
 
 mod session;
@@ -29,8 +31,9 @@ use corral_api::executor::ExecutorUpdate;
 use corral_http::ask::ask;
 use corral_http::v1::convert::status_in;
 use corral_http::v1::executor::{Call, CallType, Subscribe};
+use corral_http::v1::media::{self, Format};
+use corral_http::v1::protobuf;
 use corral_http::v1::stream::{event_body, queue, Inbox, Poke};
-use corral_http::v1::{media, JSON};
 use corral_http::{post, read_body, ApiError};
 use corral_runtime::SpawnError;
 
@@ -54,7 +57,8 @@ async fn call(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body = read_body(&req, body).await?;
-    let call: Call = media::json_call(req.headers(), &body)?;
+    let format = media::body_format(req.headers())?;
+    let call: Call = media::read_call(format, protobuf::EXECUTOR_CALL, &body)?;
     let (fw, exec) = (
         call.framework_id.value.as_str(),
         call.executor_id.value.as_str(),
@@ -62,7 +66,8 @@ async fn call(
     match call.kind {
         CallType::Subscribe => {
             let held = call.subscribe.clone().unwrap_or_default();
-            subscribe(&api, &subs, fw, exec, held).await
+            let format = media::response_format(req.headers())?;
+            subscribe(&api, &subs, fw, exec, held, format).await
         }
         CallType::Update => {
             let update = call
@@ -93,6 +98,7 @@ async fn subscribe(
     fw: &str,
     exec: &str,
     held: Subscribe,
+    format: Format,
 ) -> Result<HttpResponse, ApiError> {
     let me = ask(&api.node, &api.agent, GetAgentState, "agent").await?;
     let agent_id = me
@@ -111,6 +117,7 @@ async fn subscribe(
     let attach = Attach {
         stream,
         events,
+        format,
         tasks: held
             .unacknowledged_tasks
             .into_iter()
@@ -155,7 +162,7 @@ async fn subscribe(
         node.send(&pid, Poke);
     };
     Ok(HttpResponse::Ok()
-        .content_type(JSON)
+        .content_type(format.media_type())
         .streaming(event_body(rx, hangup)))
 }
 

@@ -27,6 +27,8 @@ use corral_api::executor::{
 use corral_api::ids::FrameworkId;
 use corral_http::v1::convert::task_info_out;
 use corral_http::v1::executor::{self as v1, Event, EventType};
+use corral_http::v1::media::{self, Format};
+use corral_http::v1::protobuf;
 use corral_http::v1::shapes::Id;
 use corral_http::v1::stream::{EventSender, Inbox, Next, Poke};
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid, Time};
@@ -69,6 +71,7 @@ pub(super) struct Identity {
 struct Stream {
     id: u64,
     events: EventSender,
+    format: Format,
     /// The agent answered this stream's registration (SUBSCRIBED was
     /// written).
     subscribed: bool,
@@ -115,8 +118,8 @@ impl Session {
         let Some(stream) = &self.stream else {
             return;
         };
-        let record = match serde_json::to_vec(event) {
-            Ok(json) => json,
+        let record = match media::write_event(stream.format, protobuf::EXECUTOR_EVENT, event) {
+            Ok(record) => record,
             Err(e) => {
                 tracing::error!(error = %e, "cannot write a v1 executor event");
                 return;
@@ -136,6 +139,7 @@ impl Session {
         self.stream = Some(Stream {
             id: a.stream,
             events: a.events,
+            format: a.format,
             subscribed: false,
             tries: 0,
             unacknowledged: a.updates,

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use corral_api::executor::ExecutorUpdate;
+use corral_http::v1::media::Format;
 use corral_http::v1::stream::{self, EventSender, Inbox};
 use corral_runtime::Pid;
 
@@ -30,6 +31,8 @@ pub(super) struct Attach {
     /// Tells this stream from the executor's earlier ones.
     pub stream: u64,
     pub events: EventSender,
+    /// How its events are written.
+    pub format: Format,
     /// The tasks the executor holds without an acknowledged update: never
     /// launched on it again.
     pub tasks: BTreeSet<String>,

@@ -1,7 +1,7 @@
 //! The scheduler API's calls and events in either of the v1 encodings
 //! ([`Format`], chosen by the request's headers).
 
-use corral_http::v1::media::Format;
+use corral_http::v1::media::{self, Format};
 use corral_http::v1::protobuf;
 use corral_http::v1::scheduler::{Call, Event};
 use corral_http::ApiError;
@@ -10,19 +10,12 @@ use corral_http::ApiError;
 /// call is read into the same shapes, so what follows cannot tell the two
 /// apart.
 pub(super) fn call(format: Format, body: &[u8]) -> Result<Call, ApiError> {
-    let call = match format {
-        Format::Json => serde_json::from_slice(body).map_err(|e| e.to_string()),
-        Format::Protobuf => protobuf::decode_call(body).map_err(|e| e.to_string()),
-    };
-    call.map_err(|e| ApiError::bad_request(format!("Failed to parse body into a Call: {e}")))
+    media::read_call(format, protobuf::CALL, body)
 }
 
 /// `event` as one record (before RecordIO framing).
 pub(super) fn event(format: Format, event: &Event) -> Result<Vec<u8>, String> {
-    match format {
-        Format::Json => serde_json::to_vec(event).map_err(|e| e.to_string()),
-        Format::Protobuf => protobuf::encode_event(event).map_err(|e| e.to_string()),
-    }
+    media::write_event(format, protobuf::EVENT, event)
 }
 
 #[cfg(test)]

@@ -41,14 +41,14 @@ use corral_http::access::request_credential;
 use corral_http::ask::ask;
 use corral_http::v1::convert;
 use corral_http::v1::scheduler::{Call, CallType};
-use corral_http::v1::{JSON, PROTOBUF, STREAM_ID};
+use corral_http::v1::STREAM_ID;
 use corral_http::{post, read_body, ApiError};
 
 use self::session::Session;
 pub(in crate::http) use self::streams::Streams;
 use super::api::{protocol_relative, MasterApi};
 use crate::state::GetLeadership;
-use corral_http::v1::media::{self, Format};
+use corral_http::v1::media;
 use corral_http::v1::stream::{close_inbox, event_body, queue, Inbox, Poke};
 
 /// The path.
@@ -110,15 +110,7 @@ async fn call(
 
 /// The call in the body, JSON or protobuf by its `Content-Type`.
 fn parse(req: &HttpRequest, body: &[u8]) -> Result<Call, ApiError> {
-    let content_type = media::content_type(req.headers())
-        .ok_or_else(|| ApiError::bad_request("Expecting 'Content-Type' to be present"))?;
-    let format = Format::of_body(content_type).ok_or_else(|| {
-        ApiError::unsupported_media_type(format!(
-            "Expecting 'Content-Type' of {JSON} or {PROTOBUF}, not '{}'",
-            corral_http::echo(content_type)
-        ))
-    })?;
-    codec::call(format, body)
+    codec::call(media::body_format(req.headers())?, body)
 }
 
 /// None when this master leads; else a 307 to the leader's API (Mesos's
@@ -152,12 +144,7 @@ async fn subscribe(
             "Subscribe calls should not include the 'Mesos-Stream-Id' header",
         ));
     }
-    let format = Format::of_response(media::accept(req.headers())).ok_or_else(|| {
-        ApiError::new(
-            actix_web::http::StatusCode::NOT_ACCEPTABLE,
-            format!("Expecting 'Accept' to allow '{JSON}' or '{PROTOBUF}'"),
-        )
-    })?;
+    let format = media::response_format(req.headers())?;
     let sub = call
         .subscribe
         .ok_or_else(|| ApiError::bad_request("Expecting 'subscribe' to be present"))?;

@@ -9,6 +9,7 @@
 //! | `/files/browse?path=DIR` (and `/files/browse.json`) | the entries of a directory, Mesos's shape: `[{"path", "nlink", "size", "mtime", "mode", "uid", "gid"}]` |
 //! | `/files/read?path=FILE&offset=N&length=M` (and `/files/read.json`) | `{"data": "...", "offset": N}`, at most 1 MiB; past the end, empty data; no `offset` (or `-1`): `{"data": "", "offset": SIZE}` |
 //! | `/files/download?path=FILE` (and `/files/download.json`) | the file |
+//! | `/files/read?path=/slave/log` (and download) | the agent's own log, with `--log-dir` |
 //! | `POST /api/v1/executor` | Apache Mesos's v1 executor API: an executor's subscription stream and its updates (`executor_v1`) |
 //! | `POST /api/v1` | Apache Mesos's v1 operator API of an agent, its read calls (`operator_v1`) |
 //! | `/slave(1)/state`, `/metrics/snapshot`, `/slave(1)/health` | Apache Mesos's v0 views of an agent, Mesos's shapes (`mesos`, `docs/mesos-compatibility.md`) |
@@ -37,7 +38,6 @@
 // disk, which the agent's actor may not (clippy.toml).
 #![allow(clippy::disallowed_methods)]
 
-mod download;
 mod executor_v1;
 pub mod files;
 mod mesos;
@@ -52,13 +52,12 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use corral_http::ask::ask;
+use corral_http::files::{attachment_name, FileBody, FilesQuery};
 use corral_http::mesos::{answer, answer_jsonp, Query};
 use corral_http::{get, get_tree, prometheus, ApiError, HttpConfig, HttpError, HttpServer};
 use corral_runtime::{Node, Pid};
-use serde::Deserialize;
 
-use self::download::FileBody;
-use self::files::{FileError, SandboxFiles, Span};
+use self::files::{FileError, SandboxFiles};
 use self::state_json::AgentStateJson;
 use crate::state::GetAgentState;
 
@@ -75,7 +74,7 @@ pub fn serve(
     let api = AgentApi {
         node,
         agent,
-        files: SandboxFiles::new(work_dir),
+        files: SandboxFiles::new(work_dir).with_log(cfg.log_file.clone()),
         flags: Arc::new(cfg.flags.clone()),
     };
     // One table of v1 executor subscriptions for all of the server's workers.
@@ -209,56 +208,9 @@ async fn health() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
 }
 
-/// The query of the files endpoints, as text: numbers are parsed by hand
-/// so a bad one gets a message naming it.
-#[derive(Deserialize)]
-struct FilesQuery {
-    path: Option<String>,
-    offset: Option<String>,
-    length: Option<String>,
-    jsonp: Option<String>,
-}
-
-impl FilesQuery {
-    fn path(&self) -> Result<&str, ApiError> {
-        self.path.as_deref().ok_or_else(|| {
-            ApiError::bad_request(
-                "the path parameter is missing: give ?path=, a sandbox's absolute directory \
-                 (as /slave(1)/state writes it) or a path relative to the agent's work directory",
-            )
-        })
-    }
-
-    /// The part of the file asked for, by Mesos's rules: no `offset` or
-    /// `offset=-1` asks for the size; no `length` or `length=-1` reads to
-    /// the cap; below -1 either is refused.
-    fn span(&self) -> Result<Span, ApiError> {
-        let offset = mesos_number("offset", self.offset.as_deref())?;
-        let length = mesos_number("length", self.length.as_deref())?;
-        Ok(match offset {
-            None => Span::Size,
-            Some(offset) => Span::Bytes { offset, length },
-        })
-    }
-}
-
-/// `name`'s value as a whole number of bytes: None when absent or -1
-/// (Mesos's "not given"), refused when not a number or below -1.
-fn mesos_number(name: &str, value: Option<&str>) -> Result<Option<u64>, ApiError> {
-    let Some(text) = value else {
-        return Ok(None);
-    };
-    let bad = || {
-        ApiError::bad_request(format!(
-            "{name} must be a whole number of bytes (or -1), not '{}'",
-            corral_http::echo(text)
-        ))
-    };
-    match text.parse::<i64>().map_err(|_| bad())? {
-        -1 => Ok(None),
-        n => u64::try_from(n).map(Some).map_err(|_| bad()),
-    }
-}
+/// What a files request without a path is told to give.
+const PATH_HINT: &str = "a sandbox's absolute directory (as /slave(1)/state writes it) or a path \
+relative to the agent's work directory";
 
 /// A files error as an HTTP answer: as Mesos, 404 for what is not there
 /// (or not served: an absolute path outside the work directory), 400 for
@@ -289,7 +241,7 @@ async fn browse(
     api: web::Data<AgentApi>,
     q: web::Query<FilesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let path = q.path()?.to_owned();
+    let path = q.path(PATH_HINT)?.to_owned();
     let files = api.files.clone();
     let entries = on_disk(move || files.browse(&path)).await?;
     answer_jsonp(q.jsonp.as_deref(), &entries)
@@ -300,7 +252,7 @@ async fn read(
     api: web::Data<AgentApi>,
     q: web::Query<FilesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let path = q.path()?.to_owned();
+    let path = q.path(PATH_HINT)?.to_owned();
     let span = q.span()?;
     let files = api.files.clone();
     let chunk = on_disk(move || files.read(&path, span)).await?;
@@ -314,7 +266,7 @@ async fn download(
     api: web::Data<AgentApi>,
     q: web::Query<FilesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let path = q.path()?.to_owned();
+    let path = q.path(PATH_HINT)?.to_owned();
     let absolute = path.starts_with('/');
     let name = path.rsplit('/').next().unwrap_or_default().to_owned();
     let files = api.files.clone();
@@ -333,67 +285,9 @@ async fn download(
     Ok(response.body(FileBody::new(file, size)))
 }
 
-/// A file name fit for a header: printable ASCII, no quote or semicolon
-/// (a task names its files, and a header must not be split by them).
-fn attachment_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && !matches!(c, '"' | ';' | '\\') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn byte_parameters_name_what_is_wrong() {
-        assert_eq!(mesos_number("offset", None).unwrap(), None);
-        assert_eq!(mesos_number("offset", Some("-1")).unwrap(), None);
-        assert_eq!(mesos_number("offset", Some("12")).unwrap(), Some(12));
-        for bad in ["abc", "-2", "1.5", "", "99999999999999999999999"] {
-            let e = mesos_number("offset", Some(bad)).unwrap_err();
-            assert!(e.message().starts_with("offset must be"), "{e}");
-        }
-    }
-
-    #[test]
-    fn spans_follow_mesos() {
-        let q = |offset: Option<&str>, length: Option<&str>| FilesQuery {
-            path: Some("p".into()),
-            offset: offset.map(Into::into),
-            length: length.map(Into::into),
-            jsonp: None,
-        };
-        assert_eq!(q(None, None).span().unwrap(), Span::Size);
-        assert_eq!(q(Some("-1"), Some("5")).span().unwrap(), Span::Size);
-        assert_eq!(
-            q(Some("3"), Some("-1")).span().unwrap(),
-            Span::Bytes {
-                offset: 3,
-                length: None
-            }
-        );
-        assert_eq!(
-            q(Some("0"), Some("0")).span().unwrap(),
-            Span::Bytes {
-                offset: 0,
-                length: Some(0)
-            }
-        );
-        assert!(q(Some("0"), Some("-2")).span().is_err());
-    }
-
-    #[test]
-    fn attachment_names_cannot_split_the_header() {
-        assert_eq!(attachment_name("stdout"), "stdout");
-        assert_eq!(attachment_name("a b;c\"\r\n"), "a_b_c___");
-    }
 
     #[test]
     fn file_errors_map_to_statuses() {

@@ -1,7 +1,7 @@
 //! `corral master` and `corral agent`: one node each, running until killed.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +26,7 @@ use corral_runtime::{Node, NodeConfig};
 
 use crate::config::Flags;
 use crate::flags::{
-    duration, executor_command, init_logs_as, master_pids, read_credential, read_credentials,
+    duration, executor_command, init_logs_to, master_pids, read_credential, read_credentials,
     read_flag_file, read_jwt_key, resolve, show_duration, LogFormat,
 };
 use crate::tls::TlsArgs;
@@ -44,8 +44,35 @@ pub struct NodeCommon {
     /// CORRAL_* variables win over it.
     #[arg(long, env = "CORRAL_CONFIG")]
     config: Option<PathBuf>,
+    /// Also write the log to a file in this directory
+    /// (`corral-master.log`, `corral-agent.log`), which the node's
+    /// `/files/*` serve as Mesos's `/master/log` and `/slave/log`.
+    #[arg(long, env = "CORRAL_LOG_DIR")]
+    log_dir: Option<PathBuf>,
     #[command(flatten)]
     tls: TlsArgs,
+}
+
+impl NodeCommon {
+    /// Starts logging as these flags say; the log file written, if any.
+    fn init_logs(&self, name: &str) -> Result<Option<PathBuf>> {
+        let file = match &self.log_dir {
+            Some(dir) => Some(log_file_in(dir, name)?),
+            None => None,
+        };
+        init_logs_to(&self.log_level, self.log_format, file.as_deref())?;
+        Ok(file)
+    }
+}
+
+/// `dir/corral-{name}.log`, the directory made if missing, as an absolute
+/// path.
+fn log_file_in(dir: &Path, name: &str) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot make --log-dir {}", dir.display()))?;
+    let dir = std::fs::canonicalize(dir)
+        .with_context(|| format!("cannot use --log-dir {}", dir.display()))?;
+    Ok(dir.join(format!("corral-{name}.log")))
 }
 
 /// Flags of `corral master`.
@@ -259,7 +286,7 @@ impl MasterArgs {
 /// Runs `corral master` until the process is killed.
 pub fn master(command: MasterCommand, flags: Flags) -> Result<ExitCode> {
     let args = &command.master;
-    init_logs_as(&args.common.log_level, args.common.log_format);
+    let log_file = args.common.init_logs("master")?;
     let mut cfg = args.config()?;
     let (authentication, http_access) = command.authentication()?;
     cfg.authentication = authentication;
@@ -292,6 +319,7 @@ pub fn master(command: MasterCommand, flags: Flags) -> Result<ExitCode> {
     let http = HttpConfig {
         access: http_access,
         flags,
+        log_file,
         ..HttpConfig::new(SocketAddr::new(args.ip, args.http_port()))
     };
     let http = corral_master::http::serve(http, node.clone(), pid.clone(), board)?;
@@ -453,7 +481,7 @@ fn recover_mode(text: &str) -> std::result::Result<RecoverMode, String> {
 
 /// Runs `corral agent` until the process is killed.
 pub fn agent(args: AgentArgs, flags: Flags) -> Result<ExitCode> {
-    init_logs_as(&args.common.log_level, args.common.log_format);
+    let log_file = args.common.init_logs("agent")?;
     let masters = master_pids("master", &args.master)?;
     let Some(master) = masters.first().cloned() else {
         bail!("--master names no master");
@@ -536,6 +564,7 @@ pub fn agent(args: AgentArgs, flags: Flags) -> Result<ExitCode> {
                 .transpose()?,
         },
         flags,
+        log_file,
         ..HttpConfig::new(http_addr)
     };
     let http = corral_agent::http::serve(http, node.clone(), agent_pid.clone(), work_dir.clone())?;

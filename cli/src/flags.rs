@@ -165,6 +165,13 @@ const QUIET_SERVER_START: &str = "actix_server=warn";
 /// Logs to stderr through tracing in `format`, at `level` unless
 /// `CORRAL_LOG` says otherwise.
 pub fn init_logs_as(level: &str, format: LogFormat) {
+    // Without a file there is nothing that can fail.
+    let _ = init_logs_to(level, format, None);
+}
+
+/// [`init_logs_as`], and to `file` too if given (appended to, without
+/// colour).
+pub fn init_logs_to(level: &str, format: LogFormat, file: Option<&Path>) -> Result<()> {
     let wanted = std::env::var("CORRAL_LOG").unwrap_or_else(|_| level.to_owned());
     let mut filter = tracing_subscriber::EnvFilter::new(&wanted);
     // The HTTP library logs every malformed request at ERROR: the client's
@@ -182,15 +189,52 @@ pub fn init_logs_as(level: &str, format: LogFormat) {
             filter = filter.add_directive(quiet);
         }
     }
+    let file = match file {
+        Some(path) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot write the log file {}", path.display()))?,
+        ),
+        None => None,
+    };
     // Colour only for a person at a terminal, not in a log file.
+    let ansi = file.is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let file = file.map(std::sync::Arc::new);
+    let writer = move || -> Box<dyn std::io::Write> {
+        match &file {
+            Some(f) => Box::new(Tee(f.clone())),
+            None => Box::new(std::io::stderr()),
+        }
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
+        .with_ansi(ansi)
+        .with_writer(writer);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+    Ok(())
+}
+
+/// Writes each log line to stderr and to the log file. A failed write to
+/// either is not the other's failure: stderr may be closed (a daemon
+/// started with `2>&-`) while its file still takes the log.
+struct Tee(std::sync::Arc<std::fs::File>);
+
+impl std::io::Write for Tee {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(buf);
+        (&*self.0).write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        (&*self.0).flush()
+    }
 }
 
 #[cfg(test)]

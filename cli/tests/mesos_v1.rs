@@ -1340,3 +1340,43 @@ fn a_protobuf_executor_runs_its_task_through_the_agent() {
     e.update("pb-task", "TASK_KILLED", "AgICAgICAgICAgICAgICAg==");
     update_of(&p, "pb-task", "TASK_KILLED");
 }
+
+#[test]
+fn each_node_serves_its_own_log_where_mesos_attaches_it() {
+    let dir = test_dir("mesos-files-logs");
+    let logs = dir.join("logs").to_string_lossy().into_owned();
+    let _master = lone_master(&dir, "master", ip(120), &["--log-dir", &logs]);
+    let m = format!("{}:5050", ip(120));
+    let _agent = agent_at(&dir, "agent", "agent", &m, ip(121), &["--log-dir", &logs]);
+    let a = format!("{}:5051", ip(121));
+    for (addr, path, line) in [
+        (&m, "/master/log", "agent registered"),
+        (&a, "/slave/log", "registered with the master"),
+    ] {
+        let data = wait_for(WAIT, "the log line", || {
+            let read = common::state::json_at(addr, &format!("/files/read?path={path}&offset=0"))?;
+            let data = read["data"].as_str()?.to_owned();
+            data.contains(line).then_some(data)
+        });
+        assert!(!data.contains('\u{1b}'), "no colour codes in a log file");
+        let size = common::state::json_at(addr, &format!("/files/read.json?path={path}"))
+            .and_then(|v| v["offset"].as_u64())
+            .expect("the size");
+        assert!(size >= data.len() as u64, "{size}");
+        let download = ureq::get(&format!("http://{addr}/files/download?path={path}"))
+            .call()
+            .expect("a download");
+        assert_eq!(download.content_type(), "application/octet-stream");
+        let mut body = Vec::new();
+        download
+            .into_reader()
+            .read_to_end(&mut body)
+            .expect("the file");
+        assert!(body.starts_with(&data.as_bytes()[..64]), "the same file");
+    }
+    // Nothing else is served as the master's.
+    for path in ["/etc/passwd", "/slave/log", "/master/log/../../etc/passwd"] {
+        let answer = common::state::answer_at(&m, &format!("/files/read?path={path}&offset=0"));
+        assert_eq!(answer.map(|(s, _)| s), Some(404), "{path}");
+    }
+}

@@ -15,6 +15,7 @@
 pub mod access;
 pub mod ask;
 mod errors;
+pub mod files;
 pub mod mesos;
 pub mod prometheus;
 mod resources_json;

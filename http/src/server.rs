@@ -39,6 +39,9 @@ pub struct HttpConfig {
     /// for `/flags` and the operator API's `GET_FLAGS` (default: none
     /// known).
     pub flags: Vec<(String, String)>,
+    /// The file the daemon logs to, if any, which its `/files/*` serve
+    /// (Mesos's `/master/log`, `/slave/log`).
+    pub log_file: Option<std::path::PathBuf>,
 }
 
 impl HttpConfig {
@@ -52,6 +55,7 @@ impl HttpConfig {
             max_body_bytes: HttpConfig::DEFAULT_MAX_BODY_BYTES,
             access: HttpAccess::default(),
             flags: Vec::new(),
+            log_file: None,
         }
     }
 

@@ -15,15 +15,13 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, FileType};
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// The most bytes one `read` returns (1 MiB); ask again with a larger
-/// offset for more.
-pub const MAX_READ_BYTES: u64 = 1024 * 1024;
+pub use corral_http::files::{read_span, Chunk, Span, MAX_READ_BYTES};
 
 /// The most entries one `browse` lists, sorted by name; sandboxes hold a
 /// handful, so only a pathological directory is cut.
@@ -89,43 +87,34 @@ pub struct Entry {
     pub gid: String,
 }
 
-/// A piece of a file, as Mesos's `/files/read` answers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Chunk {
-    /// The bytes read, as UTF-8 (invalid sequences, such as a character cut
-    /// at the chunk's edge, become U+FFFD).
-    pub data: String,
-    /// Where in the file they start; for a request for the size
-    /// ([`Span::Size`]), the file's size.
-    pub offset: u64,
-}
-
-/// What part of a file a read asks for, after Mesos's parameters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Span {
-    /// Only the file's size (Mesos's `offset=-1`, or no offset at all).
-    Size,
-    /// Up to `length` bytes (default and cap [`MAX_READ_BYTES`]) from
-    /// `offset`; past the end, none.
-    Bytes {
-        /// The first byte.
-        offset: u64,
-        /// How many bytes at most, if limited.
-        length: Option<u64>,
-    },
-}
-
 /// The files under one agent's work directory.
 #[derive(Clone, Debug)]
 pub struct SandboxFiles {
     work_dir: PathBuf,
+    /// The agent's own log, attached as [`LOG_PATH`].
+    log_file: Option<PathBuf>,
 }
+
+/// Where the agent's log is attached, as Mesos's agent attaches its own.
+pub const LOG_PATH: &str = "/slave/log";
 
 impl SandboxFiles {
     /// The files under `work_dir`, an absolute path (which need not exist
     /// yet: the agent creates it with the first sandbox).
     pub fn new(work_dir: PathBuf) -> SandboxFiles {
-        SandboxFiles { work_dir }
+        SandboxFiles {
+            work_dir,
+            log_file: None,
+        }
+    }
+
+    /// These files, and the agent's log `file` (an absolute path) as
+    /// [`LOG_PATH`].
+    pub fn with_log(self, file: Option<PathBuf>) -> SandboxFiles {
+        SandboxFiles {
+            log_file: file,
+            ..self
+        }
     }
 
     /// The entries of directory `path` (empty: the work directory itself),
@@ -161,29 +150,7 @@ impl SandboxFiles {
     /// The `span` of file `path`.
     pub fn read(&self, path: &str, span: Span) -> Result<Chunk, FileError> {
         let (mut file, size) = self.open(path)?;
-        let (offset, length) = match span {
-            Span::Size => {
-                return Ok(Chunk {
-                    data: String::new(),
-                    offset: size,
-                })
-            }
-            Span::Bytes { offset, length } => (offset, length),
-        };
-        let want = length.unwrap_or(MAX_READ_BYTES).min(MAX_READ_BYTES);
-        let want = want.min(size.saturating_sub(offset));
-        let mut buf = Vec::new();
-        if want > 0 {
-            file.seek(SeekFrom::Start(offset))
-                .map_err(|e| io_error(path, &e))?;
-            file.take(want)
-                .read_to_end(&mut buf)
-                .map_err(|e| io_error(path, &e))?;
-        }
-        Ok(Chunk {
-            data: String::from_utf8_lossy(&buf).into_owned(),
-            offset,
-        })
+        read_span(&mut file, size, span).map_err(|e| io_error(path, &e))
     }
 
     /// File `path`, opened for reading, with its size.
@@ -211,6 +178,12 @@ impl SandboxFiles {
     /// inside it, or why `path` is refused.
     fn resolve(&self, path: &str) -> Result<(PathBuf, PathBuf), FileError> {
         check_lexically(path)?;
+        if let Some(log) = self.log_file.as_ref() {
+            if path.trim_end_matches('/') == LOG_PATH {
+                let dir = log.parent().unwrap_or(Path::new("/")).to_path_buf();
+                return Ok((dir, log.clone()));
+            }
+        }
         let not_found = |e: io::Error| match e.kind() {
             io::ErrorKind::NotFound => FileError::NotFound(path.to_owned()),
             _ => io_error(path, &e),

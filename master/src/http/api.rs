@@ -28,6 +28,8 @@ pub(super) struct MasterApi {
     pub renders: Arc<Renders>,
     /// The master's flags, for `/flags` and `GET_FLAGS`.
     pub flags: Arc<Vec<(String, String)>>,
+    /// The file the master logs to, if any, for `/files/*`.
+    pub log_file: Option<std::path::PathBuf>,
 }
 
 /// The latest body of each kind rendered, with the publication it was
@@ -47,13 +49,20 @@ impl MasterApi {
             board,
             renders: Arc::default(),
             flags: Arc::default(),
+            log_file: None,
         }
     }
 
-    /// These handlers' data, answering `flags` as the master's.
-    pub(super) fn with_flags(self, flags: Vec<(String, String)>) -> MasterApi {
+    /// These handlers' data, answering `flags` as the master's and
+    /// serving `log_file` as its log.
+    pub(super) fn with_node_info(
+        self,
+        flags: Vec<(String, String)>,
+        log_file: Option<std::path::PathBuf>,
+    ) -> MasterApi {
         MasterApi {
             flags: Arc::new(flags),
+            log_file,
             ..self
         }
     }

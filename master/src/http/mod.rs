@@ -14,7 +14,8 @@
 //! | `/`, `/app.js`, `/style.css` | the web UI |
 //! | `/master/state`, `/master/tasks`, `/metrics/snapshot`, ... | Apache Mesos's v0 read-only endpoints, Mesos's shapes (`mesos`, `docs/mesos-compatibility.md`) |
 //! | `POST /api/v1/scheduler` | Apache Mesos's v1 scheduler API: a framework's subscription stream and calls (`scheduler_v1`) |
-//! | `POST /api/v1` | Apache Mesos's v1 operator API, its read calls and TEARDOWN (`operator_v1`) |
+//! | `POST /api/v1` | Apache Mesos's v1 operator API: its read calls, TEARDOWN and SUBSCRIBE (`operator_v1`) |
+//! | `/files/read?path=/master/log`, `/files/download`, `/files/browse` | the master's own log, with `--log-dir` (`files`) |
 //!
 //! Every error is JSON `{"error": "..."}`: 404 for an unknown path, 405 (with
 //! `Allow`) for a wrong method, 413 for a body over
@@ -42,6 +43,7 @@
 
 mod api;
 mod assets;
+mod files;
 mod mesos;
 mod metrics;
 mod operator_v1;
@@ -73,7 +75,8 @@ pub fn serve(
     master: Pid,
     board: StateBoard,
 ) -> Result<HttpServer, HttpError> {
-    let api = api::MasterApi::new(node, master, board).with_flags(cfg.flags.clone());
+    let api = api::MasterApi::new(node, master, board)
+        .with_node_info(cfg.flags.clone(), cfg.log_file.clone());
     let routes = routes::routes(api);
     // Each worker builds its app on its own thread, before it serves:
     // the moment to make it (and the blocking threads it starts) yield

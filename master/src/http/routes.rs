@@ -39,6 +39,7 @@ pub(super) fn routes(api: MasterApi) -> impl Fn(&mut web::ServiceConfig) + Send 
             .service(get("/health", health))
             .service(post("/tasks/{framework_id}/{task_id}/kill", kill))
             .configure(super::mesos::mesos_routes)
+            .configure(super::files::files_routes)
             .configure(|c| scheduler_routes(c, &streams))
             // After the scheduler's path, which it would otherwise cover.
             .configure(operator_routes);

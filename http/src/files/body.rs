@@ -1,4 +1,4 @@
-//! A sandbox file streamed as a response body, so a large stdout is never
+//! A file streamed as a response body, so a large stdout is never
 //! held in memory whole.
 
 use std::fs::File;

@@ -71,6 +71,19 @@ pub fn serve(
     agent: Pid,
     work_dir: PathBuf,
 ) -> Result<HttpServer, HttpError> {
+    let routes = app_routes(&cfg, node, agent, work_dir);
+    HttpServer::start("agent", &cfg, routes)
+}
+
+/// The routes [`serve`] serves, for an app built with
+/// [`corral_http::app`] and driven without a socket (`actix_web::test`),
+/// as the `http_agent` fuzz target does.
+pub fn app_routes(
+    cfg: &HttpConfig,
+    node: Arc<Node>,
+    agent: Pid,
+    work_dir: PathBuf,
+) -> impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static {
     let api = AgentApi {
         node,
         agent,
@@ -79,7 +92,7 @@ pub fn serve(
     };
     // One table of v1 executor subscriptions for all of the server's workers.
     let executors = executor_v1::Subscriptions::default();
-    HttpServer::start("agent", &cfg, move |cfg: &mut web::ServiceConfig| {
+    move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::new(api.clone()))
             .configure(|c| executor_v1::executor_routes(c, &executors))
             .configure(operator_v1::operator_routes)
@@ -102,7 +115,7 @@ pub fn serve(
             .service(get_tree("/metrics/snapshot", mesos_snapshot))
             .service(get_tree("/flags", flags))
             .service(get_tree("/slave(1)/flags", flags));
-    })
+    }
 }
 
 /// `GET /slave(1)/state`: the agent in Mesos's shape ([`mesos`]).

@@ -310,6 +310,7 @@ pub fn master(command: MasterCommand, flags: Flags) -> Result<ExitCode> {
     .with_context(|| format!("cannot start the master on {addr}"))?;
     let node = Arc::new(node);
     let board = StateBoard::default();
+    let acls = cfg.acls.clone();
     let pid = if replicated {
         spawn_member(&node, cfg, &group, Some(board.clone()))?
     } else {
@@ -322,7 +323,7 @@ pub fn master(command: MasterCommand, flags: Flags) -> Result<ExitCode> {
         log_file,
         ..HttpConfig::new(SocketAddr::new(args.ip, args.http_port()))
     };
-    let http = corral_master::http::serve(http, node.clone(), pid.clone(), board)?;
+    let http = corral_master::http::serve(http, node.clone(), pid.clone(), board, acls)?;
     announce(format_args!(
         "master running at {pid}; web UI and API at {}; allocation interval {}",
         http.url(),

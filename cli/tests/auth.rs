@@ -389,12 +389,12 @@ fn acls_keep_principals_out_of_roles_they_may_not_register_in() {
     );
     assert_succeeded(&execute(master, &["--role", "web", "--credential", &ops]));
     // A bad file stops the master at once, saying where.
-    let bad = write(&dir, "bad.json", r#"{"view_frameworks": []}"#);
+    let bad = write(&dir, "bad.json", r#"{"access_sandboxes": []}"#);
     let out = corral_output(&["master", "--ip", "127.12.11.32", "--acls", &bad]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad --acls"), "{stderr}");
     assert!(
-        stderr.contains("unknown field `view_frameworks`"),
+        stderr.contains("unknown field `access_sandboxes`"),
         "{stderr}"
     );
 }
@@ -505,4 +505,75 @@ fn post_json(addr: &str, path: &str, authorization: &str, body: &str) -> (u16, S
         response.status(),
         response.into_string().unwrap_or_default(),
     )
+}
+
+#[test]
+fn view_acls_show_each_reader_only_the_frameworks_and_tasks_it_may_view() {
+    let dir = test_dir("auth-acls-views");
+    let credentials = write(
+        &dir,
+        "credentials.json",
+        r#"{"credentials": [{"principal": "ops", "secret": "s3cret"},
+                            {"principal": "alice", "secret": "al1ce"}]}"#,
+    );
+    let rules = r#"[
+          {"principals": {"values": ["ops"]}, "users": {"type": "ANY"}},
+          {"principals": {"values": ["alice"]}, "users": {"values": ["root"]}},
+          {"principals": {"type": "ANY"}, "users": {"type": "NONE"}}]"#;
+    let acls = write(
+        &dir,
+        "acls.json",
+        &format!(r#"{{"view_frameworks": {rules}, "view_tasks": {rules}}}"#),
+    );
+    let master = "127.12.11.60:5050";
+    let flags = ["--credentials", &credentials, "--acls", &acls];
+    let _master = lone_master(&dir, "master", ip(60), &flags);
+    let _agent = agent_at(&dir, "agent", "agent", master, ip(61), &[]);
+    let ops = "Basic b3BzOnMzY3JldA=="; // ops:s3cret
+    let alice = "Basic YWxpY2U6YWwxY2U="; // alice:al1ce
+    let as_reader = |path: &str, who: Option<&str>| -> serde_json::Value {
+        let (status, _, body) = call("GET", master, path, who);
+        assert_eq!(status, 200, "{path}: {body}");
+        serde_json::from_str(&body).expect("JSON")
+    };
+    wait_for(START, "an admitted agent", || {
+        state_at(master).filter(|s| agents_of(s) == 1)
+    });
+    // Two jobs, by two users; each ends and stays listed as completed.
+    assert_succeeded(&execute(master, &["--user", "root"]));
+    assert_succeeded(&execute(master, &["--user", "nobody"]));
+    let users = |v: &serde_json::Value, list: &str| -> Vec<String> {
+        let mut u: Vec<String> = v[list]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| f["user"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        u.sort();
+        u
+    };
+    let everything = wait_for(START, "both jobs' tasks in the state", || {
+        let s = as_reader("/master/state", Some(ops));
+        (s["completed_frameworks"].as_array()?.len() == 2).then_some(s)
+    });
+    assert_eq!(
+        users(&everything, "completed_frameworks"),
+        ["nobody", "root"]
+    );
+    let tasks = |v: &serde_json::Value| v["tasks"].as_array().map_or(0, Vec::len);
+    let corral_state = as_reader("/state", Some(ops));
+    assert_eq!(tasks(&corral_state), 2, "{corral_state}");
+
+    // alice sees root's job only; someone unknown sees no job, but the
+    // agents all the same.
+    let mine = as_reader("/master/state", Some(alice));
+    assert_eq!(users(&mine, "completed_frameworks"), ["root"], "{mine}");
+    let corral_state = as_reader("/state", Some(alice));
+    assert_eq!(tasks(&corral_state), 1, "{corral_state}");
+    let nobody = as_reader("/state", None);
+    assert_eq!(tasks(&nobody), 0, "{nobody}");
+    assert_eq!(agents_of(&nobody), 1);
+    let (status, _, body) = call("GET", master, "/master/tasks", None);
+    assert_eq!(status, 200);
+    assert!(!body.contains("\"id\""), "no task to show: {body}");
 }

@@ -141,6 +141,7 @@ impl LocalCluster {
                 master_node.clone(),
                 pid,
                 board.clone(),
+                cfg.master.acls.clone(),
             )?;
             master_cfg.http_url = Some(server.url());
             Some(server)

@@ -11,7 +11,7 @@
 //! proved no principal only matches rules whose principals are `ANY` or
 //! `NONE`.
 //!
-//! Four actions are enforced:
+//! Six actions are enforced:
 //! - `register_frameworks`: which principals may subscribe frameworks in
 //!   which `roles`;
 //! - `run_tasks`: which principals may run tasks as which `users` (the
@@ -21,7 +21,11 @@
 //!   down the frameworks of which `framework_principals`;
 //! - `kill_tasks` (Corral's, for its operator kill, which Mesos lacks):
 //!   which operator principals may kill tasks of the frameworks of which
-//!   `framework_principals`.
+//!   `framework_principals`;
+//! - `view_frameworks` and `view_tasks` (Mesos's): which principals reading
+//!   the master's HTTP views see the frameworks, and the tasks, of which
+//!   `users` (the framework's `user`). Agents, totals and metrics are
+//!   shown to every reader, as in Mesos.
 //!
 //! A framework that registered with no principal is matched, as an object,
 //! only by `ANY` and `NONE`.
@@ -101,6 +105,10 @@ struct AclsJson {
     teardown_frameworks: Vec<OverFrameworksJson>,
     #[serde(default)]
     kill_tasks: Vec<OverFrameworksJson>,
+    #[serde(default)]
+    view_frameworks: Vec<RunJson>,
+    #[serde(default)]
+    view_tasks: Vec<RunJson>,
 }
 
 fn yes() -> bool {
@@ -120,7 +128,7 @@ pub enum AclError {
     /// Not JSON of Mesos's ACL shape, or an action not enforced yet.
     #[error(
         "not an ACL file of the actions enforced (register_frameworks, run_tasks, \
-         teardown_frameworks, kill_tasks): {0}"
+         teardown_frameworks, kill_tasks, view_frameworks, view_tasks): {0}"
     )]
     Syntax(String),
     /// A rule whose entity cannot be read.
@@ -143,6 +151,8 @@ pub struct Acls {
     run_tasks: Vec<Rule>,
     teardown_frameworks: Vec<Rule>,
     kill_tasks: Vec<Rule>,
+    view_frameworks: Vec<Rule>,
+    view_tasks: Vec<Rule>,
 }
 
 impl Default for Acls {
@@ -154,6 +164,8 @@ impl Default for Acls {
             run_tasks: Vec::new(),
             teardown_frameworks: Vec::new(),
             kill_tasks: Vec::new(),
+            view_frameworks: Vec::new(),
+            view_tasks: Vec::new(),
         }
     }
 }
@@ -179,12 +191,17 @@ impl Acls {
                 .map(|r| (r.principals, r.framework_principals));
             rules(action, written)
         };
+        let by_user = |action, written: Vec<RunJson>| {
+            rules(action, written.into_iter().map(|r| (r.principals, r.users)))
+        };
         Ok(Acls {
             permissive: file.permissive,
             register_frameworks,
             run_tasks,
             teardown_frameworks: over("teardown_frameworks", file.teardown_frameworks)?,
             kill_tasks: over("kill_tasks", file.kill_tasks)?,
+            view_frameworks: by_user("view_frameworks", file.view_frameworks)?,
+            view_tasks: by_user("view_tasks", file.view_tasks)?,
         })
     }
 
@@ -209,6 +226,23 @@ impl Acls {
             framework_principal.unwrap_or(""),
         )
         .unwrap_or(self.permissive)
+    }
+
+    /// Whether some reader may be refused a view: with no view rules and
+    /// `permissive`, every reader sees everything.
+    pub fn restricts_views(&self) -> bool {
+        !self.permissive || !self.view_frameworks.is_empty() || !self.view_tasks.is_empty()
+    }
+
+    /// Whether `principal` (None: it proved none) may see the frameworks
+    /// of `user` ("": the agent's own user).
+    pub fn may_view_framework(&self, principal: Option<&str>, user: &str) -> bool {
+        decide(&self.view_frameworks, principal, user).unwrap_or(self.permissive)
+    }
+
+    /// Whether `principal` may see the tasks of frameworks of `user`.
+    pub fn may_view_task(&self, principal: Option<&str>, user: &str) -> bool {
+        decide(&self.view_tasks, principal, user).unwrap_or(self.permissive)
     }
 
     /// Whether operator `principal` may kill tasks of a framework
@@ -338,8 +372,8 @@ mod tests {
         let cases = [
             ("nope", "not an ACL file"),
             (
-                r#"{"view_frameworks": []}"#,
-                "unknown field `view_frameworks`",
+                r#"{"access_sandboxes": []}"#,
+                "unknown field `access_sandboxes`",
             ),
             (
                 r#"{"register_frameworks": [{"principals": {"type": "SOME"}, "roles": {"type": "ANY"}}]}"#,
@@ -354,6 +388,31 @@ mod tests {
             let e = Acls::parse(text).unwrap_err().to_string();
             assert!(e.contains(expected), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn views_are_decided_by_the_frameworks_user() {
+        let acls = Acls::parse(
+            r#"{"view_frameworks": [
+                  {"principals": {"values": ["ops"]}, "users": {"type": "ANY"}},
+                  {"principals": {"values": ["alice"]}, "users": {"values": ["alice"]}},
+                  {"principals": {"type": "ANY"}, "users": {"type": "NONE"}}],
+                "view_tasks": [
+                  {"principals": {"values": ["ops"]}, "users": {"type": "ANY"}},
+                  {"principals": {"type": "ANY"}, "users": {"type": "NONE"}}]}"#,
+        )
+        .unwrap();
+        assert!(acls.restricts_views());
+        assert!(acls.may_view_framework(Some("ops"), "bob"));
+        assert!(acls.may_view_framework(Some("alice"), "alice"));
+        assert!(!acls.may_view_framework(Some("alice"), "bob"));
+        assert!(!acls.may_view_framework(None, ""));
+        assert!(acls.may_view_task(Some("ops"), ""));
+        assert!(!acls.may_view_task(Some("alice"), "alice"));
+        assert!(!Acls::default().restricts_views());
+        assert!(Acls::parse(r#"{"permissive": false}"#)
+            .unwrap()
+            .restricts_views());
     }
 
     #[test]

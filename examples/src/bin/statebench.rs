@@ -92,6 +92,7 @@ fn main() -> Result<()> {
         master_node.clone(),
         master.clone(),
         board.clone(),
+        Default::default(),
     )?;
     let cfg = MasterConfig {
         http_url: Some(server.url()),

@@ -9,10 +9,13 @@ use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use corral_runtime::{Node, Pid};
 
+use super::visible;
+use crate::acls::Acls;
 use crate::allocator::messages::GetCycleTimes;
 use crate::board::{Published, StateBoard};
 use crate::master::{ALLOCATOR_NAME, CYCLE_TIMES_TIMEOUT};
 use crate::state::{GetLeadership, Leadership, MasterMetrics};
+use corral_http::access::request_principal;
 use corral_http::ask::{ask, ASK_TIMEOUT};
 use corral_http::ApiError;
 
@@ -30,6 +33,8 @@ pub(super) struct MasterApi {
     pub flags: Arc<Vec<(String, String)>>,
     /// The file the master logs to, if any, for `/files/*`.
     pub log_file: Option<std::path::PathBuf>,
+    /// Who may view which frameworks and tasks (`super::visible`).
+    pub acls: Acls,
 }
 
 /// The latest body of each kind rendered, with the publication it was
@@ -50,19 +55,23 @@ impl MasterApi {
             renders: Arc::default(),
             flags: Arc::default(),
             log_file: None,
+            acls: Acls::default(),
         }
     }
 
-    /// These handlers' data, answering `flags` as the master's and
-    /// serving `log_file` as its log.
+    /// These handlers' data, answering `flags` as the master's, serving
+    /// `log_file` as its log, and showing each reader what `acls` let it
+    /// view.
     pub(super) fn with_node_info(
         self,
         flags: Vec<(String, String)>,
         log_file: Option<std::path::PathBuf>,
+        acls: Acls,
     ) -> MasterApi {
         MasterApi {
             flags: Arc::new(flags),
             log_file,
+            acls,
             ..self
         }
     }
@@ -108,9 +117,10 @@ impl MasterApi {
         })
     }
 
-    /// The leader's latest publication to serve `req` from, or the answer
-    /// a standby gives instead (by the publication's leadership, so the
-    /// state served is always one its master published while leading).
+    /// The leader's latest publication to serve `req` from, as far as its
+    /// principal may view it (`super::visible`), or the answer a standby
+    /// gives instead (by the publication's leadership, so the state served
+    /// is always one its master published while leading).
     pub(super) async fn leader_state(
         &self,
         req: &HttpRequest,
@@ -118,13 +128,18 @@ impl MasterApi {
         let p = self.published().await?;
         Ok(match elsewhere(&p.leadership, req)? {
             Some(answer) => Err(answer),
-            None => Ok(p),
+            None => Ok(visible::for_viewer(
+                &p,
+                &self.acls,
+                request_principal(req).as_deref(),
+            )),
         })
     }
 
     /// The body `render` makes of publication `p`, rendered (off the
     /// server's worker) once per publication and `kind` however many
-    /// requests read it meanwhile.
+    /// requests read it meanwhile. A copy made for one reader (view ACLs)
+    /// is rendered for it alone.
     pub(super) async fn rendered(
         &self,
         kind: &'static str,
@@ -132,9 +147,13 @@ impl MasterApi {
         render: fn(&Published) -> Result<Vec<u8>, ApiError>,
     ) -> Result<Bytes, ApiError> {
         let renders = self.renders.clone();
-        web::block(move || renders.get(kind, &p, render))
-            .await
-            .map_err(|e| ApiError::internal(format!("cannot render: {e}")))?
+        let shared = self.board.latest().is_some_and(|l| Arc::ptr_eq(&l, &p));
+        web::block(move || match shared {
+            true => renders.get(kind, &p, render),
+            false => render(&p).map(Bytes::from),
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("cannot render: {e}")))?
     }
 
     /// `None` when this master leads; otherwise the answer to give instead

@@ -53,17 +53,20 @@ mod scheduler_v1;
 pub mod state_json;
 #[cfg(test)]
 mod tests;
+mod visible;
 
 use std::sync::Arc;
 
 use actix_web::web;
 use corral_runtime::{Node, Pid};
 
+use crate::acls::Acls;
 use crate::board::StateBoard;
 
 pub use corral_http::{HttpAccess, HttpConfig, HttpError, HttpServer};
 
-/// Starts the master's HTTP API and UI on `cfg.listen`, reading the state
+/// Starts the master's HTTP API and UI on `cfg.listen`, showing each
+/// reader what `acls` let it view, reading the state
 /// `master` (an actor on `node`) publishes on `board` (spawn it
 /// [`publishing_to`](crate::master::Master::publishing_to) the same board)
 /// and asking it the rest. Returns once the socket is bound; a bind
@@ -74,9 +77,13 @@ pub fn serve(
     node: Arc<Node>,
     master: Pid,
     board: StateBoard,
+    acls: Acls,
 ) -> Result<HttpServer, HttpError> {
-    let api = api::MasterApi::new(node, master, board)
-        .with_node_info(cfg.flags.clone(), cfg.log_file.clone());
+    let api = api::MasterApi::new(node, master, board).with_node_info(
+        cfg.flags.clone(),
+        cfg.log_file.clone(),
+        acls,
+    );
     let routes = routes::routes(api);
     // Each worker builds its app on its own thread, before it serves:
     // the moment to make it (and the blocking threads it starts) yield

@@ -282,8 +282,14 @@ fn raw_get(addr: SocketAddr, path: &str) -> String {
 fn serve_binds_reports_a_taken_port_and_stops() {
     let api = master();
     let cfg = HttpConfig::new("127.0.0.1:0".parse().unwrap());
-    let server =
-        serve(cfg, api.node.clone(), api.master.clone(), api.board.clone()).expect("serves");
+    let server = serve(
+        cfg,
+        api.node.clone(),
+        api.master.clone(),
+        api.board.clone(),
+        Default::default(),
+    )
+    .expect("serves");
     let addr = server.addr();
     assert_ne!(addr.port(), 0);
     assert_eq!(server.url(), format!("http://{addr}"));
@@ -296,6 +302,7 @@ fn serve_binds_reports_a_taken_port_and_stops() {
         api.node.clone(),
         api.master.clone(),
         api.board.clone(),
+        Default::default(),
     );
     let Err(err) = again else {
         panic!("a second server on {addr} must fail");
@@ -315,7 +322,7 @@ fn a_zero_body_limit_is_refused() {
         max_body_bytes: 0,
         ..HttpConfig::new("127.0.0.1:0".parse().unwrap())
     };
-    let err = serve(cfg, api.node, api.master, api.board)
+    let err = serve(cfg, api.node, api.master, api.board, Default::default())
         .err()
         .expect("refused");
     assert!(matches!(err, HttpError::ZeroBodyLimit), "{err}");

@@ -51,7 +51,11 @@ async fn call(
         Err(elsewhere) => return Ok(elsewhere),
     };
     if let Some(rx) = rx {
-        return Ok(subscribe::stream(api.board.clone(), rx, &p));
+        let viewer = subscribe::Viewer {
+            acls: api.acls.clone(),
+            principal: corral_http::access::request_principal(&req),
+        };
+        return Ok(subscribe::stream(api.board.clone(), rx, &p, viewer));
     }
     if call.kind == "TEARDOWN" {
         return writes::teardown(&api, &req, &body).await;

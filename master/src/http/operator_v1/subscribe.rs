@@ -4,12 +4,16 @@
 //! ([`crate::events`]), and a `HEARTBEAT` every
 //! [`HEARTBEAT_EVERY`].
 //!
+//! A reader whose view the ACLs restrict (`view_frameworks`,
+//! `view_tasks`) starts from what it may view and hears only the events
+//! of frameworks and tasks it may view, by each framework's `user`.
+//!
 //! The stream ends when the master stops leading (Mesos's master exits
 //! then; the operator subscribes to the new leader), when the subscriber
 //! falls further behind than the master keeps events for, or when the
 //! client goes away (noticed at the next write, a heartbeat at most).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use actix_web::web::Bytes;
@@ -18,7 +22,9 @@ use futures_util::stream::{self, Stream};
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
+use super::super::visible;
 use super::views;
+use crate::acls::Acls;
 use crate::board::{Published, StateBoard};
 use crate::events::OperatorEvent;
 use corral_api::task::task_state_name;
@@ -28,8 +34,14 @@ use corral_http::v1::{convert, recordio};
 pub(super) const HEARTBEAT_EVERY: Duration = Duration::from_secs(15);
 
 /// The subscription's response: `p` is a publication read after `rx`
-/// subscribed, so every event after it is kept for this stream.
-pub(super) fn stream(board: StateBoard, rx: watch::Receiver<u64>, p: &Published) -> HttpResponse {
+/// subscribed, so every event after it is kept for this stream, and as
+/// `viewer` may see it.
+pub(super) fn stream(
+    board: StateBoard,
+    rx: watch::Receiver<u64>,
+    p: &Published,
+    viewer: Viewer,
+) -> HttpResponse {
     let subscribed = json!({
         "type": "SUBSCRIBED",
         "subscribed": {
@@ -40,12 +52,18 @@ pub(super) fn stream(board: StateBoard, rx: watch::Receiver<u64>, p: &Published)
     let mut pending = VecDeque::new();
     pending.push_back(record(&subscribed));
     pending.push_back(record(&json!({"type": "HEARTBEAT"})));
+    let users = visible::users(&p.state)
+        .into_iter()
+        .map(|(id, user)| (id.to_owned(), user.to_owned()))
+        .collect();
     let sub = Subscriber {
         board,
         rx,
         last: p.seq,
         pending,
         heartbeat: None,
+        viewer,
+        users,
     };
     HttpResponse::Ok()
         .content_type("application/json")
@@ -61,6 +79,41 @@ struct Subscriber {
     pending: VecDeque<Bytes>,
     /// Started with the stream's first poll (it needs the runtime).
     heartbeat: Option<tokio::time::Interval>,
+    viewer: Viewer,
+    /// Each framework's `user`, kept by the events, for the view ACLs.
+    users: BTreeMap<String, String>,
+}
+
+/// Who reads a stream, and the rules of what it may view.
+pub(super) struct Viewer {
+    pub acls: Acls,
+    pub principal: Option<String>,
+}
+
+impl Subscriber {
+    /// Whether the viewer may hear `e`, learning framework users from it.
+    fn may_hear(&mut self, e: &OperatorEvent) -> bool {
+        let (acls, who) = (&self.viewer.acls, self.viewer.principal.as_deref());
+        if !acls.restricts_views() {
+            return true;
+        }
+        let user_of =
+            |users: &BTreeMap<String, String>, id: &str| users.get(id).cloned().unwrap_or_default();
+        match e {
+            OperatorEvent::TaskAdded { task, .. } => {
+                acls.may_view_task(who, &user_of(&self.users, &task.framework_id.0))
+            }
+            OperatorEvent::TaskUpdated { framework_id, .. } => {
+                acls.may_view_task(who, &user_of(&self.users, &framework_id.0))
+            }
+            OperatorEvent::AgentAdded(_) | OperatorEvent::AgentRemoved(_) => true,
+            OperatorEvent::FrameworkAdded(f) | OperatorEvent::FrameworkUpdated(f) => {
+                self.users.insert(f.id.0.clone(), f.info.user.clone());
+                acls.may_view_framework(who, &f.info.user)
+            }
+            OperatorEvent::FrameworkRemoved(f) => acls.may_view_framework(who, &f.info.user),
+        }
+    }
 }
 
 /// What to do after waiting.
@@ -106,7 +159,9 @@ impl Subscriber {
         self.last = self.last.max(seq);
         for b in batches {
             for e in b.events.iter() {
-                self.pending.push_back(record(&event(e)));
+                if self.may_hear(e) {
+                    self.pending.push_back(record(&event(e)));
+                }
             }
             self.last = self.last.max(b.seq);
         }

@@ -172,3 +172,86 @@ fn a_subscriber_further_behind_than_the_events_kept_is_cut_off_not_given_a_gap()
         assert!(board.events_after(seq - 1).is_err());
     });
 }
+
+fn framework(id: &str, user: &str) -> OperatorEvent {
+    let mut info = corral_api::framework::FrameworkInfo::new(id, "*");
+    info.user = user.into();
+    OperatorEvent::FrameworkAdded(Box::new(crate::state::FrameworkState {
+        id: FrameworkId(id.into()),
+        name: id.into(),
+        role: "*".into(),
+        connected: true,
+        used: Default::default(),
+        offered: Default::default(),
+        removed_ms: None,
+        registered_ms: 1,
+        pid: None,
+        info,
+    }))
+}
+
+#[test]
+fn a_reader_the_view_acls_restrict_hears_only_what_it_may_view() {
+    let mut api = published(&master(), three_tasks(), leading());
+    api.acls = crate::acls::Acls::parse(
+        r#"{"view_frameworks": [{"principals": {"type": "ANY"}, "users": {"values": ["alice"]}},
+                                {"principals": {"type": "ANY"}, "users": {"type": "NONE"}}],
+            "view_tasks": [{"principals": {"type": "ANY"}, "users": {"values": ["alice"]}},
+                           {"principals": {"type": "ANY"}, "users": {"type": "NONE"}}]}"#,
+    )
+    .expect("ACLs");
+    let board = api.board.clone();
+    on_actix(async move {
+        let svc = init_service(app(&limits(), routes(api))).await;
+        let subscribe = TestRequest::post()
+            .uri("/api/v1")
+            .insert_header(ContentType::json())
+            .set_payload(r#"{"type":"SUBSCRIBE"}"#)
+            .to_request();
+        let mut r = Reader {
+            body: call_service(&svc, subscribe).await.into_body(),
+            records: Records::new(),
+            got: Default::default(),
+        };
+        let first = r.next().await.expect("SUBSCRIBED");
+        let tasks = &first["subscribed"]["get_state"]["get_tasks"];
+        assert_eq!(
+            tasks["tasks"],
+            json!([]),
+            "no framework's tasks are alice's"
+        );
+        assert_eq!(r.next().await.expect("a heartbeat")["type"], "HEARTBEAT");
+        let mut bobs_task = killed("t1");
+        if let OperatorEvent::TaskUpdated { framework_id, .. } = &mut bobs_task {
+            *framework_id = FrameworkId("fw-bob".into());
+        }
+        let events = vec![
+            framework("fw-bob", "bob"),
+            bobs_task,
+            framework("fw-alice", "alice"),
+        ];
+        board.publish(
+            three_tasks(),
+            Default::default(),
+            leading(),
+            Duration::ZERO,
+            events,
+        );
+        let e = r.next().await.expect("alice's framework");
+        assert_eq!(e["type"], "FRAMEWORK_ADDED");
+        let info = &e["framework_added"]["framework"]["framework_info"];
+        assert_eq!(info["id"]["value"], "fw-alice", "{e}");
+        let standby = Leadership {
+            leading: false,
+            ..leading()
+        };
+        board.publish(
+            three_tasks(),
+            Default::default(),
+            standby,
+            Duration::ZERO,
+            Vec::new(),
+        );
+        assert_eq!(r.next().await, None, "nothing of bob's came before the end");
+    });
+}

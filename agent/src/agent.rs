@@ -248,6 +248,9 @@ fn send(ctx: &mut Ctx<'_, Agent>, to: &Pid, msg: Outgoing) {
         Outgoing::ShutdownExecutor(m) => ctx.send(to, m),
         Outgoing::ExecutorReregistered(m) => ctx.send(to, m),
         Outgoing::UpdateAck(m) => ctx.send(to, m),
+        Outgoing::FrameworkMessage(m) => ctx.send(to, m),
+        Outgoing::ExecutorToFramework(m) => ctx.send(to, m),
+        Outgoing::ExitedExecutor(m) => ctx.send(to, m),
     }
 }
 

@@ -6,7 +6,9 @@
 //! expects there); the master then pings it ([`Ping`]/[`Pong`]), sends
 //! [`RunTasks`], [`KillTask`], [`StatusAck`], [`ShutdownFramework`] and
 //! [`ShutdownAgent`]; the agent sends [`StatusUpdate`]s, resent until
-//! acknowledged. With several masters it follows the leader ([`NotLeader`],
+//! acknowledged, and [`ExitedExecutor`] when an executor process ends.
+//! Framework messages pass through both ways ([`FrameworkToExecutor`],
+//! [`ExecutorToFramework`]), best effort. With several masters it follows the leader ([`NotLeader`],
 //! [`LeaderElected`] and the term in [`AgentRegistered`]; see
 //! [`crate::leader`]).
 //!
@@ -204,6 +206,46 @@ pub struct ShutdownFramework {
     pub framework_id: FrameworkId,
 }
 
+/// Master → agent: bytes from a framework for its executor (see
+/// [`crate::framework::FrameworkMessage`]); dropped if no such executor
+/// runs here.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FrameworkToExecutor {
+    /// The framework that sent them.
+    pub framework_id: FrameworkId,
+    /// The executor they are for.
+    pub executor_id: String,
+    /// The bytes.
+    pub data: Vec<u8>,
+}
+
+/// Agent → master: bytes from an executor running here for its framework
+/// (see [`crate::framework::ExecutorMessage`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutorToFramework {
+    /// The executor's framework.
+    pub framework_id: FrameworkId,
+    /// The executor that sent them.
+    pub executor_id: String,
+    /// The bytes.
+    pub data: Vec<u8>,
+}
+
+/// Agent → master: an executor's process ended (Mesos's
+/// `ExitedExecutorMessage`); the master tells its framework with a
+/// [`crate::framework::Failure`]. Not retried: a framework that misses it
+/// still hears of each task through its updates.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExitedExecutor {
+    /// The executor's framework.
+    pub framework_id: FrameworkId,
+    /// The executor.
+    pub executor_id: String,
+    /// Its Unix wait status, when it exited or was signalled (not when it
+    /// failed to start).
+    pub status: Option<i32>,
+}
+
 /// The agent was removed: stop its tasks and exit (or re-register anew).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ShutdownAgent {
@@ -231,6 +273,9 @@ message!(StatusUpdate = "master.StatusUpdate");
 message!(StatusAck = "master.StatusAck");
 message!(ShutdownFramework = "master.ShutdownFramework");
 message!(ShutdownAgent = "master.ShutdownAgent");
+message!(FrameworkToExecutor = "master.FrameworkToExecutor");
+message!(ExecutorToFramework = "master.ExecutorToFramework");
+message!(ExitedExecutor = "master.ExitedExecutor");
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,9 @@
 //! each status change with a fresh uuid and resends it until the agent
 //! acknowledges it (the agent then owns the update: it forwards it to the
 //! master and retries until the framework acknowledges). A kill carries the
-//! grace period between SIGTERM and SIGKILL.
+//! grace period between SIGTERM and SIGKILL. Framework messages pass
+//! through the agent both ways ([`FrameworkMessage`] to the executor,
+//! [`ExecutorMessage`] from it), best effort, unacknowledged.
 
 use std::time::Duration;
 
@@ -91,6 +93,28 @@ pub struct ExecutorReregistered {
     pub executor_id: String,
 }
 
+/// Agent → executor: bytes its framework sent it (see
+/// [`crate::framework::FrameworkMessage`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FrameworkMessage {
+    /// The bytes, opaque to Corral.
+    pub data: Vec<u8>,
+}
+
+/// Executor → agent: bytes for the executor's framework, relayed through
+/// the master; best effort, at most
+/// [`MAX_MESSAGE_DATA_BYTES`](crate::framework::MAX_MESSAGE_DATA_BYTES).
+/// The agent relays it only from the process registered as that executor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutorMessage {
+    /// The executor's framework.
+    pub framework_id: FrameworkId,
+    /// The executor's id.
+    pub executor_id: String,
+    /// The bytes.
+    pub data: Vec<u8>,
+}
+
 message!(RegisterExecutor = "executor.RegisterExecutor");
 message!(ReregisterExecutor = "executor.ReregisterExecutor");
 message!(ExecutorReregistered = "executor.ExecutorReregistered");
@@ -99,3 +123,5 @@ message!(KillTask = "executor.KillTask");
 message!(ExecutorUpdate = "executor.ExecutorUpdate");
 message!(UpdateAck = "executor.UpdateAck");
 message!(ShutdownExecutor = "executor.ShutdownExecutor");
+message!(FrameworkMessage = "executor.FrameworkMessage");
+message!(ExecutorMessage = "executor.ExecutorMessage");

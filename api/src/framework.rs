@@ -5,7 +5,11 @@
 //! (or [`FrameworkError`]); the master then sends [`Offers`], [`Rescind`]s,
 //! [`Update`]s (acknowledge each that has a uuid) and [`Heartbeat`]s. The
 //! framework answers offers with [`Accept`] or [`Decline`], and may
-//! [`Kill`], [`Reconcile`], [`Suppress`], [`Revive`] or [`Teardown`]. With
+//! [`Kill`], [`Reconcile`], [`Suppress`], [`Revive`] or [`Teardown`].
+//! Framework and executors exchange opaque bytes through the master
+//! ([`FrameworkMessage`] down, [`ExecutorMessage`] up), best effort: a
+//! message may be dropped and nothing says so. [`Failure`] tells the
+//! framework that one of its executors ended or an agent was lost. With
 //! several masters it follows the leader ([`NotLeader`], [`LeaderElected`]
 //! and the term in [`Subscribed`]; see [`crate::leader`]).
 //!
@@ -143,6 +147,28 @@ pub struct Reconcile {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Teardown;
 
+/// The most bytes a framework message may carry, either way. A framework
+/// message is a small note (Mesos's own examples send a few words), not a
+/// data channel; 32 KiB leaves room for its base64 in a v1 call within the
+/// HTTP body limit (64 KiB). The master drops a larger one, and counts it
+/// as invalid.
+pub const MAX_MESSAGE_DATA_BYTES: usize = 32 * 1024;
+
+/// Bytes for one of the framework's executors, relayed by the master to
+/// `agent_id` and by that agent to executor `executor_id` (Mesos's
+/// `FrameworkToExecutorMessage`). Best effort: nothing acknowledges it, and
+/// it is dropped (logged and counted) when the agent or executor is not
+/// there or `data` is longer than [`MAX_MESSAGE_DATA_BYTES`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FrameworkMessage {
+    /// The agent the executor runs on.
+    pub agent_id: AgentId,
+    /// The executor (a command task's executor has its task's id).
+    pub executor_id: String,
+    /// What to hand it, opaque to Corral.
+    pub data: Vec<u8>,
+}
+
 // ---- master -> framework ----
 
 /// Subscription accepted.
@@ -207,6 +233,34 @@ pub struct FrameworkError {
     pub removed: bool,
 }
 
+/// Bytes from one of the framework's executors (Mesos's
+/// `ExecutorToFrameworkMessage`), relayed by its agent and the master.
+/// Sent only while the framework is connected; otherwise dropped.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutorMessage {
+    /// The agent the executor runs on.
+    pub agent_id: AgentId,
+    /// The executor that sent it.
+    pub executor_id: String,
+    /// What it sent, opaque to Corral.
+    pub data: Vec<u8>,
+}
+
+/// Something the framework depended on is gone (Mesos's FAILURE event):
+/// with `executor_id`, that executor of the framework ended on `agent_id`
+/// (its tasks' ends come as updates of their own); without, the agent
+/// became unreachable or was removed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The agent.
+    pub agent_id: AgentId,
+    /// The executor that ended, if this is about an executor.
+    pub executor_id: Option<String>,
+    /// How the executor's process ended, as a Unix wait status (exit code
+    /// times 256, or the signal number), when known.
+    pub status: Option<i32>,
+}
+
 message!(Subscribe = "master.Subscribe");
 message!(Accept = "master.Accept");
 message!(Decline = "master.Decline");
@@ -222,3 +276,6 @@ message!(Rescind = "master.Rescind");
 message!(Update = "master.Update");
 message!(Heartbeat = "master.Heartbeat");
 message!(FrameworkError = "master.FrameworkError");
+message!(FrameworkMessage = "master.FrameworkMessage");
+message!(ExecutorMessage = "master.ExecutorMessage");
+message!(Failure = "master.Failure");

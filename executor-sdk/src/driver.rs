@@ -5,9 +5,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use corral_api::executor::{
-    ExecutorReregistered, ExecutorUpdate, KillTask, RegisterExecutor, ReregisterExecutor, RunTask,
-    ShutdownExecutor, UpdateAck,
+    ExecutorMessage, ExecutorReregistered, ExecutorUpdate, FrameworkMessage, KillTask,
+    RegisterExecutor, ReregisterExecutor, RunTask, ShutdownExecutor, UpdateAck,
 };
+use corral_api::framework::MAX_MESSAGE_DATA_BYTES;
 use corral_api::ids::{FrameworkId, TaskId};
 use corral_api::task::{uuid_v4, StatusReason, StatusSource, TaskState, TaskStatus};
 use corral_runtime::{
@@ -182,7 +183,8 @@ impl<E: Executor> Actor for ExecutorDriver<E> {
             .on::<KillTask>()
             .on::<ShutdownExecutor>()
             .on::<UpdateAck>()
-            .on::<ExecutorReregistered>();
+            .on::<ExecutorReregistered>()
+            .on::<FrameworkMessage>();
         E::handlers(h);
     }
 
@@ -297,7 +299,35 @@ impl<E: Executor> Handler<ExecutorReregistered> for ExecutorDriver<E> {
     }
 }
 
+impl<E: Executor> Handler<FrameworkMessage> for ExecutorDriver<E> {
+    fn handle(&mut self, msg: FrameworkMessage, ctx: &mut Ctx<'_, Self>) {
+        if self.sent_by_agent::<FrameworkMessage>(ctx) {
+            self.with(ctx, |e, ex| e.framework_message(ex, &msg.data));
+        }
+    }
+}
+
 impl<'c, E: Executor> Control<'_, 'c, E> {
+    /// Sends `data` to the executor's framework, through the agent and
+    /// the master (Mesos's `sendFrameworkMessage`). Best effort: nothing
+    /// acknowledges it, and it is dropped if the framework is not
+    /// connected. At most [`MAX_MESSAGE_DATA_BYTES`].
+    pub fn send_framework_message(&mut self, data: Vec<u8>) -> Result<(), ExecutorError> {
+        if data.len() > MAX_MESSAGE_DATA_BYTES {
+            return Err(ExecutorError::TooLarge(data.len()));
+        }
+        if self.core.phase != Phase::Registered {
+            return Err(ExecutorError::NotRegistered);
+        }
+        let message = ExecutorMessage {
+            framework_id: self.core.cfg.framework_id.clone(),
+            executor_id: self.core.cfg.executor_id.clone(),
+            data,
+        };
+        self.ctx.send(&self.core.cfg.agent, message);
+        Ok(())
+    }
+
     /// Reports that task `task_id` is now in `state` (one of STARTING,
     /// RUNNING, KILLING, FINISHED, FAILED, KILLED, ERROR), with `message`
     /// for people. The agent gets it in order after the task's earlier

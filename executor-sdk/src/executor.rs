@@ -58,6 +58,11 @@ pub trait Executor: Sized + 'static {
         }
     }
 
+    /// The executor's framework sent `data` (Mesos's `frameworkMessage`).
+    /// Best effort: a message sent while the executor was not registered
+    /// is lost.
+    fn framework_message(&mut self, _ex: &mut Control<'_, '_, Self>, _data: &[u8]) {}
+
     /// A process started with [`Control::launch`] ended.
     fn process_exited(
         &mut self,

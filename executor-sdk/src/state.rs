@@ -61,6 +61,14 @@ pub enum ExecutorError {
     /// acknowledged yet.
     #[error("task {0} has {MAX_PENDING_PER_TASK} unacknowledged updates; try again later")]
     Backlog(TaskId),
+    /// A framework message longer than
+    /// [`MAX_MESSAGE_DATA_BYTES`](corral_api::framework::MAX_MESSAGE_DATA_BYTES).
+    #[error("a framework message of {0} bytes is over the limit of {max} bytes", max = corral_api::framework::MAX_MESSAGE_DATA_BYTES)]
+    TooLarge(usize),
+    /// The agent has not taken the executor (registering, or re-registering
+    /// after the agent's link failed): a message now would be dropped.
+    #[error("the executor is not registered with its agent")]
+    NotRegistered,
 }
 
 /// Where the executor stands with its agent.

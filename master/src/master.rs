@@ -28,9 +28,10 @@ use crate::registrar::{GetLeader, GetRegistry, Propose};
 use crate::state::{
     GetLeadership, GetMetrics, GetState, MasterMetrics, OperatorKill, OperatorTeardown,
 };
-use corral_api::agent::{Ping, RegisterAgent, StatusUpdate};
+use corral_api::agent::{ExecutorToFramework, ExitedExecutor, Ping, RegisterAgent, StatusUpdate};
 use corral_api::framework::{
-    Accept, Acknowledge, Decline, Kill, Reconcile, Revive, Subscribe, Suppress, Teardown,
+    Accept, Acknowledge, Decline, FrameworkMessage, Kill, Reconcile, Revive, Subscribe, Suppress,
+    Teardown,
 };
 
 /// The name the master spawns its allocator under, beside itself (HTTP
@@ -257,6 +258,9 @@ impl Actor for Master {
             .on::<Teardown>()
             .on::<RegisterAgent>()
             .on::<StatusUpdate>()
+            .on::<FrameworkMessage>()
+            .on::<ExecutorToFramework>()
+            .on::<ExitedExecutor>()
             .on::<Allocations>()
             .on::<GetState>()
             .on::<GetMetrics>()
@@ -316,7 +320,10 @@ to_core!(
     Reconcile,
     Teardown,
     RegisterAgent,
-    StatusUpdate
+    StatusUpdate,
+    FrameworkMessage,
+    ExecutorToFramework,
+    ExitedExecutor
 );
 
 impl Handler<Allocations> for Master {

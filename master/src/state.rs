@@ -189,6 +189,24 @@ pub struct MasterMetrics {
     pub elected: bool,
     /// When it started, Unix ms.
     pub start_time_ms: u64,
+    /// Framework messages relayed and dropped since it started.
+    #[serde(default)]
+    pub messages: MessageCounts,
+}
+
+/// Framework messages a master relayed, and those it dropped (Mesos's
+/// `master/messages_*` and `master/invalid_*_messages`), since it started.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageCounts {
+    /// Relayed from a framework to an agent, for an executor.
+    pub framework_to_executor: u64,
+    /// Relayed from an agent's executor to its framework.
+    pub executor_to_framework: u64,
+    /// From a framework, dropped: unknown agent, or data over the limit.
+    pub invalid_framework_to_executor: u64,
+    /// From an agent, dropped: unknown agent, framework not connected, or
+    /// data over the limit.
+    pub invalid_executor_to_framework: u64,
 }
 
 /// Kill a task as an operator (not as its framework). The framework hears

@@ -9,10 +9,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use corral_api::framework::{
-    Accept, Acknowledge, Decline, FrameworkError, Heartbeat, Kill, LeaderElected, NotLeader,
-    Offers, Operation, Reconcile, Rescind, Revive, Subscribed, Suppress, Teardown, Update,
+    Accept, Acknowledge, Decline, ExecutorMessage, Failure, FrameworkError, FrameworkMessage,
+    Heartbeat, Kill, LeaderElected, NotLeader, Offers, Operation, Reconcile, Rescind, Revive,
+    Subscribed, Suppress, Teardown, Update, MAX_MESSAGE_DATA_BYTES,
 };
-use corral_api::ids::{FrameworkId, OfferId, TaskId};
+use corral_api::ids::{AgentId, FrameworkId, OfferId, TaskId};
 use corral_api::task::{TaskInfo, TaskState, TaskStatus};
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Message, Pid, Time, TimerId};
 
@@ -162,6 +163,8 @@ impl<S: Scheduler> Actor for SchedulerDriver<S> {
             .on::<Update>()
             .on::<Heartbeat>()
             .on::<FrameworkError>()
+            .on::<ExecutorMessage>()
+            .on::<Failure>()
             .on::<NotLeader>()
             .on::<LeaderElected>();
         S::handlers(h);
@@ -307,6 +310,28 @@ impl<S: Scheduler> Handler<Update> for SchedulerDriver<S> {
     }
 }
 
+impl<S: Scheduler> Handler<ExecutorMessage> for SchedulerDriver<S> {
+    fn handle(&mut self, m: ExecutorMessage, ctx: &mut Ctx<'_, Self>) {
+        if self.heard_from_current(ctx) {
+            self.with(ctx, |s, d| {
+                s.framework_message(d, &m.agent_id, &m.executor_id, &m.data)
+            });
+        }
+    }
+}
+
+impl<S: Scheduler> Handler<Failure> for SchedulerDriver<S> {
+    fn handle(&mut self, m: Failure, ctx: &mut Ctx<'_, Self>) {
+        if !self.heard_from_current(ctx) {
+            return;
+        }
+        self.with(ctx, |s, d| match &m.executor_id {
+            Some(executor_id) => s.executor_lost(d, &m.agent_id, executor_id, m.status),
+            None => s.agent_lost(d, &m.agent_id),
+        });
+    }
+}
+
 impl<'c, S: Scheduler> Driver<'_, 'c, S> {
     /// The framework's id, once a master gave one.
     pub fn framework_id(&self) -> Option<&FrameworkId> {
@@ -423,6 +448,30 @@ impl<'c, S: Scheduler> Driver<'_, 'c, S> {
     pub fn reconcile(&mut self, task_ids: Vec<TaskId>) -> Result<(), DriverError> {
         let master = self.leader()?;
         self.ctx.send(&master, Reconcile { task_ids });
+        Ok(())
+    }
+
+    /// Sends `data` to the framework's executor `executor_id` on
+    /// `agent_id`, through the master and that agent (Mesos's
+    /// `sendFrameworkMessage`). Best effort: nothing acknowledges it, and
+    /// it is dropped if the executor is not there. At most
+    /// [`MAX_MESSAGE_DATA_BYTES`].
+    pub fn send_framework_message(
+        &mut self,
+        agent_id: &AgentId,
+        executor_id: &str,
+        data: Vec<u8>,
+    ) -> Result<(), DriverError> {
+        if data.len() > MAX_MESSAGE_DATA_BYTES {
+            return Err(DriverError::TooLarge(data.len()));
+        }
+        let master = self.leader()?;
+        let message = FrameworkMessage {
+            agent_id: agent_id.clone(),
+            executor_id: executor_id.to_owned(),
+            data,
+        };
+        self.ctx.send(&master, message);
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 //! handle it acts through (their behaviour is in `driver.rs`).
 
 use corral_api::framework::Offer;
-use corral_api::ids::{FrameworkId, OfferId};
+use corral_api::ids::{AgentId, FrameworkId, OfferId};
 use corral_api::task::TaskStatus;
 use corral_runtime::{Ctx, Handlers};
 
@@ -57,6 +57,34 @@ pub trait Scheduler: Sized + 'static {
     /// The framework lost the master it was subscribed to; the driver is
     /// subscribing again (offers and acknowledgements wait until then).
     fn disconnected(&mut self, _driver: &mut Driver<'_, '_, Self>) {}
+
+    /// Executor `executor_id` on `agent_id` sent `data` (see
+    /// [`Driver::send_framework_message`]). Best effort, as in Mesos:
+    /// messages sent while the framework was not connected are lost.
+    fn framework_message(
+        &mut self,
+        _driver: &mut Driver<'_, '_, Self>,
+        _agent_id: &AgentId,
+        _executor_id: &str,
+        _data: &[u8],
+    ) {
+    }
+
+    /// The framework's own executor `executor_id` ended on `agent_id`,
+    /// with its Unix wait `status` when known. Its tasks' ends come as
+    /// updates of their own; this is for the executor's own state.
+    fn executor_lost(
+        &mut self,
+        _driver: &mut Driver<'_, '_, Self>,
+        _agent_id: &AgentId,
+        _executor_id: &str,
+        _status: Option<i32>,
+    ) {
+    }
+
+    /// Agent `agent_id` stopped answering the master (its tasks' updates
+    /// come first: TASK_UNREACHABLE or TASK_LOST).
+    fn agent_lost(&mut self, _driver: &mut Driver<'_, '_, Self>, _agent_id: &AgentId) {}
 
     /// Declares the framework's own messages (`h.on::<M>()`), each handled
     /// by an `impl Handler<M> for SchedulerDriver<Self>` that calls

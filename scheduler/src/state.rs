@@ -84,6 +84,10 @@ pub enum DriverError {
     /// A launch without tasks, or an accept without offers.
     #[error("nothing to launch: {0}")]
     Empty(&'static str),
+    /// A framework message longer than
+    /// [`MAX_MESSAGE_DATA_BYTES`](corral_api::framework::MAX_MESSAGE_DATA_BYTES).
+    #[error("a framework message of {0} bytes is over the limit of {max} bytes", max = corral_api::framework::MAX_MESSAGE_DATA_BYTES)]
+    TooLarge(usize),
 }
 
 /// The driver's own state, apart from the scheduler.

@@ -19,6 +19,8 @@ pub(super) fn register(h: &mut Handlers<Agent>) {
         .on::<master::RegistrationRefused>()
         .on::<master::NotLeader>()
         .on::<master::LeaderElected>()
+        .on::<master::FrameworkToExecutor>()
+        .on::<exec::ExecutorMessage>()
         .on::<exec::RegisterExecutor>()
         .on::<exec::ReregisterExecutor>()
         .on::<exec::ExecutorUpdate>()
@@ -72,6 +74,24 @@ impl Handler<exec::ReregisterExecutor> for Agent {
         let from = ctx.sender().cloned();
         self.with_core(ctx, |core, _| {
             core.handle_reregister_executor(from.as_ref(), msg)
+        });
+    }
+}
+
+impl Handler<master::FrameworkToExecutor> for Agent {
+    fn handle(&mut self, msg: master::FrameworkToExecutor, ctx: &mut Ctx<'_, Self>) {
+        let from = ctx.sender().cloned();
+        self.with_core(ctx, |core, _| {
+            core.handle_framework_to_executor(from.as_ref(), msg)
+        });
+    }
+}
+
+impl Handler<exec::ExecutorMessage> for Agent {
+    fn handle(&mut self, msg: exec::ExecutorMessage, ctx: &mut Ctx<'_, Self>) {
+        let from = ctx.sender().cloned();
+        self.with_core(ctx, |core, _| {
+            core.handle_executor_message(from.as_ref(), msg)
         });
     }
 }

@@ -54,6 +54,12 @@ pub enum Outgoing {
     ExecutorReregistered(exec::ExecutorReregistered),
     /// To an executor: the agent holds its update.
     UpdateAck(exec::UpdateAck),
+    /// To an executor: bytes from its framework.
+    FrameworkMessage(exec::FrameworkMessage),
+    /// To the master: bytes from an executor for its framework.
+    ExecutorToFramework(master::ExecutorToFramework),
+    /// To the master: a framework's own executor ended.
+    ExitedExecutor(master::ExitedExecutor),
 }
 
 /// What the core asks its shell to do, in order.

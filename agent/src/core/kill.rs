@@ -161,9 +161,11 @@ impl AgentCore {
     pub fn handle_process_exit(&mut self, now: &mut Now<'_>, id: LaunchId, status: &ExitStatus) {
         if self.orphans.remove(&id).is_some() {
             self.cancel_timer(Timer::Orphan(id));
+            self.report_executor_exit(id, status);
             return;
         }
         let Some(keys) = self.processes.remove(&id) else {
+            self.report_executor_exit(id, status);
             return;
         };
         let how = status.to_string();
@@ -193,6 +195,8 @@ impl AgentCore {
             self.end_task(now, &key, update);
         }
         self.flush(now.time);
+        // After its tasks' ends, as in Mesos.
+        self.report_executor_exit(id, status);
     }
 
     /// Remembers that a framework was shut down (bounded).

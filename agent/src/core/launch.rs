@@ -148,6 +148,9 @@ impl AgentCore {
                         spec,
                     });
                     tracing::info!(framework = %key.0, task = %key.1, executor = info.executor_id(), launch = process.0, "launching executor");
+                    if info.executor.is_some() {
+                        self.note_custom_executor(process, framework_id, info.executor_id());
+                    }
                     if shares && shared.is_none() {
                         *shared = Some(SharedExecutor {
                             executor_id: info.executor_id().to_owned(),

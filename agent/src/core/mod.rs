@@ -14,8 +14,9 @@
 //! (master registration, pings, agent shutdown), `leader` (which master
 //! leads), `watchdog` (a master that stops pinging), `launch` (running
 //! tasks), `executors` (what executors say), `kill` (kills, framework
-//! shutdown and executor exits), `acks` (acknowledgements) and `recovery`
-//! (checkpoints and restarts). What they share is in `statuses` (queueing
+//! shutdown and executor exits), `acks` (acknowledgements), `messages`
+//! (framework messages both ways, executor exits told to the master) and
+//! `recovery` (checkpoints and restarts). What they share is in `statuses` (queueing
 //! status updates and sending them) and `ending` (ending and forgetting
 //! tasks, reaping their executors); this file holds the state.
 
@@ -26,6 +27,7 @@ mod executors;
 mod kill;
 mod launch;
 mod leader;
+mod messages;
 pub(crate) mod phase;
 mod recovery;
 mod registration;
@@ -135,6 +137,9 @@ pub struct AgentCore {
     processes: BTreeMap<LaunchId, BTreeSet<TaskKey>>,
     /// Executors of forgotten tasks, SIGKILLed by their timer if still alive.
     orphans: BTreeMap<LaunchId, Orphan>,
+    /// Framework's own executor processes, by framework and executor id:
+    /// the master is told when one ends.
+    custom_executors: BTreeMap<LaunchId, (FrameworkId, String)>,
     next_launch: u64,
     updates: UpdateManager,
     /// Resources of non-terminal tasks.
@@ -193,6 +198,7 @@ impl AgentCore {
             tasks: BTreeMap::new(),
             processes: BTreeMap::new(),
             orphans: BTreeMap::new(),
+            custom_executors: BTreeMap::new(),
             next_launch: 0,
             used: Resources::empty(),
             completed: VecDeque::new(),

@@ -17,12 +17,14 @@ use crate::allocator::messages::{
 };
 use crate::registrar::{LeaderInfo, Op, Proposed, RegistrySnapshot};
 use corral_api::agent::{
-    AgentRegistered, KillTask, Pong, RegisterAgent, RegistrationRefused, RunTasks, ShutdownAgent,
-    ShutdownFramework, StatusAck, StatusUpdate,
+    AgentRegistered, ExecutorToFramework, ExitedExecutor, FrameworkToExecutor, KillTask, Pong,
+    RegisterAgent, RegistrationRefused, RunTasks, ShutdownAgent, ShutdownFramework, StatusAck,
+    StatusUpdate,
 };
 use corral_api::framework::{
-    Accept, Acknowledge, Decline, FrameworkError, FrameworkInfo, Heartbeat, Kill, Offers,
-    Reconcile, Rescind, Revive, Subscribe, Subscribed, Suppress, Teardown, Update,
+    Accept, Acknowledge, Decline, ExecutorMessage, Failure, FrameworkError, FrameworkInfo,
+    FrameworkMessage, Heartbeat, Kill, Offers, Reconcile, Rescind, Revive, Subscribe, Subscribed,
+    Suppress, Teardown, Update,
 };
 use corral_api::ids::{AgentId, FrameworkId};
 use corral_api::leader::{LeaderElected, NotLeader};
@@ -73,7 +75,7 @@ message_enum! {
     Outgoing {
         FrameworkError, Heartbeat, Subscribed, Offers, Rescind, Update, NotLeader,
         LeaderElected, AgentRegistered, ShutdownAgent, ShutdownFramework, RunTasks,
-        KillTask, StatusAck, RegistrationRefused,
+        KillTask, StatusAck, RegistrationRefused, ExecutorMessage, Failure, FrameworkToExecutor,
     }
 }
 
@@ -89,7 +91,8 @@ message_enum! {
     /// A message from a framework, an agent or the allocator.
     Incoming {
         Subscribe, Accept, Decline, Revive, Suppress, Kill, Acknowledge, Reconcile,
-        Teardown, RegisterAgent, StatusUpdate, Allocations,
+        Teardown, RegisterAgent, StatusUpdate, Allocations, FrameworkMessage,
+        ExecutorToFramework, ExitedExecutor,
     }
 }
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::MasterCore;
-use crate::state::MasterMetrics;
+use crate::state::{MasterMetrics, MessageCounts};
 use corral_api::resources::Quantities;
 use corral_api::task::TaskState;
 
@@ -15,6 +15,7 @@ pub(super) struct Counters {
     pub offers_sent: u64,
     pub offers_declined: u64,
     pub offers_rescinded: u64,
+    pub messages: MessageCounts,
 }
 
 impl MasterCore {
@@ -63,6 +64,7 @@ impl MasterCore {
             offers_sent: self.counters.offers_sent,
             offers_declined: self.counters.offers_declined,
             offers_rescinded: self.counters.offers_rescinded,
+            messages: self.counters.messages.clone(),
             offers_outstanding: self.offers.len() as u64,
             tasks: tasks.into_iter().collect(),
             agents_connected: answering,

@@ -26,6 +26,8 @@
 //! - [`offers`]: the offer book and Mesos's accept validation;
 //! - `tasks`: status updates, acknowledgements and kills;
 //! - `reconcile`: reconciliation;
+//! - `messages`: framework messages relayed both ways, and the failures
+//!   (executor ended, agent lost) frameworks are told of;
 //! - `leadership` and `registry`: which of several masters acts, and the
 //!   registry writes that must commit before it acts;
 //! - `records`, `completed`, `metrics`: what it remembers and shows;
@@ -53,6 +55,7 @@ pub mod effects;
 mod feed;
 mod frameworks;
 mod leadership;
+mod messages;
 mod metrics;
 pub mod offers;
 mod reconcile;
@@ -305,6 +308,9 @@ impl MasterCore {
             Incoming::Teardown(_) => self.on_teardown(io),
             Incoming::RegisterAgent(m) => self.on_register_agent(m, io),
             Incoming::StatusUpdate(m) => self.on_status_update(m, io),
+            Incoming::FrameworkMessage(m) => self.on_framework_message(m, io),
+            Incoming::ExecutorToFramework(m) => self.on_executor_to_framework(m, io),
+            Incoming::ExitedExecutor(m) => self.on_exited_executor(m, io),
             Incoming::Allocations(m) => self.on_allocations(m, io),
         }
     }

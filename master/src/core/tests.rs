@@ -1519,3 +1519,6 @@ fn a_publication_built_from_the_last_one_is_the_full_snapshot_and_shares_what_di
     publish(&mut launched_core(), &mut other);
     publish(&mut o.core, &mut other);
 }
+
+#[path = "messages_tests.rs"]
+mod messages_tests;

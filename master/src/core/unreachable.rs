@@ -10,7 +10,9 @@
 //! frameworks are told), and tasks already reported LOST that still run
 //! are killed, since their frameworks have written them off. Otherwise the
 //! registry records the removal, waiting tasks become TASK_GONE, and the
-//! agent is told to shut down should it ever return.
+//! agent is told to shut down should it ever return. Connected frameworks
+//! hear of the agent's loss once, when it becomes unreachable
+//! ([`Failure`](corral_api::framework::Failure) without an executor).
 
 use super::effects::{AfterWrite, Io, Timer};
 use super::MasterCore;
@@ -56,6 +58,8 @@ impl MasterCore {
             }
         }
         self.note_agent_removed(id);
+        // After its tasks' updates, as Mesos's FAILURE follows them.
+        self.announce_agent_lost(id, io);
         let after = self.cfg.agent_removal_timeout;
         let timer = io.delay(after, Timer::RemoveUnreachable(id.clone()));
         self.unreachable.insert(id.clone(), (agent, timer));

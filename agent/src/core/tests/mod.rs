@@ -3,6 +3,7 @@
 //! ([`show`]) so that each case reads as what the agent does.
 
 mod masters;
+mod messages;
 mod refusals;
 mod restarts;
 mod tasks;
@@ -220,6 +221,18 @@ fn outgoing(msg: &Outgoing) -> String {
         Outgoing::ShutdownExecutor(_) => "ShutdownExecutor".into(),
         Outgoing::ExecutorReregistered(m) => format!("ExecutorReregistered({})", m.executor_id),
         Outgoing::UpdateAck(m) => format!("UpdateAck({})", m.task_id.0),
+        Outgoing::FrameworkMessage(m) => {
+            format!("FrameworkMessage({})", String::from_utf8_lossy(&m.data))
+        }
+        Outgoing::ExecutorToFramework(m) => format!(
+            "ExecutorToFramework({} {} {})",
+            m.framework_id.0,
+            m.executor_id,
+            String::from_utf8_lossy(&m.data)
+        ),
+        Outgoing::ExitedExecutor(m) => {
+            format!("ExitedExecutor({} {:?})", m.executor_id, m.status)
+        }
     }
 }
 

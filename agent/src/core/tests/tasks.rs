@@ -316,7 +316,7 @@ fn a_shut_down_frameworks_updates_are_dropped_but_its_task_ends_are_sent() {
     );
 }
 
-fn custom(id: &str, command: &str) -> corral_api::task::TaskInfo {
+pub(super) fn custom(id: &str, command: &str) -> corral_api::task::TaskInfo {
     let mut t = task(id);
     t.executor = Some(corral_api::task::ExecutorInfo {
         executor_id: "shared".into(),
@@ -326,7 +326,7 @@ fn custom(id: &str, command: &str) -> corral_api::task::TaskInfo {
     t
 }
 
-fn run_custom(tasks: Vec<corral_api::task::TaskInfo>) -> master::RunTasks {
+pub(super) fn run_custom(tasks: Vec<corral_api::task::TaskInfo>) -> master::RunTasks {
     master::RunTasks {
         framework_id: fw(),
         framework: framework(),
@@ -335,7 +335,7 @@ fn run_custom(tasks: Vec<corral_api::task::TaskInfo>) -> master::RunTasks {
 }
 
 /// A registered agent whose framework's own executor `shared` runs `c1`.
-fn custom_running() -> Harness {
+pub(super) fn custom_running() -> Harness {
     let mut h = registered();
     h.input(|c, n| c.handle_run_tasks(n, Some(&m1()), run_custom(vec![custom("c1", "exec-a")])));
     h.input(|c, _| c.handle_register_executor(Some(&executor()), register_executor("shared")));

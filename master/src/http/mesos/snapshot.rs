@@ -42,6 +42,23 @@ pub(in crate::http) fn snapshot(m: &MasterMetrics, now_ms: u64) -> BTreeMap<Stri
     put("frameworks_connected", on);
     put("frameworks_disconnected", off);
     put("outstanding_offers", m.offers_outstanding as f64);
+    let msgs = &m.messages;
+    put(
+        "messages_framework_to_executor",
+        msgs.framework_to_executor as f64,
+    );
+    put(
+        "messages_executor_to_framework",
+        msgs.executor_to_framework as f64,
+    );
+    put(
+        "invalid_framework_to_executor_messages",
+        msgs.invalid_framework_to_executor as f64,
+    );
+    put(
+        "invalid_executor_to_framework_messages",
+        msgs.invalid_executor_to_framework as f64,
+    );
     for (state, key) in TASK_KEYS {
         let n = m
             .tasks
@@ -92,6 +109,12 @@ mod tests {
             offers_outstanding: 4,
             elected: true,
             start_time_ms: 1_000,
+            messages: crate::state::MessageCounts {
+                framework_to_executor: 5,
+                executor_to_framework: 6,
+                invalid_framework_to_executor: 7,
+                invalid_executor_to_framework: 8,
+            },
             ..MasterMetrics::default()
         };
         let s = snapshot(&m, 61_000);
@@ -108,6 +131,10 @@ mod tests {
         assert_eq!(s["master/tasks_running"], 3.0);
         assert_eq!(s["master/tasks_finished"], 2.0);
         assert_eq!(s["master/tasks_lost"], 0.0);
+        assert_eq!(s["master/messages_framework_to_executor"], 5.0);
+        assert_eq!(s["master/messages_executor_to_framework"], 6.0);
+        assert_eq!(s["master/invalid_framework_to_executor_messages"], 7.0);
+        assert_eq!(s["master/invalid_executor_to_framework_messages"], 8.0);
         assert!(!s.contains_key("allocator/mesos/allocation_runs"));
         assert!(s.keys().all(|k| k.starts_with("master/")));
     }

@@ -339,6 +339,16 @@ fn a_pymesos_executor_runs_a_pymesos_frameworks_task() {
         json!({"event": "finished", "task": "by-executor", "message": "run by a pymesos executor"}),
         WAIT,
     );
+    // A framework message went to the executor and its answer came back.
+    fw.expect(
+        json!({"event": "message", "executor": "pymesos-executor", "data": "echo hello"}),
+        WAIT,
+    );
+    // The executor, shut down once its task ended, is a FAILURE.
+    fw.expect(
+        json!({"event": "executor_lost", "executor": "pymesos-executor"}),
+        WAIT,
+    );
     fw.expect_success();
 
     // Bad calls get a clear 4xx.
@@ -998,8 +1008,20 @@ fn every_answer_is_mesos_and_bad_calls_change_nothing() {
         json!([{"value": "http://example.com/x"}]);
     let (s, t) = a.call(fetch);
     assert_eq!((s, t.contains("uris")), (400, true), "{t}");
+    // Malformed framework messages are 400s; one for an agent the master
+    // does not know is 202, dropped and counted, as in Mesos.
+    let (s, t) = a.call(json!({"type": "MESSAGE"}));
+    assert_eq!((s, t.contains("Expecting 'message'")), (400, true), "{t}");
     let (s, t) = a.call(json!({"type": "MESSAGE", "message": {}}));
-    assert_eq!((s, t.contains("MESSAGE")), (400, true), "{t}");
+    assert_eq!((s, t.contains("agent_id")), (400, true), "{t}");
+    let message = |agent: &Value, executor: &str, data: &str| {
+        json!({"type": "MESSAGE", "message": {"agent_id": agent,
+            "executor_id": {"value": executor}, "data": data}})
+    };
+    let (s, t) = a.call(message(&offer["agent_id"], "sleeper", "!!"));
+    assert_eq!((s, t.contains("base64")), (400, true), "{t}");
+    let (s, t) = a.call(message(&json!({"value": "nowhere"}), "sleeper", "aGk="));
+    assert_eq!(s, 202, "{t}");
 
     let (s, t) = a.call(launch(&offer, "sleeper", "sleep 300"));
     assert_eq!(s, 202, "{t}");
@@ -1010,6 +1032,20 @@ fn every_answer_is_mesos_and_bad_calls_change_nothing() {
     }
     assert_eq!(running["update"]["status"]["source"], "SOURCE_EXECUTOR");
     ack(&a, &running);
+    // A message for the running task's executor is relayed (Corral's
+    // command executor has no use for it).
+    let (s, t) = a.call(message(&offer["agent_id"], "sleeper", "aGk="));
+    assert_eq!(s, 202, "{t}");
+    wait_for(WAIT, "the message counters", || {
+        let v: Value = ureq::get(&format!("http://{m}/metrics/snapshot"))
+            .call()
+            .ok()?
+            .into_json()
+            .ok()?;
+        let relayed = v["master/messages_framework_to_executor"] == 1.0;
+        let dropped = v["master/invalid_framework_to_executor_messages"] == 1.0;
+        (relayed && dropped).then_some(())
+    });
     // A publication that shows the later task running also shows what the
     // refused calls made: nothing.
     let state = wait_for(WAIT, "the master's state showing the sleeper", || {
@@ -1101,6 +1137,12 @@ fn a_protobuf_framework_launches_kills_and_tears_down() {
         ],
     );
     assert_eq!((s, t.contains("not a protobuf")), (400, true), "{t}");
+    let (s, t) = p.call(json!({"type": "MESSAGE"}));
+    assert_eq!(
+        (s, t.contains("Expecting 'message' to be present")),
+        (400, true),
+        "{t}"
+    );
     let nobody = json!({"type": "REVIVE", "framework_id": {"value": "nobody"}});
     let (s, _, t) = post(
         m,
@@ -1122,6 +1164,10 @@ fn a_protobuf_framework_launches_kills_and_tears_down() {
     assert_eq!(running["update"]["status"]["task_id"]["value"], "sleeper");
     assert!(running["update"]["status"]["uuid"].is_string(), "{running}");
     ack(&p, &running);
+    let message = json!({"type": "MESSAGE", "message": {"agent_id": offer["agent_id"],
+        "executor_id": {"value": "sleeper"}, "data": "aGk="}});
+    let (s, t) = p.call(message);
+    assert_eq!(s, 202, "a protobuf MESSAGE: {t}");
     let (s, _) = p.call(json!({"type": "KILL", "kill": {"task_id": {"value": "sleeper"}}}));
     assert_eq!(s, 202);
     let mut killed = p.next("UPDATE");

@@ -2,10 +2,12 @@
 tests of the v1 executor API: it runs each task it is given by reporting
 TASK_RUNNING, then TASK_FINISHED with a message naming itself (a task
 named `sleeper` runs until killed); a kill reports TASK_KILLED, naming
-itself too. Its agent may restart meanwhile: pymesos subscribes again. The agent starts it with Mesos's environment
+itself too. A framework message is answered with one that says
+`echo ` and what came. Its agent may restart meanwhile: pymesos subscribes again. The agent starts it with Mesos's environment
 (`MESOS_AGENT_ENDPOINT`, `MESOS_FRAMEWORK_ID`, `MESOS_EXECUTOR_ID`, ...).
 """
 
+import base64
 import os
 import threading
 
@@ -24,6 +26,10 @@ class Runs(Executor):
             )
 
         threading.Thread(target=run, daemon=True).start()
+
+    def frameworkMessage(self, driver, message):
+        text = base64.b64decode(message).decode()
+        driver.sendFrameworkMessage(base64.b64encode(("echo " + text).encode()).decode())
 
     def killTask(self, driver, task_id):
         driver.sendStatusUpdate(

@@ -10,7 +10,9 @@ PLAN:
             then one `sleep` task that it kills; reconcile a finished
             task; tear down.
   executor  launch one task on a custom executor written on pymesos
-            (the command in $PYMESOS_EXECUTOR); see it finish.
+            (the command in $PYMESOS_EXECUTOR); once it runs, send the
+            executor a framework message; see the echo come back, the
+            task finish and the executor end (FAILURE).
   executor-restart
             as a checkpointing framework, launch one `sleeper` task on
             that executor, which runs until killed; print "running" and
@@ -26,6 +28,7 @@ Masters without ZooKeeper are found the way Mesos frameworks without it
 find them: from a list, following the 307 of whichever answers.
 """
 
+import base64
 import json
 import os
 import sys
@@ -75,6 +78,8 @@ class Plan(Scheduler):
         else:
             self.to_launch = [("sleeper", "sleep 300")]
         self.finished = set()
+        # The executor plan's steps still to see.
+        self.awaited = {"echo", "finished", "executor_lost"}
         self.killing = False
         self.reconciled = set()
         self.resubscribed = False
@@ -142,9 +147,12 @@ class Plan(Scheduler):
         if reason == "REASON_RECONCILIATION":
             self.on_reconciled(driver, name, state)
             return
-        if state == "TASK_FINISHED" and self.plan == "executor":
+        if state == "TASK_RUNNING" and self.plan == "executor":
+            hello = base64.b64encode(b"hello").decode()
+            driver.sendFrameworkMessage({"value": "pymesos-executor"}, status["agent_id"], hello)
+        elif state == "TASK_FINISHED" and self.plan == "executor":
             say(event="finished", task=name, message=status.get("message"))
-            self.finish(driver, 0)
+            self.step_done(driver, "finished")
         elif state == "TASK_FINISHED":
             with self.lock:
                 self.finished.add(name)
@@ -166,6 +174,25 @@ class Plan(Scheduler):
         elif state in ("TASK_FAILED", "TASK_ERROR", "TASK_LOST", "TASK_DROPPED"):
             say(event="unexpected", task=name, state=state, message=status.get("message"))
             self.finish(driver, 1)
+
+    def frameworkMessage(self, driver, executor_id, agent_id, message):
+        text = base64.b64decode(message).decode()
+        say(event="message", executor=executor_id["value"], data=text)
+        self.step_done(driver, "echo")
+
+    def executorLost(self, driver, executor_id, agent_id, status):
+        say(event="executor_lost", executor=executor_id["value"], status=status)
+        self.step_done(driver, "executor_lost")
+
+    def slaveLost(self, driver, agent_id):
+        say(event="agent_lost", agent=agent_id["value"])
+
+    def step_done(self, driver, step):
+        with self.lock:
+            self.awaited.discard(step)
+            done = not self.awaited
+        if done:
+            self.finish(driver, 0)
 
     def on_reconciled(self, driver, name, state):
         with self.lock:

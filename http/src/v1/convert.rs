@@ -426,6 +426,31 @@ pub fn uuid(text: &str) -> Result<[u8; 16], String> {
         .map_err(|_| format!("acknowledge.uuid has {} bytes, not 16", bytes.len()))
 }
 
+/// A framework message's bytes as its `data`: base64.
+pub fn message_data_out(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+/// The bytes of a framework message's base64 `data`, at most
+/// [`MAX_MESSAGE_DATA_BYTES`](corral_api::framework::MAX_MESSAGE_DATA_BYTES).
+pub fn message_data(text: &str) -> Result<Vec<u8>, String> {
+    let max = corral_api::framework::MAX_MESSAGE_DATA_BYTES;
+    // Checked before decoding: base64 is 4 characters per 3 bytes.
+    if text.len() / 4 * 3 > max + 2 {
+        return Err(format!("message.data is over the limit of {max} bytes"));
+    }
+    let bytes = STANDARD
+        .decode(text)
+        .map_err(|e| format!("message.data is not base64: {e}"))?;
+    if bytes.len() > max {
+        return Err(format!(
+            "message.data has {} bytes, over the limit of {max}",
+            bytes.len()
+        ));
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

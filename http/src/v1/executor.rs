@@ -21,6 +21,17 @@ pub struct Call {
     /// UPDATE's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update: Option<Update>,
+    /// MESSAGE's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Message>,
+}
+
+/// `Call.Message` and `Event.Message`: bytes between the executor and its
+/// framework.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// Base64 of the bytes.
+    pub data: String,
 }
 
 /// `Call.Subscribe`: what an executor that subscribes again (after its
@@ -80,6 +91,9 @@ pub struct Event {
     /// ACKNOWLEDGED's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledged: Option<Acknowledged>,
+    /// MESSAGE's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Message>,
 }
 
 /// `Event.Type` (those Corral sends).
@@ -91,6 +105,7 @@ pub enum EventType {
     Launch,
     Kill,
     Acknowledged,
+    Message,
     Shutdown,
     Heartbeat,
 }
@@ -105,6 +120,7 @@ impl Event {
             launch: None,
             kill: None,
             acknowledged: None,
+            message: None,
         }
     }
 }

@@ -38,6 +38,9 @@ pub struct Call {
     /// SUPPRESS's (roles; optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppress: Option<Roles>,
+    /// MESSAGE's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Message>,
 }
 
 /// `Call.Type`. Serde refuses a type Mesos does not have, naming the ones
@@ -148,6 +151,34 @@ pub struct Roles {
     pub roles: Vec<String>,
 }
 
+/// `Call.Message` and `Event.Message`: bytes between a framework and one
+/// of its executors.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// The agent the executor runs on.
+    pub agent_id: Id,
+    /// The executor.
+    pub executor_id: Id,
+    /// Base64 of the bytes.
+    pub data: String,
+}
+
+/// `Event.Failure`: an executor of the framework ended (with its
+/// `executor_id` and wait `status`), or an agent was lost (`agent_id`
+/// alone).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<Id>,
+    /// The executor that ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executor_id: Option<Id>,
+    /// Its Unix wait status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<i32>,
+}
+
 /// An event on a subscription's stream.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -166,6 +197,12 @@ pub struct Event {
     /// UPDATE's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update: Option<Update>,
+    /// MESSAGE's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Message>,
+    /// FAILURE's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
     /// ERROR's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<Error>,
@@ -180,6 +217,7 @@ pub enum EventType {
     Offers,
     Rescind,
     Update,
+    Message,
     Failure,
     Error,
     Heartbeat,
@@ -195,6 +233,8 @@ impl Event {
             offers: None,
             rescind: None,
             update: None,
+            message: None,
+            failure: None,
             error: None,
         }
     }

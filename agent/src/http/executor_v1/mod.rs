@@ -10,15 +10,17 @@
 //! [`session`] actor that registers with the agent as that executor (or,
 //! from an executor that subscribes again, hands its session the new
 //! stream); the stream then carries SUBSCRIBED, LAUNCH, KILL, ACKNOWLEDGED
-//! and SHUTDOWN. An UPDATE (a status with its uuid) is answered 202 and
-//! relayed to the agent, which acknowledges it once it holds it.
+//! and SHUTDOWN, and MESSAGE for the framework's messages. An UPDATE (a
+//! status with its uuid) is answered 202 and relayed to the agent, which
+//! acknowledges it once it holds it; a MESSAGE (bytes for the framework)
+//! is answered 202 and relayed, best effort.
 //!
 //! | answer | when |
 //! |---|---|
 //! | 200 + stream | SUBSCRIBE |
-//! | 202 | UPDATE, HEARTBEAT |
-//! | 400 | malformed JSON or protobuf, a missing part, an update that is not a status Corral can take, MESSAGE (not yet) |
-//! | 403 | an UPDATE from an executor with no subscription on this agent |
+//! | 202 | UPDATE, MESSAGE, HEARTBEAT |
+//! | 400 | malformed JSON or protobuf, a missing part, an update that is not a status Corral can take, a message whose data is not base64 or over 32 KiB |
+//! | 403 | an UPDATE or MESSAGE from an executor with no subscription on this agent |
 //! | 406 | a SUBSCRIBE whose `Accept` allows neither `application/json` nor `application/x-protobuf` |
 //! | 415 | a `Content-Type` other than those two |
 //! | 503 | the agent has not registered yet, or the executor's previous session is still ending |
@@ -27,9 +29,10 @@ mod session;
 mod subscriptions;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use corral_api::executor::ExecutorUpdate;
+use corral_api::executor::{ExecutorMessage, ExecutorUpdate};
+use corral_api::ids::FrameworkId;
 use corral_http::ask::ask;
-use corral_http::v1::convert::status_in;
+use corral_http::v1::convert::{message_data, status_in};
 use corral_http::v1::executor::{Call, CallType, Subscribe};
 use corral_http::v1::media::{self, Format};
 use corral_http::v1::protobuf;
@@ -74,22 +77,43 @@ async fn call(
                 .update
                 .as_ref()
                 .ok_or_else(|| ApiError::bad_request("Expecting 'update' to be present"))?;
-            let sub = subs.get(fw, exec).ok_or_else(|| {
-                ApiError::forbidden(format!(
-                    "executor {exec} of framework {fw} is not subscribed on this agent"
-                ))
-            })?;
+            let sub = subscribed(&subs, fw, exec)?;
             let status =
                 status_in(&update.status, fw, &sub.agent_id).map_err(ApiError::bad_request)?;
             Inbox::push(&sub.inbox, FromExecutor::Update(ExecutorUpdate { status }));
             api.node.send(&sub.session, Poke);
             Ok(HttpResponse::Accepted().finish())
         }
+        CallType::Message => {
+            let message = call
+                .message
+                .as_ref()
+                .ok_or_else(|| ApiError::bad_request("Expecting 'message' to be present"))?;
+            let data = message_data(&message.data).map_err(ApiError::bad_request)?;
+            let sub = subscribed(&subs, fw, exec)?;
+            let message = ExecutorMessage {
+                framework_id: FrameworkId(fw.to_owned()),
+                executor_id: exec.to_owned(),
+                data,
+            };
+            Inbox::push(&sub.inbox, FromExecutor::Message(message));
+            api.node.send(&sub.session, Poke);
+            Ok(HttpResponse::Accepted().finish())
+        }
         CallType::Heartbeat => Ok(HttpResponse::Accepted().finish()),
-        CallType::Message | CallType::Unknown => Err(ApiError::bad_request(
-            "only SUBSCRIBE, UPDATE and HEARTBEAT are served (docs/mesos-compatibility.md)",
+        CallType::Unknown => Err(ApiError::bad_request(
+            "only SUBSCRIBE, UPDATE, MESSAGE and HEARTBEAT are served (docs/mesos-compatibility.md)",
         )),
     }
+}
+
+/// The subscription of executor `exec` of `fw`; 403 if it has none here.
+fn subscribed(subs: &Subscriptions, fw: &str, exec: &str) -> Result<Subscription, ApiError> {
+    subs.get(fw, exec).ok_or_else(|| {
+        ApiError::forbidden(format!(
+            "executor {exec} of framework {fw} is not subscribed on this agent"
+        ))
+    })
 }
 
 async fn subscribe(

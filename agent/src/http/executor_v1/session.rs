@@ -21,11 +21,11 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use corral_api::executor::{
-    ExecutorReregistered, ExecutorUpdate, KillTask, RegisterExecutor, RunTask, ShutdownExecutor,
-    UpdateAck,
+    ExecutorReregistered, ExecutorUpdate, FrameworkMessage, KillTask, RegisterExecutor, RunTask,
+    ShutdownExecutor, UpdateAck,
 };
 use corral_api::ids::FrameworkId;
-use corral_http::v1::convert::task_info_out;
+use corral_http::v1::convert::{message_data_out, task_info_out};
 use corral_http::v1::executor::{self as v1, Event, EventType};
 use corral_http::v1::media::{self, Format};
 use corral_http::v1::protobuf;
@@ -252,6 +252,7 @@ impl Actor for Session {
             .on::<ExecutorReregistered>()
             .on::<KillTask>()
             .on::<UpdateAck>()
+            .on::<FrameworkMessage>()
             .on::<ShutdownExecutor>();
     }
 
@@ -280,6 +281,10 @@ impl Handler<Poke> for Session {
                 Next::Call(FromExecutor::Update(update)) => {
                     let agent = self.agent.clone();
                     ctx.send(&agent, update);
+                }
+                Next::Call(FromExecutor::Message(message)) => {
+                    let agent = self.agent.clone();
+                    ctx.send(&agent, message);
                 }
                 Next::Empty => break,
                 Next::Closed => {
@@ -360,6 +365,21 @@ impl Handler<UpdateAck> for Session {
                     uuid: STANDARD.encode(msg.uuid),
                 }),
                 ..Event::bare(EventType::Acknowledged)
+            };
+            self.emit(&event, ctx);
+        }
+    }
+}
+
+impl Handler<FrameworkMessage> for Session {
+    fn handle(&mut self, msg: FrameworkMessage, ctx: &mut Ctx<'_, Self>) {
+        // Without a stream the message is lost, as Mesos's best effort.
+        if self.agent_speaks_to_stream(ctx) {
+            let event = Event {
+                message: Some(v1::Message {
+                    data: message_data_out(&msg.data),
+                }),
+                ..Event::bare(EventType::Message)
             };
             self.emit(&event, ctx);
         }

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
-use corral_api::executor::ExecutorUpdate;
+use corral_api::executor::{ExecutorMessage, ExecutorUpdate};
 use corral_http::v1::media::Format;
 use corral_http::v1::stream::{self, EventSender, Inbox};
 use corral_runtime::Pid;
@@ -24,6 +24,8 @@ pub(super) enum FromExecutor {
     Detach(u64),
     /// A status update to relay to the agent.
     Update(ExecutorUpdate),
+    /// Bytes for the executor's framework, to relay to the agent.
+    Message(ExecutorMessage),
 }
 
 /// A SUBSCRIBE, as its session takes it.

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use corral_api::framework::{Accept, Acknowledge, Decline, Kill, Operation, Reconcile};
+use corral_api::framework::{
+    Accept, Acknowledge, Decline, FrameworkMessage, Kill, Operation, Reconcile,
+};
 use corral_api::ids::{AgentId, OfferId, TaskId};
 use corral_http::v1::convert;
 use corral_http::v1::scheduler::{Call, CallType};
@@ -19,6 +21,7 @@ pub(super) enum Relay {
     Kill(Kill),
     Acknowledge(Acknowledge),
     Reconcile(Reconcile),
+    Message(FrameworkMessage),
     Teardown,
 }
 
@@ -90,6 +93,14 @@ pub(super) fn relay(call: Call) -> Result<Option<Relay>, ApiError> {
                     .collect(),
             })
         }
+        CallType::Message => {
+            let m = call.message.ok_or_else(|| missing("message"))?;
+            Relay::Message(FrameworkMessage {
+                agent_id: AgentId(m.agent_id.value),
+                executor_id: m.executor_id.value,
+                data: convert::message_data(&m.data).map_err(ApiError::bad_request)?,
+            })
+        }
         CallType::AcceptInverseOffers | CallType::DeclineInverseOffers | CallType::Request => {
             return Ok(None)
         }
@@ -97,7 +108,6 @@ pub(super) fn relay(call: Call) -> Result<Option<Relay>, ApiError> {
             return Err(ApiError::bad_request("SUBSCRIBE is handled on its own"))
         }
         kind @ (CallType::Shutdown
-        | CallType::Message
         | CallType::AcknowledgeOperationStatus
         | CallType::ReconcileOperations
         | CallType::UpdateFramework
@@ -222,6 +232,8 @@ mod tests {
                 "task_id": {"value": "t"}, "uuid": "AAAAAAAAAAAAAAAAAAAAAA=="}}),
             json!({"type": "RECONCILE", "reconcile": {}}),
             json!({"type": "MESSAGE"}),
+            json!({"type": "MESSAGE", "message": {"agent_id": {"value": "a"},
+                "executor_id": {"value": "e"}, "data": "aGk="}}),
             json!({"type": "TEARDOWN"}),
         ] {
             let c = call(v);
@@ -248,13 +260,50 @@ mod tests {
         let reserve =
             refused(json!({"type": "ACCEPT", "accept": {"operations": [{"type": "RESERVE"}]}}));
         assert!(reserve.contains("RESERVE is not supported"), "{reserve}");
-        let message = refused(json!({"type": "MESSAGE", "message": {}}));
-        assert!(message.starts_with("MESSAGE is not supported"), "{message}");
+        assert_eq!(
+            refused(json!({"type": "MESSAGE"})),
+            "Expecting 'message' to be present"
+        );
+        let shutdown = refused(json!({"type": "SHUTDOWN"}));
+        assert!(
+            shutdown.starts_with("SHUTDOWN is not supported"),
+            "{shutdown}"
+        );
         let bad_uuid = refused(json!({"type": "ACKNOWLEDGE", "acknowledge": {
             "agent_id": {"value": "a"}, "task_id": {"value": "t"}, "uuid": "!!"}}));
         assert!(bad_uuid.contains("base64"), "{bad_uuid}");
         let filter =
             refused(json!({"type": "DECLINE", "decline": {"filters": {"refuse_seconds": -1}}}));
         assert!(filter.contains("refuse_seconds"), "{filter}");
+    }
+
+    #[test]
+    fn a_message_is_relayed_with_its_bytes_and_bad_data_is_a_400() {
+        let r = relay(call(json!({"type": "MESSAGE", "message": {
+            "agent_id": {"value": "a"}, "executor_id": {"value": "e"}, "data": "aGk="}})));
+        let Ok(Some(Relay::Message(m))) = r else {
+            panic!("not a message: {r:?}");
+        };
+        assert_eq!(
+            (m.agent_id, m.executor_id.as_str(), m.data.as_slice()),
+            (AgentId("a".into()), "e", b"hi".as_slice())
+        );
+        let message = |data: String| {
+            refused(json!({"type": "MESSAGE", "message": {
+                "agent_id": {"value": "a"}, "executor_id": {"value": "e"}, "data": data}}))
+        };
+        let not_base64 = message("!!".into());
+        assert!(
+            not_base64.contains("message.data is not base64"),
+            "{not_base64}"
+        );
+        let max = corral_api::framework::MAX_MESSAGE_DATA_BYTES;
+        let big = convert::message_data_out(&vec![0u8; max + 1]);
+        let over = message(big);
+        assert!(over.contains("over the limit of 32768"), "{over}");
+        let at_limit = convert::message_data_out(&vec![0u8; max]);
+        let r = relay(call(json!({"type": "MESSAGE", "message": {
+            "agent_id": {"value": "a"}, "executor_id": {"value": "e"}, "data": at_limit}})));
+        assert!(matches!(r, Ok(Some(Relay::Message(m))) if m.data.len() == max));
     }
 }

@@ -11,11 +11,12 @@
 //! from this process.
 
 use corral_api::framework::{
-    FrameworkError, Heartbeat, LeaderElected, NotLeader, Offers, Rescind, Revive, Subscribe,
-    Subscribed, Suppress, Teardown, Update,
+    ExecutorMessage, Failure, FrameworkError, Heartbeat, LeaderElected, NotLeader, Offers, Rescind,
+    Revive, Subscribe, Subscribed, Suppress, Teardown, Update,
 };
 use corral_http::v1::convert;
 use corral_http::v1::scheduler::{self as v1, Event, EventType};
+use corral_http::v1::shapes::Id;
 use corral_http::v1::stream::{EventSender, Inbox, Next, Poke};
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid};
 
@@ -106,6 +107,7 @@ impl Session {
             Relay::Kill(m) => ctx.send(&master, m),
             Relay::Acknowledge(m) => ctx.send(&master, m),
             Relay::Reconcile(m) => ctx.send(&master, m),
+            Relay::Message(m) => ctx.send(&master, m),
             Relay::Teardown => {
                 // Mesos ends the stream of a framework that tore itself
                 // down; the master has forgotten it.
@@ -125,6 +127,8 @@ impl Actor for Session {
             .on::<Update>()
             .on::<Heartbeat>()
             .on::<FrameworkError>()
+            .on::<ExecutorMessage>()
+            .on::<Failure>()
             .on::<NotLeader>()
             .on::<LeaderElected>();
     }
@@ -228,6 +232,38 @@ impl Handler<Update> for Session {
                     status: convert::status(&msg.status),
                 }),
                 ..Event::bare(EventType::Update)
+            };
+            self.emit(&event, ctx);
+        }
+    }
+}
+
+impl Handler<ExecutorMessage> for Session {
+    fn handle(&mut self, msg: ExecutorMessage, ctx: &mut Ctx<'_, Self>) {
+        if self.sent_by_master(ctx) {
+            let event = Event {
+                message: Some(v1::Message {
+                    agent_id: Id::of(&msg.agent_id.0),
+                    executor_id: Id::of(&msg.executor_id),
+                    data: convert::message_data_out(&msg.data),
+                }),
+                ..Event::bare(EventType::Message)
+            };
+            self.emit(&event, ctx);
+        }
+    }
+}
+
+impl Handler<Failure> for Session {
+    fn handle(&mut self, msg: Failure, ctx: &mut Ctx<'_, Self>) {
+        if self.sent_by_master(ctx) {
+            let event = Event {
+                failure: Some(v1::Failure {
+                    agent_id: Some(Id::of(&msg.agent_id.0)),
+                    executor_id: msg.executor_id.as_deref().map(Id::of),
+                    status: msg.status,
+                }),
+                ..Event::bare(EventType::Failure)
             };
             self.emit(&event, ctx);
         }

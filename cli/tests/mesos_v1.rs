@@ -366,6 +366,20 @@ fn a_pymesos_executor_runs_a_pymesos_frameworks_task() {
             "task_id": {"value": "t"}, "state": "TASK_RUNNING", "uuid": "AAAAAAAAAAAAAAAAAAAAAA=="}}});
     let (s, t) = call("application/json", &stranger.to_string());
     assert_eq!((s, t.contains("not subscribed")), (403, true), "{t}");
+    let message = |part: Value| {
+        let mut m = json!({"type": "MESSAGE", "framework_id": {"value": "f"},
+            "executor_id": {"value": "nobody"}});
+        if !part.is_null() {
+            m["message"] = part;
+        }
+        call("application/json", &m.to_string())
+    };
+    let (s, t) = message(Value::Null);
+    assert_eq!((s, t.contains("Expecting 'message'")), (400, true), "{t}");
+    let (s, t) = message(json!({"data": "!!"}));
+    assert_eq!((s, t.contains("base64")), (400, true), "{t}");
+    let (s, t) = message(json!({"data": "aGk="}));
+    assert_eq!((s, t.contains("not subscribed")), (403, true), "{t}");
     let (s, t) = call("application/json", r#"{"type": "SUBSCRIBE"}"#);
     assert_eq!((s, t.contains("executor_id")), (400, true), "{t}");
     let (s, t) = call("text/plain", "{}");

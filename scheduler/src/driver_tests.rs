@@ -164,6 +164,9 @@ impl Scheduler for Probe {
         self.refused(driver.launch(&offer, vec![], None));
         self.refused(driver.launch(&offer, vec![task("x"), task("x")], None));
         self.refused(driver.decline(vec![], None));
+        let big = vec![0; corral_api::framework::MAX_MESSAGE_DATA_BYTES + 1];
+        let agent = AgentId::from("a1");
+        self.refused(driver.send_framework_message(&agent, "e", big));
     }
 
     fn reregistered(&mut self, _: &mut Driver<'_, '_, Self>, _: &FrameworkId) {
@@ -428,6 +431,7 @@ fn requests_that_cannot_be_served_are_errors_and_send_nothing() {
             DriverError::Empty("a launch names no task"),
             DriverError::DuplicateTask(TaskId::from("x")),
             DriverError::Empty("a decline names no offer"),
+            DriverError::TooLarge(corral_api::framework::MAX_MESSAGE_DATA_BYTES + 1),
             DriverError::DuplicateTask(TaskId::from("t1")),
         ]
     );

@@ -65,6 +65,46 @@ fn a_hand_built_kill_reads_and_is_written_byte_for_byte() {
 }
 
 #[test]
+fn a_hand_built_message_call_and_failure_event_read_as_mesos_numbers_them() {
+    // framework_id = 1, type = 2 (MESSAGE = 10), message = 10 { agent_id =
+    // 1, executor_id = 2, data = 3 }.
+    let bytes = [
+        id(1, "fw"),
+        num(2, 10),
+        len(10, &[id(1, "a1"), id(2, "e"), len(3, b"hi")].concat()),
+    ]
+    .concat();
+    let c = call(
+        json!({"framework_id": {"value": "fw"}, "type": "MESSAGE", "message": {
+        "agent_id": {"value": "a1"}, "executor_id": {"value": "e"}, "data": "aGk="}}),
+    );
+    assert_eq!(decode_call(&bytes).expect("decodes"), c);
+    assert_eq!(encode_call(&c).expect("encodes"), bytes);
+    // type = 1 (FAILURE = 6), failure = 7 { agent_id = 1, executor_id = 2,
+    // status = 3 }; MESSAGE = 5 with message = 6.
+    let failure = [
+        num(1, 6),
+        len(7, &[id(1, "a1"), id(2, "e"), num(3, 256)].concat()),
+    ]
+    .concat();
+    let e = event(
+        json!({"type": "FAILURE", "failure": {"agent_id": {"value": "a1"},
+        "executor_id": {"value": "e"}, "status": 256}}),
+    );
+    assert_eq!(encode_event(&e).expect("encodes"), failure);
+    let message = [
+        num(1, 5),
+        len(6, &[id(1, "a1"), id(2, "e"), len(3, b"hi")].concat()),
+    ]
+    .concat();
+    let e = event(
+        json!({"type": "MESSAGE", "message": {"agent_id": {"value": "a1"},
+        "executor_id": {"value": "e"}, "data": "aGk="}}),
+    );
+    assert_eq!(encode_event(&e).expect("encodes"), message);
+}
+
+#[test]
 fn a_hand_built_update_event_is_what_corral_writes() {
     let uuid: Vec<u8> = (0..16).collect();
     let status = [
@@ -171,6 +211,8 @@ fn every_call() -> Vec<Call> {
             {"task_id": {"value": "t2"}}]}}),
         json!({"type": "RECONCILE", "framework_id": fw, "reconcile": {"tasks": []}}),
         json!({"type": "MESSAGE", "framework_id": fw}),
+        json!({"type": "MESSAGE", "framework_id": fw, "message": {"agent_id": {"value": "a1"},
+            "executor_id": {"value": "e"}, "data": "aGk="}}),
         json!({"type": "UPDATE_FRAMEWORK", "framework_id": fw}),
     ]
     .into_iter()
@@ -196,6 +238,11 @@ fn every_event() -> Vec<Event> {
         json!({"type": "ERROR", "error": {"message": "refused"}}),
         json!({"type": "HEARTBEAT"}),
         json!({"type": "FAILURE"}),
+        json!({"type": "FAILURE", "failure": {"agent_id": {"value": "a1"}}}),
+        json!({"type": "FAILURE", "failure": {"agent_id": {"value": "a1"},
+            "executor_id": {"value": "e"}, "status": 256}}),
+        json!({"type": "MESSAGE", "message": {"agent_id": {"value": "a1"},
+            "executor_id": {"value": "e"}, "data": "AP8="}}),
     ]
     .into_iter()
     .map(event)

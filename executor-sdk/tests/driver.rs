@@ -8,9 +8,10 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use corral_api::executor::{
-    ExecutorReregistered, ExecutorUpdate, KillTask, RegisterExecutor, ReregisterExecutor, RunTask,
-    ShutdownExecutor, UpdateAck,
+    ExecutorMessage, ExecutorReregistered, ExecutorUpdate, FrameworkMessage, KillTask,
+    RegisterExecutor, ReregisterExecutor, RunTask, ShutdownExecutor, UpdateAck,
 };
+use corral_api::framework::MAX_MESSAGE_DATA_BYTES;
 use corral_api::ids::{FrameworkId, TaskId};
 use corral_api::task::{TaskInfo, TaskState};
 use corral_executor_sdk::{actor_name, Control, Executor, ExecutorConfig, ExecutorDriver, Outcome};
@@ -55,6 +56,8 @@ struct Agent {
     auto_ack: bool,
     /// Pending uuids, for acknowledging by hand.
     unacked: Vec<(TaskId, [u8; 16])>,
+    /// Framework messages from the executor: (framework, executor, data).
+    messages: Vec<(String, String, Vec<u8>)>,
 }
 
 type Shared<T> = Rc<RefCell<T>>;
@@ -65,7 +68,15 @@ impl Actor for AgentDouble {
     fn handlers(h: &mut Handlers<Self>) {
         h.on::<RegisterExecutor>()
             .on::<ReregisterExecutor>()
-            .on::<ExecutorUpdate>();
+            .on::<ExecutorUpdate>()
+            .on::<ExecutorMessage>();
+    }
+}
+
+impl Handler<ExecutorMessage> for AgentDouble {
+    fn handle(&mut self, m: ExecutorMessage, _: &mut Ctx<'_, Self>) {
+        let got = (m.framework_id.0, m.executor_id, m.data);
+        self.0.borrow_mut().messages.push(got);
     }
 }
 
@@ -147,6 +158,16 @@ impl Executor for Worker {
             .expect("a given task");
         ex.update(&id, TaskState::Running, "")
             .expect("a given task");
+    }
+
+    /// Answers with the bytes reversed; an oversized answer is refused
+    /// and sends nothing.
+    fn framework_message(&mut self, ex: &mut Control<'_, '_, Self>, data: &[u8]) {
+        let too_big = vec![0; MAX_MESSAGE_DATA_BYTES + 1];
+        assert!(ex.send_framework_message(too_big).is_err());
+        let answer = data.iter().rev().copied().collect();
+        ex.send_framework_message(answer)
+            .expect("a registered executor sends");
     }
 
     fn kill(&mut self, ex: &mut Control<'_, '_, Self>, id: &TaskId, _: Duration) {
@@ -385,4 +406,29 @@ fn with_checkpointing_it_is_taken_back_and_resends_what_was_not_acknowledged() {
         "resent in order"
     );
     assert_eq!(w.outcome(), None, "the task still runs");
+}
+
+#[test]
+fn framework_messages_come_from_the_agent_and_answers_go_to_it() {
+    let mut w = World::new(
+        false,
+        Agent {
+            tasks: vec![task("t1")],
+            auto_ack: true,
+            ..Agent::default()
+        },
+    );
+    w.run_for(secs(2));
+    let stranger = Pid::new("mallory", "10.6.6.6:5051".parse().expect("addr")).expect("pid");
+    let to = Pid::new(&actor_name("e1"), executor_addr()).expect("a valid name");
+    let ignored = FrameworkMessage {
+        data: b"from a stranger".to_vec(),
+    };
+    let _ = w.sim.send(stranger, &to, ignored);
+    w.send_to_executor(FrameworkMessage {
+        data: b"ping".to_vec(),
+    });
+    w.run_for(secs(1));
+    let got = w.agent.borrow().messages.clone();
+    assert_eq!(got, [("fw-1".into(), "e1".into(), b"gnip".to_vec())]);
 }

@@ -85,13 +85,24 @@ impl AgentCore {
         let Some((framework_id, executor_id)) = self.custom_executors.remove(&launch) else {
             return;
         };
+        self.report_exit_of(framework_id, executor_id, wait_status(status));
+    }
+
+    /// Tells the master that executor `executor_id` of `framework_id`
+    /// ended, if it is registered (not retried, as in Mesos).
+    pub(super) fn report_exit_of(
+        &mut self,
+        framework_id: FrameworkId,
+        executor_id: String,
+        status: Option<i32>,
+    ) {
         if !self.is_registered() {
             return;
         }
         let exited = master::ExitedExecutor {
             framework_id,
             executor_id,
-            status: wait_status(status),
+            status,
         };
         let to = self.master.clone();
         self.send(&to, Outgoing::ExitedExecutor(exited));

@@ -262,6 +262,14 @@ impl AgentCore {
             })
             .map(|(k, _)| k.clone())
             .collect();
+        // A framework's own executor is told to the master after its
+        // tasks' ends, as one this run launched; its wait status is not
+        // known.
+        let own = lost.iter().find_map(|key| {
+            let task = self.tasks.get(key)?;
+            task.info.executor.as_ref()?;
+            Some((key.0.clone(), task.executor_id().to_owned()))
+        });
         for key in lost {
             let Some(task) = self.tasks.get(&key) else {
                 continue;
@@ -276,6 +284,9 @@ impl AgentCore {
             self.end_task(now, &key, status);
         }
         self.flush(now.time);
+        if let Some((framework_id, executor_id)) = own {
+            self.report_exit_of(framework_id, executor_id, None);
+        }
     }
 
     /// An executor that outlived its agent's link (a restart of this agent,

@@ -268,3 +268,29 @@ fn a_recovered_task_of_a_frameworks_own_executor_keeps_that_executors_sandbox() 
         ]
     );
 }
+
+#[test]
+fn a_recovered_frameworks_own_executor_that_is_lost_is_told_to_the_master() {
+    let mut own = record("t1", true, Some(executor()), false);
+    if let Some(t) = own.task.as_mut() {
+        t.info.executor = Some(corral_api::task::ExecutorInfo {
+            executor_id: "shared".into(),
+            command: "my-executor".into(),
+            env: vec![],
+        });
+    }
+    let (mut h, _) = restarted(config(), checkpoint(vec![own]));
+    // The term it followed before its restart.
+    admit(&mut h, 3);
+    let got = h.shown(|c, n| c.handle_exited(n, &executor()));
+    let ends = got
+        .iter()
+        .position(|l| l == "send m1 StatusUpdate(t1 Failed)");
+    let exit = got
+        .iter()
+        .position(|l| l == "send m1 ExitedExecutor(shared None)");
+    assert!(
+        matches!((ends, exit), (Some(e), Some(x)) if e < x),
+        "{got:?}"
+    );
+}

@@ -6,11 +6,11 @@
 //! expects there); the master then pings it ([`Ping`]/[`Pong`]), sends
 //! [`RunTasks`], [`KillTask`], [`StatusAck`], [`ShutdownFramework`] and
 //! [`ShutdownAgent`]; the agent sends [`StatusUpdate`]s, resent until
-//! acknowledged, and [`ExitedExecutor`] when an executor process ends.
-//! Framework messages pass through both ways ([`FrameworkToExecutor`],
-//! [`ExecutorToFramework`]), best effort. With several masters it follows the leader ([`NotLeader`],
-//! [`LeaderElected`] and the term in [`AgentRegistered`]; see
-//! [`crate::leader`]).
+//! acknowledged, and [`ExitedExecutor`] when a framework's own executor
+//! ends. Framework messages pass through both ways
+//! ([`FrameworkToExecutor`], [`ExecutorToFramework`]), best effort. With
+//! several masters it follows the leader ([`NotLeader`], [`LeaderElected`]
+//! and the term in [`AgentRegistered`]; see [`crate::leader`]).
 //!
 //! Delivery is the runtime's: at most once, in order per sender.
 
@@ -231,8 +231,8 @@ pub struct ExecutorToFramework {
     pub data: Vec<u8>,
 }
 
-/// Agent → master: an executor's process ended (Mesos's
-/// `ExitedExecutorMessage`); the master tells its framework with a
+/// Agent → master: a framework's own executor ended (Mesos's
+/// `ExitedExecutorMessage`; not sent for command executors, as in Mesos); the master tells its framework with a
 /// [`crate::framework::Failure`]. Not retried: a framework that misses it
 /// still hears of each task through its updates.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

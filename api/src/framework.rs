@@ -249,7 +249,7 @@ pub struct ExecutorMessage {
 /// Something the framework depended on is gone (Mesos's FAILURE event):
 /// with `executor_id`, that executor of the framework ended on `agent_id`
 /// (its tasks' ends come as updates of their own); without, the agent
-/// became unreachable or was removed.
+/// became unreachable.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Failure {
     /// The agent.

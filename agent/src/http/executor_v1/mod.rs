@@ -10,7 +10,8 @@
 //! [`session`] actor that registers with the agent as that executor (or,
 //! from an executor that subscribes again, hands its session the new
 //! stream); the stream then carries SUBSCRIBED, LAUNCH, KILL, ACKNOWLEDGED
-//! and SHUTDOWN, and MESSAGE for the framework's messages. An UPDATE (a
+//! and SHUTDOWN, MESSAGE for the framework's messages, and a HEARTBEAT
+//! every 30 minutes. An UPDATE (a
 //! status with its uuid) is answered 202 and relayed to the agent, which
 //! acknowledges it once it holds it; a MESSAGE (bytes for the framework)
 //! is answered 202 and relayed, best effort.

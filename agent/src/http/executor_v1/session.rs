@@ -46,6 +46,11 @@ const REGISTER_TRIES: u32 = 10;
 /// told to wait for their agent (`MESOS_RECOVERY_TIMEOUT`).
 pub(super) const RESUBSCRIBE_WAIT: Duration = Duration::from_secs(15 * 60);
 
+/// How often a subscribed executor's stream gets a HEARTBEAT, so that a
+/// proxy between them does not close a quiet connection (Mesos's
+/// agent's interval).
+pub(super) const HEARTBEAT_EVERY: Duration = Duration::from_secs(30 * 60);
+
 /// The actor name of the session of executor `executor_id` of
 /// `framework_id`: the same on every run of the agent, so a restarted
 /// agent finds the executor at the pid it checkpointed. A stable hash
@@ -163,6 +168,17 @@ impl Session {
         });
     }
 
+    /// Writes a HEARTBEAT on stream `id` every [`HEARTBEAT_EVERY`], for as
+    /// long as it is the session's stream.
+    fn beat(&mut self, id: u64, ctx: &mut Ctx<'_, Self>) {
+        ctx.delay(HEARTBEAT_EVERY, move |me: &mut Self, ctx| {
+            if me.stream.as_ref().is_some_and(|s| s.id == id) {
+                me.emit(&Event::bare(EventType::Heartbeat), ctx);
+                me.beat(id, ctx);
+            }
+        });
+    }
+
     /// Ends the session unless a SUBSCRIBE waits in its inbox.
     fn retire(&mut self, ctx: &mut Ctx<'_, Self>) {
         let who = &self.who;
@@ -213,6 +229,7 @@ impl Session {
             return;
         }
         s.subscribed = true;
+        let stream = s.id;
         let resend = std::mem::take(&mut s.unacknowledged);
         let who = &self.who;
         let event = Event {
@@ -233,6 +250,7 @@ impl Session {
             ..Event::bare(EventType::Subscribed)
         };
         self.emit(&event, ctx);
+        self.beat(stream, ctx);
         let agent = self.agent.clone();
         for update in resend {
             ctx.send(&agent, update);
@@ -396,3 +414,7 @@ impl Handler<ShutdownExecutor> for Session {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;

@@ -22,6 +22,12 @@ pub const WORK_DIR: &str = "CORRAL_WORK_DIR";
 /// one named for each task (the command tasks of one launch share one
 /// executor). Unset, the executor runs one task, in its own sandbox.
 pub const TASKS_DIR: &str = "CORRAL_TASKS_DIR";
+
+/// The host user (a name) a container task runs as, inside its container:
+/// the command executor of a container task runs as the agent's user, as
+/// only it may reach the Docker daemon, and starts the container as this
+/// user (`--switch-user`).
+pub const CONTAINER_USER: &str = "CORRAL_CONTAINER_USER";
 /// The Docker daemon's address, as the Docker CLI reads it (default
 /// `unix:///var/run/docker.sock`); the agent passes its own on.
 pub const DOCKER_HOST: &str = "DOCKER_HOST";

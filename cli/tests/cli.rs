@@ -11,7 +11,7 @@ mod common;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::procs::assert_succeeded;
+use common::procs::{assert_succeeded, docker_test_image};
 use corral_examples::local::{find_executor, LocalCluster, LocalConfig};
 
 fn corral(args: &[&str]) -> Output {
@@ -289,25 +289,6 @@ fn corral_local_outlives_the_reader_of_its_output() {
     // only until its shutdown, which unwinding had begun, was done.
     assert!(!logged.contains("panicked"), "{logged}");
     assert!(matches!(alive, Ok(true)), "corral local died: {alive:?}");
-}
-
-fn docker_test_image() -> Result<&'static str, String> {
-    let image = "corral/busybox:test";
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/build-test-image.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .arg(image)
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{} failed: {}",
-            script.display(),
-            text(&out.stderr)
-        ));
-    }
-    Ok(image)
 }
 
 #[test]

@@ -124,3 +124,45 @@ fn acls_say_which_users_a_principal_may_run_tasks_as() {
         );
     }
 }
+
+#[test]
+fn a_docker_task_runs_as_its_frameworks_user_in_its_container() {
+    needs_root();
+    let image = common::procs::docker_test_image()
+        .unwrap_or_else(|why| panic!("this test needs Docker: {why}"));
+    let dir = test_dir("users-docker");
+    let docker = ["--containerizers", "docker,process"];
+    let (master, _procs) = cluster(&dir, 7, &[], &docker);
+    // The executor reaches the Docker daemon as the agent's user; the
+    // container runs as nobody (uid 65534 on the host), who owns the
+    // sandbox it writes in.
+    let run = |user: &str, extra: &[&str]| {
+        let mut args = vec![
+            "execute",
+            "--master",
+            &master,
+            "--docker-image",
+            image,
+            "--user",
+            user,
+            "--timeout",
+            "60s",
+            "--command",
+            "id -u; touch /mnt/mesos/sandbox/mine && echo wrote",
+        ];
+        args.extend_from_slice(extra);
+        corral_output(&args)
+    };
+    let out = run("nobody", &[]);
+    assert_succeeded(&out);
+    let log = corral_output(&["task", "log", "corral-execute-0", "--master", &master]);
+    assert_eq!(String::from_utf8_lossy(&log.stdout), "65534\nwrote\n");
+    // A parameter cannot pick another user than the framework's.
+    let out = run("nobody", &["--docker-parameter", "user=0"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("`user` cannot be given"),
+        "{}",
+        text(&out)
+    );
+}

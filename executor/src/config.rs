@@ -29,6 +29,11 @@ pub struct Site {
     /// ([`TASKS_DIR`](corral_api::executor_env::TASKS_DIR)); without it the executor
     /// runs one task, in its own sandbox.
     pub tasks_dir: Option<PathBuf>,
+    /// The host user's uid and gid a container task runs as inside its
+    /// container, when the agent named one
+    /// ([`CONTAINER_USER`](corral_api::executor_env::CONTAINER_USER)), or
+    /// why that user cannot be used (the task then fails saying so).
+    pub container_user: Option<Result<(u32, u32), String>>,
 }
 
 impl Site {
@@ -42,6 +47,7 @@ impl Site {
             sandbox: cfg.sandbox.clone(),
             work_dir,
             tasks_dir,
+            container_user: None,
         }
     }
 
@@ -74,6 +80,7 @@ mod tests {
             sandbox: PathBuf::from("/w/frameworks/fw/tasks/t1"),
             work_dir: None,
             tasks_dir: None,
+            container_user: None,
         };
         assert_eq!(site.for_task(&TaskId::from("t9")), Some(site.clone()));
         site.tasks_dir = Some(PathBuf::from("/w/frameworks/fw/tasks"));

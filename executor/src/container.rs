@@ -79,6 +79,9 @@ pub struct ContainerSpec {
     pub binds: Vec<String>,
     /// Host directories to create before the container (sandbox volumes).
     pub make_dirs: Vec<PathBuf>,
+    /// The uid and gid the container runs as, who must own the sandbox
+    /// and the volume directories it writes (None: the image's user).
+    pub owner: Option<(u32, u32)>,
     /// Extra options (from the allow-list).
     pub parameters: Vec<DockerParameter>,
     /// The working directory inside the container.
@@ -154,7 +157,27 @@ pub fn container_spec(task: &TaskInfo, site: &Site) -> Result<ContainerSpec, Str
     let Some(info) = task.container.as_ref() else {
         return Err("the task has no container".to_owned());
     };
-    let parameters = info.docker_parameters().map_err(|e| e.to_string())?;
+    let mut parameters = info.docker_parameters().map_err(|e| e.to_string())?;
+    let owner = match &site.container_user {
+        None => None,
+        Some(Err(why)) => return Err(why.clone()),
+        Some(Ok((uid, gid))) => {
+            // The framework's user is the one its principal may run as
+            // (run_tasks ACLs): a parameter must not pick another.
+            if parameters
+                .iter()
+                .any(|p| matches!(p, DockerParameter::User(_)))
+            {
+                return Err(
+                    "the docker parameter `user` cannot be given: this agent runs \
+                    tasks as their framework's user (--switch-user)"
+                        .to_owned(),
+                );
+            }
+            parameters.push(DockerParameter::User(format!("{uid}:{gid}")));
+            Some((*uid, *gid))
+        }
+    };
     let agent_id = site.agent_id.as_ref().map_or("", |a| a.0.as_str());
     let sandbox = site.sandbox.to_string_lossy().into_owned();
     let mut label_list = vec![
@@ -188,6 +211,7 @@ pub fn container_spec(task: &TaskInfo, site: &Site) -> Result<ContainerSpec, Str
         port_mappings: info.port_mappings.clone(),
         binds,
         make_dirs,
+        owner,
         parameters,
         working_dir: CONTAINER_SANDBOX.to_owned(),
         stdout: site.sandbox.join("stdout"),
@@ -363,6 +387,7 @@ mod tests {
             sandbox: "/w/frameworks/fw/tasks/t1".into(),
             work_dir: Some("/w".into()),
             tasks_dir: None,
+            container_user: None,
         }
     }
 
@@ -527,5 +552,30 @@ mod tests {
         );
         assert_eq!(state, TaskState::Killed);
         assert!(message.contains("failed to start: stopped"), "{message}");
+    }
+
+    #[test]
+    fn a_container_runs_as_the_user_the_agent_names_and_no_parameter_overrides_it() {
+        let site = Site {
+            container_user: Some(Ok((65534, 65533))),
+            ..cfg()
+        };
+        let spec = container_spec(&task(ContainerInfo::docker("img")), &site).unwrap();
+        assert_eq!(spec.owner, Some((65534, 65533)));
+        assert!(spec
+            .parameters
+            .contains(&DockerParameter::User("65534:65533".into())));
+        let mut info = ContainerInfo::docker("img");
+        info.parameters = vec![("user".into(), "0".into())];
+        let e = container_spec(&task(info.clone()), &site).unwrap_err();
+        assert!(e.contains("`user` cannot be given"), "{e}");
+        // Without a user from the agent, the parameter is the task's own.
+        assert!(container_spec(&task(info), &cfg()).is_ok());
+        let unknown = Site {
+            container_user: Some(Err("no user \"x\" on this machine".into())),
+            ..cfg()
+        };
+        let e = container_spec(&task(ContainerInfo::docker("img")), &unknown).unwrap_err();
+        assert_eq!(e, "no user \"x\" on this machine");
     }
 }

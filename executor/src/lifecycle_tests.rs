@@ -16,6 +16,7 @@ fn site() -> Site {
         sandbox: "/sandbox/t1".into(),
         work_dir: None,
         tasks_dir: None,
+        container_user: None,
     }
 }
 

@@ -99,6 +99,13 @@ fn config_from_env() -> Result<(ExecutorConfig, Site), RunError> {
     let dir = |name| Ok::<_, EnvError>(env::optional(name)?.map(std::path::PathBuf::from));
     let work_dir = dir(corral_api::executor_env::WORK_DIR)?;
     let tasks_dir = dir(corral_api::executor_env::TASKS_DIR)?;
-    let site = Site::of(&cfg, work_dir, tasks_dir);
+    let mut site = Site::of(&cfg, work_dir, tasks_dir);
+    site.container_user = env::optional(corral_api::executor_env::CONTAINER_USER)?.map(|name| {
+        match corral_runtime::node::user_ids(&name) {
+            Ok(Some(ids)) => Ok(ids),
+            Ok(None) => Err(format!("no user {name:?} on this machine")),
+            Err(e) => Err(e),
+        }
+    });
     Ok((cfg, site))
 }

@@ -295,15 +295,22 @@ impl AgentCore {
                 (self.cfg.executor_command.clone(), log.clone(), log)
             }
         };
-        let env = self.executor_env(me, agent_id, framework_id, framework, info, sandbox);
+        let mut vars = self.executor_env(me, agent_id, framework_id, framework, info, sandbox);
         // As the framework's user where it names one (the host refuses a
-        // user it cannot switch to, and the task fails saying so).
-        let user =
+        // user it cannot switch to, and the task fails saying so). A
+        // container task's executor stays the agent's user, which may reach
+        // the Docker daemon, and runs the container as the framework's.
+        let mut user =
             (self.cfg.switch_user && !framework.user.is_empty()).then(|| framework.user.clone());
+        if info.container.is_some() && info.executor.is_none() {
+            if let Some(name) = user.take() {
+                vars.push((env::CONTAINER_USER.to_owned(), name));
+            }
+        }
         ProcessSpec {
             user,
             command,
-            env,
+            env: vars,
             cwd: Some(sandbox.dir.clone()),
             stdout: Some(stdout),
             stderr: Some(stderr),

@@ -243,3 +243,23 @@ pub fn log_of(dir: &Path, name: &str) -> String {
 pub fn log_has(dir: &Path, name: &str, needle: &str) -> bool {
     log_of(dir, name).contains(needle)
 }
+
+/// The Docker image the tests run containers of, built locally by the
+/// project's script (no registry), or why it could not be.
+pub fn docker_test_image() -> Result<&'static str, String> {
+    let image = "corral/busybox:test";
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/build-test-image.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg(image)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(image)
+}

@@ -145,6 +145,7 @@ mod tests {
             ],
             binds: vec!["/sb:/mnt/mesos/sandbox:rw".into()],
             make_dirs: vec![],
+            owner: None,
             parameters: vec![
                 DockerParameter::Label("team".into(), "a".into()),
                 DockerParameter::Init(true),

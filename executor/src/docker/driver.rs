@@ -209,6 +209,17 @@ async fn launch(
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create the volume directory {}: {e}", dir.display()))?;
     }
+    // The sandbox and the volumes are the container user's to write in.
+    if let Some((uid, gid)) = spec.owner {
+        let sandbox = spec.stdout.parent();
+        for dir in sandbox
+            .into_iter()
+            .chain(spec.make_dirs.iter().map(|d| d.as_path()))
+        {
+            std::os::unix::fs::chown(dir, Some(uid), Some(gid))
+                .map_err(|e| format!("cannot give {} to uid {uid}: {e}", dir.display()))?;
+        }
+    }
     // A container under this name can only be a leftover of this very task.
     remove(docker, &spec.name).await;
     let options = CreateContainerOptions {

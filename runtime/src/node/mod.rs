@@ -34,6 +34,7 @@ use std::thread::{JoinHandle, ThreadId};
 use std::time::Duration;
 
 pub use config::{ConfigError, NodeConfig};
+pub use process::user_ids;
 pub use redb_store::RedbStorage;
 pub use reset_key::{ResetKeyError, RESET_KEY_BYTES, RESET_KEY_FILE};
 

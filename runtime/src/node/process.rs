@@ -187,6 +187,14 @@ fn switch_to(name: &str) -> Result<User, String> {
     Ok(user)
 }
 
+/// The uid and primary gid of host user `name` in the user database
+/// (passwd, LDAP, ...); None when there is no such user. For a process
+/// that starts others as that user by other means than this host (an
+/// executor that runs containers through the Docker daemon).
+pub fn user_ids(name: &str) -> Result<Option<(u32, u32)>, String> {
+    Ok(lookup(name)?.map(|u| (u.uid, u.gid)))
+}
+
 /// Looks `name` up in the user database (passwd, LDAP, ...).
 fn lookup(name: &str) -> Result<Option<User>, String> {
     let c_name = std::ffi::CString::new(name).map_err(|_| format!("bad user name {name:?}"))?;

@@ -5,7 +5,7 @@
 use corral_api::agent as master;
 use corral_api::ids::TaskId;
 use corral_api::task::TaskState;
-use corral_runtime::ExitStatus;
+use corral_runtime::{ExitStatus, ProcessSpec};
 
 use super::super::{LaunchId, Timer};
 use super::*;
@@ -556,4 +556,44 @@ fn a_task_shares_no_executor_with_a_container_task_or_a_frameworks_own() {
     assert_eq!(launches, ["launch 0", "launch 1", "launch 2"]);
     let executors: Vec<String> = h.core.tasks().map(|t| t.executor_id).collect();
     assert_eq!(executors, ["c1", "shared", "t1", "t1"]);
+}
+
+#[test]
+fn a_container_tasks_executor_keeps_the_agents_user_and_names_the_frameworks() {
+    let mut cfg = config();
+    cfg.containerizers = vec![Containerizer::Docker, Containerizer::Process];
+    cfg.switch_user = true;
+    let mut h = Harness::new(cfg);
+    let no_store = Err(CheckpointError::Storage(StorageError::NotConfigured));
+    h.input(|c, now| c.handle_start(now, me(), no_store));
+    admit(&mut h, 1);
+    let mut boxed = task("c1");
+    boxed.container = Some(corral_api::container::ContainerInfo::docker("busybox"));
+    let mut msg = run(&[]);
+    msg.framework.user = "nobody".into();
+    msg.tasks = vec![boxed, task("t1")];
+    let actions = h.input(|c, n| c.handle_run_tasks(n, Some(&m1()), msg));
+    let specs: Vec<&ProcessSpec> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Launch { spec, .. } => Some(spec),
+            _ => None,
+        })
+        .collect();
+    let [container, command] = specs.as_slice() else {
+        panic!("two launches: {actions:?}");
+    };
+    // The container's executor may reach the Docker daemon; its container
+    // is the framework user's.
+    assert_eq!(container.user, None);
+    let named = |s: &ProcessSpec| {
+        s.env
+            .iter()
+            .find(|(k, _)| k == "CORRAL_CONTAINER_USER")
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(named(container).as_deref(), Some("nobody"));
+    // A command task's executor is the user's itself.
+    assert_eq!(command.user.as_deref(), Some("nobody"));
+    assert_eq!(named(command), None);
 }

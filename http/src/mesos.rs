@@ -134,6 +134,21 @@ pub fn answer_jsonp(
     }
 }
 
+/// `/flags`: `{"flags": {name: value}}`.
+pub fn flags_v0(flags: &[(String, String)]) -> Value {
+    let m: Map<String, Value> = flags.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    json!({ "flags": m })
+}
+
+/// The operator API's `GET_FLAGS` answer: `{"flags": [{name, value}]}`.
+pub fn flags_v1(flags: &[(String, String)]) -> Value {
+    let list: Vec<Value> = flags
+        .iter()
+        .map(|(k, v)| json!({"name": k, "value": v}))
+        .collect();
+    json!({ "flags": list })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,19 +184,4 @@ mod tests {
         assert_eq!(g["mem_percent"], 0.0, "nothing at all is 0");
         assert_eq!(g.len(), 12);
     }
-}
-
-/// `/flags`: `{"flags": {name: value}}`.
-pub fn flags_v0(flags: &[(String, String)]) -> Value {
-    let m: Map<String, Value> = flags.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-    json!({ "flags": m })
-}
-
-/// The operator API's `GET_FLAGS` answer: `{"flags": [{name, value}]}`.
-pub fn flags_v1(flags: &[(String, String)]) -> Value {
-    let list: Vec<Value> = flags
-        .iter()
-        .map(|(k, v)| json!({"name": k, "value": v}))
-        .collect();
-    json!({ "flags": list })
 }

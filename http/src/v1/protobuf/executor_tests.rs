@@ -6,38 +6,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::{json, Value};
 
+use super::tests::{id, len, num};
 use super::{decode, encode, EXECUTOR_CALL, EXECUTOR_EVENT};
 use crate::v1::executor::{Call, Event};
-
-fn varint(mut v: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    while v >= 0x80 {
-        out.push((v as u8 & 0x7f) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-    out
-}
-
-/// Field `n`, varint `v`.
-fn num(n: u64, v: u64) -> Vec<u8> {
-    [varint(n << 3), varint(v)].concat()
-}
-
-/// Field `n`, length-delimited `bytes`.
-fn len(n: u64, bytes: &[u8]) -> Vec<u8> {
-    [
-        varint((n << 3) | 2),
-        varint(bytes.len() as u64),
-        bytes.to_vec(),
-    ]
-    .concat()
-}
-
-/// An id message (`{"value": v}`) as field `n`.
-fn id(n: u64, v: &str) -> Vec<u8> {
-    len(n, &len(1, v.as_bytes()))
-}
 
 fn call(v: Value) -> Call {
     serde_json::from_value(v).expect("a call")

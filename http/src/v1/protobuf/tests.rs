@@ -6,7 +6,7 @@ use super::*;
 // Protobuf bytes built by hand from the field numbers of Mesos's .proto
 // files, independently of the schema the transcoder reads.
 
-fn varint(mut v: u64) -> Vec<u8> {
+pub(super) fn varint(mut v: u64) -> Vec<u8> {
     let mut out = Vec::new();
     while v >= 0x80 {
         out.push((v as u8 & 0x7f) | 0x80);
@@ -17,12 +17,12 @@ fn varint(mut v: u64) -> Vec<u8> {
 }
 
 /// Field `n`, varint `v`.
-fn num(n: u64, v: u64) -> Vec<u8> {
+pub(super) fn num(n: u64, v: u64) -> Vec<u8> {
     [varint(n << 3), varint(v)].concat()
 }
 
 /// Field `n`, length-delimited `bytes`.
-fn len(n: u64, bytes: &[u8]) -> Vec<u8> {
+pub(super) fn len(n: u64, bytes: &[u8]) -> Vec<u8> {
     [
         varint((n << 3) | 2),
         varint(bytes.len() as u64),
@@ -32,12 +32,12 @@ fn len(n: u64, bytes: &[u8]) -> Vec<u8> {
 }
 
 /// Field `n`, a double.
-fn dbl(n: u64, x: f64) -> Vec<u8> {
+pub(super) fn dbl(n: u64, x: f64) -> Vec<u8> {
     [varint((n << 3) | 1), x.to_le_bytes().to_vec()].concat()
 }
 
 /// An id message (`{"value": v}`) as field `n`.
-fn id(n: u64, v: &str) -> Vec<u8> {
+pub(super) fn id(n: u64, v: &str) -> Vec<u8> {
     len(n, &len(1, v.as_bytes()))
 }
 

@@ -42,6 +42,23 @@ impl<B: MessageBody + Unpin> Reader<B> {
     }
 }
 
+/// An operator's SUBSCRIBE to `uri`.
+fn subscribe(uri: &str) -> TestRequest {
+    TestRequest::post()
+        .uri(uri)
+        .insert_header(ContentType::json())
+        .set_payload(r#"{"type":"SUBSCRIBE"}"#)
+}
+
+/// A reader of the records of `body`.
+fn reader<B>(body: B) -> Reader<B> {
+    Reader {
+        body,
+        records: Records::new(),
+        got: Default::default(),
+    }
+}
+
 fn removed(n: usize) -> Vec<OperatorEvent> {
     (0..n)
         .map(|i| OperatorEvent::AgentRemoved(AgentId(format!("a{i}"))))
@@ -73,18 +90,10 @@ fn a_subscriber_hears_the_state_then_each_change_until_its_master_stops_leading(
     let board = api.board.clone();
     on_actix(async move {
         let svc = init_service(app(&limits(), routes(api))).await;
-        let subscribe = TestRequest::post()
-            .uri("/api/v1")
-            .insert_header(ContentType::json())
-            .set_payload(r#"{"type":"SUBSCRIBE"}"#)
-            .to_request();
+        let subscribe = subscribe("/api/v1").to_request();
         let resp = call_service(&svc, subscribe).await;
         assert_eq!(resp.status(), 200);
-        let mut r = Reader {
-            body: resp.into_body(),
-            records: Records::new(),
-            got: Default::default(),
-        };
+        let mut r = reader(resp.into_body());
         let first = r.next().await.expect("SUBSCRIBED");
         assert_eq!(first["type"], "SUBSCRIBED");
         let state = &first["subscribed"]["get_state"];
@@ -141,17 +150,9 @@ fn a_subscriber_further_behind_than_the_events_kept_is_cut_off_not_given_a_gap()
     let board = api.board.clone();
     on_actix(async move {
         let svc = init_service(app(&limits(), routes(api))).await;
-        let subscribe = TestRequest::post()
-            .uri("/api/v1/operator")
-            .insert_header(ContentType::json())
-            .set_payload(r#"{"type":"SUBSCRIBE"}"#)
-            .to_request();
+        let subscribe = subscribe("/api/v1/operator").to_request();
         let resp = call_service(&svc, subscribe).await;
-        let mut r = Reader {
-            body: resp.into_body(),
-            records: Records::new(),
-            got: Default::default(),
-        };
+        let mut r = reader(resp.into_body());
         assert_eq!(r.next().await.expect("SUBSCRIBED")["type"], "SUBSCRIBED");
         assert_eq!(r.next().await.expect("a heartbeat")["type"], "HEARTBEAT");
         let publish = |events| {
@@ -203,16 +204,8 @@ fn a_reader_the_view_acls_restrict_hears_only_what_it_may_view() {
     let board = api.board.clone();
     on_actix(async move {
         let svc = init_service(app(&limits(), routes(api))).await;
-        let subscribe = TestRequest::post()
-            .uri("/api/v1")
-            .insert_header(ContentType::json())
-            .set_payload(r#"{"type":"SUBSCRIBE"}"#)
-            .to_request();
-        let mut r = Reader {
-            body: call_service(&svc, subscribe).await.into_body(),
-            records: Records::new(),
-            got: Default::default(),
-        };
+        let subscribe = subscribe("/api/v1").to_request();
+        let mut r = reader(call_service(&svc, subscribe).await.into_body());
         let first = r.next().await.expect("SUBSCRIBED");
         let tasks = &first["subscribed"]["get_state"]["get_tasks"];
         assert_eq!(

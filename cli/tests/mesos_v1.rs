@@ -1,8 +1,9 @@
-//! Apache Mesos's v1 scheduler API on real `corral` processes: a framework
-//! written on pymesos (from PyPI, unmodified, installed by
-//! `scripts/install-mesos-clients.sh`) runs tasks on the README's cluster
-//! and follows a master failover; and our own checks of every answer the
-//! API gives, bad calls changing nothing.
+//! Apache Mesos's v1 scheduler API on real `corral` processes: frameworks
+//! written on two client libraries nobody here wrote, pymesos and
+//! mesoshttp (from PyPI, unmodified, installed by
+//! `scripts/install-mesos-clients.sh`), run tasks on the README's cluster,
+//! and pymesos's follows a master failover; and our own checks of every
+//! answer the API gives, bad calls changing nothing.
 
 // Real processes run on real time: the waits here read the clock.
 #![allow(clippy::disallowed_methods)]
@@ -29,7 +30,8 @@ fn ip(n: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 15, 1, n))
 }
 
-/// The python of a virtualenv with pymesos, installed once per test run.
+/// The python of a virtualenv with pymesos and mesoshttp, installed once
+/// per test run.
 fn pymesos_python() -> &'static Path {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON.get_or_init(|| {
@@ -133,7 +135,7 @@ impl PyFramework {
                     }
                 }
                 Err(_) => panic!(
-                    "pymesos did not print {want} within {within:?}; it printed {:#?}",
+                    "the framework did not print {want} within {within:?}; it printed {:#?}",
                     self.seen
                 ),
             }
@@ -144,7 +146,7 @@ impl PyFramework {
     /// what it printed if not.
     fn expect_success(&mut self) {
         let code = self.exit_code(WAIT);
-        assert_eq!(code, Some(0), "pymesos exits 0: {:#?}", self.seen);
+        assert_eq!(code, Some(0), "the framework exits 0: {:#?}", self.seen);
     }
 
     /// Its exit code, once it exits.
@@ -266,6 +268,142 @@ fn pymesos_launches_kills_and_reconciles_on_the_readme_cluster() {
     wait_for(WAIT, "the framework gone from the master's state", || {
         let state = common::state::state_at(master)?;
         (common::state::frameworks_of(&state) == 0).then_some(())
+    });
+}
+
+#[test]
+fn mesoshttp_launches_kills_and_reconciles_on_the_readme_cluster() {
+    let dir = test_dir("mesos-v1-mesoshttp");
+    // The README's cluster: one master and two agents, default flags.
+    let _master = lone_master(&dir, "master", ip(110), &[]);
+    let m = "127.15.1.110:5050";
+    let _a = agent_at(&dir, "agent1", "agent1", m, ip(111), &[]);
+    let _b = agent_at(&dir, "agent2", "agent2", m, ip(112), &[]);
+    let agent_ids = wait_for(WAIT, "two agents", || {
+        let state = common::state::state_at(m)?;
+        let agents = state["agents"].as_array()?;
+        let ids: Vec<String> = agents
+            .iter()
+            .filter_map(|a| a["id"].as_str().map(str::to_owned))
+            .collect();
+        (ids.len() == 2).then_some(ids)
+    });
+    // mesoshttp hands an event over only when the next record begins: one
+    // before a quiet spell waits for the next heartbeat (15 s).
+    let within = WAIT + Duration::from_secs(15);
+    let mut fw = PyFramework::run(
+        "mesoshttp_framework.py",
+        &[m, "120"],
+        "mesoshttp.log",
+        &dir,
+        &[],
+    );
+    let registered = fw.expect(json!({"event": "registered"}), within);
+    let id = registered["framework_id"].as_str().expect("a framework id");
+    assert!(!id.is_empty(), "{registered}");
+    // The id is the one the master gave it.
+    wait_for(WAIT, "the master's state showing the framework", || {
+        let state = common::state::state_at(m)?;
+        (state["frameworks"][0]["id"] == id).then_some(())
+    });
+    let launch = fw.expect(json!({"event": "launch"}), within);
+    assert_eq!(launch["tasks"], json!(["echo-0", "echo-1", "sleeper"]));
+    let agent_id = launch["agent"].as_str().expect("the offer's agent");
+    assert!(agent_ids.iter().any(|a| a == agent_id), "{launch}");
+
+    // Each task's updates, as mesoshttp handed them over, in order.
+    let states = |fw: &PyFramework, task: &str| -> Vec<String> {
+        fw.seen
+            .iter()
+            .filter(|l| {
+                l["event"] == "update"
+                    && l["task"] == task
+                    && l["reason"] != "REASON_RECONCILIATION"
+            })
+            .map(|l| l["state"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    for echo in ["echo-0", "echo-1"] {
+        let finished = fw.expect(
+            json!({"event": "update", "task": echo, "state": "TASK_FINISHED", "has_uuid": true}),
+            within,
+        );
+        assert_eq!(finished["agent_id"], agent_id, "{finished}");
+        let seen = states(&fw, echo);
+        let running = seen.iter().position(|s| s == "TASK_RUNNING");
+        assert!(running.is_some(), "{echo} ran before finishing: {seen:?}");
+        assert_eq!(seen.last().map(String::as_str), Some("TASK_FINISHED"));
+    }
+    let kill = fw.expect(json!({"event": "kill", "task": "sleeper"}), within);
+    let kill_at = fw.seen.iter().position(|l| *l == kill).expect("seen");
+    let killed = fw.expect(
+        json!({"event": "update", "task": "sleeper", "state": "TASK_KILLED", "has_uuid": true}),
+        within,
+    );
+    let killed_at = fw.seen.iter().position(|l| *l == killed).expect("seen");
+    assert!(kill_at < killed_at, "killed after the kill: {:#?}", fw.seen);
+    let seen = states(&fw, "sleeper");
+    assert!(seen.contains(&"TASK_RUNNING".to_owned()), "{seen:?}");
+    assert_eq!(seen.last().map(String::as_str), Some("TASK_KILLED"));
+
+    // Reconciliation answers every task it named, with its last state and
+    // no uuid: nothing to acknowledge.
+    for (task, state) in [
+        ("echo-0", "TASK_FINISHED"),
+        ("echo-1", "TASK_FINISHED"),
+        ("sleeper", "TASK_KILLED"),
+    ] {
+        fw.expect(
+            json!({"event": "update", "task": task, "state": state,
+                   "reason": "REASON_RECONCILIATION", "has_uuid": false}),
+            within,
+        );
+    }
+    fw.expect(json!({"event": "teardown"}), within);
+    fw.expect(json!({"event": "stream-ended", "ok": true}), within);
+    fw.expect_success();
+    assert!(
+        !fw.seen
+            .iter()
+            .any(|l| l["event"] == "decline" && l["offer"] == launch["offer"]),
+        "the launch's offer was not declined too: {:#?}",
+        fw.seen
+    );
+    // The other agent was offered and declined, and its filter held: no
+    // offer of it again within the 60 s the decline asked for.
+    let other: Vec<f64> = fw
+        .seen
+        .iter()
+        .filter(|l| l["event"] == "decline" && l["agent"] != agent_id)
+        .filter_map(|l| l["at"].as_f64())
+        .collect();
+    assert!(!other.is_empty(), "the idle agent declined: {:#?}", fw.seen);
+    for pair in other.windows(2) {
+        assert!(pair[1] - pair[0] >= 59.0, "{other:?}: {:#?}", fw.seen);
+    }
+
+    // Every update mesoshttp acknowledged reached the agents: none pending.
+    for n in [111, 112] {
+        let agent = format!("{}:5051", ip(n));
+        wait_for(WAIT, "no update pending on the agents", || {
+            let text = ureq::get(&format!("http://{agent}/metrics"))
+                .call()
+                .ok()?
+                .into_string()
+                .ok()?;
+            text.lines()
+                .any(|l| l.starts_with("corral_agent_status_updates_pending ") && l.ends_with(" 0"))
+                .then_some(())
+        });
+    }
+    // The teardown removed the framework: the master has it among the
+    // completed ones only.
+    wait_for(WAIT, "the framework gone from the master's state", || {
+        let state = common::state::state_at(m)?;
+        let completed = state["completed_frameworks"].as_array()?;
+        let gone =
+            common::state::frameworks_of(&state) == 0 && completed.iter().any(|f| f["id"] == id);
+        gone.then_some(())
     });
 }
 

@@ -1339,6 +1339,25 @@ fn a_protobuf_framework_launches_kills_and_tears_down() {
 }
 
 #[test]
+fn a_subscription_hears_a_heartbeat_at_once() {
+    let dir = test_dir("mesos-v1-first-heartbeat");
+    // No agent: nothing but heartbeats follows SUBSCRIBED.
+    let _master = lone_master(&dir, "master", ip(115), &[]);
+    let m = "127.15.1.115:5050";
+    wait_for(WAIT, "the master's state", || common::state::state_at(m));
+    // The master's own beat comes 15 s after it started; the one each
+    // subscription gets, as in Mesos, comes right after SUBSCRIBED.
+    let s = Subscription::open(m, "first-beat");
+    let started = Instant::now();
+    let next = s
+        .events
+        .recv_timeout(Duration::from_secs(5))
+        .unwrap_or_else(|_| panic!("no event within 5 s of SUBSCRIBED"));
+    assert_eq!(next["type"], "HEARTBEAT", "{next}");
+    eprintln!("heartbeat {:?} after SUBSCRIBED", started.elapsed());
+}
+
+#[test]
 fn a_master_with_no_leader_answers_503() {
     let dir = test_dir("mesos-v1-no-leader");
     // One member of a group of three, alone: no quorum, no leader.

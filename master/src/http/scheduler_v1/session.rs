@@ -185,6 +185,11 @@ impl Handler<Subscribed> for Session {
             ..Event::bare(EventType::Subscribed)
         };
         self.emit(&event, ctx);
+        // Mesos beats once at once on each subscription (the master's
+        // later ones keep its interval). A client that hands a record over
+        // only when the next one begins (mesoshttp) gets SUBSCRIBED now,
+        // not at the next offer or heartbeat, up to 15 s on.
+        self.emit(&Event::bare(EventType::Heartbeat), ctx);
     }
 }
 

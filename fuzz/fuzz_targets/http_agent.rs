@@ -15,7 +15,7 @@
 // libfuzzer-sys's macro writes files, which clippy.toml bans in actors.
 #![allow(clippy::disallowed_methods)]
 
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -23,10 +23,8 @@ use std::sync::Arc;
 
 use actix_http::Request;
 use actix_rt::SystemRunner;
-use actix_web::body::{BodySize, MessageBody};
-use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::http::{Method, StatusCode, Uri};
-use actix_web::test::{call_service, init_service, read_body, TestRequest};
+use actix_web::http::{Method, StatusCode};
+use actix_web::test::{call_service, init_service};
 use actix_web::web::Bytes;
 use corral_agent::{Agent, AgentConfig};
 use corral_api::resources::Resources;
@@ -59,34 +57,6 @@ fn work_dir() -> PathBuf {
     base.join("work")
 }
 
-/// The request `data` describes, or None if no HTTP parser would make one.
-fn request(data: &[u8]) -> Option<(Method, TestRequest)> {
-    let mut rest = data;
-    let mut line = || -> Option<&[u8]> {
-        let end = rest.iter().position(|&b| b == b'\n')?;
-        let (l, r) = rest.split_at(end);
-        rest = &r[1..];
-        Some(l)
-    };
-    let method = Method::from_bytes(line()?).ok()?;
-    let target = std::str::from_utf8(line()?).ok()?;
-    if !target.starts_with('/') || target.parse::<Uri>().is_err() {
-        return None;
-    }
-    let mut req = TestRequest::default().method(method.clone()).uri(target);
-    loop {
-        let l = line()?;
-        if l.is_empty() {
-            break;
-        }
-        let colon = l.iter().position(|&b| b == b':')?;
-        let name = HeaderName::from_bytes(&l[..colon]).ok()?;
-        let value = HeaderValue::from_bytes(l[colon + 1..].trim_ascii()).ok()?;
-        req = req.append_header((name, value));
-    }
-    Some((method, req.set_payload(rest.to_vec())))
-}
-
 /// Serves one request, answering its status and body.
 type Serve = Rc<dyn Fn(Request) -> Answer>;
 
@@ -114,16 +84,7 @@ thread_local! {
         let serve: Serve = Rc::new(move |req: Request| -> Answer {
             let svc = svc.clone();
             Box::pin(async move {
-                let response = call_service(&*svc, req).await;
-                let status = response.status();
-                // A subscription's stream never ends by itself: its first
-                // chunk is its answer.
-                if let BodySize::Stream = response.response().body().size() {
-                    let mut body = response.into_body();
-                    let first = poll_fn(|cx| Pin::new(&mut body).poll_next(cx)).await;
-                    return (status, first.and_then(Result::ok).unwrap_or_default());
-                }
-                (status, read_body(response).await)
+                corral_fuzz::http::answer(call_service(&*svc, req).await).await
             })
         });
         (system, serve)
@@ -131,7 +92,7 @@ thread_local! {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((method, req)) = request(data) else {
+    let Some((method, req)) = corral_fuzz::http::request(data) else {
         return;
     };
     APP.with(|app| {
@@ -148,7 +109,10 @@ fuzz_target!(|data: &[u8]| {
         if status.as_u16() >= 400 && method != Method::HEAD {
             let json: serde_json::Value = serde_json::from_slice(&body)
                 .unwrap_or_else(|e| panic!("a {status} whose body is not JSON ({e}): {body:?}"));
-            assert!(json["error"].is_string(), "a {status} without an error: {json}");
+            assert!(
+                json["error"].is_string(),
+                "a {status} without an error: {json}"
+            );
         }
     });
 });

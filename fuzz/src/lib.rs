@@ -11,6 +11,8 @@
 //! those crates would bring Docker's client into the build, so they are
 //! left out.
 
+pub mod http;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

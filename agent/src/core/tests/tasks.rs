@@ -535,14 +535,19 @@ fn command_tasks_launched_together_share_one_executor() {
     assert_eq!(later.first().map(String::as_str), Some("launch 1"));
 }
 
-#[test]
-fn a_task_shares_no_executor_with_a_container_task_or_a_frameworks_own() {
-    let mut cfg = config();
+/// A started and registered agent with `cfg` that runs Docker tasks too.
+fn with_docker(mut cfg: AgentConfig) -> Harness {
     cfg.containerizers = vec![Containerizer::Docker, Containerizer::Process];
     let mut h = Harness::new(cfg);
     let no_store = Err(CheckpointError::Storage(StorageError::NotConfigured));
     h.input(|c, now| c.handle_start(now, me(), no_store));
     admit(&mut h, 1);
+    h
+}
+
+#[test]
+fn a_task_shares_no_executor_with_a_container_task_or_a_frameworks_own() {
+    let mut h = with_docker(config());
     let mut boxed = task("c1");
     boxed.container = Some(corral_api::container::ContainerInfo::docker("busybox"));
     let mut msg = run(&[]);
@@ -561,12 +566,8 @@ fn a_task_shares_no_executor_with_a_container_task_or_a_frameworks_own() {
 #[test]
 fn a_container_tasks_executor_keeps_the_agents_user_and_names_the_frameworks() {
     let mut cfg = config();
-    cfg.containerizers = vec![Containerizer::Docker, Containerizer::Process];
     cfg.switch_user = true;
-    let mut h = Harness::new(cfg);
-    let no_store = Err(CheckpointError::Storage(StorageError::NotConfigured));
-    h.input(|c, now| c.handle_start(now, me(), no_store));
-    admit(&mut h, 1);
+    let mut h = with_docker(cfg);
     let mut boxed = task("c1");
     boxed.container = Some(corral_api::container::ContainerInfo::docker("busybox"));
     let mut msg = run(&[]);

@@ -138,8 +138,9 @@ impl MasterApi {
 
     /// The body `render` makes of publication `p`, rendered (off the
     /// server's worker) once per publication and `kind` however many
-    /// requests read it meanwhile. A copy made for one reader (view ACLs)
-    /// is rendered for it alone.
+    /// requests read it meanwhile. Where the view ACLs restrict readers,
+    /// each `p` is a copy made for one (`super::visible`), rendered for it
+    /// alone.
     pub(super) async fn rendered(
         &self,
         kind: &'static str,
@@ -147,7 +148,11 @@ impl MasterApi {
         render: fn(&Published) -> Result<Vec<u8>, ApiError>,
     ) -> Result<Bytes, ApiError> {
         let renders = self.renders.clone();
-        let shared = self.board.latest().is_some_and(|l| Arc::ptr_eq(&l, &p));
+        // Decided by the rules, not by whether `p` is still the latest:
+        // the cache renders one body at a time, and a stale publication
+        // rendered beside it would be one more 30 MB body on the cores the
+        // master needs.
+        let shared = !self.acls.restricts_views();
         web::block(move || match shared {
             true => renders.get(kind, &p, render),
             false => render(&p).map(Bytes::from),

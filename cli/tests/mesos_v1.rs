@@ -252,16 +252,7 @@ fn pymesos_launches_kills_and_reconciles_on_the_readme_cluster() {
     fw.expect_success();
     // Every update pymesos acknowledged reached the agents: none pending.
     for agent in ["127.15.1.2:5051", "127.15.1.3:5051"] {
-        wait_for(WAIT, "no update pending on the agents", || {
-            let text = ureq::get(&format!("http://{agent}/metrics"))
-                .call()
-                .ok()?
-                .into_string()
-                .ok()?;
-            text.lines()
-                .any(|l| l.starts_with("corral_agent_status_updates_pending ") && l.ends_with(" 0"))
-                .then_some(())
-        });
+        wait_until_no_update_pending(agent);
     }
     // The framework tore itself down as it stopped (/state shows it within
     // the master's publication interval).
@@ -385,16 +376,7 @@ fn mesoshttp_launches_kills_and_reconciles_on_the_readme_cluster() {
     // Every update mesoshttp acknowledged reached the agents: none pending.
     for n in [111, 112] {
         let agent = format!("{}:5051", ip(n));
-        wait_for(WAIT, "no update pending on the agents", || {
-            let text = ureq::get(&format!("http://{agent}/metrics"))
-                .call()
-                .ok()?
-                .into_string()
-                .ok()?;
-            text.lines()
-                .any(|l| l.starts_with("corral_agent_status_updates_pending ") && l.ends_with(" 0"))
-                .then_some(())
-        });
+        wait_until_no_update_pending(&agent);
     }
     // The teardown removed the framework: the master has it among the
     // completed ones only.
@@ -831,6 +813,20 @@ fn a_scheduler_whose_connection_closes_is_disconnected_at_once() {
         connected().filter(|c| !c)
     });
     eprintln!("disconnected {:?} after the close", closed.elapsed());
+}
+
+/// Waits until `agent` (HOST:PORT) holds no status update unacknowledged.
+fn wait_until_no_update_pending(agent: &str) {
+    wait_for(WAIT, "no update pending on the agents", || {
+        let text = ureq::get(&format!("http://{agent}/metrics"))
+            .call()
+            .ok()?
+            .into_string()
+            .ok()?;
+        text.lines()
+            .any(|l| l.starts_with("corral_agent_status_updates_pending ") && l.ends_with(" 0"))
+            .then_some(())
+    });
 }
 
 /// The states an operator stream's `seen` lines show task `name` of

@@ -52,3 +52,17 @@ pub async fn answer<B: MessageBody>(response: ServiceResponse<B>) -> (StatusCode
     }
     (status, read_body(response).await)
 }
+
+/// The HTTP contract both nodes keep: no 500, and every error answer (but
+/// to HEAD, which has no body) is JSON `{"error": "..."}`.
+pub fn assert_contract(method: &Method, status: StatusCode, body: &[u8]) {
+    assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "500: {body:?}");
+    if status.as_u16() >= 400 && method != Method::HEAD {
+        let json: serde_json::Value = serde_json::from_slice(body)
+            .unwrap_or_else(|e| panic!("a {status} whose body is not JSON ({e}): {body:?}"));
+        assert!(
+            json["error"].is_string(),
+            "a {status} without an error: {json}"
+        );
+    }
+}

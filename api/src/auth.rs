@@ -89,8 +89,20 @@ pub enum CredentialsError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     /// Authentication is required and none was given.
-    #[error("authentication required: give a credential (principal and secret)")]
+    #[error(
+        "authentication required: give a credential (principal and secret) or connect with a \
+         certificate from the cluster CA that names a principal"
+    )]
     Missing,
+    /// A credential proves another principal than the one the sender's
+    /// certificate proves.
+    #[error("the credential's principal {proved:?} is not {certified:?}, whom the certificate proves")]
+    CertificateMismatch {
+        /// The principal the certificate names.
+        certified: String,
+        /// The principal the credential proves.
+        proved: String,
+    },
     /// Wrong secret, or a principal the master does not know (the two are
     /// not told apart, so principals cannot be probed).
     #[error("authentication failed for principal {0:?}: unknown principal or wrong secret")]

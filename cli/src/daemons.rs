@@ -149,10 +149,13 @@ pub struct MasterCommand {
     /// a credential must prove it even when none is required.
     #[arg(long, env = "CORRAL_CREDENTIALS")]
     credentials: Option<PathBuf>,
-    /// Frameworks must prove a principal of --credentials to subscribe.
+    /// Frameworks must prove a principal to subscribe: one of
+    /// --credentials, or one their certificate names (mutual TLS,
+    /// --tls-ca; see `corral certs node --principal`).
     #[arg(long, env = "CORRAL_AUTHENTICATE_FRAMEWORKS")]
     authenticate_frameworks: bool,
-    /// Agents must prove a principal of --credentials to register.
+    /// Agents must prove a principal to register: one of --credentials, or
+    /// one their certificate names (mutual TLS).
     #[arg(long, env = "CORRAL_AUTHENTICATE_AGENTS")]
     authenticate_agents: bool,
     /// Who may register frameworks in which roles, in Mesos's JSON ACL
@@ -197,6 +200,8 @@ impl MasterCommand {
             credentials,
             frameworks: self.authenticate_frameworks,
             agents: self.authenticate_agents,
+            // Set from the TLS flags by the caller.
+            certificates: false,
         };
         Ok((actors, http))
     }
@@ -288,7 +293,8 @@ pub fn master(command: MasterCommand, flags: Flags) -> Result<ExitCode> {
     let args = &command.master;
     let log_file = args.common.init_logs("master")?;
     let mut cfg = args.config()?;
-    let (authentication, http_access) = command.authentication()?;
+    let (mut authentication, http_access) = command.authentication()?;
+    authentication.certificates = args.common.tls.mutual();
     cfg.authentication = authentication;
     if let Some(path) = &command.acls {
         cfg.acls = read_flag_file("acls", path, Acls::parse)?;

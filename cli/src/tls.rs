@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use corral_runtime::node::tls::{generate_ca, generate_node_cert, PemPair, TlsConfig};
+use corral_runtime::node::tls::{generate_ca, generate_principal_cert, PemPair, TlsConfig};
 
 /// A node's TLS identity. With `--tls-ca`, the node runs mutual TLS: it
 /// accepts only peers whose certificate chains to that CA. Without any, it
@@ -25,6 +25,12 @@ pub struct TlsArgs {
 }
 
 impl TlsArgs {
+    /// Whether these flags turn on mutual TLS (a cluster CA), under which
+    /// a peer's certificate proves the principal it names.
+    pub fn mutual(&self) -> bool {
+        self.tls_ca.is_some()
+    }
+
     /// The runtime's TLS config, with absolute paths (executors read them
     /// from their sandbox) to files that exist.
     pub fn config(&self) -> Result<TlsConfig> {
@@ -71,6 +77,11 @@ pub enum CertsCommand {
         /// Extra names or IPs the certificate carries (repeatable).
         #[arg(long)]
         san: Vec<String>,
+        /// The principal the certificate proves to a master running mutual
+        /// TLS (its common name): a framework or agent holding it needs no
+        /// secret. Without it the certificate only proves membership.
+        #[arg(long)]
+        principal: Option<String>,
     },
 }
 
@@ -82,7 +93,12 @@ pub fn certs(cmd: CertsCommand) -> Result<std::process::ExitCode> {
             write_pair(&out, "ca", &ca)?;
             println!("wrote {0}/ca.pem and {0}/ca-key.pem", out.display());
         }
-        CertsCommand::Node { ca, out, san } => {
+        CertsCommand::Node {
+            ca,
+            out,
+            san,
+            principal,
+        } => {
             let read = |f: &str| {
                 std::fs::read_to_string(ca.join(f))
                     .with_context(|| format!("cannot read {}", ca.join(f).display()))
@@ -91,7 +107,7 @@ pub fn certs(cmd: CertsCommand) -> Result<std::process::ExitCode> {
                 cert_pem: read("ca.pem")?,
                 key_pem: read("ca-key.pem")?,
             };
-            let node = generate_node_cert(&pair, &san)?;
+            let node = generate_principal_cert(&pair, &san, principal.as_deref())?;
             write_pair(&out, "node", &node)?;
             println!("wrote {0}/node.pem and {0}/node-key.pem", out.display());
         }

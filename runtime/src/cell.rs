@@ -58,6 +58,7 @@ impl<A: Actor> Cell<A> {
         let current = Current {
             from: env.from,
             corr: env.corr,
+            certified: env.certified,
         };
         let reply_to = current.clone();
         Metrics::inc(&k.metrics().delivered);

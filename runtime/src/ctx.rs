@@ -1,6 +1,7 @@
 //! `Ctx`: an actor's only door to the world.
 
 use std::time::Duration;
+use std::sync::Arc;
 
 use rand::RngCore;
 
@@ -69,6 +70,7 @@ pub struct TimerId(TimerKey);
 pub(crate) struct Current {
     pub(crate) from: Pid,
     pub(crate) corr: Corr,
+    pub(crate) certified: Option<Arc<str>>,
 }
 
 /// The context of one actor while it handles one event.
@@ -110,6 +112,18 @@ impl<'a, A: 'static> Ctx<'a, A> {
     /// `exited` and ask continuations).
     pub fn sender(&self) -> Option<&Pid> {
         self.current.as_ref().map(|c| &c.from)
+    }
+
+    /// The principal the sender's node proved with its certificate, for a
+    /// message that came from another node over mutual TLS (the node has
+    /// a cluster CA, `TlsConfig::ca_pem`): the common name of the peer's
+    /// certificate, which the CA vouches for. None for local messages,
+    /// without mutual TLS, for certificates that name no principal (made
+    /// without one: their common name is the shared node name), and outside
+    /// message handlers. The sender's `Pid` is what the message claims; this
+    /// is what the connection proved.
+    pub fn certified(&self) -> Option<&str> {
+        self.current.as_ref()?.certified.as_deref()
     }
 
     /// Sends a one-way message. Delivery is best effort: a message for an
@@ -180,6 +194,7 @@ impl<'a, A: 'static> Ctx<'a, A> {
             Current {
                 from,
                 corr: Corr::Ask(id),
+                ..
             } => Some(ReplyTo {
                 to: from.clone(),
                 id: *id,

@@ -60,4 +60,7 @@ pub(crate) struct Envelope {
     pub(crate) corr: Corr,
     pub(crate) name: Cow<'static, str>,
     pub(crate) body: Body,
+    /// The principal the sending node's certificate proved, for a message
+    /// that came over a mutual-TLS connection (see [`crate::Ctx::certified`]).
+    pub(crate) certified: Option<Arc<str>>,
 }

@@ -359,6 +359,7 @@ impl Kernel {
                 corr,
                 name: Cow::Borrowed(M::NAME),
                 body,
+                certified: None,
             }));
             return;
         }
@@ -611,8 +612,15 @@ impl Kernel {
         self.processes.len()
     }
 
-    /// Takes one frame payload received from the node at `from`.
-    pub fn handle_frame(&mut self, from: SocketAddr, payload: &[u8]) -> Result<(), FrameError> {
+    /// Takes one frame payload received from the node at `from`, whose
+    /// certificate proved principal `certified` (None: it proved none, or
+    /// the connection is not mutual TLS).
+    pub fn handle_frame(
+        &mut self,
+        from: SocketAddr,
+        certified: Option<&Arc<str>>,
+        payload: &[u8],
+    ) -> Result<(), FrameError> {
         Metrics::inc(&self.metrics.frames_received);
         let (header, body) = codec::split_frame(payload).map_err(FrameError::Undecodable)?;
         match header {
@@ -630,6 +638,7 @@ impl Kernel {
                     corr,
                     name: Cow::Owned(name.to_owned()),
                     body: Body::Wire(body.to_vec()),
+                    certified: certified.cloned(),
                 }));
             }
             Header::Link { watcher, target } => match self.names.get(target) {

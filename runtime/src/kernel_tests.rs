@@ -119,7 +119,7 @@ fn carry(from: &mut Kernel, to: &mut Kernel) -> usize {
         let mut r = codec::FrameReader::new(1 << 20);
         r.push(&out.bytes);
         while let Some(codec::Frame::Whole(p)) = r.next_frame() {
-            to.handle_frame(src, p).unwrap();
+            to.handle_frame(src, None, p).unwrap();
             moved += 1;
         }
         from.note_written(out.addr, out.bytes.len());
@@ -260,7 +260,7 @@ fn unknown_message_name_from_the_wire_is_counted_and_dropped() {
     let Some(codec::Frame::Whole(p)) = r.next_frame() else {
         panic!("no frame")
     };
-    k.handle_frame("10.0.0.2:1".parse().unwrap(), p).unwrap();
+    k.handle_frame("10.0.0.2:1".parse().unwrap(), None, p).unwrap();
     k.run(usize::MAX);
     assert_eq!(k.metrics().snapshot().dropped_no_handler, 1);
     assert_eq!(k.metrics().snapshot().delivered, 0);
@@ -287,7 +287,7 @@ fn garbage_frames_and_bad_bodies_leave_the_actor_working() {
     let mut k = kernel(1);
     k.spawn_actor("pong", Ponger).unwrap();
     let src: SocketAddr = "10.0.0.2:1".parse().unwrap();
-    assert!(k.handle_frame(src, &[0xff, 0xff, 0xff, 0x01]).is_err());
+    assert!(k.handle_frame(src, None, &[0xff, 0xff, 0xff, 0x01]).is_err());
     let mut buf = Vec::new();
     let from: Pid = "x@10.0.0.2:1".parse().unwrap();
     let header = Header::Msg {
@@ -302,7 +302,7 @@ fn garbage_frames_and_bad_bodies_leave_the_actor_working() {
     let Some(codec::Frame::Whole(p)) = r.next_frame() else {
         panic!("no frame")
     };
-    k.handle_frame(src, p).unwrap();
+    k.handle_frame(src, None, p).unwrap();
     k.run(usize::MAX);
     assert_eq!(k.metrics().snapshot().decode_errors, 1);
     assert!(k.has_actor("pong"));

@@ -247,7 +247,7 @@ impl MasterCore {
             tracing::warn!(pid = %m.pid, %problem, "agent registration refused");
             return;
         }
-        if let Err(e) = self.authenticate_agent(m.credential.as_ref()) {
+        if let Err(e) = self.authenticate_agent(m.credential.as_ref(), io.certified()) {
             tracing::warn!(pid = %m.pid, error = %e, "agent registration refused");
             let message = format!("registration refused: {e}");
             io.send(&m.pid, RegistrationRefused { message });

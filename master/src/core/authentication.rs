@@ -13,16 +13,18 @@ use super::config::Authentication;
 use super::MasterCore;
 
 impl MasterCore {
-    /// The framework's info with the principal its credential proves, or
-    /// why it may not subscribe. A framework that names a principal must
-    /// prove that one; one that names none takes the proved one.
+    /// The framework's info with the principal its credential or its
+    /// certificate (`certified`) proves, or why it may not subscribe. A
+    /// framework that names a principal must prove that one; one that
+    /// names none takes the proved one.
     pub(super) fn authenticate_framework(
         &self,
         info: FrameworkInfo,
         given: Option<&Credential>,
+        certified: Option<&str>,
     ) -> Result<FrameworkInfo, AuthError> {
         let auth = &self.cfg.authentication;
-        let Some(proved) = authenticate(auth, auth.frameworks, given)? else {
+        let Some(proved) = authenticate(auth, auth.frameworks, given, certified)? else {
             return Ok(info);
         };
         match &info.principal {
@@ -69,14 +71,15 @@ impl MasterCore {
         Err(format!("{} may not run tasks as {user}", who(principal)))
     }
 
-    /// The principal an agent's credential proves (None where none is
-    /// asked or given), or why it may not register.
+    /// The principal an agent's credential or certificate proves (None
+    /// where none is asked or given), or why it may not register.
     pub(super) fn authenticate_agent(
         &self,
         given: Option<&Credential>,
+        certified: Option<&str>,
     ) -> Result<Option<String>, AuthError> {
         let auth = &self.cfg.authentication;
-        authenticate(auth, auth.agents, given)
+        authenticate(auth, auth.agents, given, certified)
     }
 }
 
@@ -88,18 +91,32 @@ fn who(principal: Option<&str>) -> String {
     }
 }
 
-/// The principal `given` proves against `auth`'s credentials; a missing
-/// credential is refused only when `required`.
+/// The principal `given` proves against `auth`'s credentials, or the
+/// `certified` one the sender's certificate proves (the cluster CA vouches
+/// for it, so it need not be among the credentials); both must agree. A
+/// sender that proves nothing is refused only when `required`.
 fn authenticate(
     auth: &Authentication,
     required: bool,
     given: Option<&Credential>,
+    certified: Option<&str>,
 ) -> Result<Option<String>, AuthError> {
-    match (given, &auth.credentials) {
-        (Some(c), Some(known)) => known.verify(c).map(Some),
-        (None, _) if required => Err(AuthError::Missing),
+    let proved = match (given, &auth.credentials) {
+        (Some(c), Some(known)) => Some(known.verify(c)?),
         // A master with no credentials cannot check one; config validation
-        // makes sure it then requires none.
-        (Some(_), None) | (None, _) => Ok(None),
+        // makes sure it then requires none, or has certificates to check.
+        (Some(_), None) | (None, _) => None,
+    };
+    match (proved, certified) {
+        (Some(proved), Some(certified)) if proved != certified => {
+            Err(AuthError::CertificateMismatch {
+                certified: certified.to_owned(),
+                proved,
+            })
+        }
+        (Some(proved), _) => Ok(Some(proved)),
+        (None, Some(certified)) => Ok(Some(certified.to_owned())),
+        (None, None) if required => Err(AuthError::Missing),
+        (None, None) => Ok(None),
     }
 }

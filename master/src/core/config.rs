@@ -104,7 +104,10 @@ pub enum MasterConfigError {
     #[error("{0} must be above zero")]
     Zero(&'static str),
     /// Authentication is required with no principals to prove.
-    #[error("--authenticate-frameworks and --authenticate-agents need --credentials")]
+    #[error(
+        "--authenticate-frameworks and --authenticate-agents need --credentials, or mutual TLS \
+         (--tls-ca) for certificates that name principals"
+    )]
     NoCredentials,
 }
 
@@ -121,6 +124,10 @@ pub struct Authentication {
     pub frameworks: bool,
     /// Agents must prove a principal (`--authenticate-agents`).
     pub agents: bool,
+    /// The master runs mutual TLS, so a sender's certificate can prove its
+    /// principal (`Ctx::certified`): required authentication then needs no
+    /// credentials.
+    pub certificates: bool,
 }
 
 impl MasterConfig {
@@ -144,7 +151,8 @@ impl MasterConfig {
             ),
         ];
         let auth = &self.authentication;
-        if (auth.frameworks || auth.agents) && auth.credentials.is_none() {
+        let provable = auth.credentials.is_some() || auth.certificates;
+        if (auth.frameworks || auth.agents) && !provable {
             return Err(MasterConfigError::NoCredentials);
         }
         match zero.iter().find(|(_, z)| *z) {

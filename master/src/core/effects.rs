@@ -286,6 +286,8 @@ pub enum Action {
 pub(crate) struct Io {
     clock: Clock,
     from: Option<Pid>,
+    /// The principal the sender's certificate proved, if any.
+    certified: Option<String>,
     next_timer: u64,
     actions: Vec<Action>,
 }
@@ -295,6 +297,7 @@ impl Io {
         Io {
             clock,
             from,
+            certified: None,
             next_timer,
             actions: Vec::new(),
         }
@@ -316,6 +319,15 @@ impl Io {
     /// Who sent the message being handled, if anyone.
     pub(crate) fn sender(&self) -> Option<&Pid> {
         self.from.as_ref()
+    }
+
+    pub(crate) fn set_certified(&mut self, certified: Option<String>) {
+        self.certified = certified;
+    }
+
+    /// The principal the sender's certificate proved (`Ctx::certified`).
+    pub(crate) fn certified(&self) -> Option<&str> {
+        self.certified.as_deref()
     }
 
     pub(crate) fn send(&mut self, to: &Pid, msg: impl Into<Outgoing>) {

@@ -327,7 +327,7 @@ impl MasterCore {
         let Some(from) = io.sender().cloned() else {
             return;
         };
-        match self.authenticate_framework(m.info, m.credential.as_ref()) {
+        match self.authenticate_framework(m.info, m.credential.as_ref(), io.certified()) {
             Ok(info) => self.subscribe(from, info, io),
             Err(e) => {
                 tracing::warn!(%from, error = %e, "subscription refused");

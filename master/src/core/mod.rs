@@ -235,12 +235,32 @@ impl MasterCore {
 
     /// Handles one event `from` an actor (None for timers and answers).
     pub fn handle(&mut self, clock: Clock, from: Option<&Pid>, input: Input) -> Vec<Action> {
-        self.step(clock, from.cloned(), |core, io| match input {
-            Input::Message(m) => core.on_message(m, io),
-            Input::Timer(timer) => core.on_timer(timer, io),
-            Input::Answer(then, answer) => core.on_answer(then, answer, io),
-            Input::Exited(pid) => core.on_exited(&pid, io),
+        self.handle_certified(clock, from, None, input)
+    }
+
+    /// Handles one event `from` an actor whose certificate proved
+    /// principal `certified` (see `Ctx::certified`).
+    pub fn handle_certified(
+        &mut self,
+        clock: Clock,
+        from: Option<&Pid>,
+        certified: Option<&str>,
+        input: Input,
+    ) -> Vec<Action> {
+        let certified = certified.map(str::to_owned);
+        self.step(clock, from.cloned(), |core, io| {
+            io.set_certified(certified);
+            core.on_input(input, io)
         })
+    }
+
+    fn on_input(&mut self, input: Input, io: &mut Io) {
+        match input {
+            Input::Message(m) => self.on_message(m, io),
+            Input::Timer(timer) => self.on_timer(timer, io),
+            Input::Answer(then, answer) => self.on_answer(then, answer, io),
+            Input::Exited(pid) => self.on_exited(&pid, io),
+        }
     }
 
     /// An operator's kill (see [`OperatorKill`]): what came of it.

@@ -1170,6 +1170,7 @@ fn authenticating(frameworks: bool, agents: bool) -> MasterCore {
             credentials: Some(credentials),
             frameworks,
             agents,
+            certificates: true,
         },
         ..MasterConfig::default()
     };
@@ -1191,12 +1192,15 @@ fn frameworks_prove_their_principal_or_are_refused_in_words() {
         ..FrameworkInfo::new("f", "*")
     };
     let refused = |why: &str| Err(format!("subscription refused: {why}"));
-    // Required?, the info, the credential, and the principal subscribed
-    // with or the error.
+    const REQUIRED: &str = "authentication required: give a credential (principal and secret) \
+                            or connect with a certificate from the cluster CA that names a principal";
+    // Required?, the info, the credential, the principal the sender's
+    // certificate proves, and the principal subscribed with or the error.
     type Case = (
         bool,
         FrameworkInfo,
         Option<corral_api::auth::Credential>,
+        Option<&'static str>,
         Result<Option<String>, String>,
     );
     let cases: Vec<Case> = vec![
@@ -1206,12 +1210,14 @@ fn frameworks_prove_their_principal_or_are_refused_in_words() {
             true,
             FrameworkInfo::new("f", "*"),
             None,
-            refused("authentication required: give a credential (principal and secret)"),
+            None,
+            refused(REQUIRED),
         ),
         (
             true,
             FrameworkInfo::new("f", "*"),
             Some(credential("ops", "nope")),
+            None,
             refused(
                 "authentication failed for principal \"ops\": unknown principal or wrong secret",
             ),
@@ -1220,6 +1226,7 @@ fn frameworks_prove_their_principal_or_are_refused_in_words() {
             true,
             FrameworkInfo::new("f", "*"),
             Some(credential("who", "s3")),
+            None,
             refused(
                 "authentication failed for principal \"who\": unknown principal or wrong secret",
             ),
@@ -1228,6 +1235,7 @@ fn frameworks_prove_their_principal_or_are_refused_in_words() {
             true,
             named("web"),
             Some(credential("ops", "s3")),
+            None,
             refused("the framework's principal \"web\" is not the authenticated \"ops\""),
         ),
         // Proved: the info takes the principal.
@@ -1235,28 +1243,59 @@ fn frameworks_prove_their_principal_or_are_refused_in_words() {
             true,
             FrameworkInfo::new("f", "*"),
             Some(credential("ops", "s3")),
+            None,
             Ok(Some("ops".into())),
         ),
         (
             true,
             named("ops"),
             Some(credential("ops", "s3")),
+            None,
             Ok(Some("ops".into())),
         ),
         // Not required: none is fine, a wrong one is still refused.
-        (false, FrameworkInfo::new("f", "*"), None, Ok(None)),
+        (false, FrameworkInfo::new("f", "*"), None, None, Ok(None)),
         (
             false,
             FrameworkInfo::new("f", "*"),
             Some(credential("ops", "nope")),
+            None,
             refused(
                 "authentication failed for principal \"ops\": unknown principal or wrong secret",
             ),
         ),
+        // A certificate from the cluster CA proves its principal, which
+        // need not be among the credentials; a credential beside it must
+        // prove the same one, and the info may not name another.
+        (true, FrameworkInfo::new("f", "*"), None, Some("web"), Ok(Some("web".into()))),
+        (true, named("web"), None, Some("web"), Ok(Some("web".into()))),
+        (
+            true,
+            named("ops"),
+            None,
+            Some("web"),
+            refused("the framework's principal \"ops\" is not the authenticated \"web\""),
+        ),
+        (
+            true,
+            FrameworkInfo::new("f", "*"),
+            Some(credential("ops", "s3")),
+            Some("ops"),
+            Ok(Some("ops".into())),
+        ),
+        (
+            false,
+            FrameworkInfo::new("f", "*"),
+            Some(credential("ops", "s3")),
+            Some("web"),
+            refused("the credential's principal \"ops\" is not \"web\", whom the certificate proves"),
+        ),
+        (false, FrameworkInfo::new("f", "*"), None, Some("web"), Ok(Some("web".into()))),
     ];
-    for (required, info, credential, expected) in cases {
+    for (required, info, credential, certified, expected) in cases {
         let mut core = authenticating(required, false);
-        let actions = send(&mut core, 1, &fw, Subscribe { info, credential });
+        let input = Input::message(Subscribe { info, credential });
+        let actions = core.handle_certified(at(1), Some(&fw), certified, input);
         let frameworks = core.snapshot().frameworks;
         match expected {
             Ok(principal) => {
@@ -1276,19 +1315,23 @@ fn frameworks_prove_their_principal_or_are_refused_in_words() {
 #[test]
 fn agents_prove_their_principal_or_are_told_why_they_are_refused() {
     let agent = pid("agent", 5051);
-    for (required, given, admitted) in [
-        (true, None, false),
-        (true, Some(credential("ops", "bad")), false),
-        (true, Some(credential("ops", "s3")), true),
-        (false, None, true),
-        (false, Some(credential("ops", "bad")), false),
+    for (required, given, certified, admitted) in [
+        (true, None, None, false),
+        (true, Some(credential("ops", "bad")), None, false),
+        (true, Some(credential("ops", "s3")), None, true),
+        (false, None, None, true),
+        (false, Some(credential("ops", "bad")), None, false),
+        // An agent whose certificate names a principal proves it.
+        (true, None, Some("node-7"), true),
+        (true, Some(credential("ops", "s3")), Some("node-7"), false),
     ] {
         let mut core = authenticating(false, required);
         let m = RegisterAgent {
             credential: given.clone(),
             ..registration(&agent)
         };
-        let actions = send(&mut core, 1, &agent, m);
+        let input = Input::message(m);
+        let actions = core.handle_certified(at(1), Some(&agent), certified, input);
         assert_eq!(registered_id(&actions).is_some(), admitted, "{given:?}");
         assert_eq!(core.snapshot().agents.len(), usize::from(admitted));
         if !admitted {
@@ -1296,8 +1339,8 @@ fn agents_prove_their_principal_or_are_told_why_they_are_refused() {
                 [Action::Send(to, Outgoing::RegistrationRefused(r))] => {
                     assert_eq!(to, &agent);
                     assert!(
-                        r.message
-                            .starts_with("registration refused: authentication"),
+                        r.message.starts_with("registration refused: authentication")
+                            || r.message.starts_with("registration refused: the credential"),
                         "{}",
                         r.message
                     );
@@ -1315,13 +1358,15 @@ fn requiring_authentication_without_credentials_is_a_config_error() {
             credentials: None,
             frameworks: true,
             agents: false,
+            certificates: false,
         },
         ..MasterConfig::default()
     };
     let e = cfg.validate().unwrap_err().to_string();
     assert_eq!(
         e,
-        "--authenticate-frameworks and --authenticate-agents need --credentials"
+        "--authenticate-frameworks and --authenticate-agents need --credentials, or mutual TLS \
+         (--tls-ca) for certificates that name principals"
     );
 }
 

@@ -12,13 +12,14 @@
 
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use quinn::{Connection, RecvStream, SendStream};
 use tokio::sync::Notify;
 
 use super::host::{Host, Peer};
-use super::tls::SERVER_NAME;
+use super::tls::{self, SERVER_NAME};
 use crate::codec::{self, Frame, FrameReader, Header};
 use crate::kernel::Outgoing;
 use crate::metrics::Metrics;
@@ -84,8 +85,9 @@ async fn dial(host: Rc<Host>, addr: SocketAddr) {
                 return;
             };
             actix_rt::spawn(write_loop(host.clone(), addr, conn.clone(), send, writer));
+            let certified = certified(&host, &conn);
             actix_rt::spawn(watch(host.clone(), addr, conn));
-            actix_rt::spawn(read_dialed(host, addr, recv));
+            actix_rt::spawn(read_dialed(host, addr, certified, recv));
         }
         Err(e) => {
             tracing::warn!(peer = %addr, error = %e, "cannot connect");
@@ -244,7 +246,15 @@ async fn serve_accepted(
         return;
     }
     adopt(&host, peer, incarnation, &conn, send);
-    read_frames(host, peer, recv, reader).await;
+    let certified = certified(&host, &conn);
+    read_frames(host, peer, certified, recv, reader).await;
+}
+
+/// The principal the peer on `conn` proved with its certificate, if this
+/// node runs mutual TLS (only then did the cluster CA vouch for it).
+fn certified(host: &Host, conn: &Connection) -> Option<Arc<str>> {
+    host.cfg.tls.ca_pem.as_ref()?;
+    tls::certified_principal(conn)
 }
 
 /// Decides whether an accepted stream becomes this node's way to send to `peer`.
@@ -272,7 +282,12 @@ fn adopt(host: &Rc<Host>, peer: SocketAddr, incarnation: u64, conn: &Connection,
     actix_rt::spawn(watch(host.clone(), peer, conn.clone()));
 }
 
-async fn read_dialed(host: Rc<Host>, addr: SocketAddr, mut recv: RecvStream) {
+async fn read_dialed(
+    host: Rc<Host>,
+    addr: SocketAddr,
+    certified: Option<Arc<str>>,
+    mut recv: RecvStream,
+) {
     let mut reader = FrameReader::new(host.cfg.max_message_bytes);
     let Some((said, incarnation)) = read_hello(&host, &mut recv, &mut reader).await else {
         Metrics::inc(&host.metrics.bad_streams);
@@ -285,22 +300,26 @@ async fn read_dialed(host: Rc<Host>, addr: SocketAddr, mut recv: RecvStream) {
     if let Some(p) = host.peers.borrow_mut().get_mut(&addr) {
         p.incarnation = Some(incarnation);
     }
-    read_frames(host, addr, recv, reader).await;
+    read_frames(host, addr, certified, recv, reader).await;
 }
 
+/// Reads `peer`'s frames to the stream's end; `certified` is the principal
+/// its certificate proved, which each of its messages carries.
 async fn read_frames(
     host: Rc<Host>,
     peer: SocketAddr,
+    certified: Option<Arc<str>>,
     mut recv: RecvStream,
     mut reader: FrameReader,
 ) {
-    process_frames(&host, peer, &mut reader);
+    let certified = certified.as_ref();
+    process_frames(&host, peer, certified, &mut reader);
     loop {
         match recv.read_chunk(READ_CHUNK_BYTES, true).await {
             Ok(Some(chunk)) => {
                 Metrics::add(&host.metrics.bytes_received, chunk.bytes.len() as u64);
                 reader.push(&chunk.bytes);
-                process_frames(&host, peer, &mut reader);
+                process_frames(&host, peer, certified, &mut reader);
             }
             Ok(None) => {
                 if reader.leftover_bytes() > 0 {
@@ -322,14 +341,19 @@ async fn read_frames(
     }
 }
 
-fn process_frames(host: &Host, peer: SocketAddr, reader: &mut FrameReader) {
+fn process_frames(
+    host: &Host,
+    peer: SocketAddr,
+    certified: Option<&Arc<str>>,
+    reader: &mut FrameReader,
+) {
     let mut kernel = host.kernel.borrow_mut();
     let mut any = false;
     while let Some(frame) = reader.next_frame() {
         any = true;
         match frame {
             Frame::Whole(payload) => {
-                if let Err(e) = kernel.handle_frame(peer, payload) {
+                if let Err(e) = kernel.handle_frame(peer, certified, payload) {
                     Metrics::inc(&host.metrics.decode_errors);
                     tracing::warn!(%peer, error = %e, "frame dropped");
                 }

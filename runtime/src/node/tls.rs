@@ -96,6 +96,10 @@ pub enum TlsError {
     /// A key file holds no private key in a supported format.
     #[error("TLS file {} contains no private key (expected PKCS#8, PKCS#1 or SEC1 PEM)", .0.display())]
     NoKey(PathBuf),
+    /// A principal a certificate cannot carry: empty, with control
+    /// characters, or the name every node certificate shares.
+    #[error("{0:?} cannot be a certificate's principal (it must be non-empty text other than {SERVER_NAME:?})")]
+    BadPrincipal(String),
     /// A private key was configured without the certificate it belongs to.
     #[error("TLS key {} is configured without a certificate (set the certificate too)", .0.display())]
     KeyWithoutCert(PathBuf),
@@ -271,6 +275,23 @@ pub fn generate_ca(common_name: &str) -> Result<PemPair, TlsError> {
 /// else). Entries of `extra_sans` that parse as IP addresses become IP SANs,
 /// the rest DNS SANs. The result is checked against `ca` before it is returned.
 pub fn generate_node_cert(ca: &PemPair, extra_sans: &[String]) -> Result<PemPair, TlsError> {
+    generate_principal_cert(ca, extra_sans, None)
+}
+
+/// A node certificate as [`generate_node_cert`] makes, proving `principal`
+/// (None: none) to peers that run mutual TLS with the same CA: the
+/// principal is the certificate's common name, as in Kubernetes' client
+/// certificates, so certificates from any PKI tool can carry one.
+pub fn generate_principal_cert(
+    ca: &PemPair,
+    extra_sans: &[String],
+    principal: Option<&str>,
+) -> Result<PemPair, TlsError> {
+    if let Some(p) = principal {
+        if p.is_empty() || p == SERVER_NAME || p.chars().any(char::is_control) {
+            return Err(TlsError::BadPrincipal(p.to_owned()));
+        }
+    }
     let ca_der = CertificateDer::from_pem_slice(ca.cert_pem.as_bytes()).map_err(|source| {
         TlsError::PemText {
             what: "CA certificate",
@@ -292,7 +313,14 @@ pub fn generate_node_cert(ca: &PemPair, extra_sans: &[String]) -> Result<PemPair
         .filter(|san| seen.insert(san.clone()))
         .collect();
     let mut params = CertificateParams::new(sans)?;
-    params.distinguished_name = node_name();
+    params.distinguished_name = match principal {
+        Some(p) => {
+            let mut name = DistinguishedName::new();
+            name.push(DnType::CommonName, p);
+            name
+        }
+        None => node_name(),
+    };
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     // Every node is a TLS server for its inbound links and a client for its
     // outbound ones, and webpki enforces the EKU for each role.
@@ -362,6 +390,25 @@ fn self_signed() -> Result<(rcgen::Certificate, KeyPair), TlsError> {
     params.distinguished_name = node_name();
     let cert = params.self_signed(&key)?;
     Ok((cert, key))
+}
+
+/// The principal the peer of `conn` proved with its certificate: see
+/// [`principal_of`]. Only for connections whose peer certificate the
+/// cluster CA verified (mutual TLS); without a CA a peer's certificate is
+/// whatever it chose to show.
+pub(crate) fn certified_principal(conn: &quinn::Connection) -> Option<Arc<str>> {
+    let identity = conn.peer_identity()?;
+    let chain = identity.downcast::<Vec<CertificateDer<'static>>>().ok()?;
+    principal_of(chain.first()?)
+}
+
+/// The principal `cert` names: its subject's common name, unless that is
+/// [`SERVER_NAME`], which every node certificate made without a principal
+/// carries.
+fn principal_of(cert: &CertificateDer<'_>) -> Option<Arc<str>> {
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).ok()?;
+    let name = parsed.subject().iter_common_name().next()?.as_str().ok()?;
+    (!name.is_empty() && name != SERVER_NAME).then(|| Arc::from(name))
 }
 
 fn node_name() -> DistinguishedName {
@@ -943,6 +990,22 @@ mod tests {
         };
         let err = endpoint_configs(&no_key, &tuning()).err();
         assert!(matches!(err, Some(TlsError::NoKey(_))), "{err:?}");
+    }
+
+    #[test]
+    fn a_certificate_carries_the_principal_it_was_made_for() {
+        let ca = generate_ca("corral test CA").expect("ca");
+        let principal = |pair: &PemPair| {
+            let der = CertificateDer::from_pem_slice(pair.cert_pem.as_bytes()).expect("pem");
+            principal_of(&der).map(|p| p.to_string())
+        };
+        let ops = generate_principal_cert(&ca, &[], Some("ops")).expect("cert");
+        assert_eq!(principal(&ops).as_deref(), Some("ops"));
+        assert_eq!(principal(&generate_node_cert(&ca, &[]).expect("cert")), None);
+        for bad in ["", SERVER_NAME, "a\nb"] {
+            let err = generate_principal_cert(&ca, &[], Some(bad)).err();
+            assert!(matches!(err, Some(TlsError::BadPrincipal(_))), "{bad:?}: {err:?}");
+        }
     }
 
     #[test]

@@ -637,7 +637,7 @@ impl Sim {
             // Batches come from a kernel's own encoder: whole frames, each
             // already checked against the size limit when it was written.
             for payload in crate::codec::whole_frames(bytes) {
-                if let Err(e) = kernel.handle_frame(from, payload) {
+                if let Err(e) = kernel.handle_frame(from, None, payload) {
                     tracing::warn!(node = %to, error = %e, "frame dropped");
                 }
             }

@@ -8,6 +8,7 @@
 #![allow(clippy::disallowed_methods)] // tests measure real elapsed time
 
 mod actors;
+mod certified;
 mod child;
 mod garbage;
 mod lifecycle;

@@ -1,10 +1,13 @@
 //! The master's and agents' HTTP APIs as the CLI reads them: `/state`, the
 //! sandbox file reads and the operator kill.
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use corral_api::auth::Credential;
+use corral_runtime::node::tls::https_client_config;
 use serde::Deserialize;
 
 /// Resources as `/state` shows them.
@@ -103,27 +106,30 @@ pub struct State {
 pub struct Master {
     bases: Vec<String>,
     agent: ureq::Agent,
+    /// For the agents' sandbox files, which follows redirects.
+    files: ureq::Agent,
     /// Sent with every request (to masters and agents): a credential as
     /// HTTP Basic, or a bearer token.
     authorization: Option<String>,
 }
 
-fn client() -> ureq::Agent {
-    ureq::AgentBuilder::new()
+/// A client trusting `tls` for HTTPS (ureq's built-in public roots when
+/// none).
+fn client(tls: Option<&Arc<rustls::ClientConfig>>) -> ureq::AgentBuilder {
+    let builder = ureq::AgentBuilder::new()
         .timeout_connect(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
-        .build()
+        .timeout(Duration::from_secs(30));
+    match tls {
+        Some(tls) => builder.tls_config(tls.clone()),
+        None => builder,
+    }
 }
 
 /// A client that returns redirects instead of following them: ureq 2
 /// follows a 307 for GET but returns it for POST, and the kill must reach
 /// the leader too, so [`Master`] follows both itself.
-fn master_client() -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .timeout_connect(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
-        .redirects(0)
-        .build()
+fn master_client(tls: Option<&Arc<rustls::ClientConfig>>) -> ureq::Agent {
+    client(tls).redirects(0).build()
 }
 
 /// Turns ureq's errors into one plain sentence.
@@ -133,8 +139,51 @@ fn plain(url: &str, e: ureq::Error) -> anyhow::Error {
             let body = response.into_string().unwrap_or_default();
             anyhow!("{url} answered {code}: {}", body.trim())
         }
-        ureq::Error::Transport(t) => anyhow!("cannot reach {url}: {}", transport_reason(&t)),
+        ureq::Error::Transport(t) => match untrusted_certificate(&t) {
+            Some(why) => anyhow!(
+                "{url} showed a certificate this client does not trust ({why}); give the \
+                 cluster CA with --tls-ca or CORRAL_TLS_CA"
+            ),
+            None => {
+                let reason = transport_reason(&t);
+                if url.starts_with("http://") && answered_in_tls(&reason) {
+                    anyhow!(
+                        "{url} answered in TLS, not plain HTTP: it serves HTTPS; ask for \
+                         https://HOST:PORT, or give the cluster CA with --tls-ca"
+                    )
+                } else {
+                    anyhow!("cannot reach {url}: {reason}")
+                }
+            }
+        },
     }
+}
+
+/// Whether a plain HTTP request failed on a TLS answer: a TLS server sends
+/// an alert record (type 21, version 3.x) to bytes that are not a
+/// handshake, which ureq quotes as the header line it could not read.
+fn answered_in_tls(reason: &str) -> bool {
+    reason.contains("[21, 3, ")
+}
+
+/// The TLS refusal of the server's certificate behind a failed request, if
+/// that is why it failed: what an operator must fix is the CA the CLI
+/// trusts, not the network.
+fn untrusted_certificate(t: &ureq::Transport) -> Option<String> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
+    while let Some(c) = cause {
+        // rustls reports through the stream as an io::Error wrapping its
+        // own, which io::Error does not give as a source.
+        let inner = c
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|e| e.downcast_ref::<rustls::Error>());
+        if let Some(e @ rustls::Error::InvalidCertificate(_)) = inner {
+            return Some(e.to_string());
+        }
+        cause = c.source();
+    }
+    None
 }
 
 /// Why a request did not get through, once: the innermost cause (e.g.
@@ -184,9 +233,19 @@ fn try_next(code: u16) -> bool {
 }
 
 impl Master {
-    /// A client of the masters at `list`: `HOST:PORT` (their HTTP port) or
-    /// `http://HOST:PORT`, several separated by commas.
+    /// A client of the masters at `list` trusting no cluster CA.
+    #[cfg(test)]
     pub fn new(list: &str) -> Result<Master> {
+        Master::trusting(list, None)
+    }
+
+    /// A client of the masters at `list`: `HOST:PORT` (their HTTP port),
+    /// `http://HOST:PORT` or `https://HOST:PORT`, several separated by
+    /// commas, trusting the cluster CA in the PEM file `ca` for HTTPS.
+    /// With a CA, a bare `HOST:PORT` means HTTPS: a cluster whose CA the
+    /// operator holds serves its HTTP ports with TLS (docs/security.md).
+    pub fn trusting(list: &str, ca: Option<&Path>) -> Result<Master> {
+        let scheme = if ca.is_some() { "https" } else { "http" };
         let bases = crate::flags::split_list(list)
             .with_context(|| format!("bad --master '{list}'"))?
             .into_iter()
@@ -194,13 +253,22 @@ impl Master {
                 if addr.starts_with("http://") || addr.starts_with("https://") {
                     addr.trim_end_matches('/').to_owned()
                 } else {
-                    format!("http://{addr}")
+                    format!("{scheme}://{addr}")
                 }
             })
             .collect();
+        let tls = match ca {
+            Some(ca) => {
+                Some(Arc::new(https_client_config(ca).with_context(|| {
+                    format!("cannot use --tls-ca {}", ca.display())
+                })?))
+            }
+            None => None,
+        };
         Ok(Master {
             bases,
-            agent: master_client(),
+            agent: master_client(tls.as_ref()),
+            files: client(tls.as_ref()).build(),
             authorization: None,
         })
     }
@@ -327,7 +395,7 @@ impl Master {
     ) -> Result<Chunk> {
         let url = format!("{}/files/read", agent_http.trim_end_matches('/'));
         let response = self
-            .authorized(client().get(&url))
+            .authorized(self.files.get(&url))
             .query("path", path)
             .query("offset", &offset.to_string())
             .query("length", &length.to_string())

@@ -15,6 +15,7 @@ use corral_agent::{
     detect_resources, hostname, prepare_docker, Agent, AgentConfig, DockerCheck, RecoverMode,
 };
 use corral_api::resources::Resources;
+use corral_http::HttpsIdentity;
 use corral_master::acls::Acls;
 use corral_master::allocator::AllocatorActorConfig;
 use corral_master::board::StateBoard;
@@ -54,6 +55,21 @@ pub struct NodeCommon {
 }
 
 impl NodeCommon {
+    /// The certificate the node's HTTP port serves HTTPS with: the node's
+    /// own, when it has one (docs/security.md).
+    fn https(&self) -> Result<Option<HttpsIdentity>> {
+        Ok(HttpsIdentity::of(&self.tls.config()?))
+    }
+
+    /// The scheme of the node's HTTP port: `https` with a certificate.
+    fn http_scheme(&self) -> &'static str {
+        if self.tls.has_cert() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
     /// Starts logging as these flags say; the log file written, if any.
     fn init_logs(&self, name: &str) -> Result<Option<PathBuf>> {
         let file = match &self.log_dir {
@@ -278,7 +294,8 @@ impl MasterArgs {
             max_completed_frameworks: self.max_completed_frameworks,
             max_completed_tasks: self.max_completed_tasks_per_framework,
             http_url: Some(format!(
-                "http://{}",
+                "{}://{}",
+                self.common.http_scheme(),
                 SocketAddr::new(self.ip, self.http_port())
             )),
             ..MasterConfig::default()
@@ -327,6 +344,7 @@ pub fn master(command: MasterCommand, flags: Flags) -> Result<ExitCode> {
         access: http_access,
         flags,
         log_file,
+        https: args.common.https()?,
         ..HttpConfig::new(SocketAddr::new(args.ip, args.http_port()))
     };
     let http = corral_master::http::serve(http, node.clone(), pid.clone(), board, acls)?;
@@ -534,7 +552,7 @@ pub fn agent(args: AgentArgs, flags: Flags) -> Result<ExitCode> {
         DockerCheck::Unavailable(_) => {}
     }
     let http_addr = SocketAddr::new(args.ip, args.http_port.unwrap_or(args.port));
-    cfg.http_url = Some(format!("http://{http_addr}"));
+    cfg.http_url = Some(format!("{}://{http_addr}", args.common.http_scheme()));
     // Executors join the agent with its own identity.
     cfg.executor_tls = args.common.tls.config()?;
     cfg.validate()?;
@@ -572,6 +590,7 @@ pub fn agent(args: AgentArgs, flags: Flags) -> Result<ExitCode> {
         },
         flags,
         log_file,
+        https: args.common.https()?,
         ..HttpConfig::new(http_addr)
     };
     let http = corral_agent::http::serve(http, node.clone(), agent_pid.clone(), work_dir.clone())?;

@@ -31,6 +31,12 @@ impl TlsArgs {
         self.tls_ca.is_some()
     }
 
+    /// Whether a certificate is given (then the node's HTTP port serves
+    /// HTTPS).
+    pub fn has_cert(&self) -> bool {
+        self.tls_cert.is_some()
+    }
+
     /// The runtime's TLS config, with absolute paths (executors read them
     /// from their sandbox) to files that exist.
     pub fn config(&self) -> Result<TlsConfig> {

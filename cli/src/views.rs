@@ -45,6 +45,11 @@ pub struct Target {
     /// authenticate HTTP calls and take tokens (`--jwt-secret-key`).
     #[arg(long, env = "CORRAL_TOKEN")]
     token: Option<String>,
+    /// The cluster CA (PEM) to trust for masters and agents that serve
+    /// HTTPS; with it, a bare HOST:PORT master is asked over HTTPS
+    /// (default: the public CAs built in, and plain HTTP for HOST:PORT).
+    #[arg(long, env = "CORRAL_TLS_CA")]
+    tls_ca: Option<std::path::PathBuf>,
 }
 
 impl Target {
@@ -54,7 +59,7 @@ impl Target {
             Some(path) => Some(crate::flags::read_credential("credential", path)?),
             None => None,
         };
-        Ok(Master::new(&self.master)?
+        Ok(Master::trusting(&self.master, self.tls_ca.as_deref())?
             .with_credential(credential)
             .with_token(self.token.as_deref()))
     }

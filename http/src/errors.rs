@@ -28,6 +28,9 @@ pub enum HttpError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// The HTTPS certificate or key could not be read or used.
+    #[error("cannot serve HTTPS: {0}")]
+    Tls(#[from] corral_runtime::node::tls::TlsError),
     /// The server's thread could not be started or died while starting.
     #[error("the HTTP server thread failed: {0}")]
     Thread(String),

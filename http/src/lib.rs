@@ -28,5 +28,5 @@ pub use self::access::HttpAccess;
 pub use self::errors::{echo, ApiError, HttpError};
 pub use self::resources_json::ResourcesJson;
 pub use self::server::{
-    app, get, get_tree, only, post, post_tree, read_body, HttpConfig, HttpServer,
+    app, get, get_tree, only, post, post_tree, read_body, HttpConfig, HttpServer, HttpsIdentity,
 };

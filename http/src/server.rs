@@ -12,6 +12,7 @@
 #![allow(clippy::disallowed_methods)]
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -20,6 +21,8 @@ use actix_web::dev::{ServerHandle, ServiceFactory, ServiceRequest, ServiceRespon
 use actix_web::http::header;
 use actix_web::middleware::{from_fn, DefaultHeaders, Next};
 use actix_web::{web, App, HttpRequest, HttpResponse, ResponseError, Route};
+
+use corral_runtime::node::tls::{https_server_config, TlsConfig};
 
 use crate::access::{self, HttpAccess};
 use crate::errors::{echo, ApiError, HttpError};
@@ -42,6 +45,35 @@ pub struct HttpConfig {
     /// The file the daemon logs to, if any, which its `/files/*` serve
     /// (Mesos's `/master/log`, `/slave/log`).
     pub log_file: Option<std::path::PathBuf>,
+    /// Serve HTTPS only, with this certificate, instead of plain HTTP
+    /// (default: plain HTTP). No client certificate is asked for.
+    pub https: Option<HttpsIdentity>,
+}
+
+/// The certificate an HTTPS server shows: the node's own (`--tls-cert`,
+/// `--tls-key`), so that the CA that vouches for the node's QUIC links
+/// vouches for its HTTP port too.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpsIdentity {
+    /// The certificate chain (PEM, leaf first).
+    pub cert_pem: PathBuf,
+    /// Its private key (PEM).
+    pub key_pem: PathBuf,
+}
+
+impl HttpsIdentity {
+    /// The identity of a node's TLS config, if it names a certificate and
+    /// its key (a node without one makes a throwaway self-signed one for
+    /// QUIC, which no HTTP client could check, so its port stays plain).
+    pub fn of(tls: &TlsConfig) -> Option<HttpsIdentity> {
+        match (&tls.cert_pem, &tls.key_pem) {
+            (Some(cert), Some(key)) => Some(HttpsIdentity {
+                cert_pem: cert.clone(),
+                key_pem: key.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 impl HttpConfig {
@@ -56,6 +88,7 @@ impl HttpConfig {
             access: HttpAccess::default(),
             flags: Vec::new(),
             log_file: None,
+            https: None,
         }
     }
 
@@ -83,6 +116,8 @@ const MAX_CONNECTIONS: usize = 1024;
 /// close its socket and end its thread.
 pub struct HttpServer {
     addr: SocketAddr,
+    /// `http` or `https`.
+    scheme: &'static str,
     handle: ServerHandle,
     thread: Option<JoinHandle<()>>,
 }
@@ -94,22 +129,30 @@ struct BodyLimit(usize);
 impl HttpServer {
     /// Starts a server on its own thread (`corral-http-{name}`), one
     /// worker, serving the routes `routes` adds plus the shared answers
-    /// (JSON 404, body limit). Returns once the socket is bound, or with
-    /// the reason it could not be.
+    /// (JSON 404, body limit), over HTTPS if `cfg` names a certificate.
+    /// Returns once the socket is bound, or with the reason it could not
+    /// be.
     pub fn start<F>(name: &str, cfg: &HttpConfig, routes: F) -> Result<HttpServer, HttpError>
     where
         F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
     {
         cfg.validate()?;
+        // Read here, so that a bad file is this call's error.
+        let tls = match &cfg.https {
+            Some(id) => Some(https_server_config(&id.cert_pem, &id.key_pem)?),
+            None => None,
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let cfg = cfg.clone();
         let (ready_tx, ready_rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name(format!("corral-http-{name}"))
-            .spawn(move || run(cfg, routes, ready_tx))
+            .spawn(move || run(cfg, tls, routes, ready_tx))
             .map_err(|e| HttpError::Thread(e.to_string()))?;
         match ready_rx.recv() {
             Ok(Ok((addr, handle))) => Ok(HttpServer {
                 addr,
+                scheme,
                 handle,
                 thread: Some(thread),
             }),
@@ -130,9 +173,10 @@ impl HttpServer {
         self.addr
     }
 
-    /// The server's base URL, `http://ip:port`.
+    /// The server's base URL, `http://ip:port` (`https://` when it
+    /// serves HTTPS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Closes the socket, drops open connections and waits for the thread.
@@ -158,15 +202,15 @@ impl Drop for HttpServer {
 
 type Ready = mpsc::Sender<Result<(SocketAddr, ServerHandle), HttpError>>;
 
-/// Thread body: bind, report, serve until stopped.
-fn run<F>(cfg: HttpConfig, routes: F, ready: Ready)
+/// Thread body: bind (with TLS if `tls`), report, serve until stopped.
+fn run<F>(cfg: HttpConfig, tls: Option<rustls::ServerConfig>, routes: F, ready: Ready)
 where
     F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
 {
     let shared = cfg.clone();
     let factory = move || app(&shared, routes.clone());
     actix_rt::System::new().block_on(async move {
-        let bound = actix_web::HttpServer::new(factory)
+        let server = actix_web::HttpServer::new(factory)
             .workers(1)
             .max_connections(MAX_CONNECTIONS)
             // Clients of Mesos's APIs (pymesos) keep one connection for
@@ -183,14 +227,13 @@ where
             .h1_allow_half_closed(false)
             // Event streams write many small records: without NODELAY
             // each waits on the client's delayed ACK (~40 ms a record).
-            .on_connect(|conn, _| {
-                if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
-                    let _ = tcp.set_nodelay(true);
-                }
-            })
+            .tcp_nodelay(true)
             .disable_signals()
-            .shutdown_timeout(1)
-            .bind(cfg.listen);
+            .shutdown_timeout(1);
+        let bound = match tls {
+            Some(tls) => server.bind_rustls_0_23(cfg.listen, tls),
+            None => server.bind(cfg.listen),
+        };
         let server = match bound {
             Ok(server) => server,
             Err(source) => {

@@ -250,6 +250,49 @@ pub fn endpoint_configs(
     Ok((server_config, client_config))
 }
 
+/// A rustls server config for HTTPS on a node's HTTP port, from the node's
+/// certificate chain and key.
+///
+/// Unlike the QUIC links, no client certificate is asked for, even with a
+/// cluster CA: HTTP callers are browsers, curl and the CLI, and prove
+/// themselves with HTTP Basic or a bearer token (docs/security.md). TLS 1.2
+/// is offered beside 1.3 for the HTTP clients that still lack 1.3.
+pub fn https_server_config(
+    cert_pem: &Path,
+    key_pem: &Path,
+) -> Result<rustls::ServerConfig, TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let identity = load_identity(
+        &TlsConfig {
+            cert_pem: Some(cert_pem.to_owned()),
+            key_pem: Some(key_pem.to_owned()),
+            ca_pem: None,
+        },
+        &provider,
+    )?;
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_single_cert(identity.chain, identity.key)?;
+    Ok(config)
+}
+
+/// A rustls client config for HTTPS calls to nodes whose certificates chain
+/// to the CA(s) in `ca_pem`, for the operator's CLI.
+///
+/// Unlike a node dialling a node, an HTTP client asks for a host by name or
+/// address, so the usual name check applies: the node's certificate must
+/// carry the name or IP it is asked by (`corral certs node --san`).
+pub fn https_client_config(ca_pem: &Path) -> Result<rustls::ClientConfig, TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let roots = load_roots(ca_pem)?;
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(config)
+}
+
 /// A new self-signed CA.
 ///
 /// The key is ECDSA P-256 in PKCS#8, the form [`generate_node_cert`] accepts.

@@ -594,6 +594,8 @@ pub fn agent(args: AgentArgs, flags: Flags) -> Result<ExitCode> {
         ..HttpConfig::new(http_addr)
     };
     let http = corral_agent::http::serve(http, node.clone(), agent_pid.clone(), work_dir.clone())?;
+    // The bound port, which `--http-port 0` leaves to the OS.
+    cfg.http_url = Some(http.url());
     let _sweeper = Sweeper::start(node.clone(), agent_pid, work_dir, gc)
         .context("cannot start sandbox collection")?;
     let cfg_masters = cfg.masters.clone();

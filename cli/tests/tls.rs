@@ -1,15 +1,25 @@
 //! A cluster on mutual TLS with real processes: `corral certs` makes the CA
 //! and node certificates, master and agent require them, the agent hands its
 //! identity to its executors, and a framework without a certificate is
-//! refused.
+//! refused. Their HTTP ports serve HTTPS with the same certificates: the CLI
+//! reads them trusting the CA, and is refused, saying why, without it or
+//! over plain HTTP; a standby master redirects to the leader's https URL.
 
 // Tests run real processes and read real files, not actor code
 // (clippy.toml keeps those out of actor code).
 #![allow(clippy::disallowed_methods)]
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::masters::Masters;
+use common::procs::{assert_succeeded, test_dir, wait_for};
+use corral_runtime::node::tls::https_client_config;
 
 fn corral() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_corral"));
@@ -92,6 +102,12 @@ fn a_mutual_tls_cluster_runs_tasks_and_refuses_strangers() {
         .find_map(|w| w.strip_prefix("master@"))
         .map(|w| w.trim_end_matches(';').to_owned())
         .unwrap_or_else(|| panic!("the master says where it runs: {line:?}"));
+    // Its HTTP port serves HTTPS with the master's certificate.
+    let http = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("https://"))
+        .map(|w| w.trim_end_matches(';').to_owned())
+        .unwrap_or_else(|| panic!("the master says its HTTPS address: {line:?}"));
 
     let work = base.join("work");
     let mut args: Vec<String> = [
@@ -111,6 +127,7 @@ fn a_mutual_tls_cluster_runs_tasks_and_refuses_strangers() {
     args.extend(tls_flags(&base.join("agent")));
     let (_agent, line) = daemon(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(line.contains("agent running"), "{line:?}");
+    assert!(line.contains("(HTTP at https://"), "{line:?}");
 
     // A framework with a certificate from the CA: its task runs, through an
     // executor that joined the agent with the agent's identity.
@@ -135,6 +152,45 @@ fn a_mutual_tls_cluster_runs_tasks_and_refuses_strangers() {
     );
     assert!(stdout.contains("1 of 1 tasks finished"), "{stdout}");
 
+    // The CLI trusting the CA reads the master over HTTPS (a bare
+    // HOST:PORT means https then), and the task's sandbox from the agent's
+    // https URL the master names.
+    let ca_pem = s(&ca.join("ca.pem"));
+    let out = run(&["tasks", "--master", &http, "--tls-ca", &ca_pem]);
+    assert_succeeded(&out);
+    let tasks = String::from_utf8_lossy(&out.stdout);
+    assert!(tasks.contains("corral-execute-0"), "{tasks}");
+    let out = run(&[
+        "task",
+        "log",
+        "corral-execute-0",
+        "--master",
+        &http,
+        "--tls-ca",
+        &ca_pem,
+    ]);
+    assert_succeeded(&out);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "secure");
+
+    // Plain HTTP to the same port is refused, and told it speaks HTTPS.
+    let out = run(&["state", "--master", &format!("http://{http}")]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("answered in TLS, not plain HTTP"),
+        "{stderr}"
+    );
+
+    // A client without the CA refuses the master's certificate, and says so.
+    let out = run(&["state", "--master", &format!("https://{http}")]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("certificate this client does not trust")
+            && stderr.contains("UnknownIssuer"),
+        "{stderr}"
+    );
+
     // Without one, the master does not let it in.
     let out = run(&[
         "execute",
@@ -149,4 +205,78 @@ fn a_mutual_tls_cluster_runs_tasks_and_refuses_strangers() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cannot reach the master"), "{stderr}");
     let _ = std::fs::remove_dir_all(&base);
+}
+
+/// Generous: the machine may be busy with other tests.
+const START: Duration = Duration::from_secs(30);
+
+/// The status and `Location` of `GET url` from a client trusting the CA at
+/// `ca`, redirects not followed; None if nothing answered.
+fn https_answer(ca: &Path, url: &str) -> Option<(u16, Option<String>)> {
+    let tls = https_client_config(ca).expect("the CA reads");
+    let client = ureq::AgentBuilder::new()
+        .tls_config(Arc::new(tls))
+        .redirects(0)
+        .timeout(Duration::from_secs(2))
+        .build();
+    let response = match client.get(url).call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(_) => return None,
+    };
+    Some((
+        response.status(),
+        response.header("location").map(str::to_owned),
+    ))
+}
+
+#[test]
+fn a_standby_master_redirects_to_the_leaders_https_url() {
+    let dir = test_dir("https-group");
+    let s = |p: &Path| p.display().to_string();
+    let ca = dir.join("ca");
+    assert!(run(&["certs", "ca", "--out", &s(&ca)]).status.success());
+    let out = run(&[
+        "certs",
+        "node",
+        "--ca",
+        &s(&ca),
+        "--out",
+        &s(&dir.join("master")),
+    ]);
+    assert_succeeded(&out);
+    let flags = tls_flags(&dir.join("master"));
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let masters = Masters::on_free_ports(3, &dir, &flags);
+
+    let ca_pem = ca.join("ca.pem");
+    let (standby, location) = wait_for(START, "a standby to redirect to the leader", || {
+        (0..3).find_map(|i| {
+            let url = format!("https://{}/state", masters.http(i));
+            match https_answer(&ca_pem, &url) {
+                Some((307, Some(location))) => Some((i, location)),
+                _ => None,
+            }
+        })
+    });
+    assert!(
+        location.starts_with("https://127.0.0.1:") && location.ends_with("/state"),
+        "{location}"
+    );
+    // The leader answers there once it has recovered the registry.
+    wait_for(START, "the leader to answer at its https URL", || {
+        (https_answer(&ca_pem, &location)?.0 == 200).then_some(())
+    });
+
+    // The CLI follows it, asked at the standby by its bare address.
+    let out = run(&[
+        "state",
+        "--master",
+        &masters.http(standby),
+        "--tls-ca",
+        &s(&ca_pem),
+    ]);
+    assert_succeeded(&out);
+    drop(masters);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -424,3 +424,64 @@ pub async fn read_body(req: &HttpRequest, body: web::Payload) -> Result<web::Byt
         Err(_) => Err(ApiError::too_large(max)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use corral_runtime::node::tls::{generate_ca, generate_node_cert};
+
+    /// Writes a node certificate and its key, and a key of another node,
+    /// under a fresh directory; returns (cert, key, other key).
+    fn node_files(label: &str) -> (PathBuf, PathBuf, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("corral-https-{label}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let ca = generate_ca("test CA").expect("CA");
+        let node = generate_node_cert(&ca, &[]).expect("node cert");
+        let other = generate_node_cert(&ca, &[]).expect("node cert");
+        let write = |name: &str, text: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).expect("write");
+            path
+        };
+        (
+            write("node.pem", &node.cert_pem),
+            write("node-key.pem", &node.key_pem),
+            write("other-key.pem", &other.key_pem),
+        )
+    }
+
+    fn config(cert_pem: PathBuf, key_pem: PathBuf) -> HttpConfig {
+        HttpConfig {
+            https: Some(HttpsIdentity { cert_pem, key_pem }),
+            ..HttpConfig::new(([127, 0, 0, 1], 0).into())
+        }
+    }
+
+    #[test]
+    fn a_server_with_a_certificate_names_its_url_https() {
+        let (cert, key, _) = node_files("url");
+        let server = HttpServer::start("test", &config(cert.clone(), key), |_| {}).expect("starts");
+        assert_eq!(server.url(), format!("https://{}", server.addr()));
+        let plain = HttpServer::start("test", &HttpConfig::new(([127, 0, 0, 1], 0).into()), |_| {})
+            .expect("starts");
+        assert_eq!(plain.url(), format!("http://{}", plain.addr()));
+        remove_dir_of(&cert);
+    }
+
+    fn remove_dir_of(file: &std::path::Path) {
+        if let Some(dir) = file.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
+    #[test]
+    fn a_key_that_does_not_fit_the_certificate_is_refused_at_start() {
+        let (cert, _, other) = node_files("key");
+        let err = HttpServer::start("test", &config(cert.clone(), other), |_| {})
+            .err()
+            .expect("refused");
+        remove_dir_of(&cert);
+        assert!(matches!(err, HttpError::Tls(_)), "{err}");
+        assert!(err.to_string().contains("other-key.pem"), "{err}");
+    }
+}

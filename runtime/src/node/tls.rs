@@ -1100,4 +1100,62 @@ mod tests {
         let err = generate_node_cert(&mixed, &[]).err();
         assert!(matches!(err, Some(TlsError::CaMismatch(_))), "{err:?}");
     }
+
+    /// An HTTPS handshake in memory between a server on `node`'s identity
+    /// and a client trusting `trusted` that asks for `name`: the client's
+    /// verdict, or the server's.
+    fn https_handshake(
+        dir: &TempDir,
+        node: &PemPair,
+        trusted: &PemPair,
+        name: &str,
+    ) -> Result<(), rustls::Error> {
+        let ids = dir.config("https", node, None);
+        let (cert, key) = (ids.cert_pem.expect("cert"), ids.key_pem.expect("key"));
+        let server = https_server_config(&cert, &key).expect("server config");
+        let ca = dir.write("https-trusted.pem", &trusted.cert_pem);
+        let client = https_client_config(&ca).expect("client config");
+        let name = ServerName::try_from(name.to_owned()).expect("server name");
+        let mut server = rustls::ServerConnection::new(Arc::new(server))?;
+        let mut client = rustls::ClientConnection::new(Arc::new(client), name)?;
+        // A TLS 1.3 handshake takes two flights each way; a few more
+        // rounds are margin, and a bound keeps a broken one from spinning.
+        for _ in 0..8 {
+            if !client.is_handshaking() && !server.is_handshaking() {
+                return Ok(());
+            }
+            let mut bytes = Vec::new();
+            client.write_tls(&mut bytes).expect("to memory");
+            server.read_tls(&mut bytes.as_slice()).expect("from memory");
+            server.process_new_packets()?;
+            let mut bytes = Vec::new();
+            server.write_tls(&mut bytes).expect("to memory");
+            client.read_tls(&mut bytes.as_slice()).expect("from memory");
+            client.process_new_packets()?;
+        }
+        Err(rustls::Error::General(
+            "the handshake did not finish".into(),
+        ))
+    }
+
+    #[test]
+    fn an_https_client_trusting_the_ca_takes_a_node_certificate_by_its_name_only() {
+        let dir = TempDir::new("https");
+        let ca = generate_ca("cluster").expect("ca");
+        let node = generate_node_cert(&ca, &["10.1.2.3".to_owned()]).expect("node");
+        for name in ["127.0.0.1", "localhost", "10.1.2.3"] {
+            https_handshake(&dir, &node, &ca, name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        let err = https_handshake(&dir, &node, &ca, "elsewhere.example").err();
+        assert!(
+            matches!(err, Some(rustls::Error::InvalidCertificate(_))),
+            "{err:?}"
+        );
+        let stranger = generate_ca("another cluster").expect("ca");
+        let err = https_handshake(&dir, &node, &stranger, "127.0.0.1").err();
+        assert!(
+            matches!(err, Some(rustls::Error::InvalidCertificate(_))),
+            "{err:?}"
+        );
+    }
 }

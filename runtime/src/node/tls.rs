@@ -1,4 +1,7 @@
-//! TLS identity of a node and the QUIC endpoint configuration built from it.
+//! TLS identity of a node and the QUIC endpoint configuration built from it,
+//! and the HTTPS configs of its HTTP port ([`https_server_config`]) and of
+//! the operator's CLI ([`https_client_config`]), which check names as HTTPS
+//! does (see their docs).
 //!
 //! # Trust model
 //!

@@ -140,9 +140,9 @@ fn plain(url: &str, e: ureq::Error) -> anyhow::Error {
             anyhow!("{url} answered {code}: {}", body.trim())
         }
         ureq::Error::Transport(t) => match untrusted_certificate(&t) {
-            Some(why) => anyhow!(
-                "{url} showed a certificate this client does not trust ({why}); give the \
-                 cluster CA with --tls-ca or CORRAL_TLS_CA"
+            Some(e) => anyhow!(
+                "{url} showed a certificate this client does not trust ({e}); {}",
+                certificate_fix(&e)
             ),
             None => {
                 let reason = transport_reason(&t);
@@ -159,6 +159,19 @@ fn plain(url: &str, e: ureq::Error) -> anyhow::Error {
     }
 }
 
+/// What the operator can do about a certificate the CLI refused.
+fn certificate_fix(e: &rustls::CertificateError) -> &'static str {
+    use rustls::CertificateError as E;
+    match e {
+        E::NotValidForName | E::NotValidForNameContext { .. } => {
+            "ask by a name or IP the certificate carries, or issue the node one with \
+             `corral certs node --san`"
+        }
+        E::UnknownIssuer | E::BadSignature => "give the cluster CA with --tls-ca or CORRAL_TLS_CA",
+        _ => "check the node's certificate and the CA given with --tls-ca",
+    }
+}
+
 /// Whether a plain HTTP request failed on a TLS answer: a TLS server sends
 /// an alert record (type 21, version 3.x) to bytes that are not a
 /// handshake, which ureq quotes as the header line it could not read.
@@ -169,7 +182,7 @@ fn answered_in_tls(reason: &str) -> bool {
 /// The TLS refusal of the server's certificate behind a failed request, if
 /// that is why it failed: what an operator must fix is the CA the CLI
 /// trusts, not the network.
-fn untrusted_certificate(t: &ureq::Transport) -> Option<String> {
+fn untrusted_certificate(t: &ureq::Transport) -> Option<rustls::CertificateError> {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
     while let Some(c) = cause {
         // rustls reports through the stream as an io::Error wrapping its
@@ -178,8 +191,8 @@ fn untrusted_certificate(t: &ureq::Transport) -> Option<String> {
             .downcast_ref::<std::io::Error>()
             .and_then(|io| io.get_ref())
             .and_then(|e| e.downcast_ref::<rustls::Error>());
-        if let Some(e @ rustls::Error::InvalidCertificate(_)) = inner {
-            return Some(e.to_string());
+        if let Some(rustls::Error::InvalidCertificate(e)) = inner {
+            return Some(e.clone());
         }
         cause = c.source();
     }

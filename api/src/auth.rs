@@ -96,7 +96,9 @@ pub enum AuthError {
     Missing,
     /// A credential proves another principal than the one the sender's
     /// certificate proves.
-    #[error("the credential's principal {proved:?} is not {certified:?}, whom the certificate proves")]
+    #[error(
+        "the credential's principal {proved:?} is not {certified:?}, whom the certificate proves"
+    )]
     CertificateMismatch {
         /// The principal the certificate names.
         certified: String,

@@ -4,6 +4,8 @@
 //! refused. Their HTTP ports serve HTTPS with the same certificates: the CLI
 //! reads them trusting the CA, and is refused, saying why, without it or
 //! over plain HTTP; a standby master redirects to the leader's https URL.
+//! A certificate made with `--principal` proves that principal to a master
+//! that requires authentication, with no secret.
 
 // Tests run real processes and read real files, not actor code
 // (clippy.toml keeps those out of actor code).
@@ -278,5 +280,133 @@ fn a_standby_master_redirects_to_the_leaders_https_url() {
     ]);
     assert_succeeded(&out);
     drop(masters);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The body of `GET url` from a client trusting the CA at `ca`.
+fn https_body(ca: &Path, url: &str) -> String {
+    let tls = https_client_config(ca).expect("the CA reads");
+    let client = ureq::AgentBuilder::new()
+        .tls_config(Arc::new(tls))
+        .timeout(Duration::from_secs(5))
+        .build();
+    let response = client.get(url).call().expect("GET answers");
+    response.into_string().expect("a text body")
+}
+
+#[test]
+fn certificates_prove_principals_to_an_authenticating_master() {
+    let dir = test_dir("tls-principals");
+    let s = |p: &Path| p.display().to_string();
+    let ca = dir.join("ca");
+    assert!(run(&["certs", "ca", "--out", &s(&ca)]).status.success());
+    // The master's certificate names no one; the agent's and team-a's
+    // name their principals; "member" is a cluster member naming no one.
+    for (node, principal) in [
+        ("master", None),
+        ("agent", Some("node-1")),
+        ("team-a", Some("team-a")),
+        ("member", None),
+    ] {
+        let (ca_dir, out_dir) = (s(&ca), s(&dir.join(node)));
+        let mut args = vec!["certs", "node", "--ca", &ca_dir, "--out", &out_dir];
+        if let Some(p) = principal {
+            args.extend(["--principal", p]);
+        }
+        assert_succeeded(&run(&args));
+    }
+    // Only team-a may register frameworks: the ACL sees the principal the
+    // certificate proved.
+    let acls = dir.join("acls.json");
+    std::fs::write(
+        &acls,
+        r#"{"permissive": false, "register_frameworks": [
+              {"principals": {"values": ["team-a"]}, "roles": {"type": "ANY"}}],
+            "run_tasks": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}],
+            "view_frameworks": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}]}"#,
+    )
+    .expect("write the ACLs");
+
+    // No --credentials: certificates are the only way to prove a principal.
+    let mut args: Vec<String> = [
+        "master",
+        "--port",
+        "0",
+        "--http-port",
+        "0",
+        "--authenticate-frameworks",
+        "--authenticate-agents",
+        "--acls",
+        &s(&acls),
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(tls_flags(&dir.join("master")));
+    let (_master, line) = daemon(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let word = |prefix: &str| {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(prefix))
+            .map(|w| w.trim_end_matches(';').to_owned())
+            .unwrap_or_else(|| panic!("the master says where it runs: {line:?}"))
+    };
+    let (addr, http) = (word("master@"), word("https://"));
+
+    let work = dir.join("work");
+    let mut args: Vec<String> = [
+        "agent",
+        "--master",
+        &addr,
+        "--port",
+        "0",
+        "--http-port",
+        "0",
+        "--work-dir",
+        &s(&work),
+        "--resources",
+        "cpus:1;mem:256",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(tls_flags(&dir.join("agent")));
+    let (_agent, line) = daemon(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(line.contains("agent running"), "{line:?}");
+
+    let execute = |who: &str| {
+        let mut args: Vec<String> = [
+            "execute",
+            "--master",
+            &addr,
+            "--command",
+            "true",
+            "--connect-timeout",
+            "20s",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend(tls_flags(&dir.join(who)));
+        run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    // team-a proves its principal with no secret, and its task runs on the
+    // agent its certificate admitted.
+    let out = execute("team-a");
+    assert_succeeded(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("1 of 1 tasks finished"), "{stdout}");
+    let ca_pem = ca.join("ca.pem");
+    let frameworks = https_body(&ca_pem, &format!("https://{http}/master/frameworks"));
+    assert!(
+        frameworks.contains(r#""principal":"team-a""#),
+        "{frameworks}"
+    );
+
+    // A member of the cluster whose certificate names no one proves no
+    // principal, and is refused in words.
+    let out = execute("member");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("subscription refused: authentication required"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

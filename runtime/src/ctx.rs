@@ -1,7 +1,7 @@
 //! `Ctx`: an actor's only door to the world.
 
-use std::time::Duration;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rand::RngCore;
 

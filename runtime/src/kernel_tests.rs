@@ -260,7 +260,8 @@ fn unknown_message_name_from_the_wire_is_counted_and_dropped() {
     let Some(codec::Frame::Whole(p)) = r.next_frame() else {
         panic!("no frame")
     };
-    k.handle_frame("10.0.0.2:1".parse().unwrap(), None, p).unwrap();
+    k.handle_frame("10.0.0.2:1".parse().unwrap(), None, p)
+        .unwrap();
     k.run(usize::MAX);
     assert_eq!(k.metrics().snapshot().dropped_no_handler, 1);
     assert_eq!(k.metrics().snapshot().delivered, 0);
@@ -287,7 +288,9 @@ fn garbage_frames_and_bad_bodies_leave_the_actor_working() {
     let mut k = kernel(1);
     k.spawn_actor("pong", Ponger).unwrap();
     let src: SocketAddr = "10.0.0.2:1".parse().unwrap();
-    assert!(k.handle_frame(src, None, &[0xff, 0xff, 0xff, 0x01]).is_err());
+    assert!(k
+        .handle_frame(src, None, &[0xff, 0xff, 0xff, 0x01])
+        .is_err());
     let mut buf = Vec::new();
     let from: Pid = "x@10.0.0.2:1".parse().unwrap();
     let header = Header::Msg {

@@ -1267,8 +1267,20 @@ fn frameworks_prove_their_principal_or_are_refused_in_words() {
         // A certificate from the cluster CA proves its principal, which
         // need not be among the credentials; a credential beside it must
         // prove the same one, and the info may not name another.
-        (true, FrameworkInfo::new("f", "*"), None, Some("web"), Ok(Some("web".into()))),
-        (true, named("web"), None, Some("web"), Ok(Some("web".into()))),
+        (
+            true,
+            FrameworkInfo::new("f", "*"),
+            None,
+            Some("web"),
+            Ok(Some("web".into())),
+        ),
+        (
+            true,
+            named("web"),
+            None,
+            Some("web"),
+            Ok(Some("web".into())),
+        ),
         (
             true,
             named("ops"),
@@ -1288,9 +1300,17 @@ fn frameworks_prove_their_principal_or_are_refused_in_words() {
             FrameworkInfo::new("f", "*"),
             Some(credential("ops", "s3")),
             Some("web"),
-            refused("the credential's principal \"ops\" is not \"web\", whom the certificate proves"),
+            refused(
+                "the credential's principal \"ops\" is not \"web\", whom the certificate proves",
+            ),
         ),
-        (false, FrameworkInfo::new("f", "*"), None, Some("web"), Ok(Some("web".into()))),
+        (
+            false,
+            FrameworkInfo::new("f", "*"),
+            None,
+            Some("web"),
+            Ok(Some("web".into())),
+        ),
     ];
     for (required, info, credential, certified, expected) in cases {
         let mut core = authenticating(required, false);
@@ -1339,8 +1359,10 @@ fn agents_prove_their_principal_or_are_told_why_they_are_refused() {
                 [Action::Send(to, Outgoing::RegistrationRefused(r))] => {
                     assert_eq!(to, &agent);
                     assert!(
-                        r.message.starts_with("registration refused: authentication")
-                            || r.message.starts_with("registration refused: the credential"),
+                        r.message
+                            .starts_with("registration refused: authentication")
+                            || r.message
+                                .starts_with("registration refused: the credential"),
                         "{}",
                         r.message
                     );

@@ -1047,10 +1047,16 @@ mod tests {
         };
         let ops = generate_principal_cert(&ca, &[], Some("ops")).expect("cert");
         assert_eq!(principal(&ops).as_deref(), Some("ops"));
-        assert_eq!(principal(&generate_node_cert(&ca, &[]).expect("cert")), None);
+        assert_eq!(
+            principal(&generate_node_cert(&ca, &[]).expect("cert")),
+            None
+        );
         for bad in ["", SERVER_NAME, "a\nb"] {
             let err = generate_principal_cert(&ca, &[], Some(bad)).err();
-            assert!(matches!(err, Some(TlsError::BadPrincipal(_))), "{bad:?}: {err:?}");
+            assert!(
+                matches!(err, Some(TlsError::BadPrincipal(_))),
+                "{bad:?}: {err:?}"
+            );
         }
     }
 

@@ -77,7 +77,11 @@ fn a_certificate_proves_its_principal_only_under_mutual_tls() {
     assert_eq!(ask_who(&alice, &gate).as_deref(), Some("alice"));
     // ... and on one the gate dialed (her certificate as a server): the
     // gate asks first, and the pair then shares that connection.
-    assert_eq!(ask_who(&gate, &plain), None, "a node certificate names no one");
+    assert_eq!(
+        ask_who(&gate, &plain),
+        None,
+        "a node certificate names no one"
+    );
     assert_eq!(ask_who(&plain, &gate), None);
     let carol = node(&dir, "carol", &cert(Some("carol")), Some(&ca_pem));
     carol.spawn("gate", Gate).expect("spawn");

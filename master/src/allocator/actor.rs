@@ -3,6 +3,12 @@
 //! soon after an event that may make new offers worthwhile (an agent or a
 //! framework added, a framework revived), never more than one pending. It
 //! times each pass ([`CycleTimes`]) for the master's metrics.
+//!
+//! A pass's decisions reach the master in slices of at most
+//! [`ALLOCATIONS_PER_MESSAGE`], each sent after what is queued by then: the
+//! master turns each slice into offers as an event of its own, so at ten
+//! thousand agents nothing on the master's loop (an agent's update, a
+//! framework's call, an HTTP read) waits for a whole pass's offers.
 
 use std::time::Duration;
 
@@ -13,7 +19,12 @@ use super::messages::{
     AddAgent, AddFramework, Allocations, GetCycleTimes, HoldOrphaned, Recover, ReleaseOrphaned,
     RemoveAgent, RemoveFramework, ReviveOffers, SuppressOffers,
 };
-use super::{Allocator, AllocatorConfig, AllocatorError};
+use super::{Allocation, Allocator, AllocatorConfig, AllocatorError};
+
+/// The most decisions one [`Allocations`] message carries. The master makes
+/// an offer of each in a few microseconds, so a slice costs its loop a few
+/// milliseconds.
+pub const ALLOCATIONS_PER_MESSAGE: usize = 1_000;
 
 /// How the allocator actor runs.
 #[derive(Clone, Debug, PartialEq)]
@@ -90,8 +101,27 @@ impl AllocatorActor {
         let start = ctx.elapsed_clock();
         let allocations = self.core.allocate(ctx.now());
         self.cycles.record(ctx.elapsed_clock() - start);
-        if !allocations.is_empty() {
-            ctx.send(&self.master, Allocations { allocations });
+        self.send_in_slices(allocations, ctx);
+    }
+
+    /// Sends the first slice of `allocations` now and the rest after what
+    /// is queued by then (a zero delay runs behind the queued events).
+    /// The allocator counts them all as offered already, so a removal or
+    /// a pass in between changes nothing of theirs: the master gives back
+    /// what it can no longer offer, as for any allocation in flight.
+    fn send_in_slices(&mut self, mut allocations: Vec<Allocation>, ctx: &mut Ctx<'_, Self>) {
+        if allocations.is_empty() {
+            return;
+        }
+        let rest = match allocations.len() > ALLOCATIONS_PER_MESSAGE {
+            true => allocations.split_off(ALLOCATIONS_PER_MESSAGE),
+            false => Vec::new(),
+        };
+        ctx.send(&self.master, Allocations { allocations });
+        if !rest.is_empty() {
+            ctx.delay(Duration::ZERO, move |a: &mut Self, ctx| {
+                a.send_in_slices(rest, ctx)
+            });
         }
     }
 

@@ -22,6 +22,8 @@ mod slab;
 pub mod sorter;
 
 #[cfg(test)]
+mod actor_tests;
+#[cfg(test)]
 mod model_tests;
 #[cfg(test)]
 mod tests;
@@ -34,7 +36,7 @@ use std::time::Duration;
 use corral_runtime::Time;
 use serde::{Deserialize, Serialize};
 
-pub use self::actor::{AllocatorActor, AllocatorActorConfig};
+pub use self::actor::{AllocatorActor, AllocatorActorConfig, ALLOCATIONS_PER_MESSAGE};
 pub use self::error::AllocatorError;
 use self::holdings::Holdings;
 use self::slab::{Slab, SlotSet};

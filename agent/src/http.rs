@@ -31,8 +31,18 @@
 //! the browser (the web UI links to it). Errors are JSON
 //! `{"error": "..."}` as on the master.
 //!
-//! Anyone who can reach the port can read every sandbox, as with Mesos
-//! without authentication: bind it where only operators reach.
+//! Who may read which sandbox is the `access_sandboxes` ACLs' to say
+//! (`--acls`, [`corral_api::acls`]), by the principal the request proved
+//! and the user the sandbox's framework runs as (its `user`, or the
+//! agent's own user when it names none); the log, the
+//! `access_mesos_logs` ACLs'. A refused read is 403 and reads nothing.
+//! The agent knows a framework's user from the tasks it runs and those
+//! it keeps as completed; the sandbox of a framework it no longer knows
+//! of (its records collected), and the work directory above the
+//! sandboxes, are decided as Mesos decides a sandbox whose framework it
+//! has lost: only `ANY` and `NONE` rules match them. Without ACLs anyone
+//! who can reach the port (and passes its authentication) can read every
+//! sandbox, as with Mesos: bind it where only operators reach.
 
 // The agent's HTTP API is an edge beside the node: it reads sandboxes from
 // disk, which the agent's actor may not (clippy.toml).
@@ -46,32 +56,37 @@ pub mod monitor;
 mod operator_v1;
 pub mod state_json;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
+use corral_api::acls::Acls;
+use corral_http::access::request_principal;
 use corral_http::ask::ask;
 use corral_http::files::{attachment_name, FileBody, FilesQuery};
 use corral_http::mesos::{answer, answer_jsonp, Query};
 use corral_http::{get, get_tree, prometheus, ApiError, HttpConfig, HttpError, HttpServer};
 use corral_runtime::{Node, Pid};
 
-use self::files::{FileError, SandboxFiles};
+use self::files::{FileError, Owner, SandboxFiles};
 use self::state_json::AgentStateJson;
-use crate::state::GetAgentState;
+use crate::state::{AgentSnapshot, GetAgentState};
 
 /// Starts the agent's HTTP API on `cfg.listen`, asking `agent` (an actor on
 /// `node`) for its state and serving files under `work_dir` (the agent's
 /// [`AgentConfig::work_dir`](crate::AgentConfig::work_dir)). Returns once
-/// the socket is bound; a bind failure comes back at once.
+/// the socket is bound; a bind failure comes back at once. Sandboxes and
+/// the log are read under `acls` (see the module doc).
 pub fn serve(
     cfg: HttpConfig,
     node: Arc<Node>,
     agent: Pid,
     work_dir: PathBuf,
+    acls: Acls,
 ) -> Result<HttpServer, HttpError> {
-    let routes = app_routes(&cfg, node, agent, work_dir);
+    let routes = app_routes(&cfg, node, agent, work_dir, acls);
     HttpServer::start("agent", &cfg, routes)
 }
 
@@ -83,12 +98,15 @@ pub fn app_routes(
     node: Arc<Node>,
     agent: Pid,
     work_dir: PathBuf,
+    acls: Acls,
 ) -> impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static {
     let api = AgentApi {
         node,
         agent,
         files: SandboxFiles::new(work_dir).with_log(cfg.log_file.clone()),
         flags: Arc::new(cfg.flags.clone()),
+        acls: Arc::new(acls),
+        own_user: Arc::from(own_user()),
     };
     // One table of v1 executor subscriptions for all of the server's workers.
     let executors = executor_v1::Subscriptions::default();
@@ -165,6 +183,74 @@ struct AgentApi {
     files: SandboxFiles,
     /// The agent's flags, for `/flags` and `GET_FLAGS`.
     flags: Arc<Vec<(String, String)>>,
+    /// Who may read which sandboxes, and the log.
+    acls: Arc<Acls>,
+    /// The user the agent runs as: the owner of the sandboxes of
+    /// frameworks that name no user.
+    own_user: Arc<str>,
+}
+
+/// The name of the user this process runs as (its number, if it has no
+/// name in `/etc/passwd`).
+fn own_user() -> String {
+    // SAFETY: geteuid(2) takes nothing and cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    files::user_name(uid)
+}
+
+/// The user each framework `snapshot` knows of runs as, by framework
+/// id: its `user`, or `own_user` (the agent's) when it names none.
+fn framework_users(snapshot: &AgentSnapshot, own_user: &str) -> BTreeMap<String, String> {
+    snapshot
+        .tasks
+        .iter()
+        .chain(&snapshot.completed)
+        .map(|t| {
+            let user = match t.framework.user.as_str() {
+                "" => own_user,
+                named => named,
+            };
+            (t.framework_id.0.clone(), user.to_owned())
+        })
+        .collect()
+}
+
+/// What one reader may read: its principal under the ACLs, with each
+/// known framework's user when the ACLs ask who owns a sandbox.
+struct Reader {
+    acls: Arc<Acls>,
+    principal: Option<String>,
+    /// The user of each framework the agent knows of, by id.
+    users: BTreeMap<String, String>,
+}
+
+impl Reader {
+    /// The reader of `req`. The agent is asked for its frameworks only if
+    /// the ACLs may refuse a sandbox.
+    async fn of(api: &AgentApi, req: &HttpRequest) -> Result<Reader, ApiError> {
+        let mut users = BTreeMap::new();
+        if api.acls.restricts_sandboxes() {
+            let snapshot = ask(&api.node, &api.agent, GetAgentState, "agent").await?;
+            users = framework_users(&snapshot, &api.own_user);
+        }
+        Ok(Reader {
+            acls: api.acls.clone(),
+            principal: request_principal(req),
+            users,
+        })
+    }
+
+    /// Whether this reader may read what `owner` owns.
+    fn may(&self, owner: Owner<'_>) -> bool {
+        let principal = self.principal.as_deref();
+        match owner {
+            Owner::Log => self.acls.may_access_log(principal),
+            Owner::Framework(id) => self
+                .acls
+                .may_access_sandbox(principal, self.users.get(id).map(String::as_str)),
+            Owner::Agent => self.acls.may_access_sandbox(principal, None),
+        }
+    }
 }
 
 /// `GET /state`.
@@ -232,7 +318,9 @@ fn file_error(e: FileError) -> ApiError {
     let status = match &e {
         FileError::ParentDir(_) | FileError::Nul => StatusCode::BAD_REQUEST,
         FileError::IsDir(_) | FileError::NotDir(_) => StatusCode::BAD_REQUEST,
-        FileError::Escapes(_) | FileError::Private(_) => StatusCode::FORBIDDEN,
+        FileError::Escapes(_) | FileError::Private(_) | FileError::Denied(_) => {
+            StatusCode::FORBIDDEN
+        }
         FileError::NotFound(_) | FileError::Outside(_) => StatusCode::NOT_FOUND,
         FileError::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
     };
@@ -253,10 +341,12 @@ async fn on_disk<T: Send + 'static>(
 async fn browse(
     api: web::Data<AgentApi>,
     q: web::Query<FilesQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let path = q.path(PATH_HINT)?.to_owned();
+    let reader = Reader::of(&api, &req).await?;
     let files = api.files.clone();
-    let entries = on_disk(move || files.browse(&path)).await?;
+    let entries = on_disk(move || files.browse(&path, &|o| reader.may(o))).await?;
     answer_jsonp(q.jsonp.as_deref(), &entries)
 }
 
@@ -264,11 +354,13 @@ async fn browse(
 async fn read(
     api: web::Data<AgentApi>,
     q: web::Query<FilesQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let path = q.path(PATH_HINT)?.to_owned();
     let span = q.span()?;
+    let reader = Reader::of(&api, &req).await?;
     let files = api.files.clone();
-    let chunk = on_disk(move || files.read(&path, span)).await?;
+    let chunk = on_disk(move || files.read(&path, span, &|o| reader.may(o))).await?;
     answer_jsonp(q.jsonp.as_deref(), &chunk)
 }
 
@@ -278,12 +370,14 @@ async fn read(
 async fn download(
     api: web::Data<AgentApi>,
     q: web::Query<FilesQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let path = q.path(PATH_HINT)?.to_owned();
     let absolute = path.starts_with('/');
     let name = path.rsplit('/').next().unwrap_or_default().to_owned();
+    let reader = Reader::of(&api, &req).await?;
     let files = api.files.clone();
-    let (file, size) = on_disk(move || files.open(&path)).await?;
+    let (file, size) = on_disk(move || files.open(&path, &|o| reader.may(o))).await?;
     let mut response = HttpResponse::Ok();
     if absolute {
         response
@@ -297,6 +391,9 @@ async fn download(
     }
     Ok(response.body(FileBody::new(file, size)))
 }
+
+#[cfg(test)]
+mod acl_tests;
 
 #[cfg(test)]
 mod tests {

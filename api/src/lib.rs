@@ -1,7 +1,7 @@
 //! corral-api: the vocabulary and wire contract every Corral component
 //! shares, and all a framework, executor or tool needs to talk to a
 //! cluster. It depends on serde (with serde_json, toml and base64 for
-//! credentials) and the runtime's message trait only, so a
+//! credentials and ACLs) and the runtime's message trait only, so a
 //! framework built on it pulls in none of the master's machinery (Raft,
 //! storage, the HTTP server).
 //!
@@ -15,11 +15,14 @@
 //!   is started with);
 //! - [`leader`]: how agents and frameworks find the leading master and tell
 //!   it from a deposed one;
-//! - [`auth`]: credentials, and the master's list of them.
+//! - [`auth`]: credentials, and the master's list of them;
+//! - [`acls`]: authorization rules in Mesos's ACL shape (`--acls`), which
+//!   masters and agents enforce.
 //!
 //! Wire names are stable (`master.*`, `executor.*`): renaming one breaks
 //! every peer of another version.
 
+pub mod acls;
 pub mod agent;
 pub mod auth;
 pub mod container;

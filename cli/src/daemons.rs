@@ -14,9 +14,9 @@ use corral_agent::gc::GcConfig;
 use corral_agent::{
     detect_resources, hostname, prepare_docker, Agent, AgentConfig, DockerCheck, RecoverMode,
 };
+use corral_api::acls::Acls;
 use corral_api::resources::Resources;
 use corral_http::HttpsIdentity;
-use corral_master::acls::Acls;
 use corral_master::allocator::AllocatorActorConfig;
 use corral_master::board::StateBoard;
 use corral_master::group::spawn_member;
@@ -174,8 +174,8 @@ pub struct MasterCommand {
     /// one their certificate names (mutual TLS).
     #[arg(long, env = "CORRAL_AUTHENTICATE_AGENTS")]
     authenticate_agents: bool,
-    /// Who may register frameworks in which roles, in Mesos's JSON ACL
-    /// shape (`register_frameworks` rules and `permissive`); see
+    /// Who may do what, in Mesos's JSON ACL shape: register frameworks,
+    /// run tasks, kill, tear down, view, read the master's log; see
     /// docs/security.md.
     #[arg(long, env = "CORRAL_ACLS")]
     acls: Option<PathBuf>,
@@ -480,6 +480,11 @@ pub struct AgentArgs {
     /// (Mesos's `--http_credentials`).
     #[arg(long, env = "CORRAL_HTTP_CREDENTIALS")]
     http_credentials: Option<PathBuf>,
+    /// Who may read which sandboxes (and the agent's log), in Mesos's
+    /// JSON ACL shape (`access_sandboxes`, `access_mesos_logs`; the
+    /// master's file serves as it is); see docs/security.md.
+    #[arg(long, env = "CORRAL_ACLS")]
+    acls: Option<PathBuf>,
     /// HTTP reads (/state, sandbox files) must prove a principal of
     /// --http-credentials.
     #[arg(long, env = "CORRAL_AUTHENTICATE_HTTP_READONLY")]
@@ -537,6 +542,10 @@ pub fn agent(args: AgentArgs, flags: Flags) -> Result<ExitCode> {
     if let Some(path) = &args.credential {
         cfg.credential = Some(read_credential("credential", path)?);
     }
+    let acls = match &args.acls {
+        Some(path) => read_flag_file("acls", path, Acls::parse)?,
+        None => Acls::default(),
+    };
     cfg.kill_grace = args.executor_shutdown_grace_period;
     cfg.recover = args.recover;
     cfg.recovery_timeout = args.recovery_timeout;
@@ -593,7 +602,13 @@ pub fn agent(args: AgentArgs, flags: Flags) -> Result<ExitCode> {
         https: args.common.https()?,
         ..HttpConfig::new(http_addr)
     };
-    let http = corral_agent::http::serve(http, node.clone(), agent_pid.clone(), work_dir.clone())?;
+    let http = corral_agent::http::serve(
+        http,
+        node.clone(),
+        agent_pid.clone(),
+        work_dir.clone(),
+        acls,
+    )?;
     // The bound port, which `--http-port 0` leaves to the OS.
     cfg.http_url = Some(http.url());
     let _sweeper = Sweeper::start(node.clone(), agent_pid, work_dir, gc)

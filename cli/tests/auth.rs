@@ -389,14 +389,11 @@ fn acls_keep_principals_out_of_roles_they_may_not_register_in() {
     );
     assert_succeeded(&execute(master, &["--role", "web", "--credential", &ops]));
     // A bad file stops the master at once, saying where.
-    let bad = write(&dir, "bad.json", r#"{"access_sandboxes": []}"#);
+    let bad = write(&dir, "bad.json", r#"{"view_roles": []}"#);
     let out = corral_output(&["master", "--ip", "127.12.11.32", "--acls", &bad]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad --acls"), "{stderr}");
-    assert!(
-        stderr.contains("unknown field `access_sandboxes`"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("unknown field `view_roles`"), "{stderr}");
 }
 
 #[test]
@@ -576,4 +573,92 @@ fn view_acls_show_each_reader_only_the_frameworks_and_tasks_it_may_view() {
     let (status, _, body) = call("GET", master, "/master/tasks", None);
     assert_eq!(status, 200);
     assert!(!body.contains("\"id\""), "no task to show: {body}");
+}
+
+#[test]
+fn sandbox_acls_let_each_operator_read_only_the_sandboxes_it_may() {
+    let dir = test_dir("auth-acls-sandboxes");
+    let credentials = write(
+        &dir,
+        "credentials.json",
+        r#"{"credentials": [{"principal": "ops", "secret": "s3cret"},
+                            {"principal": "dev", "secret": "d3v"},
+                            {"principal": "alice", "secret": "al1ce"}]}"#,
+    );
+    let ops = write(&dir, "ops.txt", "ops s3cret\n");
+    let dev = write(&dir, "dev.txt", "dev d3v\n");
+    let alice = write(&dir, "alice.txt", "alice al1ce\n");
+    // The job names no user, so its sandbox is the agent's user's: this
+    // test's.
+    let id = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .expect("id -un");
+    let me = String::from_utf8_lossy(&id.stdout).trim().to_owned();
+    // ops reads every sandbox; alice those of the agent's user; dev and
+    // anyone else none. The master takes the same file (and, permissive,
+    // shows every reader the task).
+    let acls = write(
+        &dir,
+        "acls.json",
+        &format!(
+            r#"{{"access_sandboxes": [
+              {{"principals": {{"values": ["ops"]}}, "users": {{"type": "ANY"}}}},
+              {{"principals": {{"values": ["alice"]}}, "users": {{"values": ["{me}"]}}}},
+              {{"principals": {{"values": ["dev"]}}, "users": {{"type": "NONE"}}}},
+              {{"principals": {{"type": "ANY"}}, "users": {{"type": "NONE"}}}}]}}"#
+        ),
+    );
+    let master = "127.12.11.70:5050";
+    let _master = lone_master(&dir, "master", ip(70), &["--acls", &acls]);
+    let flags = [
+        "--http-credentials",
+        &credentials,
+        "--authenticate-http-readonly",
+        "--acls",
+        &acls,
+    ];
+    let _agent = agent_at(&dir, "agent", "agent", master, ip(71), &flags);
+    wait_for(START, "an admitted agent", || {
+        state_at(master).filter(|s| agents_of(s) == 1)
+    });
+    let out = corral_output(&["execute", "--master", master, "--command", "echo hello"]);
+    assert_succeeded(&out);
+    let log = |credential: &str| {
+        corral_output(&[
+            "task",
+            "log",
+            "corral-execute-0",
+            "--master",
+            master,
+            "--credential",
+            credential,
+        ])
+    };
+    for reader in [&ops, &alice] {
+        let out = log(reader);
+        assert_succeeded(&out);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n");
+    }
+    let out = log(&dev);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("access_sandboxes"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("hello"));
+
+    // An agent refuses at start a file naming an action it does not know.
+    let bad = write(&dir, "bad.json", r#"{"view_roles": []}"#);
+    let out = corral_output(&[
+        "agent",
+        "--master",
+        master,
+        "--ip",
+        "127.12.11.72",
+        "--acls",
+        &bad,
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad --acls"), "{stderr}");
+    assert!(stderr.contains("unknown field `view_roles`"), "{stderr}");
 }

@@ -370,6 +370,7 @@ fn serve_agent(node: &Arc<Node>, work_dir: &Path) -> Result<HttpServer, LocalErr
         node.clone(),
         pid,
         work_dir.to_owned(),
+        corral_api::acls::Acls::default(),
     )?;
     Ok(server)
 }

@@ -1,4 +1,4 @@
-//! The master's `--acls` file (Mesos's JSON ACL shape), and the decisions
+//! The `--acls` file of masters and agents (Mesos's JSON ACL shape), and the decisions
 //! read from it. The input is the file, then optionally a NUL and a
 //! principal, a NUL and a role or user to ask about.
 //!
@@ -9,7 +9,7 @@
 // clippy.toml bans in actors.
 #![allow(clippy::disallowed_methods)]
 
-use corral_master::acls::Acls;
+use corral_api::acls::Acls;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -26,8 +26,15 @@ fuzz_target!(|data: &[u8]| {
     for p in [principal, None] {
         let register = acls.may_register(p, object);
         let run = acls.may_run_as(p, object);
+        let sandbox = acls.may_access_sandbox(p, Some(object));
         assert_eq!(register, acls.may_register(p, object));
         assert_eq!(run, acls.may_run_as(p, object));
+        assert_eq!(sandbox, acls.may_access_sandbox(p, Some(object)));
+        // Without rules of its own, permissive decides every sandbox.
+        if !acls.restricts_sandboxes() {
+            assert!(sandbox && acls.may_access_sandbox(p, None));
+        }
+        let _ = acls.may_access_log(p);
     }
     assert_eq!(Acls::parse(text).as_ref(), Ok(&acls));
 });

@@ -27,6 +27,7 @@ use actix_web::http::StatusCode;
 use actix_web::test::{call_service, init_service};
 use actix_web::web::Bytes;
 use corral_agent::{Agent, AgentConfig};
+use corral_api::acls::Acls;
 use corral_api::resources::Resources;
 use corral_http::{app, HttpConfig};
 use corral_runtime::{Node, NodeConfig, Pid};
@@ -79,7 +80,7 @@ thread_local! {
             max_body_bytes: MAX_BODY_BYTES,
             ..HttpConfig::new(([127, 0, 0, 1], 0).into())
         };
-        let routes = corral_agent::http::app_routes(&http, node, agent, work);
+        let routes = corral_agent::http::app_routes(&http, node, agent, work, Acls::default());
         let svc = Rc::new(system.block_on(init_service(app(&http, routes))));
         let serve: Serve = Rc::new(move |req: Request| -> Answer {
             let svc = svc.clone();

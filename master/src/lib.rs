@@ -9,7 +9,8 @@
 //! - [`events`]: the changes it announces to subscribed operators;
 //! - [`allocator`]: hierarchical DRF as a pure core plus the actor that runs
 //!   it once per interval;
-//! - [`acls`]: authorization rules in Mesos's ACL shape (`--acls`);
+//! - [`acls`]: authorization rules in Mesos's ACL shape (`--acls`),
+//!   `corral-api`'s (agents enforce them too), re-exported here;
 //! - [`core`]: the master's decisions as a sans-IO core, with the offer
 //!   book and Mesos's accept validation;
 //! - [`master`]: the master actor, a thin shell that runs the core and
@@ -19,7 +20,7 @@
 //! - [`registrar`]: the registry replicated over Raft (raft-rs), which
 //!   elects the leading master and keeps what must survive failover.
 
-pub mod acls;
+pub use corral_api::acls;
 pub mod allocator;
 pub mod board;
 pub mod core;

@@ -12,6 +12,13 @@
 //! directory's canonical path. The opened file's own path is checked again
 //! through `/proc/self/fd`, so a symlink swapped in between the check and
 //! the open is caught too.
+//!
+//! Each call also takes who may read what (the `access_sandboxes` and
+//! `access_mesos_logs` ACLs, decided by the caller): a gate asked about
+//! the [`Owner`] of the path as written, before the disk is touched (so a
+//! refused reader cannot tell which sandboxes exist), and again of the
+//! canonical path and of the opened file, so that a symlink a task plants
+//! to another framework's sandbox is decided as that framework's.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, FileType};
@@ -42,6 +49,9 @@ pub enum FileError {
     /// The path resolves (through symlinks) outside the work directory.
     #[error("path '{0}' leads outside the agent's work directory")]
     Escapes(String),
+    /// The reader may not read what the path names (the ACLs).
+    #[error("the ACLs (access_sandboxes, access_mesos_logs) do not let this reader read '{0}'")]
+    Denied(String),
     /// The path is the agent's own checkpoint, not a sandbox.
     #[error("path '{0}' is the agent's checkpoint, not a sandbox")]
     Private(String),
@@ -87,6 +97,35 @@ pub struct Entry {
     pub gid: String,
 }
 
+/// Whose files a path is, for the ACLs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner<'a> {
+    /// The agent's own log ([`LOG_PATH`]).
+    Log,
+    /// Under `frameworks/ID`: the sandboxes of the framework of this id.
+    Framework(&'a str),
+    /// Above every framework's folder (the work directory, or its
+    /// `frameworks` folder, which names the frameworks), or nobody's.
+    Agent,
+}
+
+/// Whether the reader may read what an [`Owner`] owns.
+pub type Gate<'g> = &'g dyn Fn(Owner<'_>) -> bool;
+
+/// The owner of `rel`, a path relative to the work directory.
+fn owner_of(rel: &Path) -> Owner<'_> {
+    let mut parts = rel.components().filter(|c| *c != Component::CurDir);
+    match (parts.next(), parts.next()) {
+        (Some(Component::Normal(top)), Some(Component::Normal(id)))
+            if top == crate::sandbox::FRAMEWORKS_DIR =>
+        {
+            // Not UTF-8: not an id the agent made, so no framework's.
+            id.to_str().map_or(Owner::Agent, Owner::Framework)
+        }
+        _ => Owner::Agent,
+    }
+}
+
 /// The files under one agent's work directory.
 #[derive(Clone, Debug)]
 pub struct SandboxFiles {
@@ -119,8 +158,8 @@ impl SandboxFiles {
 
     /// The entries of directory `path` (empty: the work directory itself),
     /// sorted by name.
-    pub fn browse(&self, path: &str) -> Result<Vec<Entry>, FileError> {
-        let (_, dir) = self.resolve(path)?;
+    pub fn browse(&self, path: &str, may: Gate<'_>) -> Result<Vec<Entry>, FileError> {
+        let dir = self.resolve(path, may)?.real;
         if !dir.is_dir() {
             return Err(FileError::NotDir(path.to_owned()));
         }
@@ -148,23 +187,26 @@ impl SandboxFiles {
     }
 
     /// The `span` of file `path`.
-    pub fn read(&self, path: &str, span: Span) -> Result<Chunk, FileError> {
-        let (mut file, size) = self.open(path)?;
+    pub fn read(&self, path: &str, span: Span, may: Gate<'_>) -> Result<Chunk, FileError> {
+        let (mut file, size) = self.open(path, may)?;
         read_span(&mut file, size, span).map_err(|e| io_error(path, &e))
     }
 
     /// File `path`, opened for reading, with its size.
-    pub fn open(&self, path: &str) -> Result<(File, u64), FileError> {
-        let (root, real) = self.resolve(path)?;
-        if real.is_dir() {
+    pub fn open(&self, path: &str, may: Gate<'_>) -> Result<(File, u64), FileError> {
+        let found = self.resolve(path, may)?;
+        if found.real.is_dir() {
             return Err(FileError::IsDir(path.to_owned()));
         }
-        let file = File::open(&real).map_err(|e| io_error(path, &e))?;
+        let file = File::open(&found.real).map_err(|e| io_error(path, &e))?;
         // The path checked above may have been swapped for a symlink since:
-        // check where the open actually landed.
+        // check where the open actually landed, and whose that is.
         if let Some(opened) = opened_path(&file) {
-            if !opened.starts_with(&root) {
+            let Ok(rel) = opened.strip_prefix(&found.root) else {
                 return Err(FileError::Escapes(path.to_owned()));
+            };
+            if found.in_work_dir && !may(owner_of(rel)) {
+                return Err(FileError::Denied(path.to_owned()));
             }
         }
         let meta = file.metadata().map_err(|e| io_error(path, &e))?;
@@ -174,14 +216,21 @@ impl SandboxFiles {
         Ok((file, meta.len()))
     }
 
-    /// The canonical work directory and the canonical path of `path`
-    /// inside it, or why `path` is refused.
-    fn resolve(&self, path: &str) -> Result<(PathBuf, PathBuf), FileError> {
+    /// Where `path` is, canonical, or why it is refused (`may` refusing
+    /// its owner as written or as resolved among the reasons).
+    fn resolve(&self, path: &str, may: Gate<'_>) -> Result<Resolved, FileError> {
         check_lexically(path)?;
+        let denied = || FileError::Denied(path.to_owned());
         if let Some(log) = self.log_file.as_ref() {
             if path.trim_end_matches('/') == LOG_PATH {
-                let dir = log.parent().unwrap_or(Path::new("/")).to_path_buf();
-                return Ok((dir, log.clone()));
+                if !may(Owner::Log) {
+                    return Err(denied());
+                }
+                return Ok(Resolved {
+                    root: log.parent().unwrap_or(Path::new("/")).to_path_buf(),
+                    real: log.clone(),
+                    in_work_dir: false,
+                });
             }
         }
         let not_found = |e: io::Error| match e.kind() {
@@ -190,14 +239,24 @@ impl SandboxFiles {
         };
         let root = fs::canonicalize(&self.work_dir).map_err(not_found)?;
         let rel = self.relative_part(path, &root)?;
-        let real = fs::canonicalize(root.join(rel)).map_err(not_found)?;
-        if !real.starts_with(&root) {
-            return Err(FileError::Escapes(path.to_owned()));
+        if !may(owner_of(rel)) {
+            return Err(denied());
         }
-        if real.starts_with(root.join(crate::checkpoint::META_DIR)) {
+        let real = fs::canonicalize(root.join(rel)).map_err(not_found)?;
+        let Ok(real_rel) = real.strip_prefix(&root) else {
+            return Err(FileError::Escapes(path.to_owned()));
+        };
+        if real_rel.starts_with(crate::checkpoint::META_DIR) {
             return Err(FileError::Private(path.to_owned()));
         }
-        Ok((root, real))
+        if !may(owner_of(real_rel)) {
+            return Err(denied());
+        }
+        Ok(Resolved {
+            root,
+            real,
+            in_work_dir: true,
+        })
     }
 
     /// `path` relative to the work directory: as it is if relative; if
@@ -212,6 +271,17 @@ impl SandboxFiles {
             .or_else(|_| p.strip_prefix(root))
             .map_err(|_| FileError::Outside(path.to_owned()))
     }
+}
+
+/// A path a request may be served from.
+struct Resolved {
+    /// What it must stay under: the canonical work directory (or the log's
+    /// directory).
+    root: PathBuf,
+    /// The path, canonical.
+    real: PathBuf,
+    /// Whether it is under the work directory (else it is the log).
+    in_work_dir: bool,
 }
 
 /// Refuses `..` components and NUL bytes, before the file system is
@@ -266,6 +336,12 @@ fn mode_text(kind: FileType, mode: u32) -> String {
     out
 }
 
+/// The name of user `uid` in `/etc/passwd` (the number, if it has none
+/// there), as listings write owners.
+pub fn user_name(uid: u32) -> String {
+    Names::of("/etc/passwd").name(uid)
+}
+
 /// Names by number from a `name:x:number:...` file (`/etc/passwd`,
 /// `/etc/group`). Users only a directory service knows (NSS) are written
 /// as their numbers, as Mesos writes those it cannot look up.
@@ -315,6 +391,9 @@ fn opened_path(file: &File) -> Option<PathBuf> {
 mod tests {
     use super::*;
 
+    /// A gate that lets every reader read everything.
+    const ANYONE: Gate<'static> = &|_| true;
+
     fn at(offset: u64, length: Option<u64>) -> Span {
         Span::Bytes { offset, length }
     }
@@ -335,24 +414,24 @@ mod tests {
     fn reads_a_sandbox_file_in_pieces() {
         let (_base, files) = setup("pieces");
         let rel = "frameworks/fw/tasks/t/stdout";
-        let all = files.read(rel, at(0, None)).unwrap();
+        let all = files.read(rel, at(0, None), ANYONE).unwrap();
         assert_eq!(all.data, "hello\nworld\n");
         assert_eq!(all.offset, 0);
-        let part = files.read(rel, at(6, Some(3))).unwrap();
+        let part = files.read(rel, at(6, Some(3)), ANYONE).unwrap();
         assert_eq!(part.data, "wor");
-        let past = files.read(rel, at(100, Some(5))).unwrap();
+        let past = files.read(rel, at(100, Some(5)), ANYONE).unwrap();
         assert_eq!((past.data.as_str(), past.offset), ("", 100));
-        let at_end = files.read(rel, at(12, None)).unwrap();
+        let at_end = files.read(rel, at(12, None), ANYONE).unwrap();
         assert_eq!(at_end.data, "");
-        let none = files.read(rel, at(3, Some(0))).unwrap();
+        let none = files.read(rel, at(3, Some(0)), ANYONE).unwrap();
         assert_eq!((none.data.as_str(), none.offset), ("", 3));
         // Mesos's offset=-1: the size, no data.
-        let size = files.read(rel, Span::Size).unwrap();
+        let size = files.read(rel, Span::Size, ANYONE).unwrap();
         assert_eq!((size.data.as_str(), size.offset), ("", 12));
         // "./" components are harmless.
         assert_eq!(
             files
-                .read("./frameworks/fw/tasks/t/stdout", at(0, Some(5)))
+                .read("./frameworks/fw/tasks/t/stdout", at(0, Some(5)), ANYONE)
                 .unwrap()
                 .data,
             "hello"
@@ -365,21 +444,21 @@ mod tests {
         let sandbox = base.join("work/frameworks/fw/tasks/t");
         let stdout = sandbox.join("stdout").display().to_string();
         assert_eq!(
-            files.read(&stdout, at(0, None)).unwrap().data,
+            files.read(&stdout, at(0, None), ANYONE).unwrap().data,
             "hello\nworld\n"
         );
         // Through the canonical path too (the temp dir may be a symlink).
         let real = fs::canonicalize(&stdout).unwrap().display().to_string();
-        assert_eq!(files.read(&real, Span::Size).unwrap().offset, 12);
+        assert_eq!(files.read(&real, Span::Size, ANYONE).unwrap().offset, 12);
         let dir = sandbox.display().to_string();
-        let listed = files.browse(&dir).unwrap();
+        let listed = files.browse(&dir, ANYONE).unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].path, stdout, "absolute in, absolute out");
-        let listed = files.browse(&format!("{dir}/")).unwrap();
+        let listed = files.browse(&format!("{dir}/"), ANYONE).unwrap();
         assert_eq!(listed[0].path, stdout);
         // The work dir itself, absolute.
         let top = files
-            .browse(&base.join("work").display().to_string())
+            .browse(&base.join("work").display().to_string(), ANYONE)
             .unwrap();
         assert_eq!(top.len(), 1);
         assert!(top[0].path.ends_with("/work/frameworks"), "{top:?}");
@@ -388,11 +467,11 @@ mod tests {
     #[test]
     fn browses_directories_sorted() {
         let (base, files) = setup("browse");
-        let top = files.browse("").unwrap();
+        let top = files.browse("", ANYONE).unwrap();
         assert_eq!(top.len(), 1);
         assert_eq!(top[0].path, "frameworks");
         assert!(top[0].mode.starts_with('d'), "{:?}", top[0]);
-        let sandbox = files.browse("frameworks/fw/tasks/t").unwrap();
+        let sandbox = files.browse("frameworks/fw/tasks/t", ANYONE).unwrap();
         assert_eq!(sandbox.len(), 1);
         let stdout = &sandbox[0];
         assert_eq!(stdout.path, "frameworks/fw/tasks/t/stdout");
@@ -416,18 +495,19 @@ mod tests {
         std::fs::create_dir_all(&meta).unwrap();
         std::fs::write(meta.join("node.redb"), "state").unwrap();
         for rel in ["meta", "meta/node.redb", "frameworks/../meta/node.redb"] {
-            let refused = files.read(rel, at(0, None)).is_err() && files.browse(rel).is_err();
+            let refused =
+                files.read(rel, at(0, None), ANYONE).is_err() && files.browse(rel, ANYONE).is_err();
             assert!(refused, "{rel}");
         }
         assert!(matches!(
-            files.read("meta/node.redb", at(0, None)),
+            files.read("meta/node.redb", at(0, None), ANYONE),
             Err(FileError::Private(_))
         ));
         // A symlink from a sandbox to the checkpoint does not reach it either.
         let sandbox = base.join("work/frameworks/fw/tasks/t");
         std::os::unix::fs::symlink(meta.join("node.redb"), sandbox.join("peek")).unwrap();
         assert!(matches!(
-            files.read("frameworks/fw/tasks/t/peek", at(0, None)),
+            files.read("frameworks/fw/tasks/t/peek", at(0, None), ANYONE),
             Err(FileError::Private(_))
         ));
     }
@@ -444,7 +524,10 @@ mod tests {
             format!("{work}/frameworks/../../secret"),
         ] {
             assert!(
-                matches!(files.read(&path, at(0, None)), Err(FileError::ParentDir(_))),
+                matches!(
+                    files.read(&path, at(0, None), ANYONE),
+                    Err(FileError::ParentDir(_))
+                ),
                 "{path}"
             );
         }
@@ -452,16 +535,19 @@ mod tests {
         let abs = secret.display().to_string();
         for path in [abs.as_str(), "/", "/etc/passwd", &format!("{work}x/y")] {
             assert!(
-                matches!(files.read(path, at(0, None)), Err(FileError::Outside(_))),
+                matches!(
+                    files.read(path, at(0, None), ANYONE),
+                    Err(FileError::Outside(_))
+                ),
                 "{path}"
             );
             assert!(
-                matches!(files.browse(path), Err(FileError::Outside(_))),
+                matches!(files.browse(path, ANYONE), Err(FileError::Outside(_))),
                 "{path}"
             );
         }
         assert!(matches!(
-            files.read("a\0b", at(0, None)),
+            files.read("a\0b", at(0, None), ANYONE),
             Err(FileError::Nul)
         ));
         // A symlink a task planted in its sandbox, to a file and to a dir.
@@ -474,16 +560,19 @@ mod tests {
             format!("{work}/frameworks/fw/tasks/t/link"),
         ] {
             assert!(
-                matches!(files.read(&rel, at(0, None)), Err(FileError::Escapes(_))),
+                matches!(
+                    files.read(&rel, at(0, None), ANYONE),
+                    Err(FileError::Escapes(_))
+                ),
                 "{rel}"
             );
         }
         assert!(matches!(
-            files.browse("frameworks/fw/tasks/t/dirlink"),
+            files.browse("frameworks/fw/tasks/t/dirlink", ANYONE),
             Err(FileError::Escapes(_))
         ));
         // Listing shows the link without following it.
-        let listed = files.browse("frameworks/fw/tasks/t").unwrap();
+        let listed = files.browse("frameworks/fw/tasks/t", ANYONE).unwrap();
         let link = listed
             .iter()
             .find(|e| e.path.ends_with("/dirlink"))
@@ -495,19 +584,22 @@ mod tests {
     fn wrong_kinds_and_missing_paths_say_so() {
         let (_base, files) = setup("kinds");
         assert!(matches!(
-            files.read("frameworks", at(0, None)),
+            files.read("frameworks", at(0, None), ANYONE),
             Err(FileError::IsDir(_))
         ));
         assert!(matches!(
-            files.browse("frameworks/fw/tasks/t/stdout"),
+            files.browse("frameworks/fw/tasks/t/stdout", ANYONE),
             Err(FileError::NotDir(_))
         ));
         assert!(matches!(
-            files.read("nope", at(0, None)),
+            files.read("nope", at(0, None), ANYONE),
             Err(FileError::NotFound(_))
         ));
         let missing = SandboxFiles::new(PathBuf::from("/nonexistent/corral/work"));
-        assert!(matches!(missing.browse(""), Err(FileError::NotFound(_))));
+        assert!(matches!(
+            missing.browse("", ANYONE),
+            Err(FileError::NotFound(_))
+        ));
     }
 
     #[test]
@@ -515,9 +607,9 @@ mod tests {
         let (base, files) = setup("cap");
         let big = vec![b'a'; (MAX_READ_BYTES + 10) as usize];
         fs::write(base.join("work/big"), big).unwrap();
-        let chunk = files.read("big", at(0, Some(u64::MAX))).unwrap();
+        let chunk = files.read("big", at(0, Some(u64::MAX)), ANYONE).unwrap();
         assert_eq!(chunk.data.len() as u64, MAX_READ_BYTES);
-        let rest = files.read("big", at(MAX_READ_BYTES, None)).unwrap();
+        let rest = files.read("big", at(MAX_READ_BYTES, None), ANYONE).unwrap();
         assert_eq!(rest.data.len(), 10);
     }
 
@@ -532,5 +624,76 @@ mod tests {
         assert_eq!(names.get(&0).map(String::as_str), Some("root"));
         assert_eq!(names.get(&65534).map(String::as_str), Some("nobody"));
         assert_eq!(Names(names).name(7), "7");
+    }
+
+    #[test]
+    fn the_gate_is_asked_of_the_path_as_written_and_as_resolved() {
+        let (base, files) = setup("gate");
+        let log = base.join("agent.log");
+        fs::write(&log, "log line").unwrap();
+        let files = files.with_log(Some(log));
+        let theirs = base.join("work/frameworks/theirs/tasks/u");
+        fs::create_dir_all(&theirs).unwrap();
+        fs::write(theirs.join("stdout"), "theirs").unwrap();
+        // Only framework fw's sandboxes, and nothing else.
+        let only_fw: Gate<'_> = &|o| o == Owner::Framework("fw");
+        let stdout = "frameworks/fw/tasks/t/stdout";
+        assert_eq!(
+            files.read(stdout, at(0, None), only_fw).unwrap().data,
+            "hello\nworld\n"
+        );
+        let denied = |r: Result<Chunk, FileError>| matches!(r, Err(FileError::Denied(_)));
+        assert!(denied(files.read(
+            "frameworks/theirs/tasks/u/stdout",
+            at(0, None),
+            only_fw
+        )));
+        // What does not exist is refused as well: the gate goes first.
+        assert!(denied(files.read(
+            "frameworks/nope/x",
+            at(0, None),
+            only_fw
+        )));
+        assert!(denied(files.read(LOG_PATH, at(0, None), only_fw)));
+        assert!(matches!(
+            files.browse("", only_fw),
+            Err(FileError::Denied(_))
+        ));
+        assert!(matches!(
+            files.browse("frameworks", only_fw),
+            Err(FileError::Denied(_))
+        ));
+        // A link fw's task planted to another framework's sandbox is
+        // decided as that framework's, for a file and for a directory.
+        let sandbox = base.join("work/frameworks/fw/tasks/t");
+        std::os::unix::fs::symlink(theirs.join("stdout"), sandbox.join("peek")).unwrap();
+        std::os::unix::fs::symlink(&theirs, sandbox.join("peekdir")).unwrap();
+        assert!(denied(files.read(
+            "frameworks/fw/tasks/t/peek",
+            at(0, None),
+            only_fw
+        )));
+        assert!(matches!(
+            files.open("frameworks/fw/tasks/t/peek", only_fw),
+            Err(FileError::Denied(_))
+        ));
+        assert!(matches!(
+            files.browse("frameworks/fw/tasks/t/peekdir", only_fw),
+            Err(FileError::Denied(_))
+        ));
+        // The owners as the gate is told them.
+        let log_only: Gate<'_> = &|o| o == Owner::Log;
+        assert_eq!(
+            files.read(LOG_PATH, at(0, None), log_only).unwrap().data,
+            "log line"
+        );
+        let top_only: Gate<'_> = &|o| o == Owner::Agent;
+        assert_eq!(files.browse("", top_only).unwrap().len(), 1);
+        assert_eq!(
+            owner_of(Path::new("./frameworks/fw")),
+            Owner::Framework("fw")
+        );
+        assert_eq!(owner_of(Path::new("frameworks")), Owner::Agent);
+        assert_eq!(owner_of(Path::new("other/fw")), Owner::Agent);
     }
 }

@@ -5,7 +5,9 @@
 //! master answers for itself (its log is its own), leading or not.
 //!
 //! As in Mesos, browsing the attached file lists nothing (it is not a
-//! directory), and any other path is 404.
+//! directory), and any other path is 404. Who may read the log is the
+//! `access_mesos_logs` ACLs' to say, by the principal the request proved;
+//! a refused reader gets 403 and reads nothing.
 
 // An HTTP server's handlers run beside the node, not in it: reading the
 // log file (off the server's worker) is theirs to do, not an actor's.
@@ -14,9 +16,11 @@
 use std::fs::File;
 use std::path::PathBuf;
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::api::MasterApi;
+use corral_http::access::request_principal;
 use corral_http::files::{attachment_name, read_span, FileBody, FilesQuery};
 use corral_http::mesos::answer_jsonp;
 use corral_http::{get, ApiError};
@@ -34,11 +38,21 @@ pub(super) fn files_routes(cfg: &mut web::ServiceConfig) {
         .service(get("/files/download.json", download));
 }
 
-/// The file `q` names: the log, if that is the path and it is attached.
-fn attached(api: &MasterApi, q: &FilesQuery) -> Result<PathBuf, ApiError> {
+/// The file `q` names: the log, if that is the path, it is attached, and
+/// the ACLs let the reader of `req` read it.
+fn attached(api: &MasterApi, q: &FilesQuery, req: &HttpRequest) -> Result<PathBuf, ApiError> {
     let path = q.path(LOG_PATH)?;
     match &api.log_file {
-        Some(file) if path.trim_end_matches('/') == LOG_PATH => Ok(file.clone()),
+        Some(file) if path.trim_end_matches('/') == LOG_PATH => {
+            if api.acls.may_access_log(request_principal(req).as_deref()) {
+                Ok(file.clone())
+            } else {
+                Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    format!("the ACLs (access_mesos_logs) do not let this reader read {LOG_PATH}"),
+                ))
+            }
+        }
         _ => Err(ApiError::not_found(format!(
             "no such file: '{}' (a master serves only {LOG_PATH}, when it runs with --log-dir)",
             corral_http::echo(path)
@@ -63,8 +77,9 @@ async fn open(file: PathBuf) -> Result<(File, u64), ApiError> {
 async fn browse(
     api: web::Data<MasterApi>,
     q: web::Query<FilesQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    attached(&api, &q)?;
+    attached(&api, &q, &req)?;
     answer_jsonp(q.jsonp.as_deref(), &serde_json::json!([]))
 }
 
@@ -72,8 +87,9 @@ async fn browse(
 async fn read(
     api: web::Data<MasterApi>,
     q: web::Query<FilesQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let file = attached(&api, &q)?;
+    let file = attached(&api, &q, &req)?;
     let span = q.span()?;
     let (mut f, size) = open(file).await?;
     let chunk = web::block(move || read_span(&mut f, size, span))
@@ -87,8 +103,9 @@ async fn read(
 async fn download(
     api: web::Data<MasterApi>,
     q: web::Query<FilesQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let file = attached(&api, &q)?;
+    let file = attached(&api, &q, &req)?;
     let name = file
         .file_name()
         .map(|n| attachment_name(&n.to_string_lossy()))

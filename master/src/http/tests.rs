@@ -478,3 +478,76 @@ fn a_master_that_published_as_a_standby_sends_readers_to_the_leader() {
         }
     });
 }
+
+#[test]
+// A test, not actor code: it writes the log the master would have.
+#[allow(clippy::disallowed_methods)]
+fn the_log_is_read_only_by_those_the_acls_allow() {
+    let base = std::env::temp_dir().join(format!("corral-master-log-acl-{}", std::process::id()));
+    std::fs::create_dir_all(&base).unwrap();
+    let log = base.join("master.log");
+    std::fs::write(&log, "a private log line").unwrap();
+    let acls = crate::acls::Acls::parse(
+        r#"{"permissive": false, "access_mesos_logs": [
+              {"principals": {"values": ["ops"]}, "logs": {"type": "ANY"}},
+              {"principals": {"values": ["dev"]}, "logs": {"type": "NONE"}}]}"#,
+    )
+    .unwrap();
+    let api = master().with_node_info(Vec::new(), Some(log), acls);
+    let credentials = corral_api::auth::Credentials::parse(
+        r#"{"credentials": [{"principal": "ops", "secret": "o"},
+                            {"principal": "dev", "secret": "d"}]}"#,
+    )
+    .unwrap();
+    let http = corral_http::HttpConfig {
+        access: corral_http::HttpAccess {
+            credentials: Some(credentials),
+            ..corral_http::HttpAccess::default()
+        },
+        ..limits()
+    };
+    on_actix(async move {
+        let svc = init_service(app(&http, routes(api))).await;
+        // ops:o, dev:d, and no principal at all.
+        let cases = [
+            (Some("Basic b3BzOm8="), StatusCode::OK),
+            (Some("Basic ZGV2OmQ="), StatusCode::FORBIDDEN),
+            (None, StatusCode::FORBIDDEN),
+        ];
+        for (authorization, status) in cases {
+            for path in [
+                "/files/read?path=%2Fmaster%2Flog&offset=0",
+                "/files/download?path=%2Fmaster%2Flog",
+                "/files/browse?path=%2Fmaster%2Flog",
+            ] {
+                let mut req = TestRequest::get().uri(path);
+                if let Some(value) = authorization {
+                    req = req.insert_header((header::AUTHORIZATION, value));
+                }
+                let r = call_service(&svc, req.to_request()).await;
+                assert_eq!(r.status(), status, "{authorization:?} {path}");
+                let body = read_body(r).await;
+                let text = String::from_utf8_lossy(&body);
+                if status == StatusCode::FORBIDDEN {
+                    assert!(json(&body)["error"]
+                        .as_str()
+                        .is_some_and(|e| e.contains("access_mesos_logs")));
+                } else if !path.contains("browse") {
+                    assert!(text.contains("a private log line"), "{path}: {text}");
+                }
+                if status == StatusCode::FORBIDDEN {
+                    assert!(!text.contains("private log line"), "{text}");
+                }
+            }
+        }
+        // Another path is still not there, for anyone.
+        let r = call_service(
+            &svc,
+            TestRequest::get()
+                .uri("/files/read?path=%2Fetc")
+                .to_request(),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    });
+}

@@ -1,4 +1,6 @@
 //! Authorization rules in Mesos's ACL shape (`--acls FILE`): [`Acls`].
+//! Masters and agents read the same file; each enforces the actions that
+//! are its own, and ignores (without refusing) the others'.
 //!
 //! For each action there is an ordered list of rules, each naming a subject
 //! (`principals`) and an object (here `roles`). The first rule whose
@@ -11,7 +13,7 @@
 //! proved no principal only matches rules whose principals are `ANY` or
 //! `NONE`.
 //!
-//! Six actions are enforced:
+//! Eight actions are enforced:
 //! - `register_frameworks`: which principals may subscribe frameworks in
 //!   which `roles`;
 //! - `run_tasks`: which principals may run tasks as which `users` (the
@@ -25,7 +27,14 @@
 //! - `view_frameworks` and `view_tasks` (Mesos's): which principals reading
 //!   the master's HTTP views see the frameworks, and the tasks, of which
 //!   `users` (the framework's `user`). Agents, totals and metrics are
-//!   shown to every reader, as in Mesos.
+//!   shown to every reader, as in Mesos;
+//! - `access_sandboxes` (Mesos's, enforced by agents): which principals may
+//!   read the sandboxes of which `users` (the user the sandbox's framework
+//!   runs as). A sandbox whose owner the agent no longer knows is, as in
+//!   Mesos, matched only by `ANY` and `NONE` rules;
+//! - `access_mesos_logs` (Mesos's, enforced by masters and agents): which
+//!   principals may read the node's own log. Its object, `logs`, is
+//!   implicit: only `ANY` and `NONE` make sense there, as in Mesos.
 //!
 //! A framework that registered with no principal is matched, as an object,
 //! only by `ANY` and `NONE`.
@@ -84,6 +93,14 @@ struct RunJson {
     users: EntityJson,
 }
 
+/// A rule over the node's log, whose object is implicit.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogsJson {
+    principals: EntityJson,
+    logs: EntityJson,
+}
+
 /// A rule over frameworks by their principal.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -109,6 +126,10 @@ struct AclsJson {
     view_frameworks: Vec<RunJson>,
     #[serde(default)]
     view_tasks: Vec<RunJson>,
+    #[serde(default)]
+    access_sandboxes: Vec<RunJson>,
+    #[serde(default)]
+    access_mesos_logs: Vec<LogsJson>,
 }
 
 fn yes() -> bool {
@@ -128,7 +149,8 @@ pub enum AclError {
     /// Not JSON of Mesos's ACL shape, or an action not enforced yet.
     #[error(
         "not an ACL file of the actions enforced (register_frameworks, run_tasks, \
-         teardown_frameworks, kill_tasks, view_frameworks, view_tasks): {0}"
+         teardown_frameworks, kill_tasks, view_frameworks, view_tasks, \
+         access_sandboxes, access_mesos_logs): {0}"
     )]
     Syntax(String),
     /// A rule whose entity cannot be read.
@@ -143,7 +165,7 @@ pub enum AclError {
     },
 }
 
-/// The master's authorization rules; see the module doc.
+/// The authorization rules of a master or an agent; see the module doc.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Acls {
     permissive: bool,
@@ -153,6 +175,8 @@ pub struct Acls {
     kill_tasks: Vec<Rule>,
     view_frameworks: Vec<Rule>,
     view_tasks: Vec<Rule>,
+    access_sandboxes: Vec<Rule>,
+    access_mesos_logs: Vec<Rule>,
 }
 
 impl Default for Acls {
@@ -166,6 +190,8 @@ impl Default for Acls {
             kill_tasks: Vec::new(),
             view_frameworks: Vec::new(),
             view_tasks: Vec::new(),
+            access_sandboxes: Vec::new(),
+            access_mesos_logs: Vec::new(),
         }
     }
 }
@@ -202,6 +228,13 @@ impl Acls {
             kill_tasks: over("kill_tasks", file.kill_tasks)?,
             view_frameworks: by_user("view_frameworks", file.view_frameworks)?,
             view_tasks: by_user("view_tasks", file.view_tasks)?,
+            access_sandboxes: by_user("access_sandboxes", file.access_sandboxes)?,
+            access_mesos_logs: rules(
+                "access_mesos_logs",
+                file.access_mesos_logs
+                    .into_iter()
+                    .map(|r| (r.principals, r.logs)),
+            )?,
         })
     }
 
@@ -255,6 +288,26 @@ impl Acls {
         )
         .unwrap_or(self.permissive)
     }
+
+    /// Whether some reader may be refused a sandbox: with no
+    /// `access_sandboxes` rules and `permissive`, every reader may read
+    /// every sandbox, and a node need not find out whose a sandbox is.
+    pub fn restricts_sandboxes(&self) -> bool {
+        !self.permissive || !self.access_sandboxes.is_empty()
+    }
+
+    /// Whether `principal` (None: it proved none) may read the sandboxes
+    /// of `user`, the user their framework runs as (None: not known, which
+    /// only `ANY` and `NONE` rules match).
+    pub fn may_access_sandbox(&self, principal: Option<&str>, user: Option<&str>) -> bool {
+        decide_over(&self.access_sandboxes, principal, user).unwrap_or(self.permissive)
+    }
+
+    /// Whether `principal` (None: it proved none) may read the node's own
+    /// log (`/master/log`, `/slave/log`).
+    pub fn may_access_log(&self, principal: Option<&str>) -> bool {
+        decide_over(&self.access_mesos_logs, principal, None).unwrap_or(self.permissive)
+    }
 }
 
 /// The rules of `action` as written, each a subject and an object.
@@ -282,15 +335,22 @@ fn rules(
 
 /// What the first rule matching `subject` and `object` says, if any does.
 fn decide(rules: &[Rule], subject: Option<&str>, object: &str) -> Option<bool> {
+    decide_over(rules, subject, Some(object))
+}
+
+/// [`decide`] where the object may be unknown (None), which only `ANY`
+/// and `NONE` rules match: Mesos's object of type `ANY`.
+fn decide_over(rules: &[Rule], subject: Option<&str>, object: Option<&str>) -> Option<bool> {
     rules.iter().find_map(|rule| {
         let subject_matches = match (&rule.principals, subject) {
             (Entity::Any | Entity::None, _) => true,
             (Entity::Values(values), Some(s)) => values.contains(s),
             (Entity::Values(_), None) => false,
         };
-        let object_matches = match &rule.objects {
-            Entity::Any | Entity::None => true,
-            Entity::Values(values) => values.contains(object),
+        let object_matches = match (&rule.objects, object) {
+            (Entity::Any | Entity::None, _) => true,
+            (Entity::Values(values), Some(o)) => values.contains(o),
+            (Entity::Values(_), None) => false,
         };
         (subject_matches && object_matches)
             .then(|| rule.principals != Entity::None && rule.objects != Entity::None)
@@ -371,9 +431,10 @@ mod tests {
     fn bad_files_are_errors_in_words() {
         let cases = [
             ("nope", "not an ACL file"),
+            (r#"{"view_roles": []}"#, "unknown field `view_roles`"),
             (
-                r#"{"access_sandboxes": []}"#,
-                "unknown field `access_sandboxes`",
+                r#"{"access_mesos_logs": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}]}"#,
+                "unknown field `users`",
             ),
             (
                 r#"{"register_frameworks": [{"principals": {"type": "SOME"}, "roles": {"type": "ANY"}}]}"#,
@@ -450,5 +511,74 @@ mod tests {
         }
         assert!(Acls::default().may_kill(None, Some("x")));
         assert!(Acls::parse(r#"{"kill_tasks": [{"principals": {"type": "ANY"}}]}"#).is_err());
+    }
+
+    #[test]
+    fn sandboxes_are_decided_by_their_user_and_an_unknown_one_by_any_rules() {
+        let acls = Acls::parse(
+            r#"{"access_sandboxes": [
+                  {"principals": {"values": ["ops"]}, "users": {"type": "ANY"}},
+                  {"principals": {"values": ["alice"]}, "users": {"values": ["alice"]}},
+                  {"principals": {"values": ["mallory"]}, "users": {"type": "NONE"}},
+                  {"principals": {"type": "ANY"}, "users": {"values": ["nobody"]}}],
+                "permissive": false}"#,
+        )
+        .unwrap();
+        assert!(acls.restricts_sandboxes());
+        let cases = [
+            (Some("ops"), Some("root"), true),
+            (Some("ops"), None, true),
+            (Some("alice"), Some("alice"), true),
+            (Some("alice"), Some("bob"), false),
+            // An owner no longer known matches only ANY and NONE rules.
+            (Some("alice"), None, false),
+            (Some("mallory"), Some("nobody"), false),
+            (Some("bob"), Some("nobody"), true),
+            // A reader that proved no principal matches only ANY rules.
+            (None, Some("nobody"), true),
+            (None, Some("alice"), false),
+            (None, None, false),
+        ];
+        for (principal, user, allowed) in cases {
+            assert_eq!(
+                acls.may_access_sandbox(principal, user),
+                allowed,
+                "{principal:?} reading {user:?}"
+            );
+        }
+        // No rules: permissive decides, and says whether to ask at all.
+        assert!(!Acls::default().restricts_sandboxes());
+        assert!(Acls::default().may_access_sandbox(None, None));
+        let strict = Acls::parse(r#"{"permissive": false}"#).unwrap();
+        assert!(strict.restricts_sandboxes());
+        assert!(!strict.may_access_sandbox(Some("ops"), Some("ops")));
+        // Rules of other actions do not restrict sandboxes.
+        let views = Acls::parse(
+            r#"{"view_tasks": [{"principals": {"type": "ANY"}, "users": {"type": "NONE"}}]}"#,
+        )
+        .unwrap();
+        assert!(!views.restricts_sandboxes());
+    }
+
+    #[test]
+    fn logs_are_for_principals_given_any_and_refused_by_none() {
+        let acls = Acls::parse(
+            r#"{"permissive": false, "access_mesos_logs": [
+                  {"principals": {"values": ["ops"]}, "logs": {"type": "ANY"}},
+                  {"principals": {"values": ["dev"]}, "logs": {"type": "NONE"}}]}"#,
+        )
+        .unwrap();
+        assert!(acls.may_access_log(Some("ops")));
+        assert!(!acls.may_access_log(Some("dev")));
+        assert!(!acls.may_access_log(Some("other")));
+        assert!(!acls.may_access_log(None));
+        // Values name no log: such a rule never matches.
+        let named = Acls::parse(
+            r#"{"permissive": false, "access_mesos_logs": [
+                  {"principals": {"type": "ANY"}, "logs": {"values": ["x"]}}]}"#,
+        )
+        .unwrap();
+        assert!(!named.may_access_log(Some("ops")));
+        assert!(Acls::default().may_access_log(None));
     }
 }

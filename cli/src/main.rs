@@ -9,7 +9,6 @@
 #![allow(clippy::disallowed_methods)]
 
 mod api;
-mod config;
 mod counting_alloc;
 mod daemons;
 mod execute;
@@ -25,6 +24,8 @@ mod views;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+// The --config layering lives in the package's library, for fuzzing.
+use corral::config;
 
 #[global_allocator]
 static ALLOC: counting_alloc::Counting = counting_alloc::Counting;

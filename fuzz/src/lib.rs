@@ -193,7 +193,7 @@ pub fn feed_stream(
             if let Frame::Whole(payload) = frame {
                 assert!(payload.len() <= max_frame_bytes, "a frame over the limit");
                 frames += 1;
-                let _ = k.handle_frame(peer(), payload);
+                let _ = k.handle_frame(peer(), None, payload);
                 k.run(usize::MAX);
                 // What the kernel would write back (exits, ask failures)
                 // must be whole frames.

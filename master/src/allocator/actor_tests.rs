@@ -105,9 +105,7 @@ fn a_pass_reaches_the_master_in_slices_behind_what_waits() {
     let order: Vec<usize> = seen.iter().map(|(kind, _)| *kind).collect();
     assert_eq!(order, [1, 0, 1, 1], "slice, marker, slice, slice");
     let mut all: Vec<&AgentId> = seen.iter().flat_map(|(_, a)| a).collect();
-    assert!(seen
-        .iter()
-        .all(|(_, a)| a.len() <= ALLOCATIONS_PER_MESSAGE));
+    assert!(seen.iter().all(|(_, a)| a.len() <= ALLOCATIONS_PER_MESSAGE));
     let sent = all.len();
     all.sort();
     all.dedup();

@@ -154,42 +154,47 @@ pub fn file_args(
     Ok(out)
 }
 
+/// A stand-in for `corral` with one subcommand, `daemon`, that has a flag
+/// of each kind the daemons have: `--config`, a string (`--weights`), a
+/// flag without a value (`--verbose`), a boolean that takes one
+/// (`--switch-user`) and a number (`--port`). Built, as [`parse`] builds
+/// the real one. For this module's tests and the `config` fuzz target.
+#[doc(hidden)]
+pub fn stand_in_command() -> Command {
+    let daemon = Command::new("daemon")
+        .arg(Arg::new("config").long("config"))
+        .arg(Arg::new("weights").long("weights").default_value(""))
+        .arg(
+            Arg::new("verbose")
+                .long("verbose")
+                .action(ArgAction::SetTrue),
+        )
+        .arg(
+            Arg::new("switch_user")
+                .long("switch-user")
+                .action(ArgAction::Set)
+                .value_parser(clap::value_parser!(bool))
+                .default_value("true"),
+        )
+        .arg(
+            Arg::new("port")
+                .long("port")
+                .value_parser(clap::value_parser!(i64))
+                .default_value("5050"),
+        );
+    let mut command = Command::new("corral").subcommand(daemon);
+    command.build();
+    command
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A stand-in subcommand with a flag of each kind the daemons have.
-    fn command() -> Command {
-        let daemon = Command::new("daemon")
-            .arg(Arg::new("config").long("config"))
-            .arg(Arg::new("weights").long("weights").default_value(""))
-            .arg(
-                Arg::new("verbose")
-                    .long("verbose")
-                    .action(ArgAction::SetTrue),
-            )
-            .arg(
-                Arg::new("switch_user")
-                    .long("switch-user")
-                    .action(ArgAction::Set)
-                    .value_parser(clap::value_parser!(bool))
-                    .default_value("true"),
-            )
-            .arg(
-                Arg::new("port")
-                    .long("port")
-                    .value_parser(clap::value_parser!(i64))
-                    .default_value("5050"),
-            );
-        let mut command = Command::new("corral").subcommand(daemon);
-        command.build();
-        command
-    }
-
     /// The daemon's matches for `flags` on its command line and `text` in
     /// its file.
     fn daemon(flags: &[&str], text: &str) -> Result<ArgMatches> {
-        let command = command();
+        let command = stand_in_command();
         let args: Vec<OsString> = ["corral", "daemon"]
             .iter()
             .chain(flags)

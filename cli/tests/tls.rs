@@ -69,6 +69,29 @@ fn tls_flags(dir: &Path) -> Vec<String> {
     ]
 }
 
+/// An agent of the master at `master` with the certificate in `certs`,
+/// working in `work`, and the first line it prints.
+fn tls_agent(master: &str, certs: &Path, work: &Path) -> (Daemon, String) {
+    let work = work.display().to_string();
+    let mut args: Vec<String> = [
+        "agent",
+        "--master",
+        master,
+        "--port",
+        "0",
+        "--http-port",
+        "0",
+        "--work-dir",
+        &work,
+        "--resources",
+        "cpus:1;mem:256",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(tls_flags(certs));
+    daemon(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
 #[test]
 fn a_mutual_tls_cluster_runs_tasks_and_refuses_strangers() {
     let base = std::env::temp_dir().join(format!("corral-tls-{}", std::process::id()));
@@ -111,23 +134,7 @@ fn a_mutual_tls_cluster_runs_tasks_and_refuses_strangers() {
         .map(|w| w.trim_end_matches(';').to_owned())
         .unwrap_or_else(|| panic!("the master says its HTTPS address: {line:?}"));
 
-    let work = base.join("work");
-    let mut args: Vec<String> = [
-        "agent",
-        "--master",
-        &addr,
-        "--port",
-        "0",
-        "--http-port",
-        "0",
-        "--work-dir",
-        &s(&work),
-    ]
-    .map(String::from)
-    .to_vec();
-    args.extend(["--resources".into(), "cpus:1;mem:256".into()]);
-    args.extend(tls_flags(&base.join("agent")));
-    let (_agent, line) = daemon(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let (_agent, line) = tls_agent(&addr, &base.join("agent"), &base.join("work"));
     assert!(line.contains("agent running"), "{line:?}");
     assert!(line.contains("(HTTP at https://"), "{line:?}");
 
@@ -351,24 +358,7 @@ fn certificates_prove_principals_to_an_authenticating_master() {
     };
     let (addr, http) = (word("master@"), word("https://"));
 
-    let work = dir.join("work");
-    let mut args: Vec<String> = [
-        "agent",
-        "--master",
-        &addr,
-        "--port",
-        "0",
-        "--http-port",
-        "0",
-        "--work-dir",
-        &s(&work),
-        "--resources",
-        "cpus:1;mem:256",
-    ]
-    .map(String::from)
-    .to_vec();
-    args.extend(tls_flags(&dir.join("agent")));
-    let (_agent, line) = daemon(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let (_agent, line) = tls_agent(&addr, &dir.join("agent"), &dir.join("work"));
     assert!(line.contains("agent running"), "{line:?}");
 
     let execute = |who: &str| {

@@ -17,35 +17,7 @@
 
 use std::ffi::OsString;
 
-use clap::{Arg, ArgAction, Command};
 use libfuzzer_sys::fuzz_target;
-
-fn command() -> Command {
-    let daemon = Command::new("daemon")
-        .arg(Arg::new("config").long("config"))
-        .arg(Arg::new("weights").long("weights").default_value(""))
-        .arg(
-            Arg::new("verbose")
-                .long("verbose")
-                .action(ArgAction::SetTrue),
-        )
-        .arg(
-            Arg::new("switch_user")
-                .long("switch-user")
-                .action(ArgAction::Set)
-                .value_parser(clap::value_parser!(bool))
-                .default_value("true"),
-        )
-        .arg(
-            Arg::new("port")
-                .long("port")
-                .value_parser(clap::value_parser!(i64))
-                .default_value("5050"),
-        );
-    let mut command = Command::new("corral").subcommand(daemon);
-    command.build();
-    command
-}
 
 fuzz_target!(|data: &[u8]| {
     let [choice, text @ ..] = data else {
@@ -54,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(text) else {
         return;
     };
-    let command = command();
+    let command = corral::config::stand_in_command();
     let mut args: Vec<OsString> = vec!["corral".into(), "daemon".into()];
     let port_given = choice & 1 != 0;
     if port_given {

@@ -253,6 +253,11 @@ pub fn weights(text: &str) -> Result<Vec<(String, f64)>> {
 }
 
 impl MasterArgs {
+    /// Whether any `--tls-*` flag (or its variable) is given.
+    pub fn tls_given(&self) -> bool {
+        self.common.tls.given()
+    }
+
     /// The log level asked for.
     pub fn log_level(&self) -> &str {
         &self.common.log_level

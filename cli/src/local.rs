@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use corral_agent::containerizers::{containerizers_text, docker_answers, parse_containerizers};
 use corral_agent::Containerizer;
@@ -60,6 +60,15 @@ pub fn local(args: LocalArgs) -> Result<ExitCode> {
         (_, level) => level,
     };
     init_logs_as(level, args.master.log_format());
+    if args.master.tls_given() {
+        // Taken silently, they would leave an operator believing the
+        // cluster is on TLS.
+        bail!(
+            "corral local runs its nodes in one process on loopback, without TLS: \
+             --tls-cert, --tls-key and --tls-ca (or CORRAL_TLS_*) are for corral master, \
+             agent and execute"
+        );
+    }
     let resources: Resources = args
         .resources
         .parse()

@@ -25,6 +25,11 @@ pub struct TlsArgs {
 }
 
 impl TlsArgs {
+    /// Whether any of these flags is given.
+    pub fn given(&self) -> bool {
+        self.tls_cert.is_some() || self.tls_key.is_some() || self.tls_ca.is_some()
+    }
+
     /// Whether these flags turn on mutual TLS (a cluster CA), under which
     /// a peer's certificate proves the principal it names.
     pub fn mutual(&self) -> bool {

@@ -196,6 +196,30 @@ fn corral_local_runs_its_demo_to_the_end() {
     );
 }
 
+/// `corral local` runs no TLS: its TLS flags are refused, not ignored.
+#[test]
+fn corral_local_refuses_tls_flags_it_would_ignore() {
+    // With --demo, a regression ends (and fails) rather than serving on.
+    let out = corral(&[
+        "local",
+        "--port",
+        "0",
+        "--demo",
+        "1",
+        "--tls-cert",
+        "x.pem",
+        "--tls-key",
+        "x-key.pem",
+    ]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("corral local runs its nodes in one process on loopback, without TLS"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}
+
 #[test]
 fn logs_into_a_file_or_pipe_carry_no_colour_codes() {
     let c = cluster("nocolour");

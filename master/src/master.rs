@@ -133,9 +133,8 @@ impl Master {
     fn run(&mut self, input: Input, ctx: &mut Ctx<'_, Self>) {
         let clock = clock(ctx);
         let from = ctx.sender().cloned();
-        let certified = ctx.certified().map(str::to_owned);
         let Some(core) = self.core() else { return };
-        let actions = core.handle_certified(clock, from.as_ref(), certified.as_deref(), input);
+        let actions = core.handle_certified(clock, from.as_ref(), ctx.certified(), input);
         self.carry_out(actions, ctx);
         self.changed(ctx);
     }

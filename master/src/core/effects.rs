@@ -293,11 +293,16 @@ pub(crate) struct Io {
 }
 
 impl Io {
-    pub(crate) fn new(clock: Clock, from: Option<Pid>, next_timer: u64) -> Io {
+    pub(crate) fn new(
+        clock: Clock,
+        from: Option<Pid>,
+        certified: Option<String>,
+        next_timer: u64,
+    ) -> Io {
         Io {
             clock,
             from,
-            certified: None,
+            certified,
             next_timer,
             actions: Vec::new(),
         }
@@ -319,10 +324,6 @@ impl Io {
     /// Who sent the message being handled, if anyone.
     pub(crate) fn sender(&self) -> Option<&Pid> {
         self.from.as_ref()
-    }
-
-    pub(crate) fn set_certified(&mut self, certified: Option<String>) {
-        self.certified = certified;
     }
 
     /// The principal the sender's certificate proved (`Ctx::certified`).

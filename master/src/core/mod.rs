@@ -213,7 +213,7 @@ impl MasterCore {
     /// the lead.
     pub fn handle_started(&mut self, clock: Clock) -> Vec<Action> {
         self.start_time_ms = clock.unix_ms;
-        self.step(clock, None, |core, io| {
+        self.step(clock, None, None, |core, io| {
             io.delay(core.cfg.heartbeat_interval, Timer::Heartbeat);
             io.delay(core.cfg.agent_ping_timeout, Timer::PingAgents);
             if let Some(timeout) = core.cfg.offer_timeout {
@@ -248,8 +248,7 @@ impl MasterCore {
         input: Input,
     ) -> Vec<Action> {
         let certified = certified.map(str::to_owned);
-        self.step(clock, from.cloned(), |core, io| {
-            io.set_certified(certified);
+        self.step(clock, from.cloned(), certified, |core, io| {
             core.on_input(input, io)
         })
     }
@@ -289,7 +288,7 @@ impl MasterCore {
         act: impl FnOnce(&mut MasterCore, &mut Io) -> KillOutcome,
     ) -> (KillOutcome, Vec<Action>) {
         let mut outcome = KillOutcome::NotLeader;
-        let actions = self.step(clock, None, |core, io| outcome = act(core, io));
+        let actions = self.step(clock, None, None, |core, io| outcome = act(core, io));
         (outcome, actions)
     }
 
@@ -302,13 +301,15 @@ impl MasterCore {
         }
     }
 
+    /// One event from `from`, whose certificate proved `certified`.
     fn step(
         &mut self,
         clock: Clock,
         from: Option<Pid>,
+        certified: Option<String>,
         f: impl FnOnce(&mut Self, &mut Io),
     ) -> Vec<Action> {
-        let mut io = Io::new(clock, from, self.next_timer);
+        let mut io = Io::new(clock, from, certified, self.next_timer);
         f(self, &mut io);
         let (actions, next_timer) = io.finish();
         self.next_timer = next_timer;

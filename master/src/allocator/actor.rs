@@ -11,6 +11,7 @@
 //! framework's call, an HTTP read) waits for a whole pass's offers.
 
 use std::time::Duration;
+use std::vec::IntoIter;
 
 use corral_runtime::{Actor, Ctx, Handler, Handlers, Pid};
 
@@ -101,26 +102,25 @@ impl AllocatorActor {
         let start = ctx.elapsed_clock();
         let allocations = self.core.allocate(ctx.now());
         self.cycles.record(ctx.elapsed_clock() - start);
-        self.send_in_slices(allocations, ctx);
+        self.send_in_slices(allocations.into_iter(), ctx);
     }
 
     /// Sends the first slice of `allocations` now and the rest after what
     /// is queued by then (a zero delay runs behind the queued events).
     /// The allocator counts them all as offered already, so a removal or
     /// a pass in between changes nothing of theirs: the master gives back
-    /// what it can no longer offer, as for any allocation in flight.
-    fn send_in_slices(&mut self, mut allocations: Vec<Allocation>, ctx: &mut Ctx<'_, Self>) {
-        if allocations.is_empty() {
+    /// what it can no longer offer, as for any allocation in flight. Each
+    /// slice is taken from the front of the one iterator, so the rest is
+    /// never copied.
+    fn send_in_slices(&mut self, mut allocations: IntoIter<Allocation>, ctx: &mut Ctx<'_, Self>) {
+        let slice: Vec<Allocation> = allocations.by_ref().take(ALLOCATIONS_PER_MESSAGE).collect();
+        if slice.is_empty() {
             return;
         }
-        let rest = match allocations.len() > ALLOCATIONS_PER_MESSAGE {
-            true => allocations.split_off(ALLOCATIONS_PER_MESSAGE),
-            false => Vec::new(),
-        };
-        ctx.send(&self.master, Allocations { allocations });
-        if !rest.is_empty() {
+        ctx.send(&self.master, Allocations { allocations: slice });
+        if allocations.len() > 0 {
             ctx.delay(Duration::ZERO, move |a: &mut Self, ctx| {
-                a.send_in_slices(rest, ctx)
+                a.send_in_slices(allocations, ctx)
             });
         }
     }

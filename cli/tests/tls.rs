@@ -14,7 +14,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,30 +92,29 @@ fn tls_agent(master: &str, certs: &Path, work: &Path) -> (Daemon, String) {
     daemon(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
+/// Makes a cluster CA in `dir/ca` and, for each `(node, flags)`, a node
+/// certificate in `dir/node` (`corral certs node` with `flags` added);
+/// answers the CA's directory.
+fn certs(dir: &Path, nodes: &[(&str, &[&str])]) -> PathBuf {
+    let ca = dir.join("ca");
+    let ca_dir = ca.display().to_string();
+    assert_succeeded(&run(&["certs", "ca", "--out", &ca_dir]));
+    for (node, flags) in nodes {
+        let out_dir = dir.join(node).display().to_string();
+        let mut args = vec!["certs", "node", "--ca", &ca_dir, "--out", &out_dir];
+        args.extend_from_slice(flags);
+        assert_succeeded(&run(&args));
+    }
+    ca
+}
+
 #[test]
 fn a_mutual_tls_cluster_runs_tasks_and_refuses_strangers() {
     let base = std::env::temp_dir().join(format!("corral-tls-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
-    let ca = base.join("ca");
     let s = |p: &Path| p.display().to_string();
-    assert!(run(&["certs", "ca", "--out", &s(&ca)]).status.success());
-    for node in ["master", "agent", "client"] {
-        let out = run(&[
-            "certs",
-            "node",
-            "--ca",
-            &s(&ca),
-            "--out",
-            &s(&base.join(node)),
-            "--san",
-            "127.0.0.1",
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let san: &[&str] = &["--san", "127.0.0.1"];
+    let ca = certs(&base, &[("master", san), ("agent", san), ("client", san)]);
 
     let mut args: Vec<String> = ["master", "--port", "0", "--http-port", "0"]
         .map(String::from)
@@ -219,12 +218,16 @@ fn a_mutual_tls_cluster_runs_tasks_and_refuses_strangers() {
 /// Generous: the machine may be busy with other tests.
 const START: Duration = Duration::from_secs(30);
 
+/// An HTTP client trusting the CA at `ca`.
+fn https_client(ca: &Path) -> ureq::AgentBuilder {
+    let tls = https_client_config(ca).expect("the CA reads");
+    ureq::AgentBuilder::new().tls_config(Arc::new(tls))
+}
+
 /// The status and `Location` of `GET url` from a client trusting the CA at
 /// `ca`, redirects not followed; None if nothing answered.
 fn https_answer(ca: &Path, url: &str) -> Option<(u16, Option<String>)> {
-    let tls = https_client_config(ca).expect("the CA reads");
-    let client = ureq::AgentBuilder::new()
-        .tls_config(Arc::new(tls))
+    let client = https_client(ca)
         .redirects(0)
         .timeout(Duration::from_secs(2))
         .build();
@@ -243,17 +246,7 @@ fn https_answer(ca: &Path, url: &str) -> Option<(u16, Option<String>)> {
 fn a_standby_master_redirects_to_the_leaders_https_url() {
     let dir = test_dir("https-group");
     let s = |p: &Path| p.display().to_string();
-    let ca = dir.join("ca");
-    assert!(run(&["certs", "ca", "--out", &s(&ca)]).status.success());
-    let out = run(&[
-        "certs",
-        "node",
-        "--ca",
-        &s(&ca),
-        "--out",
-        &s(&dir.join("master")),
-    ]);
-    assert_succeeded(&out);
+    let ca = certs(&dir, &[("master", &[])]);
     let flags = tls_flags(&dir.join("master"));
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     let masters = Masters::on_free_ports(3, &dir, &flags);
@@ -292,11 +285,7 @@ fn a_standby_master_redirects_to_the_leaders_https_url() {
 
 /// The body of `GET url` from a client trusting the CA at `ca`.
 fn https_body(ca: &Path, url: &str) -> String {
-    let tls = https_client_config(ca).expect("the CA reads");
-    let client = ureq::AgentBuilder::new()
-        .tls_config(Arc::new(tls))
-        .timeout(Duration::from_secs(5))
-        .build();
+    let client = https_client(ca).timeout(Duration::from_secs(5)).build();
     let response = client.get(url).call().expect("GET answers");
     response.into_string().expect("a text body")
 }
@@ -305,23 +294,17 @@ fn https_body(ca: &Path, url: &str) -> String {
 fn certificates_prove_principals_to_an_authenticating_master() {
     let dir = test_dir("tls-principals");
     let s = |p: &Path| p.display().to_string();
-    let ca = dir.join("ca");
-    assert!(run(&["certs", "ca", "--out", &s(&ca)]).status.success());
     // The master's certificate names no one; the agent's and team-a's
     // name their principals; "member" is a cluster member naming no one.
-    for (node, principal) in [
-        ("master", None),
-        ("agent", Some("node-1")),
-        ("team-a", Some("team-a")),
-        ("member", None),
-    ] {
-        let (ca_dir, out_dir) = (s(&ca), s(&dir.join(node)));
-        let mut args = vec!["certs", "node", "--ca", &ca_dir, "--out", &out_dir];
-        if let Some(p) = principal {
-            args.extend(["--principal", p]);
-        }
-        assert_succeeded(&run(&args));
-    }
+    let ca = certs(
+        &dir,
+        &[
+            ("master", &[]),
+            ("agent", &["--principal", "node-1"]),
+            ("team-a", &["--principal", "team-a"]),
+            ("member", &[]),
+        ],
+    );
     // Only team-a may register frameworks: the ACL sees the principal the
     // certificate proved.
     let acls = dir.join("acls.json");
